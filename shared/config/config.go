@@ -1,0 +1,75 @@
+// Package config reads a function's configuration from the environment,
+// once, at init. Secrets are never environment values: only the ids of the
+// Secrets Manager secrets that hold them.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Config is everything a function or the dev server is configured with.
+type Config struct {
+	Function      string   // AWS_LAMBDA_FUNCTION_NAME, or the dev server's name for it
+	Region        string   // AWS_REGION
+	TableName     string   // TABLE_NAME
+	BucketName    string   // BUCKET_NAME
+	KMSKeyID      string   // KMS_KEY_ID: the key documents are encrypted with
+	SigningSecret string   // SIGNING_SECRET_ARN: Secrets Manager id of the root signing secret
+	TokenIssuer   string   // TOKEN_ISSUER
+	TokenAudience string   // TOKEN_AUDIENCE
+	CORSOrigins   []string // CORS_ORIGINS, comma-separated
+	LogLevel      string   // LOG_LEVEL: debug, info, warn, error
+	PublicBaseURL string   // PUBLIC_BASE_URL: the URL providers call
+	DevDataDir    string   // DEV_DATA_DIR: local keys and data (make dev)
+	// Local stand-ins: set by make dev and make invoke, never in AWS.
+	DynamoEndpoint string // DYNAMODB_ENDPOINT
+	S3Endpoint     string // S3_ENDPOINT
+}
+
+// Getenv looks a name up; os.Getenv in production, a map in tests.
+type Getenv func(string) string
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+// Load reads the configuration through getenv and checks it.
+func Load(getenv Getenv) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Function:       get("AWS_LAMBDA_FUNCTION_NAME", "local"),
+		Region:         get("AWS_REGION", "us-east-1"),
+		TableName:      get("TABLE_NAME", ""),
+		BucketName:     get("BUCKET_NAME", ""),
+		KMSKeyID:       get("KMS_KEY_ID", ""),
+		SigningSecret:  get("SIGNING_SECRET_ARN", ""),
+		TokenIssuer:    get("TOKEN_ISSUER", "matterly"),
+		TokenAudience:  get("TOKEN_AUDIENCE", "matterly-app"),
+		LogLevel:       get("LOG_LEVEL", "info"),
+		PublicBaseURL:  get("PUBLIC_BASE_URL", ""),
+		DevDataDir:     get("DEV_DATA_DIR", ".dev"),
+		DynamoEndpoint: get("DYNAMODB_ENDPOINT", ""),
+		S3Endpoint:     get("S3_ENDPOINT", ""),
+	}
+	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	if c.TableName == "" {
+		return c, fmt.Errorf("config: TABLE_NAME is required")
+	}
+	if c.SigningSecret == "" && !c.Local() {
+		return c, fmt.Errorf("config: SIGNING_SECRET_ARN is required outside local runs (set DYNAMODB_ENDPOINT for a local run)")
+	}
+	return c, nil
+}
+
+// Local reports whether this run uses the local stand-ins.
+func (c Config) Local() bool { return c.DynamoEndpoint != "" }

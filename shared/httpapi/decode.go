@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/matterly/matterly/shared/fault"
+)
+
+// DefaultMaxBody is the largest JSON body a route accepts unless it says
+// otherwise. Files never travel through the API (they go to S3 directly).
+const DefaultMaxBody = 64 << 10
+
+// Body returns the raw request body, base64-decoded when API Gateway encoded it.
+func (r *Request) Body() ([]byte, error) {
+	raw := r.Event.Body
+	if len(raw) > 4*r.maxBody/3+4 {
+		return nil, tooLarge(r.maxBody)
+	}
+	var b []byte
+	if r.Event.IsBase64Encoded {
+		var err error
+		if b, err = base64.StdEncoding.DecodeString(raw); err != nil {
+			return nil, fault.E(fault.Malformed, "The request body is not valid base64.")
+		}
+	} else {
+		b = []byte(raw)
+	}
+	if len(b) > r.maxBody {
+		return nil, tooLarge(r.maxBody)
+	}
+	return b, nil
+}
+
+func tooLarge(limit int) error {
+	return fault.E(fault.TooLarge, "The request body is larger than %d bytes.", limit)
+}
+
+// Decode reads the JSON body into dst: one JSON object, no unknown fields, no
+// trailing data, within the body limit. Syntax errors answer 400; a wrong
+// type or an unknown field answers 422 naming the field.
+func (r *Request) Decode(dst any) error {
+	b, err := r.Body()
+	if err != nil {
+		return err
+	}
+	if ct := r.Header("content-type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return fault.E(fault.Malformed, "The request body must be application/json.")
+		}
+	}
+	return DecodeJSON(b, dst)
+}
+
+// DecodeJSON strictly decodes one JSON object from b into dst.
+func DecodeJSON(b []byte, dst any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fault.E(fault.Malformed, "The request body is empty; a JSON object is required.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fault.E(fault.Malformed, "The request body must hold a single JSON object.")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return fault.E(fault.Malformed, "The request body must be a JSON object.")
+		}
+		return fault.Fields(fault.FieldError{Field: typeErr.Field, Message: fmt.Sprintf("must be %s", jsonKind(typeErr.Type.Kind().String()))})
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fault.E(fault.Malformed, "The request body is not valid JSON.")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return fault.Fields(fault.FieldError{Field: name, Message: "unknown field"})
+	}
+	return fault.E(fault.Malformed, "The request body is not valid JSON.")
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}

@@ -1,0 +1,209 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+// HandlerFunc serves one route.
+type HandlerFunc func(ctx context.Context, r *Request) (*Response, error)
+
+// Verifier checks an access token and returns its principal.
+type Verifier interface {
+	Verify(token string) (Principal, error)
+}
+
+// Options configure a Router.
+type Options struct {
+	Verifier       Verifier  // required when the function has authenticated routes
+	AllowedOrigins []string  // CORS origins allowed to call with credentials
+	Logger         *slog.Logger
+	MaxBody        int // bytes; DefaultMaxBody when zero
+}
+
+// Router dispatches one function's requests by API Gateway route key.
+type Router struct {
+	function string
+	opts     Options
+	handlers map[string]HandlerFunc
+	public   map[string]bool
+}
+
+// NewRouter returns an empty router for function.
+func NewRouter(function string, opts Options) *Router {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	return &Router{function: function, opts: opts, handlers: map[string]HandlerFunc{}, public: map[string]bool{}}
+}
+
+// Handle serves the route with the given key ("GET /v1/me") with h.
+func (rt *Router) Handle(key string, h HandlerFunc) { rt.handlers[key] = h }
+
+// Check verifies the router serves exactly its function's routes of the route
+// table, so a route can be neither forgotten nor served by the wrong function.
+func (rt *Router) Check() error {
+	want := map[string]bool{}
+	for _, r := range routes.ForFunction(rt.function) {
+		want[r.Key()] = true
+		rt.public[r.Key()] = r.Public
+		if _, ok := rt.handlers[r.Key()]; !ok {
+			return fmt.Errorf("function %s: no handler for route %q", rt.function, r.Key())
+		}
+	}
+	for k := range rt.handlers {
+		if !want[k] {
+			return fmt.Errorf("function %s: handler for %q, which the route table does not give it", rt.function, k)
+		}
+	}
+	if rt.opts.Verifier == nil && slices.Contains(mapValues(rt.public), false) {
+		return fmt.Errorf("function %s: authenticated routes need a token verifier", rt.function)
+	}
+	return nil
+}
+
+func mapValues(m map[string]bool) []bool {
+	out := make([]bool, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Serve is the Lambda handler for API Gateway HTTP API payload v2 events.
+// It never returns an error: every failure becomes a problem response.
+func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	start := time.Now()
+	reqID := ev.RequestContext.RequestID
+	if reqID == "" {
+		reqID = ulid.Make().String()
+	}
+	log := rt.opts.Logger.With("requestId", reqID, "function", rt.function, "route", ev.RouteKey)
+	req := &Request{Event: ev, ID: reqID, Log: log, maxBody: rt.opts.MaxBody}
+
+	var resp events.APIGatewayV2HTTPResponse
+	if ev.RequestContext.HTTP.Method == http.MethodOptions {
+		resp = rt.preflight(req)
+	} else {
+		resp = rt.dispatch(ctx, req)
+	}
+	if resp.Headers == nil {
+		resp.Headers = map[string]string{}
+	}
+	resp.Headers["X-Request-Id"] = reqID
+	resp.Headers["Cache-Control"] = "no-store"
+	resp.Headers["X-Content-Type-Options"] = "nosniff"
+	rt.cors(req, resp.Headers)
+
+	attrs := []any{"status", resp.StatusCode, "ms", time.Since(start).Milliseconds()}
+	if req.Principal.OrgID != "" {
+		attrs = append(attrs, "orgId", req.Principal.OrgID, "userId", req.Principal.UserID)
+	}
+	req.Log.Info("request", attrs...)
+	return resp, nil
+}
+
+func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGatewayV2HTTPResponse) {
+	h, ok := rt.handlers[req.Event.RouteKey]
+	if !ok {
+		return problemResponse(fault.E(fault.NotFound, "No such route."), req.ID)
+	}
+	if !rt.public[req.Event.RouteKey] {
+		p, err := rt.authenticate(req)
+		if err != nil {
+			r := problemResponse(err, req.ID)
+			r.Headers["WWW-Authenticate"] = `Bearer realm="matterly"`
+			return r
+		}
+		req.Principal = p
+		req.Log = req.Log.With("orgId", p.OrgID, "userId", p.UserID)
+		ctx = WithPrincipal(ctx, p)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			req.Log.Error("panic", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp = problemResponse(errors.New("panic"), req.ID)
+		}
+	}()
+	out, err := h(ctx, req)
+	if err != nil {
+		if fe := fault.As(err); fe == nil || fe.Err != nil {
+			req.Log.Error("request failed", "err", err)
+		}
+		return problemResponse(err, req.ID)
+	}
+	return render(out, req.ID)
+}
+
+func (rt *Router) authenticate(req *Request) (Principal, error) {
+	authz := req.Header("authorization")
+	scheme, tok, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return Principal{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
+	}
+	p, err := rt.opts.Verifier.Verify(strings.TrimSpace(tok))
+	if err != nil {
+		return Principal{}, fault.E(fault.Unauthorized, "The access token is invalid or expired.")
+	}
+	return p, nil
+}
+
+func render(out *Response, reqID string) events.APIGatewayV2HTTPResponse {
+	if out == nil {
+		out = NoContent()
+	}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: out.Status, Headers: map[string]string{}, Cookies: out.Cookies}
+	for k, v := range out.Headers {
+		resp.Headers[k] = v
+	}
+	if out.Body != nil {
+		body, err := marshalBody(out.Body)
+		if err != nil {
+			return problemResponse(fmt.Errorf("marshal response: %w", err), reqID)
+		}
+		resp.Body = body
+		if resp.Headers["Content-Type"] == "" {
+			resp.Headers["Content-Type"] = "application/json"
+		}
+	}
+	return resp
+}
+
+// cors adds the CORS response headers for an allowed origin. Credentials are
+// allowed (the refresh cookie), so the origin is echoed, never "*".
+func (rt *Router) cors(req *Request, h map[string]string) {
+	origin := req.Header("origin")
+	if origin == "" || !slices.Contains(rt.opts.AllowedOrigins, origin) {
+		return
+	}
+	h["Access-Control-Allow-Origin"] = origin
+	h["Access-Control-Allow-Credentials"] = "true"
+	h["Access-Control-Expose-Headers"] = "X-Request-Id, Retry-After"
+	h["Vary"] = "Origin"
+}
+
+// preflight answers a CORS preflight. API Gateway answers these itself in
+// AWS; the dev server passes them through to here.
+func (rt *Router) preflight(req *Request) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusNoContent, Headers: map[string]string{
+		"Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+		"Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+		"Access-Control-Max-Age":       "600",
+	}}
+}

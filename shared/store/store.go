@@ -1,0 +1,321 @@
+// Package store is the DynamoDB plumbing: the one table's schema, typed get,
+// put, query and transaction helpers, and the translation of DynamoDB's
+// conditional failures into errors the domain packages can act on.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// DB is the table.
+type DB struct {
+	API   API
+	Table string
+}
+
+// New returns a DB for table.
+func New(api API, table string) *DB { return &DB{API: api, Table: table} }
+
+// ErrNotFound means the item does not exist.
+var ErrNotFound = errors.New("item not found")
+
+// ErrConditionFailed means a single-item write's condition did not hold.
+var ErrConditionFailed = errors.New("condition failed")
+
+// TxCanceledError says which items of a transaction failed their condition.
+// Reasons has one code per transaction item, in order ("" when that item was
+// fine, "ConditionalCheckFailed" when its condition failed).
+type TxCanceledError struct{ Reasons []string }
+
+func (e *TxCanceledError) Error() string { return fmt.Sprintf("transaction canceled: %v", e.Reasons) }
+
+// Failed reports whether item i of the transaction failed its condition.
+func (e *TxCanceledError) Failed(i int) bool {
+	return i < len(e.Reasons) && e.Reasons[i] == "ConditionalCheckFailed"
+}
+
+// Key builds a primary key.
+func Key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		AttrPK: &types.AttributeValueMemberS{Value: pk},
+		AttrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// Get reads one item into out with a strongly consistent read.
+func (d *DB) Get(ctx context.Context, pk, sk string, out any) error {
+	res, err := d.API.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &d.Table, Key: Key(pk, sk), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("get %s/%s: %w", pk, sk, err)
+	}
+	if len(res.Item) == 0 {
+		return ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return fmt.Errorf("decode %s/%s: %w", pk, sk, err)
+	}
+	return nil
+}
+
+// Marshal turns a row struct into an item.
+func Marshal(row any) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMap(row)
+	if err != nil {
+		return nil, fmt.Errorf("encode item: %w", err)
+	}
+	return item, nil
+}
+
+// Put builds a transaction Put of row with an optional condition.
+func (d *DB) Put(row any, cond *Cond) (types.TransactWriteItem, error) {
+	item, err := Marshal(row)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	p := &types.Put{TableName: &d.Table, Item: item}
+	if cond != nil {
+		p.ConditionExpression = &cond.Expr
+		p.ExpressionAttributeNames = cond.Names
+		p.ExpressionAttributeValues = cond.Values
+	}
+	return types.TransactWriteItem{Put: p}, nil
+}
+
+// Cond is a condition expression with its names and values.
+type Cond struct {
+	Expr   string
+	Names  map[string]string
+	Values map[string]types.AttributeValue
+}
+
+// NotExists is the condition of a create: no item with this key yet.
+func NotExists() *Cond { return &Cond{Expr: "attribute_not_exists(PK)"} }
+
+// Exists is the condition that the item is there.
+func Exists() *Cond { return &Cond{Expr: "attribute_exists(PK)"} }
+
+// Update builds a transaction Update.
+func (d *DB) Update(pk, sk, expr string, cond *Cond, names map[string]string, values map[string]types.AttributeValue) types.TransactWriteItem {
+	u := &types.Update{TableName: &d.Table, Key: Key(pk, sk), UpdateExpression: &expr}
+	names, values = merge(names, values, cond)
+	if cond != nil {
+		u.ConditionExpression = &cond.Expr
+	}
+	if len(names) > 0 {
+		u.ExpressionAttributeNames = names
+	}
+	if len(values) > 0 {
+		u.ExpressionAttributeValues = values
+	}
+	return types.TransactWriteItem{Update: u}
+}
+
+// Delete builds a transaction Delete with an optional condition.
+func (d *DB) Delete(pk, sk string, cond *Cond) types.TransactWriteItem {
+	del := &types.Delete{TableName: &d.Table, Key: Key(pk, sk)}
+	if cond != nil {
+		del.ConditionExpression = &cond.Expr
+		if len(cond.Names) > 0 {
+			del.ExpressionAttributeNames = cond.Names
+		}
+		if len(cond.Values) > 0 {
+			del.ExpressionAttributeValues = cond.Values
+		}
+	}
+	return types.TransactWriteItem{Delete: del}
+}
+
+// Check builds a transaction ConditionCheck.
+func (d *DB) Check(pk, sk string, cond Cond) types.TransactWriteItem {
+	c := &types.ConditionCheck{TableName: &d.Table, Key: Key(pk, sk), ConditionExpression: &cond.Expr}
+	if len(cond.Names) > 0 {
+		c.ExpressionAttributeNames = cond.Names
+	}
+	if len(cond.Values) > 0 {
+		c.ExpressionAttributeValues = cond.Values
+	}
+	return types.TransactWriteItem{ConditionCheck: c}
+}
+
+func merge(names map[string]string, values map[string]types.AttributeValue, cond *Cond) (map[string]string, map[string]types.AttributeValue) {
+	if cond == nil {
+		return names, values
+	}
+	if len(cond.Names) > 0 && names == nil {
+		names = map[string]string{}
+	}
+	for k, v := range cond.Names {
+		names[k] = v
+	}
+	if len(cond.Values) > 0 && values == nil {
+		values = map[string]types.AttributeValue{}
+	}
+	for k, v := range cond.Values {
+		values[k] = v
+	}
+	return names, values
+}
+
+// Transact writes items atomically. A failed condition gives a
+// *TxCanceledError naming the failing items.
+func (d *DB) Transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	_, err := d.API.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err == nil {
+		return nil
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		reasons := make([]string, len(items))
+		conditional := false
+		for i, r := range tce.CancellationReasons {
+			if i < len(reasons) && r.Code != nil && *r.Code != "None" {
+				reasons[i] = *r.Code
+				conditional = conditional || *r.Code == "ConditionalCheckFailed"
+			}
+		}
+		if conditional {
+			return &TxCanceledError{Reasons: reasons}
+		}
+	}
+	return fmt.Errorf("transact %d items: %w", len(items), err)
+}
+
+// PutItem writes one item with an optional condition; a failed condition is
+// ErrConditionFailed.
+func (d *DB) PutItem(ctx context.Context, row any, cond *Cond) error {
+	w, err := d.Put(row, cond)
+	if err != nil {
+		return err
+	}
+	in := &dynamodb.PutItemInput{
+		TableName: &d.Table, Item: w.Put.Item, ConditionExpression: w.Put.ConditionExpression,
+		ExpressionAttributeNames: w.Put.ExpressionAttributeNames, ExpressionAttributeValues: w.Put.ExpressionAttributeValues,
+	}
+	if _, err := d.API.PutItem(ctx, in); err != nil {
+		return conditionErr(err, "put")
+	}
+	return nil
+}
+
+// UpdateItem runs one update; a failed condition is ErrConditionFailed.
+// When out is non-nil it receives the item's new attributes.
+func (d *DB) UpdateItem(ctx context.Context, w types.TransactWriteItem, out any) error {
+	u := w.Update
+	in := &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+	}
+	if out != nil {
+		in.ReturnValues = types.ReturnValueAllNew
+	}
+	res, err := d.API.UpdateItem(ctx, in)
+	if err != nil {
+		return conditionErr(err, "update")
+	}
+	if out != nil {
+		if err := attributevalue.UnmarshalMap(res.Attributes, out); err != nil {
+			return fmt.Errorf("decode updated item: %w", err)
+		}
+	}
+	return nil
+}
+
+func conditionErr(err error, op string) error {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrConditionFailed
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Query is one page of a key-condition query.
+type Query struct {
+	Index     string // "" for the table
+	PK        string // partition key value
+	SKPrefix  string // optional begins_with on the sort key
+	Forward   bool   // ascending sort key order
+	Limit     int32
+	StartKey  map[string]types.AttributeValue
+	Consistent bool
+}
+
+// QueryPage runs q and decodes the items into out (a pointer to a slice). It
+// returns the key to start the next page from, nil on the last page. It asks
+// for one item more than Limit so that a full last page is known to be the
+// last, instead of handing out a cursor to an empty page.
+func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.AttributeValue, error) {
+	pkName, skName := AttrPK, AttrSK
+	for _, ix := range Indexes {
+		if ix.Name == q.Index {
+			pkName, skName = ix.PartitionKey, ix.SortKey
+		}
+	}
+	expr := "#pk = :pk"
+	names := map[string]string{"#pk": pkName}
+	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: q.PK}}
+	if q.SKPrefix != "" {
+		expr += " AND begins_with(#sk, :sk)"
+		names["#sk"] = skName
+		values[":sk"] = &types.AttributeValueMemberS{Value: q.SKPrefix}
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &d.Table, KeyConditionExpression: &expr,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ScanIndexForward: aws.Bool(q.Forward), ExclusiveStartKey: q.StartKey,
+	}
+	if q.Limit > 0 {
+		in.Limit = aws.Int32(q.Limit + 1)
+	}
+	if q.Index != "" {
+		in.IndexName = aws.String(q.Index)
+	} else if q.Consistent {
+		in.ConsistentRead = aws.Bool(true)
+	}
+	res, err := d.API.Query(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", q.PK, err)
+	}
+	items, next := res.Items, res.LastEvaluatedKey
+	if q.Limit > 0 && len(items) > int(q.Limit) {
+		items = items[:q.Limit]
+		next = keyOf(items[len(items)-1], pkName, skName)
+	}
+	// Otherwise a LastEvaluatedKey only comes from DynamoDB's 1 MB page cap:
+	// more items may follow, so it stays.
+	if err := attributevalue.UnmarshalListOfMaps(items, out); err != nil {
+		return nil, fmt.Errorf("decode query %s: %w", q.PK, err)
+	}
+	return next, nil
+}
+
+// keyOf extracts the ExclusiveStartKey of item: the table key plus, for an
+// index query, the index key.
+func keyOf(item map[string]types.AttributeValue, pkName, skName string) map[string]types.AttributeValue {
+	key := map[string]types.AttributeValue{}
+	for _, n := range []string{AttrPK, AttrSK, pkName, skName} {
+		if v, ok := item[n]; ok {
+			key[n] = v
+		}
+	}
+	return key
+}
