@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -47,8 +48,8 @@ func (s *sample) fail(format string, args ...any) {
 
 // coldStart starts bootstrap in a fresh execution environment, waits for the
 // end of init, sends the event twice (cold, then warm) and kills the process.
-func coldStart(ctx context.Context, name, bootstrap string, opt runOptions) sample {
-	s := sample{Init: notMeasured, First: notMeasured, Warm: notMeasured}
+func coldStart(ctx context.Context, name, bootstrap string, opt runOptions) (s sample) {
+	s = sample{Init: notMeasured, First: notMeasured, Warm: notMeasured}
 	api := NewRuntimeAPI(FunctionConfig{Name: name, Region: region, Timeout: opt.timeout})
 	addr, err := api.Start()
 	if err != nil {
@@ -67,6 +68,7 @@ func coldStart(ctx context.Context, name, bootstrap string, opt runOptions) samp
 	cmd.Env = lambdaEnv(name, addr, cmd.Dir, opt.env)
 	cmd.Stdout, cmd.Stderr = w, w
 	cmd.WaitDelay = time.Second
+	// Deferred first, so it runs last: after the process is gone.
 	defer func() { s.Output = out.String() }()
 
 	start := time.Now()
@@ -135,7 +137,7 @@ func coldStart(ctx context.Context, name, bootstrap string, opt runOptions) samp
 		if res.Err != nil {
 			s.fail("%s invoke error: %v", phase, res.Err)
 		}
-		return res.Latency(), httpStatus(res.Body), true
+		return res.Latency(), httpStatus(res.Body, res.ContentType), true
 	}
 	var alive bool
 	if s.First, s.FirstStatus, alive = invoke("first"); alive {
@@ -188,8 +190,14 @@ func exitStatus(err error) string {
 }
 
 // httpStatus returns the statusCode of an API Gateway or function URL style
-// response body, or 0 when the body is not one.
-func httpStatus(body []byte) int {
+// response body, or 0 when the body is not one. A streamed function URL response
+// starts with a JSON prelude ended by eight NUL bytes.
+func httpStatus(body []byte, contentType string) int {
+	if contentType == streamContentType {
+		if i := bytes.Index(body, make([]byte, 8)); i >= 0 {
+			body = body[:i]
+		}
+	}
 	var r struct {
 		StatusCode int `json:"statusCode"`
 	}

@@ -28,8 +28,8 @@ type Verifier interface {
 
 // Options configure a Router.
 type Options struct {
-	Verifier       Verifier  // required when the function has authenticated routes
-	AllowedOrigins []string  // CORS origins allowed to call with credentials
+	Verifier       Verifier // required when the function has authenticated routes
+	AllowedOrigins []string // CORS origins allowed to call with credentials
 	Logger         *slog.Logger
 	MaxBody        int // bytes; DefaultMaxBody when zero
 }

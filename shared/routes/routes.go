@@ -29,7 +29,7 @@ var Table = []Route{
 	{Method: "POST", Path: "/v1/auth/signup", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
-	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
 
 	{Method: "GET", Path: "/v1/me", Function: FnOrg},
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},

@@ -250,12 +250,12 @@ func conditionErr(err error, op string) error {
 
 // Query is one page of a key-condition query.
 type Query struct {
-	Index     string // "" for the table
-	PK        string // partition key value
-	SKPrefix  string // optional begins_with on the sort key
-	Forward   bool   // ascending sort key order
-	Limit     int32
-	StartKey  map[string]types.AttributeValue
+	Index      string // "" for the table
+	PK         string // partition key value
+	SKPrefix   string // optional begins_with on the sort key
+	Forward    bool   // ascending sort key order
+	Limit      int32
+	StartKey   map[string]types.AttributeValue
 	Consistent bool
 }
 
@@ -318,4 +318,45 @@ func keyOf(item map[string]types.AttributeValue, pkName, skName string) map[stri
 		}
 	}
 	return key
+}
+
+// KeyOut pairs a key with where to decode the item.
+type KeyOut struct {
+	PK, SK string
+	Out    any
+	Found  bool // set by BatchGet
+}
+
+// BatchGet reads up to 100 items in one call with strongly consistent reads,
+// setting Found on each. Missing items are not an error.
+func (d *DB) BatchGet(ctx context.Context, reqs ...*KeyOut) error {
+	keys := make([]map[string]types.AttributeValue, len(reqs))
+	for i, r := range reqs {
+		keys[i] = Key(r.PK, r.SK)
+	}
+	pending := map[string]types.KeysAndAttributes{d.Table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	// UnprocessedKeys are retried: DynamoDB may return a partial batch under load.
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt == 5 {
+			return fmt.Errorf("batch get: unprocessed keys after %d attempts", attempt)
+		}
+		res, err := d.API.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+		if err != nil {
+			return fmt.Errorf("batch get: %w", err)
+		}
+		for _, item := range res.Responses[d.Table] {
+			pk, _ := item[AttrPK].(*types.AttributeValueMemberS)
+			sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+			for _, r := range reqs {
+				if pk != nil && sk != nil && r.PK == pk.Value && r.SK == sk.Value {
+					if err := attributevalue.UnmarshalMap(item, r.Out); err != nil {
+						return fmt.Errorf("decode %s/%s: %w", r.PK, r.SK, err)
+					}
+					r.Found = true
+				}
+			}
+		}
+		pending = res.UnprocessedKeys
+	}
+	return nil
 }

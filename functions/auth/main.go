@@ -1,0 +1,11 @@
+// Command auth is the Lambda function serving sign-up, login, refresh and logout.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/identity"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+func main() {
+	platform.Main(func() error { return platform.StartHTTP(identity.NewAuthRouter) })
+}

@@ -1,0 +1,32 @@
+package main
+
+import "github.com/matterly/matterly/shared/routes"
+
+// perms says which shared resources a function may touch. Access is granted
+// only through the constructs' Grant* methods, so each function's role holds
+// exactly the actions (and KMS key use) its resources need, nothing wider.
+type perms struct {
+	Table  bool // read/write on the DynamoDB table
+	Bucket bool // read/write on the documents bucket
+	Secret bool // read the signing secret
+}
+
+// defaultPerms applies to functions not listed in functionPerms. Every app
+// API function verifies access tokens (signing secret) and works on tenant
+// items (table); the bucket holds documents, so it must be asked for.
+var defaultPerms = perms{Table: true, Secret: true}
+
+// functionPerms lists the functions whose needs differ from defaultPerms, or
+// that are worth spelling out. Keys are routes.Function names.
+var functionPerms = map[string]perms{
+	routes.FnAuth: {Table: true, Secret: true},
+	routes.FnOrg:  {Table: true, Secret: true},
+}
+
+// permsFor returns the permissions of one function.
+func permsFor(name string) perms {
+	if p, ok := functionPerms[name]; ok {
+		return p
+	}
+	return defaultPerms
+}

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// Values the functions read from their environment (names fixed by shared/config).
+const (
+	tokenIssuer   = "matterly"
+	tokenAudience = "matterly-app"
+	logLevel      = "info"
+)
+
+// MatterlyStackProps configures NewMatterlyStack.
+type MatterlyStackProps struct {
+	awscdk.StackProps
+	// CodeDir holds one <function>.zip (a bootstrap binary) per function of
+	// routes.Functions(); relative paths resolve against the working directory.
+	CodeDir string
+	// CorsOrigins are the browser origins the HTTP API allows. They must be
+	// explicit: the refresh cookie needs credentials, which rule out "*".
+	CorsOrigins []string
+}
+
+// dataPlane holds the stateful resources every function may be granted.
+type dataPlane struct {
+	key     awskms.Key
+	table   awsdynamodb.Table
+	bucket  awss3.Bucket
+	signing awssecretsmanager.Secret
+}
+
+// NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
+// secret, one Lambda function per routes.Functions() entry, the HTTP API with
+// one route per routes.Table entry, and alarms.
+func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStackProps) awscdk.Stack {
+	if props == nil {
+		props = &MatterlyStackProps{}
+	}
+	if err := validateOrigins(props.CorsOrigins); err != nil {
+		panic(err)
+	}
+	stack := awscdk.NewStack(scope, &id, &props.StackProps)
+
+	d := newDataPlane(stack)
+	fns := newFunctions(stack, d, props)
+	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
+	newAlarms(stack, fns, api)
+
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value:       stage.Url(),
+		Description: jsii.String("Base URL of the app HTTP API"),
+	})
+	return stack
+}
+
+func newDataPlane(stack awscdk.Stack) *dataPlane {
+	// One customer-managed key for table, bucket and secret: key policy and
+	// CloudTrail show every use, and deleting the stack never deletes the key
+	// (data encrypted with it would be lost for good).
+	key := awskms.NewKey(stack, jsii.String("DataKey"), &awskms.KeyProps{
+		Description:       jsii.String("Matterly data: DynamoDB table, S3 bucket, secrets"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+
+	// Table rather than TableV2: TableV2 emits AWS::DynamoDB::GlobalTable,
+	// whose customer-managed-key replica settings cannot be rendered in a
+	// region-agnostic stack, and this stack stays region-agnostic.
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: stringAttr(store.AttrPK),
+		SortKey:      stringAttr(store.AttrSK),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection:  jsii.Bool(true),
+		Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:       key,
+		TimeToLiveAttribute: jsii.String(store.AttrTTL),
+		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, ix := range store.Indexes {
+		g := &awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   stringAttr(ix.PartitionKey),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		}
+		if ix.SortKey != "" {
+			g.SortKey = stringAttr(ix.SortKey)
+		}
+		table.AddGlobalSecondaryIndex(g)
+	}
+
+	bucket := awss3.NewBucket(stack, jsii.String("Bucket"), &awss3.BucketProps{
+		Encryption:    awss3.BucketEncryption_KMS,
+		EncryptionKey: key,
+		// Bucket keys cut KMS calls (and cost) by caching a bucket-level data key.
+		BucketKeyEnabled:  jsii.Bool(true),
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		Versioned:         jsii.Bool(true),
+		LifecycleRules: &[]*awss3.LifecycleRule{
+			{
+				Id:         jsii.String("expire-exports"),
+				Prefix:     jsii.String("exports/"),
+				Expiration: awscdk.Duration_Days(jsii.Number(7)),
+			},
+			{
+				Id:                                  jsii.String("expire-noncurrent"),
+				NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(90)),
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
+			},
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// Default encryption already applies the key; this makes an explicit
+	// request for anything but SSE-KMS (e.g. SSE-S3) fail loudly instead of
+	// silently storing data under a key we do not control. Writers must send
+	// x-amz-server-side-encryption: aws:kms (and presigned PUTs must sign it).
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DenyNonKmsPuts"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  &[]*string{bucket.ArnForObjects(jsii.String("*"))},
+		Conditions: &map[string]any{
+			"StringNotEquals": map[string]any{"s3:x-amz-server-side-encryption": "aws:kms"},
+		},
+	}))
+
+	// The functions derive their JWT Ed25519 key and cursor HMAC key from this
+	// value, so it is retained: losing it would log everyone out and break
+	// every cursor in flight.
+	signing := awssecretsmanager.NewSecret(stack, jsii.String("SigningSecret"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("Matterly signing seed (access tokens, list cursors)"),
+		EncryptionKey: key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing}
+}
+
+func stringAttr(name string) *awsdynamodb.Attribute {
+	return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+}
+
+// function is one deployed Lambda with the name it has in the route table.
+type function struct {
+	name string
+	fn   awslambda.Function
+}
+
+func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) []function {
+	env := map[string]*string{
+		"TABLE_NAME":         d.table.TableName(),
+		"BUCKET_NAME":        d.bucket.BucketName(),
+		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
+		"KMS_KEY_ID":         d.key.KeyArn(),
+		"TOKEN_ISSUER":       jsii.String(tokenIssuer),
+		"TOKEN_AUDIENCE":     jsii.String(tokenAudience),
+		"CORS_ORIGINS":       jsii.String(strings.Join(props.CorsOrigins, ",")),
+		"LOG_LEVEL":          jsii.String(logLevel),
+	}
+
+	var out []function
+	for _, name := range routes.Functions() {
+		id := pascal(name)
+		// An explicit log group gives us the retention (Lambda's implicit one
+		// keeps logs forever) and lets CloudFormation own its lifecycle.
+		logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+			Retention: awslogs.RetentionDays_ONE_MONTH,
+		})
+		fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
+			Description:  jsii.String("Matterly " + name),
+			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture: awslambda.Architecture_ARM_64(),
+			Handler:      jsii.String("bootstrap"),
+			Code:         awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
+			MemorySize:   jsii.Number(256),
+			Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
+			Tracing:      awslambda.Tracing_ACTIVE,
+			LogGroup:     logs,
+			Environment:  &env,
+		})
+
+		p := permsFor(name)
+		if p.Table {
+			d.table.GrantReadWriteData(fn)
+		}
+		if p.Secret {
+			d.signing.GrantRead(fn, nil)
+		}
+		if p.Bucket {
+			d.bucket.GrantReadWrite(fn, nil)
+		}
+		out = append(out, function{name: name, fn: fn})
+	}
+	return out
+}
+
+func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:     stack.StackName(),
+		Description: jsii.String("Matterly app API"),
+		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins: jsii.Strings(origins...),
+			AllowMethods: &[]awsapigatewayv2.CorsHttpMethod{
+				awsapigatewayv2.CorsHttpMethod_GET,
+				awsapigatewayv2.CorsHttpMethod_POST,
+				awsapigatewayv2.CorsHttpMethod_PUT,
+				awsapigatewayv2.CorsHttpMethod_PATCH,
+				awsapigatewayv2.CorsHttpMethod_DELETE,
+				awsapigatewayv2.CorsHttpMethod_OPTIONS,
+			},
+			AllowHeaders:     jsii.Strings("Authorization", "Content-Type", "Idempotency-Key"),
+			AllowCredentials: jsii.Bool(true), // the refresh token travels in a cookie
+			MaxAge:           awscdk.Duration_Minutes(jsii.Number(10)),
+		},
+		// Created below so the default stage can carry throttling.
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		// Caps what one runaway client can cost us before anyone looks.
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(100),
+			BurstLimit: jsii.Number(200),
+		},
+	})
+
+	// One integration per function, shared by all its routes: CDK binds it
+	// once per API, so the template has one AWS::ApiGatewayV2::Integration
+	// per function and one Lambda permission per route.
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	for _, f := range fns {
+		integrations[f.name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
+			jsii.String(pascal(f.name)+"Integration"), f.fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+	}
+	for _, r := range routes.Table {
+		integ, ok := integrations[r.Function]
+		if !ok {
+			panic(fmt.Sprintf("route %s: no function %q", r.Key(), r.Function))
+		}
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{httpMethod(r)},
+			Integration: integ,
+		})
+	}
+	return api, stage
+}
+
+// httpMethod maps a route's method to the CDK enum, refusing anything the
+// route table should never contain (ANY would swallow the CORS preflight).
+func httpMethod(r routes.Route) awsapigatewayv2.HttpMethod {
+	switch m := awsapigatewayv2.HttpMethod(r.Method); m {
+	case awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST,
+		awsapigatewayv2.HttpMethod_PUT, awsapigatewayv2.HttpMethod_PATCH,
+		awsapigatewayv2.HttpMethod_DELETE:
+		return m
+	}
+	panic(fmt.Sprintf("route %s: unsupported method %q", r.Key(), r.Method))
+}
+
+func newAlarms(stack awscdk.Stack, fns []function, api awsapigatewayv2.HttpApi) {
+	fiveMinutes := &awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Sum"),
+	}
+	// Any error or throttle is worth a look at this scale; missing data means
+	// no invocations, which is healthy.
+	atLeastOne := func(desc string) *awscloudwatch.CreateAlarmOptions {
+		return &awscloudwatch.CreateAlarmOptions{
+			AlarmDescription:   jsii.String(desc),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		}
+	}
+	for _, f := range fns {
+		id := pascal(f.name)
+		f.fn.MetricErrors(fiveMinutes).CreateAlarm(stack, jsii.String(id+"ErrorsAlarm"),
+			atLeastOne(fmt.Sprintf("Lambda %s returned errors", f.name)))
+		f.fn.MetricThrottles(fiveMinutes).CreateAlarm(stack, jsii.String(id+"ThrottlesAlarm"),
+			atLeastOne(fmt.Sprintf("Lambda %s was throttled", f.name)))
+	}
+	api.MetricServerError(fiveMinutes).CreateAlarm(stack, jsii.String("Api5xxAlarm"),
+		atLeastOne("HTTP API answered 5xx"))
+}
+
+// codePath is where the build puts a function's deployment package.
+func codePath(dir, name string) string { return filepath.Join(dir, name+".zip") }
+
+// checkCode reports every function whose zip is missing from dir, so a
+// synth before `make build` fails with one clear message instead of a jsii
+// stack trace.
+func checkCode(dir string) error {
+	var errs []error
+	for _, name := range routes.Functions() {
+		if _, err := os.Stat(codePath(dir, name)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validateOrigins(origins []string) error {
+	if len(origins) == 0 {
+		return errors.New("no CORS origins: set the corsOrigins context value")
+	}
+	for _, o := range origins {
+		if o == "*" {
+			return errors.New(`CORS origin "*" is not allowed with credentials`)
+		}
+	}
+	return nil
+}
+
+// pascal turns a function name ("trust-ledger") into a construct id part
+// ("TrustLedger"); construct ids, and so logical ids, stay stable.
+func pascal(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

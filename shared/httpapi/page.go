@@ -1,0 +1,39 @@
+package httpapi
+
+import (
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/fault"
+)
+
+// Page sizes of every list.
+const (
+	DefaultLimit = 25
+	MaxLimit     = 100
+)
+
+// cursorScope binds a list's cursors to the caller's org and the list, so a
+// cursor from another org or another list is refused.
+func cursorScope(r *Request, list string) string { return r.Principal.OrgID + "|" + list }
+
+// PageParams reads ?limit= (1-100, default 25) and ?cursor= for the named list.
+func PageParams(r *Request, c *cursor.Sealer, list string) (int32, map[string]types.AttributeValue, error) {
+	limit := int32(DefaultLimit)
+	if v := r.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return 0, nil, fault.Fields(fault.FieldError{Field: "limit", Message: "must be an integer from 1 to 100"})
+		}
+		limit = int32(n)
+	}
+	start, err := c.Open(cursorScope(r, list), r.Query("cursor"))
+	return limit, start, err
+}
+
+// SealCursor turns the next page's start key into the list's nextCursor.
+func SealCursor(r *Request, c *cursor.Sealer, list string, next map[string]types.AttributeValue) (string, error) {
+	return c.Seal(cursorScope(r, list), next)
+}

@@ -1,0 +1,278 @@
+package identity
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+// RefreshCookie is the name of the HttpOnly refresh-token cookie.
+const RefreshCookie = "matterly_refresh"
+
+// refreshCookiePath limits the cookie to the auth routes that read it.
+const refreshCookiePath = "/v1/auth"
+
+// UserJSON is a member as the API shows it (never the password hash).
+type UserJSON struct {
+	ID        string    `json:"id"`
+	OrgID     string    `json:"orgId"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Username  string    `json:"username"`
+	Role      string    `json:"role"`
+	Phone     string    `json:"phone,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func toUserJSON(u User) UserJSON {
+	return UserJSON{ID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email, Username: u.Username, Role: string(u.Role),
+		Phone: u.Phone, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// OrgJSON is an org as the API shows it.
+type OrgJSON struct {
+	ID                        string    `json:"id"`
+	Name                      string    `json:"name"`
+	BusinessName              string    `json:"businessName"`
+	Industry                  string    `json:"industry"`
+	Timezone                  string    `json:"timezone"`
+	SMSSenderName             string    `json:"smsSenderName"`
+	SMSFromNumber             string    `json:"smsFromNumber"`
+	TwilioMessagingServiceSID string    `json:"twilioMessagingServiceSid"`
+	CreatedAt                 time.Time `json:"createdAt"`
+	UpdatedAt                 time.Time `json:"updatedAt"`
+}
+
+func toOrgJSON(o Org) OrgJSON {
+	return OrgJSON{ID: o.ID, Name: o.Name, BusinessName: o.BusinessName, Industry: o.Industry, Timezone: o.Timezone,
+		SMSSenderName: o.SMSSenderName, SMSFromNumber: o.SMSFromNumber, TwilioMessagingServiceSID: o.TwilioMessagingServiceSID,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+}
+
+// SessionJSON answers signup, login and refresh.
+type SessionJSON struct {
+	User                 *UserJSON `json:"user,omitempty"`
+	Org                  *OrgJSON  `json:"org,omitempty"`
+	AccessToken          string    `json:"accessToken"`
+	AccessTokenExpiresAt time.Time `json:"accessTokenExpiresAt"`
+}
+
+type signupRequest struct {
+	OrgName  string `json:"orgName"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Phone    string `json:"phone"`
+	Industry string `json:"industry"`
+	Timezone string `json:"timezone"`
+}
+
+type loginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+type orgPatchRequest struct {
+	Name                      *string `json:"name"`
+	BusinessName              *string `json:"businessName"`
+	Industry                  *string `json:"industry"`
+	Timezone                  *string `json:"timezone"`
+	SMSSenderName             *string `json:"smsSenderName"`
+	SMSFromNumber             *string `json:"smsFromNumber"`
+	TwilioMessagingServiceSID *string `json:"twilioMessagingServiceSid"`
+}
+
+type userCreateRequest struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Username string `json:"username"`
+	Role     string `json:"role"`
+	Password string `json:"password"`
+	Phone    string `json:"phone"`
+}
+
+type userPatchRequest struct {
+	Name  *string `json:"name"`
+	Role  *string `json:"role"`
+	Phone *string `json:"phone"`
+}
+
+// refreshCookie sets (or, with an empty token, clears) the refresh cookie.
+func refreshCookie(tok string, expires time.Time, now time.Time) string {
+	maxAge := int(expires.Sub(now).Seconds())
+	if tok == "" {
+		maxAge = 0
+	}
+	return RefreshCookie + "=" + tok + "; Path=" + refreshCookiePath + "; Max-Age=" + strconv.Itoa(maxAge) +
+		"; HttpOnly; Secure; SameSite=Strict"
+}
+
+// NewAuthRouter serves the auth function: signup, login, refresh, logout.
+func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
+	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
+	rt := httpapi.NewRouter(routes.FnAuth, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	sessionResponse := func(status int, sess Session, org *Org) *httpapi.Response {
+		body := SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
+		if sess.User.ID != "" {
+			u := toUserJSON(sess.User)
+			body.User = &u
+		}
+		if org != nil {
+			o := toOrgJSON(*org)
+			body.Org = &o
+		}
+		resp := httpapi.JSON(status, body)
+		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, d.Now())}
+		return resp
+	}
+	rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in signupRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		org, sess, err := svc.Signup(ctx, SignupInput(in))
+		if err != nil {
+			return nil, err
+		}
+		return sessionResponse(http.StatusCreated, sess, &org), nil
+	})
+	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in loginRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		sess, err := svc.Login(ctx, in.Login, in.Password, r.SourceIP())
+		if err != nil {
+			return nil, err
+		}
+		return sessionResponse(http.StatusOK, sess, nil), nil
+	})
+	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
+		if err != nil {
+			return nil, err
+		}
+		resp := sessionResponse(http.StatusOK, sess, nil)
+		resp.Body = SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
+		return resp, nil
+	})
+	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {
+			return nil, err
+		}
+		resp := httpapi.NoContent()
+		resp.Cookies = []string{refreshCookie("", time.Time{}, d.Now())}
+		return resp, nil
+	})
+	return rt, rt.Check()
+}
+
+// NewOrgRouter serves the org function: me, org settings, members.
+func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
+	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
+	rt := httpapi.NewRouter(routes.FnOrg, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt.Handle("GET /v1/me", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		u, o, err := svc.Me(ctx, r.Principal)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, map[string]any{"user": toUserJSON(u), "org": toOrgJSON(o)}), nil
+	})
+	rt.Handle("GET /v1/org", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadOrg); err != nil {
+			return nil, err
+		}
+		o, err := svc.Org(ctx, r.Principal.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, toOrgJSON(o)), nil
+	})
+	rt.Handle("PATCH /v1/org", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageOrg); err != nil {
+			return nil, err
+		}
+		var in orgPatchRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		o, err := svc.UpdateOrg(ctx, r.Principal, OrgPatch(in))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, toOrgJSON(o)), nil
+	})
+	rt.Handle("GET /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadUsers); err != nil {
+			return nil, err
+		}
+		limit, start, err := httpapi.PageParams(r, d.Cursors, "users")
+		if err != nil {
+			return nil, err
+		}
+		users, next, err := svc.ListUsers(ctx, r.Principal.OrgID, limit, start)
+		if err != nil {
+			return nil, err
+		}
+		page := httpapi.Page[UserJSON]{Items: make([]UserJSON, len(users))}
+		for i, u := range users {
+			page.Items[i] = toUserJSON(u)
+		}
+		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, "users", next); err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, page), nil
+	})
+	rt.Handle("POST /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageUsers); err != nil {
+			return nil, err
+		}
+		var in userCreateRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		u, err := svc.CreateUser(ctx, r.Principal, NewMember{Name: in.Name, Email: in.Email, Username: in.Username,
+			Password: in.Password, Phone: in.Phone, Role: access.Role(in.Role)})
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
+	})
+	rt.Handle("PATCH /v1/users/{userId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageUsers); err != nil {
+			return nil, err
+		}
+		var in userPatchRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		patch := MemberPatch{Name: in.Name, Phone: in.Phone}
+		if in.Role != nil {
+			role := access.Role(*in.Role)
+			patch.Role = &role
+		}
+		u, err := svc.UpdateUser(ctx, r.Principal, r.Param("userId"), patch)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, toUserJSON(u)), nil
+	})
+	rt.Handle("DELETE /v1/users/{userId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageUsers); err != nil {
+			return nil, err
+		}
+		if err := svc.DeleteUser(ctx, r.Principal, r.Param("userId")); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	})
+	return rt, rt.Check()
+}

@@ -1,0 +1,340 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/password"
+	"github.com/matterly/matterly/shared/store"
+)
+
+var errUserNotFound = fault.E(fault.NotFound, "No such user.")
+
+// Me returns the caller and their org in one read.
+func (s *Service) Me(ctx context.Context, p httpapi.Principal) (User, Org, error) {
+	var ur userRow
+	var or orgRow
+	u := &store.KeyOut{PK: orgPK(p.OrgID), SK: userSK(p.UserID), Out: &ur}
+	o := &store.KeyOut{PK: orgPK(p.OrgID), SK: orgSK, Out: &or}
+	if err := s.DB.BatchGet(ctx, u, o); err != nil {
+		return User{}, Org{}, err
+	}
+	if !u.Found || !o.Found {
+		// The member was removed after the token was issued.
+		return User{}, Org{}, fault.E(fault.Unauthorized, "This account no longer exists.")
+	}
+	return ur.toUser(), or.toOrg(), nil
+}
+
+// Org returns the caller's org.
+func (s *Service) Org(ctx context.Context, orgID string) (Org, error) {
+	var row orgRow
+	if err := s.DB.Get(ctx, orgPK(orgID), orgSK, &row); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Org{}, fault.E(fault.NotFound, "No such org.")
+		}
+		return Org{}, err
+	}
+	return row.toOrg(), nil
+}
+
+// OrgPatch holds the org settings to change; nil fields stay as they are and
+// "" clears an optional one.
+type OrgPatch struct {
+	Name, BusinessName, Industry, Timezone, SMSSenderName, SMSFromNumber, TwilioMessagingServiceSID *string
+}
+
+// UpdateOrg applies patch to the caller's org. A new SMS from-number is
+// reserved for this org in the same transaction: inbound SMS are routed by it,
+// so two orgs can never share one.
+func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgPatch) (Org, error) {
+	org, err := s.Org(ctx, p.OrgID)
+	if err != nil {
+		return Org{}, err
+	}
+	var c fault.Checker
+	set := func(dst *string, v *string, field string, required bool, maxLen int) {
+		if v == nil {
+			return
+		}
+		text(&c, field, *v, required, maxLen)
+		*dst = strings.TrimSpace(*v)
+	}
+	oldFrom := org.SMSFromNumber
+	set(&org.Name, patch.Name, "name", true, 200)
+	set(&org.BusinessName, patch.BusinessName, "businessName", false, 200)
+	set(&org.Industry, patch.Industry, "industry", false, 100)
+	set(&org.SMSSenderName, patch.SMSSenderName, "smsSenderName", false, 30)
+	set(&org.Timezone, patch.Timezone, "timezone", true, 64)
+	set(&org.SMSFromNumber, patch.SMSFromNumber, "smsFromNumber", false, 16)
+	set(&org.TwilioMessagingServiceSID, patch.TwilioMessagingServiceSID, "twilioMessagingServiceSid", false, 34)
+	if patch.Timezone != nil && *patch.Timezone != "" {
+		c.Check(validTimezone(org.Timezone), "timezone", "must be an IANA time zone such as America/New_York")
+	}
+	c.Check(org.SMSFromNumber == "" || validPhone(org.SMSFromNumber), "smsFromNumber", "must be in E.164 format, e.g. +14155550123")
+	c.Check(org.TwilioMessagingServiceSID == "" || mgSIDRe.MatchString(org.TwilioMessagingServiceSID),
+		"twilioMessagingServiceSid", "must be a Twilio Messaging Service SID (MG followed by 32 hex digits)")
+	if err := c.Err(); err != nil {
+		return Org{}, err
+	}
+	prevUpdated := formatTime(org.UpdatedAt)
+	org.UpdatedAt = s.Now().UTC()
+	// Optimistic concurrency: the org must not have changed since we read it.
+	put, err := s.DB.Put(toOrgRow(org), &store.Cond{Expr: "updatedAt = :prev",
+		Values: map[string]types.AttributeValue{":prev": &types.AttributeValueMemberS{Value: prevUpdated}}})
+	if err != nil {
+		return Org{}, err
+	}
+	writes := []types.TransactWriteItem{put}
+	if org.SMSFromNumber != oldFrom {
+		if org.SMSFromNumber != "" {
+			claim, err := s.DB.Put(markerRow{PK: smsFromPK(org.SMSFromNumber), SK: markerSK, OrgID: org.ID}, store.NotExists())
+			if err != nil {
+				return Org{}, err
+			}
+			writes = append(writes, claim)
+		}
+		if oldFrom != "" {
+			writes = append(writes, s.DB.Delete(smsFromPK(oldFrom), markerSK, nil))
+		}
+	}
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		var tce *store.TxCanceledError
+		switch {
+		case errors.As(err, &tce) && tce.Failed(0):
+			return Org{}, fault.E(fault.Conflict, "The org changed while you edited it; reload and try again.")
+		case errors.As(err, &tce) && tce.Failed(1):
+			e := fault.E(fault.Conflict, "That SMS number belongs to another org.")
+			e.Fields = []fault.FieldError{{Field: "smsFromNumber", Message: "is in use by another org"}}
+			return Org{}, e
+		}
+		return Org{}, err
+	}
+	return org, nil
+}
+
+// ListUsers returns one page of the org's members.
+func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]User, map[string]types.AttributeValue, error) {
+	var rows []userRow
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: orgPK(orgID), SKPrefix: userPfx, Forward: true, Limit: limit, StartKey: start}, &rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	users := make([]User, len(rows))
+	for i, r := range rows {
+		users[i] = r.toUser()
+	}
+	return users, next, nil
+}
+
+// actor loads the caller's current member record. Role checks for member
+// management use it rather than the token's role, which may be up to 15
+// minutes old.
+func (s *Service) actor(ctx context.Context, p httpapi.Principal) (User, error) {
+	u, err := s.user(ctx, p.OrgID, p.UserID)
+	if fault.Is(err, fault.NotFound) {
+		return User{}, fault.E(fault.Unauthorized, "This account no longer exists.")
+	}
+	if err == nil && !access.Can(u.Role, access.ManageUsers) {
+		return User{}, fault.E(fault.Forbidden, "Only owners and admins manage members.")
+	}
+	return u, err
+}
+
+func (s *Service) user(ctx context.Context, orgID, userID string) (User, error) {
+	var row userRow
+	if err := s.DB.Get(ctx, orgPK(orgID), userSK(userID), &row); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return User{}, errUserNotFound
+		}
+		return User{}, err
+	}
+	return row.toUser(), nil
+}
+
+// NewMember is a member an owner or admin adds.
+type NewMember struct {
+	Name, Email, Username, Password, Phone string
+	Role                                   access.Role
+}
+
+// CreateUser adds a member to the caller's org. Nobody grants a role above
+// their own: admins cannot create owners.
+func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMember) (User, error) {
+	actor, err := s.actor(ctx, p)
+	if err != nil {
+		return User{}, err
+	}
+	var c fault.Checker
+	text(&c, "name", in.Name, true, 200)
+	email, ok := normalizeEmail(in.Email)
+	c.Check(ok, "email", "must be a valid email address")
+	username, ok := normalizeUsername(in.Username)
+	c.Check(ok, "username", "must be 3-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
+	c.Check(in.Role.Valid(), "role", "must be one of owner, admin, attorney, staff, billing")
+	c.Check(in.Phone == "" || validPhone(in.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
+	if pp := password.Problem(in.Password, in.Name, in.Email, in.Username); pp != "" {
+		c.Add("password", pp)
+	}
+	if err := c.Err(); err != nil {
+		return User{}, err
+	}
+	if !actor.Role.AtLeast(in.Role) {
+		return User{}, fault.E(fault.Forbidden, "You cannot grant a role above your own.")
+	}
+	hash, err := password.Hash(in.Password, s.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.Now().UTC()
+	u := User{ID: s.NewID(), OrgID: p.OrgID, Name: strings.TrimSpace(in.Name), Email: email, Username: username,
+		Role: in.Role, Phone: in.Phone, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	writes, err := s.memberWrites(u)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Role == access.Owner {
+		writes = append(writes, s.ownerDelta(p.OrgID, +1))
+	}
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		return User{}, uniquenessErr(err, 0)
+	}
+	s.Log.Info("security event", "event", "member_added", "orgId", p.OrgID, "userId", u.ID, "role", string(u.Role))
+	return u, nil
+}
+
+// ownerDelta changes the org's owner count; taking one away requires that
+// another owner remains, so the last owner can never be demoted or removed,
+// even by two concurrent requests.
+func (s *Service) ownerDelta(orgID string, delta int) types.TransactWriteItem {
+	values := map[string]types.AttributeValue{":d": &types.AttributeValueMemberN{Value: "1"}}
+	if delta > 0 {
+		return s.DB.Update(orgPK(orgID), orgSK, "ADD ownerCount :d", store.Exists(), nil, values)
+	}
+	values[":one"] = &types.AttributeValueMemberN{Value: "1"}
+	return s.DB.Update(orgPK(orgID), orgSK, "SET ownerCount = ownerCount - :d", &store.Cond{Expr: "ownerCount > :one"}, nil, values)
+}
+
+var errLastOwner = fault.E(fault.Conflict, "The org's last owner cannot be removed or demoted; make someone else an owner first.")
+
+// MemberPatch holds the member fields to change.
+type MemberPatch struct {
+	Name, Phone *string
+	Role        *access.Role
+}
+
+// UpdateUser changes a member's name, phone or role under the role rules:
+// only owners touch owners or grant ownership, admins manage the other roles,
+// nobody raises their own role, and the last owner stays an owner.
+func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID string, patch MemberPatch) (User, error) {
+	actor, err := s.actor(ctx, p)
+	if err != nil {
+		return User{}, err
+	}
+	target, err := s.user(ctx, p.OrgID, userID)
+	if err != nil {
+		return User{}, err
+	}
+	var c fault.Checker
+	if patch.Name != nil {
+		text(&c, "name", *patch.Name, true, 200)
+	}
+	if patch.Phone != nil {
+		c.Check(*patch.Phone == "" || validPhone(*patch.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
+	}
+	if patch.Role != nil {
+		c.Check(patch.Role.Valid(), "role", "must be one of owner, admin, attorney, staff, billing")
+	}
+	if err := c.Err(); err != nil {
+		return User{}, err
+	}
+	oldRole := target.Role
+	var writes []types.TransactWriteItem
+	if patch.Role != nil && *patch.Role != oldRole {
+		newRole := *patch.Role
+		switch {
+		case target.ID == actor.ID && !oldRole.AtLeast(newRole):
+			return User{}, fault.E(fault.Forbidden, "Nobody can raise their own role.")
+		case (oldRole == access.Owner || newRole == access.Owner) && actor.Role != access.Owner:
+			return User{}, fault.E(fault.Forbidden, "Only an owner can grant or take away the owner role.")
+		case !actor.Role.AtLeast(oldRole) || !actor.Role.AtLeast(newRole):
+			return User{}, fault.E(fault.Forbidden, "You cannot manage a role above your own.")
+		}
+		if oldRole == access.Owner {
+			writes = append(writes, s.ownerDelta(p.OrgID, -1))
+		} else if newRole == access.Owner {
+			writes = append(writes, s.ownerDelta(p.OrgID, +1))
+		}
+		target.Role = newRole
+	}
+	if patch.Name != nil {
+		target.Name = strings.TrimSpace(*patch.Name)
+	}
+	if patch.Phone != nil {
+		target.Phone = *patch.Phone
+	}
+	target.UpdatedAt = s.Now().UTC()
+	// The role must still be what the rules were checked against.
+	put, err := s.DB.Put(toUserRow(target), &store.Cond{Expr: "#r = :old", Names: map[string]string{"#r": "role"},
+		Values: map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: string(oldRole)}}})
+	if err != nil {
+		return User{}, err
+	}
+	writes = append([]types.TransactWriteItem{put}, writes...)
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		return User{}, memberTxErr(err)
+	}
+	if target.Role != oldRole {
+		s.Log.Info("security event", "event", "role_changed", "orgId", p.OrgID, "userId", target.ID,
+			"from", string(oldRole), "to", string(target.Role), "by", actor.ID)
+	}
+	return target, nil
+}
+
+// memberTxErr explains a failed member transaction whose first item is the
+// member itself and whose optional second item is the owner count.
+func memberTxErr(err error) error {
+	var tce *store.TxCanceledError
+	switch {
+	case errors.As(err, &tce) && tce.Failed(0):
+		return fault.E(fault.Conflict, "The member changed meanwhile; reload and try again.")
+	case errors.As(err, &tce) && tce.Failed(1):
+		return errLastOwner
+	}
+	return err
+}
+
+// DeleteUser removes a member and their logins; their sessions end because
+// refresh checks the member still exists.
+func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID string) error {
+	actor, err := s.actor(ctx, p)
+	if err != nil {
+		return err
+	}
+	target, err := s.user(ctx, p.OrgID, userID)
+	if err != nil {
+		return err
+	}
+	if !actor.Role.AtLeast(target.Role) {
+		return fault.E(fault.Forbidden, "Only an owner can remove an owner.")
+	}
+	writes := []types.TransactWriteItem{
+		s.DB.Delete(orgPK(p.OrgID), userSK(target.ID), &store.Cond{Expr: "#r = :old", Names: map[string]string{"#r": "role"},
+			Values: map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: string(target.Role)}}}),
+	}
+	if target.Role == access.Owner {
+		writes = append(writes, s.ownerDelta(p.OrgID, -1))
+	}
+	writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		return memberTxErr(err)
+	}
+	s.Log.Info("security event", "event", "member_removed", "orgId", p.OrgID, "userId", target.ID, "by", actor.ID)
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package identity is sign-up, login, sessions, orgs, members and roles.
+// Domain types, the DynamoDB rows that store them and the HTTP API types are
+// kept apart; each has named converters.
+package identity
+
+import (
+	"time"
+
+	"github.com/matterly/matterly/shared/access"
+)
+
+// Org is a tenant: one practice.
+type Org struct {
+	ID                        string
+	Name                      string
+	BusinessName              string
+	Industry                  string
+	Timezone                  string // IANA
+	SMSSenderName             string
+	SMSFromNumber             string // E.164; inbound SMS to it belong to this org
+	TwilioMessagingServiceSID string
+	OwnerCount                int
+	CreatedAt, UpdatedAt      time.Time
+}
+
+// User is a member of an org.
+type User struct {
+	ID, OrgID            string
+	Name                 string
+	Email                string
+	Username             string
+	Role                 access.Role
+	Phone                string
+	PasswordHash         string
+	CreatedAt, UpdatedAt time.Time
+}
+
+// Key layout. Tenant items live under ORG#<orgId>; the login lookups and
+// throttle counters are global by nature (a login names no org).
+func orgPK(orgID string) string         { return "ORG#" + orgID }
+func userSK(userID string) string       { return "USER#" + userID }
+func familySK(familyID string) string   { return "RFAMILY#" + familyID }
+func refreshSK(tokenID string) string   { return "REFRESH#" + tokenID }
+func emailPK(email string) string       { return "LOGIN#email#" + email }
+func usernamePK(username string) string { return "LOGIN#username#" + username }
+func smsFromPK(number string) string    { return "SMSFROM#" + number }
+
+const (
+	orgSK    = "ORG"
+	loginSK  = "LOGIN"
+	userPfx  = "USER#"
+	markerSK = "MARKER"
+)
+
+type orgRow struct {
+	PK                        string `dynamodbav:"PK"`
+	SK                        string `dynamodbav:"SK"`
+	Type                      string `dynamodbav:"type"`
+	ID                        string `dynamodbav:"id"`
+	Name                      string `dynamodbav:"name"`
+	BusinessName              string `dynamodbav:"businessName,omitempty"`
+	Industry                  string `dynamodbav:"industry,omitempty"`
+	Timezone                  string `dynamodbav:"timezone"`
+	SMSSenderName             string `dynamodbav:"smsSenderName,omitempty"`
+	SMSFromNumber             string `dynamodbav:"smsFromNumber,omitempty"`
+	TwilioMessagingServiceSID string `dynamodbav:"twilioMessagingServiceSid,omitempty"`
+	OwnerCount                int    `dynamodbav:"ownerCount"`
+	CreatedAt                 string `dynamodbav:"createdAt"`
+	UpdatedAt                 string `dynamodbav:"updatedAt"`
+}
+
+func toOrgRow(o Org) orgRow {
+	return orgRow{
+		PK: orgPK(o.ID), SK: orgSK, Type: "org", ID: o.ID, Name: o.Name, BusinessName: o.BusinessName,
+		Industry: o.Industry, Timezone: o.Timezone, SMSSenderName: o.SMSSenderName, SMSFromNumber: o.SMSFromNumber,
+		TwilioMessagingServiceSID: o.TwilioMessagingServiceSID, OwnerCount: o.OwnerCount,
+		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
+	}
+}
+
+func (r orgRow) toOrg() Org {
+	return Org{
+		ID: r.ID, Name: r.Name, BusinessName: r.BusinessName, Industry: r.Industry, Timezone: r.Timezone,
+		SMSSenderName: r.SMSSenderName, SMSFromNumber: r.SMSFromNumber, TwilioMessagingServiceSID: r.TwilioMessagingServiceSID,
+		OwnerCount: r.OwnerCount, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+	}
+}
+
+type userRow struct {
+	PK           string `dynamodbav:"PK"`
+	SK           string `dynamodbav:"SK"`
+	Type         string `dynamodbav:"type"`
+	ID           string `dynamodbav:"id"`
+	OrgID        string `dynamodbav:"orgId"`
+	Name         string `dynamodbav:"name"`
+	Email        string `dynamodbav:"email"`
+	Username     string `dynamodbav:"username"`
+	Role         string `dynamodbav:"role"`
+	Phone        string `dynamodbav:"phone,omitempty"`
+	PasswordHash string `dynamodbav:"passwordHash"`
+	CreatedAt    string `dynamodbav:"createdAt"`
+	UpdatedAt    string `dynamodbav:"updatedAt"`
+}
+
+func toUserRow(u User) userRow {
+	return userRow{
+		PK: orgPK(u.OrgID), SK: userSK(u.ID), Type: "user", ID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email,
+		Username: u.Username, Role: string(u.Role), Phone: u.Phone, PasswordHash: u.PasswordHash,
+		CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
+	}
+}
+
+func (r userRow) toUser() User {
+	return User{
+		ID: r.ID, OrgID: r.OrgID, Name: r.Name, Email: r.Email, Username: r.Username, Role: access.Role(r.Role),
+		Phone: r.Phone, PasswordHash: r.PasswordHash, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+	}
+}
+
+// loginRow maps a normalized email or username to its member.
+type loginRow struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	OrgID  string `dynamodbav:"orgId"`
+	UserID string `dynamodbav:"userId"`
+}
+
+// markerRow reserves a unique value (an SMS from-number) for one org.
+type markerRow struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	OrgID string `dynamodbav:"orgId"`
+}
+
+// familyRow is one login session: the chain of refresh tokens rotated from
+// one login. Reusing a rotated token revokes the whole family.
+type familyRow struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	UserID    string `dynamodbav:"userId"`
+	Revoked   bool   `dynamodbav:"revoked"`
+	CreatedAt string `dynamodbav:"createdAt"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+// refreshRow is one refresh token; only a hash of its secret is stored.
+type refreshRow struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	FamilyID   string `dynamodbav:"familyId"`
+	UserID     string `dynamodbav:"userId"`
+	SecretHash string `dynamodbav:"secretHash"`
+	Used       bool   `dynamodbav:"used"`
+	ExpiresAt  int64  `dynamodbav:"expiresAt"`
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}

@@ -1,0 +1,388 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/password"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/token"
+)
+
+// Session lifetimes. A refresh token lives two weeks and is rotated on every
+// use; a login session (token family) ends after 30 days regardless.
+const (
+	RefreshTTL = 14 * 24 * time.Hour
+	SessionTTL = 30 * 24 * time.Hour
+)
+
+// Service implements the identity use cases.
+type Service struct {
+	DB       *store.DB
+	Tokens   *token.Issuer
+	Log      *slog.Logger
+	Now      func() time.Time
+	NewID    func() string
+	Password password.Params
+	Throttle ThrottlePolicy
+}
+
+// NewService returns a Service with production defaults.
+func NewService(db *store.DB, tokens *token.Issuer, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{
+		DB: db, Tokens: tokens, Log: log, Now: now,
+		NewID:    func() string { return ulid.Make().String() },
+		Password: password.OWASP,
+		Throttle: DefaultThrottle,
+	}
+}
+
+// Session is what a successful sign-up, login or refresh hands out.
+type Session struct {
+	User          User
+	AccessToken   string
+	AccessExpires time.Time
+	RefreshToken  string
+	RefreshExpiry time.Time
+}
+
+// SignupInput is a new org and its first owner.
+type SignupInput struct {
+	OrgName, Name, Email, Username, Password, Phone, Industry, Timezone string
+}
+
+// Signup creates the org and its owner and starts a session.
+func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, error) {
+	var c fault.Checker
+	text(&c, "orgName", in.OrgName, true, 200)
+	text(&c, "name", in.Name, true, 200)
+	email, ok := normalizeEmail(in.Email)
+	c.Check(ok, "email", "must be a valid email address")
+	username, ok := normalizeUsername(in.Username)
+	c.Check(ok, "username", "must be 3-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
+	c.Check(in.Phone == "" || validPhone(in.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
+	text(&c, "industry", in.Industry, false, 100)
+	tz := in.Timezone
+	if tz == "" {
+		tz = "UTC"
+	}
+	c.Check(validTimezone(tz), "timezone", "must be an IANA time zone such as America/New_York")
+	if p := password.Problem(in.Password, in.Name, in.Email, in.Username, in.OrgName); p != "" {
+		c.Add("password", p)
+	}
+	if err := c.Err(); err != nil {
+		return Org{}, Session{}, err
+	}
+	hash, err := password.Hash(in.Password, s.Password)
+	if err != nil {
+		return Org{}, Session{}, err
+	}
+	now := s.Now().UTC()
+	org := Org{ID: s.NewID(), Name: strings.TrimSpace(in.OrgName), Industry: strings.TrimSpace(in.Industry), Timezone: tz,
+		OwnerCount: 1, CreatedAt: now, UpdatedAt: now}
+	user := User{ID: s.NewID(), OrgID: org.ID, Name: strings.TrimSpace(in.Name), Email: email, Username: username,
+		Role: access.Owner, Phone: in.Phone, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+
+	orgPut, err := s.DB.Put(toOrgRow(org), store.NotExists())
+	if err != nil {
+		return Org{}, Session{}, err
+	}
+	items, err := s.memberWrites(user)
+	if err != nil {
+		return Org{}, Session{}, err
+	}
+	sess, sessWrites, err := s.newSession(user, now)
+	if err != nil {
+		return Org{}, Session{}, err
+	}
+	all := append(append([]types.TransactWriteItem{orgPut}, items...), sessWrites...)
+	if err := s.DB.Transact(ctx, all...); err != nil {
+		return Org{}, Session{}, uniquenessErr(err, 1)
+	}
+	s.Log.Info("security event", "event", "signup", "orgId", org.ID, "userId", user.ID)
+	return org, sess, nil
+}
+
+// memberWrites are the puts that create a member: the user and the two
+// unique login lookups. Their order matters to uniquenessErr.
+func (s *Service) memberWrites(u User) ([]types.TransactWriteItem, error) {
+	userPut, err := s.DB.Put(toUserRow(u), store.NotExists())
+	if err != nil {
+		return nil, err
+	}
+	emailPut, err := s.DB.Put(loginRow{PK: emailPK(u.Email), SK: loginSK, OrgID: u.OrgID, UserID: u.ID}, store.NotExists())
+	if err != nil {
+		return nil, err
+	}
+	namePut, err := s.DB.Put(loginRow{PK: usernamePK(u.Username), SK: loginSK, OrgID: u.OrgID, UserID: u.ID}, store.NotExists())
+	if err != nil {
+		return nil, err
+	}
+	return []types.TransactWriteItem{userPut, emailPut, namePut}, nil
+}
+
+// uniquenessErr turns a failed member creation into a 409 naming the taken
+// field; offset is the index of the user put within the transaction.
+func uniquenessErr(err error, offset int) error {
+	var tce *store.TxCanceledError
+	if !errors.As(err, &tce) {
+		return err
+	}
+	var fields []fault.FieldError
+	if tce.Failed(offset + 1) {
+		fields = append(fields, fault.FieldError{Field: "email", Message: "is already registered"})
+	}
+	if tce.Failed(offset + 2) {
+		fields = append(fields, fault.FieldError{Field: "username", Message: "is already taken"})
+	}
+	e := fault.E(fault.Conflict, "That email or username is already in use.")
+	e.Fields = fields
+	return e
+}
+
+// newSession starts a token family and its first refresh token, and issues an
+// access token. The returned writes must be committed for the session to exist.
+func (s *Service) newSession(u User, now time.Time) (Session, []types.TransactWriteItem, error) {
+	familyID := s.NewID()
+	fam := familyRow{PK: orgPK(u.OrgID), SK: familySK(familyID), UserID: u.ID, CreatedAt: formatTime(now),
+		ExpiresAt: now.Add(SessionTTL).Unix()}
+	famPut, err := s.DB.Put(fam, store.NotExists())
+	if err != nil {
+		return Session{}, nil, err
+	}
+	refresh, refreshPut, expiry, err := s.newRefresh(u, familyID, now, time.Unix(fam.ExpiresAt, 0))
+	if err != nil {
+		return Session{}, nil, err
+	}
+	sess := Session{User: u, RefreshToken: refresh, RefreshExpiry: expiry}
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(u)); err != nil {
+		return Session{}, nil, err
+	}
+	return sess, []types.TransactWriteItem{famPut, refreshPut}, nil
+}
+
+// newRefresh mints a refresh token "<orgId>.<tokenId>.<secret>"; only the
+// secret's SHA-256 is stored. Its expiry never outlives the family.
+func (s *Service) newRefresh(u User, familyID string, now, familyEnd time.Time) (string, types.TransactWriteItem, time.Time, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", types.TransactWriteItem{}, time.Time{}, err
+	}
+	expiry := now.Add(RefreshTTL)
+	if familyEnd.Before(expiry) {
+		expiry = familyEnd
+	}
+	tokenID := s.NewID()
+	row := refreshRow{PK: orgPK(u.OrgID), SK: refreshSK(tokenID), FamilyID: familyID, UserID: u.ID,
+		SecretHash: hashSecret(secret), ExpiresAt: expiry.Unix()}
+	put, err := s.DB.Put(row, store.NotExists())
+	if err != nil {
+		return "", types.TransactWriteItem{}, time.Time{}, err
+	}
+	return u.OrgID + "." + tokenID + "." + base64.RawURLEncoding.EncodeToString(secret), put, expiry, nil
+}
+
+func hashSecret(secret []byte) string {
+	h := sha256.Sum256(secret)
+	return hex.EncodeToString(h[:])
+}
+
+func principalOf(u User) httpapi.Principal {
+	return httpapi.Principal{UserID: u.ID, OrgID: u.OrgID, Role: u.Role}
+}
+
+var errBadCredentials = fault.E(fault.Unauthorized, "The login or password is incorrect.")
+
+// dummyHash is an argon2id hash (OWASP parameters) of a random password no
+// one knows. Logins for unknown accounts verify against it, so they cost the
+// same time as a wrong password for a real account.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$0d/2OCqqJjbeut6n2RPPYA$jCr0QYd1iTJVz9tcTRJV0slXaSsqSw0v7IISPdU4bOI"
+
+// Login checks a login (email or username) and password and starts a session.
+func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, error) {
+	var c fault.Checker
+	c.Check(strings.TrimSpace(login) != "", "login", "is required")
+	c.Check(pw != "", "password", "is required")
+	if err := c.Err(); err != nil {
+		return Session{}, err
+	}
+	login = strings.ToLower(strings.TrimSpace(login))
+	now := s.Now().UTC()
+	if err := s.checkThrottle(ctx, login, ip, now); err != nil {
+		return Session{}, err
+	}
+
+	pk := usernamePK(login)
+	if strings.Contains(login, "@") {
+		pk = emailPK(login)
+	}
+	var lr loginRow
+	lerr := s.DB.Get(ctx, pk, loginSK, &lr)
+	if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+		return Session{}, lerr
+	}
+	if errors.Is(lerr, store.ErrNotFound) {
+		// Same work as a real account: one more read and one hash check.
+		lr = loginRow{OrgID: "-", UserID: "-"}
+	}
+	var ur userRow
+	uerr := s.DB.Get(ctx, orgPK(lr.OrgID), userSK(lr.UserID), &ur)
+	if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
+		return Session{}, uerr
+	}
+	hash := ur.PasswordHash
+	if uerr != nil || len(pw) > 4*password.MaxLength {
+		hash = dummyHash
+	}
+	ok, err := password.Verify(pw, hash)
+	if err != nil {
+		return Session{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok || uerr != nil {
+		if err := s.recordFailure(ctx, login, ip, now); err != nil {
+			return Session{}, err
+		}
+		s.Log.Info("security event", "event", "login_failed", "orgId", lr.OrgID)
+		return Session{}, errBadCredentials
+	}
+	user := ur.toUser()
+	sess, writes, err := s.newSession(user, now)
+	if err != nil {
+		return Session{}, err
+	}
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		return Session{}, err
+	}
+	s.Log.Info("security event", "event", "login", "orgId", user.OrgID, "userId", user.ID)
+	return sess, nil
+}
+
+var errBadRefresh = fault.E(fault.Unauthorized, "The session has ended; log in again.")
+
+// parseRefresh splits a refresh token into org, token id and secret.
+func parseRefresh(tok string) (orgID, tokenID string, secret []byte, ok bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return "", "", nil, false
+	}
+	secret, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(secret) != 32 {
+		return "", "", nil, false
+	}
+	return parts[0], parts[1], secret, true
+}
+
+// lookupRefresh finds a presented refresh token and checks its secret.
+func (s *Service) lookupRefresh(ctx context.Context, tok string) (refreshRow, string, error) {
+	orgID, tokenID, secret, ok := parseRefresh(tok)
+	if !ok {
+		return refreshRow{}, "", errBadRefresh
+	}
+	var row refreshRow
+	if err := s.DB.Get(ctx, orgPK(orgID), refreshSK(tokenID), &row); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return refreshRow{}, "", errBadRefresh
+		}
+		return refreshRow{}, "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(row.SecretHash), []byte(hashSecret(secret))) != 1 {
+		return refreshRow{}, "", errBadRefresh
+	}
+	return row, orgID, nil
+}
+
+// Refresh rotates a refresh token: the presented one is spent and a new one
+// issued with a new access token. Presenting a spent token again means it
+// was stolen or replayed, so its whole family is revoked.
+func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
+	row, orgID, err := s.lookupRefresh(ctx, tok)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.Now().UTC()
+	if row.Used {
+		return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+	}
+	fam := familyRow{}
+	ur := userRow{}
+	famReq := &store.KeyOut{PK: orgPK(orgID), SK: familySK(row.FamilyID), Out: &fam}
+	userReq := &store.KeyOut{PK: orgPK(orgID), SK: userSK(row.UserID), Out: &ur}
+	if err := s.DB.BatchGet(ctx, famReq, userReq); err != nil {
+		return Session{}, err
+	}
+	if now.Unix() >= row.ExpiresAt || !famReq.Found || fam.Revoked || now.Unix() >= fam.ExpiresAt || !userReq.Found {
+		return Session{}, errBadRefresh
+	}
+	user := ur.toUser()
+	refresh, put, expiry, err := s.newRefresh(user, row.FamilyID, now, time.Unix(fam.ExpiresAt, 0))
+	if err != nil {
+		return Session{}, err
+	}
+	spend := s.DB.Update(orgPK(orgID), row.SK, "SET used = :t", &store.Cond{Expr: "used = :f"}, nil,
+		map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false}})
+	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}})
+	// The member must still exist with the role the new token will carry.
+	userOK := s.DB.Check(orgPK(orgID), ur.SK, store.Cond{Expr: "#r = :role", Names: map[string]string{"#r": "role"},
+		Values: map[string]types.AttributeValue{":role": &types.AttributeValueMemberS{Value: ur.Role}}})
+	if err := s.DB.Transact(ctx, spend, famOK, userOK, put); err != nil {
+		var tce *store.TxCanceledError
+		if errors.As(err, &tce) && tce.Failed(0) {
+			// Spent concurrently: a replay raced the rightful client.
+			return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+		}
+		if errors.As(err, &tce) {
+			return Session{}, errBadRefresh
+		}
+		return Session{}, err
+	}
+	sess := Session{User: user, RefreshToken: refresh, RefreshExpiry: expiry}
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(user)); err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// revokeFamily ends a login session and answers the caller with 401.
+func (s *Service) revokeFamily(ctx context.Context, orgID, familyID, why string) error {
+	w := s.DB.Update(orgPK(orgID), familySK(familyID), "SET revoked = :t", store.Exists(), nil,
+		map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}})
+	if err := s.DB.UpdateItem(ctx, w, nil); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
+	s.Log.Warn("security event", "event", why, "orgId", orgID, "familyId", familyID)
+	return errBadRefresh
+}
+
+// Logout revokes the session the refresh token belongs to, when it is the
+// caller's own. An absent or unknown token is not an error: logout is idempotent.
+func (s *Service) Logout(ctx context.Context, p httpapi.Principal, tok string) error {
+	if tok == "" {
+		return nil
+	}
+	row, orgID, err := s.lookupRefresh(ctx, tok)
+	if errors.Is(err, errBadRefresh) || (err == nil && (orgID != p.OrgID || row.UserID != p.UserID)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.revokeFamily(ctx, orgID, row.FamilyID, "logout"); !errors.Is(err, errBadRefresh) {
+		return err
+	}
+	return nil
+}

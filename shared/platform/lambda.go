@@ -1,0 +1,44 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/httpapi"
+)
+
+// RouterFunc builds a function's router from the shared dependencies.
+type RouterFunc func(*Deps) (*httpapi.Router, error)
+
+// StartHTTP is the body of an HTTP function's main: configuration from the
+// environment and clients built once at init, then lambda.Start. It returns
+// only on a failed init.
+func StartHTTP(build RouterFunc) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	deps, err := New(context.Background(), cfg, Options{LogOut: os.Stdout})
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	rt, err := build(deps)
+	if err != nil {
+		return fmt.Errorf("init router: %w", err)
+	}
+	lambda.Start(rt.Serve)
+	return nil
+}
+
+// Main runs start and exits non-zero with a JSON log line if init fails.
+func Main(start func() error) {
+	if err := start(); err != nil {
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", "err", err)
+		os.Exit(1)
+	}
+}
