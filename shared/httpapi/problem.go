@@ -73,10 +73,16 @@ func ProblemFor(err error, requestID string) (Problem, map[string]string) {
 // problemResponse renders err as an application/problem+json response.
 func problemResponse(err error, requestID string) events.APIGatewayV2HTTPResponse {
 	p, extra := ProblemFor(err, requestID)
-	body, _ := json.Marshal(p) // a Problem always marshals
-	headers := map[string]string{"Content-Type": "application/problem+json"}
+	resp := ProblemResponse(p)
 	for k, v := range extra {
-		headers[k] = v
+		resp.Headers[k] = v
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status, Headers: headers, Body: string(body)}
+	return resp
+}
+
+// ProblemResponse renders p as an application/problem+json response.
+func ProblemResponse(p Problem) events.APIGatewayV2HTTPResponse {
+	body, _ := json.Marshal(p) // a Problem always marshals
+	return events.APIGatewayV2HTTPResponse{StatusCode: p.Status,
+		Headers: map[string]string{"Content-Type": "application/problem+json"}, Body: string(body)}
 }

@@ -1,0 +1,239 @@
+// Package devstack runs the whole system on one machine: the same function
+// routers behind a local router that builds the API Gateway events AWS would,
+// with embedded DynamoDB and S3 servers, in-process SQS delivery and the
+// EventBridge schedules. scripts/devserver (make dev) and the end-to-end
+// tests both start it, so they exercise the same wiring.
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/identity"
+	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// Routers maps each function of the route table to its router constructor.
+// A function missing here fails Start, so the route table and the wiring
+// cannot drift apart.
+var Routers = map[string]platform.RouterFunc{
+	routes.FnAuth: identity.NewAuthRouter,
+	routes.FnOrg:  identity.NewOrgRouter,
+}
+
+// Options configure a stack.
+type Options struct {
+	Addr    string           // listen address; "127.0.0.1:0" picks a free port
+	DataDir string           // keys, DynamoDB snapshot and S3 bolt file
+	Getenv  config.Getenv    // the environment (os.Getenv for make dev)
+	LogOut  io.Writer        // function logs
+	Now     func() time.Time // the clock; time.Now when nil
+	Dynamo  store.API        // optional wrapper around the embedded DynamoDB client (benchmarks count calls)
+}
+
+// Stack is a running local system.
+type Stack struct {
+	URL       string
+	Dynamo    *localaws.Dynamo
+	S3        *localaws.S3
+	Broker    *localaws.Broker
+	Scheduler *localaws.Scheduler
+	Deps      *platform.Deps
+	routers   map[string]*httpapi.Router
+	srv       *http.Server
+	cancel    context.CancelFunc
+}
+
+// Start brings the stack up and serves HTTP until Close.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if opts.Getenv == nil {
+		opts.Getenv = func(string) string { return "" }
+	}
+	if opts.LogOut == nil {
+		opts.LogOut = io.Discard
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s := &Stack{routers: map[string]*httpapi.Router{}}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	var err error
+	if s.Dynamo, err = localaws.StartDynamo(filepath.Join(opts.DataDir, "dynamodb.json")); err != nil {
+		return nil, fmt.Errorf("embedded dynamodb: %w", err)
+	}
+	if s.S3, err = localaws.StartS3(filepath.Join(opts.DataDir, "s3.bolt")); err != nil {
+		return nil, fmt.Errorf("embedded s3: %w", err)
+	}
+	env := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME": "devserver",
+		"TABLE_NAME":               store.DefaultTableName,
+		"DYNAMODB_ENDPOINT":        s.Dynamo.Endpoint(),
+		"S3_ENDPOINT":              s.S3.Endpoint(),
+		"BUCKET_NAME":              localaws.DefaultBucket,
+		"DEV_DATA_DIR":             opts.DataDir,
+		"CORS_ORIGINS":             "http://localhost:5173,http://127.0.0.1:5173",
+	}
+	cfg, err := config.Load(func(name string) string {
+		if v := opts.Getenv(name); v != "" {
+			return v
+		}
+		return env[name]
+	})
+	if err != nil {
+		return nil, err
+	}
+	dyn := opts.Dynamo
+	if dyn == nil {
+		dyn = s.Dynamo.Client()
+	}
+	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
+		return nil, err
+	}
+	for _, fn := range routes.Functions() {
+		build, found := Routers[fn]
+		if !found {
+			return nil, fmt.Errorf("function %s has routes but no router in devstack.Routers", fn)
+		}
+		if s.routers[fn], err = build(s.Deps); err != nil {
+			return nil, err
+		}
+	}
+	s.Broker = localaws.NewBroker(localaws.BrokerOptions{})
+	s.Scheduler = localaws.NewScheduler()
+
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	s.URL = "http://" + ln.Addr().String()
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.Broker.Run(runCtx)
+	go s.Scheduler.Run(runCtx)
+	go func() { _ = s.srv.Serve(ln) }()
+	ok = true
+	return s, nil
+}
+
+// Close stops serving and saves the DynamoDB contents, so dev data survives
+// a restart.
+func (s *Stack) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	var errs []error
+	if s.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, s.srv.Shutdown(ctx))
+		cancel()
+	}
+	if s.Dynamo != nil {
+		errs = append(errs, s.Dynamo.Close())
+	}
+	if s.S3 != nil {
+		errs = append(errs, s.S3.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ServeHTTP routes a request to its function the way API Gateway does.
+func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/dev/") {
+		s.serveDev(w, r)
+		return
+	}
+	if r.URL.Path == "/healthz" {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	method := r.Method
+	if method == http.MethodOptions {
+		// Preflight: any route on the path can answer it.
+		method = ""
+	}
+	route, params, known := routes.Match(method, r.URL.Path)
+	if method == "" && known {
+		route, params = firstRouteFor(r.URL.Path)
+	}
+	if route.Function == "" {
+		kind, msg := fault.NotFound, "No such route."
+		if known {
+			kind, msg = fault.MethodNotAllowed, "This path does not accept "+r.Method+"."
+		}
+		p, _ := httpapi.ProblemFor(fault.E(kind, "%s", msg), "")
+		writeProblem(w, p)
+		return
+	}
+	body, err := httpapi.ReadBody(r, 1<<20)
+	if err != nil {
+		p, _ := httpapi.ProblemFor(fault.E(fault.Malformed, "The request body could not be read."), "")
+		writeProblem(w, p)
+		return
+	}
+	ev := httpapi.EventFromHTTP(r, route, params, body)
+	resp, _ := s.routers[route.Function].Serve(r.Context(), ev)
+	httpapi.WriteHTTP(w, resp)
+}
+
+func firstRouteFor(path string) (routes.Route, map[string]string) {
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		if rt, params, _ := routes.Match(m, path); rt.Function != "" {
+			return rt, params
+		}
+	}
+	return routes.Route{}, nil
+}
+
+func writeProblem(w http.ResponseWriter, p httpapi.Problem) {
+	httpapi.WriteHTTP(w, httpapi.ProblemResponse(p))
+}
+
+// serveDev answers the dev-only routes: the schedules, listed and run by hand.
+func (s *Stack) serveDev(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/dev/schedules":
+		names := s.Scheduler.Names()
+		sort.Strings(names)
+		httpapi.WriteHTTP(w, jsonResponse(http.StatusOK, map[string]any{"items": names}))
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/dev/schedules/"):
+		name := strings.TrimPrefix(r.URL.Path, "/dev/schedules/")
+		if err := s.Scheduler.Trigger(r.Context(), name); err != nil {
+			p, _ := httpapi.ProblemFor(fault.E(fault.NotFound, "Schedule %q: %v", name, err), "")
+			writeProblem(w, p)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		p, _ := httpapi.ProblemFor(fault.E(fault.NotFound, "No such dev route."), "")
+		writeProblem(w, p)
+	}
+}
+
+func jsonResponse(status int, body any) events.APIGatewayV2HTTPResponse {
+	b, _ := json.Marshal(body)
+	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
+}

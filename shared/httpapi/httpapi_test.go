@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+type sample struct {
+	Name  string   `json:"name"`
+	Count int      `json:"count"`
+	Tags  []string `json:"tags"`
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, body, contentType string
+		base64                  bool
+		wantKind                fault.Kind
+		wantField               string
+	}{
+		{name: "ok", body: `{"name":"a","count":2}`, contentType: "application/json"},
+		{name: "ok without content type", body: `{"name":"a"}`},
+		{name: "base64 ok", body: base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), base64: true},
+		{name: "malformed", body: `{"name":`, wantKind: fault.Malformed},
+		{name: "not json", body: `hello`, wantKind: fault.Malformed},
+		{name: "empty", body: ``, wantKind: fault.Malformed},
+		{name: "array", body: `[1,2]`, wantKind: fault.Malformed},
+		{name: "trailing data", body: `{"name":"a"}{"name":"b"}`, wantKind: fault.Malformed},
+		{name: "wrong type", body: `{"count":"two"}`, wantKind: fault.Invalid, wantField: "count"},
+		{name: "wrong nested type", body: `{"tags":[1]}`, wantKind: fault.Invalid, wantField: "tags"},
+		{name: "unknown field", body: `{"nmae":"a"}`, wantKind: fault.Invalid, wantField: "nmae"},
+		{name: "too large", body: `{"name":"` + strings.Repeat("x", DefaultMaxBody) + `"}`, wantKind: fault.TooLarge},
+		{name: "form body", body: `name=a`, contentType: "application/x-www-form-urlencoded", wantKind: fault.Malformed},
+		{name: "bad base64", body: `%%%`, base64: true, wantKind: fault.Malformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Request{maxBody: DefaultMaxBody, Event: events.APIGatewayV2HTTPRequest{
+				Body: tt.body, IsBase64Encoded: tt.base64, Headers: map[string]string{"content-type": tt.contentType}}}
+			var got sample
+			err := r.Decode(&got)
+			if tt.wantKind == "" {
+				if err != nil || got.Name != "a" {
+					t.Fatalf("Decode = %+v, %v", got, err)
+				}
+				return
+			}
+			fe := fault.As(err)
+			if fe == nil || fe.Kind != tt.wantKind {
+				t.Fatalf("err = %v, want kind %s", err, tt.wantKind)
+			}
+			if tt.wantField != "" && (len(fe.Fields) != 1 || fe.Fields[0].Field != tt.wantField) {
+				t.Errorf("fields = %+v, want %s", fe.Fields, tt.wantField)
+			}
+		})
+	}
+}
+
+// FuzzDecode: no input makes decoding panic or fail with an uncoded error
+// (which would become a 500).
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"name":"a","count":1,"tags":["x"]}`, `{`, `[]`, `{"count":1e99}`, `{"tags":{}}`, "\x00", `{"name":"\ud800"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := &Request{maxBody: DefaultMaxBody, Event: events.APIGatewayV2HTTPRequest{Body: body}}
+		var v sample
+		if err := r.Decode(&v); err != nil && fault.As(err) == nil {
+			t.Fatalf("uncoded error for %q: %v", body, err)
+		}
+	})
+}
+
+type fakeVerifier struct{}
+
+func (fakeVerifier) Verify(tok string) (Principal, error) {
+	if tok == "good" {
+		return Principal{UserID: "u1", OrgID: "o1", Role: access.Staff}, nil
+	}
+	return Principal{}, errors.New("bad token")
+}
+
+func TestRouter(t *testing.T) {
+	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, AllowedOrigins: []string{"https://app.example"}})
+	for _, r := range routes.ForFunction(routes.FnOrg) {
+		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) { return JSON(200, map[string]string{"ok": "1"}), nil })
+	}
+	rt.Handle("GET /v1/me", func(ctx context.Context, req *Request) (*Response, error) {
+		if p, _ := PrincipalFrom(ctx); p.OrgID != "o1" {
+			t.Errorf("principal not in context: %+v", p)
+		}
+		return JSON(200, map[string]string{"org": req.Principal.OrgID}), nil
+	})
+	rt.Handle("GET /v1/org", func(ctx context.Context, req *Request) (*Response, error) { panic("boom") })
+	rt.Handle("PATCH /v1/org", func(ctx context.Context, req *Request) (*Response, error) {
+		return nil, req.Require(access.ManageOrg)
+	})
+	rt.Handle("GET /v1/users", func(ctx context.Context, req *Request) (*Response, error) {
+		e := fault.E(fault.RateLimited, "slow down")
+		e.RetryAfter = 1500 * time.Millisecond
+		return nil, e
+	})
+	rt.Handle("POST /v1/users", func(ctx context.Context, req *Request) (*Response, error) {
+		return nil, errors.New("dynamodb exploded: secret detail")
+	})
+	if err := rt.Check(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, key, authz, origin string
+		wantStatus               int
+		wantHeader               map[string]string
+	}{
+		{name: "ok", key: "GET /v1/me", authz: "Bearer good", wantStatus: 200},
+		{name: "no token", key: "GET /v1/me", wantStatus: 401, wantHeader: map[string]string{"WWW-Authenticate": `Bearer realm="matterly"`}},
+		{name: "bad token", key: "GET /v1/me", authz: "Bearer nope", wantStatus: 401},
+		{name: "basic auth", key: "GET /v1/me", authz: "Basic good", wantStatus: 401},
+		{name: "panic is a 500", key: "GET /v1/org", authz: "Bearer good", wantStatus: 500},
+		{name: "role forbids", key: "PATCH /v1/org", authz: "Bearer good", wantStatus: 403},
+		{name: "rate limited", key: "GET /v1/users", authz: "Bearer good", wantStatus: 429, wantHeader: map[string]string{"Retry-After": "2"}},
+		{name: "uncoded error", key: "POST /v1/users", authz: "Bearer good", wantStatus: 500},
+		{name: "unknown route", key: "GET /v1/nope", authz: "Bearer good", wantStatus: 404},
+		{name: "cors allowed", key: "GET /v1/me", authz: "Bearer good", origin: "https://app.example", wantStatus: 200,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true"}},
+		{name: "cors other origin", key: "GET /v1/me", authz: "Bearer good", origin: "https://evil.example", wantStatus: 200,
+			wantHeader: map[string]string{"Access-Control-Allow-Origin": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method, _, _ := strings.Cut(tt.key, " ")
+			ev := events.APIGatewayV2HTTPRequest{RouteKey: tt.key, Headers: map[string]string{"authorization": tt.authz, "origin": tt.origin}}
+			ev.RequestContext.HTTP.Method = method
+			resp, err := rt.Serve(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tt.wantStatus, resp.Body)
+			}
+			if resp.Headers["X-Request-Id"] == "" {
+				t.Error("no X-Request-Id")
+			}
+			for k, v := range tt.wantHeader {
+				if resp.Headers[k] != v {
+					t.Errorf("header %s = %q, want %q", k, resp.Headers[k], v)
+				}
+			}
+			if resp.StatusCode >= 400 {
+				var p Problem
+				if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Status != tt.wantStatus || p.Type == "" || p.Title == "" {
+					t.Errorf("problem body %q", resp.Body)
+				}
+				if resp.Headers["Content-Type"] != "application/problem+json" {
+					t.Errorf("content type %q", resp.Headers["Content-Type"])
+				}
+				if strings.Contains(resp.Body, "secret detail") || strings.Contains(resp.Body, "boom") {
+					t.Errorf("internal detail leaked: %s", resp.Body)
+				}
+			}
+		})
+	}
+}
+
+func TestRouterCheck(t *testing.T) {
+	rt := NewRouter(routes.FnAuth, Options{Verifier: fakeVerifier{}})
+	if err := rt.Check(); err == nil {
+		t.Error("Check passed with no handlers")
+	}
+	rt.Handle("GET /v1/me", nil)
+	for _, r := range routes.ForFunction(routes.FnAuth) {
+		rt.Handle(r.Key(), nil)
+	}
+	if err := rt.Check(); err == nil {
+		t.Error("Check passed with a handler for another function's route")
+	}
+}

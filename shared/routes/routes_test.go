@@ -1,0 +1,64 @@
+package routes
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		method, path string
+		wantKey      string
+		wantParams   map[string]string
+		wantKnown    bool
+	}{
+		{"POST", "/v1/auth/login", "POST /v1/auth/login", nil, true},
+		{"GET", "/v1/users/01HX", "", nil, true}, // path exists, method does not
+		{"PATCH", "/v1/users/01HX", "PATCH /v1/users/{userId}", map[string]string{"userId": "01HX"}, true},
+		{"GET", "/v1/users/", "GET /v1/users", nil, true},
+		{"GET", "/v1/nope", "", nil, false},
+		{"PATCH", "/v1/users//x", "", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			r, params, known := Match(tt.method, tt.path)
+			if got := keyOrEmpty(r); got != tt.wantKey {
+				t.Errorf("route = %q, want %q", got, tt.wantKey)
+			}
+			if known != tt.wantKnown {
+				t.Errorf("known = %v, want %v", known, tt.wantKnown)
+			}
+			for k, v := range tt.wantParams {
+				if params[k] != v {
+					t.Errorf("param %s = %q, want %q", k, params[k], v)
+				}
+			}
+		})
+	}
+}
+
+func keyOrEmpty(r Route) string {
+	if r.Function == "" {
+		return ""
+	}
+	return r.Key()
+}
+
+func TestTableIsWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range Table {
+		if seen[r.Key()] {
+			t.Errorf("route %s listed twice", r.Key())
+		}
+		seen[r.Key()] = true
+		if !strings.HasPrefix(r.Path, "/v1/") || r.Function == "" {
+			t.Errorf("route %s: want a /v1 path and a function", r.Key())
+		}
+		if r.Public && !strings.HasPrefix(r.Path, "/v1/auth/") {
+			t.Errorf("route %s is public outside /v1/auth", r.Key())
+		}
+	}
+	if got := len(ForFunction(FnAuth)) + len(ForFunction(FnOrg)); got != len(Table) {
+		t.Errorf("functions cover %d routes, table has %d", got, len(Table))
+	}
+}

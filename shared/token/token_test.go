@@ -1,0 +1,65 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/httpapi"
+)
+
+func TestIssueVerify(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	_, otherPriv, _ := ed25519.GenerateKey(nil)
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	p := httpapi.Principal{UserID: "u1", OrgID: "o1", Role: access.Admin}
+	tok, exp, err := NewIssuer(priv, "matterly", "app", clock).Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exp.Sub(now) != TTL {
+		t.Errorf("expiry in %v, want %v", exp.Sub(now), TTL)
+	}
+	v := NewVerifier(priv.Public().(ed25519.PublicKey), "matterly", "app", clock)
+	got, err := v.Verify(tok)
+	if err != nil || got != p {
+		t.Fatalf("Verify = %+v, %v; want %+v", got, err, p)
+	}
+
+	otherTok, _, _ := NewIssuer(otherPriv, "matterly", "app", clock).Issue(p)
+	wrongIss, _, _ := NewIssuer(priv, "evil", "app", clock).Issue(p)
+	wrongAud, _, _ := NewIssuer(priv, "matterly", "other", clock).Issue(p)
+	parts := strings.Split(tok, ".")
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+	hs, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u1", "org": "o1", "role": "owner",
+		"iss": "matterly", "aud": "app", "exp": now.Add(time.Hour).Unix(), "iat": now.Unix()}).
+		SignedString([]byte(priv.Public().(ed25519.PublicKey)))
+	tests := map[string]struct {
+		tok string
+		at  time.Time
+	}{
+		"expired":         {tok, now.Add(TTL + time.Minute)},
+		"other key":       {otherTok, now},
+		"wrong issuer":    {wrongIss, now},
+		"wrong audience":  {wrongAud, now},
+		"alg none":        {noneHeader + "." + parts[1] + ".", now},
+		"hs256 confusion": {hs, now},
+		"edited claims":   {parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u2","org":"o1","role":"owner"}`)) + "." + parts[2], now},
+		"garbage":         {"not.a.jwt", now},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			at := tt.at
+			v := NewVerifier(priv.Public().(ed25519.PublicKey), "matterly", "app", func() time.Time { return at })
+			if _, err := v.Verify(tt.tok); err == nil {
+				t.Error("verified, want rejection")
+			}
+		})
+	}
+}
