@@ -135,10 +135,10 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	// Default encryption already applies the key; this makes an explicit
-	// request for anything but SSE-KMS (e.g. SSE-S3) fail loudly instead of
-	// silently storing data under a key we do not control. Writers must send
-	// x-amz-server-side-encryption: aws:kms (and presigned PUTs must sign it).
+	// KMS-only puts: StringNotEquals also matches when the header is absent,
+	// so every writer must send x-amz-server-side-encryption: aws:kms (and
+	// presigned PUT URLs must sign it). Default encryption alone would accept
+	// an explicit SSE-S3 request and store data outside our key.
 	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("DenyNonKmsPuts"),
 		Effect:     awsiam.Effect_DENY,
@@ -211,7 +211,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 
 		p := permsFor(name)
 		if p.Table {
-			d.table.GrantReadWriteData(fn)
+			// Exactly the item actions the store package uses: no Scan (lists
+			// are always queries), no table management.
+			d.table.Grant(fn, *tableActions...)
+			d.key.GrantEncryptDecrypt(fn)
 		}
 		if p.Secret {
 			d.signing.GrantRead(fn, nil)
@@ -223,6 +226,15 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 	}
 	return out
 }
+
+// tableActions are the DynamoDB actions of shared/store: single-item reads
+// and writes, queries (table and GSIs), batch reads and transactions, whose
+// items are authorized as PutItem/UpdateItem/DeleteItem/ConditionCheckItem.
+var tableActions = jsii.Strings(
+	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+	"dynamodb:ConditionCheckItem",
+)
 
 func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{

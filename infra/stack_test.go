@@ -1,0 +1,677 @@
+package main
+
+import (
+	"archive/zip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// One synth per test binary: starting jsii and synthesizing takes seconds,
+// and every test only reads the template.
+var (
+	template    assertions.Template
+	resources   map[string]any // Resources of template.ToJSON()
+	outputs     map[string]any
+	corsOrigins []string // what the stack was given, from ../cdk.json
+)
+
+func TestMain(m *testing.M) { os.Exit(synth(m)) }
+
+func synth(m *testing.M) int {
+	defer jsii.Close()
+
+	dir, err := os.MkdirTemp("", "matterly-infra-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	codeDir := filepath.Join(dir, "build")
+	if err := writeDummyZips(codeDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The same context as `cdk synth` (feature flags, origins), so the
+	// tests check the template that would be deployed.
+	ctx, err := loadCDKContext("../cdk.json")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Context: &ctx,
+		Outdir:  jsii.String(filepath.Join(dir, "cdk.out")),
+	})
+	corsOrigins, err = stringList(app.Node().TryGetContext(jsii.String(ContextCorsOrigins)))
+	if err != nil || len(corsOrigins) == 0 {
+		fmt.Fprintf(os.Stderr, "cdk.json %s: %v %v\n", ContextCorsOrigins, corsOrigins, err)
+		return 1
+	}
+	stack := NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
+		CodeDir:     codeDir,
+		CorsOrigins: corsOrigins,
+	})
+	template = assertions.Template_FromStack(stack, nil)
+	doc := *template.ToJSON()
+	resources, _ = doc["Resources"].(map[string]any)
+	outputs, _ = doc["Outputs"].(map[string]any)
+	return m.Run()
+}
+
+func writeDummyZips(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, name := range routes.Functions() {
+		f, err := os.Create(codePath(dir, name))
+		if err != nil {
+			return err
+		}
+		zw := zip.NewWriter(f)
+		w, err := zw.Create("bootstrap")
+		if err == nil {
+			_, err = w.Write([]byte("dummy " + name))
+		}
+		if err == nil {
+			err = zw.Close()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// check runs a CDK assertion, turning its panic (a jsii error) into a test
+// failure so one broken expectation does not abort the whole binary.
+func check(t *testing.T, assert func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Error(r)
+		}
+	}()
+	assert()
+}
+
+type obj = map[string]any
+
+func arrayWith(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
+func objectLike(m obj) assertions.Matcher       { return assertions.Match_ObjectLike(&m) }
+
+// ofType returns the logical ids and bodies of every resource of one type.
+func ofType(typ string) map[string]obj {
+	out := map[string]obj{}
+	for id, r := range resources {
+		if r, ok := r.(obj); ok && r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func props(r obj) obj { p, _ := r["Properties"].(obj); return p }
+
+// dig walks nested objects by key, yielding nil where a step is missing.
+func dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(obj)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// functionID finds the logical id of the Lambda function built for name.
+func functionID(t *testing.T, name string) string {
+	t.Helper()
+	var ids []string
+	for id := range ofType("AWS::Lambda::Function") {
+		if strings.HasPrefix(id, pascal(name)+"Function") {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("function %s: want one AWS::Lambda::Function, got %v", name, ids)
+	}
+	return ids[0]
+}
+
+func ref(id string) obj    { return obj{"Ref": id} }
+func getAtt(id string) obj { return obj{"Fn::GetAtt": []any{id, "Arn"}} }
+
+// strings of a policy field that may be a string or a list.
+func stringsOf(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func statements(doc any) []obj {
+	d, _ := doc.(obj)
+	var out []obj
+	switch s := d["Statement"].(type) {
+	case []any:
+		for _, e := range s {
+			if st, ok := e.(obj); ok {
+				out = append(out, st)
+			}
+		}
+	case obj:
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestKMSKey(t *testing.T) {
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	check(t, func() {
+		template.HasResource(jsii.String("AWS::KMS::Key"), obj{
+			"Properties":     obj{"EnableKeyRotation": true},
+			"DeletionPolicy": "Retain",
+		})
+	})
+}
+
+func keyID(t *testing.T) string {
+	t.Helper()
+	for id := range ofType("AWS::KMS::Key") {
+		return id
+	}
+	t.Fatal("no KMS key")
+	return ""
+}
+
+func TestTable(t *testing.T) {
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	check(t, func() {
+		template.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{
+			"DeletionPolicy": "Retain",
+			"Properties": obj{
+				"KeySchema": []any{
+					obj{"AttributeName": store.AttrPK, "KeyType": "HASH"},
+					obj{"AttributeName": store.AttrSK, "KeyType": "RANGE"},
+				},
+				"BillingMode":                      "PAY_PER_REQUEST",
+				"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+				"DeletionProtectionEnabled":        true,
+				"SSESpecification": obj{
+					"SSEEnabled":     true,
+					"SSEType":        "KMS",
+					"KMSMasterKeyId": getAtt(keyID(t)),
+				},
+				"TimeToLiveSpecification": obj{"AttributeName": store.AttrTTL, "Enabled": true},
+			},
+		})
+	})
+
+	var gsiCount int
+	for _, r := range ofType("AWS::DynamoDB::Table") {
+		g, _ := props(r)["GlobalSecondaryIndexes"].([]any)
+		gsiCount += len(g)
+	}
+	if gsiCount != len(store.Indexes) {
+		t.Errorf("GSIs: got %d, want %d (store.Indexes)", gsiCount, len(store.Indexes))
+	}
+	for _, ix := range store.Indexes {
+		t.Run(ix.Name, func(t *testing.T) {
+			check(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj{
+					"GlobalSecondaryIndexes": arrayWith(obj{
+						"IndexName": ix.Name,
+						"KeySchema": []any{
+							obj{"AttributeName": ix.PartitionKey, "KeyType": "HASH"},
+							obj{"AttributeName": ix.SortKey, "KeyType": "RANGE"},
+						},
+						"Projection": obj{"ProjectionType": "ALL"},
+					}),
+					"AttributeDefinitions": arrayWith(
+						obj{"AttributeName": ix.PartitionKey, "AttributeType": "S"},
+						obj{"AttributeName": ix.SortKey, "AttributeType": "S"},
+					),
+				})
+			})
+		})
+	}
+}
+
+func TestBucket(t *testing.T) {
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+	check(t, func() {
+		template.HasResource(jsii.String("AWS::S3::Bucket"), obj{
+			"DeletionPolicy": "Retain",
+			"Properties": obj{
+				"BucketEncryption": obj{
+					"ServerSideEncryptionConfiguration": []any{obj{
+						"BucketKeyEnabled": true,
+						"ServerSideEncryptionByDefault": obj{
+							"SSEAlgorithm":   "aws:kms",
+							"KMSMasterKeyID": getAtt(keyID(t)),
+						},
+					}},
+				},
+				"PublicAccessBlockConfiguration": obj{
+					"BlockPublicAcls":       true,
+					"BlockPublicPolicy":     true,
+					"IgnorePublicAcls":      true,
+					"RestrictPublicBuckets": true,
+				},
+				"VersioningConfiguration": obj{"Status": "Enabled"},
+				"LifecycleConfiguration": obj{
+					"Rules": arrayWith(
+						objectLike(obj{"Prefix": "exports/", "ExpirationInDays": 7, "Status": "Enabled"}),
+						objectLike(obj{"NoncurrentVersionExpiration": obj{"NoncurrentDays": 90}, "Status": "Enabled"}),
+					),
+				},
+			},
+		})
+	})
+}
+
+func TestBucketPolicy(t *testing.T) {
+	tests := []struct {
+		name string
+		stmt obj
+	}{
+		{"deny non-TLS", obj{
+			"Effect":    "Deny",
+			"Action":    "s3:*",
+			"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
+		}},
+		{"deny puts without SSE-KMS", obj{
+			"Effect":    "Deny",
+			"Action":    "s3:PutObject",
+			"Principal": obj{"AWS": "*"},
+			"Condition": obj{"StringNotEquals": obj{"s3:x-amz-server-side-encryption": "aws:kms"}},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, func() {
+				template.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj{
+					"PolicyDocument": obj{"Statement": arrayWith(objectLike(tt.stmt))},
+				})
+			})
+		})
+	}
+}
+
+func TestSigningSecret(t *testing.T) {
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
+			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
+			"KmsKeyId":             getAtt(keyID(t)),
+		})
+	})
+}
+
+func TestFunctions(t *testing.T) {
+	fns := routes.Functions()
+	check(t, func() {
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns))))
+	})
+	logGroups := ofType("AWS::Logs::LogGroup")
+	for _, name := range fns {
+		t.Run(name, func(t *testing.T) {
+			p := props(resources[functionID(t, name)].(obj))
+			want := obj{
+				"Runtime":       "provided.al2023",
+				"Architectures": []any{"arm64"},
+				"Handler":       "bootstrap",
+				"MemorySize":    float64(256),
+				"Timeout":       float64(10),
+				"TracingConfig": obj{"Mode": "Active"},
+			}
+			for k, v := range want {
+				if fmt.Sprint(p[k]) != fmt.Sprint(v) {
+					t.Errorf("%s = %v, want %v", k, p[k], v)
+				}
+			}
+
+			env, _ := dig(p, "Environment", "Variables").(obj)
+			wantEnv := map[string]string{
+				"TOKEN_ISSUER":   "matterly",
+				"TOKEN_AUDIENCE": "matterly-app",
+				"LOG_LEVEL":      "info",
+				"CORS_ORIGINS":   strings.Join(corsOrigins, ","),
+			}
+			for k, v := range wantEnv {
+				if env[k] != v {
+					t.Errorf("env %s = %v, want %q", k, env[k], v)
+				}
+			}
+			// Resource-derived values are tokens; check they point at the right resource.
+			for _, k := range []string{"TABLE_NAME", "BUCKET_NAME", "SIGNING_SECRET_ARN", "KMS_KEY_ID"} {
+				if env[k] == nil {
+					t.Errorf("env %s missing", k)
+				}
+			}
+			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) {
+				t.Errorf("KMS_KEY_ID = %v, want the key ARN", env["KMS_KEY_ID"])
+			}
+
+			lg := dig(p, "LoggingConfig", "LogGroup")
+			lgID, _ := dig(lg, "Ref").(string)
+			group, ok := logGroups[lgID]
+			if !ok {
+				t.Fatalf("LoggingConfig.LogGroup = %v, want a Ref to a log group of this stack", lg)
+			}
+			if days := props(group)["RetentionInDays"]; days != float64(30) {
+				t.Errorf("log group RetentionInDays = %v, want 30", days)
+			}
+		})
+	}
+}
+
+func TestLogGroupsHaveRetention(t *testing.T) {
+	groups := ofType("AWS::Logs::LogGroup")
+	if len(groups) < len(routes.Functions()) {
+		t.Errorf("%d log groups for %d functions", len(groups), len(routes.Functions()))
+	}
+	for id, g := range groups {
+		if props(g)["RetentionInDays"] == nil {
+			t.Errorf("log group %s has no RetentionInDays", id)
+		}
+	}
+}
+
+func TestCORS(t *testing.T) {
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Api"), obj{
+			"ProtocolType": "HTTP",
+			"CorsConfiguration": obj{
+				"AllowOrigins":     anys(corsOrigins),
+				"AllowMethods":     []any{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+				"AllowHeaders":     []any{"Authorization", "Content-Type", "Idempotency-Key"},
+				"AllowCredentials": true,
+				"MaxAge":           600,
+			},
+		})
+	})
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj{
+			"StageName":  "$default",
+			"AutoDeploy": true,
+			"DefaultRouteSettings": obj{
+				"ThrottlingRateLimit":  assertions.Match_AnyValue(),
+				"ThrottlingBurstLimit": assertions.Match_AnyValue(),
+			},
+		})
+	})
+	if _, ok := outputs["ApiUrl"]; !ok {
+		t.Errorf("no ApiUrl output; outputs: %v", outputs)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	routeRes := ofType("AWS::ApiGatewayV2::Route")
+	integrations := ofType("AWS::ApiGatewayV2::Integration")
+	if len(routeRes) != len(routes.Table) {
+		t.Errorf("%d routes in template, %d in routes.Table", len(routeRes), len(routes.Table))
+	}
+	// One integration per function, reused by all of its routes.
+	if len(integrations) != len(routes.Functions()) {
+		t.Errorf("%d integrations, want one per function (%d)", len(integrations), len(routes.Functions()))
+	}
+	for id, in := range integrations {
+		p := props(in)
+		if p["IntegrationType"] != "AWS_PROXY" || p["PayloadFormatVersion"] != "2.0" {
+			t.Errorf("integration %s: type %v, payload %v; want AWS_PROXY, 2.0", id, p["IntegrationType"], p["PayloadFormatVersion"])
+		}
+	}
+
+	byKey := map[string]obj{}
+	for _, r := range routeRes {
+		if k, ok := props(r)["RouteKey"].(string); ok {
+			byKey[k] = props(r)
+		}
+	}
+	for _, r := range routes.Table {
+		t.Run(r.Key(), func(t *testing.T) {
+			route, ok := byKey[r.Key()]
+			if !ok {
+				t.Fatalf("no AWS::ApiGatewayV2::Route with RouteKey %q", r.Key())
+			}
+			// Target is {"Fn::Join": ["", ["integrations/", {"Ref": <integration>}]]}.
+			join, _ := dig(route, "Target", "Fn::Join").([]any)
+			var integID string
+			if len(join) == 2 {
+				if parts, _ := join[1].([]any); len(parts) == 2 && parts[0] == "integrations/" {
+					integID, _ = dig(parts[1], "Ref").(string)
+				}
+			}
+			integ, ok := integrations[integID]
+			if !ok {
+				t.Fatalf("Target %v does not reference an integration", route["Target"])
+			}
+			got := fmt.Sprint(props(integ)["IntegrationUri"])
+			if want := fmt.Sprint(getAtt(functionID(t, r.Function))); got != want {
+				t.Errorf("IntegrationUri = %s, want %s (function %s)", got, want, r.Function)
+			}
+		})
+	}
+}
+
+// allowStatements yields every Allow statement of every IAM policy document
+// in the template (standalone policies and roles' inline policies), with the
+// policy's logical id.
+func allowStatements() map[string][]obj {
+	out := map[string][]obj{}
+	for id, p := range ofType("AWS::IAM::Policy") {
+		for _, st := range statements(props(p)["PolicyDocument"]) {
+			if st["Effect"] == "Allow" {
+				out[id] = append(out[id], st)
+			}
+		}
+	}
+	for id, r := range ofType("AWS::IAM::Role") {
+		pols, _ := props(r)["Policies"].([]any)
+		for _, p := range pols {
+			doc := dig(p, "PolicyDocument")
+			for _, st := range statements(doc) {
+				if st["Effect"] == "Allow" {
+					out[id] = append(out[id], st)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestNoWildcardPermissions(t *testing.T) {
+	for id, sts := range allowStatements() {
+		for _, st := range sts {
+			actions := stringsOf(st["Action"])
+			onAnything := slices.Contains(stringsOf(st["Resource"]), "*")
+			for _, a := range actions {
+				if a == "*" || (onAnything && strings.HasSuffix(a, ":*")) {
+					t.Errorf("%s allows %q on %v", id, a, st["Resource"])
+				}
+				// Lists are queries by design; no function may scan the table.
+				if a == "dynamodb:Scan" || a == "dynamodb:*" {
+					t.Errorf("%s allows %q", id, a)
+				}
+			}
+		}
+	}
+	for id, r := range ofType("AWS::IAM::Role") {
+		arns, _ := props(r)["ManagedPolicyArns"].([]any)
+		for _, arn := range arns {
+			if s := fmt.Sprint(arn); strings.Contains(s, "FullAccess") || strings.Contains(s, "AdministratorAccess") {
+				t.Errorf("role %s has managed policy %s", id, s)
+			}
+		}
+	}
+}
+
+// TestFunctionPermissions checks each function's role against its entry in
+// the permissions table: granted resources appear, others do not.
+func TestFunctionPermissions(t *testing.T) {
+	allow := allowStatements()
+	for _, name := range routes.Functions() {
+		t.Run(name, func(t *testing.T) {
+			fn := props(resources[functionID(t, name)].(obj))
+			roleArn, _ := dig(fn, "Role", "Fn::GetAtt").([]any)
+			if len(roleArn) != 2 {
+				t.Fatalf("Role = %v, want a GetAtt of a role of this stack", fn["Role"])
+			}
+			roleID, _ := roleArn[0].(string)
+
+			var actions []string
+			for id, p := range ofType("AWS::IAM::Policy") {
+				roles, _ := props(p)["Roles"].([]any)
+				for _, r := range roles {
+					if fmt.Sprint(r) == fmt.Sprint(ref(roleID)) {
+						for _, st := range allow[id] {
+							actions = append(actions, stringsOf(st["Action"])...)
+						}
+					}
+				}
+			}
+			has := func(prefix string) bool {
+				return slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, prefix) })
+			}
+			p := permsFor(name)
+			for _, c := range []struct {
+				what   string
+				want   bool
+				action string
+			}{
+				{"table", p.Table, "dynamodb:PutItem"},
+				{"secret", p.Secret, "secretsmanager:GetSecretValue"},
+				{"bucket", p.Bucket, "s3:"},
+			} {
+				if got := has(c.action); got != c.want {
+					t.Errorf("%s access (%s): got %v, want %v; actions %v", c.what, c.action, got, c.want, actions)
+				}
+			}
+		})
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	for _, name := range routes.Functions() {
+		for _, metric := range []string{"Errors", "Throttles"} {
+			t.Run(name+"/"+metric, func(t *testing.T) {
+				check(t, func() {
+					template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+						"Namespace":          "AWS/Lambda",
+						"MetricName":         metric,
+						"Dimensions":         []any{obj{"Name": "FunctionName", "Value": ref(functionID(t, name))}},
+						"Statistic":          "Sum",
+						"Period":             300,
+						"Threshold":          1,
+						"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+					})
+				})
+			})
+		}
+	}
+	t.Run("api 5xx", func(t *testing.T) {
+		check(t, func() {
+			template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace":  "AWS/ApiGateway",
+				"MetricName": "5xx",
+				"Threshold":  1,
+			})
+		})
+	})
+}
+
+func TestPermsFor(t *testing.T) {
+	for _, name := range routes.Functions() {
+		if p := permsFor(name); !p.Table || !p.Secret || p.Bucket {
+			t.Errorf("%s: %+v, want table and secret, no bucket", name, p)
+		}
+	}
+	if got := permsFor("not-a-function"); got != defaultPerms {
+		t.Errorf("unlisted function: %+v, want defaults %+v", got, defaultPerms)
+	}
+}
+
+func TestStringList(t *testing.T) {
+	tests := []struct {
+		in      any
+		want    []string
+		wantErr bool
+	}{
+		{nil, nil, false},
+		{[]any{"http://a", " http://b "}, []string{"http://a", "http://b"}, false},
+		{"http://a,http://b", []string{"http://a", "http://b"}, false},
+		{`["http://a","http://b"]`, []string{"http://a", "http://b"}, false},
+		{[]any{"http://a", 3}, nil, true},
+		{42, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := stringList(tt.in)
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("stringList(%#v) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestValidateOrigins(t *testing.T) {
+	for _, tt := range []struct {
+		in []string
+		ok bool
+	}{
+		{nil, false},
+		{[]string{"*"}, false},
+		{[]string{"https://app.example.com"}, true},
+	} {
+		if err := validateOrigins(tt.in); (err == nil) != tt.ok {
+			t.Errorf("validateOrigins(%v) = %v", tt.in, err)
+		}
+	}
+}
+
+func TestPascal(t *testing.T) {
+	for in, want := range map[string]string{"auth": "Auth", "trust-ledger": "TrustLedger", "sms_out": "SmsOut"} {
+		if got := pascal(in); got != want {
+			t.Errorf("pascal(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLoadCDKContextMissingFile(t *testing.T) {
+	ctx, err := loadCDKContext(filepath.Join(t.TempDir(), "cdk.json"))
+	if err != nil || len(ctx) != 0 {
+		t.Errorf("got %v, %v; want empty context", ctx, err)
+	}
+}
