@@ -369,38 +369,38 @@ func TestInvokeEndsWithContext(t *testing.T) {
 
 func TestExtensionRegistration(t *testing.T) {
 	api, base := startAPI(t)
-	req, _ := http.NewRequest(http.MethodPost, base+pathExtRegister, strings.NewReader(`{"events":[]}`))
-	req.Header.Set("Lambda-Extension-Name", "GoLangEnableSIGTERM")
-	resp, err := http.DefaultClient.Do(req)
+	register := func(name string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+pathExtRegister, strings.NewReader(`{"events":[]}`))
+		if name != "" {
+			req.Header.Set("Lambda-Extension-Name", name)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	// aws-lambda-go registers this extension when SIGTERM handlers are enabled.
+	resp := register("GoLangEnableSIGTERM")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Lambda-Extension-Identifier") == "" {
+		t.Fatalf("register = %d, id %q; want 200 and an identifier", resp.StatusCode, resp.Header.Get("Lambda-Extension-Identifier"))
+	}
+	if resp := register(""); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("register without a name = %d, want 400", resp.StatusCode)
+	}
+	resp, err := http.Get(base + pathExtEventNext)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	id := resp.Header.Get("Lambda-Extension-Identifier")
-	if resp.StatusCode != http.StatusOK || id == "" {
-		t.Fatalf("register = %d, id %q; want 200 and an identifier", resp.StatusCode, id)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("event/next without an identifier = %d, want 403", resp.StatusCode)
 	}
-
-	done := make(chan string, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, base+pathExtEventNext, nil)
-		req.Header.Set("Lambda-Extension-Identifier", id)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			done <- err.Error()
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		done <- string(b)
-	}()
-	select {
-	case got := <-done:
-		t.Fatalf("event/next returned before shutdown: %s", got)
-	default:
-	}
-	_ = api.Close()
-	if got := <-done; !strings.Contains(got, "SHUTDOWN") && !strings.Contains(got, "EOF") && !strings.Contains(got, "reset") {
-		t.Errorf("event/next after Close = %q, want SHUTDOWN or a closed connection", got)
+	next(base)
+	<-api.Ready()
+	if resp := register("late"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("register after init = %d, want 403", resp.StatusCode)
 	}
 }
