@@ -46,7 +46,9 @@ type Options struct {
 	Getenv  config.Getenv    // the environment (os.Getenv for make dev)
 	LogOut  io.Writer        // function logs
 	Now     func() time.Time // the clock; time.Now when nil
-	Dynamo  store.API        // optional wrapper around the embedded DynamoDB client (benchmarks count calls)
+	// WrapDynamo, when set, wraps the functions' DynamoDB client (tests and
+	// benchmarks count calls with it).
+	WrapDynamo func(store.API) store.API
 }
 
 // Stack is a running local system.
@@ -60,6 +62,7 @@ type Stack struct {
 	routers   map[string]*httpapi.Router
 	srv       *http.Server
 	cancel    context.CancelFunc
+	dataDir   string
 }
 
 // Start brings the stack up and serves HTTP until Close.
@@ -105,9 +108,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	dyn := opts.Dynamo
-	if dyn == nil {
-		dyn = s.Dynamo.Client()
+	var dyn store.API = s.Dynamo.Client()
+	if opts.WrapDynamo != nil {
+		dyn = opts.WrapDynamo(dyn)
 	}
 	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
 		return nil, err
@@ -135,6 +138,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	go s.Broker.Run(runCtx)
 	go s.Scheduler.Run(runCtx)
 	go func() { _ = s.srv.Serve(ln) }()
+	s.dataDir = opts.DataDir
+	if err := s.writeEndpoints(opts.DataDir); err != nil {
+		return nil, err
+	}
 	ok = true
 	return s, nil
 }
@@ -150,6 +157,9 @@ func (s *Stack) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, s.srv.Shutdown(ctx))
 		cancel()
+	}
+	if s.dataDir != "" {
+		os.Remove(filepath.Join(s.dataDir, endpointsFile))
 	}
 	if s.Dynamo != nil {
 		errs = append(errs, s.Dynamo.Close())
@@ -236,4 +246,32 @@ func (s *Stack) serveDev(w http.ResponseWriter, r *http.Request) {
 func jsonResponse(status int, body any) events.APIGatewayV2HTTPResponse {
 	b, _ := json.Marshal(body)
 	return events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(b)}
+}
+
+// endpointsFile records the running dev server's DynamoDB endpoint, so make
+// invoke works on the same data instead of a stale snapshot.
+const endpointsFile = "endpoints.json"
+
+func (s *Stack) writeEndpoints(dataDir string) error {
+	b, _ := json.Marshal(map[string]string{"dynamodb": s.Dynamo.Endpoint(), "s3": s.S3.Endpoint(), "api": s.URL})
+	return os.WriteFile(filepath.Join(dataDir, endpointsFile), b, 0o600)
+}
+
+// RunningDynamo returns the DynamoDB endpoint of a dev server running on
+// dataDir, or "" when none answers.
+func RunningDynamo(dataDir string) string {
+	b, err := os.ReadFile(filepath.Join(dataDir, endpointsFile))
+	if err != nil {
+		return ""
+	}
+	var ep map[string]string
+	if json.Unmarshal(b, &ep) != nil || ep["dynamodb"] == "" {
+		return ""
+	}
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep["dynamodb"], "http://"), 200*time.Millisecond)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	return ep["dynamodb"]
 }

@@ -1,0 +1,45 @@
+# Matterly. Every target works on a fresh machine with Go and Node.js.
+GO       ?= go
+PORT     ?= 8080
+FN       ?= auth
+EVENT    ?= events/apigw-signup.json
+CDK      ?= npx --yes aws-cdk@2.1034.0
+FUZZTIME ?= 10s
+
+.PHONY: dev test build synth deploy lint bench invoke coldstart clean
+
+dev: ## the whole system on http://127.0.0.1:$(PORT), embedded stand-ins, no AWS
+	PORT=$(PORT) $(GO) run ./scripts/devserver
+
+test: ## all tests: vet, race-enabled unit and end-to-end tests, CDK assertions, a short fuzz run
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
+
+build: ## every function to an arm64 bootstrap, zipped as build/<fn>.zip
+	$(GO) run ./scripts/build
+
+synth: build ## the CloudFormation template, written to cdk.out/
+	CDK_OUTDIR=cdk.out $(GO) run ./infra
+	@ls cdk.out/*.template.json
+
+deploy: build ## deploy to the AWS account of your current credentials
+	$(CDK) deploy --app 'go run ./infra' --require-approval broadening
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+bench: ## benchmarks of the request path against the embedded DynamoDB
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./shared/...
+
+invoke: ## run one handler on a sample event: make invoke FN=auth EVENT=events/apigw-signup.json
+	$(GO) run ./scripts/invoke -fn $(FN) -event $(EVENT)
+
+coldstart: ## init duration, first-invoke latency and binary size per function
+	$(GO) run ./scripts/coldstart -env TABLE_NAME=matterly -env DYNAMODB_ENDPOINT=http://127.0.0.1:1 -env DEV_DATA_DIR=/tmp/matterly-coldstart
+
+clean:
+	rm -rf build cdk.out

@@ -1,0 +1,275 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/matterly/matterly/shared/store"
+)
+
+// The end-to-end tests share one stack per test binary, as a browser and
+// providers would: real HTTP into the local API Gateway, the function
+// routers, and the embedded DynamoDB over HTTP.
+var (
+	stack *Stack
+	clock = &testClock{}
+	calls = &countingAPI{}
+)
+
+// testClock is the stack's clock; tests move it forward instead of sleeping.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// countingAPI counts DynamoDB calls by operation, for "same work" checks and
+// the calls-per-request benchmark figures.
+type countingAPI struct {
+	store.API
+	mu    sync.Mutex
+	n     map[string]int
+	total atomic.Int64
+}
+
+func (c *countingAPI) count(op string) {
+	c.total.Add(1)
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[op]++
+	c.mu.Unlock()
+}
+
+// Snapshot returns the per-operation counts so far.
+func (c *countingAPI) Snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range c.n {
+		out[k] = v
+	}
+	return out
+}
+
+func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.count("GetItem")
+	return c.API.GetItem(ctx, in, o...)
+}
+func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.count("PutItem")
+	return c.API.PutItem(ctx, in, o...)
+}
+func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.count("UpdateItem")
+	return c.API.UpdateItem(ctx, in, o...)
+}
+func (c *countingAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.count("DeleteItem")
+	return c.API.DeleteItem(ctx, in, o...)
+}
+func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.count("Query")
+	return c.API.Query(ctx, in, o...)
+}
+func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.count("BatchGetItem")
+	return c.API.BatchGetItem(ctx, in, o...)
+}
+func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.count("TransactWriteItems")
+	return c.API.TransactWriteItems(ctx, in, o...)
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "matterly-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now,
+		WrapDynamo: func(api store.API) store.API { calls.API = api; return calls }})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start stack:", err)
+		return 1
+	}
+	defer stack.Close()
+	return m.Run()
+}
+
+// client is one browser: an access token and a cookie jar for the refresh cookie.
+type client struct {
+	t       testing.TB
+	token   string
+	refresh string
+}
+
+type result struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// do sends one request; body may be a string (sent raw) or a value (sent as JSON).
+func (c *client) do(method, path string, body any, headers ...string) result {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, stack.URL+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.refresh != "" {
+		req.AddCookie(&http.Cookie{Name: "matterly_refresh", Value: c.refresh})
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &r.Body)
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "matterly_refresh" {
+			c.refresh = ck.Value
+		}
+	}
+	return r
+}
+
+// must asserts the status and returns the result.
+func (c *client) must(want int, method, path string, body any) result {
+	c.t.Helper()
+	r := c.do(method, path, body)
+	if r.Status != want {
+		c.t.Fatalf("%s %s = %d, want %d: %s", method, path, r.Status, want, r.Raw)
+	}
+	return r
+}
+
+var seq atomic.Int64
+
+// account is a signed-up org with its owner logged in.
+type account struct {
+	*client
+	orgID, userID, email, username, password string
+}
+
+// signup creates a fresh org; names are unique per call.
+func signup(t testing.TB) *account {
+	t.Helper()
+	n := seq.Add(1)
+	a := &account{client: &client{t: t}, email: fmt.Sprintf("owner%d-%d@example.com", n, time.Now().UnixNano()),
+		username: fmt.Sprintf("owner%d_%d", n, time.Now().UnixNano()%1e6), password: "correct horse battery staple"}
+	r := a.must(201, "POST", "/v1/auth/signup", map[string]any{"orgName": fmt.Sprintf("Firm %d", n), "name": "Olive Owner",
+		"email": a.email, "username": a.username, "password": a.password, "timezone": "America/New_York"})
+	a.token = str(r.Body, "accessToken")
+	a.orgID = str(r.Body, "org", "id")
+	a.userID = str(r.Body, "user", "id")
+	return a
+}
+
+// member adds a member with role to a's org and logs them in.
+func (a *account) member(role string) *account {
+	a.t.Helper()
+	n := seq.Add(1)
+	m := &account{client: &client{t: a.t}, email: fmt.Sprintf("m%d-%d@example.com", n, time.Now().UnixNano()),
+		username: fmt.Sprintf("m%d_%d", n, time.Now().UnixNano()%1e6), password: "violet tractor umbrella mosaic", orgID: a.orgID}
+	r := a.must(201, "POST", "/v1/users", map[string]any{"name": "Mia Member", "email": m.email, "username": m.username,
+		"role": role, "password": m.password})
+	m.userID = str(r.Body, "id")
+	m.login()
+	return m
+}
+
+func (a *account) login() {
+	a.t.Helper()
+	r := a.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+	a.token = str(r.Body, "accessToken")
+}
+
+// str digs a string out of a decoded JSON object.
+func str(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = obj[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+// itemCount counts every item in the table: the bad-input tests prove a
+// refused request wrote nothing. (A Scan is fine here: it is a test's view
+// of the whole table, not an app list.)
+func itemCount(t testing.TB) int {
+	t.Helper()
+	n := 0
+	out, err := stack.Dynamo.Client().Scan(context.Background(), &dynamodb.ScanInput{TableName: ptr(store.DefaultTableName), Select: "COUNT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n += int(out.Count)
+	for out.LastEvaluatedKey != nil {
+		out, err = stack.Dynamo.Client().Scan(context.Background(), &dynamodb.ScanInput{TableName: ptr(store.DefaultTableName), Select: "COUNT", ExclusiveStartKey: out.LastEvaluatedKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += int(out.Count)
+	}
+	return n
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,285 @@
+package devstack
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestSignupLoginMeRefreshLogout(t *testing.T) {
+	a := signup(t)
+	// The signup response set a refresh cookie with the contract's attributes.
+	c := &client{t: t}
+	r := c.must(200, "POST", "/v1/auth/login", map[string]any{"login": strings.ToUpper(a.email), "password": a.password})
+	setCookie := r.Header.Get("Set-Cookie")
+	for _, attr := range []string{"matterly_refresh=", "HttpOnly", "Secure", "SameSite=Strict", "Path=/v1/auth"} {
+		if !strings.Contains(setCookie, attr) {
+			t.Errorf("Set-Cookie %q lacks %s", setCookie, attr)
+		}
+	}
+	if str(r.Body, "user", "role") != "owner" || str(r.Body, "user", "orgId") != a.orgID {
+		t.Errorf("login user = %v", r.Body["user"])
+	}
+	if strings.Contains(r.Raw, "passwordHash") || strings.Contains(r.Raw, "argon2") {
+		t.Error("login response leaks the password hash")
+	}
+	c.token = str(r.Body, "accessToken")
+	me := c.must(200, "GET", "/v1/me", nil)
+	if str(me.Body, "user", "id") != a.userID || str(me.Body, "org", "timezone") != "America/New_York" {
+		t.Errorf("me = %s", me.Raw)
+	}
+
+	// Login by username, any case.
+	c2 := &client{t: t}
+	c2.must(200, "POST", "/v1/auth/login", map[string]any{"login": strings.ToUpper(a.username), "password": a.password})
+
+	// Refresh rotates the cookie and gives a working access token.
+	first := c.refresh
+	rr := c.must(200, "POST", "/v1/auth/refresh", nil)
+	if c.refresh == first || c.refresh == "" {
+		t.Fatal("refresh did not rotate the refresh token")
+	}
+	if str(rr.Body, "accessToken") == "" {
+		t.Fatal("refresh gave no access token")
+	}
+	rotated := c.refresh
+
+	// Replaying the spent token revokes the whole family: the rotated one dies too.
+	thief := &client{t: t, refresh: first}
+	thief.must(401, "POST", "/v1/auth/refresh", nil)
+	c.refresh = rotated
+	c.must(401, "POST", "/v1/auth/refresh", nil)
+
+	// Logout revokes the other session's refresh token and clears the cookie.
+	c2tok := c2.refresh
+	r = c2.do("POST", "/v1/auth/logout", nil)
+	if r.Status != 401 {
+		t.Errorf("logout without access token = %d, want 401", r.Status)
+	}
+	c2.token = str(c2.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password}).Body, "accessToken")
+	c2tok = c2.refresh
+	r = c2.must(204, "POST", "/v1/auth/logout", nil)
+	if !strings.Contains(r.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Errorf("logout did not clear the cookie: %q", r.Header.Get("Set-Cookie"))
+	}
+	c2.refresh = c2tok
+	c2.must(401, "POST", "/v1/auth/refresh", nil)
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	a := signup(t)
+	c := &client{t: t}
+	before := calls.Snapshot()
+	wrong := c.do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "not the right password"})
+	mid := calls.Snapshot()
+	unknown := c.do("POST", "/v1/auth/login", map[string]any{"login": "nobody-" + a.username, "password": "not the right password"})
+	after := calls.Snapshot()
+	if wrong.Status != 401 || unknown.Status != 401 {
+		t.Fatalf("statuses %d and %d, want 401 and 401", wrong.Status, unknown.Status)
+	}
+	if str(wrong.Body, "detail") != str(unknown.Body, "detail") || str(wrong.Body, "type") != str(unknown.Body, "type") {
+		t.Errorf("bodies differ: %s vs %s", wrong.Raw, unknown.Raw)
+	}
+	// Same work: the same DynamoDB calls for an unknown account as for a wrong password.
+	for op := range after {
+		if d1, d2 := mid[op]-before[op], after[op]-mid[op]; d1 != d2 {
+			t.Errorf("%s calls: wrong password %d, unknown user %d", op, d1, d2)
+		}
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	a := signup(t)
+	c := &client{t: t}
+	for i := 0; i < 10; i++ {
+		c.must(401, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "wrong password number x"})
+	}
+	r := c.do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("11th login = %d (Retry-After %q), want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
+	}
+	// Another account from the same address is not locked out by these.
+	b := signup(t)
+	c.must(200, "POST", "/v1/auth/login", map[string]any{"login": b.username, "password": b.password})
+	// The window passes.
+	clock.Advance(16 * time.Minute)
+	c.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+}
+
+func TestAccessTokenExpires(t *testing.T) {
+	a := signup(t)
+	a.must(200, "GET", "/v1/me", nil)
+	clock.Advance(16 * time.Minute)
+	a.must(401, "GET", "/v1/me", nil)
+	a.must(200, "POST", "/v1/auth/refresh", nil) // the session lives on
+}
+
+func TestSignupValidation(t *testing.T) {
+	a := signup(t)
+	valid := func() map[string]any {
+		return map[string]any{"orgName": "Firm", "name": "New Person", "email": "fresh@example.com", "username": "fresh_person",
+			"password": "correct horse battery staple"}
+	}
+	tests := []struct {
+		name   string
+		change map[string]any
+		status int
+		field  string
+	}{
+		{"weak password", map[string]any{"password": "password1234"}, 422, "password"},
+		{"short password", map[string]any{"password": "abc"}, 422, "password"},
+		{"bad email", map[string]any{"email": "not-an-email"}, 422, "email"},
+		{"bad username", map[string]any{"username": "a b"}, 422, "username"},
+		{"bad phone", map[string]any{"phone": "555-1234"}, 422, "phone"},
+		{"bad timezone", map[string]any{"timezone": "Mars/Olympus"}, 422, "timezone"},
+		{"missing org", map[string]any{"orgName": ""}, 422, "orgName"},
+		{"taken email any case", map[string]any{"email": strings.ToUpper(a.email)}, 409, "email"},
+		{"taken username any case", map[string]any{"username": strings.ToUpper(a.username)}, 409, "username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := valid()
+			for k, v := range tt.change {
+				body[k] = v
+			}
+			n := itemCount(t)
+			r := (&client{t: t}).do("POST", "/v1/auth/signup", body)
+			if r.Status != tt.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Raw)
+			}
+			if !strings.Contains(r.Raw, `"field":"`+tt.field+`"`) {
+				t.Errorf("problem does not name %s: %s", tt.field, r.Raw)
+			}
+			if got := itemCount(t); got != n {
+				t.Errorf("refused signup wrote %d items", got-n)
+			}
+		})
+	}
+}
+
+func TestMemberRoles(t *testing.T) {
+	owner := signup(t)
+	admin := owner.member("admin")
+	staff := owner.member("staff")
+
+	staff.must(200, "GET", "/v1/users", nil)
+	staff.must(403, "POST", "/v1/users", map[string]any{"name": "X", "email": "x@example.com", "username": "xx_x", "role": "staff", "password": "violet tractor umbrella mosaic"})
+	staff.must(403, "PATCH", "/v1/users/"+staff.userID, map[string]any{"role": "admin"})
+	staff.must(403, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"})
+
+	// Admins manage non-owners but never grant or touch ownership, nor raise themselves.
+	admin.must(403, "POST", "/v1/users", map[string]any{"name": "X", "email": "x2@example.com", "username": "xx_x2", "role": "owner", "password": "violet tractor umbrella mosaic"})
+	admin.must(403, "PATCH", "/v1/users/"+admin.userID, map[string]any{"role": "owner"})
+	admin.must(403, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "staff"})
+	admin.must(403, "DELETE", "/v1/users/"+owner.userID, nil)
+	r := admin.must(200, "PATCH", "/v1/users/"+staff.userID, map[string]any{"role": "billing"})
+	if str(r.Body, "role") != "billing" {
+		t.Errorf("role = %q", str(r.Body, "role"))
+	}
+	admin.must(422, "PATCH", "/v1/users/"+staff.userID, map[string]any{"role": "emperor"})
+
+	// The last owner can be neither demoted nor removed.
+	owner.must(409, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "admin"})
+	owner.must(409, "DELETE", "/v1/users/"+owner.userID, nil)
+	owner.must(200, "PATCH", "/v1/users/"+admin.userID, map[string]any{"role": "owner"})
+	owner.must(200, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "admin"})
+	admin.must(409, "PATCH", "/v1/users/"+admin.userID, map[string]any{"role": "staff"})
+
+	// A removed member can neither use their session nor log in.
+	admin.must(204, "DELETE", "/v1/users/"+staff.userID, nil)
+	staff.must(401, "POST", "/v1/auth/refresh", nil)
+	staff.must(401, "POST", "/v1/auth/login", map[string]any{"login": staff.username, "password": staff.password})
+	staff.must(401, "GET", "/v1/me", nil)
+	admin.must(404, "DELETE", "/v1/users/"+staff.userID, nil)
+}
+
+func TestLastOwnerUnderConcurrency(t *testing.T) {
+	a := signup(t)
+	b := a.member("owner")
+	// Both owners demote each other at once: exactly one may succeed.
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i, pair := range [][2]*account{{a, b}, {b, a}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = pair[0].do("PATCH", "/v1/users/"+pair[1].userID, map[string]any{"role": "admin"}).Status
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, s := range statuses {
+		if s == 200 {
+			ok++
+		} else if s != 409 && s != 403 {
+			t.Errorf("status %d, want 200, 403 or 409", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d demotions succeeded (%v), want exactly 1", ok, statuses)
+	}
+}
+
+func TestOrgSettings(t *testing.T) {
+	a := signup(t)
+	b := signup(t)
+	r := a.must(200, "PATCH", "/v1/org", map[string]any{"businessName": "Acme Legal LLP", "smsSenderName": "Acme Law",
+		"smsFromNumber": "+14155550100", "twilioMessagingServiceSid": "MG" + strings.Repeat("a", 32), "timezone": "Europe/Paris"})
+	if str(r.Body, "timezone") != "Europe/Paris" || str(r.Body, "smsFromNumber") != "+14155550100" {
+		t.Errorf("org = %s", r.Raw)
+	}
+	a.must(422, "PATCH", "/v1/org", map[string]any{"timezone": "Nowhere/Land"})
+	a.must(422, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "4155550100"})
+	a.must(422, "PATCH", "/v1/org", map[string]any{"name": ""})
+	// An SMS number routes inbound messages to one org only.
+	b.must(409, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550100"})
+	a.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550101"})
+	b.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550100"})
+	if got := str(a.must(200, "GET", "/v1/org", nil).Body, "businessName"); got != "Acme Legal LLP" {
+		t.Errorf("businessName = %q", got)
+	}
+}
+
+func TestUsersPagination(t *testing.T) {
+	a := signup(t)
+	want := map[string]bool{a.userID: true}
+	for i := 0; i < 4; i++ {
+		want[a.member("staff").userID] = true
+	}
+	seen := map[string]bool{}
+	cursor := ""
+	pages := 0
+	for {
+		path := "/v1/users?limit=2"
+		if cursor != "" {
+			path += "&cursor=" + cursor
+		}
+		r := a.must(200, "GET", path, nil)
+		items, _ := r.Body["items"].([]any)
+		for _, it := range items {
+			id := it.(map[string]any)["id"].(string)
+			if seen[id] {
+				t.Errorf("user %s on two pages", id)
+			}
+			seen[id] = true
+		}
+		pages++
+		if cursor = str(r.Body, "nextCursor"); cursor == "" {
+			break
+		}
+		if pages == 1 {
+			// Added while paging: must not disturb what follows.
+			want[a.member("billing").userID] = true
+		}
+	}
+	if len(seen) != len(want) || pages != 3 {
+		t.Errorf("saw %d users in %d pages, want %d in 3", len(seen), pages, len(want))
+	}
+	first := a.must(200, "GET", "/v1/users?limit=1", nil)
+	cur := str(first.Body, "nextCursor")
+	a.must(400, "GET", "/v1/users?cursor="+cur[:len(cur)-2]+"xx", nil)
+	signup(t).must(400, "GET", "/v1/users?cursor="+cur, nil)
+	a.must(422, "GET", "/v1/users?limit=101", nil)
+	a.must(422, "GET", "/v1/users?limit=0", nil)
+}

@@ -1,0 +1,193 @@
+package devstack
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/token"
+)
+
+// victim is what the second org must never see or change: ids and emails.
+type victim struct {
+	owner, member *account
+}
+
+// sampleRequest returns a valid request for a route as attacker would send
+// it, aimed at the victim's resources where the path takes an id. Every route
+// of the route table must have one: a new route without it fails the sweep.
+func sampleRequest(key string, attacker *account, v victim) (path string, body any, ok bool) {
+	n := seq.Add(1)
+	ids := map[string]string{"userId": v.member.userID}
+	_, tmpl, _ := strings.Cut(key, " ")
+	path = tmpl
+	for name, id := range ids {
+		path = strings.ReplaceAll(path, "{"+name+"}", id)
+	}
+	switch key {
+	case "POST /v1/auth/signup":
+		body = map[string]any{"orgName": "Sweep Firm", "name": "Sam Sweep", "email": fmt.Sprintf("sweep%d@example.com", n),
+			"username": fmt.Sprintf("sweep_%d", n), "password": "correct horse battery staple"}
+	case "POST /v1/auth/login":
+		body = map[string]any{"login": attacker.username, "password": attacker.password}
+	case "POST /v1/auth/refresh", "POST /v1/auth/logout", "GET /v1/me", "GET /v1/org", "GET /v1/users", "DELETE /v1/users/{userId}":
+	case "PATCH /v1/org":
+		body = map[string]any{"businessName": "Changed by the other org"}
+	case "POST /v1/users":
+		body = map[string]any{"name": "New Hire", "email": fmt.Sprintf("hire%d@example.com", n), "username": fmt.Sprintf("hire_%d", n),
+			"role": "staff", "password": "violet tractor umbrella mosaic"}
+	case "PATCH /v1/users/{userId}":
+		body = map[string]any{"role": "staff", "name": "Renamed"}
+	default:
+		return "", nil, false
+	}
+	return path, body, true
+}
+
+// TestCrossTenantSweep walks every route of the route table as the owner of
+// a second org, aimed at the first org's resources. It must never see the
+// first org's data (404 or 403 where a path names it) and never change it.
+func TestCrossTenantSweep(t *testing.T) {
+	v := victim{owner: signup(t)}
+	v.member = v.owner.member("attorney")
+	secrets := []string{v.owner.orgID, v.owner.userID, v.member.userID, v.owner.email, v.member.email, v.owner.username, v.member.username}
+	beforeUsers := v.owner.must(200, "GET", "/v1/users", nil).Raw
+	beforeOrg := v.owner.must(200, "GET", "/v1/org", nil).Raw
+
+	for _, rt := range routes.Table {
+		t.Run(rt.Key(), func(t *testing.T) {
+			attacker := signup(t) // fresh each time: some routes (logout, refresh) end sessions
+			path, body, ok := sampleRequest(rt.Key(), attacker, v)
+			if !ok {
+				t.Fatalf("no sample request for %s: add one to sampleRequest", rt.Key())
+			}
+			r := attacker.do(rt.Method, path, body)
+			if r.Status >= 500 {
+				t.Fatalf("status %d: %s", r.Status, r.Raw)
+			}
+			if strings.Contains(rt.Path, "{") && r.Status != 404 && r.Status != 403 {
+				t.Errorf("status %d for another org's resource, want 404 or 403: %s", r.Status, r.Raw)
+			}
+			for _, s := range secrets {
+				if strings.Contains(r.Raw, s) {
+					t.Errorf("response reveals %q of the other org: %s", s, r.Raw)
+				}
+			}
+		})
+	}
+	if got := v.owner.must(200, "GET", "/v1/users", nil).Raw; got != beforeUsers {
+		t.Errorf("the other org changed our members:\nbefore %s\nafter  %s", beforeUsers, got)
+	}
+	if got := v.owner.must(200, "GET", "/v1/org", nil).Raw; got != beforeOrg {
+		t.Errorf("the other org changed our org:\nbefore %s\nafter  %s", beforeOrg, got)
+	}
+}
+
+// badTokens are access tokens that must all be refused with 401.
+func badTokens(t *testing.T, a *account) map[string]string {
+	t.Helper()
+	d := stack.Deps
+	p := httpapi.Principal{UserID: a.userID, OrgID: a.orgID, Role: access.Owner}
+	past := func() time.Time { return clock.Now().Add(-time.Hour) }
+	expired, _, err := token.NewIssuer(d.Keys.TokenKey, d.Config.TokenIssuer, d.Config.TokenAudience, past).Issue(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey, _ := ed25519.GenerateKey(nil)
+	forged, _, _ := token.NewIssuer(otherKey, d.Config.TokenIssuer, d.Config.TokenAudience, clock.Now).Issue(p)
+	claims := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf(
+		`{"sub":%q,"org":%q,"role":"owner","iss":%q,"aud":%q,"exp":%d,"iat":%d}`,
+		a.userID, a.orgID, d.Config.TokenIssuer, d.Config.TokenAudience, clock.Now().Add(time.Hour).Unix(), clock.Now().Unix())))
+	none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + claims + "."
+	return map[string]string{"missing": "", "expired": expired, "forged": forged, "alg none": none, "garbage": "abc.def.ghi"}
+}
+
+// TestBadInputs sends every route malformed and hostile requests: each gets
+// its exact problem status, and nothing is written.
+func TestBadInputs(t *testing.T) {
+	a := signup(t)
+	v := victim{owner: a, member: a.member("staff")}
+	tokens := badTokens(t, a)
+	tokenNames := make([]string, 0, len(tokens))
+	for k := range tokens {
+		tokenNames = append(tokenNames, k)
+	}
+	sort.Strings(tokenNames)
+
+	for _, rt := range routes.Table {
+		path, body, ok := sampleRequest(rt.Key(), a, v)
+		if !ok {
+			t.Fatalf("no sample request for %s", rt.Key())
+		}
+		type badCase struct {
+			name   string
+			token  string
+			body   any
+			status int
+			field  string
+		}
+		var cases []badCase
+		if body != nil {
+			fields := body.(map[string]any)
+			first := slices.Sorted(func(yield func(string) bool) {
+				for k := range fields {
+					if !yield(k) {
+						return
+					}
+				}
+			})[0]
+			cases = append(cases,
+				badCase{name: "malformed json", token: a.token, body: `{"name": `, status: 400},
+				badCase{name: "json array", token: a.token, body: `[1, 2]`, status: 400},
+				badCase{name: "wrong type", token: a.token, body: fmt.Sprintf(`{%q: 12345}`, first), status: 422, field: first},
+				badCase{name: "unknown field", token: a.token, body: `{"isAdmin": true}`, status: 422, field: "isAdmin"},
+				badCase{name: "oversized", token: a.token, body: `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, status: 413},
+			)
+		}
+		if !rt.Public {
+			for _, name := range tokenNames {
+				cases = append(cases, badCase{name: "token " + name, token: tokens[name], body: body, status: 401})
+			}
+		}
+		for _, bc := range cases {
+			t.Run(rt.Key()+"/"+bc.name, func(t *testing.T) {
+				before := itemCount(t)
+				c := &client{t: t, token: bc.token}
+				r := c.do(rt.Method, path, bc.body)
+				if r.Status != bc.status {
+					t.Fatalf("status %d, want %d: %s", r.Status, bc.status, r.Raw)
+				}
+				if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+					t.Errorf("content type %q, want application/problem+json", ct)
+				}
+				if int(r.Body["status"].(float64)) != bc.status || str(r.Body, "type") == "" || str(r.Body, "title") == "" {
+					t.Errorf("problem body %s", r.Raw)
+				}
+				if bc.field != "" && !strings.Contains(r.Raw, `"field":"`+bc.field+`"`) {
+					t.Errorf("problem does not name field %s: %s", bc.field, r.Raw)
+				}
+				if after := itemCount(t); after != before {
+					t.Errorf("refused request wrote %d items", after-before)
+				}
+			})
+		}
+	}
+}
+
+func TestUnknownRoutesAndMethods(t *testing.T) {
+	a := signup(t)
+	a.must(404, "GET", "/v1/nothing-here", nil)
+	a.must(405, "PUT", "/v1/me", nil)
+	r := a.do("OPTIONS", "/v1/me", nil, "Origin", "http://localhost:5173", "Access-Control-Request-Method", "GET")
+	if r.Status != 204 || r.Header.Get("Access-Control-Allow-Origin") != "http://localhost:5173" {
+		t.Errorf("preflight = %d, allow-origin %q", r.Status, r.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
