@@ -52,13 +52,12 @@ func TestSignupLoginMeRefreshLogout(t *testing.T) {
 	c.must(401, "POST", "/v1/auth/refresh", nil)
 
 	// Logout revokes the other session's refresh token and clears the cookie.
-	c2tok := c2.refresh
 	r = c2.do("POST", "/v1/auth/logout", nil)
 	if r.Status != 401 {
 		t.Errorf("logout without access token = %d, want 401", r.Status)
 	}
 	c2.token = str(c2.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password}).Body, "accessToken")
-	c2tok = c2.refresh
+	c2tok := c2.refresh
 	r = c2.must(204, "POST", "/v1/auth/logout", nil)
 	if !strings.Contains(r.Header.Get("Set-Cookie"), "Max-Age=0") {
 		t.Errorf("logout did not clear the cookie: %q", r.Header.Get("Set-Cookie"))

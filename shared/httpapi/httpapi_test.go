@@ -94,7 +94,9 @@ func (fakeVerifier) Verify(tok string) (Principal, error) {
 func TestRouter(t *testing.T) {
 	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, AllowedOrigins: []string{"https://app.example"}})
 	for _, r := range routes.ForFunction(routes.FnOrg) {
-		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) { return JSON(200, map[string]string{"ok": "1"}), nil })
+		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) {
+			return JSON(200, map[string]string{"ok": "1"}), nil
+		})
 	}
 	rt.Handle("GET /v1/me", func(ctx context.Context, req *Request) (*Response, error) {
 		if p, _ := PrincipalFrom(ctx); p.OrgID != "o1" {

@@ -1,0 +1,315 @@
+package localaws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/truora/minidyn/server"
+
+	"github.com/matterly/matterly/shared/store"
+)
+
+// Dynamo is an embedded DynamoDB-compatible server (minidyn) on a real
+// 127.0.0.1 listener, holding the one table of shared/store.
+//
+// Checked over HTTP with the AWS SDK (see dynamo_test.go): conditional
+// puts, UpdateItem with ADD and conditions, TransactWriteItems with
+// ConditionCheck (a failure is a *types.TransactionCanceledException with
+// one CancellationReason per item, "ConditionalCheckFailed" or "None"),
+// Query with begins_with, ScanIndexForward, Limit and
+// ExclusiveStartKey/LastEvaluatedKey on the table and on GSIs,
+// BatchGetItem, and a snapshot surviving a restart.
+//
+// A front in this package repairs minidyn bugs that would corrupt data or
+// mislead tests (see dynamoFront): empty lists and maps are sent with
+// their type (minidyn sends a typeless {}, which the SDK decodes as a copy
+// of the attribute before it); TransactWriteItems is run by the front,
+// because minidyn's rollback of a canceled transaction drops every empty
+// list and map in the table and it reports only the first failed
+// condition; PutItem and DeleteItem return Attributes and the
+// ConditionalCheckFailed Item as DynamoDB does. Transactions, and puts and
+// deletes that ask for the old item, hold off all other requests while
+// they run.
+//
+// Known differences that remain:
+//   - TableStatus is empty after CreateTable, so table waiters never finish;
+//     StartDynamo does not wait and neither should callers.
+//   - No TTL calls (UpdateTimeToLive, DescribeTimeToLive) and items never
+//     expire; reads must check expiry themselves (they must in AWS too).
+//   - The response has no CRC32 checksum header, so clients must set
+//     DisableValidateResponseChecksum (NewDynamoClient does).
+//   - An empty list or map comes back as NULL (attributevalue leaves the Go
+//     field nil) in results of a ProjectionExpression, in the old values of
+//     UpdateItem when that attribute's type changed, and wherever the item
+//     has no PK and SK to ask minidyn with.
+//   - Empty binary values (B "") are not supported: minidyn cannot evaluate
+//     any expression on an item holding one ("value type is not supported
+//     yet") and returns the value as NULL.
+//   - With Limit and a FilterExpression, items outside the key condition
+//     that sort before it count towards Limit, so a page can be shorter
+//     than in DynamoDB, even empty with a LastEvaluatedKey. No item is
+//     skipped; code must page until LastEvaluatedKey is empty anyway.
+//   - ScannedCount is always 0; no size limits (400 KB items, 1 MB pages),
+//     no consumed capacity, no throttling, and GSIs are updated
+//     synchronously, so a test cannot catch code that expects to read its
+//     own write from a GSI at once.
+type Dynamo struct {
+	endpoint string
+	table    string
+	path     string
+	srv      *localServer
+	client   *dynamodb.Client
+
+	saveMu    sync.Mutex // one snapshot write at a time
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// DynamoOption configures StartDynamo.
+type DynamoOption func(*Dynamo)
+
+// WithTableName creates the table under name instead of store.DefaultTableName.
+func WithTableName(name string) DynamoOption {
+	return func(d *Dynamo) { d.table = name }
+}
+
+// StartDynamo starts the embedded server, creates the table of shared/store
+// and, when snapshotPath names an existing file, restores its items.
+// With a snapshotPath, Close (and Save) write every item back to it.
+func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
+	d := &Dynamo{table: store.DefaultTableName, path: snapshotPath}
+	for _, o := range opts {
+		o(d)
+	}
+	srv, err := startLocalServer(&dynamoFront{next: server.NewServer()})
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	d.srv, d.endpoint = srv, srv.url
+	d.client = NewDynamoClient(d.endpoint)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := d.createTable(ctx); err != nil {
+		_ = d.srv.close()
+		return nil, err
+	}
+	if snapshotPath != "" {
+		if err := d.restore(ctx); err != nil {
+			_ = d.srv.close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// NewDynamoClient returns a DynamoDB client for a local endpoint such as
+// Dynamo.Endpoint(): static credentials, us-east-1, response checksum
+// validation off (minidyn sends none) and few retries, so a broken local
+// server fails fast instead of backing off for seconds.
+func NewDynamoClient(endpoint string) *dynamodb.Client {
+	// One definition of the local client, shared with code that cannot
+	// import this package (shared/store sits below it).
+	return store.NewLocalClient(endpoint)
+}
+
+// Endpoint is the server's base URL, http://127.0.0.1:<port>.
+func (d *Dynamo) Endpoint() string { return d.endpoint }
+
+// Client returns a client for this server (see NewDynamoClient).
+func (d *Dynamo) Client() *dynamodb.Client { return d.client }
+
+// TableName is the name of the table the server holds.
+func (d *Dynamo) TableName() string { return d.table }
+
+func (d *Dynamo) createTable(ctx context.Context) error {
+	in := &dynamodb.CreateTableInput{
+		TableName:   aws.String(d.table),
+		BillingMode: types.BillingModePayPerRequest,
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(store.AttrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(store.AttrSK), KeyType: types.KeyTypeRange},
+		},
+	}
+	defined := map[string]bool{}
+	define := func(name string) {
+		if !defined[name] {
+			defined[name] = true
+			in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
+				AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS,
+			})
+		}
+	}
+	define(store.AttrPK)
+	define(store.AttrSK)
+	for _, ix := range store.Indexes {
+		define(ix.PartitionKey)
+		define(ix.SortKey)
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.Name),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(ix.PartitionKey), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(ix.SortKey), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		})
+	}
+	// No table waiter: minidyn leaves TableStatus empty, and the table is
+	// usable as soon as CreateTable returns.
+	if _, err := d.client.CreateTable(ctx, in); err != nil {
+		return fmt.Errorf("create table %s: %w", d.table, err)
+	}
+	return nil
+}
+
+// snapshot is the file format: DynamoDB attribute-value JSON items, one per
+// line, so a snapshot diffs and greps well.
+type snapshot struct {
+	Table string            `json:"table"`
+	Items []json.RawMessage `json:"items"`
+}
+
+// batchWriteMax is DynamoDB's limit of write requests per BatchWriteItem.
+const batchWriteMax = 25
+
+func (d *Dynamo) restore(ctx context.Context) error {
+	data, err := os.ReadFile(d.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read snapshot: %w", err)
+	}
+	var snap snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return fmt.Errorf("snapshot %s: %w", d.path, err)
+	}
+	reqs := make([]types.WriteRequest, 0, len(snap.Items))
+	for i, raw := range snap.Items {
+		item, err := unmarshalItem(raw)
+		if err != nil {
+			return fmt.Errorf("snapshot %s item %d: %w", d.path, i, err)
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	for start := 0; start < len(reqs); start += batchWriteMax {
+		batch := reqs[start:min(start+batchWriteMax, len(reqs))]
+		if err := d.batchWrite(ctx, batch); err != nil {
+			return fmt.Errorf("restore snapshot %s: %w", d.path, err)
+		}
+	}
+	return nil
+}
+
+// batchWrite writes one batch, resubmitting unprocessed items a few times
+// as a DynamoDB client must.
+func (d *Dynamo) batchWrite(ctx context.Context, batch []types.WriteRequest) error {
+	pending := map[string][]types.WriteRequest{d.table: batch}
+	for range 5 {
+		out, err := d.client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			return err
+		}
+		if len(out.UnprocessedItems[d.table]) == 0 {
+			return nil
+		}
+		pending = out.UnprocessedItems
+	}
+	return fmt.Errorf("%d items still unprocessed", len(pending[d.table]))
+}
+
+// Save writes every item to the snapshot file (a no-op without one). It
+// writes a temporary file and renames it over the old one, so a crash
+// mid-save leaves the previous snapshot intact.
+func (d *Dynamo) Save() error {
+	if d.path == "" {
+		return nil
+	}
+	d.saveMu.Lock()
+	defer d.saveMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	var buf bytes.Buffer
+	name, _ := json.Marshal(d.table)
+	fmt.Fprintf(&buf, "{\"table\": %s,\n\"items\": [", name)
+	n := 0
+	// A Scan is right here: this is the stand-in's own backup of the whole
+	// table, not an application list.
+	var start map[string]types.AttributeValue
+	for {
+		out, err := d.client.Scan(ctx, &dynamodb.ScanInput{
+			TableName: aws.String(d.table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return fmt.Errorf("save snapshot: scan: %w", err)
+		}
+		for _, item := range out.Items {
+			line, err := marshalItem(item)
+			if err != nil {
+				return fmt.Errorf("save snapshot: %w", err)
+			}
+			if n > 0 {
+				buf.WriteByte(',')
+			}
+			buf.WriteByte('\n')
+			buf.Write(line)
+			n++
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	buf.WriteString("\n]}\n")
+	return writeFileAtomic(d.path, buf.Bytes())
+}
+
+// writeFileAtomic replaces path with data via a temporary file in the same
+// directory (rename is atomic only within one file system).
+func writeFileAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Close saves the snapshot (when there is a path) and stops the server.
+// Later calls return the first call's result.
+func (d *Dynamo) Close() error {
+	d.closeOnce.Do(func() {
+		d.closeErr = errors.Join(d.Save(), d.srv.close())
+	})
+	return d.closeErr
+}

@@ -1,0 +1,218 @@
+package localaws
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/matterly/matterly/shared/store"
+)
+
+// maxTransactItems is DynamoDB's limit of items per transaction.
+const maxTransactItems = 100
+
+// txOp is one item of a TransactWriteItems request in wire form.
+type txOp struct {
+	kind  string         // ConditionCheck, Put, Update or Delete
+	spec  map[string]any // the operation's members as sent
+	table string
+	key   map[string]any // PK and SK
+}
+
+// transactWrite runs a TransactWriteItems request the way DynamoDB does,
+// with single-item calls to minidyn, while the caller holds f.mu
+// exclusively (so no other request sees a half-applied transaction):
+//
+//  1. Each item's condition is evaluated on the current item with a no-op
+//     conditional UpdateItem (REMOVE of an attribute that never exists);
+//     when the item does not exist and the condition holds, that update
+//     created it with just its key, so it is deleted again. No write
+//     happens unless every condition holds, and every failed condition is
+//     reported, as in DynamoDB.
+//  2. The writes are applied one by one with their conditions (which still
+//     hold: an item appears once per transaction). If one fails anyway
+//     (a bad update expression), the items written so far are put back
+//     from the copies read in step 1.
+//
+// minidyn's own TransactWriteItems is not used: its rollback restores a
+// copy of the whole table that loses every empty list and map.
+func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
+	var req struct {
+		TransactItems []map[string]map[string]any
+	}
+	if err := decodeJSON(reqBody, &req); err != nil {
+		return apiError("SerializationException", err.Error())
+	}
+	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
+		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n))
+	}
+	ops := make([]txOp, len(req.TransactItems))
+	seen := map[string]bool{}
+	for i, ti := range req.TransactItems {
+		if len(ti) != 1 {
+			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck")
+		}
+		for kind, spec := range ti {
+			ops[i] = txOp{kind: kind, spec: spec}
+		}
+		op := &ops[i]
+		switch op.kind {
+		case "ConditionCheck", "Update", "Delete":
+			op.key = keyOnly(asMap(op.spec["Key"]))
+		case "Put":
+			op.key = keyOnly(asMap(op.spec["Item"]))
+		default:
+			return apiError("ValidationException", "unknown transaction item "+op.kind)
+		}
+		op.table, _ = op.spec["TableName"].(string)
+		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
+			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression")
+		}
+		id, _ := json.Marshal([]any{op.table, op.key})
+		if seen[string(id)] {
+			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item")
+		}
+		seen[string(id)] = true
+	}
+
+	before := make([]map[string]any, len(ops)) // nil: no item
+	reasons := make([]map[string]any, len(ops))
+	canceled := false
+	for i, op := range ops {
+		rec, out := f.op("GetItem", map[string]any{"TableName": op.table, "Key": op.key, "ConsistentRead": true}, true)
+		if rec.status != http.StatusOK {
+			return rec
+		}
+		before[i] = asMap(out["Item"])
+		reasons[i] = map[string]any{"Code": "None"}
+		cond, _ := op.spec["ConditionExpression"].(string)
+		if cond == "" {
+			continue
+		}
+		holds, rec := f.conditionHolds(op, cond, before[i] != nil)
+		if rec != nil {
+			return rec
+		}
+		if !holds {
+			canceled = true
+			reasons[i] = map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+			if op.spec["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD" && before[i] != nil {
+				reasons[i]["Item"] = before[i]
+			}
+		}
+	}
+	if canceled {
+		codes := make([]string, len(reasons))
+		for i, r := range reasons {
+			codes[i] = r["Code"].(string)
+		}
+		return jsonResponse(http.StatusBadRequest, map[string]any{
+			"__type":              "TransactionCanceledException",
+			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
+			"CancellationReasons": reasons,
+		})
+	}
+
+	for i, op := range ops {
+		if op.kind == "ConditionCheck" {
+			continue
+		}
+		in := map[string]any{}
+		for k, v := range op.spec {
+			if k != "ReturnValuesOnConditionCheckFailure" {
+				in[k] = v
+			}
+		}
+		rec, _ := f.op(op.kind+"Item", in, false)
+		if rec.status != http.StatusOK {
+			f.rollback(ops[:i], before[:i])
+			return rec
+		}
+	}
+	return jsonResponse(http.StatusOK, map[string]any{})
+}
+
+// noopAttr is an attribute no item has: REMOVE of it changes nothing.
+const noopAttr = "__localaws_condition_probe"
+
+// conditionHolds evaluates cond on op's item. A non-nil recorder is an
+// error to answer with (a syntax error in cond, say).
+func (f *dynamoFront) conditionHolds(op txOp, cond string, exists bool) (bool, *recorder) {
+	names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
+	names["#"+noopAttr] = noopAttr
+	in := map[string]any{
+		"TableName":                op.table,
+		"Key":                      op.key,
+		"UpdateExpression":         "REMOVE #" + noopAttr,
+		"ConditionExpression":      cond,
+		"ExpressionAttributeNames": names,
+	}
+	if len(values) > 0 {
+		in["ExpressionAttributeValues"] = values
+	}
+	rec, out := f.op("UpdateItem", in, false)
+	switch {
+	case rec.status == http.StatusOK:
+		if !exists {
+			if rec, _ := f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false); rec.status != http.StatusOK {
+				return false, rec
+			}
+		}
+		return true, nil
+	case strings.HasSuffix(fmt.Sprint(out["__type"]), "ConditionalCheckFailedException"):
+		return false, nil
+	default:
+		return false, rec
+	}
+}
+
+// rollback restores the items ops wrote to their state before.
+func (f *dynamoFront) rollback(ops []txOp, before []map[string]any) {
+	for i, op := range ops {
+		if op.kind == "ConditionCheck" {
+			continue
+		}
+		if before[i] == nil {
+			f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false)
+		} else {
+			f.op("PutItem", map[string]any{"TableName": op.table, "Item": before[i]}, false)
+		}
+	}
+}
+
+var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
+
+// usedPlaceholders keeps the names and values expr refers to: minidyn,
+// like DynamoDB, rejects unused ones, and an Update's condition is asked
+// without its update expression.
+func usedPlaceholders(expr string, names, values map[string]any) (map[string]any, map[string]any) {
+	usedNames, usedValues := map[string]any{}, map[string]any{}
+	for _, p := range placeholder.FindAllString(expr, -1) {
+		if v, ok := names[p]; ok {
+			usedNames[p] = v
+		}
+		if v, ok := values[p]; ok {
+			usedValues[p] = v
+		}
+	}
+	return usedNames, usedValues
+}
+
+// keyOnly is the primary key of item (the table of shared/store).
+func keyOnly(item map[string]any) map[string]any {
+	return map[string]any{store.AttrPK: item[store.AttrPK], store.AttrSK: item[store.AttrSK]}
+}
+
+func jsonResponse(status int, body any) *recorder {
+	rec := &recorder{header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, status: status}
+	enc := json.NewEncoder(&rec.body)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
+	return rec
+}
+
+func apiError(typ, msg string) *recorder {
+	return jsonResponse(http.StatusBadRequest, map[string]any{"__type": typ, "message": msg})
+}
