@@ -48,7 +48,8 @@ func (r Role) AtLeast(other Role) bool { return r.rank() >= other.rank() }
 // Permission is an action guarded by role.
 type Permission string
 
-// The permissions of the foundation. Later capabilities add theirs here.
+// The permissions. Each capability adds its own here, so the whole matrix
+// reads in one place.
 const (
 	ReadOrg     Permission = "org:read"
 	ManageOrg   Permission = "org:manage"

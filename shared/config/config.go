@@ -16,6 +16,7 @@ type Config struct {
 	TableName     string   // TABLE_NAME
 	BucketName    string   // BUCKET_NAME
 	KMSKeyID      string   // KMS_KEY_ID: the key documents are encrypted with
+	EventBusName  string   // EVENT_BUS_NAME: where domain events go
 	SigningSecret string   // SIGNING_SECRET_ARN: Secrets Manager id of the root signing secret
 	TokenIssuer   string   // TOKEN_ISSUER
 	TokenAudience string   // TOKEN_AUDIENCE
@@ -48,6 +49,7 @@ func Load(getenv Getenv) (Config, error) {
 		TableName:      get("TABLE_NAME", ""),
 		BucketName:     get("BUCKET_NAME", ""),
 		KMSKeyID:       get("KMS_KEY_ID", ""),
+		EventBusName:   get("EVENT_BUS_NAME", ""),
 		SigningSecret:  get("SIGNING_SECRET_ARN", ""),
 		TokenIssuer:    get("TOKEN_ISSUER", "matterly"),
 		TokenAudience:  get("TOKEN_AUDIENCE", "matterly-app"),

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -58,6 +59,7 @@ type Stack struct {
 	S3        *localaws.S3
 	Broker    *localaws.Broker
 	Scheduler *localaws.Scheduler
+	Bus       *localaws.Bus
 	Deps      *platform.Deps
 	routers   map[string]*httpapi.Router
 	srv       *http.Server
@@ -112,7 +114,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.WrapDynamo != nil {
 		dyn = opts.WrapDynamo(dyn)
 	}
-	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
+	s.Bus = localaws.NewBus()
+	publish := bus.PublisherFunc(func(ctx context.Context, detailType string, detail any) error {
+		return s.Bus.Put(ctx, bus.Source, detailType, detail)
+	})
+	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
 		return nil, err
 	}
 	for _, fn := range routes.Functions() {

@@ -3,14 +3,12 @@ package localaws
 import (
 	"errors"
 	"fmt"
+	"github.com/matterly/matterly/shared/blob"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
@@ -97,15 +95,7 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 // NewS3Client returns an S3 client for a local endpoint such as
 // S3.Endpoint(): path-style addressing (the local server has no DNS names
 // per bucket), static credentials and us-east-1.
-func NewS3Client(endpoint string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		Retryer:      retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 2 }),
-	})
-}
+func NewS3Client(endpoint string) *s3.Client { return blob.NewLocalClient(endpoint) }
 
 // Endpoint is the server's base URL, http://127.0.0.1:<port>.
 func (s *S3) Endpoint() string { return s.endpoint }

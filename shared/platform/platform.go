@@ -14,8 +14,12 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/matterly/matterly/shared/blob"
+	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/keys"
@@ -34,11 +38,14 @@ type Deps struct {
 	Verifier *token.Verifier
 	Cursors  *cursor.Sealer
 	Now      func() time.Time
+	S3       *s3.Client    // nil unless BUCKET_NAME is set
+	Bus      bus.Publisher // domain events
 }
 
 // Options override parts of the wiring (tests and the dev server).
 type Options struct {
 	Dynamo store.API        // a ready DynamoDB client; built from Config when nil
+	Bus    bus.Publisher    // the local event bus (make dev); EventBridge in AWS
 	Now    func() time.Time // the clock; time.Now when nil
 	LogOut io.Writer        // where logs go; required
 }
@@ -58,6 +65,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = store.NewLocalClient(cfg.DynamoEndpoint)
 		}
 		d.Keys, err = keys.FromDevFile(cfg.DevDataDir)
+		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
+			d.S3 = blob.NewLocalClient(cfg.S3Endpoint)
+		}
+		d.Bus = opts.Bus
+		if d.Bus == nil {
+			// make invoke runs one function alone: events have no subscriber.
+			d.Bus = bus.PublisherFunc(func(_ context.Context, detailType string, _ any) error {
+				d.Log.Info("event not delivered: no local bus", "detailType", detailType)
+				return nil
+			})
+		}
 	} else {
 		awsCfg, lerr := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
 		if lerr != nil {
@@ -67,6 +85,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
 		d.Keys, err = keys.FromSecret(ctx, secretsManager{secretsmanager.NewFromConfig(awsCfg)}, cfg.SigningSecret)
+		if cfg.BucketName != "" {
+			d.S3 = s3.NewFromConfig(awsCfg)
+		}
+		d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	}
 	if err != nil {
 		return nil, err

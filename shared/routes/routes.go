@@ -17,27 +17,17 @@ type Route struct {
 // Key is the API Gateway route key, "GET /v1/users/{userId}".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// Function names, one Lambda each.
-const (
-	FnAuth = "auth" // sign-up, login, refresh, logout
-	FnOrg  = "org"  // me, org settings, users and roles
-)
+// Table lists every app API route: the capabilities' route lists, each kept
+// in its own file. Order does not matter for matching: literal segments
+// always win over parameters, as in API Gateway.
+var Table = concat(identityRoutes)
 
-// Table lists every app API route. Order does not matter for matching:
-// literal segments always win over parameters, as in API Gateway.
-var Table = []Route{
-	{Method: "POST", Path: "/v1/auth/signup", Function: FnAuth, Public: true},
-	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
-	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
-	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
-
-	{Method: "GET", Path: "/v1/me", Function: FnOrg},
-	{Method: "GET", Path: "/v1/org", Function: FnOrg},
-	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
-	{Method: "GET", Path: "/v1/users", Function: FnOrg},
-	{Method: "POST", Path: "/v1/users", Function: FnOrg},
-	{Method: "PATCH", Path: "/v1/users/{userId}", Function: FnOrg},
-	{Method: "DELETE", Path: "/v1/users/{userId}", Function: FnOrg},
+func concat(lists ...[]Route) []Route {
+	var out []Route
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // Functions returns the distinct function names of the table, in first-seen order.

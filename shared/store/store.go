@@ -253,6 +253,8 @@ type Query struct {
 	Index      string // "" for the table
 	PK         string // partition key value
 	SKPrefix   string // optional begins_with on the sort key
+	SKFrom     string // optional inclusive lower bound on the sort key, with SKTo
+	SKTo       string // optional inclusive upper bound on the sort key, with SKFrom
 	Forward    bool   // ascending sort key order
 	Limit      int32
 	StartKey   map[string]types.AttributeValue
@@ -273,10 +275,16 @@ func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.
 	expr := "#pk = :pk"
 	names := map[string]string{"#pk": pkName}
 	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: q.PK}}
-	if q.SKPrefix != "" {
+	switch {
+	case q.SKPrefix != "":
 		expr += " AND begins_with(#sk, :sk)"
 		names["#sk"] = skName
 		values[":sk"] = &types.AttributeValueMemberS{Value: q.SKPrefix}
+	case q.SKFrom != "" || q.SKTo != "":
+		expr += " AND #sk BETWEEN :from AND :to"
+		names["#sk"] = skName
+		values[":from"] = &types.AttributeValueMemberS{Value: q.SKFrom}
+		values[":to"] = &types.AttributeValueMemberS{Value: q.SKTo}
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &d.Table, KeyConditionExpression: &expr,

@@ -1,0 +1,22 @@
+package routes
+
+// Function names of sign-up, orgs, users and roles.
+const (
+	FnAuth = "auth" // sign-up, login, refresh, logout
+	FnOrg  = "org"  // me, org settings, users and roles
+)
+
+var identityRoutes = []Route{
+	{Method: "POST", Path: "/v1/auth/signup", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
+
+	{Method: "GET", Path: "/v1/me", Function: FnOrg},
+	{Method: "GET", Path: "/v1/org", Function: FnOrg},
+	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
+	{Method: "GET", Path: "/v1/users", Function: FnOrg},
+	{Method: "POST", Path: "/v1/users", Function: FnOrg},
+	{Method: "PATCH", Path: "/v1/users/{userId}", Function: FnOrg},
+	{Method: "DELETE", Path: "/v1/users/{userId}", Function: FnOrg},
+}

@@ -1,0 +1,135 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/store"
+)
+
+var db *store.DB
+
+func TestMain(m *testing.M) {
+	dyn, err := localaws.StartDynamo("")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db = store.New(dyn.Client(), store.DefaultTableName)
+	code := m.Run()
+	dyn.Close()
+	os.Exit(code)
+}
+
+type item struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+	N      int    `dynamodbav:"n"`
+}
+
+func put(t *testing.T, it item) {
+	t.Helper()
+	if err := db.PutItem(context.Background(), it, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueryPage(t *testing.T) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		put(t, item{PK: "P#page", SK: fmt.Sprintf("A#%02d", i), GSI1PK: "G#page", GSI1SK: fmt.Sprintf("%02d", 10-i), N: i})
+	}
+	put(t, item{PK: "P#page", SK: "B#00"})
+	tests := []struct {
+		name      string
+		q         store.Query
+		wantPages []int // items per page
+	}{
+		{"exact multiple ends without an empty page", store.Query{PK: "P#page", SKPrefix: "A#", Forward: true, Limit: 5}, []int{5}},
+		{"pages of two", store.Query{PK: "P#page", SKPrefix: "A#", Forward: true, Limit: 2}, []int{2, 2, 1}},
+		{"between", store.Query{PK: "P#page", SKFrom: "A#01", SKTo: "A#03", Forward: true, Limit: 10}, []int{3}},
+		{"index, newest first", store.Query{Index: store.IndexGSI1, PK: "G#page", Limit: 4}, []int{4, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []int
+			q := tt.q
+			seen := map[string]bool{}
+			for {
+				var rows []item
+				next, err := db.QueryPage(ctx, q, &rows)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, len(rows))
+				for _, r := range rows {
+					if seen[r.SK] {
+						t.Errorf("%s on two pages", r.SK)
+					}
+					seen[r.SK] = true
+				}
+				if next == nil {
+					break
+				}
+				q.StartKey = next
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.wantPages) {
+				t.Errorf("pages %v, want %v", got, tt.wantPages)
+			}
+		})
+	}
+}
+
+func TestTransactReportsEachFailedCondition(t *testing.T) {
+	ctx := context.Background()
+	put(t, item{PK: "P#tx", SK: "taken-1"})
+	put(t, item{PK: "P#tx", SK: "taken-2"})
+	var writes []types.TransactWriteItem
+	for _, sk := range []string{"free", "taken-1", "taken-2"} {
+		w, err := db.Put(item{PK: "P#tx", SK: sk}, store.NotExists())
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes = append(writes, w)
+	}
+	err := db.Transact(ctx, writes...)
+	var tce *store.TxCanceledError
+	if !errors.As(err, &tce) {
+		t.Fatalf("err = %v, want *TxCanceledError", err)
+	}
+	if tce.Failed(0) || !tce.Failed(1) || !tce.Failed(2) {
+		t.Errorf("reasons %v, want items 1 and 2 failed", tce.Reasons)
+	}
+	var got item
+	if err := db.Get(ctx, "P#tx", "free", &got); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("canceled transaction wrote an item (err %v)", err)
+	}
+}
+
+func TestGetAndBatchGet(t *testing.T) {
+	ctx := context.Background()
+	put(t, item{PK: "P#get", SK: "a", N: 7})
+	var a, missing item
+	ra := &store.KeyOut{PK: "P#get", SK: "a", Out: &a}
+	rm := &store.KeyOut{PK: "P#get", SK: "nope", Out: &missing}
+	if err := db.BatchGet(ctx, ra, rm); err != nil {
+		t.Fatal(err)
+	}
+	if !ra.Found || a.N != 7 || rm.Found {
+		t.Errorf("found a=%v (n=%d) missing=%v", ra.Found, a.N, rm.Found)
+	}
+	if err := db.Get(ctx, "P#get", "nope", &missing); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Get of a missing item = %v, want ErrNotFound", err)
+	}
+	if err := db.PutItem(ctx, item{PK: "P#get", SK: "a"}, store.NotExists()); !errors.Is(err, store.ErrConditionFailed) {
+		t.Errorf("conditional put over an item = %v, want ErrConditionFailed", err)
+	}
+}
