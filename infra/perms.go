@@ -9,6 +9,7 @@ type perms struct {
 	Table  bool // read/write on the DynamoDB table
 	Bucket bool // read/write on the documents bucket
 	Secret bool // read the signing secret
+	Events bool // publish domain events to the event bus
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -49,6 +51,7 @@ type dataPlane struct {
 	table   awsdynamodb.Table
 	bucket  awss3.Bucket
 	signing awssecretsmanager.Secret
+	events  awsevents.EventBus
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -163,7 +166,11 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing}
+	// Domain events (client.created, invoice.paid, ...) go to a bus of our
+	// own, so rules and archives never mix with the account's default bus.
+	events := awsevents.NewEventBus(stack, jsii.String("Events"), &awsevents.EventBusProps{})
+
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, events: events}
 }
 
 func stringAttr(name string) *awsdynamodb.Attribute {
@@ -179,13 +186,13 @@ type function struct {
 func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) []function {
 	env := map[string]*string{
 		"TABLE_NAME":         d.table.TableName(),
-		"BUCKET_NAME":        d.bucket.BucketName(),
 		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
 		"KMS_KEY_ID":         d.key.KeyArn(),
 		"TOKEN_ISSUER":       jsii.String(tokenIssuer),
 		"TOKEN_AUDIENCE":     jsii.String(tokenAudience),
 		"CORS_ORIGINS":       jsii.String(strings.Join(props.CorsOrigins, ",")),
 		"LOG_LEVEL":          jsii.String(logLevel),
+		"EVENT_BUS_NAME":     d.events.EventBusName(),
 	}
 
 	var out []function
@@ -196,6 +203,12 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 			Retention: awslogs.RetentionDays_ONE_MONTH,
 		})
+		p := permsFor(name)
+		fnEnv := maps.Clone(env)
+		if p.Bucket {
+			// Only functions that may touch the bucket learn its name.
+			fnEnv["BUCKET_NAME"] = d.bucket.BucketName()
+		}
 		fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
 			Description:  jsii.String("Matterly " + name),
 			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
@@ -206,10 +219,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
 			Tracing:      awslambda.Tracing_ACTIVE,
 			LogGroup:     logs,
-			Environment:  &env,
+			Environment:  &fnEnv,
 		})
 
-		p := permsFor(name)
 		if p.Table {
 			// Exactly the item actions the store package uses: no Scan (lists
 			// are always queries), no table management.
@@ -221,6 +233,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.Bucket {
 			d.bucket.GrantReadWrite(fn, nil)
+		}
+		if p.Events {
+			d.events.GrantPutEventsTo(fn, nil)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}

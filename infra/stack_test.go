@@ -377,10 +377,14 @@ func TestFunctions(t *testing.T) {
 				}
 			}
 			// Resource-derived values are tokens; check they point at the right resource.
-			for _, k := range []string{"TABLE_NAME", "BUCKET_NAME", "SIGNING_SECRET_ARN", "KMS_KEY_ID"} {
+			for _, k := range []string{"TABLE_NAME", "SIGNING_SECRET_ARN", "KMS_KEY_ID", "EVENT_BUS_NAME"} {
 				if env[k] == nil {
 					t.Errorf("env %s missing", k)
 				}
+			}
+			// Only functions that may use the bucket are told its name.
+			if (env["BUCKET_NAME"] != nil) != permsFor(name).Bucket {
+				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, permsFor(name).Bucket)
 			}
 			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) {
 				t.Errorf("KMS_KEY_ID = %v, want the key ARN", env["KMS_KEY_ID"])
@@ -673,5 +677,26 @@ func TestLoadCDKContextMissingFile(t *testing.T) {
 	ctx, err := loadCDKContext(filepath.Join(t.TempDir(), "cdk.json"))
 	if err != nil || len(ctx) != 0 {
 		t.Errorf("got %v, %v; want empty context", ctx, err)
+	}
+}
+
+// TestEventBus checks the domain event bus exists and every function knows
+// its name, while only functions allowed to publish may call PutEvents.
+func TestEventBus(t *testing.T) {
+	if n := len(ofType("AWS::Events::EventBus")); n != 1 {
+		t.Fatalf("%d event buses, want 1", n)
+	}
+	for id, fn := range ofType("AWS::Lambda::Function") {
+		vars, _ := dig(props(fn), "Environment", "Variables").(map[string]any)
+		if vars["EVENT_BUS_NAME"] == nil {
+			t.Errorf("function %s has no EVENT_BUS_NAME", id)
+		}
+	}
+	for role, sts := range allowStatements() {
+		for _, st := range sts {
+			if slices.Contains(stringsOf(st["Action"]), "events:PutEvents") {
+				t.Errorf("%s may publish events, but no function needs to yet", role)
+			}
+		}
 	}
 }

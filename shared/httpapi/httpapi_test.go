@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +173,49 @@ func TestRouter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessLogIsEMF checks the access log line is a valid CloudWatch
+// Embedded Metric Format record and carries no token.
+func TestAccessLogIsEMF(t *testing.T) {
+	var buf bytes.Buffer
+	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	for _, r := range routes.ForFunction(routes.FnOrg) {
+		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) { return nil, fault.E(fault.NotFound, "no") })
+	}
+	ev := events.APIGatewayV2HTTPRequest{RouteKey: "GET /v1/me", Headers: map[string]string{"authorization": "Bearer good"}}
+	ev.RequestContext.HTTP.Method = "GET"
+	if _, err := rt.Serve(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		AWS struct {
+			Timestamp         int64
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			}
+		} `json:"_aws"`
+		Function     string  `json:"function"`
+		Route        string  `json:"route"`
+		Latency      float64 `json:"Latency"`
+		ClientErrors int     `json:"ClientErrors"`
+		ServerErrors int     `json:"ServerErrors"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", buf.String(), err)
+	}
+	m := line.AWS.CloudWatchMetrics
+	if line.AWS.Timestamp == 0 || len(m) != 1 || m[0].Namespace != "Matterly" || len(m[0].Metrics) != 3 {
+		t.Errorf("EMF metadata = %+v", line.AWS)
+	}
+	if line.Function != "org" || line.Route != "GET /v1/me" || line.ClientErrors != 1 || line.ServerErrors != 0 {
+		t.Errorf("EMF values = %+v", line)
+	}
+	if strings.Contains(buf.String(), "good") {
+		t.Errorf("access log carries the token: %s", buf.String())
 	}
 }
 

@@ -111,12 +111,43 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	resp.Headers["X-Content-Type-Options"] = "nosniff"
 	rt.cors(req, resp.Headers)
 
-	attrs := []any{"status", resp.StatusCode, "ms", time.Since(start).Milliseconds()}
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	attrs := []any{"status", resp.StatusCode, "ms", ms}
 	if req.Principal.OrgID != "" {
 		attrs = append(attrs, "orgId", req.Principal.OrgID, "userId", req.Principal.UserID)
 	}
-	req.Log.Info("request", attrs...)
+	req.Log.Info("request", append(attrs, metrics(rt.function, req.Event.RouteKey, resp.StatusCode, ms, start)...)...)
 	return resp, nil
+}
+
+// metrics turns the access log line into a CloudWatch Embedded Metric
+// Format record: latency and error counts per function and route, with no
+// extra API calls.
+func metrics(function, route string, status int, ms float64, at time.Time) []any {
+	count := func(ok bool) int {
+		if ok {
+			return 1
+		}
+		return 0
+	}
+	return []any{
+		"_aws", map[string]any{
+			"Timestamp": at.UnixMilli(),
+			"CloudWatchMetrics": []map[string]any{{
+				"Namespace":  "Matterly",
+				"Dimensions": [][]string{{"function", "route"}},
+				"Metrics": []map[string]string{
+					{"Name": "Latency", "Unit": "Milliseconds"},
+					{"Name": "ClientErrors", "Unit": "Count"},
+					{"Name": "ServerErrors", "Unit": "Count"},
+				},
+			}},
+		},
+		"function", function,
+		"Latency", ms,
+		"ClientErrors", count(status >= 400 && status < 500),
+		"ServerErrors", count(status >= 500),
+	}
 }
 
 func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGatewayV2HTTPResponse) {
