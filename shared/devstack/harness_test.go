@@ -116,7 +116,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now,
+	var logs io.Writer // function logs: MATTERLY_TEST_LOGS=1 shows them
+	if os.Getenv("MATTERLY_TEST_LOGS") != "" {
+		logs = os.Stderr
+	}
+	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		WrapDynamo: func(api store.API) store.API { calls.API = api; return calls }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)

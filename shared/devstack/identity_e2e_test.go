@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -281,4 +282,47 @@ func TestUsersPagination(t *testing.T) {
 	signup(t).must(400, "GET", "/v1/users?cursor="+cur, nil)
 	a.must(422, "GET", "/v1/users?limit=101", nil)
 	a.must(422, "GET", "/v1/users?limit=0", nil)
+}
+
+// TestOwnerCountSurvivesConcurrentOrgEdits promotes members to owner while
+// the org's settings are edited at the same time: the settings edit must
+// never write back a stale owner count, so exactly all but one owner can be
+// demoted afterwards.
+func TestOwnerCountSurvivesConcurrentOrgEdits(t *testing.T) {
+	a := signup(t)
+	members := make([]*account, 4)
+	for i := range members {
+		members[i] = a.member("staff")
+	}
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if s := a.do("PATCH", "/v1/users/"+m.userID, map[string]any{"role": "owner"}).Status; s != 200 {
+				t.Errorf("promote = %d", s)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			// A concurrent settings edit may lose the optimistic check (409), never corrupt.
+			if s := a.do("PATCH", "/v1/org", map[string]any{"industry": fmt.Sprintf("law %d", i)}).Status; s != 200 && s != 409 {
+				t.Errorf("org edit = %d", s)
+			}
+		}()
+	}
+	wg.Wait()
+	demoted := 0
+	for _, acc := range append(members, a) {
+		switch s := a.do("PATCH", "/v1/users/"+acc.userID, map[string]any{"role": "admin"}).Status; s {
+		case 200:
+			demoted++
+		case 409:
+		default:
+			t.Errorf("demote = %d", s)
+		}
+	}
+	if demoted != len(members) {
+		t.Errorf("demoted %d of %d owners, want all but the last one (%d)", demoted, len(members)+1, len(members))
+	}
 }

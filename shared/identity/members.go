@@ -85,12 +85,21 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 	}
 	prevUpdated := formatTime(org.UpdatedAt)
 	org.UpdatedAt = s.Now().UTC()
-	// Optimistic concurrency: the org must not have changed since we read it.
-	put, err := s.DB.Put(toOrgRow(org), &store.Cond{Expr: "updatedAt = :prev",
-		Values: map[string]types.AttributeValue{":prev": &types.AttributeValueMemberS{Value: prevUpdated}}})
-	if err != nil {
-		return Org{}, err
-	}
+	// Only the settings are written: the owner count on the same item changes
+	// through its own conditional updates and must never be overwritten with
+	// what this request read. The updatedAt condition catches a concurrent
+	// settings edit.
+	r := toOrgRow(org)
+	put := s.DB.Update(orgPK(org.ID), orgSK,
+		"SET #name = :name, #bn = :bn, #ind = :ind, #tz = :tz, #ssn = :ssn, #sfn = :sfn, #mg = :mg, #up = :now",
+		&store.Cond{Expr: "#up = :prev"},
+		map[string]string{"#name": "name", "#bn": "businessName", "#ind": "industry", "#tz": "timezone",
+			"#ssn": "smsSenderName", "#sfn": "smsFromNumber", "#mg": "twilioMessagingServiceSid", "#up": "updatedAt"},
+		map[string]types.AttributeValue{
+			":name": str(r.Name), ":bn": str(r.BusinessName), ":ind": str(r.Industry), ":tz": str(r.Timezone),
+			":ssn": str(r.SMSSenderName), ":sfn": str(r.SMSFromNumber), ":mg": str(r.TwilioMessagingServiceSID),
+			":now": str(r.UpdatedAt), ":prev": str(prevUpdated),
+		})
 	writes := []types.TransactWriteItem{put}
 	if org.SMSFromNumber != oldFrom {
 		if org.SMSFromNumber != "" {
@@ -338,3 +347,5 @@ func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID st
 	s.Log.Info("security event", "event", "member_removed", "orgId", p.OrgID, "userId", target.ID, "by", actor.ID)
 	return nil
 }
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
