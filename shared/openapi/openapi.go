@@ -7,8 +7,8 @@ package openapi
 import (
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 )
