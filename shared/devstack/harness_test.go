@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -130,11 +131,41 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// client is one browser: an access token and a cookie jar for the refresh cookie.
+// client is one browser: an access token and a cookie jar for the refresh
+// cookie, calling from its own loopback address (so per-address limits see
+// different callers, as they would in production).
 type client struct {
 	t       testing.TB
 	token   string
 	refresh string
+	ip      string // 127.x.y.z source address; "" for 127.0.0.1
+}
+
+var (
+	transportsMu sync.Mutex
+	transports   = map[string]*http.Client{}
+)
+
+// httpClient returns a client whose connections come from ip.
+func httpClient(ip string) *http.Client {
+	transportsMu.Lock()
+	defer transportsMu.Unlock()
+	if c, ok := transports[ip]; ok {
+		return c
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
+	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
+	transports[ip] = c
+	return c
+}
+
+// nextIP hands out a fresh loopback address.
+func nextIP() string {
+	n := seq.Add(1)
+	return fmt.Sprintf("127.0.%d.%d", (n/250)%250, n%250+2)
 }
 
 type result struct {
@@ -174,7 +205,7 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := httpClient(c.ip).Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -212,7 +243,7 @@ type account struct {
 func signup(t testing.TB) *account {
 	t.Helper()
 	n := seq.Add(1)
-	a := &account{client: &client{t: t}, email: fmt.Sprintf("owner%d-%d@example.com", n, time.Now().UnixNano()),
+	a := &account{client: &client{t: t, ip: nextIP()}, email: fmt.Sprintf("owner%d-%d@example.com", n, time.Now().UnixNano()),
 		username: fmt.Sprintf("owner%d_%d", n, time.Now().UnixNano()%1e6), password: "correct horse battery staple"}
 	r := a.must(201, "POST", "/v1/auth/signup", map[string]any{"orgName": fmt.Sprintf("Firm %d", n), "name": "Olive Owner",
 		"email": a.email, "username": a.username, "password": a.password, "timezone": "America/New_York"})

@@ -326,3 +326,25 @@ func TestOwnerCountSurvivesConcurrentOrgEdits(t *testing.T) {
 		t.Errorf("demoted %d of %d owners, want all but the last one (%d)", demoted, len(members)+1, len(members))
 	}
 }
+
+// TestSignupThrottle: an address gets 20 sign-ups an hour; the 21st answers
+// 429 with Retry-After and writes nothing.
+func TestSignupThrottle(t *testing.T) {
+	c := &client{t: t, ip: nextIP()}
+	body := func(i int) map[string]any {
+		return map[string]any{"orgName": "Spam Firm", "name": "Sam Spam", "email": fmt.Sprintf("spam%d-%s@example.com", i, c.ip),
+			"username": fmt.Sprintf("spam%d_%d", i, seq.Add(1)), "password": "correct horse battery staple"}
+	}
+	for i := 0; i < 20; i++ {
+		c.must(201, "POST", "/v1/auth/signup", body(i))
+	}
+	n := itemCount(t)
+	r := c.do("POST", "/v1/auth/signup", body(20))
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("21st sign-up = %d (Retry-After %q), want 429", r.Status, r.Header.Get("Retry-After"))
+	}
+	if got := itemCount(t); got != n {
+		t.Errorf("refused sign-up wrote %d items", got-n)
+	}
+	(&client{t: t, ip: nextIP()}).must(201, "POST", "/v1/auth/signup", body(21))
+}

@@ -138,7 +138,9 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		org, sess, err := svc.Signup(ctx, SignupInput(in))
+		org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
+			Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
+			IP: r.SourceIP()})
 		if err != nil {
 			return nil, err
 		}

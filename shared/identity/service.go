@@ -61,9 +61,10 @@ type Session struct {
 	RefreshExpiry time.Time
 }
 
-// SignupInput is a new org and its first owner.
+// SignupInput is a new org and its first owner, and where the request came from.
 type SignupInput struct {
 	OrgName, Name, Email, Username, Password, Phone, Industry, Timezone string
+	IP                                                                  string
 }
 
 // Signup creates the org and its owner and starts a session.
@@ -110,8 +111,16 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err != nil {
 		return Org{}, Session{}, err
 	}
+	slot, retry := s.signupSlot(in.IP, now)
 	all := append(append([]types.TransactWriteItem{orgPut}, items...), sessWrites...)
+	all = append(all, slot)
 	if err := s.DB.Transact(ctx, all...); err != nil {
+		var tce *store.TxCanceledError
+		if errors.As(err, &tce) && tce.Failed(len(all)-1) {
+			e := fault.E(fault.RateLimited, "Too many sign-ups from this address. Try again later.")
+			e.RetryAfter = retry
+			return Org{}, Session{}, e
+		}
 		return Org{}, Session{}, uniquenessErr(err, 1)
 	}
 	s.Log.Info("security event", "event", "signup", "orgId", org.ID, "userId", user.ID)

@@ -19,10 +19,15 @@ type ThrottlePolicy struct {
 	Window     time.Duration
 	PerAccount int // failed logins per login name per window
 	PerIP      int // failed logins per source address per window
+
+	SignupWindow time.Duration
+	SignupsPerIP int // new orgs per source address per signup window
 }
 
-// DefaultThrottle: 10 failures per account and 100 per IP in 15 minutes.
-var DefaultThrottle = ThrottlePolicy{Window: 15 * time.Minute, PerAccount: 10, PerIP: 100}
+// DefaultThrottle: 10 failed logins per account and 100 per IP in 15
+// minutes; 20 sign-ups per IP an hour.
+var DefaultThrottle = ThrottlePolicy{Window: 15 * time.Minute, PerAccount: 10, PerIP: 100,
+	SignupWindow: time.Hour, SignupsPerIP: 20}
 
 type throttleRow struct {
 	PK        string `dynamodbav:"PK"`
@@ -71,4 +76,20 @@ func (s *Service) recordFailure(ctx context.Context, login, ip string, now time.
 		s.DB.Update(acctPK, window, expr, nil, nil, values),
 		s.DB.Update(ipPK, window, expr, nil, nil, values),
 	)
+}
+
+// signupSlot is the transaction item that takes one of the address's sign-up
+// slots for this window. Its condition enforces the limit atomically, so
+// parallel sign-ups cannot exceed it, and a refused sign-up takes no slot.
+func (s *Service) signupSlot(ip string, now time.Time) (types.TransactWriteItem, time.Duration) {
+	start := now.Truncate(s.Throttle.SignupWindow)
+	end := start.Add(s.Throttle.SignupWindow)
+	w := s.DB.Update("THROTTLE#signup#"+ip, "W#"+strconv.FormatInt(start.Unix(), 10), "ADD n :one SET expiresAt = :exp",
+		&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
+		map[string]types.AttributeValue{
+			":one":   &types.AttributeValueMemberN{Value: "1"},
+			":limit": &types.AttributeValueMemberN{Value: strconv.Itoa(s.Throttle.SignupsPerIP)},
+			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)},
+		})
+	return w, end.Sub(now)
 }
