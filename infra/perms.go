@@ -20,8 +20,9 @@ var defaultPerms = perms{Table: true, Secret: true}
 // functionPerms lists the functions whose needs differ from defaultPerms, or
 // that are worth spelling out. Keys are routes.Function names.
 var functionPerms = map[string]perms{
-	routes.FnAuth: {Table: true, Secret: true},
-	routes.FnOrg:  {Table: true, Secret: true},
+	routes.FnAccounts: {Table: true, Secret: true},
+	routes.FnAuth:     {Table: true, Secret: true},
+	routes.FnOrg:      {Table: true, Secret: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -1,4 +1,4 @@
-// Command auth is the Lambda function serving sign-up, login, refresh and logout.
+// Command auth is the Lambda function serving login, refresh and logout.
 package main
 
 import (

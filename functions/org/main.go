@@ -1,4 +1,4 @@
-// Command org is the Lambda function serving the caller's profile, org settings and members.
+// Command org is the Lambda function serving the caller's profile, org settings, and member roles and removal.
 package main
 
 import (

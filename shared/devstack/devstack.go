@@ -27,6 +27,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
@@ -36,8 +37,9 @@ import (
 // A function missing here fails Start, so the route table and the wiring
 // cannot drift apart.
 var Routers = map[string]platform.RouterFunc{
-	routes.FnAuth: identity.NewAuthRouter,
-	routes.FnOrg:  identity.NewOrgRouter,
+	routes.FnAccounts: identity.NewAccountsRouter(strength.Problem),
+	routes.FnAuth:     identity.NewAuthRouter,
+	routes.FnOrg:      identity.NewOrgRouter,
 }
 
 // Options configure a stack.

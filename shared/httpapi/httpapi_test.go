@@ -115,7 +115,7 @@ func TestRouter(t *testing.T) {
 		e.RetryAfter = 1500 * time.Millisecond
 		return nil, e
 	})
-	rt.Handle("POST /v1/users", func(ctx context.Context, req *Request) (*Response, error) {
+	rt.Handle("DELETE /v1/users/{userId}", func(ctx context.Context, req *Request) (*Response, error) {
 		return nil, errors.New("dynamodb exploded: secret detail")
 	})
 	if err := rt.Check(); err != nil {
@@ -133,7 +133,7 @@ func TestRouter(t *testing.T) {
 		{name: "panic is a 500", key: "GET /v1/org", authz: "Bearer good", wantStatus: 500},
 		{name: "role forbids", key: "PATCH /v1/org", authz: "Bearer good", wantStatus: 403},
 		{name: "rate limited", key: "GET /v1/users", authz: "Bearer good", wantStatus: 429, wantHeader: map[string]string{"Retry-After": "2"}},
-		{name: "uncoded error", key: "POST /v1/users", authz: "Bearer good", wantStatus: 500},
+		{name: "uncoded error", key: "DELETE /v1/users/{userId}", authz: "Bearer good", wantStatus: 500},
 		{name: "unknown route", key: "GET /v1/nope", authz: "Bearer good", wantStatus: 404},
 		{name: "cors allowed", key: "GET /v1/me", authz: "Bearer good", origin: "https://app.example", wantStatus: 200,
 			wantHeader: map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true"}},

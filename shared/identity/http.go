@@ -115,37 +115,10 @@ func refreshCookie(tok string, expires time.Time, now time.Time) string {
 		"; HttpOnly; Secure; SameSite=Strict"
 }
 
-// NewAuthRouter serves the auth function: signup, login, refresh, logout.
+// NewAuthRouter serves the auth function: login, refresh, logout.
 func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
 	rt := httpapi.NewRouter(routes.FnAuth, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
-	sessionResponse := func(status int, sess Session, org *Org) *httpapi.Response {
-		body := SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
-		if sess.User.ID != "" {
-			u := toUserJSON(sess.User)
-			body.User = &u
-		}
-		if org != nil {
-			o := toOrgJSON(*org)
-			body.Org = &o
-		}
-		resp := httpapi.JSON(status, body)
-		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, d.Now())}
-		return resp
-	}
-	rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		var in signupRequest
-		if err := r.Decode(&in); err != nil {
-			return nil, err
-		}
-		org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
-			Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
-			IP: r.SourceIP()})
-		if err != nil {
-			return nil, err
-		}
-		return sessionResponse(http.StatusCreated, sess, &org), nil
-	})
 	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in loginRequest
 		if err := r.Decode(&in); err != nil {
@@ -155,14 +128,14 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sessionResponse(http.StatusOK, sess, nil), nil
+		return sessionResponse(d, http.StatusOK, sess, nil), nil
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
 		if err != nil {
 			return nil, err
 		}
-		resp := sessionResponse(http.StatusOK, sess, nil)
+		resp := sessionResponse(d, http.StatusOK, sess, nil)
 		resp.Body = SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
 		return resp, nil
 	})
@@ -233,21 +206,6 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 		}
 		return httpapi.JSON(http.StatusOK, page), nil
 	})
-	rt.Handle("POST /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		if err := r.Require(access.ManageUsers); err != nil {
-			return nil, err
-		}
-		var in userCreateRequest
-		if err := r.Decode(&in); err != nil {
-			return nil, err
-		}
-		u, err := svc.CreateUser(ctx, r.Principal, NewMember{Name: in.Name, Email: in.Email, Username: in.Username,
-			Password: in.Password, Phone: in.Phone, Role: access.Role(in.Role)})
-		if err != nil {
-			return nil, err
-		}
-		return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
-	})
 	rt.Handle("PATCH /v1/users/{userId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManageUsers); err != nil {
 			return nil, err
@@ -277,4 +235,61 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 		return httpapi.NoContent(), nil
 	})
 	return rt, rt.Check()
+}
+
+// sessionResponse answers a new session: the access token in the body, the
+// refresh token in its HttpOnly cookie.
+func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *httpapi.Response {
+	body := SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
+	if sess.User.ID != "" {
+		u := toUserJSON(sess.User)
+		body.User = &u
+	}
+	if org != nil {
+		o := toOrgJSON(*org)
+		body.Org = &o
+	}
+	resp := httpapi.JSON(status, body)
+	resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, d.Now())}
+	return resp
+}
+
+// NewAccountsRouter returns the builder of the accounts function: the two
+// routes that create logins and so judge password strength (sign-up and
+// adding a member), with strength as the policy.
+func NewAccountsRouter(strength func(pw string, userInputs ...string) string) platform.RouterFunc {
+	return func(d *platform.Deps) (*httpapi.Router, error) {
+		svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
+		svc.Strength = strength
+		rt := httpapi.NewRouter(routes.FnAccounts, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+		rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			var in signupRequest
+			if err := r.Decode(&in); err != nil {
+				return nil, err
+			}
+			org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
+				Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
+				IP: r.SourceIP()})
+			if err != nil {
+				return nil, err
+			}
+			return sessionResponse(d, http.StatusCreated, sess, &org), nil
+		})
+		rt.Handle("POST /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			if err := r.Require(access.ManageUsers); err != nil {
+				return nil, err
+			}
+			var in userCreateRequest
+			if err := r.Decode(&in); err != nil {
+				return nil, err
+			}
+			u, err := svc.CreateUser(ctx, r.Principal, NewMember{Name: in.Name, Email: in.Email, Username: in.Username,
+				Password: in.Password, Phone: in.Phone, Role: access.Role(in.Role)})
+			if err != nil {
+				return nil, err
+			}
+			return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
+		})
+		return rt, rt.Check()
+	}
 }

@@ -188,8 +188,8 @@ func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMem
 	c.Check(ok, "username", "must be 3-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
 	c.Check(in.Role.Valid(), "role", "must be one of owner, admin, attorney, staff, billing")
 	c.Check(in.Phone == "" || validPhone(in.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
-	if pp := password.Problem(in.Password, in.Name, in.Email, in.Username); pp != "" {
-		c.Add("password", pp)
+	if err := s.checkStrength(&c, in.Password, in.Name, in.Email, in.Username); err != nil {
+		return User{}, err
 	}
 	if err := c.Err(); err != nil {
 		return User{}, err

@@ -40,6 +40,10 @@ type Service struct {
 	NewID    func() string
 	Password password.Params
 	Throttle ThrottlePolicy
+	// Strength judges a new password ("" when acceptable). Only the accounts
+	// function sets it: the others never set passwords and so do not pay
+	// for its dictionaries at cold start.
+	Strength func(pw string, userInputs ...string) string
 }
 
 // NewService returns a Service with production defaults.
@@ -83,8 +87,8 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 		tz = "UTC"
 	}
 	c.Check(validTimezone(tz), "timezone", "must be an IANA time zone such as America/New_York")
-	if p := password.Problem(in.Password, in.Name, in.Email, in.Username, in.OrgName); p != "" {
-		c.Add("password", p)
+	if err := s.checkStrength(&c, in.Password, in.Name, in.Email, in.Username, in.OrgName); err != nil {
+		return Org{}, Session{}, err
 	}
 	if err := c.Err(); err != nil {
 		return Org{}, Session{}, err
@@ -125,6 +129,17 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	}
 	s.Log.Info("security event", "event", "signup", "orgId", org.ID, "userId", user.ID)
 	return org, sess, nil
+}
+
+// checkStrength records a password policy failure in c.
+func (s *Service) checkStrength(c *fault.Checker, pw string, userInputs ...string) error {
+	if s.Strength == nil {
+		return errors.New("identity: no password policy configured")
+	}
+	if p := s.Strength(pw, userInputs...); p != "" {
+		c.Add("password", p)
+	}
+	return nil
 }
 
 // memberWrites are the puts that create a member: the user and the two

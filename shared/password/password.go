@@ -1,5 +1,6 @@
-// Package password hashes and checks member passwords with argon2id and
-// enforces the password policy (length and guessability).
+// Package password hashes and checks member passwords with argon2id. The
+// guessability policy is in package strength, which only the functions that
+// set passwords link (its dictionaries cost ~30 ms of cold start).
 package password
 
 import (
@@ -9,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/ccojocar/zxcvbn-go"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -31,9 +30,6 @@ var OWASP = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLe
 const (
 	MinLength = 12
 	MaxLength = 128
-	// MinScore is the lowest zxcvbn score (0-4) accepted: 3 means "safely
-	// unguessable: moderate protection from offline slow-hash scenario".
-	MinScore = 3
 )
 
 // Hash returns a PHC-format argon2id hash of pw.
@@ -71,28 +67,4 @@ func Verify(pw, hash string) (bool, error) {
 	}
 	got := argon2.IDKey([]byte(pw), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
-}
-
-// Problem explains why a password is refused; "" means it is acceptable.
-// userInputs (name, email, username, org name) count as guessable words.
-func Problem(pw string, userInputs ...string) string {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case n < MinLength:
-		return fmt.Sprintf("must be at least %d characters", MinLength)
-	case n > MaxLength:
-		return fmt.Sprintf("must be at most %d characters", MaxLength)
-	}
-	var inputs []string
-	for _, in := range userInputs {
-		if in = strings.ToLower(strings.TrimSpace(in)); in != "" {
-			inputs = append(inputs, in)
-			// Parts of an email or a name are guessable too.
-			inputs = append(inputs, strings.FieldsFunc(in, func(r rune) bool { return strings.ContainsRune(" @._-+", r) })...)
-		}
-	}
-	if zxcvbn.PasswordStrength(pw, inputs).Score < MinScore {
-		return "is too easy to guess; use a longer passphrase of unrelated words"
-	}
-	return ""
 }

@@ -2,12 +2,13 @@ package routes
 
 // Function names of sign-up, orgs, users and roles.
 const (
-	FnAuth = "auth" // sign-up, login, refresh, logout
-	FnOrg  = "org"  // me, org settings, users and roles
+	FnAccounts = "accounts" // creating logins: sign-up and new members (the password policy lives here)
+	FnAuth     = "auth"     // login, refresh, logout
+	FnOrg      = "org"      // me, org settings, members and roles
 )
 
 var identityRoutes = []Route{
-	{Method: "POST", Path: "/v1/auth/signup", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/auth/signup", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
@@ -16,7 +17,7 @@ var identityRoutes = []Route{
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
 	{Method: "GET", Path: "/v1/users", Function: FnOrg},
-	{Method: "POST", Path: "/v1/users", Function: FnOrg},
+	{Method: "POST", Path: "/v1/users", Function: FnAccounts},
 	{Method: "PATCH", Path: "/v1/users/{userId}", Function: FnOrg},
 	{Method: "DELETE", Path: "/v1/users/{userId}", Function: FnOrg},
 }
