@@ -75,6 +75,9 @@ func Can(r Role, p Permission) bool {
 	return false
 }
 
+// RolesWith returns the roles that hold permission p.
+func RolesWith(p Permission) []Role { return append([]Role(nil), matrix[p]...) }
+
 // Matrix returns a copy of the permission matrix, for documentation and tests.
 func Matrix() map[Permission][]Role {
 	out := make(map[Permission][]Role, len(matrix))

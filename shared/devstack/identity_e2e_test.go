@@ -179,6 +179,23 @@ func TestMemberRoles(t *testing.T) {
 	}
 	admin.must(422, "PATCH", "/v1/users/"+staff.userID, map[string]any{"role": "emperor"})
 
+	// Admins never touch an owner's record, role or not.
+	admin.must(403, "PATCH", "/v1/users/"+owner.userID, map[string]any{"name": "Pwned"})
+	admin.must(403, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "owner", "name": "Pwned"})
+	// Ids that cannot be ours are simply not found.
+	admin.must(404, "PATCH", "/v1/users/"+strings.Repeat("x", 1100), map[string]any{"name": "X"})
+
+	// A removed or demoted admin's still-valid access token changes nothing.
+	exAdmin := owner.member("admin")
+	demoted := owner.member("admin")
+	owner.must(204, "DELETE", "/v1/users/"+exAdmin.userID, nil)
+	owner.must(200, "PATCH", "/v1/users/"+demoted.userID, map[string]any{"role": "staff"})
+	exAdmin.must(403, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"})
+	demoted.must(403, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"})
+	if got := str(owner.must(200, "GET", "/v1/org", nil).Body, "name"); got == "Hijacked" {
+		t.Error("a former admin renamed the org")
+	}
+
 	// The last owner can be neither demoted nor removed.
 	owner.must(409, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "admin"})
 	owner.must(409, "DELETE", "/v1/users/"+owner.userID, nil)
@@ -347,4 +364,32 @@ func TestSignupThrottle(t *testing.T) {
 		t.Errorf("refused sign-up wrote %d items", got-n)
 	}
 	(&client{t: t, ip: nextIP()}).must(201, "POST", "/v1/auth/signup", body(21))
+}
+
+// TestLoginThrottleUnderParallelGuessing: parallel guesses from many
+// addresses cannot slip past the per-account budget, and email and username
+// share it.
+func TestLoginThrottleUnderParallelGuessing(t *testing.T) {
+	a := signup(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[int]int{}
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			login := a.username
+			if i%2 == 0 {
+				login = a.email
+			}
+			s := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/login", map[string]any{"login": login, "password": "not the password at all"}).Status
+			mu.Lock()
+			got[s]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if got[401] != 10 || got[429] != 20 {
+		t.Errorf("statuses %v, want exactly 10 × 401 and 20 × 429", got)
+	}
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -113,9 +114,12 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			writes = append(writes, s.DB.Delete(smsFromPK(oldFrom), markerSK, nil))
 		}
 	}
+	writes = append(writes, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
+		case roleLost(err, len(writes)):
+			return Org{}, errRoleChanged
 		case errors.As(err, &tce) && tce.Failed(0):
 			return Org{}, fault.E(fault.Conflict, "The org changed while you edited it; reload and try again.")
 		case errors.As(err, &tce) && tce.Failed(1):
@@ -156,7 +160,38 @@ func (s *Service) actor(ctx context.Context, p httpapi.Principal) (User, error) 
 	return u, err
 }
 
+// stillHasRole is a transaction item that holds only while the caller still
+// has role: a member demoted or removed between our read and our write
+// cannot complete a change their old role allowed.
+func (s *Service) stillHasRole(p httpapi.Principal, roles ...access.Role) types.TransactWriteItem {
+	expr := ""
+	values := map[string]types.AttributeValue{}
+	for i, r := range roles {
+		if i > 0 {
+			expr += ", "
+		}
+		k := ":role" + strconv.Itoa(i)
+		expr += k
+		values[k] = str(string(r))
+	}
+	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), store.Cond{Expr: "#r IN (" + expr + ")",
+		Names: map[string]string{"#r": "role"}, Values: values})
+}
+
+// errRoleChanged answers a write whose caller lost the role it needed meanwhile.
+var errRoleChanged = fault.E(fault.Forbidden, "Your role changed while this request ran; it no longer allows this.")
+
+// roleLost reports whether the last item of a failed transaction, the
+// caller's role check, is what failed.
+func roleLost(err error, n int) bool {
+	var tce *store.TxCanceledError
+	return errors.As(err, &tce) && tce.Failed(n-1)
+}
+
 func (s *Service) user(ctx context.Context, orgID, userID string) (User, error) {
+	if !validID(userID) {
+		return User{}, errUserNotFound
+	}
 	var row userRow
 	if err := s.DB.Get(ctx, orgPK(orgID), userSK(userID), &row); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -211,7 +246,11 @@ func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMem
 	if u.Role == access.Owner {
 		writes = append(writes, s.ownerDelta(p.OrgID, +1))
 	}
+	writes = append(writes, s.stillHasRole(p, actor.Role))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
+		if roleLost(err, len(writes)) {
+			return User{}, errRoleChanged
+		}
 		return User{}, uniquenessErr(err, 0)
 	}
 	s.Log.Info("security event", "event", "member_added", "orgId", p.OrgID, "userId", u.ID, "role", string(u.Role))
@@ -249,6 +288,9 @@ func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID st
 	target, err := s.user(ctx, p.OrgID, userID)
 	if err != nil {
 		return User{}, err
+	}
+	if !actor.Role.AtLeast(target.Role) {
+		return User{}, fault.E(fault.Forbidden, "Only an owner can change an owner.")
 	}
 	var c fault.Checker
 	if patch.Name != nil {
@@ -296,7 +338,13 @@ func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID st
 		return User{}, err
 	}
 	writes = append([]types.TransactWriteItem{put}, writes...)
+	if target.ID != actor.ID { // on oneself, the put's own role condition does it
+		writes = append(writes, s.stillHasRole(p, actor.Role))
+	}
 	if err := s.DB.Transact(ctx, writes...); err != nil {
+		if target.ID != actor.ID && roleLost(err, len(writes)) {
+			return User{}, errRoleChanged
+		}
 		return User{}, memberTxErr(err)
 	}
 	if target.Role != oldRole {
@@ -341,7 +389,13 @@ func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID st
 		writes = append(writes, s.ownerDelta(p.OrgID, -1))
 	}
 	writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
+	if target.ID != actor.ID { // on oneself, the delete's own role condition does it
+		writes = append(writes, s.stillHasRole(p, actor.Role))
+	}
 	if err := s.DB.Transact(ctx, writes...); err != nil {
+		if target.ID != actor.ID && roleLost(err, len(writes)) {
+			return errRoleChanged
+		}
 		return memberTxErr(err)
 	}
 	s.Log.Info("security event", "event", "member_removed", "orgId", p.OrgID, "userId", target.ID, "by", actor.ID)

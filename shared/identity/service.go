@@ -247,22 +247,28 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	}
 	login = strings.ToLower(strings.TrimSpace(login))
 	now := s.Now().UTC()
-	if err := s.checkThrottle(ctx, login, ip, now); err != nil {
-		return Session{}, err
-	}
 
-	pk := usernamePK(login)
-	if strings.Contains(login, "@") {
-		pk = emailPK(login)
+	// Look the login up; an unknown one goes through the very same steps
+	// (a throttle slot, a member read, a hash check) as a wrong password.
+	lr := loginRow{OrgID: "-", UserID: "-"}
+	if len(login) <= 254 { // longer is no email or username, and too long for a key
+		pk := usernamePK(login)
+		if strings.Contains(login, "@") {
+			pk = emailPK(login)
+		}
+		if err := s.DB.Get(ctx, pk, loginSK, &lr); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return Session{}, err
+		}
 	}
-	var lr loginRow
-	lerr := s.DB.Get(ctx, pk, loginSK, &lr)
-	if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
-		return Session{}, lerr
+	// The account's counter is keyed by the member, so their email and
+	// username share one budget; an unknown login by what was typed.
+	account := lr.UserID
+	if account == "-" {
+		account = login
 	}
-	if errors.Is(lerr, store.ErrNotFound) {
-		// Same work as a real account: one more read and one hash check.
-		lr = loginRow{OrgID: "-", UserID: "-"}
+	slot, err := s.takeAttempt(ctx, account, ip, now)
+	if err != nil {
+		return Session{}, err
 	}
 	var ur userRow
 	uerr := s.DB.Get(ctx, orgPK(lr.OrgID), userSK(lr.UserID), &ur)
@@ -278,9 +284,6 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok || uerr != nil {
-		if err := s.recordFailure(ctx, login, ip, now); err != nil {
-			return Session{}, err
-		}
 		s.Log.Info("security event", "event", "login_failed", "orgId", lr.OrgID)
 		return Session{}, errBadCredentials
 	}
@@ -289,7 +292,8 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	if err != nil {
 		return Session{}, err
 	}
-	if err := s.DB.Transact(ctx, writes...); err != nil {
+	// A successful login gives its account slot back, in the same write.
+	if err := s.DB.Transact(ctx, append(writes, slot.giveBack)...); err != nil {
 		return Session{}, err
 	}
 	s.Log.Info("security event", "event", "login", "orgId", user.OrgID, "userId", user.ID)
@@ -305,7 +309,7 @@ func parseRefresh(tok string) (orgID, tokenID string, secret []byte, ok bool) {
 		return "", "", nil, false
 	}
 	secret, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(secret) != 32 {
+	if err != nil || len(secret) != 32 || !validID(parts[0]) || !validID(parts[1]) {
 		return "", "", nil, false
 	}
 	return parts[0], parts[1], secret, true

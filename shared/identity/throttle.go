@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"time"
 
@@ -13,70 +14,62 @@ import (
 	"github.com/matterly/matterly/shared/store"
 )
 
-// ThrottlePolicy limits failed logins per account and per source IP in fixed
-// windows. Counters live in DynamoDB, so every Lambda instance shares them.
+// ThrottlePolicy limits login attempts per account and per source IP, and
+// sign-ups per source IP, in fixed windows. Counters live in DynamoDB, so
+// every Lambda instance shares them.
 type ThrottlePolicy struct {
 	Window     time.Duration
-	PerAccount int // failed logins per login name per window
-	PerIP      int // failed logins per source address per window
+	PerAccount int // failed (or in-flight) logins per account per window
+	PerIP      int // login attempts per source address per window
 
 	SignupWindow time.Duration
 	SignupsPerIP int // new orgs per source address per signup window
 }
 
-// DefaultThrottle: 10 failed logins per account and 100 per IP in 15
-// minutes; 20 sign-ups per IP an hour.
-var DefaultThrottle = ThrottlePolicy{Window: 15 * time.Minute, PerAccount: 10, PerIP: 100,
+// DefaultThrottle: 10 failed logins per account and 300 login attempts per
+// IP in 15 minutes; 20 sign-ups per IP an hour.
+var DefaultThrottle = ThrottlePolicy{Window: 15 * time.Minute, PerAccount: 10, PerIP: 300,
 	SignupWindow: time.Hour, SignupsPerIP: 20}
 
-type throttleRow struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	Count     int    `dynamodbav:"n"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-}
+// attempt is a login attempt's account slot, to give back on success.
+type attempt struct{ giveBack types.TransactWriteItem }
 
-// throttleKeys returns the counter keys of the current window. The login name
-// is hashed: the table need not hold what strangers typed.
-func (s *Service) throttleKeys(login, ip string, now time.Time) (acct, addr, window string, end time.Time) {
+// takeAttempt takes one login attempt from the account's and the address's
+// budgets before the password is checked. Each take is a conditional atomic
+// increment, so parallel guesses cannot slip past the limit. Failed
+// attempts keep their slots; a successful login gives its account slot back
+// (the address's budget counts every attempt, which covers a whole office
+// behind one address). Over either limit answers 429 with Retry-After.
+func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.Time) (attempt, error) {
 	start := now.Truncate(s.Throttle.Window)
-	h := sha256.Sum256([]byte(login))
-	return "THROTTLE#acct#" + hex.EncodeToString(h[:16]), "THROTTLE#ip#" + ip,
-		"W#" + strconv.FormatInt(start.Unix(), 10), start.Add(s.Throttle.Window)
+	end := start.Add(s.Throttle.Window)
+	window := "W#" + strconv.FormatInt(start.Unix(), 10)
+	h := sha256.Sum256([]byte(account))
+	acctPK := "THROTTLE#acct#" + hex.EncodeToString(h[:16]) // the table need not hold what strangers typed
+	exp := &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)}
+	for _, c := range []struct {
+		pk    string
+		limit int
+	}{{acctPK, s.Throttle.PerAccount}, {"THROTTLE#ip#" + ip, s.Throttle.PerIP}} {
+		w := s.DB.Update(c.pk, window, "ADD n :one SET expiresAt = :exp",
+			&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
+			map[string]types.AttributeValue{":one": num(1), ":exp": exp, ":limit": num(c.limit)})
+		err := s.DB.UpdateItem(ctx, w, nil)
+		if errors.Is(err, store.ErrConditionFailed) {
+			e := fault.E(fault.RateLimited, "Too many login attempts. Try again later.")
+			e.RetryAfter = end.Sub(now)
+			s.Log.Warn("security event", "event", "login_throttled")
+			return attempt{}, e
+		}
+		if err != nil {
+			return attempt{}, err
+		}
+	}
+	giveBack := s.DB.Update(acctPK, window, "ADD n :minus", nil, nil, map[string]types.AttributeValue{":minus": num(-1)})
+	return attempt{giveBack: giveBack}, nil
 }
 
-// checkThrottle answers 429 with Retry-After when either counter is spent.
-func (s *Service) checkThrottle(ctx context.Context, login, ip string, now time.Time) error {
-	acctPK, ipPK, window, end := s.throttleKeys(login, ip, now)
-	var acct, addr throttleRow
-	acctReq := &store.KeyOut{PK: acctPK, SK: window, Out: &acct}
-	ipReq := &store.KeyOut{PK: ipPK, SK: window, Out: &addr}
-	if err := s.DB.BatchGet(ctx, acctReq, ipReq); err != nil {
-		return err
-	}
-	if acct.Count >= s.Throttle.PerAccount || addr.Count >= s.Throttle.PerIP {
-		e := fault.E(fault.RateLimited, "Too many failed logins. Try again later.")
-		e.RetryAfter = end.Sub(now)
-		s.Log.Warn("security event", "event", "login_throttled")
-		return e
-	}
-	return nil
-}
-
-// recordFailure counts one failed login against the account and the IP, in
-// one transaction of atomic ADDs, so concurrent failures are all counted.
-func (s *Service) recordFailure(ctx context.Context, login, ip string, now time.Time) error {
-	acctPK, ipPK, window, end := s.throttleKeys(login, ip, now)
-	values := map[string]types.AttributeValue{
-		":one": &types.AttributeValueMemberN{Value: "1"},
-		":exp": &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)},
-	}
-	expr := "ADD n :one SET expiresAt = :exp"
-	return s.DB.Transact(ctx,
-		s.DB.Update(acctPK, window, expr, nil, nil, values),
-		s.DB.Update(ipPK, window, expr, nil, nil, values),
-	)
-}
+func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
 
 // signupSlot is the transaction item that takes one of the address's sign-up
 // slots for this window. Its condition enforces the limit atomically, so
@@ -87,8 +80,8 @@ func (s *Service) signupSlot(ip string, now time.Time) (types.TransactWriteItem,
 	w := s.DB.Update("THROTTLE#signup#"+ip, "W#"+strconv.FormatInt(start.Unix(), 10), "ADD n :one SET expiresAt = :exp",
 		&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
 		map[string]types.AttributeValue{
-			":one":   &types.AttributeValueMemberN{Value: "1"},
-			":limit": &types.AttributeValueMemberN{Value: strconv.Itoa(s.Throttle.SignupsPerIP)},
+			":one":   num(1),
+			":limit": num(s.Throttle.SignupsPerIP),
 			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)},
 		})
 	return w, end.Sub(now)

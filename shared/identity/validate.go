@@ -8,6 +8,8 @@ import (
 	_ "time/tzdata" // org time zones must validate the same on Lambda and laptops
 	"unicode/utf8"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/matterly/matterly/shared/fault"
 )
 
@@ -53,4 +55,12 @@ func text(c *fault.Checker, field, v string, required bool, maxLen int) {
 	case n > maxLen:
 		c.Add(field, "is too long")
 	}
+}
+
+// validID reports whether id can be one of our ids (a ULID). Anything else
+// is answered as not found before it reaches the table, whose key size
+// limits would turn an over-long id into a server error.
+func validID(id string) bool {
+	_, err := ulid.ParseStrict(id)
+	return err == nil
 }

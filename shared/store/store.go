@@ -7,11 +7,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/matterly/matterly/shared/fault"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -66,13 +71,13 @@ func (d *DB) Get(ctx context.Context, pk, sk string, out any) error {
 		TableName: &d.Table, Key: Key(pk, sk), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("get %s/%s: %w", pk, sk, err)
+		return wrap("get item", err)
 	}
 	if len(res.Item) == 0 {
 		return ErrNotFound
 	}
 	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
-		return fmt.Errorf("decode %s/%s: %w", pk, sk, err)
+		return fmt.Errorf("decode item: %w", err)
 	}
 	return nil
 }
@@ -177,27 +182,72 @@ func merge(names map[string]string, values map[string]types.AttributeValue, cond
 }
 
 // Transact writes items atomically. A failed condition gives a
-// *TxCanceledError naming the failing items.
+// *TxCanceledError naming the failing items. A transaction canceled only by
+// a conflict with another transaction on the same items (which DynamoDB
+// does not retry) is retried with jittered backoff, then answers 503.
 func (d *DB) Transact(ctx context.Context, items ...types.TransactWriteItem) error {
-	_, err := d.API.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err == nil {
-		return nil
-	}
-	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) {
+	for attempt := 0; ; attempt++ {
+		_, err := d.API.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return wrap(fmt.Sprintf("transact %d items", len(items)), err)
+		}
 		reasons := make([]string, len(items))
-		conditional := false
+		conditional, conflict := false, false
 		for i, r := range tce.CancellationReasons {
 			if i < len(reasons) && r.Code != nil && *r.Code != "None" {
 				reasons[i] = *r.Code
 				conditional = conditional || *r.Code == "ConditionalCheckFailed"
+				conflict = conflict || *r.Code == "TransactionConflict"
 			}
 		}
-		if conditional {
+		switch {
+		case conditional:
 			return &TxCanceledError{Reasons: reasons}
+		case !conflict:
+			return wrap(fmt.Sprintf("transact %d items", len(items)), err)
+		case attempt == 3:
+			return unavailable(fmt.Errorf("transact %d items: still conflicting after %d attempts: %w", len(items), attempt+1, err))
+		}
+		if err := backoff(ctx, attempt+1); err != nil {
+			return err
 		}
 	}
-	return fmt.Errorf("transact %d items: %w", len(items), err)
+}
+
+// backoff waits a jittered, growing delay before retry number attempt.
+func backoff(ctx context.Context, attempt int) error {
+	base := time.Duration(10<<attempt) * time.Millisecond
+	t := time.NewTimer(base/2 + rand.N(base/2))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// wrap adds context to a DynamoDB error and marks throttling and service
+// errors (left after the SDK's own retries) as a dependency being down: the
+// client gets 503 with Retry-After, never a 500.
+func wrap(op string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "RequestLimitExceeded", "ThrottlingException",
+			"InternalServerError", "ServiceUnavailable", "LimitExceededException":
+			return unavailable(fmt.Errorf("%s: %w", op, err))
+		}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func unavailable(err error) error {
+	return &fault.Error{Kind: fault.Unavailable, Message: "The database is busy; try again shortly.", RetryAfter: time.Second, Err: err}
 }
 
 // PutItem writes one item with an optional condition; a failed condition is
@@ -245,7 +295,7 @@ func conditionErr(err error, op string) error {
 	if errors.As(err, &ccf) {
 		return ErrConditionFailed
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return wrap(op, err)
 }
 
 // Query is one page of a key-condition query.
@@ -301,7 +351,7 @@ func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.
 	}
 	res, err := d.API.Query(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", q.PK, err)
+		return nil, wrap("query", err)
 	}
 	items, next := res.Items, res.LastEvaluatedKey
 	if q.Limit > 0 && len(items) > int(q.Limit) {
@@ -311,7 +361,7 @@ func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.
 	// Otherwise a LastEvaluatedKey only comes from DynamoDB's 1 MB page cap:
 	// more items may follow, so it stays.
 	if err := attributevalue.UnmarshalListOfMaps(items, out); err != nil {
-		return nil, fmt.Errorf("decode query %s: %w", q.PK, err)
+		return nil, fmt.Errorf("decode query: %w", err)
 	}
 	return next, nil
 }
@@ -346,11 +396,16 @@ func (d *DB) BatchGet(ctx context.Context, reqs ...*KeyOut) error {
 	// UnprocessedKeys are retried: DynamoDB may return a partial batch under load.
 	for attempt := 0; len(pending) > 0; attempt++ {
 		if attempt == 5 {
-			return fmt.Errorf("batch get: unprocessed keys after %d attempts", attempt)
+			return unavailable(fmt.Errorf("batch get: unprocessed keys after %d attempts", attempt))
+		}
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
 		}
 		res, err := d.API.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
 		if err != nil {
-			return fmt.Errorf("batch get: %w", err)
+			return wrap("batch get", err)
 		}
 		for _, item := range res.Responses[d.Table] {
 			pk, _ := item[AttrPK].(*types.AttributeValueMemberS)
@@ -358,7 +413,7 @@ func (d *DB) BatchGet(ctx context.Context, reqs ...*KeyOut) error {
 			for _, r := range reqs {
 				if pk != nil && sk != nil && r.PK == pk.Value && r.SK == sk.Value {
 					if err := attributevalue.UnmarshalMap(item, r.Out); err != nil {
-						return fmt.Errorf("decode %s/%s: %w", r.PK, r.SK, err)
+						return fmt.Errorf("decode item: %w", err)
 					}
 					r.Found = true
 				}

@@ -7,7 +7,12 @@ import (
 	"os"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/matterly/matterly/shared/fault"
 
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/store"
@@ -131,5 +136,59 @@ func TestGetAndBatchGet(t *testing.T) {
 	}
 	if err := db.PutItem(ctx, item{PK: "P#get", SK: "a"}, store.NotExists()); !errors.Is(err, store.ErrConditionFailed) {
 		t.Errorf("conditional put over an item = %v, want ErrConditionFailed", err)
+	}
+}
+
+// conflictingAPI cancels the first n transactions with TransactionConflict,
+// as DynamoDB does when two transactions touch the same item at once.
+type conflictingAPI struct {
+	store.API
+	n, calls int
+	code     string
+}
+
+func (c *conflictingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.calls++
+	if c.calls <= c.n {
+		if c.code != "" {
+			return nil, &smithy.GenericAPIError{Code: c.code, Message: "slow down"}
+		}
+		return nil, &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
+			{Code: aws.String("None")}, {Code: aws.String("TransactionConflict")}}}
+	}
+	return c.API.TransactWriteItems(ctx, in, o...)
+}
+
+func TestTransactConflicts(t *testing.T) {
+	tests := []struct {
+		name      string
+		api       *conflictingAPI
+		wantKind  fault.Kind // "" for success
+		wantCalls int
+	}{
+		{"conflict then success", &conflictingAPI{n: 2}, "", 3},
+		{"conflict persists", &conflictingAPI{n: 10}, fault.Unavailable, 4},
+		{"throttled", &conflictingAPI{n: 10, code: "ThrottlingException"}, fault.Unavailable, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.api.API = db.API
+			d := store.New(tt.api, db.Table)
+			a, _ := d.Put(item{PK: "P#conflict", SK: tt.name + "-a"}, nil)
+			b, _ := d.Put(item{PK: "P#conflict", SK: tt.name + "-b"}, nil)
+			err := d.Transact(context.Background(), a, b)
+			if tt.wantKind == "" && err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if tt.wantKind != "" {
+				fe := fault.As(err)
+				if fe == nil || fe.Kind != tt.wantKind || fe.RetryAfter == 0 {
+					t.Fatalf("err = %v, want %s with Retry-After", err, tt.wantKind)
+				}
+			}
+			if tt.api.calls != tt.wantCalls {
+				t.Errorf("%d calls, want %d", tt.api.calls, tt.wantCalls)
+			}
+		})
 	}
 }
