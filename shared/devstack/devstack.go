@@ -49,6 +49,10 @@ type Options struct {
 	Getenv  config.Getenv    // the environment (os.Getenv for make dev)
 	LogOut  io.Writer        // function logs
 	Now     func() time.Time // the clock; time.Now when nil
+	// SourceIPHeader, when set, names a request header whose value becomes
+	// the caller's source address, as API Gateway would see it. Tests use it
+	// to play many callers from one machine; make dev never sets it.
+	SourceIPHeader string
 	// WrapDynamo, when set, wraps the functions' DynamoDB client (tests and
 	// benchmarks count calls with it).
 	WrapDynamo func(store.API) store.API
@@ -64,6 +68,7 @@ type Stack struct {
 	Bus       *localaws.Bus
 	Deps      *platform.Deps
 	routers   map[string]*httpapi.Router
+	ipHeader  string
 	srv       *http.Server
 	cancel    context.CancelFunc
 	dataDir   string
@@ -80,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Stack{routers: map[string]*httpapi.Router{}}
+	s := &Stack{routers: map[string]*httpapi.Router{}, ipHeader: opts.SourceIPHeader}
 	ok := false
 	defer func() {
 		if !ok {
@@ -213,6 +218,9 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := httpapi.EventFromHTTP(r, route, params, body)
+	if ip := r.Header.Get(s.ipHeader); s.ipHeader != "" && ip != "" {
+		ev.RequestContext.HTTP.SourceIP = ip
+	}
 	resp, _ := s.routers[route.Function].Serve(r.Context(), ev)
 	httpapi.WriteHTTP(w, resp)
 }

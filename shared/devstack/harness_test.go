@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -39,6 +38,13 @@ func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.offset)
+}
+
+// StartOfWindow moves the clock to just after the start of the next window
+// of length w, so a throttle test never straddles a window boundary.
+func (c *testClock) StartOfWindow(w time.Duration) {
+	now := c.Now()
+	c.Advance(now.Truncate(w).Add(w + time.Second).Sub(now))
 }
 
 func (c *testClock) Advance(d time.Duration) {
@@ -122,7 +128,8 @@ func runMain(m *testing.M) int {
 		logs = os.Stderr
 	}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
-		WrapDynamo: func(api store.API) store.API { calls.API = api; return calls }})
+		SourceIPHeader: sourceIPHeader,
+		WrapDynamo:     func(api store.API) store.API { calls.API = api; return calls }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1
@@ -132,40 +139,22 @@ func runMain(m *testing.M) int {
 }
 
 // client is one browser: an access token and a cookie jar for the refresh
-// cookie, calling from its own loopback address (so per-address limits see
+// cookie, calling from its own source address (so per-address limits see
 // different callers, as they would in production).
 type client struct {
 	t       testing.TB
 	token   string
 	refresh string
-	ip      string // 127.x.y.z source address; "" for 127.0.0.1
+	ip      string // source address as API Gateway sees it; "" for the real one (127.0.0.1)
 }
 
-var (
-	transportsMu sync.Mutex
-	transports   = map[string]*http.Client{}
-)
+// sourceIPHeader carries a test client's source address (see Options.SourceIPHeader).
+const sourceIPHeader = "X-Test-Source-Ip"
 
-// httpClient returns a client whose connections come from ip.
-func httpClient(ip string) *http.Client {
-	transportsMu.Lock()
-	defer transportsMu.Unlock()
-	if c, ok := transports[ip]; ok {
-		return c
-	}
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	if ip != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
-	}
-	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 4}}
-	transports[ip] = c
-	return c
-}
-
-// nextIP hands out a fresh loopback address.
+// nextIP hands out a fresh documentation-range address (RFC 5737).
 func nextIP() string {
 	n := seq.Add(1)
-	return fmt.Sprintf("127.0.%d.%d", (n/250)%250, n%250+2)
+	return fmt.Sprintf("198.51.%d.%d", (n/250)%250, n%250+1)
 }
 
 type result struct {
@@ -205,7 +194,10 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := httpClient(c.ip).Do(req)
+	if c.ip != "" {
+		req.Header.Set(sourceIPHeader, c.ip)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

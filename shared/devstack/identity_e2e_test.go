@@ -10,7 +10,7 @@ import (
 
 func TestSignupLoginMeRefreshLogout(t *testing.T) {
 	a := signup(t)
-	// The signup response set a refresh cookie with the contract's attributes.
+	// A login sets the refresh cookie with the contract's attributes.
 	c := &client{t: t}
 	r := c.must(200, "POST", "/v1/auth/login", map[string]any{"login": strings.ToUpper(a.email), "password": a.password})
 	setCookie := r.Header.Get("Set-Cookie")
@@ -90,6 +90,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
+	clock.StartOfWindow(15 * time.Minute)
 	a := signup(t)
 	c := &client{t: t}
 	for i := 0; i < 10; i++ {
@@ -347,6 +348,7 @@ func TestOwnerCountSurvivesConcurrentOrgEdits(t *testing.T) {
 // TestSignupThrottle: an address gets 20 sign-ups an hour; the 21st answers
 // 429 with Retry-After and writes nothing.
 func TestSignupThrottle(t *testing.T) {
+	clock.StartOfWindow(time.Hour)
 	c := &client{t: t, ip: nextIP()}
 	body := func(i int) map[string]any {
 		return map[string]any{"orgName": "Spam Firm", "name": "Sam Spam", "email": fmt.Sprintf("spam%d-%s@example.com", i, c.ip),
@@ -370,6 +372,7 @@ func TestSignupThrottle(t *testing.T) {
 // addresses cannot slip past the per-account budget, and email and username
 // share it.
 func TestLoginThrottleUnderParallelGuessing(t *testing.T) {
+	clock.StartOfWindow(15 * time.Minute)
 	a := signup(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -392,4 +395,19 @@ func TestLoginThrottleUnderParallelGuessing(t *testing.T) {
 	if got[401] != 10 || got[429] != 20 {
 		t.Errorf("statuses %v, want exactly 10 × 401 and 20 × 429", got)
 	}
+}
+
+// TestSessionLifetimes: a refresh token lives 14 days, a session 30 days at most.
+func TestSessionLifetimes(t *testing.T) {
+	a := signup(t)
+	clock.Advance(13 * 24 * time.Hour)
+	a.must(200, "POST", "/v1/auth/refresh", nil) // rotated: a new 14 days, capped by the session
+	clock.Advance(13 * 24 * time.Hour)
+	a.must(200, "POST", "/v1/auth/refresh", nil)
+	clock.Advance(5 * 24 * time.Hour) // day 31: the session is over, however fresh the token
+	a.must(401, "POST", "/v1/auth/refresh", nil)
+
+	b := signup(t)
+	clock.Advance(15 * 24 * time.Hour) // an unused refresh token expires after 14 days
+	b.must(401, "POST", "/v1/auth/refresh", nil)
 }

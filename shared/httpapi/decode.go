@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 
 	"github.com/matterly/matterly/shared/fault"
@@ -72,7 +73,63 @@ func DecodeJSON(b []byte, dst any) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fault.E(fault.Malformed, "The request body must hold a single JSON object.")
 	}
+	return checkKeys(b, dst)
+}
+
+// checkKeys closes two gaps of encoding/json: it matches keys to fields
+// case-insensitively and lets the last of duplicate keys win. So
+// {"role":"staff","role":"admin"} or {"ROLE":"admin"} would pass a filter
+// that looked for "role". Both are refused.
+func checkKeys(b []byte, dst any) error {
+	names := jsonNames(reflect.TypeOf(dst))
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // not an object: the decode above has judged it
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			return fault.Fields(fault.FieldError{Field: key, Message: "appears more than once"})
+		case names != nil && !names[key]:
+			return fault.Fields(fault.FieldError{Field: key, Message: "unknown field (names are case-sensitive)"})
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
 	return nil
+}
+
+// jsonNames returns the JSON field names of a pointer to a struct, or nil.
+func jsonNames(t reflect.Type) map[string]bool {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t = t.Elem()
+	names := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		names[name] = true
+	}
+	return names
 }
 
 func decodeError(err error) error {

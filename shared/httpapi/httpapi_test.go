@@ -42,6 +42,8 @@ func TestDecode(t *testing.T) {
 		{name: "wrong type", body: `{"count":"two"}`, wantKind: fault.Invalid, wantField: "count"},
 		{name: "wrong nested type", body: `{"tags":[1]}`, wantKind: fault.Invalid, wantField: "tags"},
 		{name: "unknown field", body: `{"nmae":"a"}`, wantKind: fault.Invalid, wantField: "nmae"},
+		{name: "duplicate key", body: `{"name":"a","name":"b"}`, wantKind: fault.Invalid, wantField: "name"},
+		{name: "key in other case", body: `{"NAME":"a"}`, wantKind: fault.Invalid, wantField: "NAME"},
 		{name: "too large", body: `{"name":"` + strings.Repeat("x", DefaultMaxBody) + `"}`, wantKind: fault.TooLarge},
 		{name: "form body", body: `name=a`, contentType: "application/x-www-form-urlencoded", wantKind: fault.Malformed},
 		{name: "bad base64", body: `%%%`, base64: true, wantKind: fault.Malformed},

@@ -116,14 +116,14 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	if req.Principal.OrgID != "" {
 		attrs = append(attrs, "orgId", req.Principal.OrgID, "userId", req.Principal.UserID)
 	}
-	req.Log.Info("request", append(attrs, metrics(rt.function, req.Event.RouteKey, resp.StatusCode, ms, start)...)...)
+	req.Log.Info("request", append(attrs, metrics(resp.StatusCode, ms, start)...)...)
 	return resp, nil
 }
 
 // metrics turns the access log line into a CloudWatch Embedded Metric
-// Format record: latency and error counts per function and route, with no
-// extra API calls.
-func metrics(function, route string, status int, ms float64, at time.Time) []any {
+// Format record: latency and error counts per function and route (both
+// already top-level fields of the line), with no extra API calls.
+func metrics(status int, ms float64, at time.Time) []any {
 	count := func(ok bool) int {
 		if ok {
 			return 1
@@ -143,7 +143,6 @@ func metrics(function, route string, status int, ms float64, at time.Time) []any
 				},
 			}},
 		},
-		"function", function,
 		"Latency", ms,
 		"ClientErrors", count(status >= 400 && status < 500),
 		"ServerErrors", count(status >= 500),

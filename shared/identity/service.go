@@ -93,11 +93,14 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err := c.Err(); err != nil {
 		return Org{}, Session{}, err
 	}
+	now := s.Now().UTC()
+	if err := s.signupBudgetLeft(ctx, in.IP, now); err != nil {
+		return Org{}, Session{}, err
+	}
 	hash, err := password.Hash(in.Password, s.Password)
 	if err != nil {
 		return Org{}, Session{}, err
 	}
-	now := s.Now().UTC()
 	org := Org{ID: s.NewID(), Name: strings.TrimSpace(in.OrgName), Industry: strings.TrimSpace(in.Industry), Timezone: tz,
 		OwnerCount: 1, CreatedAt: now, UpdatedAt: now}
 	user := User{ID: s.NewID(), OrgID: org.ID, Name: strings.TrimSpace(in.Name), Email: email, Username: username,
@@ -121,9 +124,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err := s.DB.Transact(ctx, all...); err != nil {
 		var tce *store.TxCanceledError
 		if errors.As(err, &tce) && tce.Failed(len(all)-1) {
-			e := fault.E(fault.RateLimited, "Too many sign-ups from this address. Try again later.")
-			e.RetryAfter = retry
-			return Org{}, Session{}, e
+			return Org{}, Session{}, signupLimited(retry)
 		}
 		return Org{}, Session{}, uniquenessErr(err, 1)
 	}

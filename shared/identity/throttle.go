@@ -71,6 +71,36 @@ func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.
 
 func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
 
+// throttleRow is a counter of one window.
+type throttleRow struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	Count     int    `dynamodbav:"n"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+// signupBudgetLeft answers 429 early, before any password hashing, when the
+// address has no sign-ups left this window. The slot itself is taken in the
+// sign-up transaction (signupSlot), which is what enforces the limit exactly.
+func (s *Service) signupBudgetLeft(ctx context.Context, ip string, now time.Time) error {
+	start := now.Truncate(s.Throttle.SignupWindow)
+	var row throttleRow
+	err := s.DB.Get(ctx, "THROTTLE#signup#"+ip, "W#"+strconv.FormatInt(start.Unix(), 10), &row)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if row.Count >= s.Throttle.SignupsPerIP {
+		return signupLimited(start.Add(s.Throttle.SignupWindow).Sub(now))
+	}
+	return nil
+}
+
+func signupLimited(retry time.Duration) error {
+	e := fault.E(fault.RateLimited, "Too many sign-ups from this address. Try again later.")
+	e.RetryAfter = retry
+	return e
+}
+
 // signupSlot is the transaction item that takes one of the address's sign-up
 // slots for this window. Its condition enforces the limit atomically, so
 // parallel sign-ups cannot exceed it, and a refused sign-up takes no slot.

@@ -65,31 +65,42 @@ func FromDevFile(dir string) (Set, error) {
 	path := filepath.Join(dir, "signing.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		root := make([]byte, 32)
-		if _, err := rand.Read(root); err != nil {
+		if err := createDevKey(dir, path); err != nil {
 			return Set{}, err
 		}
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return Set{}, fmt.Errorf("dev data dir: %w", err)
-		}
-		b = []byte(hex.EncodeToString(root))
-		// O_EXCL: two processes starting at once must not both write a key.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return FromDevFile(dir)
-		}
-		if err != nil {
-			return Set{}, fmt.Errorf("create dev signing key: %w", err)
-		}
-		_, werr := f.Write(b)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return Set{}, fmt.Errorf("write dev signing key: %w", werr)
-		}
-	} else if err != nil {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
 		return Set{}, fmt.Errorf("read dev signing key: %w", err)
 	}
 	return Derive([]byte(strings.TrimSpace(string(b))))
+}
+
+// createDevKey writes a new key to a temporary file and links it into place:
+// the link fails if another process got there first, and nobody ever reads
+// a half-written key.
+func createDevKey(dir, path string) error {
+	root := make([]byte, 32)
+	if _, err := rand.Read(root); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("dev data dir: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "signing.key.*")
+	if err != nil {
+		return fmt.Errorf("create dev signing key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(hex.EncodeToString(root))
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return fmt.Errorf("write dev signing key: %w", werr)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("install dev signing key: %w", err)
+	}
+	return nil
 }

@@ -71,3 +71,24 @@ func TestFromSecret(t *testing.T) {
 		t.Error("a failed secret read was not an error")
 	}
 }
+
+// TestFromDevFileRace: processes starting together agree on one key.
+func TestFromDevFileRace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dev")
+	keys := make(chan []byte, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			s, err := FromDevFile(dir)
+			if err != nil {
+				t.Error(err)
+			}
+			keys <- s.CursorKey
+		}()
+	}
+	first := <-keys
+	for i := 1; i < 8; i++ {
+		if k := <-keys; !bytes.Equal(k, first) {
+			t.Fatal("two starts derived different keys")
+		}
+	}
+}

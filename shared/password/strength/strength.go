@@ -36,8 +36,29 @@ func Problem(pw string, userInputs ...string) string {
 			inputs = append(inputs, strings.FieldsFunc(in, func(r rune) bool { return strings.ContainsRune(" @._-+", r) })...)
 		}
 	}
-	if zxcvbn.PasswordStrength(pw, inputs).Score < MinScore {
+	// zxcvbn scores repeated multi-character units ("abababababab") and
+	// repeated non-ASCII letters too high, so those are refused here.
+	if distinctRunes(pw) < 5 || repeatsUnit(pw) || zxcvbn.PasswordStrength(pw, inputs).Score < MinScore {
 		return "is too easy to guess; use a longer passphrase of unrelated words"
 	}
 	return ""
+}
+
+func distinctRunes(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
+
+// repeatsUnit reports whether s is one shorter string repeated.
+func repeatsUnit(s string) bool {
+	rs := []rune(s)
+	for k := 1; k <= len(rs)/2; k++ {
+		if len(rs)%k == 0 && strings.Repeat(string(rs[:k]), len(rs)/k) == s {
+			return true
+		}
+	}
+	return false
 }

@@ -20,6 +20,11 @@ func TestProblem(t *testing.T) {
 		{"qwertyuiopasdf", nil, false},
 		{"adalovelace1815", []string{"Ada Lovelace", "ada@example.com"}, false},
 		{"acmelawacmelaw", []string{"Acme Law"}, false},
+		{"abababababab", nil, false},
+		{"éééééééééééé", nil, false},
+		{strings.Repeat("ab", 20), nil, false},
+		{strings.Repeat("horse staple ", 4), nil, false},
+		{"zq8!Lm#2vR&9", nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pw, func(t *testing.T) {
