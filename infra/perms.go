@@ -8,8 +8,11 @@ import "github.com/matterly/matterly/shared/routes"
 type perms struct {
 	Table  bool // read/write on the DynamoDB table
 	Bucket bool // read/write on the documents bucket
-	Secret bool // read the signing secret
-	Events bool // publish domain events to the event bus
+	Secret bool // read the signing secret (cursor and link HMAC keys)
+	// TokenSigner reads the token secret to issue access tokens; everyone
+	// else verifies with the published public key.
+	TokenSigner bool
+	Events      bool // publish domain events to the event bus
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app
@@ -20,8 +23,8 @@ var defaultPerms = perms{Table: true, Secret: true}
 // functionPerms lists the functions whose needs differ from defaultPerms, or
 // that are worth spelling out. Keys are routes.Function names.
 var functionPerms = map[string]perms{
-	routes.FnAccounts: {Table: true, Secret: true},
-	routes.FnAuth:     {Table: true, Secret: true},
+	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true},
+	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
 	routes.FnOrg:      {Table: true, Secret: true},
 }
 

@@ -47,11 +47,12 @@ type MatterlyStackProps struct {
 
 // dataPlane holds the stateful resources every function may be granted.
 type dataPlane struct {
-	key     awskms.Key
-	table   awsdynamodb.Table
-	bucket  awss3.Bucket
-	signing awssecretsmanager.Secret
-	events  awsevents.EventBus
+	key         awskms.Key
+	table       awsdynamodb.Table
+	bucket      awss3.Bucket
+	signing     awssecretsmanager.Secret
+	tokenSecret awssecretsmanager.Secret
+	events      awsevents.EventBus
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -153,11 +154,24 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 		},
 	}))
 
-	// The functions derive their JWT Ed25519 key and cursor HMAC key from this
-	// value, so it is retained: losing it would log everyone out and break
-	// every cursor in flight.
-	signing := awssecretsmanager.NewSecret(stack, jsii.String("SigningSecret"), &awssecretsmanager.SecretProps{
-		Description:   jsii.String("Matterly signing seed (access tokens, list cursors)"),
+	// The functions derive their cursor and link HMAC keys from this value,
+	// so it is retained: losing it would break every cursor and link in flight.
+	signing := newSeed(stack, key, "SigningSecret", "Matterly HMAC seed (list cursors, signed links)")
+	// Only the functions that issue access tokens read this one; the rest
+	// verify with the public key published from it at deploy time.
+	tokenSecret := newSeed(stack, key, "TokenSecret", "Matterly access-token signing seed (Ed25519)")
+
+	// Domain events (client.created, invoice.paid, ...) go to a bus of our
+	// own, so rules and archives never mix with the account's default bus.
+	events := awsevents.NewEventBus(stack, jsii.String("Events"), &awsevents.EventBusProps{})
+
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, events: events}
+}
+
+// newSeed is a generated, retained 64-character secret encrypted with key.
+func newSeed(stack awscdk.Stack, key awskms.Key, id, description string) awssecretsmanager.Secret {
+	return awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
+		Description:   jsii.String(description),
 		EncryptionKey: key,
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(64),
@@ -165,12 +179,35 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+}
 
-	// Domain events (client.created, invoice.paid, ...) go to a bus of our
-	// own, so rules and archives never mix with the account's default bus.
-	events := awsevents.NewEventBus(stack, jsii.String("Events"), &awsevents.EventBusProps{})
+// fnTokenKey is the deploy-time function (functions/tokenkey) that
+// publishes the access-token public key; it serves no route.
+const fnTokenKey = "tokenkey"
 
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, events: events}
+// newTokenPublicKey runs functions/tokenkey as a custom resource: it reads
+// the token secret and returns the public key, which every function gets as
+// TOKEN_PUBLIC_KEY. The public key is not a secret.
+func newTokenPublicKey(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *string {
+	logs := awslogs.NewLogGroup(stack, jsii.String("TokenKeyLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH,
+	})
+	fn := awslambda.NewFunction(stack, jsii.String("TokenKeyFunction"), &awslambda.FunctionProps{
+		Description:  jsii.String("Matterly deploy step: publishes the access-token public key"),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String("bootstrap"),
+		Code:         awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnTokenKey)), nil),
+		MemorySize:   jsii.Number(128),
+		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
+		LogGroup:     logs,
+	})
+	d.tokenSecret.GrantRead(fn, nil)
+	cr := awscdk.NewCustomResource(stack, jsii.String("TokenPublicKey"), &awscdk.CustomResourceProps{
+		ServiceToken: fn.FunctionArn(),
+		Properties:   &map[string]any{"SecretArn": d.tokenSecret.SecretArn()},
+	})
+	return cr.GetAttString(jsii.String("PublicKey"))
 }
 
 func stringAttr(name string) *awsdynamodb.Attribute {
@@ -193,6 +230,7 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		"CORS_ORIGINS":       jsii.String(strings.Join(props.CorsOrigins, ",")),
 		"LOG_LEVEL":          jsii.String(logLevel),
 		"EVENT_BUS_NAME":     d.events.EventBusName(),
+		"TOKEN_PUBLIC_KEY":   newTokenPublicKey(stack, d, props),
 	}
 
 	var out []function
@@ -208,6 +246,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Bucket {
 			// Only functions that may touch the bucket learn its name.
 			fnEnv["BUCKET_NAME"] = d.bucket.BucketName()
+		}
+		if p.TokenSigner {
+			fnEnv["TOKEN_SECRET_ARN"] = d.tokenSecret.SecretArn()
 		}
 		fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
 			Description:  jsii.String("Matterly " + name),
@@ -236,6 +277,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)
+		}
+		if p.TokenSigner {
+			d.tokenSecret.GrantRead(fn, nil)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}
@@ -354,7 +398,7 @@ func codePath(dir, name string) string { return filepath.Join(dir, name+".zip") 
 // stack trace.
 func checkCode(dir string) error {
 	var errs []error
-	for _, name := range routes.Functions() {
+	for _, name := range append(routes.Functions(), fnTokenKey) {
 		if _, err := os.Stat(codePath(dir, name)); err != nil {
 			errs = append(errs, err)
 		}

@@ -74,7 +74,7 @@ func writeDummyZips(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range routes.Functions() {
+	for _, name := range append(routes.Functions(), fnTokenKey) {
 		f, err := os.Create(codePath(dir, name))
 		if err != nil {
 			return err
@@ -332,7 +332,8 @@ func TestBucketPolicy(t *testing.T) {
 }
 
 func TestSigningSecret(t *testing.T) {
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
+	// The HMAC seed every function reads, and the token seed only issuers read.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(2)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -344,7 +345,8 @@ func TestSigningSecret(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns))))
+		// One per routed function, plus the deploy-time token key publisher.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+1)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -686,8 +688,9 @@ func TestEventBus(t *testing.T) {
 	if n := len(ofType("AWS::Events::EventBus")); n != 1 {
 		t.Fatalf("%d event buses, want 1", n)
 	}
-	for id, fn := range ofType("AWS::Lambda::Function") {
-		vars, _ := dig(props(fn), "Environment", "Variables").(map[string]any)
+	for _, name := range routes.Functions() {
+		id := functionID(t, name)
+		vars, _ := dig(props(resources[id].(obj)), "Environment", "Variables").(map[string]any)
 		if vars["EVENT_BUS_NAME"] == nil {
 			t.Errorf("function %s has no EVENT_BUS_NAME", id)
 		}
@@ -698,5 +701,52 @@ func TestEventBus(t *testing.T) {
 				t.Errorf("%s may publish events, but no function needs to yet", role)
 			}
 		}
+	}
+}
+
+// TestTokenKeySplit: only token issuers can read the token secret; every
+// function verifies with the public key the deploy-time custom resource
+// publishes from it.
+func TestTokenKeySplit(t *testing.T) {
+	crs := ofType("AWS::CloudFormation::CustomResource")
+	if len(crs) != 1 {
+		t.Fatalf("%d custom resources, want 1 (the token public key)", len(crs))
+	}
+	var crID string
+	for id := range crs {
+		crID = id
+	}
+	secretID := ""
+	for id, r := range ofType("AWS::SecretsManager::Secret") {
+		if strings.Contains(fmt.Sprint(props(r)["Description"]), "access-token") {
+			secretID = id
+		}
+	}
+	if secretID == "" {
+		t.Fatal("no token secret")
+	}
+	for _, name := range routes.Functions() {
+		env, _ := dig(props(resources[functionID(t, name)].(obj)), "Environment", "Variables").(map[string]any)
+		if got := fmt.Sprint(env["TOKEN_PUBLIC_KEY"]); !strings.Contains(got, crID) || !strings.Contains(got, "PublicKey") {
+			t.Errorf("%s: TOKEN_PUBLIC_KEY = %s, want the custom resource's PublicKey", name, got)
+		}
+		if (env["TOKEN_SECRET_ARN"] != nil) != permsFor(name).TokenSigner {
+			t.Errorf("%s: TOKEN_SECRET_ARN set = %v, token signer = %v", name, env["TOKEN_SECRET_ARN"] != nil, permsFor(name).TokenSigner)
+		}
+	}
+	// Roles whose policies name the token secret: the signers and the key publisher, nobody else.
+	readers := 0
+	for id, sts := range allowStatements() {
+		for _, st := range sts {
+			if strings.Contains(fmt.Sprint(st["Resource"]), secretID) {
+				readers++
+				if !strings.Contains(id, "Accounts") && !strings.Contains(id, "Auth") && !strings.Contains(id, "TokenKey") {
+					t.Errorf("%s may read the token secret", id)
+				}
+			}
+		}
+	}
+	if readers != 3 {
+		t.Errorf("%d policies read the token secret, want 3 (accounts, auth, tokenkey)", readers)
 	}
 }

@@ -11,19 +11,23 @@ import (
 
 // Config is everything a function or the dev server is configured with.
 type Config struct {
-	Function      string   // AWS_LAMBDA_FUNCTION_NAME, or the dev server's name for it
-	Region        string   // AWS_REGION
-	TableName     string   // TABLE_NAME
-	BucketName    string   // BUCKET_NAME
-	KMSKeyID      string   // KMS_KEY_ID: the key documents are encrypted with
-	EventBusName  string   // EVENT_BUS_NAME: where domain events go
-	SigningSecret string   // SIGNING_SECRET_ARN: Secrets Manager id of the root signing secret
-	TokenIssuer   string   // TOKEN_ISSUER
-	TokenAudience string   // TOKEN_AUDIENCE
-	CORSOrigins   []string // CORS_ORIGINS, comma-separated
-	LogLevel      string   // LOG_LEVEL: debug, info, warn, error
-	PublicBaseURL string   // PUBLIC_BASE_URL: the URL providers call
-	DevDataDir    string   // DEV_DATA_DIR: local keys and data (make dev)
+	Function      string // AWS_LAMBDA_FUNCTION_NAME, or the dev server's name for it
+	Region        string // AWS_REGION
+	TableName     string // TABLE_NAME
+	BucketName    string // BUCKET_NAME
+	KMSKeyID      string // KMS_KEY_ID: the key documents are encrypted with
+	EventBusName  string // EVENT_BUS_NAME: where domain events go
+	SigningSecret string // SIGNING_SECRET_ARN: Secrets Manager id of the root of the HMAC keys (cursors, links)
+	TokenSecret   string // TOKEN_SECRET_ARN: Secrets Manager id of the token signing root; only token issuers get it
+	// TokenPublicKey (TOKEN_PUBLIC_KEY) verifies access tokens; it is public,
+	// published at deploy time from the token secret.
+	TokenPublicKey string
+	TokenIssuer    string   // TOKEN_ISSUER
+	TokenAudience  string   // TOKEN_AUDIENCE
+	CORSOrigins    []string // CORS_ORIGINS, comma-separated
+	LogLevel       string   // LOG_LEVEL: debug, info, warn, error
+	PublicBaseURL  string   // PUBLIC_BASE_URL: the URL providers call
+	DevDataDir     string   // DEV_DATA_DIR: local keys and data (make dev)
 	// Local stand-ins: set by make dev and make invoke, never in AWS.
 	DynamoEndpoint string // DYNAMODB_ENDPOINT
 	S3Endpoint     string // S3_ENDPOINT
@@ -51,6 +55,8 @@ func Load(getenv Getenv) (Config, error) {
 		KMSKeyID:       get("KMS_KEY_ID", ""),
 		EventBusName:   get("EVENT_BUS_NAME", ""),
 		SigningSecret:  get("SIGNING_SECRET_ARN", ""),
+		TokenSecret:    get("TOKEN_SECRET_ARN", ""),
+		TokenPublicKey: get("TOKEN_PUBLIC_KEY", ""),
 		TokenIssuer:    get("TOKEN_ISSUER", "matterly"),
 		TokenAudience:  get("TOKEN_AUDIENCE", "matterly-app"),
 		LogLevel:       get("LOG_LEVEL", "info"),

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -117,6 +118,9 @@ func refreshCookie(tok string, expires time.Time, now time.Time) string {
 
 // NewAuthRouter serves the auth function: login, refresh, logout.
 func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
+	if d.Tokens == nil {
+		return nil, errNoTokenSecret
+	}
 	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
 	rt := httpapi.NewRouter(routes.FnAuth, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
 	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -237,6 +241,10 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 	return rt, rt.Check()
 }
 
+// errNoTokenSecret stops a token-issuing function that was deployed without
+// the token secret.
+var errNoTokenSecret = errors.New("this function issues access tokens: TOKEN_SECRET_ARN is required")
+
 // sessionResponse answers a new session: the access token in the body, the
 // refresh token in its HttpOnly cookie.
 func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *httpapi.Response {
@@ -259,6 +267,9 @@ func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *http
 // adding a member), with strength as the policy.
 func NewAccountsRouter(strength func(pw string, userInputs ...string) string) platform.RouterFunc {
 	return func(d *platform.Deps) (*httpapi.Router, error) {
+		if d.Tokens == nil {
+			return nil, errNoTokenSecret
+		}
 		svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
 		svc.Strength = strength
 		rt := httpapi.NewRouter(routes.FnAccounts, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})

@@ -1,8 +1,9 @@
-// Package keys loads the one root signing secret and derives the keys the
-// functions use from it: the Ed25519 key that signs access tokens and the
-// HMAC key that seals pagination cursors and signed links. In AWS the secret
-// lives in Secrets Manager; locally it is generated once under the dev data
-// directory.
+// Package keys loads the root secrets and derives the keys the functions
+// use: HMAC keys that seal pagination cursors and signed links (from the
+// signing secret, read by every function) and the Ed25519 key that signs
+// access tokens (from the token secret, read only by the functions that
+// issue tokens). In AWS the secrets live in Secrets Manager; locally one root
+// is generated once under the dev data directory.
 package keys
 
 import (
@@ -11,6 +12,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -20,11 +22,10 @@ import (
 	"strings"
 )
 
-// Set holds the derived keys.
+// Set holds the HMAC keys every function uses.
 type Set struct {
-	TokenKey  ed25519.PrivateKey // signs access tokens
-	CursorKey []byte             // HMAC for cursors
-	LinkKey   []byte             // HMAC for signed links (unsubscribe, ...)
+	CursorKey []byte // HMAC for cursors
+	LinkKey   []byte // HMAC for signed links (unsubscribe, ...)
 }
 
 // Derive builds a Set from a root secret of at least 32 bytes. Each key is
@@ -33,16 +34,36 @@ func Derive(root []byte) (Set, error) {
 	if len(root) < 32 {
 		return Set{}, fmt.Errorf("signing secret: %d bytes, want at least 32", len(root))
 	}
-	derive := func(label string) []byte {
-		m := hmac.New(sha256.New, root)
-		m.Write([]byte("matterly/" + label))
-		return m.Sum(nil)
+	return Set{CursorKey: derive(root, "cursor-hmac"), LinkKey: derive(root, "link-hmac")}, nil
+}
+
+func derive(root []byte, label string) []byte {
+	m := hmac.New(sha256.New, root)
+	m.Write([]byte("matterly/" + label))
+	return m.Sum(nil)
+}
+
+// TokenKey derives the Ed25519 key that signs access tokens from the token
+// secret's root. Only the functions that issue tokens (and the deploy-time
+// step that publishes the public key) can read that secret; every other
+// function verifies with the public key alone.
+func TokenKey(root []byte) (ed25519.PrivateKey, error) {
+	if len(root) < 32 {
+		return nil, fmt.Errorf("token secret: %d bytes, want at least 32", len(root))
 	}
-	return Set{
-		TokenKey:  ed25519.NewKeyFromSeed(derive("access-token-ed25519")),
-		CursorKey: derive("cursor-hmac"),
-		LinkKey:   derive("link-hmac"),
-	}, nil
+	return ed25519.NewKeyFromSeed(derive(root, "access-token-ed25519")), nil
+}
+
+// EncodePublicKey renders a token public key for configuration (base64).
+func EncodePublicKey(pub ed25519.PublicKey) string { return base64.StdEncoding.EncodeToString(pub) }
+
+// ParsePublicKey reads a key written by EncodePublicKey.
+func ParsePublicKey(s string) (ed25519.PublicKey, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("token public key: want %d bytes of base64", ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(b), nil
 }
 
 // SecretGetter reads a secret string, as Secrets Manager's GetSecretValue does.
@@ -50,30 +71,31 @@ type SecretGetter interface {
 	SecretString(ctx context.Context, id string) (string, error)
 }
 
-// FromSecret loads the root secret from the secret store.
-func FromSecret(ctx context.Context, sm SecretGetter, id string) (Set, error) {
+// ReadSecret reads a root secret from the secret store.
+func ReadSecret(ctx context.Context, sm SecretGetter, id string) ([]byte, error) {
 	s, err := sm.SecretString(ctx, id)
 	if err != nil {
-		return Set{}, fmt.Errorf("read signing secret: %w", err)
+		return nil, fmt.Errorf("read secret: %w", err)
 	}
-	return Derive([]byte(strings.TrimSpace(s)))
+	return []byte(strings.TrimSpace(s)), nil
 }
 
-// FromDevFile loads the root secret from dir/signing.key, creating it with 32
-// random bytes on first use (mode 0600), so local tokens survive a restart.
-func FromDevFile(dir string) (Set, error) {
+// DevRoot loads the local root secret from dir/signing.key, creating it
+// with 32 random bytes on first use (mode 0600), so local tokens survive a
+// restart. Locally one root serves as both the signing and the token secret.
+func DevRoot(dir string) ([]byte, error) {
 	path := filepath.Join(dir, "signing.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := createDevKey(dir, path); err != nil {
-			return Set{}, err
+			return nil, err
 		}
 		b, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return Set{}, fmt.Errorf("read dev signing key: %w", err)
+		return nil, fmt.Errorf("read dev signing key: %w", err)
 	}
-	return Derive([]byte(strings.TrimSpace(string(b))))
+	return []byte(strings.TrimSpace(string(b))), nil
 }
 
 // createDevKey writes a new key to a temporary file and links it into place:

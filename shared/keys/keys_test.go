@@ -3,6 +3,7 @@ package keys
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"os"
 	"path/filepath"
@@ -16,14 +17,23 @@ func TestDerive(t *testing.T) {
 	}
 	again, _ := Derive(bytes.Repeat([]byte("a"), 32))
 	other, _ := Derive(bytes.Repeat([]byte("b"), 32))
-	if !bytes.Equal(a.TokenKey, again.TokenKey) || !bytes.Equal(a.CursorKey, again.CursorKey) {
+	tok, _ := TokenKey(bytes.Repeat([]byte("a"), 32))
+	tokAgain, _ := TokenKey(bytes.Repeat([]byte("a"), 32))
+	if !bytes.Equal(a.CursorKey, again.CursorKey) || !bytes.Equal(tok, tokAgain) {
 		t.Error("derivation is not deterministic")
 	}
-	if bytes.Equal(a.TokenKey, other.TokenKey) || bytes.Equal(a.CursorKey, other.CursorKey) {
+	if bytes.Equal(a.CursorKey, other.CursorKey) {
 		t.Error("different roots gave equal keys")
 	}
-	if bytes.Equal(a.CursorKey, a.LinkKey) || bytes.Equal(a.CursorKey, a.TokenKey.Seed()) {
+	if bytes.Equal(a.CursorKey, a.LinkKey) || bytes.Equal(a.CursorKey, tok.Seed()) {
 		t.Error("keys for different uses coincide")
+	}
+	pub, err := ParsePublicKey(EncodePublicKey(tok.Public().(ed25519.PublicKey)))
+	if err != nil || !pub.Equal(tok.Public()) {
+		t.Errorf("public key round trip: %v", err)
+	}
+	if _, err := ParsePublicKey("c2hvcnQ="); err == nil {
+		t.Error("accepted a short public key")
 	}
 	if _, err := Derive([]byte("short")); err == nil {
 		t.Error("accepted a short root secret")
@@ -32,7 +42,7 @@ func TestDerive(t *testing.T) {
 
 func TestFromDevFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dev")
-	first, err := FromDevFile(dir)
+	first, err := DevRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +50,8 @@ func TestFromDevFile(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key file %v, mode %v; want 0600", err, st.Mode().Perm())
 	}
-	second, err := FromDevFile(dir)
-	if err != nil || !bytes.Equal(first.TokenKey, second.TokenKey) {
+	second, err := DevRoot(dir)
+	if err != nil || !bytes.Equal(first, second) {
 		t.Errorf("the dev key changed across restarts (%v)", err)
 	}
 }
@@ -57,17 +67,16 @@ func (f *fakeSecrets) SecretString(_ context.Context, id string) (string, error)
 	return f.value, f.err
 }
 
-func TestFromSecret(t *testing.T) {
+func TestReadSecret(t *testing.T) {
 	f := &fakeSecrets{value: "  " + string(bytes.Repeat([]byte("z"), 64)) + "\n"}
-	got, err := FromSecret(context.Background(), f, "arn:signing")
+	got, err := ReadSecret(context.Background(), f, "arn:signing")
 	if err != nil || f.asked != "arn:signing" {
-		t.Fatalf("FromSecret = %v, asked %q", err, f.asked)
+		t.Fatalf("ReadSecret = %v, asked %q", err, f.asked)
 	}
-	want, _ := Derive(bytes.Repeat([]byte("z"), 64))
-	if !bytes.Equal(got.TokenKey, want.TokenKey) {
-		t.Error("surrounding whitespace changed the derived key")
+	if !bytes.Equal(got, bytes.Repeat([]byte("z"), 64)) {
+		t.Error("surrounding whitespace was kept")
 	}
-	if _, err := FromSecret(context.Background(), &fakeSecrets{err: errors.New("denied")}, "x"); err == nil {
+	if _, err := ReadSecret(context.Background(), &fakeSecrets{err: errors.New("denied")}, "x"); err == nil {
 		t.Error("a failed secret read was not an error")
 	}
 }
@@ -78,11 +87,11 @@ func TestFromDevFileRace(t *testing.T) {
 	keys := make(chan []byte, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
-			s, err := FromDevFile(dir)
+			root, err := DevRoot(dir)
 			if err != nil {
 				t.Error(err)
 			}
-			keys <- s.CursorKey
+			keys <- root
 		}()
 	}
 	first := <-keys

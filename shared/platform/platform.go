@@ -34,7 +34,8 @@ type Deps struct {
 	Log      *slog.Logger
 	DB       *store.DB
 	Keys     keys.Set
-	Tokens   *token.Issuer
+	TokenKey ed25519.PrivateKey // nil unless this function issues tokens
+	Tokens   *token.Issuer      // nil unless this function issues tokens
 	Verifier *token.Verifier
 	Cursors  *cursor.Sealer
 	Now      func() time.Time
@@ -59,12 +60,14 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	d := &Deps{Config: cfg, Now: now, Log: logging.New(opts.LogOut, cfg.LogLevel, cfg.Function)}
 
 	dyn := opts.Dynamo
+	var signingRoot, tokenRoot []byte
 	var err error
 	if cfg.Local() {
 		if dyn == nil {
 			dyn = store.NewLocalClient(cfg.DynamoEndpoint)
 		}
-		d.Keys, err = keys.FromDevFile(cfg.DevDataDir)
+		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
+		tokenRoot = signingRoot
 		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
 			d.S3 = blob.NewLocalClient(cfg.S3Endpoint)
 		}
@@ -84,7 +87,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if dyn == nil {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
-		d.Keys, err = keys.FromSecret(ctx, secretsManager{secretsmanager.NewFromConfig(awsCfg)}, cfg.SigningSecret)
+		sm := SecretsManager{secretsmanager.NewFromConfig(awsCfg)}
+		signingRoot, err = keys.ReadSecret(ctx, sm, cfg.SigningSecret)
+		if err == nil && cfg.TokenSecret != "" {
+			tokenRoot, err = keys.ReadSecret(ctx, sm, cfg.TokenSecret)
+		}
 		if cfg.BucketName != "" {
 			d.S3 = s3.NewFromConfig(awsCfg)
 		}
@@ -94,19 +101,56 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		return nil, err
 	}
 	d.DB = store.New(dyn, cfg.TableName)
-	d.Tokens = token.NewIssuer(d.Keys.TokenKey, cfg.TokenIssuer, cfg.TokenAudience, now)
-	d.Verifier = token.NewVerifier(d.Keys.TokenKey.Public().(ed25519.PublicKey), cfg.TokenIssuer, cfg.TokenAudience, now)
+	if d.Keys, err = keys.Derive(signingRoot); err != nil {
+		return nil, err
+	}
 	if d.Cursors, err = cursor.New(d.Keys.CursorKey); err != nil {
+		return nil, err
+	}
+	if err := d.tokenKeys(tokenRoot); err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// secretsManager adapts the Secrets Manager client to keys.SecretGetter.
-type secretsManager struct{ c *secretsmanager.Client }
+// tokenKeys sets up token verification for every function and token
+// issuing for those given the token secret. The public key comes from
+// TOKEN_PUBLIC_KEY (published at deploy time) or, locally, from the private key.
+func (d *Deps) tokenKeys(tokenRoot []byte) error {
+	cfg := d.Config
+	var pub ed25519.PublicKey
+	if tokenRoot != nil {
+		priv, err := keys.TokenKey(tokenRoot)
+		if err != nil {
+			return err
+		}
+		d.TokenKey = priv
+		d.Tokens = token.NewIssuer(priv, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+		pub = priv.Public().(ed25519.PublicKey)
+	}
+	if cfg.TokenPublicKey != "" {
+		configured, err := keys.ParsePublicKey(cfg.TokenPublicKey)
+		if err != nil {
+			return err
+		}
+		if pub != nil && !pub.Equal(configured) {
+			return fmt.Errorf("TOKEN_PUBLIC_KEY does not match the token secret's key")
+		}
+		pub = configured
+	}
+	if pub == nil {
+		return fmt.Errorf("config: TOKEN_PUBLIC_KEY (or TOKEN_SECRET_ARN) is required to verify access tokens")
+	}
+	d.Verifier = token.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+	return nil
+}
 
-func (s secretsManager) SecretString(ctx context.Context, id string) (string, error) {
-	out, err := s.c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
+// SecretsManager adapts the Secrets Manager client to keys.SecretGetter.
+type SecretsManager struct{ Client *secretsmanager.Client }
+
+// SecretString reads a secret's string value.
+func (s SecretsManager) SecretString(ctx context.Context, id string) (string, error) {
+	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
 	if err != nil {
 		return "", err
 	}

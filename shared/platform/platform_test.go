@@ -1,16 +1,24 @@
 package platform
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/keys"
 )
 
 // TestSecretsManagerWire checks the signing secret is read with Secrets
@@ -35,8 +43,52 @@ func TestSecretsManagerWire(t *testing.T) {
 	defer srv.Close()
 	c := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	got, err := secretsManager{c}.SecretString(context.Background(), "arn:aws:secretsmanager:us-east-1:1:secret:signing")
+	got, err := SecretsManager{c}.SecretString(context.Background(), "arn:aws:secretsmanager:us-east-1:1:secret:signing")
 	if err != nil || got != "s3cr3t" {
 		t.Fatalf("SecretString = %q, %v", got, err)
+	}
+}
+
+// TestTokenKeys: issuers hold the private key; every other function verifies
+// with the published public key alone, and a mismatch stops the start.
+func TestTokenKeys(t *testing.T) {
+	root := bytes.Repeat([]byte("t"), 64)
+	priv, _ := keys.TokenKey(root)
+	pub := keys.EncodePublicKey(priv.Public().(ed25519.PublicKey))
+	_, other, _ := ed25519.GenerateKey(nil)
+	tests := []struct {
+		name       string
+		root       []byte
+		publicKey  string
+		wantErr    bool
+		wantIssuer bool
+	}{
+		{"verifier only", nil, pub, false, false},
+		{"issuer", root, pub, false, true},
+		{"issuer without published key", root, "", false, true},
+		{"published key mismatch", root, keys.EncodePublicKey(other.Public().(ed25519.PublicKey)), true, false},
+		{"neither", nil, "", true, false},
+		{"garbled public key", nil, "not base64!", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Deps{Config: config.Config{TokenPublicKey: tt.publicKey, TokenIssuer: "i", TokenAudience: "a"}, Now: time.Now}
+			err := d.tokenKeys(tt.root)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if (d.Tokens != nil) != tt.wantIssuer || (d.TokenKey != nil) != tt.wantIssuer || d.Verifier == nil {
+				t.Errorf("issuer %v, key %v, verifier %v", d.Tokens != nil, d.TokenKey != nil, d.Verifier != nil)
+			}
+			if tt.wantIssuer {
+				tok, _, _ := d.Tokens.Issue(httpapi.Principal{UserID: "u", OrgID: "o", Role: access.Staff})
+				if _, err := d.Verifier.Verify(tok); err != nil {
+					t.Errorf("own token does not verify: %v", err)
+				}
+			}
+		})
 	}
 }
