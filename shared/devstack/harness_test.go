@@ -192,6 +192,10 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 		req.AddCookie(&http.Cookie{Name: "matterly_refresh", Value: c.refresh})
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1] // net/http takes the Host from here, not from the header map
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	if c.ip != "" {

@@ -184,6 +184,9 @@ func TestBadInputs(t *testing.T) {
 
 func TestUnknownRoutesAndMethods(t *testing.T) {
 	a := signup(t)
+	if r := a.do("GET", "/v1/me", nil, "Host", "attacker.example:8080"); r.Status != 403 {
+		t.Errorf("request for a foreign Host = %d, want 403 (DNS rebinding guard)", r.Status)
+	}
 	a.must(404, "GET", "/v1/nothing-here", nil)
 	a.must(405, "PUT", "/v1/me", nil)
 	r := a.do("OPTIONS", "/v1/me", nil, "Origin", "http://localhost:5173", "Access-Control-Request-Method", "GET")

@@ -19,7 +19,9 @@ const (
 // cursor from another org or another list is refused.
 func cursorScope(r *Request, list string) string { return r.Principal.OrgID + "|" + list }
 
-// PageParams reads ?limit= (1-100, default 25) and ?cursor= for the named list.
+// PageParams reads ?limit= (1-100, default 25) and ?cursor= for the named
+// list. A list with filters must name them in list ("matters?clientId=X"):
+// a cursor only fits the query that made it.
 func PageParams(r *Request, c *cursor.Sealer, list string) (int32, map[string]types.AttributeValue, error) {
 	limit := int32(DefaultLimit)
 	if v := r.Query("limit"); v != "" {
