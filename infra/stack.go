@@ -181,6 +181,20 @@ func newSeed(stack awscdk.Stack, key awskms.Key, id, description string) awssecr
 	})
 }
 
+// newGoFunction is a Go Lambda with the fixed runtime (provided.al2023 on
+// arm64, a bootstrap binary) and a log group of its own: an explicit log
+// group gives us the retention (Lambda's implicit one keeps logs forever)
+// and lets CloudFormation own its lifecycle.
+func newGoFunction(stack awscdk.Stack, id string, p *awslambda.FunctionProps) awslambda.Function {
+	p.Runtime = awslambda.Runtime_PROVIDED_AL2023()
+	p.Architecture = awslambda.Architecture_ARM_64()
+	p.Handler = jsii.String("bootstrap")
+	p.LogGroup = awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH,
+	})
+	return awslambda.NewFunction(stack, jsii.String(id+"Function"), p)
+}
+
 // fnTokenKey is the deploy-time function (functions/tokenkey) that
 // publishes the access-token public key; it serves no route.
 const fnTokenKey = "tokenkey"
@@ -189,18 +203,11 @@ const fnTokenKey = "tokenkey"
 // the token secret and returns the public key, which every function gets as
 // TOKEN_PUBLIC_KEY. The public key is not a secret.
 func newTokenPublicKey(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *string {
-	logs := awslogs.NewLogGroup(stack, jsii.String("TokenKeyLogs"), &awslogs.LogGroupProps{
-		Retention: awslogs.RetentionDays_ONE_MONTH,
-	})
-	fn := awslambda.NewFunction(stack, jsii.String("TokenKeyFunction"), &awslambda.FunctionProps{
-		Description:  jsii.String("Matterly deploy step: publishes the access-token public key"),
-		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture: awslambda.Architecture_ARM_64(),
-		Handler:      jsii.String("bootstrap"),
-		Code:         awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnTokenKey)), nil),
-		MemorySize:   jsii.Number(128),
-		Timeout:      awscdk.Duration_Seconds(jsii.Number(30)),
-		LogGroup:     logs,
+	fn := newGoFunction(stack, "TokenKey", &awslambda.FunctionProps{
+		Description: jsii.String("Matterly deploy step: publishes the access-token public key"),
+		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnTokenKey)), nil),
+		MemorySize:  jsii.Number(128),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
 	})
 	d.tokenSecret.GrantRead(fn, nil)
 	cr := awscdk.NewCustomResource(stack, jsii.String("TokenPublicKey"), &awscdk.CustomResourceProps{
@@ -235,12 +242,6 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 
 	var out []function
 	for _, name := range routes.Functions() {
-		id := pascal(name)
-		// An explicit log group gives us the retention (Lambda's implicit one
-		// keeps logs forever) and lets CloudFormation own its lifecycle.
-		logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-			Retention: awslogs.RetentionDays_ONE_MONTH,
-		})
 		p := permsFor(name)
 		fnEnv := maps.Clone(env)
 		if p.Bucket {
@@ -250,17 +251,13 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.TokenSigner {
 			fnEnv["TOKEN_SECRET_ARN"] = d.tokenSecret.SecretArn()
 		}
-		fn := awslambda.NewFunction(stack, jsii.String(id+"Function"), &awslambda.FunctionProps{
-			Description:  jsii.String("Matterly " + name),
-			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture: awslambda.Architecture_ARM_64(),
-			Handler:      jsii.String("bootstrap"),
-			Code:         awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
-			MemorySize:   jsii.Number(256),
-			Timeout:      awscdk.Duration_Seconds(jsii.Number(10)),
-			Tracing:      awslambda.Tracing_ACTIVE,
-			LogGroup:     logs,
-			Environment:  &fnEnv,
+		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
+			Description: jsii.String("Matterly " + name),
+			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
+			MemorySize:  jsii.Number(256),
+			Timeout:     awscdk.Duration_Seconds(jsii.Number(10)),
+			Tracing:     awslambda.Tracing_ACTIVE,
+			Environment: &fnEnv,
 		})
 
 		if p.Table {
