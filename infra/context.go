@@ -14,6 +14,11 @@ import (
 // comma-separated string given with `cdk synth -c corsOrigins=...`).
 const ContextCorsOrigins = "corsOrigins"
 
+// ContextTokenKeyVersion names the context value to bump after rotating the
+// token secret (cdk deploy -c tokenKeyVersion=2), so the deploy republishes
+// the access-token public key.
+const ContextTokenKeyVersion = "tokenKeyVersion"
+
 // loadCDKContext reads the "context" object of a cdk.json file. The CDK CLI
 // hands cdk.json context to the app itself, but `go run ./infra` and the
 // tests do not go through the CLI; loading the file here keeps their

@@ -34,9 +34,11 @@ func main() {
 		log.Fatalf("function packages missing (run make build first):\n%v", err)
 	}
 
+	version, _ := app.Node().TryGetContext(jsii.String(ContextTokenKeyVersion)).(string)
 	NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
-		CodeDir:     codeDir,
-		CorsOrigins: origins,
+		CodeDir:         codeDir,
+		CorsOrigins:     origins,
+		TokenKeyVersion: version,
 	})
 	app.Synth(nil)
 }

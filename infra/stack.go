@@ -43,6 +43,9 @@ type MatterlyStackProps struct {
 	// CorsOrigins are the browser origins the HTTP API allows. They must be
 	// explicit: the refresh cookie needs credentials, which rule out "*".
 	CorsOrigins []string
+	// TokenKeyVersion is bumped after rotating the token secret, so the
+	// deploy republishes the public key ("1" when empty).
+	TokenKeyVersion string
 }
 
 // dataPlane holds the stateful resources every function may be granted.
@@ -64,6 +67,9 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	}
 	if err := validateOrigins(props.CorsOrigins); err != nil {
 		panic(err)
+	}
+	if props.TokenKeyVersion == "" {
+		props.TokenKeyVersion = "1"
 	}
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 
@@ -212,7 +218,12 @@ func newTokenPublicKey(stack awscdk.Stack, d *dataPlane, props *MatterlyStackPro
 	d.tokenSecret.GrantRead(fn, nil)
 	cr := awscdk.NewCustomResource(stack, jsii.String("TokenPublicKey"), &awscdk.CustomResourceProps{
 		ServiceToken: fn.FunctionArn(),
-		Properties:   &map[string]any{"SecretArn": d.tokenSecret.SecretArn()},
+		// A function that dies at init never answers; fail the deploy in
+		// minutes rather than CloudFormation's default hour.
+		ServiceTimeout: awscdk.Duration_Minutes(jsii.Number(5)),
+		// KeyVersion changes make the resource run again: bump it (context
+		// tokenKeyVersion) after rotating the token secret.
+		Properties: &map[string]any{"SecretArn": d.tokenSecret.SecretArn(), "KeyVersion": props.TokenKeyVersion},
 	})
 	return cr.GetAttString(jsii.String("PublicKey"))
 }

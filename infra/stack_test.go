@@ -713,8 +713,12 @@ func TestTokenKeySplit(t *testing.T) {
 		t.Fatalf("%d custom resources, want 1 (the token public key)", len(crs))
 	}
 	var crID string
-	for id := range crs {
+	for id, cr := range crs {
 		crID = id
+		p := props(cr)
+		if fmt.Sprint(p["ServiceTimeout"]) != "300" || p["KeyVersion"] != "1" {
+			t.Errorf("custom resource ServiceTimeout %v, KeyVersion %v; want 300 and \"1\"", p["ServiceTimeout"], p["KeyVersion"])
+		}
 	}
 	secretID := ""
 	for id, r := range ofType("AWS::SecretsManager::Secret") {

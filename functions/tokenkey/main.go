@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,7 +22,7 @@ func main() {
 			return err
 		}
 		sm := platform.SecretsManager{Client: secretsmanager.NewFromConfig(awsCfg)}
-		lambda.Start(cfn.LambdaWrap(tokenkey.Handler(sm)))
+		lambda.Start(cfn.LambdaWrap(tokenkey.Handler(sm, time.Sleep)))
 		return nil
 	})
 }

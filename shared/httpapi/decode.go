@@ -79,57 +79,114 @@ func DecodeJSON(b []byte, dst any) error {
 // checkKeys closes two gaps of encoding/json: it matches keys to fields
 // case-insensitively and lets the last of duplicate keys win. So
 // {"role":"staff","role":"admin"} or {"ROLE":"admin"} would pass a filter
-// that looked for "role". Both are refused.
+// that looked for "role". Both are refused, at every depth of the body.
+// b has already decoded cleanly into dst.
 func checkKeys(b []byte, dst any) error {
-	names := jsonNames(reflect.TypeOf(dst))
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil // not an object: the decode above has judged it
+	return walk(json.NewDecoder(bytes.NewReader(b)), reflect.TypeOf(dst), "")
+}
+
+// walk reads one JSON value, checking each object's keys against the Go
+// type it decodes into (nil when the type says nothing, as for any).
+func walk(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		key, _ := tok.(string)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil // cannot happen after a clean decode
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type
 		switch {
-		case seen[key]:
-			return fault.Fields(fault.FieldError{Field: key, Message: "appears more than once"})
-		case names != nil && !names[key]:
-			return fault.Fields(fault.FieldError{Field: key, Message: "unknown field (names are case-sensitive)"})
+		case t != nil && t.Kind() == reflect.Struct:
+			fields = fieldTypes(t)
+		case t != nil && t.Kind() == reflect.Map:
+			elem = t.Elem()
 		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil
+			}
+			key, _ := kt.(string)
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if seen[key] {
+				return fault.Fields(fault.FieldError{Field: name, Message: "appears more than once"})
+			}
+			seen[key] = true
+			next := elem
+			if fields != nil {
+				ft, ok := fields[key]
+				if !ok {
+					return fault.Fields(fault.FieldError{Field: name, Message: "unknown field (names are case-sensitive)"})
+				}
+				next = ft
+			}
+			if err := walk(dec, next, name); err != nil {
+				return err
+			}
 		}
+		_, _ = dec.Token() // the closing brace
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walk(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		_, _ = dec.Token() // the closing bracket
 	}
 	return nil
 }
 
-// jsonNames returns the JSON field names of a pointer to a struct, or nil.
-func jsonNames(t reflect.Type) map[string]bool {
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	t = t.Elem()
-	names := map[string]bool{}
+// fieldTypes returns the JSON keys of struct type t with their types, the
+// way encoding/json chooses them: tags, "-", and the fields of embedded
+// structs promoted unless a shallower field has the name.
+func fieldTypes(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	var embedded []reflect.Type
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				embedded = append(embedded, et)
+				continue
+			}
+		}
 		if !f.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		switch name {
-		case "-":
-			continue
-		case "":
+		if name == "" {
 			name = f.Name
 		}
-		names[name] = true
+		out[name] = f.Type
 	}
-	return names
+	for _, et := range embedded {
+		for k, v := range fieldTypes(et) {
+			if _, shadowed := out[k]; !shadowed {
+				out[k] = v
+			}
+		}
+	}
+	return out
 }
 
 func decodeError(err error) error {

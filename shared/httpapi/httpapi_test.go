@@ -19,9 +19,22 @@ import (
 )
 
 type sample struct {
-	Name  string   `json:"name"`
-	Count int      `json:"count"`
-	Tags  []string `json:"tags"`
+	Name  string         `json:"name"`
+	Count int            `json:"count"`
+	Tags  []string       `json:"tags"`
+	Items []sampleItem   `json:"items"`
+	Meta  map[string]int `json:"meta"`
+	Base
+}
+
+type sampleItem struct {
+	Kind string `json:"kind"`
+	Dash string `json:"-,"`
+}
+
+// Base is embedded: its fields are promoted into sample's JSON object.
+type Base struct {
+	Ref string `json:"ref"`
 }
 
 func TestDecode(t *testing.T) {
@@ -44,6 +57,11 @@ func TestDecode(t *testing.T) {
 		{name: "unknown field", body: `{"nmae":"a"}`, wantKind: fault.Invalid, wantField: "nmae"},
 		{name: "duplicate key", body: `{"name":"a","name":"b"}`, wantKind: fault.Invalid, wantField: "name"},
 		{name: "key in other case", body: `{"NAME":"a"}`, wantKind: fault.Invalid, wantField: "NAME"},
+		{name: "nested ok", body: `{"name":"a","items":[{"kind":"x","-":"y"}],"meta":{"k":1},"ref":"r"}`},
+		{name: "nested duplicate", body: `{"name":"a","items":[{"kind":"x"},{"kind":"x","kind":"y"}]}`, wantKind: fault.Invalid, wantField: "items[1].kind"},
+		{name: "nested other case", body: `{"name":"a","items":[{"KIND":"x"}]}`, wantKind: fault.Invalid, wantField: "items[0].KIND"},
+		{name: "duplicate map key", body: `{"name":"a","meta":{"k":1,"k":2}}`, wantKind: fault.Invalid, wantField: "meta.k"},
+		{name: "promoted field other case", body: `{"name":"a","REF":"r"}`, wantKind: fault.Invalid, wantField: "REF"},
 		{name: "too large", body: `{"name":"` + strings.Repeat("x", DefaultMaxBody) + `"}`, wantKind: fault.TooLarge},
 		{name: "form body", body: `name=a`, contentType: "application/x-www-form-urlencoded", wantKind: fault.Malformed},
 		{name: "bad base64", body: `%%%`, base64: true, wantKind: fault.Malformed},
@@ -74,7 +92,7 @@ func TestDecode(t *testing.T) {
 // FuzzDecode: no input makes decoding panic or fail with an uncoded error
 // (which would become a 500).
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"name":"a","count":1,"tags":["x"]}`, `{`, `[]`, `{"count":1e99}`, `{"tags":{}}`, "\x00", `{"name":"\ud800"}`} {
+	for _, s := range []string{`{"name":"a","count":1,"tags":["x"]}`, `{"items":[{"kind":"x","kind":"y"}],"meta":{"a":1}}`, `{"ref":"r","REF":"s"}`, `{`, `[]`, `{"count":1e99}`, `{"tags":{}}`, "\x00", `{"name":"\ud800"}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {

@@ -160,6 +160,21 @@ func (s *Service) actor(ctx context.Context, p httpapi.Principal) (User, error) 
 	return u, err
 }
 
+// actorAndTarget loads the caller and the member they act on. Acting on
+// oneself uses the one record the role rules were checked against, so the
+// write's role condition pins exactly that.
+func (s *Service) actorAndTarget(ctx context.Context, p httpapi.Principal, userID string) (User, User, error) {
+	actor, err := s.actor(ctx, p)
+	if err != nil {
+		return User{}, User{}, err
+	}
+	if userID == actor.ID {
+		return actor, actor, nil
+	}
+	target, err := s.user(ctx, p.OrgID, userID)
+	return actor, target, err
+}
+
 // stillHasRole is a transaction item that holds only while the caller still
 // has role: a member demoted or removed between our read and our write
 // cannot complete a change their old role allowed.
@@ -281,11 +296,7 @@ type MemberPatch struct {
 // only owners touch owners or grant ownership, admins manage the other roles,
 // nobody raises their own role, and the last owner stays an owner.
 func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID string, patch MemberPatch) (User, error) {
-	actor, err := s.actor(ctx, p)
-	if err != nil {
-		return User{}, err
-	}
-	target, err := s.user(ctx, p.OrgID, userID)
+	actor, target, err := s.actorAndTarget(ctx, p, userID)
 	if err != nil {
 		return User{}, err
 	}
@@ -370,11 +381,7 @@ func memberTxErr(err error) error {
 // DeleteUser removes a member and their logins; their sessions end because
 // refresh checks the member still exists.
 func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID string) error {
-	actor, err := s.actor(ctx, p)
-	if err != nil {
-		return err
-	}
-	target, err := s.user(ctx, p.OrgID, userID)
+	actor, target, err := s.actorAndTarget(ctx, p, userID)
 	if err != nil {
 		return err
 	}

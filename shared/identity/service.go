@@ -263,9 +263,9 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	}
 	// The account's counter is keyed by the member, so their email and
 	// username share one budget; an unknown login by what was typed.
-	account := lr.UserID
-	if account == "-" {
-		account = login
+	account := "user#" + lr.UserID
+	if lr.UserID == "-" {
+		account = "login#" + login
 	}
 	slot, err := s.takeAttempt(ctx, account, ip, now)
 	if err != nil {

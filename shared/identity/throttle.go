@@ -44,13 +44,18 @@ func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.
 	start := now.Truncate(s.Throttle.Window)
 	end := start.Add(s.Throttle.Window)
 	window := "W#" + strconv.FormatInt(start.Unix(), 10)
-	h := sha256.Sum256([]byte(account))
+	h := sha256.Sum256([]byte("account#" + account))
 	acctPK := "THROTTLE#acct#" + hex.EncodeToString(h[:16]) // the table need not hold what strangers typed
 	exp := &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)}
 	for _, c := range []struct {
 		pk    string
 		limit int
-	}{{acctPK, s.Throttle.PerAccount}, {"THROTTLE#ip#" + ip, s.Throttle.PerIP}} {
+	}{
+		// The address first: once it is over its limit, its requests must not
+		// go on spending (and so locking) the accounts they name.
+		{"THROTTLE#ip#" + ip, s.Throttle.PerIP},
+		{acctPK, s.Throttle.PerAccount},
+	} {
 		w := s.DB.Update(c.pk, window, "ADD n :one SET expiresAt = :exp",
 			&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
 			map[string]types.AttributeValue{":one": num(1), ":exp": exp, ":limit": num(c.limit)})

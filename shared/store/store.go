@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -196,17 +198,20 @@ func (d *DB) Transact(ctx context.Context, items ...types.TransactWriteItem) err
 			return wrap(fmt.Sprintf("transact %d items", len(items)), err)
 		}
 		reasons := make([]string, len(items))
-		conditional, conflict := false, false
+		conditional, conflict, throttled := false, false, false
 		for i, r := range tce.CancellationReasons {
 			if i < len(reasons) && r.Code != nil && *r.Code != "None" {
 				reasons[i] = *r.Code
 				conditional = conditional || *r.Code == "ConditionalCheckFailed"
 				conflict = conflict || *r.Code == "TransactionConflict"
+				throttled = throttled || *r.Code == "ThrottlingError" || *r.Code == "ProvisionedThroughputExceeded"
 			}
 		}
 		switch {
 		case conditional:
 			return &TxCanceledError{Reasons: reasons}
+		case throttled:
+			return unavailable(err)
 		case !conflict:
 			return wrap(fmt.Sprintf("transact %d items", len(items)), err)
 		case attempt == 3:
@@ -235,15 +240,24 @@ func backoff(ctx context.Context, attempt int) error {
 // errors (left after the SDK's own retries) as a dependency being down: the
 // client gets 503 with Retry-After, never a 500.
 func wrap(op string, err error) error {
+	err = fmt.Errorf("%s: %w", op, err)
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode() {
 		case "ProvisionedThroughputExceededException", "RequestLimitExceeded", "ThrottlingException",
-			"InternalServerError", "ServiceUnavailable", "LimitExceededException":
-			return unavailable(fmt.Errorf("%s: %w", op, err))
+			"InternalServerError", "ServiceUnavailable", "LimitExceededException", "TransactionConflictException":
+			return unavailable(err)
 		}
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	var respErr *awshttp.ResponseError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500,
+		errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return unavailable(err)
+	}
+	return err
 }
 
 func unavailable(err error) error {
@@ -261,10 +275,30 @@ func (d *DB) PutItem(ctx context.Context, row any, cond *Cond) error {
 		TableName: &d.Table, Item: w.Put.Item, ConditionExpression: w.Put.ConditionExpression,
 		ExpressionAttributeNames: w.Put.ExpressionAttributeNames, ExpressionAttributeValues: w.Put.ExpressionAttributeValues,
 	}
-	if _, err := d.API.PutItem(ctx, in); err != nil {
+	return retryConflicts(ctx, func() error {
+		_, err := d.API.PutItem(ctx, in)
 		return conditionErr(err, "put")
+	})
+}
+
+// retryConflicts runs a single-item write again when it collided with a
+// transaction in progress on the same item (TransactionConflictException,
+// which the SDK does not retry; the write was not applied), then gives up
+// with 503.
+func retryConflicts(ctx context.Context, write func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := write()
+		var tc *types.TransactionConflictException
+		if !errors.As(err, &tc) {
+			return err
+		}
+		if attempt == 3 {
+			return unavailable(err)
+		}
+		if err := backoff(ctx, attempt+1); err != nil {
+			return err
+		}
 	}
-	return nil
 }
 
 // UpdateItem runs one update; a failed condition is ErrConditionFailed.
@@ -278,9 +312,14 @@ func (d *DB) UpdateItem(ctx context.Context, w types.TransactWriteItem, out any)
 	if out != nil {
 		in.ReturnValues = types.ReturnValueAllNew
 	}
-	res, err := d.API.UpdateItem(ctx, in)
-	if err != nil {
+	var res *dynamodb.UpdateItemOutput
+	err := retryConflicts(ctx, func() error {
+		var err error
+		res, err = d.API.UpdateItem(ctx, in)
 		return conditionErr(err, "update")
+	})
+	if err != nil {
+		return err
 	}
 	if out != nil {
 		if err := attributevalue.UnmarshalMap(res.Attributes, out); err != nil {
@@ -291,6 +330,9 @@ func (d *DB) UpdateItem(ctx context.Context, w types.TransactWriteItem, out any)
 }
 
 func conditionErr(err error, op string) error {
+	if err == nil {
+		return nil
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return ErrConditionFailed

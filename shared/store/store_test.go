@@ -144,7 +144,8 @@ func TestGetAndBatchGet(t *testing.T) {
 type conflictingAPI struct {
 	store.API
 	n, calls int
-	code     string
+	code     string // an API error code instead of a conflict
+	reason   string // the cancellation reason; TransactionConflict when ""
 }
 
 func (c *conflictingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
@@ -153,8 +154,12 @@ func (c *conflictingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Tr
 		if c.code != "" {
 			return nil, &smithy.GenericAPIError{Code: c.code, Message: "slow down"}
 		}
+		reason := c.reason
+		if reason == "" {
+			reason = "TransactionConflict"
+		}
 		return nil, &types.TransactionCanceledException{CancellationReasons: []types.CancellationReason{
-			{Code: aws.String("None")}, {Code: aws.String("TransactionConflict")}}}
+			{Code: aws.String("None")}, {Code: aws.String(reason)}}}
 	}
 	return c.API.TransactWriteItems(ctx, in, o...)
 }
@@ -169,6 +174,7 @@ func TestTransactConflicts(t *testing.T) {
 		{"conflict then success", &conflictingAPI{n: 2}, "", 3},
 		{"conflict persists", &conflictingAPI{n: 10}, fault.Unavailable, 4},
 		{"throttled", &conflictingAPI{n: 10, code: "ThrottlingException"}, fault.Unavailable, 1},
+		{"throttled inside the transaction", &conflictingAPI{n: 10, reason: "ThrottlingError"}, fault.Unavailable, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,5 +196,40 @@ func TestTransactConflicts(t *testing.T) {
 				t.Errorf("%d calls, want %d", tt.api.calls, tt.wantCalls)
 			}
 		})
+	}
+}
+
+// conflictingUpdates fails the first n UpdateItem calls the way DynamoDB does
+// when a transaction holds the item.
+type conflictingUpdates struct {
+	store.API
+	n, calls int
+}
+
+func (c *conflictingUpdates) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.calls++
+	if c.calls <= c.n {
+		return nil, &types.TransactionConflictException{Message: aws.String("in a transaction")}
+	}
+	return c.API.UpdateItem(ctx, in, o...)
+}
+
+func TestSingleWriteConflicts(t *testing.T) {
+	for _, tt := range []struct {
+		n         int
+		wantKind  fault.Kind
+		wantCalls int
+	}{{2, "", 3}, {10, fault.Unavailable, 4}} {
+		api := &conflictingUpdates{API: db.API, n: tt.n}
+		d := store.New(api, db.Table)
+		w := d.Update("P#single", fmt.Sprint(tt.n), "ADD n :one", nil, nil,
+			map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}})
+		err := d.UpdateItem(context.Background(), w, nil)
+		if got := fault.As(err); (tt.wantKind == "" && err != nil) || (tt.wantKind != "" && (got == nil || got.Kind != tt.wantKind)) {
+			t.Errorf("n=%d: err = %v, want kind %q", tt.n, err, tt.wantKind)
+		}
+		if api.calls != tt.wantCalls {
+			t.Errorf("n=%d: %d calls, want %d", tt.n, api.calls, tt.wantCalls)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
@@ -19,9 +20,17 @@ import (
 // replaces (and so never deletes) it.
 const PhysicalID = "matterly-token-public-key"
 
+// readAttempts and readPause bound the wait for the function's own read
+// grant: on a first deploy its IAM policy may take seconds to apply.
+const (
+	readAttempts = 6
+	readPause    = 5 * time.Second
+)
+
 // Handler answers the custom resource's Create, Update and Delete requests.
-// The resource property SecretArn names the token secret.
-func Handler(sm keys.SecretGetter) cfn.CustomResourceFunction {
+// The resource property SecretArn names the token secret. pause waits
+// between read attempts (time.Sleep in Lambda).
+func Handler(sm keys.SecretGetter, pause func(time.Duration)) cfn.CustomResourceFunction {
 	return func(ctx context.Context, ev cfn.Event) (string, map[string]any, error) {
 		if ev.RequestType == cfn.RequestDelete {
 			return PhysicalID, nil, nil // nothing was created outside the secret
@@ -30,7 +39,14 @@ func Handler(sm keys.SecretGetter) cfn.CustomResourceFunction {
 		if arn == "" {
 			return PhysicalID, nil, fmt.Errorf("resource property SecretArn is required")
 		}
-		root, err := keys.ReadSecret(ctx, sm, arn)
+		var root []byte
+		var err error
+		for attempt := 1; ; attempt++ {
+			if root, err = keys.ReadSecret(ctx, sm, arn); err == nil || attempt == readAttempts {
+				break
+			}
+			pause(readPause)
+		}
 		if err != nil {
 			return PhysicalID, nil, err
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
 
@@ -14,6 +16,38 @@ import (
 type secrets map[string]string
 
 func (s secrets) SecretString(_ context.Context, id string) (string, error) { return s[id], nil }
+
+// flaky denies the first n reads, as IAM does before a new grant applies.
+type flaky struct {
+	secrets
+	n, calls int
+}
+
+func (f *flaky) SecretString(ctx context.Context, id string) (string, error) {
+	f.calls++
+	if f.calls <= f.n {
+		return "", errors.New("AccessDeniedException")
+	}
+	return f.secrets.SecretString(ctx, id)
+}
+
+func TestHandlerWaitsForItsGrant(t *testing.T) {
+	root := bytes.Repeat([]byte("r"), 64)
+	ev := cfn.Event{RequestType: cfn.RequestCreate, ResourceProperties: map[string]any{"SecretArn": "arn:token"}}
+	pauses := 0
+	pause := func(time.Duration) { pauses++ }
+	f := &flaky{secrets: secrets{"arn:token": string(root)}, n: 2}
+	if _, data, err := Handler(f, pause)(context.Background(), ev); err != nil || data["PublicKey"] == nil {
+		t.Fatalf("after two denials: %v, %v", data, err)
+	}
+	if pauses != 2 {
+		t.Errorf("%d pauses, want 2", pauses)
+	}
+	f = &flaky{secrets: secrets{"arn:token": string(root)}, n: 100}
+	if _, _, err := Handler(f, pause)(context.Background(), ev); err == nil || f.calls != readAttempts {
+		t.Errorf("never granted: err %v after %d reads, want an error after %d", err, f.calls, readAttempts)
+	}
+}
 
 func TestHandler(t *testing.T) {
 	root := bytes.Repeat([]byte("r"), 64)
@@ -34,7 +68,7 @@ func TestHandler(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, data, err := Handler(sm)(context.Background(), tt.ev)
+			id, data, err := Handler(sm, func(time.Duration) {})(context.Background(), tt.ev)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
 			}
