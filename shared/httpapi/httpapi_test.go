@@ -29,7 +29,6 @@ type sample struct {
 
 type sampleItem struct {
 	Kind string `json:"kind"`
-	Dash string `json:"-,"`
 }
 
 // Base is embedded: its fields are promoted into sample's JSON object.
@@ -57,7 +56,7 @@ func TestDecode(t *testing.T) {
 		{name: "unknown field", body: `{"nmae":"a"}`, wantKind: fault.Invalid, wantField: "nmae"},
 		{name: "duplicate key", body: `{"name":"a","name":"b"}`, wantKind: fault.Invalid, wantField: "name"},
 		{name: "key in other case", body: `{"NAME":"a"}`, wantKind: fault.Invalid, wantField: "NAME"},
-		{name: "nested ok", body: `{"name":"a","items":[{"kind":"x","-":"y"}],"meta":{"k":1},"ref":"r"}`},
+		{name: "nested ok", body: `{"name":"a","items":[{"kind":"x"}],"meta":{"k":1},"ref":"r"}`},
 		{name: "nested duplicate", body: `{"name":"a","items":[{"kind":"x"},{"kind":"x","kind":"y"}]}`, wantKind: fault.Invalid, wantField: "items[1].kind"},
 		{name: "nested other case", body: `{"name":"a","items":[{"KIND":"x"}]}`, wantKind: fault.Invalid, wantField: "items[0].KIND"},
 		{name: "duplicate map key", body: `{"name":"a","meta":{"k":1,"k":2}}`, wantKind: fault.Invalid, wantField: "meta.k"},
