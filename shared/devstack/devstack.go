@@ -185,7 +185,7 @@ func (s *Stack) Close() error {
 
 // ServeHTTP routes a request to its function the way API Gateway does.
 func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !localHost(r.Host) {
+	if !localaws.IsLoopbackHost(r.Host) {
 		// A web page on another origin could point a DNS name at 127.0.0.1
 		// (DNS rebinding); only loopback names may reach the dev stack.
 		p, _ := httpapi.ProblemFor(fault.E(fault.Forbidden, "The dev server answers only to localhost and loopback addresses."), "")
@@ -297,17 +297,4 @@ func RunningDynamo(dataDir string) string {
 	}
 	c.Close()
 	return ep["dynamodb"]
-}
-
-// localHost reports whether a Host header names this machine's loopback.
-func localHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }

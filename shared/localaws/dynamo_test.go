@@ -812,3 +812,14 @@ func TestDynamoPutDeleteReturnValues(t *testing.T) {
 		})
 	}
 }
+
+func TestLoopbackOnly(t *testing.T) {
+	for host, want := range map[string]bool{
+		"127.0.0.1:8080": true, "localhost:1": true, "[::1]:9000": true, "127.1.2.3": true,
+		"attacker.example:8080": false, "10.0.0.1:80": false, "": false,
+	} {
+		if got := IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

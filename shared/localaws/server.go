@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,7 +25,7 @@ func startLocalServer(h http.Handler) (*localServer, error) {
 		return nil, err
 	}
 	s := &localServer{url: "http://" + ln.Addr().String(), fresh: map[net.Conn]bool{}}
-	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ConnState: s.track}
+	s.srv = &http.Server{Handler: LoopbackOnly(h), ReadHeaderTimeout: 10 * time.Second, ConnState: s.track}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
 }
@@ -55,4 +56,31 @@ func (s *localServer) close() error {
 	}
 	s.mu.Unlock()
 	return <-done
+}
+
+// LoopbackOnly refuses requests whose Host header does not name this
+// machine's loopback: a web page could otherwise point a DNS name at
+// 127.0.0.1 (DNS rebinding) and reach the local stand-ins and their data.
+func LoopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !IsLoopbackHost(r.Host) {
+			http.Error(w, "only loopback hosts may call the local stand-ins", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// IsLoopbackHost reports whether a Host header ("localhost:8080",
+// "127.0.0.1", "[::1]:9000") names this machine's loopback.
+func IsLoopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
 }
