@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -410,4 +411,31 @@ func TestSessionLifetimes(t *testing.T) {
 	b := signup(t)
 	clock.Advance(15 * 24 * time.Hour) // an unused refresh token expires after 14 days
 	b.must(401, "POST", "/v1/auth/refresh", nil)
+}
+
+// TestRefreshCarriesCurrentRole: a refreshed access token has the member's
+// current role, not the one they logged in with.
+func TestRefreshCarriesCurrentRole(t *testing.T) {
+	owner := signup(t)
+	m := owner.member("admin")
+	owner.must(200, "PATCH", "/v1/users/"+m.userID, map[string]any{"role": "billing"})
+	r := m.must(200, "POST", "/v1/auth/refresh", nil)
+	m.token = str(r.Body, "accessToken")
+	claims, _ := base64.RawURLEncoding.DecodeString(strings.Split(m.token, ".")[1])
+	if !strings.Contains(string(claims), `"role":"billing"`) {
+		t.Errorf("refreshed token claims %s, want role billing", claims)
+	}
+	m.must(403, "PATCH", "/v1/org", map[string]any{"name": "Nope"})
+}
+
+// TestLogoutOnlyEndsOwnSession: presenting someone else's refresh cookie to
+// logout does not end their session.
+func TestLogoutOnlyEndsOwnSession(t *testing.T) {
+	a := signup(t)
+	b := signup(t)
+	stolen := b.refresh
+	a.refresh = stolen
+	a.must(204, "POST", "/v1/auth/logout", nil)
+	b.refresh = stolen
+	b.must(200, "POST", "/v1/auth/refresh", nil)
 }
