@@ -49,7 +49,10 @@ func TestSignupLoginMeRefreshLogout(t *testing.T) {
 
 	// Replaying the spent token revokes the whole family: the rotated one dies too.
 	thief := &client{t: t, refresh: first}
-	thief.must(401, "POST", "/v1/auth/refresh", nil)
+	r = thief.must(401, "POST", "/v1/auth/refresh", nil)
+	if !strings.Contains(r.Header.Get("Set-Cookie"), "Max-Age=0") {
+		t.Errorf("a refused refresh does not clear the cookie: %q", r.Header.Get("Set-Cookie"))
+	}
 	c.refresh = rotated
 	c.must(401, "POST", "/v1/auth/refresh", nil)
 

@@ -80,7 +80,8 @@ func (r *Request) Require(p access.Permission) error {
 	return nil
 }
 
-// Response is what a handler returns; the router renders it.
+// Response is what a handler returns; the router renders it. Returned
+// together with an error, only its Cookies are kept, on the problem response.
 type Response struct {
 	Status  int
 	Body    any // marshalled as JSON unless nil

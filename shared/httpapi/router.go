@@ -176,7 +176,13 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 		if fe := fault.As(err); fe == nil || fe.Err != nil {
 			req.Log.Error("request failed", "err", err)
 		}
-		return problemResponse(err, req.ID)
+		resp := problemResponse(err, req.ID)
+		if out != nil {
+			// A handler may pair an error with cookies to set (clearing a
+			// dead session cookie, say); the problem body still wins.
+			resp.Cookies = out.Cookies
+		}
+		return resp
 	}
 	return render(out, req.ID)
 }

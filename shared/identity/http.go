@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
@@ -136,6 +137,10 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
+		if fault.Is(err, fault.Unauthorized) {
+			// The cookie is dead: tell the browser to drop it.
+			return &httpapi.Response{Cookies: []string{refreshCookie("", time.Time{}, d.Now())}}, err
+		}
 		if err != nil {
 			return nil, err
 		}
