@@ -98,6 +98,7 @@ func banner(url, dataDir string, took time.Duration) {
     curl -s -X POST %[1]s/v1/auth/refresh -b .dev/cookies -c .dev/cookies
     curl -s -X POST %[1]s/v1/auth/logout -H "authorization: Bearer $TOKEN" -b .dev/cookies
 
+  API description (OpenAPI 3.1): %[1]s/dev/openapi.json
   Schedules: GET %[1]s/dev/schedules, run one now with POST %[1]s/dev/schedules/<name>
 
 `, url, dataDir, took.Milliseconds())

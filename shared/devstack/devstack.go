@@ -27,6 +27,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
@@ -245,9 +246,13 @@ func writeProblem(w http.ResponseWriter, p httpapi.Problem) {
 	httpapi.WriteHTTP(w, httpapi.ProblemResponse(p))
 }
 
-// serveDev answers the dev-only routes: the schedules, listed and run by hand.
+// serveDev answers the dev-only routes: the OpenAPI document, and the
+// schedules, listed and run by hand.
 func (s *Stack) serveDev(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/dev/openapi.json":
+		httpapi.WriteHTTP(w, events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK,
+			Headers: map[string]string{"Content-Type": "application/json"}, Body: string(openapi.Spec)})
 	case r.Method == http.MethodGet && r.URL.Path == "/dev/schedules":
 		names := s.Scheduler.Names()
 		sort.Strings(names)

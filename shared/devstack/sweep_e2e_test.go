@@ -184,6 +184,9 @@ func TestBadInputs(t *testing.T) {
 
 func TestUnknownRoutesAndMethods(t *testing.T) {
 	a := signup(t)
+	if r := a.do("GET", "/dev/openapi.json", nil); r.Status != 200 || str(r.Body, "openapi") != "3.1.0" {
+		t.Errorf("GET /dev/openapi.json = %d, openapi %q", r.Status, str(r.Body, "openapi"))
+	}
 	if r := a.do("GET", "/v1/me", nil, "Host", "attacker.example:8080"); r.Status != 403 {
 		t.Errorf("request for a foreign Host = %d, want 403 (DNS rebinding guard)", r.Status)
 	}
