@@ -1,7 +1,7 @@
 # Matterly. Every target works on a fresh machine with Go and Node.js.
 GO       ?= go
 PORT     ?= 8080
-FN       ?= auth
+FN       ?= accounts
 EVENT    ?= events/apigw-signup.json
 CDK      ?= npx --yes aws-cdk@2.1034.0
 # An execution count, not a duration: Go 1.26's fuzz coordinator can fail a
@@ -39,7 +39,7 @@ lint: ## gofmt, go vet, staticcheck
 bench: ## benchmarks of the request path against the embedded DynamoDB
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./shared/...
 
-invoke: ## run one handler on a sample event: make invoke FN=auth EVENT=events/apigw-signup.json
+invoke: ## run one handler on a sample event: make invoke FN=accounts EVENT=events/apigw-signup.json
 	$(GO) run ./scripts/invoke -fn $(FN) -event $(EVENT)
 
 coldstart: ## init duration, first-invoke latency and binary size per HTTP function

@@ -1,5 +1,5 @@
 // Command invoke runs one function's handler on a sample event and prints
-// the response (make invoke FN=auth EVENT=events/apigw-signup.json). It uses
+// the response (make invoke FN=accounts EVENT=events/apigw-signup.json). It uses
 // the dev data: the running dev server's DynamoDB when make dev is up,
 // otherwise the snapshot under DEV_DATA_DIR, loaded and saved back.
 package main
