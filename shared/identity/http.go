@@ -144,9 +144,8 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		resp := sessionResponse(d, http.StatusOK, sess, nil)
-		resp.Body = SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
-		return resp, nil
+		sess.User = User{} // API.md: refresh answers {accessToken} only
+		return sessionResponse(d, http.StatusOK, sess, nil), nil
 	})
 	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {

@@ -97,9 +97,9 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 		map[string]string{"#name": "name", "#bn": "businessName", "#ind": "industry", "#tz": "timezone",
 			"#ssn": "smsSenderName", "#sfn": "smsFromNumber", "#mg": "twilioMessagingServiceSid", "#up": "updatedAt"},
 		map[string]types.AttributeValue{
-			":name": str(r.Name), ":bn": str(r.BusinessName), ":ind": str(r.Industry), ":tz": str(r.Timezone),
-			":ssn": str(r.SMSSenderName), ":sfn": str(r.SMSFromNumber), ":mg": str(r.TwilioMessagingServiceSID),
-			":now": str(r.UpdatedAt), ":prev": str(prevUpdated),
+			":name": store.S(r.Name), ":bn": store.S(r.BusinessName), ":ind": store.S(r.Industry), ":tz": store.S(r.Timezone),
+			":ssn": store.S(r.SMSSenderName), ":sfn": store.S(r.SMSFromNumber), ":mg": store.S(r.TwilioMessagingServiceSID),
+			":now": store.S(r.UpdatedAt), ":prev": store.S(prevUpdated),
 		})
 	writes := []types.TransactWriteItem{put}
 	if org.SMSFromNumber != oldFrom {
@@ -179,18 +179,18 @@ func (s *Service) actorAndTarget(ctx context.Context, p httpapi.Principal, userI
 // has role: a member demoted or removed between our read and our write
 // cannot complete a change their old role allowed.
 func (s *Service) stillHasRole(p httpapi.Principal, roles ...access.Role) types.TransactWriteItem {
-	expr := ""
+	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), *roleIn(roles...))
+}
+
+// roleIn is the condition that a member item exists with one of roles.
+func roleIn(roles ...access.Role) *store.Cond {
+	keys := make([]string, len(roles))
 	values := map[string]types.AttributeValue{}
 	for i, r := range roles {
-		if i > 0 {
-			expr += ", "
-		}
-		k := ":role" + strconv.Itoa(i)
-		expr += k
-		values[k] = str(string(r))
+		keys[i] = ":role" + strconv.Itoa(i)
+		values[keys[i]] = store.S(string(r))
 	}
-	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), store.Cond{Expr: "#r IN (" + expr + ")",
-		Names: map[string]string{"#r": "role"}, Values: values})
+	return &store.Cond{Expr: "#r IN (" + strings.Join(keys, ", ") + ")", Names: map[string]string{"#r": "role"}, Values: values}
 }
 
 // errRoleChanged answers a write whose caller lost the role it needed meanwhile.
@@ -276,11 +276,11 @@ func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMem
 // another owner remains, so the last owner can never be demoted or removed,
 // even by two concurrent requests.
 func (s *Service) ownerDelta(orgID string, delta int) types.TransactWriteItem {
-	values := map[string]types.AttributeValue{":d": &types.AttributeValueMemberN{Value: "1"}}
+	values := map[string]types.AttributeValue{":d": store.N(1)}
 	if delta > 0 {
 		return s.DB.Update(orgPK(orgID), orgSK, "ADD ownerCount :d", store.Exists(), nil, values)
 	}
-	values[":one"] = &types.AttributeValueMemberN{Value: "1"}
+	values[":one"] = store.N(1)
 	return s.DB.Update(orgPK(orgID), orgSK, "SET ownerCount = ownerCount - :d", &store.Cond{Expr: "ownerCount > :one"}, nil, values)
 }
 
@@ -343,8 +343,7 @@ func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID st
 	}
 	target.UpdatedAt = s.Now().UTC()
 	// The role must still be what the rules were checked against.
-	put, err := s.DB.Put(toUserRow(target), &store.Cond{Expr: "#r = :old", Names: map[string]string{"#r": "role"},
-		Values: map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: string(oldRole)}}})
+	put, err := s.DB.Put(toUserRow(target), roleIn(oldRole))
 	if err != nil {
 		return User{}, err
 	}
@@ -389,8 +388,7 @@ func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID st
 		return fault.E(fault.Forbidden, "Only an owner can remove an owner.")
 	}
 	writes := []types.TransactWriteItem{
-		s.DB.Delete(orgPK(p.OrgID), userSK(target.ID), &store.Cond{Expr: "#r = :old", Names: map[string]string{"#r": "role"},
-			Values: map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: string(target.Role)}}}),
+		s.DB.Delete(orgPK(p.OrgID), userSK(target.ID), roleIn(target.Role)),
 	}
 	if target.Role == access.Owner {
 		writes = append(writes, s.ownerDelta(p.OrgID, -1))
@@ -408,5 +406,3 @@ func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID st
 	s.Log.Info("security event", "event", "member_removed", "orgId", p.OrgID, "userId", target.ID, "by", actor.ID)
 	return nil
 }
-
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

@@ -363,11 +363,10 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		return Session{}, err
 	}
 	spend := s.DB.Update(orgPK(orgID), row.SK, "SET used = :t", &store.Cond{Expr: "used = :f"}, nil,
-		map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}, ":f": &types.AttributeValueMemberBOOL{Value: false}})
-	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}}})
+		map[string]types.AttributeValue{":t": store.Bool(true), ":f": store.Bool(false)})
+	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": store.Bool(false)}})
 	// The member must still exist with the role the new token will carry.
-	userOK := s.DB.Check(orgPK(orgID), ur.SK, store.Cond{Expr: "#r = :role", Names: map[string]string{"#r": "role"},
-		Values: map[string]types.AttributeValue{":role": &types.AttributeValueMemberS{Value: ur.Role}}})
+	userOK := s.DB.Check(orgPK(orgID), ur.SK, *roleIn(access.Role(ur.Role)))
 	if err := s.DB.Transact(ctx, spend, famOK, userOK, put); err != nil {
 		var tce *store.TxCanceledError
 		if errors.As(err, &tce) && tce.Failed(0) {
@@ -389,7 +388,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 // revokeFamily ends a login session and answers the caller with 401.
 func (s *Service) revokeFamily(ctx context.Context, orgID, familyID, why string) error {
 	w := s.DB.Update(orgPK(orgID), familySK(familyID), "SET revoked = :t", store.Exists(), nil,
-		map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}})
+		map[string]types.AttributeValue{":t": store.Bool(true)})
 	if err := s.DB.UpdateItem(ctx, w, nil); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return err
 	}

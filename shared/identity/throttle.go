@@ -41,12 +41,9 @@ type attempt struct{ giveBack types.TransactWriteItem }
 // (the address's budget counts every attempt, which covers a whole office
 // behind one address). Over either limit answers 429 with Retry-After.
 func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.Time) (attempt, error) {
-	start := now.Truncate(s.Throttle.Window)
-	end := start.Add(s.Throttle.Window)
-	window := "W#" + strconv.FormatInt(start.Unix(), 10)
+	w := windowAt(now, s.Throttle.Window)
 	h := sha256.Sum256([]byte("account#" + account))
 	acctPK := "THROTTLE#acct#" + hex.EncodeToString(h[:16]) // the table need not hold what strangers typed
-	exp := &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)}
 	for _, c := range []struct {
 		pk    string
 		limit int
@@ -56,13 +53,10 @@ func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.
 		{"THROTTLE#ip#" + ip, s.Throttle.PerIP},
 		{acctPK, s.Throttle.PerAccount},
 	} {
-		w := s.DB.Update(c.pk, window, "ADD n :one SET expiresAt = :exp",
-			&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
-			map[string]types.AttributeValue{":one": num(1), ":exp": exp, ":limit": num(c.limit)})
-		err := s.DB.UpdateItem(ctx, w, nil)
+		err := s.DB.UpdateItem(ctx, s.take(c.pk, w, c.limit), nil)
 		if errors.Is(err, store.ErrConditionFailed) {
 			e := fault.E(fault.RateLimited, "Too many login attempts. Try again later.")
-			e.RetryAfter = end.Sub(now)
+			e.RetryAfter = w.end.Sub(now)
 			s.Log.Warn("security event", "event", "login_throttled")
 			return attempt{}, e
 		}
@@ -70,11 +64,29 @@ func (s *Service) takeAttempt(ctx context.Context, account, ip string, now time.
 			return attempt{}, err
 		}
 	}
-	giveBack := s.DB.Update(acctPK, window, "ADD n :minus", nil, nil, map[string]types.AttributeValue{":minus": num(-1)})
+	giveBack := s.DB.Update(acctPK, w.sk, "ADD n :minus", nil, nil, map[string]types.AttributeValue{":minus": store.N(-1)})
 	return attempt{giveBack: giveBack}, nil
 }
 
-func num(n int) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.Itoa(n)} }
+// window is one fixed throttle window: its counter sort key and its end.
+type window struct {
+	sk  string
+	end time.Time
+}
+
+func windowAt(now time.Time, length time.Duration) window {
+	start := now.Truncate(length)
+	return window{sk: "W#" + strconv.FormatInt(start.Unix(), 10), end: start.Add(length)}
+}
+
+// take is the conditional atomic increment of counter pk in window w, which
+// fails once the counter has reached limit. Counters expire an hour after
+// their window.
+func (s *Service) take(pk string, w window, limit int) types.TransactWriteItem {
+	return s.DB.Update(pk, w.sk, "ADD n :one SET expiresAt = :exp",
+		&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
+		map[string]types.AttributeValue{":one": store.N(1), ":limit": store.N(int64(limit)), ":exp": store.N(w.end.Add(time.Hour).Unix())})
+}
 
 // throttleRow is a counter of one window.
 type throttleRow struct {
@@ -88,17 +100,19 @@ type throttleRow struct {
 // address has no sign-ups left this window. The slot itself is taken in the
 // sign-up transaction (signupSlot), which is what enforces the limit exactly.
 func (s *Service) signupBudgetLeft(ctx context.Context, ip string, now time.Time) error {
-	start := now.Truncate(s.Throttle.SignupWindow)
+	w := windowAt(now, s.Throttle.SignupWindow)
 	var row throttleRow
-	err := s.DB.Get(ctx, "THROTTLE#signup#"+ip, "W#"+strconv.FormatInt(start.Unix(), 10), &row)
+	err := s.DB.Get(ctx, signupPK(ip), w.sk, &row)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	if row.Count >= s.Throttle.SignupsPerIP {
-		return signupLimited(start.Add(s.Throttle.SignupWindow).Sub(now))
+		return signupLimited(w.end.Sub(now))
 	}
 	return nil
 }
+
+func signupPK(ip string) string { return "THROTTLE#signup#" + ip }
 
 func signupLimited(retry time.Duration) error {
 	e := fault.E(fault.RateLimited, "Too many sign-ups from this address. Try again later.")
@@ -110,14 +124,6 @@ func signupLimited(retry time.Duration) error {
 // slots for this window. Its condition enforces the limit atomically, so
 // parallel sign-ups cannot exceed it, and a refused sign-up takes no slot.
 func (s *Service) signupSlot(ip string, now time.Time) (types.TransactWriteItem, time.Duration) {
-	start := now.Truncate(s.Throttle.SignupWindow)
-	end := start.Add(s.Throttle.SignupWindow)
-	w := s.DB.Update("THROTTLE#signup#"+ip, "W#"+strconv.FormatInt(start.Unix(), 10), "ADD n :one SET expiresAt = :exp",
-		&store.Cond{Expr: "attribute_not_exists(n) OR n < :limit"}, nil,
-		map[string]types.AttributeValue{
-			":one":   num(1),
-			":limit": num(s.Throttle.SignupsPerIP),
-			":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(end.Add(time.Hour).Unix(), 10)},
-		})
-	return w, end.Sub(now)
+	w := windowAt(now, s.Throttle.SignupWindow)
+	return s.take(signupPK(ip), w, s.Throttle.SignupsPerIP), w.end.Sub(now)
 }

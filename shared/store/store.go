@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,12 +60,20 @@ func (e *TxCanceledError) Failed(i int) bool {
 	return i < len(e.Reasons) && e.Reasons[i] == "ConditionalCheckFailed"
 }
 
+// S, N and Bool build expression values.
+func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// N builds a number expression value.
+func N(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// Bool builds a boolean expression value.
+func Bool(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+
 // Key builds a primary key.
 func Key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		AttrPK: &types.AttributeValueMemberS{Value: pk},
-		AttrSK: &types.AttributeValueMemberS{Value: sk},
-	}
+	return map[string]types.AttributeValue{AttrPK: S(pk), AttrSK: S(sk)}
 }
 
 // Get reads one item into out with a strongly consistent read.
