@@ -30,7 +30,7 @@ func main() {
 	}
 }
 
-func run() error {
+func run() (err error) {
 	fn := flag.String("fn", "", "function name (a directory under functions/)")
 	eventPath := flag.String("event", "", "API Gateway HTTP API v2 event JSON file")
 	flag.Parse()
@@ -57,10 +57,11 @@ func run() error {
 	}
 	if endpoint == "" {
 		// No dev server: work on the snapshot directly and save it back.
-		dyn, err := localaws.StartDynamo(filepath.Join(dataDir, "dynamodb.json"))
-		if err != nil {
-			return err
+		dyn, startErr := localaws.StartDynamo(filepath.Join(dataDir, "dynamodb.json"))
+		if startErr != nil {
+			return startErr
 		}
+		// Saving the snapshot back can fail; that failure is the command's.
 		defer func() { err = errors.Join(err, dyn.Close()) }()
 		endpoint = dyn.Endpoint()
 	}

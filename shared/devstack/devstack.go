@@ -251,8 +251,7 @@ func writeProblem(w http.ResponseWriter, p httpapi.Problem) {
 func (s *Stack) serveDev(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/dev/openapi.json":
-		httpapi.WriteHTTP(w, events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK,
-			Headers: map[string]string{"Content-Type": "application/json"}, Body: string(openapi.Spec)})
+		httpapi.WriteHTTP(w, jsonResponse(http.StatusOK, json.RawMessage(openapi.Spec)))
 	case r.Method == http.MethodGet && r.URL.Path == "/dev/schedules":
 		names := s.Scheduler.Names()
 		sort.Strings(names)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -25,7 +26,7 @@ import (
 var (
 	stack *Stack
 	clock = &testClock{}
-	calls = &countingAPI{}
+	calls = &countingClient{}
 )
 
 // testClock is the stack's clock; tests move it forward instead of sleeping.
@@ -53,16 +54,20 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// countingAPI counts DynamoDB calls by operation, for "same work" checks and
-// the calls-per-request benchmark figures.
-type countingAPI struct {
-	store.API
+// countingClient counts DynamoDB calls on the wire by operation (the
+// X-Amz-Target header), for "same work" checks and the calls-per-request
+// benchmark figures.
+type countingClient struct {
+	next  dynamodb.HTTPClient
 	mu    sync.Mutex
 	n     map[string]int
 	total atomic.Int64
 }
 
-func (c *countingAPI) count(op string) {
+// Do counts the call, then sends it.
+func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
+	op := r.Header.Get("X-Amz-Target")
+	op = op[strings.LastIndex(op, ".")+1:]
 	c.total.Add(1)
 	c.mu.Lock()
 	if c.n == nil {
@@ -70,46 +75,22 @@ func (c *countingAPI) count(op string) {
 	}
 	c.n[op]++
 	c.mu.Unlock()
+	return c.next.Do(r)
 }
 
 // Snapshot returns the per-operation counts so far.
-func (c *countingAPI) Snapshot() map[string]int {
+func (c *countingClient) Snapshot() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range c.n {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.n)
 }
 
-func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.count("GetItem")
-	return c.API.GetItem(ctx, in, o...)
-}
-func (c *countingAPI) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	c.count("PutItem")
-	return c.API.PutItem(ctx, in, o...)
-}
-func (c *countingAPI) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	c.count("UpdateItem")
-	return c.API.UpdateItem(ctx, in, o...)
-}
-func (c *countingAPI) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	c.count("DeleteItem")
-	return c.API.DeleteItem(ctx, in, o...)
-}
-func (c *countingAPI) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.count("Query")
-	return c.API.Query(ctx, in, o...)
-}
-func (c *countingAPI) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.count("BatchGetItem")
-	return c.API.BatchGetItem(ctx, in, o...)
-}
-func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	c.count("TransactWriteItems")
-	return c.API.TransactWriteItems(ctx, in, o...)
+// counted rebuilds the stack's DynamoDB client to send through calls.
+func counted(api store.API) store.API {
+	opts := api.(*dynamodb.Client).Options()
+	calls.next = opts.HTTPClient
+	opts.HTTPClient = calls
+	return dynamodb.New(opts)
 }
 
 func TestMain(m *testing.M) {
@@ -129,7 +110,7 @@ func runMain(m *testing.M) int {
 	}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader,
-		WrapDynamo:     func(api store.API) store.API { calls.API = api; return calls }})
+		WrapDynamo:     counted})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

@@ -60,9 +60,11 @@ func (rt *Router) Handle(key string, h HandlerFunc) { rt.handlers[key] = h }
 // table, so a route can be neither forgotten nor served by the wrong function.
 func (rt *Router) Check() error {
 	want := map[string]bool{}
+	needsAuth := false
 	for _, r := range routes.ForFunction(rt.function) {
 		want[r.Key()] = true
 		rt.public[r.Key()] = r.Public
+		needsAuth = needsAuth || !r.Public
 		if _, ok := rt.handlers[r.Key()]; !ok {
 			return fmt.Errorf("function %s: no handler for route %q", rt.function, r.Key())
 		}
@@ -72,18 +74,10 @@ func (rt *Router) Check() error {
 			return fmt.Errorf("function %s: handler for %q, which the route table does not give it", rt.function, k)
 		}
 	}
-	if rt.opts.Verifier == nil && slices.Contains(mapValues(rt.public), false) {
+	if rt.opts.Verifier == nil && needsAuth {
 		return fmt.Errorf("function %s: authenticated routes need a token verifier", rt.function)
 	}
 	return nil
-}
-
-func mapValues(m map[string]bool) []bool {
-	out := make([]bool, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // Serve is the Lambda handler for API Gateway HTTP API payload v2 events.
