@@ -26,6 +26,10 @@ var functionPerms = map[string]perms{
 	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true},
 	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
 	routes.FnOrg:      {Table: true, Secret: true},
+	routes.FnCRM:      {Table: true, Secret: true, Events: true},
+	// The only app API function that touches the bucket: it presigns the
+	// browser's PUT/GET URLs, which act with this function's role.
+	routes.FnDocuments: {Table: true, Secret: true, Bucket: true, Events: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -73,7 +73,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	}
 	stack := awscdk.NewStack(scope, &id, &props.StackProps)
 
-	d := newDataPlane(stack)
+	d := newDataPlane(stack, props.CorsOrigins)
 	fns := newFunctions(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
 	newAlarms(stack, fns, api)
@@ -85,7 +85,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	return stack
 }
 
-func newDataPlane(stack awscdk.Stack) *dataPlane {
+func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 	// One customer-managed key for table, bucket and secret: key policy and
 	// CloudTrail show every use, and deleting the stack never deletes the key
 	// (data encrypted with it would be lost for good).
@@ -143,6 +143,20 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(7)),
 			},
 		},
+		// Browsers upload and download documents straight to S3 with presigned
+		// URLs. The SSE headers are signed into PUT URLs (see the policy
+		// below), so the browser must be allowed to send them.
+		Cors: &[]*awss3.CorsRule{{
+			AllowedOrigins: jsii.Strings(corsOrigins...),
+			AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
+			AllowedHeaders: jsii.Strings(
+				"content-type",
+				"x-amz-server-side-encryption",
+				"x-amz-server-side-encryption-aws-kms-key-id",
+			),
+			ExposedHeaders: jsii.Strings("ETag"),
+			MaxAge:         jsii.Number(600),
+		}},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	// KMS-only puts: StringNotEquals also matches when the header is absent,
@@ -157,6 +171,19 @@ func newDataPlane(stack awscdk.Stack) *dataPlane {
 		Resources:  &[]*string{bucket.ArnForObjects(jsii.String("*"))},
 		Conditions: &map[string]any{
 			"StringNotEquals": map[string]any{"s3:x-amz-server-side-encryption": "aws:kms"},
+		},
+	}))
+	// ...and only under our key: a request naming another key would store
+	// data that our key policy and CloudTrail do not cover. IfExists lets
+	// puts that omit the key id through; they get the bucket default (ours).
+	bucket.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("DenyOtherKmsKeys"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  &[]*string{bucket.ArnForObjects(jsii.String("*"))},
+		Conditions: &map[string]any{
+			"StringNotEqualsIfExists": map[string]any{"s3:x-amz-server-side-encryption-aws-kms-key-id": key.KeyArn()},
 		},
 	}))
 
@@ -281,6 +308,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			d.signing.GrantRead(fn, nil)
 		}
 		if p.Bucket {
+			// On the bucket's objects: GetObject* (versions, ranges, HEAD),
+			// PutObject, DeleteObject* (DeleteObjectVersion too), and on the
+			// key GenerateDataKey*/Decrypt, which SSE-KMS puts and gets need.
+			// Presigned URLs act with this role, so browsers get no more.
 			d.bucket.GrantReadWrite(fn, nil)
 		}
 		if p.Events {

@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -217,6 +219,20 @@ func keyID(t *testing.T) string {
 	return ""
 }
 
+func bucketID(t *testing.T) string {
+	t.Helper()
+	for id := range ofType("AWS::S3::Bucket") {
+		return id
+	}
+	t.Fatal("no bucket")
+	return ""
+}
+
+// objectsArn is how the template spells the ARN of every object of a bucket.
+func objectsArn(bucketID string) obj {
+	return obj{"Fn::Join": []any{"", []any{getAtt(bucketID), "/*"}}}
+}
+
 func TestTable(t *testing.T) {
 	check(t, func() { template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
 	check(t, func() {
@@ -303,6 +319,27 @@ func TestBucket(t *testing.T) {
 	})
 }
 
+// TestBucketCORS: browsers PUT and GET documents straight to S3 with
+// presigned URLs, from the app's origins only, sending only the headers
+// signed into the URL.
+func TestBucketCORS(t *testing.T) {
+	want := obj{"CorsRules": []any{obj{
+		"AllowedOrigins": anys(corsOrigins),
+		"AllowedMethods": []any{"PUT", "GET", "HEAD"},
+		"AllowedHeaders": []any{
+			"content-type",
+			"x-amz-server-side-encryption",
+			"x-amz-server-side-encryption-aws-kms-key-id",
+		},
+		"ExposedHeaders": []any{"ETag"},
+		"MaxAge":         float64(600),
+	}}}
+	got := props(resources[bucketID(t)].(obj))["CorsConfiguration"]
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("CorsConfiguration =\n%v\nwant\n%v", got, want)
+	}
+}
+
 func TestBucketPolicy(t *testing.T) {
 	tests := []struct {
 		name string
@@ -314,10 +351,22 @@ func TestBucketPolicy(t *testing.T) {
 			"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
 		}},
 		{"deny puts without SSE-KMS", obj{
+			"Sid":       "DenyNonKmsPuts",
 			"Effect":    "Deny",
 			"Action":    "s3:PutObject",
 			"Principal": obj{"AWS": "*"},
+			"Resource":  objectsArn(bucketID(t)),
 			"Condition": obj{"StringNotEquals": obj{"s3:x-amz-server-side-encryption": "aws:kms"}},
+		}},
+		{"deny puts under another KMS key", obj{
+			"Sid":       "DenyOtherKmsKeys",
+			"Effect":    "Deny",
+			"Action":    "s3:PutObject",
+			"Principal": obj{"AWS": "*"},
+			"Resource":  objectsArn(bucketID(t)),
+			"Condition": obj{"StringNotEqualsIfExists": obj{
+				"s3:x-amz-server-side-encryption-aws-kms-key-id": getAtt(keyID(t)),
+			}},
 		}},
 	}
 	for _, tt := range tests {
@@ -521,12 +570,14 @@ func allowStatements() map[string][]obj {
 }
 
 func TestNoWildcardPermissions(t *testing.T) {
+	// X-Ray has no resource-level permissions; everything else names its resource.
+	onAnyResource := []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 	for id, sts := range allowStatements() {
 		for _, st := range sts {
 			actions := stringsOf(st["Action"])
 			onAnything := slices.Contains(stringsOf(st["Resource"]), "*")
 			for _, a := range actions {
-				if a == "*" || (onAnything && strings.HasSuffix(a, ":*")) {
+				if a == "*" || (onAnything && !slices.Contains(onAnyResource, a)) {
 					t.Errorf("%s allows %q on %v", id, a, st["Resource"])
 				}
 				// Lists are queries by design; no function may scan the table.
@@ -546,29 +597,109 @@ func TestNoWildcardPermissions(t *testing.T) {
 	}
 }
 
+// roleStatements returns the Allow statements of the policies attached to
+// the role of the function built for name.
+func roleStatements(t *testing.T, name string) []obj {
+	t.Helper()
+	fn := props(resources[functionID(t, name)].(obj))
+	roleArn, _ := dig(fn, "Role", "Fn::GetAtt").([]any)
+	if len(roleArn) != 2 {
+		t.Fatalf("Role = %v, want a GetAtt of a role of this stack", fn["Role"])
+	}
+	roleID, _ := roleArn[0].(string)
+
+	allow := allowStatements()
+	var out []obj
+	for id, p := range ofType("AWS::IAM::Policy") {
+		roles, _ := props(p)["Roles"].([]any)
+		for _, r := range roles {
+			if fmt.Sprint(r) == fmt.Sprint(ref(roleID)) {
+				out = append(out, allow[id]...)
+			}
+		}
+	}
+	return out
+}
+
+// grants reports whether any statement allows action on resource, reading
+// IAM wildcards in actions ("s3:DeleteObject*") the way IAM does.
+func grants(sts []obj, action string, resource any) bool {
+	for _, st := range sts {
+		res, ok := st["Resource"].([]any)
+		if !ok {
+			res = []any{st["Resource"]}
+		}
+		if !slices.ContainsFunc(res, func(r any) bool { return fmt.Sprint(r) == fmt.Sprint(resource) }) {
+			continue
+		}
+		for _, a := range stringsOf(st["Action"]) {
+			if ok, _ := path.Match(strings.ToLower(a), strings.ToLower(action)); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestBucketAccess: the documents function holds what presigned PUT/GET
+// URLs, HeadObject, ranged and versioned GetObject, DeleteObject(s) and
+// deletes by VersionId need on an SSE-KMS bucket, on its objects and key;
+// crm holds no S3 permission at all.
+func TestBucketAccess(t *testing.T) {
+	bucket := bucketID(t)
+	objects := objectsArn(bucket)
+	key := getAtt(keyID(t))
+	tests := []struct {
+		fn      string
+		objects []string // actions wanted on the bucket's objects
+		key     []string // actions wanted on the KMS key
+	}{
+		{fn: routes.FnCRM},
+		{
+			fn:      routes.FnDocuments,
+			objects: []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"},
+			// SSE-KMS: puts need a data key, gets decrypt it.
+			key: []string{"kms:GenerateDataKey", "kms:Decrypt"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fn, func(t *testing.T) {
+			sts := roleStatements(t, tt.fn)
+			for _, a := range tt.objects {
+				if !grants(sts, a, objects) {
+					t.Errorf("%s not allowed on the bucket's objects", a)
+				}
+			}
+			for _, a := range tt.key {
+				if !grants(sts, a, key) {
+					t.Errorf("%s not allowed on the data key", a)
+				}
+			}
+			if tt.objects != nil {
+				return
+			}
+			for _, st := range sts {
+				for _, a := range stringsOf(st["Action"]) {
+					if strings.HasPrefix(strings.ToLower(a), "s3:") {
+						t.Errorf("allows %s on %v", a, st["Resource"])
+					}
+				}
+				if strings.Contains(fmt.Sprint(st["Resource"]), bucket) {
+					t.Errorf("statement on the bucket: %v", st)
+				}
+			}
+		})
+	}
+}
+
 // TestFunctionPermissions checks each function's role against its entry in
 // the permissions table: granted resources appear, others do not.
 func TestFunctionPermissions(t *testing.T) {
-	allow := allowStatements()
 	for _, name := range routes.Functions() {
 		t.Run(name, func(t *testing.T) {
-			fn := props(resources[functionID(t, name)].(obj))
-			roleArn, _ := dig(fn, "Role", "Fn::GetAtt").([]any)
-			if len(roleArn) != 2 {
-				t.Fatalf("Role = %v, want a GetAtt of a role of this stack", fn["Role"])
-			}
-			roleID, _ := roleArn[0].(string)
-
 			var actions []string
-			for id, p := range ofType("AWS::IAM::Policy") {
-				roles, _ := props(p)["Roles"].([]any)
-				for _, r := range roles {
-					if fmt.Sprint(r) == fmt.Sprint(ref(roleID)) {
-						for _, st := range allow[id] {
-							actions = append(actions, stringsOf(st["Action"])...)
-						}
-					}
-				}
+			for _, st := range roleStatements(t, name) {
+				actions = append(actions, stringsOf(st["Action"])...)
 			}
 			has := func(prefix string) bool {
 				return slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, prefix) })
@@ -582,6 +713,7 @@ func TestFunctionPermissions(t *testing.T) {
 				{"table", p.Table, "dynamodb:PutItem"},
 				{"secret", p.Secret, "secretsmanager:GetSecretValue"},
 				{"bucket", p.Bucket, "s3:"},
+				{"events", p.Events, "events:PutEvents"},
 			} {
 				if got := has(c.action); got != c.want {
 					t.Errorf("%s access (%s): got %v, want %v; actions %v", c.what, c.action, got, c.want, actions)
@@ -621,13 +753,27 @@ func TestAlarms(t *testing.T) {
 }
 
 func TestPermsFor(t *testing.T) {
-	for _, name := range routes.Functions() {
-		if p := permsFor(name); !p.Table || !p.Secret || p.Bucket {
-			t.Errorf("%s: %+v, want table and secret, no bucket", name, p)
+	tests := []struct {
+		name string
+		want perms
+	}{
+		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true}},
+		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true}},
+		{routes.FnOrg, perms{Table: true, Secret: true}},
+		{routes.FnCRM, perms{Table: true, Secret: true, Events: true}},
+		{routes.FnDocuments, perms{Table: true, Secret: true, Bucket: true, Events: true}},
+		{"not-a-function", defaultPerms},
+	}
+	for _, tt := range tests {
+		if got := permsFor(tt.name); got != tt.want {
+			t.Errorf("permsFor(%q) = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
-	if got := permsFor("not-a-function"); got != defaultPerms {
-		t.Errorf("unlisted function: %+v, want defaults %+v", got, defaultPerms)
+	// The bucket holds documents: one app API function may touch it.
+	for _, name := range routes.Functions() {
+		if p := permsFor(name); !p.Table || !p.Secret || p.Bucket != (name == routes.FnDocuments) {
+			t.Errorf("%s: %+v, want table and secret, bucket only for %s", name, p, routes.FnDocuments)
+		}
 	}
 }
 
@@ -683,7 +829,8 @@ func TestLoadCDKContextMissingFile(t *testing.T) {
 }
 
 // TestEventBus checks the domain event bus exists and every function knows
-// its name, while only functions allowed to publish may call PutEvents.
+// its name, while only functions allowed to publish may call PutEvents, and
+// only on this bus.
 func TestEventBus(t *testing.T) {
 	if n := len(ofType("AWS::Events::EventBus")); n != 1 {
 		t.Fatalf("%d event buses, want 1", n)
@@ -695,12 +842,30 @@ func TestEventBus(t *testing.T) {
 			t.Errorf("function %s has no EVENT_BUS_NAME", id)
 		}
 	}
-	for role, sts := range allowStatements() {
-		for _, st := range sts {
-			if slices.Contains(stringsOf(st["Action"]), "events:PutEvents") {
-				t.Errorf("%s may publish events, but no function needs to yet", role)
+	var bus string
+	for id := range ofType("AWS::Events::EventBus") {
+		bus = id
+	}
+	publishers := 0
+	for _, name := range routes.Functions() {
+		if permsFor(name).Events {
+			publishers++
+			if !grants(roleStatements(t, name), "events:PutEvents", getAtt(bus)) {
+				t.Errorf("%s may not publish to the bus", name)
 			}
 		}
+	}
+	// No other role (the token key publisher) may publish.
+	granted := 0
+	for _, sts := range allowStatements() {
+		for _, st := range sts {
+			if slices.Contains(stringsOf(st["Action"]), "events:PutEvents") {
+				granted++
+			}
+		}
+	}
+	if granted != publishers {
+		t.Errorf("%d statements allow events:PutEvents, want %d (functions with Events)", granted, publishers)
 	}
 }
 

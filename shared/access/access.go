@@ -55,14 +55,61 @@ const (
 	ManageOrg   Permission = "org:manage"
 	ReadUsers   Permission = "users:read"
 	ManageUsers Permission = "users:manage"
+
+	// CRM: clients, matters, notes, bookings and their activity log.
+	ReadClients   Permission = "clients:read"
+	WriteClients  Permission = "clients:write" // create and edit
+	DeleteClients Permission = "clients:delete"
+	ReadMatters   Permission = "matters:read"
+	WriteMatters  Permission = "matters:write"
+	// DeleteMatters is deleting any matter; DeleteAssignedMatters only the
+	// matters the member is on (responsible attorney or team).
+	DeleteMatters         Permission = "matters:delete"
+	DeleteAssignedMatters Permission = "matters:delete-assigned"
+	ReadNotes             Permission = "notes:read"
+	WriteNotes            Permission = "notes:write"  // add notes, edit and delete one's own
+	ManageNotes           Permission = "notes:manage" // edit and delete anyone's
+	ReadBookings          Permission = "bookings:read"
+	WriteBookings         Permission = "bookings:write"
+	ReadActivity          Permission = "activity:read"
+
+	// Documents. Billing works with invoices, not privileged files.
+	ReadDocuments   Permission = "documents:read"
+	WriteDocuments  Permission = "documents:write" // upload documents and new versions
+	DeleteDocuments Permission = "documents:delete"
+)
+
+// Role groups of the matrix below.
+var (
+	everyone = []Role{Owner, Admin, Attorney, Staff, Billing}
+	caseTeam = []Role{Owner, Admin, Attorney, Staff} // everyone who works on matters
+	lawyers  = []Role{Owner, Admin, Attorney}
 )
 
 // matrix is the one permission matrix: permission → roles allowed.
 var matrix = map[Permission][]Role{
-	ReadOrg:     {Owner, Admin, Attorney, Staff, Billing},
+	ReadOrg:     everyone,
 	ManageOrg:   {Owner, Admin},
-	ReadUsers:   {Owner, Admin, Attorney, Staff, Billing},
+	ReadUsers:   everyone,
 	ManageUsers: {Owner, Admin},
+
+	ReadClients:           everyone,
+	WriteClients:          caseTeam,
+	DeleteClients:         lawyers,
+	ReadMatters:           everyone,
+	WriteMatters:          caseTeam,
+	DeleteMatters:         lawyers,
+	DeleteAssignedMatters: caseTeam,
+	ReadNotes:             caseTeam,
+	WriteNotes:            caseTeam,
+	ManageNotes:           lawyers,
+	ReadBookings:          everyone,
+	WriteBookings:         caseTeam,
+	ReadActivity:          caseTeam,
+
+	ReadDocuments:   caseTeam,
+	WriteDocuments:  caseTeam,
+	DeleteDocuments: lawyers,
 }
 
 // Can reports whether role r holds permission p.

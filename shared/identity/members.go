@@ -3,7 +3,6 @@ package identity
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -13,6 +12,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
 )
 
 var errUserNotFound = fault.E(fault.NotFound, "No such user.")
@@ -183,15 +183,7 @@ func (s *Service) stillHasRole(p httpapi.Principal, roles ...access.Role) types.
 }
 
 // roleIn is the condition that a member item exists with one of roles.
-func roleIn(roles ...access.Role) *store.Cond {
-	keys := make([]string, len(roles))
-	values := map[string]types.AttributeValue{}
-	for i, r := range roles {
-		keys[i] = ":role" + strconv.Itoa(i)
-		values[keys[i]] = store.S(string(r))
-	}
-	return &store.Cond{Expr: "#r IN (" + strings.Join(keys, ", ") + ")", Names: map[string]string{"#r": "role"}, Values: values}
-}
+func roleIn(roles ...access.Role) *store.Cond { return tenant.RoleIn(roles...) }
 
 // errRoleChanged answers a write whose caller lost the role it needed meanwhile.
 var errRoleChanged = fault.E(fault.Forbidden, "Your role changed while this request ran; it no longer allows this.")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/tenant"
 )
 
 // Org is a tenant: one practice.
@@ -37,8 +38,8 @@ type User struct {
 
 // Key layout. Tenant items live under ORG#<orgId>; the login lookups and
 // throttle counters are global by nature (a login names no org).
-func orgPK(orgID string) string         { return "ORG#" + orgID }
-func userSK(userID string) string       { return "USER#" + userID }
+func orgPK(orgID string) string         { return tenant.PK(orgID) }
+func userSK(userID string) string       { return tenant.MemberSK(userID) }
 func familySK(familyID string) string   { return "RFAMILY#" + familyID }
 func refreshSK(tokenID string) string   { return "REFRESH#" + tokenID }
 func emailPK(email string) string       { return "LOGIN#email#" + email }
@@ -46,7 +47,7 @@ func usernamePK(username string) string { return "LOGIN#username#" + username }
 func smsFromPK(number string) string    { return "SMSFROM#" + number }
 
 const (
-	orgSK    = "ORG"
+	orgSK    = tenant.OrgSK
 	loginSK  = "LOGIN"
 	userPfx  = "USER#"
 	markerSK = "MARKER"

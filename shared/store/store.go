@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -473,4 +476,90 @@ func (d *DB) BatchGet(ctx context.Context, reqs ...*KeyOut) error {
 		pending = res.UnprocessedKeys
 	}
 	return nil
+}
+
+// Replace builds a transaction Update that sets every attribute of row
+// except its key and those named in keep: the attributes other writers own
+// (counters kept by conditional ADDs, creation fields), which a
+// read-modify-write of the rest must never overwrite with what it read.
+// Attributes row leaves out (omitempty) are removed.
+func (d *DB) Replace(row any, cond *Cond, keep ...string) (types.TransactWriteItem, error) {
+	item, err := Marshal(row)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	pk, _ := item[AttrPK].(*types.AttributeValueMemberS)
+	sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return types.TransactWriteItem{}, errors.New("replace: row has no PK and SK")
+	}
+	skip := map[string]bool{AttrPK: true, AttrSK: true}
+	for _, k := range keep {
+		skip[k] = true
+	}
+	names := map[string]string{}
+	values := map[string]types.AttributeValue{}
+	var sets []string
+	for _, name := range sortedKeys(item) {
+		if skip[name] {
+			continue
+		}
+		n, v := "#a"+strconv.Itoa(len(names)), ":a"+strconv.Itoa(len(names))
+		names[n], values[v] = name, item[name]
+		sets = append(sets, n+" = "+v)
+	}
+	expr := "SET " + strings.Join(sets, ", ")
+	var removes []string
+	for _, name := range optionalAttrs(row) {
+		if _, set := item[name]; !set && !skip[name] {
+			n := "#a" + strconv.Itoa(len(names))
+			names[n] = name
+			removes = append(removes, n)
+		}
+	}
+	if len(removes) > 0 {
+		expr += " REMOVE " + strings.Join(removes, ", ")
+	}
+	return d.Update(pk.Value, sk.Value, expr, cond, names, values), nil
+}
+
+func sortedKeys(m map[string]types.AttributeValue) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// optionalAttrs lists the attribute names of row's omitempty fields.
+func optionalAttrs(row any) []string {
+	t := reflect.TypeOf(row)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var out []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("dynamodbav")
+			if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			if strings.Contains(","+opts+",", ",omitempty,") {
+				out = append(out, name)
+			}
+		}
+	}
+	walk(t)
+	return out
 }

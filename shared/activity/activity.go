@@ -1,0 +1,114 @@
+// Package activity is the activity log of clients and matters: who did what,
+// when, from which address and browser. An entry is written in the same
+// DynamoDB transaction as the change it describes, so a change can never
+// happen without its record. Entries name the fields that changed, never
+// their contents (no note bodies, no document text).
+package activity
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Entry is one record of the log.
+type Entry struct {
+	ID         string    `dynamodbav:"id" json:"id"`
+	At         time.Time `dynamodbav:"at" json:"at"`
+	ActorID    string    `dynamodbav:"actorId" json:"actorId"`
+	ActorRole  string    `dynamodbav:"actorRole" json:"actorRole"`
+	Action     string    `dynamodbav:"action" json:"action"` // "client.created", "document.downloaded", ...
+	EntityType string    `dynamodbav:"entityType" json:"entityType"`
+	EntityID   string    `dynamodbav:"entityId" json:"entityId"`
+	ClientID   string    `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
+	MatterID   string    `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
+	Fields     []string  `dynamodbav:"fields,omitempty" json:"fields,omitempty"` // what an update changed
+	Detail     string    `dynamodbav:"detail,omitempty" json:"detail,omitempty"` // e.g. "open → closed", "version 2"
+	IP         string    `dynamodbav:"ip" json:"ip"`
+	UserAgent  string    `dynamodbav:"userAgent" json:"userAgent"`
+}
+
+type row struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	Type   string `dynamodbav:"type"`
+	Entry
+}
+
+const skPrefix = "ACT#"
+
+// The log is read three ways: the whole org (table), per client (GSI1,
+// including the client's matters) and per matter (GSI2), all newest first
+// because entry ids are ULIDs.
+func clientPK(orgID, clientID string) string {
+	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#ACT"
+}
+func matterPK(orgID, matterID string) string {
+	return tenant.PK(orgID) + "#MATTER#" + matterID + "#ACT"
+}
+
+// Actor is who makes a change, and from where.
+type Actor struct {
+	OrgID, UserID, Role, IP, UserAgent string
+}
+
+// maxUserAgent bounds what a caller-chosen header can make us store.
+const maxUserAgent = 512
+
+// ActorOf is the caller of an authenticated request.
+func ActorOf(r *httpapi.Request) Actor {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return Actor{OrgID: r.Principal.OrgID, UserID: r.Principal.UserID, Role: string(r.Principal.Role), IP: r.SourceIP(), UserAgent: ua}
+}
+
+// Record returns the transaction item that logs e as done by a at now.
+func Record(db *store.DB, a Actor, now time.Time, e Entry) (types.TransactWriteItem, error) {
+	e.ID = ulid.Make().String()
+	e.At = now.UTC()
+	e.ActorID, e.ActorRole, e.IP, e.UserAgent = a.UserID, a.Role, a.IP, a.UserAgent
+	r := row{PK: tenant.PK(a.OrgID), SK: skPrefix + e.ID, Type: "activity", Entry: e}
+	if e.ClientID != "" {
+		r.GSI1PK, r.GSI1SK = clientPK(a.OrgID, e.ClientID), e.ID
+	}
+	if e.MatterID != "" {
+		r.GSI2PK, r.GSI2SK = matterPK(a.OrgID, e.MatterID), e.ID
+	}
+	return db.Put(r, store.NotExists())
+}
+
+// Filter picks the log of one client or one matter; empty, the whole org's.
+type Filter struct{ ClientID, MatterID string }
+
+// List reads one page of the log, newest first.
+func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+	q := store.Query{PK: tenant.PK(orgID), SKPrefix: skPrefix, Limit: limit, StartKey: start, Consistent: true}
+	switch {
+	case f.MatterID != "":
+		q = store.Query{Index: store.IndexGSI2, PK: matterPK(orgID, f.MatterID), Limit: limit, StartKey: start}
+	case f.ClientID != "":
+		q = store.Query{Index: store.IndexGSI1, PK: clientPK(orgID, f.ClientID), Limit: limit, StartKey: start}
+	}
+	var rows []row
+	next, err := db.QueryPage(ctx, q, &rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.Entry
+	}
+	return out, next, nil
+}

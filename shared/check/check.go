@@ -1,0 +1,105 @@
+// Package check holds the field rules shared by every capability: ids,
+// free text, emails, phone numbers, time zones, dates and URLs. Each rule
+// adds a client-safe message to a fault.Checker or reports ok, so a request
+// is answered with all its invalid fields at once.
+package check
+
+import (
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must validate the same on Lambda and laptops
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/fault"
+)
+
+var e164Re = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// ID reports whether id can be one of our ids (a ULID). Anything else is
+// answered as not found before it reaches the table, whose key size limits
+// would turn an over-long id into a server error.
+func ID(id string) bool {
+	_, err := ulid.ParseStrict(id)
+	return err == nil
+}
+
+// Text checks a free-text field's length in characters (after trimming)
+// and refuses control characters other than newlines and tabs when
+// multiline, and any control character otherwise.
+func Text(c *fault.Checker, field, v string, required bool, maxLen int, multiline ...bool) {
+	v = strings.TrimSpace(v)
+	n := utf8.RuneCountInString(v)
+	switch {
+	case required && n == 0:
+		c.Add(field, "is required")
+	case n > maxLen:
+		c.Add(field, "is too long (at most "+itoa(maxLen)+" characters)")
+	case !utf8.ValidString(v):
+		c.Add(field, "must be valid UTF-8 text")
+	case strings.IndexFunc(v, func(r rune) bool {
+		return unicode.IsControl(r) && !(len(multiline) > 0 && multiline[0] && (r == '\n' || r == '\t' || r == '\r'))
+	}) >= 0:
+		c.Add(field, "must not contain control characters")
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
+
+// Email lowercases and trims an address; ok is false when it is not a
+// plain address.
+func Email(s string) (string, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 {
+		return s, false
+	}
+	return s, true
+}
+
+// Phone reports whether s is an E.164 number (+ and up to 15 digits).
+func Phone(s string) bool { return e164Re.MatchString(s) }
+
+// PhoneMessage is the message for a number that is not E.164.
+const PhoneMessage = "must be in E.164 format, e.g. +14155550123"
+
+// Timezone reports whether s is an IANA time zone name.
+func Timezone(s string) bool {
+	if s == "" || s == "Local" {
+		return false
+	}
+	_, err := time.LoadLocation(s)
+	return err == nil
+}
+
+// DateLayout is the API's date format.
+const DateLayout = "2006-01-02"
+
+// Date reports whether s is a YYYY-MM-DD calendar date.
+func Date(s string) bool {
+	_, err := time.Parse(DateLayout, s)
+	return err == nil
+}
+
+// HTTPSURL reports whether s is an absolute https URL of at most 2048
+// bytes with a host (a video-call link, say).
+func HTTPSURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && len(s) <= 2048 && u.Scheme == "https" && u.Host != "" && u.User == nil
+}

@@ -1,0 +1,189 @@
+// Package crm is clients, matters, notes and bookings: the records a
+// practice keeps about the people it serves, with every change written to
+// the activity log in the same transaction. Each type is both the DynamoDB
+// item (dynamodbav) and its API form (json); key attributes never leave the
+// server.
+package crm
+
+import (
+	"time"
+
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// keys are the table and index keys of an item.
+type keys struct {
+	PK     string `dynamodbav:"PK" json:"-"`
+	SK     string `dynamodbav:"SK" json:"-"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty" json:"-"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty" json:"-"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty" json:"-"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty" json:"-"`
+	Type   string `dynamodbav:"type" json:"-"`
+}
+
+// Client kinds.
+const (
+	Person  = "person"
+	Company = "company"
+)
+
+// Address is a postal address.
+type Address struct {
+	Line1      string `dynamodbav:"line1" json:"line1"`
+	Line2      string `dynamodbav:"line2,omitempty" json:"line2,omitempty"`
+	City       string `dynamodbav:"city" json:"city"`
+	Region     string `dynamodbav:"region,omitempty" json:"region,omitempty"` // state, province or county
+	PostalCode string `dynamodbav:"postalCode,omitempty" json:"postalCode,omitempty"`
+	Country    string `dynamodbav:"country" json:"country"` // ISO 3166-1 alpha-2
+}
+
+// Client is a person or company the practice serves.
+type Client struct {
+	keys
+	ID          string    `dynamodbav:"id" json:"id"`
+	Kind        string    `dynamodbav:"kind" json:"kind"`
+	Name        string    `dynamodbav:"name" json:"name"`
+	Email       string    `dynamodbav:"email,omitempty" json:"email,omitempty"`
+	Phone       string    `dynamodbav:"phone,omitempty" json:"phone,omitempty"` // E.164
+	Address     *Address  `dynamodbav:"address,omitempty" json:"address,omitempty"`
+	Tags        []string  `dynamodbav:"tags,omitempty" json:"tags"`
+	OpenMatters int       `dynamodbav:"openMatters" json:"openMatters"` // matters not closed; kept by the matter writes
+	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt   time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+// Matter statuses. Open and pending matters count as open for the rule that
+// a client with open matters cannot be deleted.
+const (
+	StatusOpen    = "open"
+	StatusPending = "pending"
+	StatusClosed  = "closed"
+)
+
+// Matter is a case or engagement for a client.
+type Matter struct {
+	keys
+	ID                    string    `dynamodbav:"id" json:"id"`
+	ClientID              string    `dynamodbav:"clientId" json:"clientId"`
+	Title                 string    `dynamodbav:"title" json:"title"`
+	PracticeArea          string    `dynamodbav:"practiceArea,omitempty" json:"practiceArea,omitempty"`
+	Status                string    `dynamodbav:"status" json:"status"`
+	ResponsibleAttorneyID string    `dynamodbav:"responsibleAttorneyId,omitempty" json:"responsibleAttorneyId,omitempty"`
+	Team                  []string  `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
+	Description           string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
+	OpenedOn              string    `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
+	ClosedOn              string    `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
+	DocumentCount         int       `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
+	CreatedBy             string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt             time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt             time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+// OnMatter reports whether member userID works on m.
+func (m Matter) OnMatter(userID string) bool {
+	if m.ResponsibleAttorneyID == userID {
+		return true
+	}
+	for _, id := range m.Team {
+		if id == userID {
+			return true
+		}
+	}
+	return false
+}
+
+// Note is a free-text note on a client or a matter.
+type Note struct {
+	keys
+	ID        string    `dynamodbav:"id" json:"id"`
+	ClientID  string    `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"` // set for client notes and matter notes alike
+	MatterID  string    `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"` // set for matter notes
+	Body      string    `dynamodbav:"body" json:"body"`
+	AuthorID  string    `dynamodbav:"authorId" json:"authorId"`
+	CreatedAt time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+// Booking is an appointment with a client.
+type Booking struct {
+	keys
+	ID          string    `dynamodbav:"id" json:"id"`
+	ClientID    string    `dynamodbav:"clientId" json:"clientId"`
+	MatterID    string    `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
+	Title       string    `dynamodbav:"title" json:"title"`
+	StartsAt    time.Time `dynamodbav:"startsAt" json:"startsAt"`
+	EndsAt      time.Time `dynamodbav:"endsAt" json:"endsAt"`
+	Timezone    string    `dynamodbav:"timezone" json:"timezone"` // IANA; where the meeting's local times are shown and reminders are timed
+	Location    string    `dynamodbav:"location,omitempty" json:"location,omitempty"`
+	VideoURL    string    `dynamodbav:"videoUrl,omitempty" json:"videoUrl,omitempty"`
+	Attendees   []string  `dynamodbav:"attendees,omitempty" json:"attendees"` // member ids
+	Description string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
+	SMSReminder bool      `dynamodbav:"smsReminder" json:"smsReminder"`
+	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt   time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+// Key layout: items under the org's partition, with index partitions per
+// list (see the Query in each list function).
+const (
+	clientPfx  = "CLIENT#"
+	matterPfx  = "MATTER#"
+	notePfx    = "NOTE#"
+	bookingPfx = "BOOKING#"
+)
+
+// ClientSK and MatterSK are the sort keys of a client and of a matter.
+func ClientSK(id string) string { return clientPfx + id }
+
+// MatterSK is the sort key of a matter, for capabilities that attach items to one.
+func MatterSK(id string) string { return matterPfx + id }
+
+// AttrDocumentCount is the matter attribute the documents capability keeps
+// with conditional ADDs; a matter with documents cannot be deleted.
+const AttrDocumentCount = "documentCount"
+
+func clientsByNamePK(orgID string) string { return tenant.PK(orgID) + "#CLIENTS" }
+func mattersOfClientPK(orgID, clientID string) string {
+	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#MATTERS"
+}
+func mattersByStatusPK(orgID, status string) string { return tenant.PK(orgID) + "#MATTERS#" + status }
+func notesPK(orgID, parentKind, parentID string) string {
+	return tenant.PK(orgID) + "#" + parentKind + "#" + parentID + "#NOTES"
+}
+func bookingsPK(orgID string) string { return tenant.PK(orgID) + "#BOOKINGS" }
+func bookingsOfClientPK(orgID, clientID string) string {
+	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#BOOKINGS"
+}
+
+// timeKey formats a time for a sort key: fixed width, so strings sort as times.
+func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+func (c *Client) setKeys(orgID string) {
+	c.keys = keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client",
+		GSI1PK: clientsByNamePK(orgID), GSI1SK: fold(c.Name) + "#" + c.ID}
+}
+
+func (m *Matter) setKeys(orgID string) {
+	m.keys = keys{PK: tenant.PK(orgID), SK: MatterSK(m.ID), Type: "matter",
+		GSI1PK: mattersOfClientPK(orgID, m.ClientID), GSI1SK: m.Status + "#" + m.ID,
+		GSI2PK: mattersByStatusPK(orgID, m.Status), GSI2SK: m.ID}
+}
+
+func (n *Note) setKeys(orgID string) {
+	kind, parent := "CLIENT", n.ClientID
+	if n.MatterID != "" {
+		kind, parent = "MATTER", n.MatterID
+	}
+	n.keys = keys{PK: tenant.PK(orgID), SK: notePfx + n.ID, Type: "note",
+		GSI1PK: notesPK(orgID, kind, parent), GSI1SK: n.ID}
+}
+
+func (b *Booking) setKeys(orgID string) {
+	start := timeKey(b.StartsAt) + "#" + b.ID
+	b.keys = keys{PK: tenant.PK(orgID), SK: bookingPfx + b.ID, Type: "booking",
+		GSI1PK: bookingsPK(orgID), GSI1SK: start,
+		GSI2PK: bookingsOfClientPK(orgID, b.ClientID), GSI2SK: start}
+}

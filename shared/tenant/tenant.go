@@ -1,0 +1,48 @@
+// Package tenant is the key layout every tenant item shares and the checks
+// that tie a write to its caller: an org's items all live under ORG#<orgId>,
+// and a write can require, in its own transaction, that the caller is still
+// a member with a role that allows it (an access token outlives a removal or
+// a demotion by up to its 15 minutes).
+package tenant
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// PK is the partition key of every item of an org, and the prefix of every
+// index partition key of its items.
+func PK(orgID string) string { return "ORG#" + orgID }
+
+// MemberSK is the sort key of a member (user) item.
+func MemberSK(userID string) string { return "USER#" + userID }
+
+// RoleIn is the condition that a member item exists with one of roles.
+func RoleIn(roles ...access.Role) *store.Cond {
+	keys := make([]string, len(roles))
+	values := map[string]types.AttributeValue{}
+	for i, r := range roles {
+		keys[i] = ":role" + strconv.Itoa(i)
+		values[keys[i]] = store.S(string(r))
+	}
+	return &store.Cond{Expr: "#r IN (" + strings.Join(keys, ", ") + ")", Names: map[string]string{"#r": "role"}, Values: values}
+}
+
+// MemberWith is a transaction item that holds only while user is a member of
+// org with a role that has permission p.
+func MemberWith(db *store.DB, orgID, userID string, p access.Permission) types.TransactWriteItem {
+	return db.Check(PK(orgID), MemberSK(userID), *RoleIn(access.RolesWith(p)...))
+}
+
+// ErrRoleChanged answers a write whose caller lost the role it needed (or
+// was removed) after their access token was issued.
+var ErrRoleChanged = fault.E(fault.Forbidden, "Your role changed while your session was open; it no longer allows this.")
+
+// OrgSK is the sort key of the org item itself.
+const OrgSK = "ORG"
