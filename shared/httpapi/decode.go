@@ -68,6 +68,12 @@ func DecodeJSON(b []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field ") {
+			// encoding/json names the key without its path; the walk names it in full.
+			if kerr := checkKeys(b, dst); kerr != nil {
+				return kerr
+			}
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

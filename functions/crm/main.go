@@ -1,0 +1,11 @@
+// Command crm is the Lambda function serving clients, matters, notes, bookings and the activity log.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+func main() {
+	platform.Main(func() error { return platform.StartHTTP(crm.NewRouter) })
+}

@@ -1,0 +1,282 @@
+package crm
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// BookingPatch holds booking fields to set; nil fields stay as they are
+// and "" clears an optional one. Times are RFC 3339 with an offset.
+type BookingPatch struct {
+	ClientID    *string   `json:"clientId"`
+	MatterID    *string   `json:"matterId"`
+	Title       *string   `json:"title"`
+	StartsAt    *string   `json:"startsAt"`
+	EndsAt      *string   `json:"endsAt"`
+	Timezone    *string   `json:"timezone"`
+	Location    *string   `json:"location"`
+	VideoURL    *string   `json:"videoUrl"`
+	Attendees   *[]string `json:"attendees"`
+	Description *string   `json:"description"`
+	SMSReminder *bool     `json:"smsReminder"`
+}
+
+const (
+	maxAttendees   = 25
+	maxBookingSpan = 14 * 24 * time.Hour
+)
+
+// refs are the records a booking points to, read before it is written.
+type refs struct {
+	clientFound bool
+	matter      *Matter // nil when none or not found
+	roles       map[string]access.Role
+}
+
+// apply sets the patch's fields on b and checks them against the records
+// they name.
+func (p BookingPatch) apply(b *Booking, r refs) error {
+	var ck fault.Checker
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	setTime := func(dst *time.Time, v *string, field string) {
+		if v == nil {
+			return
+		}
+		t, err := time.Parse(time.RFC3339, strings.TrimSpace(*v))
+		if err != nil || t.Year() < 2000 || t.Year() > 2100 {
+			ck.Add(field, "must be an RFC 3339 time with an offset, e.g. 2026-03-01T15:00:00-05:00")
+			return
+		}
+		*dst = t.UTC().Truncate(time.Second)
+	}
+	set(&b.ClientID, p.ClientID)
+	set(&b.MatterID, p.MatterID)
+	set(&b.Title, p.Title)
+	set(&b.Timezone, p.Timezone)
+	set(&b.Location, p.Location)
+	set(&b.VideoURL, p.VideoURL)
+	set(&b.Description, p.Description)
+	setTime(&b.StartsAt, p.StartsAt, "startsAt")
+	setTime(&b.EndsAt, p.EndsAt, "endsAt")
+	if p.Attendees != nil {
+		b.Attendees = dedupe(*p.Attendees)
+	}
+	if p.SMSReminder != nil {
+		b.SMSReminder = *p.SMSReminder
+	}
+
+	ck.Check(r.clientFound, "clientId", "no such client")
+	if b.MatterID != "" {
+		ck.Check(r.matter != nil && r.matter.ClientID == b.ClientID, "matterId", "no such matter of this client")
+	}
+	check.Text(&ck, "title", b.Title, true, 200)
+	check.Text(&ck, "location", b.Location, false, 500)
+	check.Text(&ck, "description", b.Description, false, 5000, true)
+	ck.Check(b.VideoURL == "" || check.HTTPSURL(b.VideoURL), "videoUrl", "must be an https URL")
+	ck.Check(check.Timezone(b.Timezone), "timezone", "must be an IANA time zone such as America/New_York")
+	if p.StartsAt == nil && b.StartsAt.IsZero() {
+		ck.Add("startsAt", "is required")
+	}
+	if p.EndsAt == nil && b.EndsAt.IsZero() {
+		ck.Add("endsAt", "is required")
+	}
+	if !b.StartsAt.IsZero() && !b.EndsAt.IsZero() {
+		ck.Check(b.EndsAt.After(b.StartsAt), "endsAt", "must be after startsAt")
+		ck.Check(b.EndsAt.Sub(b.StartsAt) <= maxBookingSpan, "endsAt", "a booking lasts at most 14 days")
+	}
+	ck.Check(len(b.Attendees) <= maxAttendees, "attendees", "at most "+strconv.Itoa(maxAttendees)+" attendees")
+	for i, id := range b.Attendees {
+		_, ok := r.roles[id]
+		ck.Check(ok, "attendees["+strconv.Itoa(i)+"]", "must be a member of this org")
+	}
+	return ck.Err()
+}
+
+// refs reads, in one batch, the client, matter and attendees booking b
+// (after patch p) points to.
+func (s *Service) refs(ctx context.Context, orgID string, b Booking, p BookingPatch) (refs, error) {
+	clientID, matterID, attendees := b.ClientID, b.MatterID, b.Attendees
+	if p.ClientID != nil {
+		clientID = strings.TrimSpace(*p.ClientID)
+	}
+	if p.MatterID != nil {
+		matterID = strings.TrimSpace(*p.MatterID)
+	}
+	if p.Attendees != nil {
+		attendees = dedupe(*p.Attendees)
+	}
+	var client Client
+	var matter Matter
+	var reqs []*store.KeyOut
+	c := &store.KeyOut{PK: tenant.PK(orgID), SK: ClientSK(clientID), Out: &client}
+	m := &store.KeyOut{PK: tenant.PK(orgID), SK: MatterSK(matterID), Out: &matter}
+	if check.ID(clientID) {
+		reqs = append(reqs, c)
+	}
+	if check.ID(matterID) {
+		reqs = append(reqs, m)
+	}
+	if len(reqs) > 0 {
+		if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+			return refs{}, err
+		}
+	}
+	roles, err := s.members(ctx, orgID, attendees)
+	if err != nil {
+		return refs{}, err
+	}
+	r := refs{clientFound: c.Found, roles: roles}
+	if m.Found {
+		r.matter = &matter
+	}
+	return r, nil
+}
+
+// bookingRefs are the transaction items that hold while the booking's
+// client (and matter, of that client) exist.
+func (s *Service) bookingRefs(orgID string, b Booking) []types.TransactWriteItem {
+	items := []types.TransactWriteItem{s.clientExists(orgID, b.ClientID)}
+	if b.MatterID != "" {
+		items = append(items, s.DB.Check(tenant.PK(orgID), MatterSK(b.MatterID), store.Cond{
+			Expr: "attribute_exists(PK) AND clientId = :c", Values: map[string]types.AttributeValue{":c": store.S(b.ClientID)},
+		}))
+	}
+	return items
+}
+
+// CreateBooking books an appointment; its time zone defaults to the org's.
+func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in BookingPatch) (Booking, error) {
+	now := s.Now().UTC()
+	b := Booking{ID: s.NewID(), Attendees: []string{}, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	if in.Timezone == nil {
+		_, tz, err := s.orgTimezone(ctx, a.OrgID)
+		if err != nil {
+			return Booking{}, err
+		}
+		b.Timezone = tz
+	}
+	r, err := s.refs(ctx, a.OrgID, b, in)
+	if err != nil {
+		return Booking{}, err
+	}
+	if err := in.apply(&b, r); err != nil {
+		return Booking{}, err
+	}
+	b.setKeys(a.OrgID)
+	put, err := s.DB.Put(b, store.NotExists())
+	if err != nil {
+		return Booking{}, err
+	}
+	e := activity.Entry{Action: "booking.created", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID}
+	err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{put}, s.bookingRefs(a.OrgID, b)...)...)
+	if failed(err, 1) || failed(err, 2) {
+		return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
+	}
+	if err != nil {
+		return Booking{}, err
+	}
+	s.publish(ctx, "booking.created", a, Event{ClientID: b.ClientID, MatterID: b.MatterID, BookingID: b.ID})
+	return b, nil
+}
+
+// Booking reads one booking.
+func (s *Service) Booking(ctx context.Context, orgID, id string) (Booking, error) {
+	var b Booking
+	err := s.get(ctx, orgID, bookingPfx+id, id, "booking", &b)
+	return b, err
+}
+
+// UpdateBooking applies a partial update (moving, renaming, re-assigning).
+func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string, p BookingPatch) (Booking, error) {
+	for range retryEdits {
+		b, err := s.Booking(ctx, a.OrgID, id)
+		if err != nil {
+			return Booking{}, err
+		}
+		before := b
+		r, err := s.refs(ctx, a.OrgID, b, p)
+		if err != nil {
+			return Booking{}, err
+		}
+		if err := p.apply(&b, r); err != nil {
+			return Booking{}, err
+		}
+		fields := changed(before, b)
+		if len(fields) == 0 {
+			return b, nil
+		}
+		b.UpdatedAt = s.Now().UTC()
+		b.setKeys(a.OrgID)
+		w, err := s.DB.Replace(b, unchanged(before.UpdatedAt), "createdAt", "createdBy")
+		if err != nil {
+			return Booking{}, err
+		}
+		e := activity.Entry{Action: "booking.updated", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Fields: fields}
+		err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...)...)
+		switch {
+		case failed(err, 0):
+			continue
+		case failed(err, 1) || failed(err, 2):
+			return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
+		}
+		return b, err
+	}
+	return Booking{}, errEditRace
+}
+
+// DeleteBooking cancels a booking.
+func (s *Service) DeleteBooking(ctx context.Context, a activity.Actor, id string) error {
+	for range retryEdits {
+		b, err := s.Booking(ctx, a.OrgID, id)
+		if err != nil {
+			return err
+		}
+		del := s.DB.Delete(tenant.PK(a.OrgID), bookingPfx+id, unchanged(b.UpdatedAt))
+		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID}
+		if err = s.commit(ctx, a, access.WriteBookings, e, del); failed(err, 0) {
+			continue
+		}
+		return err
+	}
+	return errEditRace
+}
+
+// BookingFilter narrows a list of bookings to those starting in
+// [From, To) and, optionally, to one client.
+type BookingFilter struct {
+	From, To time.Time // zero for open-ended
+	ClientID string
+}
+
+// ListBookings pages through bookings by start time, earliest first.
+func (s *Service) ListBookings(ctx context.Context, orgID string, f BookingFilter, limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+	from, to := "0", "9"
+	if !f.From.IsZero() {
+		from = timeKey(f.From)
+	}
+	if !f.To.IsZero() {
+		to = timeKey(f.To.Add(-time.Second)) + "#~" // [From, To): the last whole second before To
+	}
+	q := store.Query{Index: store.IndexGSI1, PK: bookingsPK(orgID), SKFrom: from, SKTo: to, Forward: true, Limit: limit, StartKey: start}
+	if f.ClientID != "" {
+		q.Index, q.PK = store.IndexGSI2, bookingsOfClientPK(orgID, f.ClientID)
+	}
+	var out []Booking
+	next, err := s.DB.QueryPage(ctx, q, &out)
+	return out, next, err
+}

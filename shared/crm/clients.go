@@ -1,0 +1,193 @@
+package crm
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// ClientPatch holds client fields to set; nil fields stay as they are and
+// "" clears an optional one. An address with every field empty clears it.
+type ClientPatch struct {
+	Kind    *string   `json:"kind"`
+	Name    *string   `json:"name"`
+	Email   *string   `json:"email"`
+	Phone   *string   `json:"phone"`
+	Address *Address  `json:"address"`
+	Tags    *[]string `json:"tags"`
+}
+
+const (
+	maxTags   = 20
+	maxTagLen = 40
+)
+
+var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// apply sets the patch's fields on c and validates the result.
+func (p ClientPatch) apply(c *Client) error {
+	var ck fault.Checker
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&c.Kind, p.Kind)
+	set(&c.Name, p.Name)
+	set(&c.Email, p.Email)
+	set(&c.Phone, p.Phone)
+	if p.Address != nil {
+		c.Address = cleanAddress(*p.Address)
+	}
+	if p.Tags != nil {
+		c.Tags = cleanTags(&ck, *p.Tags)
+	}
+	ck.Check(c.Kind == Person || c.Kind == Company, "kind", `must be "person" or "company"`)
+	check.Text(&ck, "name", c.Name, true, 200)
+	if c.Email != "" {
+		email, ok := check.Email(c.Email)
+		ck.Check(ok, "email", "must be a valid email address")
+		c.Email = email
+	}
+	ck.Check(c.Phone == "" || check.Phone(c.Phone), "phone", check.PhoneMessage)
+	if a := c.Address; a != nil {
+		check.Text(&ck, "address.line1", a.Line1, true, 200)
+		check.Text(&ck, "address.line2", a.Line2, false, 200)
+		check.Text(&ck, "address.city", a.City, true, 100)
+		check.Text(&ck, "address.region", a.Region, false, 100)
+		check.Text(&ck, "address.postalCode", a.PostalCode, false, 20)
+		ck.Check(countryRe.MatchString(a.Country), "address.country", "must be an ISO 3166-1 alpha-2 country code, e.g. US")
+	}
+	return ck.Err()
+}
+
+func cleanAddress(a Address) *Address {
+	t := strings.TrimSpace
+	a = Address{Line1: t(a.Line1), Line2: t(a.Line2), City: t(a.City), Region: t(a.Region), PostalCode: t(a.PostalCode),
+		Country: strings.ToUpper(t(a.Country))}
+	if a == (Address{}) {
+		return nil
+	}
+	return &a
+}
+
+// cleanTags trims tags and drops duplicates that differ only in case.
+func cleanTags(ck *fault.Checker, tags []string) []string {
+	ck.Check(len(tags) <= maxTags, "tags", "at most "+strconv.Itoa(maxTags)+" tags")
+	out := []string{}
+	seen := map[string]bool{}
+	for i, tag := range tags {
+		tag = strings.TrimSpace(tag)
+		check.Text(ck, "tags["+strconv.Itoa(i)+"]", tag, true, maxTagLen)
+		if k := fold(tag); !seen[k] {
+			seen[k] = true
+			out = append(out, tag)
+		}
+	}
+	return out
+}
+
+// CreateClient adds a client.
+func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientPatch) (Client, error) {
+	now := s.Now().UTC()
+	c := Client{ID: s.NewID(), Tags: []string{}, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	if err := in.apply(&c); err != nil {
+		return Client{}, err
+	}
+	c.setKeys(a.OrgID)
+	put, err := s.DB.Put(c, store.NotExists())
+	if err != nil {
+		return Client{}, err
+	}
+	e := activity.Entry{Action: "client.created", EntityType: "client", EntityID: c.ID, ClientID: c.ID}
+	if err := s.commit(ctx, a, access.WriteClients, e, put); err != nil {
+		return Client{}, err
+	}
+	s.publish(ctx, "client.created", a, Event{ClientID: c.ID})
+	return c, nil
+}
+
+// Client reads one client.
+func (s *Service) Client(ctx context.Context, orgID, id string) (Client, error) {
+	var c Client
+	err := s.get(ctx, orgID, ClientSK(id), id, "client", &c)
+	return c, err
+}
+
+// UpdateClient applies a partial update. Counters kept by other writes
+// (open matters) are never overwritten with what this read.
+func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string, p ClientPatch) (Client, error) {
+	for range retryEdits {
+		c, err := s.Client(ctx, a.OrgID, id)
+		if err != nil {
+			return Client{}, err
+		}
+		before := c
+		if err := p.apply(&c); err != nil {
+			return Client{}, err
+		}
+		fields := changed(before, c)
+		if len(fields) == 0 {
+			return c, nil
+		}
+		c.UpdatedAt = s.Now().UTC()
+		c.setKeys(a.OrgID)
+		w, err := s.DB.Replace(c, unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy")
+		if err != nil {
+			return Client{}, err
+		}
+		e := activity.Entry{Action: "client.updated", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Fields: fields}
+		err = s.commit(ctx, a, access.WriteClients, e, w)
+		if failed(err, 0) {
+			continue // edited or deleted meanwhile: read again
+		}
+		return c, err
+	}
+	return Client{}, errEditRace
+}
+
+// DeleteClient removes a client that has no open matters. Its closed
+// matters, notes and activity are kept: a practice's records outlive the
+// client relationship (erasure is its own process).
+func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string) error {
+	if !check.ID(id) {
+		return notFound("client")
+	}
+	del := s.DB.Delete(tenant.PK(a.OrgID), ClientSK(id), &store.Cond{
+		Expr:   "attribute_exists(PK) AND #open = :zero",
+		Names:  map[string]string{"#open": "openMatters"},
+		Values: map[string]types.AttributeValue{":zero": store.N(0)},
+	})
+	e := activity.Entry{Action: "client.deleted", EntityType: "client", EntityID: id, ClientID: id}
+	err := s.commit(ctx, a, access.DeleteClients, e, del)
+	if !failed(err, 0) {
+		return err
+	}
+	c, err := s.Client(ctx, a.OrgID, id)
+	if err != nil {
+		return err
+	}
+	return fault.E(fault.Conflict, "This client has %d open or pending matters; close them before deleting the client.", c.OpenMatters)
+}
+
+// ListClients pages through the org's clients: newest first, or, with a
+// search, by name from the folded prefix q (case and accents ignored).
+func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+	query := store.Query{PK: tenant.PK(orgID), SKPrefix: clientPfx, Limit: limit, StartKey: start, Consistent: true}
+	if q != "" {
+		query = store.Query{Index: store.IndexGSI1, PK: clientsByNamePK(orgID), SKPrefix: fold(q), Forward: true, Limit: limit, StartKey: start}
+	}
+	var out []Client
+	next, err := s.DB.QueryPage(ctx, query, &out)
+	return out, next, err
+}

@@ -1,0 +1,229 @@
+package crm
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+// NewRouter serves the crm function: clients, matters, notes, bookings and
+// the activity log.
+func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
+	svc := NewService(d.DB, d.Bus, d.Log, d.Now)
+	rt := httpapi.NewRouter(routes.FnCRM, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	h := handlers{svc: svc, d: d}
+
+	rt.Handle("POST /v1/clients", create(access.WriteClients, svc.CreateClient))
+	rt.Handle("GET /v1/clients/{clientId}", get(access.ReadClients, "clientId", svc.Client))
+	rt.Handle("PATCH /v1/clients/{clientId}", update(access.WriteClients, "clientId", svc.UpdateClient))
+	rt.Handle("DELETE /v1/clients/{clientId}", remove(access.DeleteClients, "clientId", svc.DeleteClient))
+	rt.Handle("GET /v1/clients", h.listClients)
+
+	rt.Handle("POST /v1/matters", create(access.WriteMatters, svc.CreateMatter))
+	rt.Handle("GET /v1/matters/{matterId}", get(access.ReadMatters, "matterId", svc.Matter))
+	rt.Handle("PATCH /v1/matters/{matterId}", update(access.WriteMatters, "matterId", svc.UpdateMatter))
+	// Who may delete which matter depends on the matter: the service decides.
+	rt.Handle("DELETE /v1/matters/{matterId}", remove(access.DeleteAssignedMatters, "matterId", svc.DeleteMatter))
+	rt.Handle("GET /v1/matters", h.listMatters)
+
+	for _, kind := range []string{"client", "matter"} {
+		param := kind + "Id"
+		rt.Handle("POST /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			return decodeAnd(r, access.WriteNotes, func(in NoteInput) (any, error) {
+				return svc.CreateNote(ctx, activity.ActorOf(r), Parent{Kind: kind, ID: r.Param(param)}, in)
+			}, http.StatusCreated)
+		})
+		rt.Handle("GET /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			p := Parent{Kind: kind, ID: r.Param(param)}
+			return page(r, d, access.ReadNotes, "notes?"+kind+"="+p.ID, func(limit int32, start map[string]types.AttributeValue) ([]Note, map[string]types.AttributeValue, error) {
+				return svc.ListNotes(ctx, r.Principal.OrgID, p, limit, start)
+			})
+		})
+	}
+	rt.Handle("GET /v1/notes/{noteId}", get(access.ReadNotes, "noteId", svc.Note))
+	rt.Handle("PATCH /v1/notes/{noteId}", update(access.WriteNotes, "noteId", svc.UpdateNote))
+	rt.Handle("DELETE /v1/notes/{noteId}", remove(access.WriteNotes, "noteId", svc.DeleteNote))
+
+	rt.Handle("POST /v1/bookings", create(access.WriteBookings, svc.CreateBooking))
+	rt.Handle("GET /v1/bookings/{bookingId}", get(access.ReadBookings, "bookingId", svc.Booking))
+	rt.Handle("PATCH /v1/bookings/{bookingId}", update(access.WriteBookings, "bookingId", svc.UpdateBooking))
+	rt.Handle("DELETE /v1/bookings/{bookingId}", remove(access.WriteBookings, "bookingId", svc.DeleteBooking))
+	rt.Handle("GET /v1/bookings", h.listBookings)
+
+	rt.Handle("GET /v1/activity", h.listActivity)
+	return rt, rt.Check()
+}
+
+type handlers struct {
+	svc *Service
+	d   *platform.Deps
+}
+
+// decodeAnd checks perm, decodes the body into In and answers status with
+// what do returns.
+func decodeAnd[In any](r *httpapi.Request, perm access.Permission, do func(In) (any, error), status int) (*httpapi.Response, error) {
+	if err := r.Require(perm); err != nil {
+		return nil, err
+	}
+	var in In
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	out, err := do(in)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(status, out), nil
+}
+
+func create[In, Out any](perm access.Permission, do func(context.Context, activity.Actor, In) (Out, error)) httpapi.HandlerFunc {
+	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return decodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), in) }, http.StatusCreated)
+	}
+}
+
+func get[Out any](perm access.Permission, param string, do func(ctx context.Context, orgID, id string) (Out, error)) httpapi.HandlerFunc {
+	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(perm); err != nil {
+			return nil, err
+		}
+		out, err := do(ctx, r.Principal.OrgID, r.Param(param))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
+	}
+}
+
+func update[In, Out any](perm access.Permission, param string, do func(context.Context, activity.Actor, string, In) (Out, error)) httpapi.HandlerFunc {
+	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return decodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), r.Param(param), in) }, http.StatusOK)
+	}
+}
+
+func remove(perm access.Permission, param string, do func(context.Context, activity.Actor, string) error) httpapi.HandlerFunc {
+	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(perm); err != nil {
+			return nil, err
+		}
+		if err := do(ctx, activity.ActorOf(r), r.Param(param)); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	}
+}
+
+// page answers one page of a list; list names the list and its filters, so
+// a cursor only continues the query that made it.
+func page[T any](r *httpapi.Request, d *platform.Deps, perm access.Permission, list string,
+	query func(limit int32, start map[string]types.AttributeValue) ([]T, map[string]types.AttributeValue, error)) (*httpapi.Response, error) {
+	if err := r.Require(perm); err != nil {
+		return nil, err
+	}
+	limit, start, err := httpapi.PageParams(r, d.Cursors, list)
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := query(limit, start)
+	if err != nil {
+		return nil, err
+	}
+	p := httpapi.Page[T]{Items: items}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	if p.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, p), nil
+}
+
+// filterID reads an optional id filter; a malformed one is a field error.
+func filterID(ck *fault.Checker, r *httpapi.Request, name string) string {
+	v := r.Query(name)
+	ck.Check(v == "" || check.ID(v), name, "must be an id")
+	return v
+}
+
+// listName is a list's cursor scope: its name and the filters that shape it.
+func listName(name string, filters ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(filters); i += 2 {
+		if filters[i+1] != "" {
+			v.Set(filters[i], filters[i+1])
+		}
+	}
+	return name + "?" + v.Encode()
+}
+
+func (h handlers) listClients(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	q := strings.TrimSpace(r.Query("q"))
+	var ck fault.Checker
+	check.Text(&ck, "q", q, false, 100)
+	if err := ck.Err(); err != nil {
+		return nil, err
+	}
+	return page(r, h.d, access.ReadClients, listName("clients", "q", fold(q)), func(limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+		return h.svc.ListClients(ctx, r.Principal.OrgID, q, limit, start)
+	})
+}
+
+func (h handlers) listMatters(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var ck fault.Checker
+	f := MatterFilter{ClientID: filterID(&ck, r, "clientId"), Status: r.Query("status")}
+	ck.Check(f.Status == "" || f.Status == StatusOpen || f.Status == StatusPending || f.Status == StatusClosed,
+		"status", `must be "open", "pending" or "closed"`)
+	if err := ck.Err(); err != nil {
+		return nil, err
+	}
+	return page(r, h.d, access.ReadMatters, listName("matters", "clientId", f.ClientID, "status", f.Status), func(limit int32, start map[string]types.AttributeValue) ([]Matter, map[string]types.AttributeValue, error) {
+		return h.svc.ListMatters(ctx, r.Principal.OrgID, f, limit, start)
+	})
+}
+
+func (h handlers) listBookings(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var ck fault.Checker
+	f := BookingFilter{ClientID: filterID(&ck, r, "clientId")}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := r.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			ck.Check(err == nil, name, "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
+			*dst = t
+		}
+	}
+	if !f.From.IsZero() && !f.To.IsZero() {
+		ck.Check(f.To.After(f.From), "to", "must be after from")
+	}
+	if err := ck.Err(); err != nil {
+		return nil, err
+	}
+	name := listName("bookings", "clientId", f.ClientID, "from", r.Query("from"), "to", r.Query("to"))
+	return page(r, h.d, access.ReadBookings, name, func(limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+		return h.svc.ListBookings(ctx, r.Principal.OrgID, f, limit, start)
+	})
+}
+
+func (h handlers) listActivity(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	var ck fault.Checker
+	f := activity.Filter{ClientID: filterID(&ck, r, "clientId"), MatterID: filterID(&ck, r, "matterId")}
+	ck.Check(f.ClientID == "" || f.MatterID == "", "matterId", "give clientId or matterId, not both")
+	if err := ck.Err(); err != nil {
+		return nil, err
+	}
+	name := listName("activity", "clientId", f.ClientID, "matterId", f.MatterID)
+	return page(r, h.d, access.ReadActivity, name, func(limit int32, start map[string]types.AttributeValue) ([]activity.Entry, map[string]types.AttributeValue, error) {
+		return activity.List(ctx, h.d.DB, r.Principal.OrgID, f, limit, start)
+	})
+}
