@@ -23,6 +23,7 @@ import (
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
@@ -41,6 +42,7 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnAccounts: identity.NewAccountsRouter(strength.Problem),
 	routes.FnAuth:     identity.NewAuthRouter,
 	routes.FnOrg:      identity.NewOrgRouter,
+	routes.FnCRM:      crm.NewRouter,
 }
 
 // Options configure a stack.
