@@ -162,7 +162,7 @@ func (s *Service) bookingRefs(orgID string, b Booking) []types.TransactWriteItem
 // CreateBooking books an appointment; its time zone defaults to the org's.
 func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in BookingPatch) (Booking, error) {
 	now := s.Now().UTC()
-	b := Booking{ID: s.NewID(), Attendees: []string{}, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	b := Booking{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
 	if in.Timezone == nil {
 		_, tz, err := s.orgTimezone(ctx, a.OrgID)
 		if err != nil {

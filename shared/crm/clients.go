@@ -100,7 +100,7 @@ func cleanTags(ck *fault.Checker, tags []string) []string {
 // CreateClient adds a client.
 func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientPatch) (Client, error) {
 	now := s.Now().UTC()
-	c := Client{ID: s.NewID(), Tags: []string{}, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	c := Client{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&c); err != nil {
 		return Client{}, err
 	}

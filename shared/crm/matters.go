@@ -162,7 +162,7 @@ func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterP
 		return Matter{}, err
 	}
 	now := s.Now().UTC()
-	m := Matter{ID: s.NewID(), Team: []string{}, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	m := Matter{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&m, s.today(loc), roles); err != nil {
 		return Matter{}, err
 	}

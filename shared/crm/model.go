@@ -6,10 +6,31 @@
 package crm
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/matterly/matterly/shared/tenant"
 )
+
+// List is a list of strings that is left out of the item when empty (the
+// table stores no empty lists) and shown as [] in the API, never null.
+type List []string
+
+// MarshalJSON writes an empty list as [].
+func (l List) MarshalJSON() ([]byte, error) {
+	if l == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]string(l))
+}
+
+// stored is l as the item keeps it: nil when empty, so omitempty drops it.
+func (l List) stored() List {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
 
 // keys are the table and index keys of an item.
 type keys struct {
@@ -47,7 +68,7 @@ type Client struct {
 	Email       string    `dynamodbav:"email,omitempty" json:"email,omitempty"`
 	Phone       string    `dynamodbav:"phone,omitempty" json:"phone,omitempty"` // E.164
 	Address     *Address  `dynamodbav:"address,omitempty" json:"address,omitempty"`
-	Tags        []string  `dynamodbav:"tags,omitempty" json:"tags"`
+	Tags        List      `dynamodbav:"tags,omitempty" json:"tags"`
 	OpenMatters int       `dynamodbav:"openMatters" json:"openMatters"` // matters not closed; kept by the matter writes
 	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
 	CreatedAt   time.Time `dynamodbav:"createdAt" json:"createdAt"`
@@ -71,7 +92,7 @@ type Matter struct {
 	PracticeArea          string    `dynamodbav:"practiceArea,omitempty" json:"practiceArea,omitempty"`
 	Status                string    `dynamodbav:"status" json:"status"`
 	ResponsibleAttorneyID string    `dynamodbav:"responsibleAttorneyId,omitempty" json:"responsibleAttorneyId,omitempty"`
-	Team                  []string  `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
+	Team                  List      `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
 	Description           string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
 	OpenedOn              string    `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
 	ClosedOn              string    `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
@@ -118,7 +139,7 @@ type Booking struct {
 	Timezone    string    `dynamodbav:"timezone" json:"timezone"` // IANA; where the meeting's local times are shown and reminders are timed
 	Location    string    `dynamodbav:"location,omitempty" json:"location,omitempty"`
 	VideoURL    string    `dynamodbav:"videoUrl,omitempty" json:"videoUrl,omitempty"`
-	Attendees   []string  `dynamodbav:"attendees,omitempty" json:"attendees"` // member ids
+	Attendees   List      `dynamodbav:"attendees,omitempty" json:"attendees"` // member ids
 	Description string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
 	SMSReminder bool      `dynamodbav:"smsReminder" json:"smsReminder"`
 	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
@@ -162,11 +183,13 @@ func bookingsOfClientPK(orgID, clientID string) string {
 func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
 func (c *Client) setKeys(orgID string) {
+	c.Tags = c.Tags.stored()
 	c.keys = keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client",
 		GSI1PK: clientsByNamePK(orgID), GSI1SK: fold(c.Name) + "#" + c.ID}
 }
 
 func (m *Matter) setKeys(orgID string) {
+	m.Team = m.Team.stored()
 	m.keys = keys{PK: tenant.PK(orgID), SK: MatterSK(m.ID), Type: "matter",
 		GSI1PK: mattersOfClientPK(orgID, m.ClientID), GSI1SK: m.Status + "#" + m.ID,
 		GSI2PK: mattersByStatusPK(orgID, m.Status), GSI2SK: m.ID}
@@ -182,6 +205,7 @@ func (n *Note) setKeys(orgID string) {
 }
 
 func (b *Booking) setKeys(orgID string) {
+	b.Attendees = b.Attendees.stored()
 	start := timeKey(b.StartsAt) + "#" + b.ID
 	b.keys = keys{PK: tenant.PK(orgID), SK: bookingPfx + b.ID, Type: "booking",
 		GSI1PK: bookingsPK(orgID), GSI1SK: start,

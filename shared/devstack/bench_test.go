@@ -56,3 +56,38 @@ func BenchmarkRefresh(b *testing.B) {
 	a := signup(b)
 	measure(b, func() int { return a.do("POST", "/v1/auth/refresh", nil).Status }, 200)
 }
+
+// BenchmarkGetClient: reading one client (one strongly consistent GetItem).
+func BenchmarkGetClient(b *testing.B) {
+	a := signup(b)
+	c := a.newClient("Bench Client")
+	measure(b, func() int { return a.do("GET", "/v1/clients/"+c, nil).Status }, 200)
+}
+
+// BenchmarkListMatters: a page of 25 matters out of 60 (one query).
+func BenchmarkListMatters(b *testing.B) {
+	a := signup(b)
+	c := a.newClient("Bench Client")
+	for range 60 {
+		a.newMatter(c)
+	}
+	measure(b, func() int { return a.do("GET", "/v1/matters?limit=25", nil).Status }, 200)
+}
+
+// BenchmarkCreateNote: a note on a client with its activity record and the
+// author's membership check (one transaction).
+func BenchmarkCreateNote(b *testing.B) {
+	a := signup(b)
+	c := a.newClient("Bench Client")
+	body := map[string]any{"body": "Client called to confirm the hearing date."}
+	measure(b, func() int { return a.do("POST", "/v1/clients/"+c+"/notes", body).Status }, 201)
+}
+
+// BenchmarkCreateMatterNote: a note on a matter, which first reads the
+// matter for its client (one GetItem, one transaction).
+func BenchmarkCreateMatterNote(b *testing.B) {
+	a := signup(b)
+	m := a.newMatter(a.newClient("Bench Client"))
+	body := map[string]any{"body": "Filed the motion to compel."}
+	measure(b, func() int { return a.do("POST", "/v1/matters/"+m+"/notes", body).Status }, 201)
+}

@@ -508,19 +508,38 @@ func (d *DB) Replace(row any, cond *Cond, keep ...string) (types.TransactWriteIt
 		names[n], values[v] = name, item[name]
 		sets = append(sets, n+" = "+v)
 	}
-	expr := "SET " + strings.Join(sets, ", ")
+	// A cleared attribute is set to NULL rather than removed: reads decode
+	// NULL as the zero value, and the local stand-in ignores REMOVE. Index
+	// keys cannot be NULL, so those are removed.
 	var removes []string
 	for _, name := range optionalAttrs(row) {
-		if _, set := item[name]; !set && !skip[name] {
-			n := "#a" + strconv.Itoa(len(names))
-			names[n] = name
-			removes = append(removes, n)
+		if _, set := item[name]; set || skip[name] {
+			continue
 		}
+		n := "#a" + strconv.Itoa(len(names))
+		names[n] = name
+		if isIndexKey(name) {
+			removes = append(removes, n)
+			continue
+		}
+		v := ":a" + strconv.Itoa(len(names))
+		values[v] = &types.AttributeValueMemberNULL{Value: true}
+		sets = append(sets, n+" = "+v)
 	}
+	expr := "SET " + strings.Join(sets, ", ")
 	if len(removes) > 0 {
 		expr += " REMOVE " + strings.Join(removes, ", ")
 	}
 	return d.Update(pk.Value, sk.Value, expr, cond, names, values), nil
+}
+
+func isIndexKey(name string) bool {
+	for _, ix := range Indexes {
+		if name == ix.PartitionKey || name == ix.SortKey {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedKeys(m map[string]types.AttributeValue) []string {

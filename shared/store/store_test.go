@@ -233,3 +233,43 @@ func TestSingleWriteConflicts(t *testing.T) {
 		}
 	}
 }
+
+type replaced struct {
+	PK      string   `dynamodbav:"PK"`
+	SK      string   `dynamodbav:"SK"`
+	Name    string   `dynamodbav:"name"`
+	Note    string   `dynamodbav:"note,omitempty"`
+	Tags    []string `dynamodbav:"tags,omitempty"`
+	Counter int      `dynamodbav:"counter"`
+}
+
+// TestReplace: a read-modify-write sets what changed, removes what was
+// cleared and leaves the attributes other writers own alone.
+func TestReplace(t *testing.T) {
+	ctx := context.Background()
+	if err := db.PutItem(ctx, replaced{PK: "P#rep", SK: "X", Name: "old", Note: "n", Tags: []string{"a"}, Counter: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Meanwhile another writer bumps the counter.
+	bump := db.Update("P#rep", "X", "ADD #c :one", nil, map[string]string{"#c": "counter"}, map[string]types.AttributeValue{":one": store.N(1)})
+	if err := db.UpdateItem(ctx, bump, nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.Replace(replaced{PK: "P#rep", SK: "X", Name: "new", Counter: 1}, store.Exists(), "counter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Transact(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	var got replaced
+	if err := db.Get(ctx, "P#rep", "X", &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (replaced{PK: "P#rep", SK: "X", Name: "new", Counter: 2}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after replace: %+v, want %+v", got, want)
+	}
+	if _, err := db.Replace(struct{ Name string }{"x"}, nil); err == nil {
+		t.Error("a row without keys was accepted")
+	}
+}
