@@ -38,3 +38,35 @@ func TestRank(t *testing.T) {
 		t.Error("rank order is owner > admin > the rest")
 	}
 }
+
+// TestCRMAndDocumentRules pins the rules the product promises: billing
+// never reads privileged notes or documents, staff delete only the matters
+// they are on, and only lawyers delete clients, matters and documents.
+func TestCRMAndDocumentRules(t *testing.T) {
+	// roles: owner, admin, attorney, staff, billing
+	want := map[Permission][5]bool{
+		ReadClients:           {true, true, true, true, true},
+		WriteClients:          {true, true, true, true, false},
+		DeleteClients:         {true, true, true, false, false},
+		ReadMatters:           {true, true, true, true, true},
+		WriteMatters:          {true, true, true, true, false},
+		DeleteMatters:         {true, true, true, false, false},
+		DeleteAssignedMatters: {true, true, true, true, false},
+		ReadNotes:             {true, true, true, true, false},
+		WriteNotes:            {true, true, true, true, false},
+		ManageNotes:           {true, true, true, false, false},
+		ReadBookings:          {true, true, true, true, true},
+		WriteBookings:         {true, true, true, true, false},
+		ReadActivity:          {true, true, true, true, false},
+		ReadDocuments:         {true, true, true, true, false},
+		WriteDocuments:        {true, true, true, true, false},
+		DeleteDocuments:       {true, true, true, false, false},
+	}
+	for p, allowed := range want {
+		for i, r := range Roles {
+			if got := Can(r, p); got != allowed[i] {
+				t.Errorf("Can(%s, %s) = %v, want %v", r, p, got, allowed[i])
+			}
+		}
+	}
+}
