@@ -114,7 +114,16 @@ func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
+// marshalBody encodes a response body. URLs (presigned uploads and
+// downloads) keep their & unescaped: the body is served as JSON with
+// nosniff, never as HTML, so the \u0026 escapes would only get in the way of
+// clients and scripts.
 func marshalBody(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
 }
