@@ -24,6 +24,7 @@ import (
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/documents"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
@@ -39,10 +40,11 @@ import (
 // A function missing here fails Start, so the route table and the wiring
 // cannot drift apart.
 var Routers = map[string]platform.RouterFunc{
-	routes.FnAccounts: identity.NewAccountsRouter(strength.Problem),
-	routes.FnAuth:     identity.NewAuthRouter,
-	routes.FnOrg:      identity.NewOrgRouter,
-	routes.FnCRM:      crm.NewRouter,
+	routes.FnAccounts:  identity.NewAccountsRouter(strength.Problem),
+	routes.FnAuth:      identity.NewAuthRouter,
+	routes.FnOrg:       identity.NewOrgRouter,
+	routes.FnCRM:       crm.NewRouter,
+	routes.FnDocuments: documents.NewRouter,
 }
 
 // Options configure a stack.

@@ -16,9 +16,45 @@ import (
 	"github.com/matterly/matterly/shared/token"
 )
 
-// victim is what the second org must never see or change: ids and emails.
+// victim is what the second org must never see or change: its members and
+// one of each of its records, by path parameter name.
 type victim struct {
 	owner, member *account
+	ids           map[string]string
+}
+
+// newVictim signs up an org with a member of role and one record of each
+// kind a path can name.
+func newVictim(t *testing.T, role string) victim {
+	v := victim{owner: signup(t)}
+	v.owner.t = t
+	v.member = v.owner.member(role)
+	o := v.owner
+	client := o.newClient("Victoria Victim")
+	matter := o.newMatter(client)
+	v.ids = map[string]string{
+		"userId":   v.member.userID,
+		"clientId": client,
+		"matterId": matter,
+		"noteId":   str(o.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"}).Body, "id"),
+		"bookingId": str(o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "title": "Meeting",
+			"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}).Body, "id"),
+		"documentId": str(o.must(201, "POST", "/v1/matters/"+matter+"/documents", map[string]any{"fileName": "will.pdf",
+			"contentType": "application/pdf", "size": 1000}).Body, "document", "id"),
+	}
+	return v
+}
+
+// snapshot reads everything of the victim's an attacker might change.
+func (v victim) snapshot() string {
+	o, ids := v.owner, v.ids
+	var b strings.Builder
+	for _, path := range []string{"/v1/users", "/v1/org", "/v1/clients/" + ids["clientId"], "/v1/matters/" + ids["matterId"],
+		"/v1/notes/" + ids["noteId"], "/v1/bookings/" + ids["bookingId"], "/v1/documents/" + ids["documentId"],
+		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents"} {
+		b.WriteString(o.must(200, "GET", path, nil).Raw)
+	}
+	return b.String()
 }
 
 // sampleRequest returns a valid request for a route as attacker would send
@@ -26,10 +62,9 @@ type victim struct {
 // of the route table must have one: a new route without it fails the sweep.
 func sampleRequest(key string, attacker *account, v victim) (path string, body any, ok bool) {
 	n := seq.Add(1)
-	ids := map[string]string{"userId": v.member.userID}
 	_, tmpl, _ := strings.Cut(key, " ")
 	path = tmpl
-	for name, id := range ids {
+	for name, id := range v.ids {
 		path = strings.ReplaceAll(path, "{"+name+"}", id)
 	}
 	switch key {
@@ -46,6 +81,31 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 			"role": "staff", "password": "violet tractor umbrella mosaic"}
 	case "PATCH /v1/users/{userId}":
 		body = map[string]any{"role": "staff", "name": "Renamed"}
+
+	case "GET /v1/clients", "GET /v1/clients/{clientId}", "DELETE /v1/clients/{clientId}",
+		"GET /v1/matters", "GET /v1/matters/{matterId}", "DELETE /v1/matters/{matterId}",
+		"GET /v1/clients/{clientId}/notes", "GET /v1/matters/{matterId}/notes", "GET /v1/notes/{noteId}", "DELETE /v1/notes/{noteId}",
+		"GET /v1/bookings", "GET /v1/bookings/{bookingId}", "DELETE /v1/bookings/{bookingId}", "GET /v1/activity",
+		"GET /v1/matters/{matterId}/documents", "GET /v1/documents/{documentId}", "DELETE /v1/documents/{documentId}",
+		"POST /v1/documents/{documentId}/complete", "GET /v1/documents/{documentId}/versions":
+	case "POST /v1/clients":
+		body = map[string]any{"name": "Sweep Client", "kind": "company"}
+	case "PATCH /v1/clients/{clientId}":
+		body = map[string]any{"name": "Changed by the other org"}
+	case "POST /v1/matters":
+		body = map[string]any{"clientId": v.ids["clientId"], "title": "Sweep matter"}
+	case "PATCH /v1/matters/{matterId}":
+		body = map[string]any{"title": "Changed by the other org", "status": "closed"}
+	case "POST /v1/clients/{clientId}/notes", "POST /v1/matters/{matterId}/notes":
+		body = map[string]any{"body": "Planted note"}
+	case "PATCH /v1/notes/{noteId}":
+		body = map[string]any{"body": "Changed by the other org"}
+	case "POST /v1/bookings":
+		body = map[string]any{"clientId": v.ids["clientId"], "title": "Planted", "startsAt": "2027-01-02T10:00:00Z", "endsAt": "2027-01-02T11:00:00Z"}
+	case "PATCH /v1/bookings/{bookingId}":
+		body = map[string]any{"title": "Moved by the other org"}
+	case "POST /v1/matters/{matterId}/documents", "POST /v1/documents/{documentId}/versions":
+		body = map[string]any{"fileName": "planted.pdf", "contentType": "application/pdf", "size": 2048}
 	default:
 		return "", nil, false
 	}
@@ -56,11 +116,13 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 // a second org, aimed at the first org's resources. It must never see the
 // first org's data (404 or 403 where a path names it) and never change it.
 func TestCrossTenantSweep(t *testing.T) {
-	v := victim{owner: signup(t)}
-	v.member = v.owner.member("attorney")
-	secrets := []string{v.owner.orgID, v.owner.userID, v.member.userID, v.owner.email, v.member.email, v.owner.username, v.member.username}
-	beforeUsers := v.owner.must(200, "GET", "/v1/users", nil).Raw
-	beforeOrg := v.owner.must(200, "GET", "/v1/org", nil).Raw
+	v := newVictim(t, "attorney")
+	secrets := []string{v.owner.orgID, v.owner.userID, v.member.userID, v.owner.email, v.member.email, v.owner.username, v.member.username,
+		"Victoria", "Privileged"}
+	for _, id := range v.ids {
+		secrets = append(secrets, id)
+	}
+	before := v.snapshot()
 
 	for _, rt := range routes.Table {
 		t.Run(rt.Key(), func(t *testing.T) {
@@ -83,11 +145,8 @@ func TestCrossTenantSweep(t *testing.T) {
 			}
 		})
 	}
-	if got := v.owner.must(200, "GET", "/v1/users", nil).Raw; got != beforeUsers {
-		t.Errorf("the other org changed our members:\nbefore %s\nafter  %s", beforeUsers, got)
-	}
-	if got := v.owner.must(200, "GET", "/v1/org", nil).Raw; got != beforeOrg {
-		t.Errorf("the other org changed our org:\nbefore %s\nafter  %s", beforeOrg, got)
+	if got := v.snapshot(); got != before {
+		t.Errorf("the other org changed our records:\nbefore %s\nafter  %s", before, got)
 	}
 }
 
@@ -113,8 +172,8 @@ func badTokens(t *testing.T, a *account) map[string]string {
 // TestBadInputs sends every route malformed and hostile requests: each gets
 // its exact problem status, and nothing is written.
 func TestBadInputs(t *testing.T) {
-	a := signup(t)
-	v := victim{owner: a, member: a.member("staff")}
+	v := newVictim(t, "staff")
+	a := v.owner
 	tokens := badTokens(t, a)
 	tokenNames := make([]string, 0, len(tokens))
 	for k := range tokens {

@@ -58,7 +58,14 @@ func TestTableIsWellFormed(t *testing.T) {
 			t.Errorf("route %s is public outside /v1/auth", r.Key())
 		}
 	}
-	if got := len(ForFunction(FnAccounts)) + len(ForFunction(FnAuth)) + len(ForFunction(FnOrg)); got != len(Table) {
+	got := 0
+	for _, fn := range Functions() {
+		got += len(ForFunction(fn))
+	}
+	if got != len(Table) {
 		t.Errorf("functions cover %d routes, table has %d", got, len(Table))
+	}
+	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
+		t.Errorf("functions = %v, want %v", Functions(), want)
 	}
 }

@@ -1,0 +1,183 @@
+package documents
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+// uploadRequest declares a file to upload (a new document or a new version).
+type uploadRequest struct {
+	FileName    string `json:"fileName"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+}
+
+// UploadJSON answers the start of an upload: the document and where to PUT
+// the file.
+type UploadJSON struct {
+	Document Document  `json:"document"`
+	Upload   UploadURL `json:"upload"`
+}
+
+// DocumentJSON is a document with, when it is ready, a short-lived link to
+// download (or view) one version.
+type DocumentJSON struct {
+	Document
+	DownloadURL          string     `json:"downloadUrl,omitempty"`
+	DownloadURLExpiresAt *time.Time `json:"downloadUrlExpiresAt,omitempty"`
+	DownloadVersion      int        `json:"downloadVersion,omitempty"`
+	DownloadDisposition  string     `json:"downloadDisposition,omitempty"`
+}
+
+var errNoBucket = errors.New("the documents function needs the documents bucket: BUCKET_NAME is required")
+
+// NewRouter serves the documents function.
+func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
+	if d.S3 == nil || d.Config.BucketName == "" {
+		return nil, errNoBucket
+	}
+	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Bus, d.Log, d.Now)
+	rt := httpapi.NewRouter(routes.FnDocuments, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+
+	rt.Handle("POST /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.WriteDocuments); err != nil {
+			return nil, err
+		}
+		var in uploadRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		doc, up, err := svc.Create(ctx, activity.ActorOf(r), r.Param("matterId"), Declared(in))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusCreated, UploadJSON{Document: doc, Upload: up}), nil
+	})
+	rt.Handle("POST /v1/documents/{documentId}/complete", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.WriteDocuments); err != nil {
+			return nil, err
+		}
+		doc, err := svc.Complete(ctx, activity.ActorOf(r), r.Param("documentId"))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, doc), nil
+	})
+	rt.Handle("GET /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadDocuments); err != nil {
+			return nil, err
+		}
+		list := "matters/" + r.Param("matterId") + "/documents"
+		limit, start, err := httpapi.PageParams(r, d.Cursors, list)
+		if err != nil {
+			return nil, err
+		}
+		docs, next, err := svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
+		if err != nil {
+			return nil, err
+		}
+		page := httpapi.Page[Document]{Items: docs}
+		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, page), nil
+	})
+	rt.Handle("GET /v1/documents/{documentId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadDocuments); err != nil {
+			return nil, err
+		}
+		version, inline, err := downloadParams(r)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := svc.Get(ctx, r.Principal.OrgID, r.Param("documentId"))
+		if err != nil {
+			return nil, err
+		}
+		out := DocumentJSON{Document: doc}
+		if doc.Status != StatusReady {
+			if version != 0 {
+				return nil, errVersionNotFound
+			}
+			return httpapi.JSON(http.StatusOK, out), nil // nothing to download yet
+		}
+		dl, err := svc.Download(ctx, activity.ActorOf(r), doc, version, inline)
+		if err != nil {
+			return nil, err
+		}
+		out.DownloadURL, out.DownloadURLExpiresAt, out.DownloadVersion, out.DownloadDisposition = dl.URL, &dl.ExpiresAt, dl.Version, dl.Disposition
+		return httpapi.JSON(http.StatusOK, out), nil
+	})
+	rt.Handle("POST /v1/documents/{documentId}/versions", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.WriteDocuments); err != nil {
+			return nil, err
+		}
+		var in uploadRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		doc, up, err := svc.NewVersion(ctx, activity.ActorOf(r), r.Param("documentId"), Declared(in))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusCreated, UploadJSON{Document: doc, Upload: up}), nil
+	})
+	rt.Handle("GET /v1/documents/{documentId}/versions", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadDocuments); err != nil {
+			return nil, err
+		}
+		list := "documents/" + r.Param("documentId") + "/versions"
+		limit, start, err := httpapi.PageParams(r, d.Cursors, list)
+		if err != nil {
+			return nil, err
+		}
+		versions, next, err := svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
+		if err != nil {
+			return nil, err
+		}
+		page := httpapi.Page[Version]{Items: versions}
+		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, page), nil
+	})
+	rt.Handle("DELETE /v1/documents/{documentId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.DeleteDocuments); err != nil {
+			return nil, err
+		}
+		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("documentId")); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	})
+	return rt, rt.Check()
+}
+
+// downloadParams reads ?version= (a version number; absent for the
+// current one) and ?disposition= (attachment, the default, or inline).
+func downloadParams(r *httpapi.Request) (version int, inline bool, err error) {
+	var c fault.Checker
+	if v := r.Query("version"); v != "" {
+		n, perr := strconv.Atoi(v)
+		c.Check(perr == nil && n >= 1, "version", "must be a version number (1 or more)")
+		version = n
+	}
+	switch r.Query("disposition") {
+	case "", "attachment":
+	case "inline":
+		inline = true
+	default:
+		c.Add("disposition", `must be "attachment" or "inline"`)
+	}
+	return version, inline, c.Err()
+}

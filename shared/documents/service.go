@@ -1,0 +1,473 @@
+package documents
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/bus"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/filetype"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Service implements the documents use cases.
+type Service struct {
+	DB      *store.DB
+	Storage *Storage
+	Bus     bus.Publisher
+	Log     *slog.Logger
+	Now     func() time.Time
+	NewID   func() string
+}
+
+// NewService returns a Service with ULID ids.
+func NewService(db *store.DB, st *Storage, b bus.Publisher, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{DB: db, Storage: st, Bus: b, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
+}
+
+// Declared is what an uploader says about a file before sending it.
+type Declared struct {
+	FileName    string
+	ContentType string
+	Size        int64
+}
+
+// check validates a declaration, returning the cleaned name and the type.
+func (in Declared) check() (string, filetype.Type, error) {
+	var c fault.Checker
+	name, t := filetype.Check(&c, in.FileName, in.ContentType, in.Size)
+	return name, t, c.Err()
+}
+
+var (
+	errNotFound        = fault.E(fault.NotFound, "No such document.")
+	errVersionNotFound = fault.E(fault.NotFound, "No such version of this document.")
+	errEditRace        = fault.E(fault.Conflict, "This document is being changed by someone else; try again.")
+)
+
+// retryEdits is how often a write is redone when the document changed
+// between its read and its write.
+const retryEdits = 3
+
+// Create starts a new document on a matter: the document item, pending
+// until its first upload is completed, and a presigned PUT for that upload.
+// The matter's document count goes up in the same transaction, so a matter
+// with documents can never be deleted.
+func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string, in Declared) (Document, UploadURL, error) {
+	name, t, err := in.check()
+	if err != nil {
+		return Document{}, UploadURL{}, err
+	}
+	m, err := crm.LoadMatter(ctx, s.DB, a.OrgID, matterID)
+	if err != nil {
+		return Document{}, UploadURL{}, err
+	}
+	now := s.Now().UTC()
+	d := Document{ID: s.NewID(), MatterID: m.ID, ClientID: m.ClientID, FileName: name, ContentType: t.ContentType, Size: in.Size,
+		Status: StatusPending, Version: 1, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	d.setKeys(a.OrgID)
+	up, err := s.startUpload(ctx, a, &d, 1, name, t, in.Size, now)
+	if err != nil {
+		return Document{}, UploadURL{}, err
+	}
+	put, err := s.DB.Put(d, store.NotExists())
+	if err != nil {
+		return Document{}, UploadURL{}, err
+	}
+	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
+		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID, Detail: "version 1"}
+	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, count)
+	switch {
+	case failed(err, 1):
+		return Document{}, UploadURL{}, fault.E(fault.NotFound, "No such matter.") // deleted meanwhile
+	case err != nil:
+		return Document{}, UploadURL{}, err
+	}
+	return d, up, nil
+}
+
+// startUpload signs the PUT of version n and sets it as d's pending upload.
+func (s *Service) startUpload(ctx context.Context, a activity.Actor, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {
+	key := ObjectKey(a.OrgID, d.MatterID, d.ID, n)
+	up, err := s.Storage.PresignUpload(ctx, key, t.ContentType, size)
+	if err != nil {
+		return UploadURL{}, err
+	}
+	d.Pending = &Upload{ID: s.NewID(), Version: n, FileName: name, ContentType: t.ContentType, Size: size, ObjectKey: key,
+		StartedBy: a.UserID, StartedAt: now, ExpiresAt: up.ExpiresAt}
+	d.UpdatedAt = now
+	return up, nil
+}
+
+// Get reads one document of the org.
+func (s *Service) Get(ctx context.Context, orgID, id string) (Document, error) {
+	var d Document
+	if !check.ID(id) {
+		return d, errNotFound
+	}
+	err := s.DB.Get(ctx, tenant.PK(orgID), docSK(id), &d)
+	if errors.Is(err, store.ErrNotFound) {
+		return d, errNotFound
+	}
+	return d, err
+}
+
+// Complete checks that the pending upload landed as declared and makes it
+// the document's current version. The object must exist, have the declared
+// size and type, be encrypted with SSE-KMS, and start like a file of its
+// type; an object that fails a check is deleted, so that a refused file is
+// never kept.
+func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Document, error) {
+	d, err := s.Get(ctx, a.OrgID, id)
+	if err != nil {
+		return Document{}, err
+	}
+	p := d.Pending
+	if p == nil {
+		return Document{}, fault.E(fault.Conflict, "This document has no upload in progress: its latest upload is already complete.")
+	}
+	obj, found, err := s.Storage.Head(ctx, p.ObjectKey)
+	if err != nil {
+		return Document{}, err
+	}
+	if !found {
+		return Document{}, errNoUpload
+	}
+	t, _ := filetype.Lookup(p.ContentType)
+	if err := s.verify(ctx, d, obj, t); err != nil {
+		return Document{}, err
+	}
+
+	now := s.Now().UTC()
+	v := Version{DocumentID: d.ID, Version: p.Version, FileName: p.FileName, ContentType: p.ContentType, Size: p.Size,
+		ObjectKey: p.ObjectKey, S3VersionID: obj.VersionID, UploadedBy: a.UserID, UploadedAt: now}
+	v.setKeys(a.OrgID)
+	putVersion, err := s.DB.Put(v, store.NotExists())
+	if err != nil {
+		return Document{}, err
+	}
+	d.Status, d.Version, d.VersionCount = StatusReady, p.Version, p.Version
+	d.FileName, d.ContentType, d.Size = p.FileName, p.ContentType, p.Size
+	d.ObjectKey, d.S3VersionID = p.ObjectKey, obj.VersionID
+	d.Pending, d.UpdatedAt = nil, now
+	d.setKeys(a.OrgID)
+	// Only the upload that was checked completes: not one that replaced it
+	// meanwhile, nor the same one twice.
+	update, err := s.DB.Replace(d, pendingIs(p.ID), "createdAt", "createdBy")
+	if err != nil {
+		return Document{}, err
+	}
+	e := activity.Entry{Action: "document.ready", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+		Detail: "version " + strconv.Itoa(v.Version)}
+	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, putVersion, update)
+	switch {
+	case failed(err, 0) || failed(err, 1):
+		return Document{}, fault.E(fault.Conflict, "This upload was completed or replaced meanwhile; reload the document.")
+	case err != nil:
+		return Document{}, err
+	}
+	s.publish(ctx, "document.ready", Event{OrgID: a.OrgID, DocumentID: d.ID, MatterID: d.MatterID, ClientID: d.ClientID,
+		Version: v.Version, ActorID: a.UserID, At: now})
+	return d, nil
+}
+
+var errNoUpload = fault.E(fault.Conflict, "Upload not found: PUT the file to the upload URL first.")
+
+// verify checks the uploaded object against the pending declaration and
+// deletes it when it does not match.
+func (s *Service) verify(ctx context.Context, d Document, obj Object, t filetype.Type) error {
+	p := d.Pending
+	var c fault.Checker
+	c.Check(obj.Size == p.Size, "size", fmt.Sprintf("the uploaded file has %d bytes, but %d were declared", obj.Size, p.Size))
+	got, ok := filetype.Lookup(obj.ContentType)
+	c.Check(ok && got.ContentType == p.ContentType, "contentType",
+		"the file was uploaded with another Content-Type than declared; send exactly the upload headers you were given")
+	c.Check(obj.SSE == sseKMS, "encryption",
+		"the file was not uploaded with SSE-KMS; send exactly the upload headers you were given")
+	c.Check(s.Storage.KMSKeyID == "" || obj.KMSKeyID == "" || obj.KMSKeyID == s.Storage.KMSKeyID, "encryption",
+		"the file was encrypted with another key than the documents key")
+	err := c.Err()
+	if err == nil {
+		head, found, herr := s.Storage.ReadHead(ctx, p.ObjectKey, obj.VersionID)
+		switch {
+		case herr != nil:
+			return herr
+		case !found:
+			return errNoUpload
+		case !filetype.Sniff(t, head):
+			err = &fault.Error{Kind: fault.Invalid, Message: "The file is not a " + t.Name + ".",
+				Fields: []fault.FieldError{{Field: "file", Message: "is not a " + t.Name + " (its content does not match " + t.ContentType + ")"}}}
+		}
+	}
+	if err != nil {
+		if rerr := s.Storage.Remove(ctx, p.ObjectKey, obj.VersionID); rerr != nil {
+			// The refusal stands; the object is checked again on the next
+			// attempt and deleted with the document.
+			s.Log.Error("refused upload not deleted", "orgId", orgOf(d), "documentId", d.ID, "version", p.Version, "err", rerr)
+		}
+		s.Log.Info("upload refused", "orgId", orgOf(d), "documentId", d.ID, "version", p.Version, "problems", fieldNames(err))
+	}
+	return err
+}
+
+// orgOf is the org of a document read from the table.
+func orgOf(d Document) string { return strings.TrimPrefix(d.PK, "ORG#") }
+
+// fieldNames lists the fields of a validation error (names only).
+func fieldNames(err error) string {
+	var names []string
+	if fe := fault.As(err); fe != nil {
+		for _, f := range fe.Fields {
+			names = append(names, f.Field)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// pendingIs is the condition that the pending upload is still upload id.
+func pendingIs(id string) *store.Cond {
+	return &store.Cond{Expr: "#pend.#upid = :upid", Names: map[string]string{"#pend": "pending", "#upid": "id"},
+		Values: map[string]types.AttributeValue{":upid": store.S(id)}}
+}
+
+// NewVersion starts the upload of a new version of a document. The current
+// version stays readable until the new one completes. A new version started
+// while another is pending replaces that upload; on a document whose first
+// upload never completed, it restarts that upload with a fresh URL.
+func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, in Declared) (Document, UploadURL, error) {
+	name, t, err := in.check()
+	if err != nil {
+		return Document{}, UploadURL{}, err
+	}
+	for range retryEdits {
+		d, err := s.Get(ctx, a.OrgID, id)
+		if err != nil {
+			return Document{}, UploadURL{}, err
+		}
+		n := d.VersionCount + 1
+		if d.Status == StatusPending {
+			// The first upload never completed (its URL may have expired):
+			// this starts it again, as version 1, with what is declared now.
+			d.FileName, d.ContentType, d.Size = name, t.ContentType, in.Size
+		}
+		if n > MaxVersions {
+			return Document{}, UploadURL{}, fault.E(fault.Conflict, "This document has %d versions, the most a document may have; upload the file as a new document.", MaxVersions)
+		}
+		before := d
+		if before.Pending != nil {
+			// The replaced upload's object (if its client sent one) must not
+			// be completed as this upload: the key is the same.
+			if err := s.Storage.RemoveKey(ctx, before.Pending.ObjectKey); err != nil {
+				return Document{}, UploadURL{}, err
+			}
+		}
+		now := s.Now().UTC()
+		up, err := s.startUpload(ctx, a, &d, n, name, t, in.Size, now)
+		if err != nil {
+			return Document{}, UploadURL{}, err
+		}
+		d.setKeys(a.OrgID)
+		update, err := s.DB.Replace(d, unchanged(before), "createdAt", "createdBy")
+		if err != nil {
+			return Document{}, UploadURL{}, err
+		}
+		e := activity.Entry{Action: "document.version_started", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+			Detail: "version " + strconv.Itoa(n)}
+		err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, update)
+		switch {
+		case failed(err, 0):
+			continue // completed, replaced or deleted meanwhile: read again
+		case err != nil:
+			return Document{}, UploadURL{}, err
+		}
+		return d, up, nil
+	}
+	return Document{}, UploadURL{}, errEditRace
+}
+
+// unchanged is the condition that nobody wrote the document since it was
+// read as d (every write sets updatedAt).
+func unchanged(d Document) *store.Cond {
+	v, err := attributevalue.Marshal(d.UpdatedAt)
+	if err != nil {
+		v = store.S(d.UpdatedAt.Format(time.RFC3339Nano))
+	}
+	return &store.Cond{Expr: "#upd = :upd", Names: map[string]string{"#upd": "updatedAt"}, Values: map[string]types.AttributeValue{":upd": v}}
+}
+
+// List pages through a matter's documents, newest first, pending ones
+// included.
+func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+	if _, err := crm.LoadMatter(ctx, s.DB, orgID, matterID); err != nil {
+		return nil, nil, err
+	}
+	out := []Document{}
+	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: matterDocsPK(orgID, matterID), Limit: limit, StartKey: start}, &out)
+	return out, next, err
+}
+
+// Versions pages through a document's completed versions, newest first,
+// in one query. Only an empty first page needs the document read, to tell
+// a pending document (no versions yet) from a missing one.
+func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+	if !check.ID(id) {
+		return nil, nil, errNotFound
+	}
+	out := []Version{}
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: versionsPrefix(id), Limit: limit, StartKey: start, Consistent: true}, &out)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(out) == 0 {
+		if _, err := s.Get(ctx, orgID, id); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, next, nil
+}
+
+// Download is a short-lived link to one version of a document.
+type Download struct {
+	URL         string
+	ExpiresAt   time.Time
+	Version     int
+	Disposition string // "attachment" or "inline"
+}
+
+// Download signs a GET of version n of document d (0: the current one),
+// shown inline when asked and the type allows it, and records the download
+// (or view) in the activity log first: a link is handed out only when its
+// record is written.
+func (s *Service) Download(ctx context.Context, a activity.Actor, d Document, n int, inline bool) (Download, error) {
+	if d.Status != StatusReady {
+		return Download{}, errVersionNotFound
+	}
+	src := Version{Version: d.Version, FileName: d.FileName, ContentType: d.ContentType, ObjectKey: d.ObjectKey, S3VersionID: d.S3VersionID}
+	if n != 0 && n != d.Version {
+		if n < 1 || n > d.VersionCount {
+			return Download{}, errVersionNotFound
+		}
+		err := s.DB.Get(ctx, tenant.PK(a.OrgID), versionSK(d.ID, n), &src)
+		if errors.Is(err, store.ErrNotFound) {
+			return Download{}, errVersionNotFound
+		}
+		if err != nil {
+			return Download{}, err
+		}
+	}
+	t, _ := filetype.Lookup(src.ContentType)
+	want := "attachment"
+	if inline {
+		want = "inline"
+	}
+	disposition := filetype.ContentDisposition(t, want, src.FileName)
+	url, expires, err := s.Storage.PresignDownload(ctx, src.ObjectKey, src.S3VersionID, src.ContentType, disposition)
+	if err != nil {
+		return Download{}, err
+	}
+	dl := Download{URL: url, ExpiresAt: expires, Version: src.Version, Disposition: "attachment"}
+	action := "document.downloaded"
+	if strings.HasPrefix(disposition, "inline") {
+		dl.Disposition, action = "inline", "document.viewed"
+	}
+	e := activity.Entry{Action: action, EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+		Detail: "version " + strconv.Itoa(src.Version)}
+	if err := crm.Commit(ctx, s.DB, a, s.Now(), access.ReadDocuments, e); err != nil {
+		return Download{}, err
+	}
+	return dl, nil
+}
+
+// Delete removes a document for good: first every stored object of it
+// (each version, the pending upload, and in a versioned bucket every S3
+// version of them), then in one transaction the document, its versions and
+// one from the matter's document count. Objects go first, so a delete that
+// fails halfway leaves a document that a retried delete finishes, never a
+// document-less file.
+func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error {
+	for range retryEdits {
+		d, err := s.Get(ctx, a.OrgID, id)
+		if err != nil {
+			return err
+		}
+		var versions []Version
+		q := store.Query{PK: tenant.PK(a.OrgID), SKPrefix: versionsPrefix(d.ID), Forward: true, Consistent: true}
+		if _, err := s.DB.QueryPage(ctx, q, &versions); err != nil {
+			return err
+		}
+		known := make([]ObjectRef, 0, len(versions)+1)
+		for _, v := range versions {
+			known = append(known, ObjectRef{Key: v.ObjectKey, VersionID: v.S3VersionID})
+		}
+		if d.Pending != nil {
+			known = append(known, ObjectRef{Key: d.Pending.ObjectKey})
+		}
+		if err := s.Storage.RemoveAll(ctx, objectPrefix(a.OrgID, d.MatterID, d.ID), known); err != nil {
+			return err
+		}
+		cond := unchanged(d)
+		items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), docSK(d.ID), cond)}
+		for _, v := range versions {
+			items = append(items, s.DB.Delete(tenant.PK(a.OrgID), v.SK, nil))
+		}
+		matter := len(items)
+		items = append(items, s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(d.MatterID), "ADD #docs :minus", store.Exists(),
+			map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":minus": store.N(-1)}))
+		e := activity.Entry{Action: "document.deleted", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+			Detail: strconv.Itoa(len(versions)) + " versions"}
+		err = crm.Commit(ctx, s.DB, a, s.Now(), access.DeleteDocuments, e, items...)
+		switch {
+		case failed(err, 0):
+			continue // changed (a version completed, say) or deleted meanwhile: read again
+		case failed(err, matter):
+			return fault.E(fault.Conflict, "The document's matter no longer exists.")
+		case err != nil:
+			return err
+		}
+		s.publish(ctx, "document.deleted", Event{OrgID: a.OrgID, DocumentID: d.ID, MatterID: d.MatterID, ClientID: d.ClientID,
+			Version: d.VersionCount, ActorID: a.UserID, At: s.Now().UTC()})
+		return nil
+	}
+	return errEditRace
+}
+
+// Event is the detail of a documents domain event: ids only, never a file
+// name or content; subscribers read what they need from the table.
+type Event struct {
+	OrgID      string    `json:"orgId"`
+	DocumentID string    `json:"documentId"`
+	MatterID   string    `json:"matterId"`
+	ClientID   string    `json:"clientId"`
+	Version    int       `json:"version"`
+	ActorID    string    `json:"actorId"`
+	At         time.Time `json:"at"`
+}
+
+// publish sends a domain event after its change committed. The change
+// stands either way; a failed publish is logged for the alarm on errors.
+func (s *Service) publish(ctx context.Context, detailType string, ev Event) {
+	if err := s.Bus.Publish(ctx, detailType, ev); err != nil {
+		s.Log.Error("event not published", "detailType", detailType, "orgId", ev.OrgID, "documentId", ev.DocumentID, "err", err)
+	}
+}
+
+// failed reports whether item i of a transaction failed its condition.
+func failed(err error, i int) bool {
+	var tce *store.TxCanceledError
+	return errors.As(err, &tce) && tce.Failed(i)
+}
