@@ -23,6 +23,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -427,6 +428,12 @@ func newAlarms(stack awscdk.Stack, fns []function, api awsapigatewayv2.HttpApi) 
 	}
 	api.MetricServerError(fiveMinutes).CreateAlarm(stack, jsii.String("Api5xxAlarm"),
 		atLeastOne("HTTP API answered 5xx"))
+	// A domain event that could not be published after its change committed
+	// (bus.Emit logs it with the ids to replay it).
+	awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace: jsii.String(bus.MetricNamespace), MetricName: jsii.String(bus.MetricPublishFailures),
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+	}).CreateAlarm(stack, jsii.String("EventPublishFailuresAlarm"), atLeastOne("A domain event was not published"))
 }
 
 // codePath is where the build puts a function's deployment package.

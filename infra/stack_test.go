@@ -750,6 +750,16 @@ func TestAlarms(t *testing.T) {
 			})
 		})
 	})
+	t.Run("event publish failures", func(t *testing.T) {
+		check(t, func() {
+			template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace":  "Matterly",
+				"MetricName": "EventPublishFailures",
+				"Statistic":  "Sum",
+				"Threshold":  1,
+			})
+		})
+	})
 }
 
 func TestPermsFor(t *testing.T) {

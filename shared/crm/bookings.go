@@ -184,7 +184,7 @@ func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in Bookin
 	}
 	e := activity.Entry{Action: "booking.created", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID}
 	err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{put}, s.bookingRefs(a.OrgID, b)...)...)
-	if failed(err, 1) || failed(err, 2) {
+	if store.Failed(err, 1) || store.Failed(err, 2) {
 		return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
 	}
 	if err != nil {
@@ -222,16 +222,16 @@ func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string
 		}
 		b.UpdatedAt = s.Now().UTC()
 		b.setKeys(a.OrgID)
-		w, err := s.DB.Replace(b, unchanged(before.UpdatedAt), "createdAt", "createdBy")
+		w, err := s.DB.Replace(b, store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
 		if err != nil {
 			return Booking{}, err
 		}
 		e := activity.Entry{Action: "booking.updated", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Fields: fields}
 		err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...)...)
 		switch {
-		case failed(err, 0):
+		case store.Failed(err, 0):
 			continue
-		case failed(err, 1) || failed(err, 2):
+		case store.Failed(err, 1) || store.Failed(err, 2):
 			return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
 		}
 		return b, err
@@ -246,9 +246,9 @@ func (s *Service) DeleteBooking(ctx context.Context, a activity.Actor, id string
 		if err != nil {
 			return err
 		}
-		del := s.DB.Delete(tenant.PK(a.OrgID), bookingPfx+id, unchanged(b.UpdatedAt))
+		del := s.DB.Delete(tenant.PK(a.OrgID), bookingPfx+id, store.Unchanged(b.UpdatedAt))
 		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID}
-		if err = s.commit(ctx, a, access.WriteBookings, e, del); failed(err, 0) {
+		if err = s.commit(ctx, a, access.WriteBookings, e, del); store.Failed(err, 0) {
 			continue
 		}
 		return err

@@ -142,13 +142,13 @@ func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string,
 		}
 		c.UpdatedAt = s.Now().UTC()
 		c.setKeys(a.OrgID)
-		w, err := s.DB.Replace(c, unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy")
+		w, err := s.DB.Replace(c, store.Unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy")
 		if err != nil {
 			return Client{}, err
 		}
 		e := activity.Entry{Action: "client.updated", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Fields: fields}
 		err = s.commit(ctx, a, access.WriteClients, e, w)
-		if failed(err, 0) {
+		if store.Failed(err, 0) {
 			continue // edited or deleted meanwhile: read again
 		}
 		return c, err
@@ -170,7 +170,7 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	})
 	e := activity.Entry{Action: "client.deleted", EntityType: "client", EntityID: id, ClientID: id}
 	err := s.commit(ctx, a, access.DeleteClients, e, del)
-	if !failed(err, 0) {
+	if !store.Failed(err, 0) {
 		return err
 	}
 	c, err := s.Client(ctx, a.OrgID, id)

@@ -125,29 +125,13 @@ func remove(perm access.Permission, param string, do func(context.Context, activ
 	}
 }
 
-// page answers one page of a list; list names the list and its filters, so
-// a cursor only continues the query that made it.
-func page[T any](r *httpapi.Request, d *platform.Deps, perm access.Permission, list string,
-	query func(limit int32, start map[string]types.AttributeValue) ([]T, map[string]types.AttributeValue, error)) (*httpapi.Response, error) {
+// page answers one page of a list after checking perm; list names the list
+// and its filters, so a cursor only continues the query that made it.
+func page[T any](r *httpapi.Request, d *platform.Deps, perm access.Permission, list string, query httpapi.PageQuery[T]) (*httpapi.Response, error) {
 	if err := r.Require(perm); err != nil {
 		return nil, err
 	}
-	limit, start, err := httpapi.PageParams(r, d.Cursors, list)
-	if err != nil {
-		return nil, err
-	}
-	items, next, err := query(limit, start)
-	if err != nil {
-		return nil, err
-	}
-	p := httpapi.Page[T]{Items: items}
-	if p.Items == nil {
-		p.Items = []T{}
-	}
-	if p.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
-		return nil, err
-	}
-	return httpapi.JSON(http.StatusOK, p), nil
+	return httpapi.ListPage(r, d.Cursors, list, query)
 }
 
 // filterID reads an optional id filter; a malformed one is a field error.

@@ -180,7 +180,7 @@ func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterP
 	}
 	e := activity.Entry{Action: "matter.created", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID}
 	err = s.commit(ctx, a, access.WriteMatters, e, put, client)
-	if failed(err, 1) {
+	if store.Failed(err, 1) {
 		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 	}
 	if err != nil {
@@ -221,7 +221,7 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		}
 		m.UpdatedAt = s.Now().UTC()
 		m.setKeys(a.OrgID)
-		w, err := s.DB.Replace(m, unchanged(before.UpdatedAt), AttrDocumentCount, "createdAt", "createdBy")
+		w, err := s.DB.Replace(m, store.Unchanged(before.UpdatedAt), AttrDocumentCount, "createdAt", "createdBy")
 		if err != nil {
 			return Matter{}, err
 		}
@@ -238,9 +238,9 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		}
 		err = s.commit(ctx, a, access.WriteMatters, e, items...)
 		switch {
-		case failed(err, 0):
+		case store.Failed(err, 0):
 			continue // edited or deleted meanwhile: read again
-		case len(items) > 1 && failed(err, 1):
+		case len(items) > 1 && store.Failed(err, 1):
 			return Matter{}, fault.E(fault.Conflict, "The matter's client no longer exists; a matter of a deleted client stays closed.")
 		case err != nil:
 			return Matter{}, err
@@ -287,7 +287,7 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		if m.DocumentCount > 0 {
 			return fault.E(fault.Conflict, "This matter has %d documents; delete them before deleting the matter.", m.DocumentCount)
 		}
-		cond := unchanged(m.UpdatedAt)
+		cond := store.Unchanged(m.UpdatedAt)
 		cond.Expr += " AND (attribute_not_exists(#docs) OR #docs = :zero)"
 		cond.Names["#docs"] = AttrDocumentCount
 		cond.Values[":zero"] = store.N(0)
@@ -297,7 +297,7 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		}
 		e := activity.Entry{Action: "matter.deleted", EntityType: "matter", EntityID: id, ClientID: m.ClientID, MatterID: id}
 		err = s.commit(ctx, a, perm, e, items...)
-		if failed(err, 0) {
+		if store.Failed(err, 0) {
 			continue // edited, given a document or deleted meanwhile: read again
 		}
 		return err

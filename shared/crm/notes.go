@@ -73,7 +73,7 @@ func (s *Service) CreateNote(ctx context.Context, a activity.Actor, p Parent, in
 	}
 	e := activity.Entry{Action: "note.created", EntityType: "note", EntityID: n.ID, ClientID: n.ClientID, MatterID: n.MatterID}
 	err = s.commit(ctx, a, access.WriteNotes, e, put, exists)
-	if failed(err, 1) {
+	if store.Failed(err, 1) {
 		return Note{}, notFound(p.Kind)
 	}
 	return n, err
@@ -135,12 +135,12 @@ func (s *Service) UpdateNote(ctx context.Context, a activity.Actor, id string, i
 			return n, nil
 		}
 		n.UpdatedAt = s.Now().UTC()
-		w, err := s.DB.Replace(n, unchanged(before.UpdatedAt), "createdAt", "authorId")
+		w, err := s.DB.Replace(n, store.Unchanged(before.UpdatedAt), "createdAt", "authorId")
 		if err != nil {
 			return Note{}, err
 		}
 		e := activity.Entry{Action: "note.updated", EntityType: "note", EntityID: n.ID, ClientID: n.ClientID, MatterID: n.MatterID, Fields: []string{"body"}}
-		if err = s.commit(ctx, a, perm, e, w); failed(err, 0) {
+		if err = s.commit(ctx, a, perm, e, w); store.Failed(err, 0) {
 			continue
 		}
 		return n, err
@@ -159,9 +159,9 @@ func (s *Service) DeleteNote(ctx context.Context, a activity.Actor, id string) e
 		if err != nil {
 			return err
 		}
-		del := s.DB.Delete(tenant.PK(a.OrgID), notePfx+id, unchanged(n.UpdatedAt))
+		del := s.DB.Delete(tenant.PK(a.OrgID), notePfx+id, store.Unchanged(n.UpdatedAt))
 		e := activity.Entry{Action: "note.deleted", EntityType: "note", EntityID: id, ClientID: n.ClientID, MatterID: n.MatterID}
-		if err = s.commit(ctx, a, perm, e, del); failed(err, 0) {
+		if err = s.commit(ctx, a, perm, e, del); store.Failed(err, 0) {
 			continue
 		}
 		return err

@@ -58,12 +58,6 @@ func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Perm
 	return Commit(ctx, s.DB, a, s.Now(), perm, e, items...)
 }
 
-// failed reports whether item i of a transaction failed its condition.
-func failed(err error, i int) bool {
-	var tce *store.TxCanceledError
-	return errors.As(err, &tce) && tce.Failed(i)
-}
-
 // Event is the detail of a CRM domain event: ids only, never personal
 // content; subscribers read what they need from the table.
 type Event struct {
@@ -75,13 +69,10 @@ type Event struct {
 	At        time.Time `json:"at"`
 }
 
-// publish sends a domain event after its change committed. The change
-// stands either way; a failed publish is logged for the alarm on errors.
+// publish announces a committed change (see bus.Emit).
 func (s *Service) publish(ctx context.Context, detailType string, a activity.Actor, ev Event) {
 	ev.OrgID, ev.ActorID, ev.At = a.OrgID, a.UserID, s.Now().UTC()
-	if err := s.Bus.Publish(ctx, detailType, ev); err != nil {
-		s.Log.Error("event not published", "detailType", detailType, "err", err)
-	}
+	bus.Emit(ctx, s.Bus, s.Log, detailType, ev)
 }
 
 // get reads one item of the org, answering missing (or malformed) ids with
@@ -144,15 +135,6 @@ func (s *Service) members(ctx context.Context, orgID string, ids []string) (map[
 		}
 	}
 	return out, nil
-}
-
-// unchanged is the condition of a read-modify-write: nobody wrote the item
-// since it was read at updatedAt.
-func unchanged(updatedAt time.Time) *store.Cond {
-	v, _ := json.Marshal(updatedAt)
-	var s string
-	_ = json.Unmarshal(v, &s)
-	return &store.Cond{Expr: "#upd = :upd", Names: map[string]string{"#upd": "updatedAt"}, Values: map[string]types.AttributeValue{":upd": store.S(s)}}
 }
 
 // changed lists the API fields that differ between two versions of a

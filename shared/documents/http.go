@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/fault"
@@ -78,19 +80,9 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "matters/" + r.Param("matterId") + "/documents"
-		limit, start, err := httpapi.PageParams(r, d.Cursors, list)
-		if err != nil {
-			return nil, err
-		}
-		docs, next, err := svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
-		if err != nil {
-			return nil, err
-		}
-		page := httpapi.Page[Document]{Items: docs}
-		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
-			return nil, err
-		}
-		return httpapi.JSON(http.StatusOK, page), nil
+		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
+		})
 	})
 	rt.Handle("GET /v1/documents/{documentId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ReadDocuments); err != nil {
@@ -137,19 +129,9 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "documents/" + r.Param("documentId") + "/versions"
-		limit, start, err := httpapi.PageParams(r, d.Cursors, list)
-		if err != nil {
-			return nil, err
-		}
-		versions, next, err := svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
-		if err != nil {
-			return nil, err
-		}
-		page := httpapi.Page[Version]{Items: versions}
-		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, list, next); err != nil {
-			return nil, err
-		}
-		return httpapi.JSON(http.StatusOK, page), nil
+		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+			return svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
+		})
 	})
 	rt.Handle("DELETE /v1/documents/{documentId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.DeleteDocuments); err != nil {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
@@ -93,7 +92,7 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string,
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID, Detail: "version 1"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, count)
 	switch {
-	case failed(err, 1):
+	case store.Failed(err, 1):
 		return Document{}, UploadURL{}, fault.E(fault.NotFound, "No such matter.") // deleted meanwhile
 	case err != nil:
 		return Document{}, UploadURL{}, err
@@ -176,7 +175,7 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 		Detail: "version " + strconv.Itoa(v.Version)}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, putVersion, update)
 	switch {
-	case failed(err, 0) || failed(err, 1):
+	case store.Failed(err, 0) || store.Failed(err, 1):
 		return Document{}, fault.E(fault.Conflict, "This upload was completed or replaced meanwhile; reload the document.")
 	case err != nil:
 		return Document{}, err
@@ -282,7 +281,7 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 			return Document{}, UploadURL{}, err
 		}
 		d.setKeys(a.OrgID)
-		update, err := s.DB.Replace(d, unchanged(before), "createdAt", "createdBy")
+		update, err := s.DB.Replace(d, store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
 		if err != nil {
 			return Document{}, UploadURL{}, err
 		}
@@ -290,7 +289,7 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 			Detail: "version " + strconv.Itoa(n)}
 		err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, update)
 		switch {
-		case failed(err, 0):
+		case store.Failed(err, 0):
 			continue // completed, replaced or deleted meanwhile: read again
 		case err != nil:
 			return Document{}, UploadURL{}, err
@@ -298,16 +297,6 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 		return d, up, nil
 	}
 	return Document{}, UploadURL{}, errEditRace
-}
-
-// unchanged is the condition that nobody wrote the document since it was
-// read as d (every write sets updatedAt).
-func unchanged(d Document) *store.Cond {
-	v, err := attributevalue.Marshal(d.UpdatedAt)
-	if err != nil {
-		v = store.S(d.UpdatedAt.Format(time.RFC3339Nano))
-	}
-	return &store.Cond{Expr: "#upd = :upd", Names: map[string]string{"#upd": "updatedAt"}, Values: map[string]types.AttributeValue{":upd": v}}
 }
 
 // List pages through a matter's documents, newest first, pending ones
@@ -420,7 +409,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 		if err := s.Storage.RemoveAll(ctx, objectPrefix(a.OrgID, d.MatterID, d.ID), known); err != nil {
 			return err
 		}
-		cond := unchanged(d)
+		cond := store.Unchanged(d.UpdatedAt)
 		items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), docSK(d.ID), cond)}
 		for _, v := range versions {
 			items = append(items, s.DB.Delete(tenant.PK(a.OrgID), v.SK, nil))
@@ -432,9 +421,9 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 			Detail: strconv.Itoa(len(versions)) + " versions"}
 		err = crm.Commit(ctx, s.DB, a, s.Now(), access.DeleteDocuments, e, items...)
 		switch {
-		case failed(err, 0):
+		case store.Failed(err, 0):
 			continue // changed (a version completed, say) or deleted meanwhile: read again
-		case failed(err, matter):
+		case store.Failed(err, matter):
 			return fault.E(fault.Conflict, "The document's matter no longer exists.")
 		case err != nil:
 			return err
@@ -458,16 +447,7 @@ type Event struct {
 	At         time.Time `json:"at"`
 }
 
-// publish sends a domain event after its change committed. The change
-// stands either way; a failed publish is logged for the alarm on errors.
+// publish announces a committed change (see bus.Emit).
 func (s *Service) publish(ctx context.Context, detailType string, ev Event) {
-	if err := s.Bus.Publish(ctx, detailType, ev); err != nil {
-		s.Log.Error("event not published", "detailType", detailType, "orgId", ev.OrgID, "documentId", ev.DocumentID, "err", err)
-	}
-}
-
-// failed reports whether item i of a transaction failed its condition.
-func failed(err error, i int) bool {
-	var tce *store.TxCanceledError
-	return errors.As(err, &tce) && tce.Failed(i)
+	bus.Emit(ctx, s.Bus, s.Log.With("orgId", ev.OrgID, "documentId", ev.DocumentID), detailType, ev)
 }

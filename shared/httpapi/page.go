@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -38,4 +39,28 @@ func PageParams(r *Request, c *cursor.Sealer, list string) (int32, map[string]ty
 // SealCursor turns the next page's start key into the list's nextCursor.
 func SealCursor(r *Request, c *cursor.Sealer, list string, next map[string]types.AttributeValue) (string, error) {
 	return c.Seal(cursorScope(r, list), next)
+}
+
+// PageQuery reads one page of a list from start (nil for the first page).
+type PageQuery[T any] func(limit int32, start map[string]types.AttributeValue) (items []T, next map[string]types.AttributeValue, err error)
+
+// ListPage answers one page of the named list (see PageParams for the
+// name): ?limit and ?cursor in, {items, nextCursor} out, items never null.
+func ListPage[T any](r *Request, c *cursor.Sealer, list string, query PageQuery[T]) (*Response, error) {
+	limit, start, err := PageParams(r, c, list)
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := query(limit, start)
+	if err != nil {
+		return nil, err
+	}
+	p := Page[T]{Items: items}
+	if p.Items == nil {
+		p.Items = []T{}
+	}
+	if p.NextCursor, err = SealCursor(r, c, list, next); err != nil {
+		return nil, err
+	}
+	return JSON(http.StatusOK, p), nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -197,22 +199,14 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.ReadUsers); err != nil {
 			return nil, err
 		}
-		limit, start, err := httpapi.PageParams(r, d.Cursors, "users")
-		if err != nil {
-			return nil, err
-		}
-		users, next, err := svc.ListUsers(ctx, r.Principal.OrgID, limit, start)
-		if err != nil {
-			return nil, err
-		}
-		page := httpapi.Page[UserJSON]{Items: make([]UserJSON, len(users))}
-		for i, u := range users {
-			page.Items[i] = toUserJSON(u)
-		}
-		if page.NextCursor, err = httpapi.SealCursor(r, d.Cursors, "users", next); err != nil {
-			return nil, err
-		}
-		return httpapi.JSON(http.StatusOK, page), nil
+		return httpapi.ListPage(r, d.Cursors, "users", func(limit int32, start map[string]types.AttributeValue) ([]UserJSON, map[string]types.AttributeValue, error) {
+			users, next, err := svc.ListUsers(ctx, r.Principal.OrgID, limit, start)
+			out := make([]UserJSON, len(users))
+			for i, u := range users {
+				out[i] = toUserJSON(u)
+			}
+			return out, next, err
+		})
 	})
 	rt.Handle("PATCH /v1/users/{userId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManageUsers); err != nil {

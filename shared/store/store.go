@@ -63,6 +63,23 @@ func (e *TxCanceledError) Failed(i int) bool {
 	return i < len(e.Reasons) && e.Reasons[i] == "ConditionalCheckFailed"
 }
 
+// Failed reports whether err is a canceled transaction in which item i
+// failed its condition.
+func Failed(err error, i int) bool {
+	var tce *TxCanceledError
+	return errors.As(err, &tce) && tce.Failed(i)
+}
+
+// Unchanged is the condition of a read-modify-write: the item's updatedAt
+// is still the one read, so nobody wrote it since (every write sets it).
+func Unchanged(updatedAt time.Time) *Cond {
+	v, err := attributevalue.Marshal(updatedAt)
+	if err != nil { // a time always marshals; keep the condition failing safe
+		v = S("unmarshalable")
+	}
+	return &Cond{Expr: "#upd = :upd", Names: map[string]string{"#upd": "updatedAt"}, Values: map[string]types.AttributeValue{":upd": v}}
+}
+
 // S, N and Bool build expression values.
 func S(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
