@@ -43,7 +43,7 @@ invoke: ## run one handler on a sample event: make invoke FN=accounts EVENT=even
 	$(GO) run ./scripts/invoke -fn $(FN) -event $(EVENT)
 
 coldstart: ## init duration, first-invoke latency and binary size per HTTP function
-	$(GO) run ./scripts/coldstart -functions $$(grep -l StartHTTP functions/*/main.go | xargs -n1 dirname | xargs -n1 basename | paste -sd, -) -env TABLE_NAME=matterly -env DYNAMODB_ENDPOINT=http://127.0.0.1:1 -env DEV_DATA_DIR=/tmp/matterly-coldstart
+	$(GO) run ./scripts/coldstart -functions $$(grep -l StartHTTP functions/*/main.go | xargs -n1 dirname | xargs -n1 basename | paste -sd, -) -env TABLE_NAME=matterly -env DYNAMODB_ENDPOINT=http://127.0.0.1:1 -env S3_ENDPOINT=http://127.0.0.1:1 -env BUCKET_NAME=matterly-local -env DEV_DATA_DIR=/tmp/matterly-coldstart
 
 clean:
 	rm -rf build cdk.out

@@ -100,6 +100,7 @@ func banner(url, dataDir string, took time.Duration) {
 
   API description (OpenAPI 3.1): %[1]s/dev/openapi.json
   Schedules: GET %[1]s/dev/schedules, run one now with POST %[1]s/dev/schedules/<name>
+  Clients, matters, notes, bookings and documents (upload and download): README, "Try it with curl".
 
 `, url, dataDir, took.Milliseconds())
 }
