@@ -35,13 +35,7 @@ type Entry struct {
 }
 
 type row struct {
-	PK     string `dynamodbav:"PK"`
-	SK     string `dynamodbav:"SK"`
-	GSI1PK string `dynamodbav:"GSI1PK,omitempty"`
-	GSI1SK string `dynamodbav:"GSI1SK,omitempty"`
-	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
-	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
-	Type   string `dynamodbav:"type"`
+	store.Keys
 	Entry
 }
 
@@ -79,7 +73,7 @@ func Record(db *store.DB, a Actor, now time.Time, e Entry) (types.TransactWriteI
 	e.ID = ulid.Make().String()
 	e.At = now.UTC()
 	e.ActorID, e.ActorRole, e.IP, e.UserAgent = a.UserID, a.Role, a.IP, a.UserAgent
-	r := row{PK: tenant.PK(a.OrgID), SK: skPrefix + e.ID, Type: "activity", Entry: e}
+	r := row{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: skPrefix + e.ID, Type: "activity"}, Entry: e}
 	if e.ClientID != "" {
 		r.GSI1PK, r.GSI1SK = clientPK(a.OrgID, e.ClientID), e.ID
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
@@ -32,17 +33,6 @@ func (l List) stored() List {
 	return l
 }
 
-// keys are the table and index keys of an item.
-type keys struct {
-	PK     string `dynamodbav:"PK" json:"-"`
-	SK     string `dynamodbav:"SK" json:"-"`
-	GSI1PK string `dynamodbav:"GSI1PK,omitempty" json:"-"`
-	GSI1SK string `dynamodbav:"GSI1SK,omitempty" json:"-"`
-	GSI2PK string `dynamodbav:"GSI2PK,omitempty" json:"-"`
-	GSI2SK string `dynamodbav:"GSI2SK,omitempty" json:"-"`
-	Type   string `dynamodbav:"type" json:"-"`
-}
-
 // Client kinds.
 const (
 	Person  = "person"
@@ -61,7 +51,7 @@ type Address struct {
 
 // Client is a person or company the practice serves.
 type Client struct {
-	keys
+	store.Keys
 	ID          string    `dynamodbav:"id" json:"id"`
 	Kind        string    `dynamodbav:"kind" json:"kind"`
 	Name        string    `dynamodbav:"name" json:"name"`
@@ -85,7 +75,7 @@ const (
 
 // Matter is a case or engagement for a client.
 type Matter struct {
-	keys
+	store.Keys
 	ID                    string    `dynamodbav:"id" json:"id"`
 	ClientID              string    `dynamodbav:"clientId" json:"clientId"`
 	Title                 string    `dynamodbav:"title" json:"title"`
@@ -117,7 +107,7 @@ func (m Matter) OnMatter(userID string) bool {
 
 // Note is a free-text note on a client or a matter.
 type Note struct {
-	keys
+	store.Keys
 	ID        string    `dynamodbav:"id" json:"id"`
 	ClientID  string    `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"` // set for client notes and matter notes alike
 	MatterID  string    `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"` // set for matter notes
@@ -129,7 +119,7 @@ type Note struct {
 
 // Booking is an appointment with a client.
 type Booking struct {
-	keys
+	store.Keys
 	ID          string    `dynamodbav:"id" json:"id"`
 	ClientID    string    `dynamodbav:"clientId" json:"clientId"`
 	MatterID    string    `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
@@ -184,13 +174,13 @@ func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 
 func (c *Client) setKeys(orgID string) {
 	c.Tags = c.Tags.stored()
-	c.keys = keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client",
+	c.Keys = store.Keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client",
 		GSI1PK: clientsByNamePK(orgID), GSI1SK: fold(c.Name) + "#" + c.ID}
 }
 
 func (m *Matter) setKeys(orgID string) {
 	m.Team = m.Team.stored()
-	m.keys = keys{PK: tenant.PK(orgID), SK: MatterSK(m.ID), Type: "matter",
+	m.Keys = store.Keys{PK: tenant.PK(orgID), SK: MatterSK(m.ID), Type: "matter",
 		GSI1PK: mattersOfClientPK(orgID, m.ClientID), GSI1SK: m.Status + "#" + m.ID,
 		GSI2PK: mattersByStatusPK(orgID, m.Status), GSI2SK: m.ID}
 }
@@ -200,14 +190,14 @@ func (n *Note) setKeys(orgID string) {
 	if n.MatterID != "" {
 		kind, parent = "MATTER", n.MatterID
 	}
-	n.keys = keys{PK: tenant.PK(orgID), SK: notePfx + n.ID, Type: "note",
+	n.Keys = store.Keys{PK: tenant.PK(orgID), SK: notePfx + n.ID, Type: "note",
 		GSI1PK: notesPK(orgID, kind, parent), GSI1SK: n.ID}
 }
 
 func (b *Booking) setKeys(orgID string) {
 	b.Attendees = b.Attendees.stored()
 	start := timeKey(b.StartsAt) + "#" + b.ID
-	b.keys = keys{PK: tenant.PK(orgID), SK: bookingPfx + b.ID, Type: "booking",
+	b.Keys = store.Keys{PK: tenant.PK(orgID), SK: bookingPfx + b.ID, Type: "booking",
 		GSI1PK: bookingsPK(orgID), GSI1SK: start,
 		GSI2PK: bookingsOfClientPK(orgID, b.ClientID), GSI2SK: start}
 }

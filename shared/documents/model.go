@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
@@ -27,20 +28,11 @@ const (
 // MaxVersions is how many versions a document may have.
 const MaxVersions = 50
 
-// keys are the table and index keys of an item.
-type keys struct {
-	PK     string `dynamodbav:"PK" json:"-"`
-	SK     string `dynamodbav:"SK" json:"-"`
-	GSI1PK string `dynamodbav:"GSI1PK,omitempty" json:"-"`
-	GSI1SK string `dynamodbav:"GSI1SK,omitempty" json:"-"`
-	Type   string `dynamodbav:"type" json:"-"`
-}
-
 // Document is a file of a matter. FileName, ContentType, Size and Version
 // describe the current version; while the first upload is pending they
 // describe that upload (Version 1, VersionCount 0).
 type Document struct {
-	keys
+	store.Keys
 	ID           string `dynamodbav:"id" json:"id"`
 	MatterID     string `dynamodbav:"matterId" json:"matterId"`
 	ClientID     string `dynamodbav:"clientId" json:"clientId"`
@@ -76,7 +68,7 @@ type Upload struct {
 // Version is one completed upload of a document. Versions are kept until
 // the document is deleted, each in an object of its own.
 type Version struct {
-	keys
+	store.Keys
 	DocumentID  string    `dynamodbav:"documentId" json:"documentId"`
 	Version     int       `dynamodbav:"version" json:"version"`
 	FileName    string    `dynamodbav:"fileName" json:"fileName"`
@@ -118,10 +110,10 @@ func objectPrefix(orgID, matterID, docID string) string {
 }
 
 func (d *Document) setKeys(orgID string) {
-	d.keys = keys{PK: tenant.PK(orgID), SK: docSK(d.ID), Type: "document",
+	d.Keys = store.Keys{PK: tenant.PK(orgID), SK: docSK(d.ID), Type: "document",
 		GSI1PK: matterDocsPK(orgID, d.MatterID), GSI1SK: d.ID}
 }
 
 func (v *Version) setKeys(orgID string) {
-	v.keys = keys{PK: tenant.PK(orgID), SK: versionSK(v.DocumentID, v.Version), Type: "documentVersion"}
+	v.Keys = store.Keys{PK: tenant.PK(orgID), SK: versionSK(v.DocumentID, v.Version), Type: "documentVersion"}
 }

@@ -148,7 +148,7 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 		return Document{}, errNoUpload
 	}
 	t, _ := filetype.Lookup(p.ContentType)
-	if err := s.verify(ctx, d, obj, t); err != nil {
+	if err := s.verify(ctx, a.OrgID, d, obj, t); err != nil {
 		return Document{}, err
 	}
 
@@ -189,7 +189,7 @@ var errNoUpload = fault.E(fault.Conflict, "Upload not found: PUT the file to the
 
 // verify checks the uploaded object against the pending declaration and
 // deletes it when it does not match.
-func (s *Service) verify(ctx context.Context, d Document, obj Object, t filetype.Type) error {
+func (s *Service) verify(ctx context.Context, orgID string, d Document, obj Object, t filetype.Type) error {
 	p := d.Pending
 	var c fault.Checker
 	c.Check(obj.Size == p.Size, "size", fmt.Sprintf("the uploaded file has %d bytes, but %d were declared", obj.Size, p.Size))
@@ -217,15 +217,13 @@ func (s *Service) verify(ctx context.Context, d Document, obj Object, t filetype
 		if rerr := s.Storage.Remove(ctx, p.ObjectKey, obj.VersionID); rerr != nil {
 			// The refusal stands; the object is checked again on the next
 			// attempt and deleted with the document.
-			s.Log.Error("refused upload not deleted", "orgId", orgOf(d), "documentId", d.ID, "version", p.Version, "err", rerr)
+			s.Log.Error("refused upload not deleted", "orgId", orgID, "documentId", d.ID, "version", p.Version, "err", rerr)
 		}
-		s.Log.Info("upload refused", "orgId", orgOf(d), "documentId", d.ID, "version", p.Version, "problems", fieldNames(err))
+		s.Log.Info("upload refused", "orgId", orgID, "documentId", d.ID, "version", p.Version, "problems", fieldNames(err))
 	}
 	return err
 }
 
-// orgOf is the org of a document read from the table.
-func orgOf(d Document) string { return strings.TrimPrefix(d.PK, "ORG#") }
 
 // fieldNames lists the fields of a validation error (names only).
 func fieldNames(err error) string {

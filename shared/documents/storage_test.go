@@ -57,7 +57,7 @@ func TestDocumentKeys(t *testing.T) {
 	d := Document{ID: testDoc, MatterID: testMatter}
 	d.setKeys(testOrg)
 	if d.PK != "ORG#"+testOrg || d.SK != "DOC#"+testDoc || d.GSI1SK != testDoc || d.Type != "document" {
-		t.Errorf("document keys = %+v", d.keys)
+		t.Errorf("document keys = %+v", d.Keys)
 	}
 }
 

@@ -32,3 +32,15 @@ var Indexes = []Index{
 	{Name: IndexGSI1, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
 	{Name: IndexGSI2, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK},
 }
+
+// Keys are an item's table and index keys and its type. Embedded in an item
+// struct that is also an API type, they never leave the server (json:"-").
+type Keys struct {
+	PK     string `dynamodbav:"PK" json:"-"`
+	SK     string `dynamodbav:"SK" json:"-"`
+	GSI1PK string `dynamodbav:"GSI1PK,omitempty" json:"-"`
+	GSI1SK string `dynamodbav:"GSI1SK,omitempty" json:"-"`
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty" json:"-"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty" json:"-"`
+	Type   string `dynamodbav:"type" json:"-"`
+}
