@@ -224,7 +224,6 @@ func (s *Service) verify(ctx context.Context, orgID string, d Document, obj Obje
 	return err
 }
 
-
 // fieldNames lists the fields of a validation error (names only).
 func fieldNames(err error) string {
 	var names []string
