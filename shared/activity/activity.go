@@ -32,6 +32,10 @@ type Entry struct {
 	Detail     string    `dynamodbav:"detail,omitempty" json:"detail,omitempty"` // e.g. "open → closed", "version 2"
 	IP         string    `dynamodbav:"ip" json:"ip"`
 	UserAgent  string    `dynamodbav:"userAgent" json:"userAgent"`
+	// Event, when set, is the domain event this change announces
+	// ("matter.closed"): the relay publishes it from the table's stream, so
+	// an event is published if and only if its change committed.
+	Event string `dynamodbav:"event,omitempty" json:"-"`
 }
 
 type row struct {

@@ -1,14 +1,14 @@
 // Package bus publishes Matterly's domain events (client.created,
 // matter.closed, document.ready, ...) to the EventBridge bus, where other
-// capabilities subscribe. Locally the dev server delivers them in-process.
+// capabilities subscribe. The relay function publishes them from the
+// table's stream (see package relay); locally the dev server delivers them
+// in-process.
 package bus
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
@@ -62,31 +62,3 @@ func (e *EventBridge) Publish(ctx context.Context, detailType string, detail any
 	}
 	return nil
 }
-
-// Emit publishes an event announcing a change that has already committed.
-// The change stands either way, so a failed publish is not returned: it is
-// logged with a CloudWatch EMF count (Matterly/EventPublishFailures, which
-// the stack alarms on) so an operator can replay it from the activity log.
-func Emit(ctx context.Context, p Publisher, log *slog.Logger, detailType string, detail any) {
-	err := p.Publish(ctx, detailType, detail)
-	if err == nil {
-		return
-	}
-	// detail holds ids only (see Publisher), so it may be logged for the replay.
-	log.Error("event not published", "detailType", detailType, "detail", detail, "err", err,
-		"_aws", map[string]any{
-			"Timestamp": time.Now().UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  MetricNamespace,
-				"Dimensions": [][]string{{}},
-				"Metrics":    []map[string]string{{"Name": MetricPublishFailures, "Unit": "Count"}},
-			}},
-		},
-		MetricPublishFailures, 1)
-}
-
-// The metric Emit counts failed publishes in.
-const (
-	MetricNamespace       = "Matterly"
-	MetricPublishFailures = "EventPublishFailures"
-)

@@ -3,12 +3,9 @@ package bus
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,28 +53,5 @@ func TestPublishWire(t *testing.T) {
 				t.Errorf("err = %v, wantErr %v", err, tt.wantErr)
 			}
 		})
-	}
-}
-
-// TestEmitLogsFailures: a failed publish is not returned but logged as an
-// EMF count the stack alarms on.
-func TestEmitLogsFailures(t *testing.T) {
-	var logs strings.Builder
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	ok := PublisherFunc(func(context.Context, string, any) error { return nil })
-	Emit(context.Background(), ok, log, "client.created", map[string]string{})
-	if logs.Len() != 0 {
-		t.Fatalf("a published event logged %s", logs.String())
-	}
-	down := PublisherFunc(func(context.Context, string, any) error { return errors.New("bus down") })
-	Emit(context.Background(), down, log, "client.created", map[string]string{})
-	var line map[string]any
-	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
-		t.Fatal(err)
-	}
-	emf, _ := json.Marshal(line["_aws"])
-	if line["detailType"] != "client.created" || line[MetricPublishFailures] != float64(1) ||
-		!strings.Contains(string(emf), `"Namespace":"Matterly"`) || !strings.Contains(string(emf), MetricPublishFailures) {
-		t.Errorf("failure log = %s", logs.String())
 	}
 }

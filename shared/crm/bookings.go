@@ -182,7 +182,7 @@ func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in Bookin
 	if err != nil {
 		return Booking{}, err
 	}
-	e := activity.Entry{Action: "booking.created", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID}
+	e := activity.Entry{Action: "booking.created", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Event: "booking.created"}
 	err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{put}, s.bookingRefs(a.OrgID, b)...)...)
 	if store.Failed(err, 1) || store.Failed(err, 2) {
 		return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
@@ -190,7 +190,6 @@ func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in Bookin
 	if err != nil {
 		return Booking{}, err
 	}
-	s.publish(ctx, "booking.created", a, Event{ClientID: b.ClientID, MatterID: b.MatterID, BookingID: b.ID})
 	return b, nil
 }
 

@@ -109,11 +109,10 @@ func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientP
 	if err != nil {
 		return Client{}, err
 	}
-	e := activity.Entry{Action: "client.created", EntityType: "client", EntityID: c.ID, ClientID: c.ID}
+	e := activity.Entry{Action: "client.created", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Event: "client.created"}
 	if err := s.commit(ctx, a, access.WriteClients, e, put); err != nil {
 		return Client{}, err
 	}
-	s.publish(ctx, "client.created", a, Event{ClientID: c.ID})
 	return c, nil
 }
 

@@ -21,7 +21,7 @@ import (
 // NewRouter serves the crm function: clients, matters, notes, bookings and
 // the activity log.
 func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	svc := NewService(d.DB, d.Bus, d.Log, d.Now)
+	svc := NewService(d.DB, d.Log, d.Now)
 	rt := httpapi.NewRouter(routes.FnCRM, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
 	h := handlers{svc: svc, d: d}
 

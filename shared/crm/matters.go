@@ -178,7 +178,7 @@ func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterP
 	if isOpen(m.Status) {
 		client = s.openDelta(a.OrgID, m.ClientID, 1)
 	}
-	e := activity.Entry{Action: "matter.created", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID}
+	e := activity.Entry{Action: "matter.created", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID, Event: "matter.created"}
 	err = s.commit(ctx, a, access.WriteMatters, e, put, client)
 	if store.Failed(err, 1) {
 		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
@@ -186,7 +186,6 @@ func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterP
 	if err != nil {
 		return Matter{}, err
 	}
-	s.publish(ctx, "matter.created", a, Event{ClientID: m.ClientID, MatterID: m.ID})
 	return m, nil
 }
 
@@ -236,6 +235,9 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		if before.Status != m.Status {
 			e.Detail = before.Status + " → " + m.Status
 		}
+		if m.Status == StatusClosed && before.Status != StatusClosed {
+			e.Event = "matter.closed"
+		}
 		err = s.commit(ctx, a, access.WriteMatters, e, items...)
 		switch {
 		case store.Failed(err, 0):
@@ -244,9 +246,6 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 			return Matter{}, fault.E(fault.Conflict, "The matter's client no longer exists; a matter of a deleted client stays closed.")
 		case err != nil:
 			return Matter{}, err
-		}
-		if m.Status == StatusClosed && before.Status != StatusClosed {
-			s.publish(ctx, "matter.closed", a, Event{ClientID: m.ClientID, MatterID: m.ID})
 		}
 		return m, nil
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
-	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -24,15 +23,14 @@ import (
 // Service implements the CRM use cases.
 type Service struct {
 	DB    *store.DB
-	Bus   bus.Publisher
 	Log   *slog.Logger
 	Now   func() time.Time
 	NewID func() string
 }
 
 // NewService returns a Service with ULID ids.
-func NewService(db *store.DB, b bus.Publisher, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{DB: db, Bus: b, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
+func NewService(db *store.DB, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{DB: db, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
 }
 
 // Commit writes items, the activity entry describing them and a check that
@@ -56,23 +54,6 @@ func Commit(ctx context.Context, db *store.DB, a activity.Actor, now time.Time, 
 
 func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
 	return Commit(ctx, s.DB, a, s.Now(), perm, e, items...)
-}
-
-// Event is the detail of a CRM domain event: ids only, never personal
-// content; subscribers read what they need from the table.
-type Event struct {
-	OrgID     string    `json:"orgId"`
-	ActorID   string    `json:"actorId"`
-	ClientID  string    `json:"clientId,omitempty"`
-	MatterID  string    `json:"matterId,omitempty"`
-	BookingID string    `json:"bookingId,omitempty"`
-	At        time.Time `json:"at"`
-}
-
-// publish announces a committed change (see bus.Emit).
-func (s *Service) publish(ctx context.Context, detailType string, a activity.Actor, ev Event) {
-	ev.OrgID, ev.ActorID, ev.At = a.OrgID, a.UserID, s.Now().UTC()
-	bus.Emit(ctx, s.Bus, s.Log, detailType, ev)
 }
 
 // get reads one item of the org, answering missing (or malformed) ids with

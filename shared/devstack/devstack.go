@@ -29,9 +29,11 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/logging"
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -133,6 +135,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
 		return nil, err
 	}
+	// Domain events leave through the table's stream and the relay, as in AWS.
+	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")
+	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog}.Handle, relayLog)
 	for _, fn := range routes.Functions() {
 		build, found := Routers[fn]
 		if !found {

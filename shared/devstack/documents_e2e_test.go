@@ -265,7 +265,7 @@ func TestDocumentLifecycle(t *testing.T) {
 		var detail map[string]any
 		_ = json.Unmarshal(ready.Detail, &detail)
 		if str(detail, "orgId") != a.orgID || str(detail, "matterId") != matterID || str(detail, "clientId") != clientID ||
-			str(detail, "actorId") != a.userID || num(detail, "version") != 1 || strings.Contains(string(ready.Detail), "Settlement") {
+			str(detail, "actorId") != a.userID || str(detail, "documentId") != up.docID || str(detail, "id") == "" || strings.Contains(string(ready.Detail), "Settlement") {
 			t.Errorf("document.ready detail = %s", ready.Detail)
 		}
 	}

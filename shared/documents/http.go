@@ -48,7 +48,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 	if d.S3 == nil || d.Config.BucketName == "" {
 		return nil, errNoBucket
 	}
-	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Bus, d.Log, d.Now)
+	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
 	rt := httpapi.NewRouter(routes.FnDocuments, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
 
 	rt.Handle("POST /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

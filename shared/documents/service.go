@@ -14,7 +14,6 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
-	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -27,15 +26,14 @@ import (
 type Service struct {
 	DB      *store.DB
 	Storage *Storage
-	Bus     bus.Publisher
 	Log     *slog.Logger
 	Now     func() time.Time
 	NewID   func() string
 }
 
 // NewService returns a Service with ULID ids.
-func NewService(db *store.DB, st *Storage, b bus.Publisher, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{DB: db, Storage: st, Bus: b, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
+func NewService(db *store.DB, st *Storage, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{DB: db, Storage: st, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
 }
 
 // Declared is what an uploader says about a file before sending it.
@@ -172,7 +170,7 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 		return Document{}, err
 	}
 	e := activity.Entry{Action: "document.ready", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
-		Detail: "version " + strconv.Itoa(v.Version)}
+		Detail: "version " + strconv.Itoa(v.Version), Event: "document.ready"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, putVersion, update)
 	switch {
 	case store.Failed(err, 0) || store.Failed(err, 1):
@@ -180,8 +178,6 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	case err != nil:
 		return Document{}, err
 	}
-	s.publish(ctx, "document.ready", Event{OrgID: a.OrgID, DocumentID: d.ID, MatterID: d.MatterID, ClientID: d.ClientID,
-		Version: v.Version, ActorID: a.UserID, At: now})
 	return d, nil
 }
 
@@ -415,7 +411,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 		items = append(items, s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(d.MatterID), "ADD #docs :minus", store.Exists(),
 			map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":minus": store.N(-1)}))
 		e := activity.Entry{Action: "document.deleted", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
-			Detail: strconv.Itoa(len(versions)) + " versions"}
+			Detail: strconv.Itoa(len(versions)) + " versions", Event: "document.deleted"}
 		err = crm.Commit(ctx, s.DB, a, s.Now(), access.DeleteDocuments, e, items...)
 		switch {
 		case store.Failed(err, 0):
@@ -425,26 +421,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 		case err != nil:
 			return err
 		}
-		s.publish(ctx, "document.deleted", Event{OrgID: a.OrgID, DocumentID: d.ID, MatterID: d.MatterID, ClientID: d.ClientID,
-			Version: d.VersionCount, ActorID: a.UserID, At: s.Now().UTC()})
 		return nil
 	}
 	return errEditRace
-}
-
-// Event is the detail of a documents domain event: ids only, never a file
-// name or content; subscribers read what they need from the table.
-type Event struct {
-	OrgID      string    `json:"orgId"`
-	DocumentID string    `json:"documentId"`
-	MatterID   string    `json:"matterId"`
-	ClientID   string    `json:"clientId"`
-	Version    int       `json:"version"`
-	ActorID    string    `json:"actorId"`
-	At         time.Time `json:"at"`
-}
-
-// publish announces a committed change (see bus.Emit).
-func (s *Service) publish(ctx context.Context, detailType string, ev Event) {
-	bus.Emit(ctx, s.Bus, s.Log.With("orgId", ev.OrgID, "documentId", ev.DocumentID), detailType, ev)
 }

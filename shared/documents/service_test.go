@@ -22,6 +22,7 @@ import (
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -80,7 +81,10 @@ func newFixture(t *testing.T, publish bus.PublisherFunc) *fixture {
 	if publish == nil {
 		publish = func(context.Context, string, any) error { f.events.Add(1); return nil }
 	}
-	f.svc = NewService(db, st, publish, slog.New(slog.NewJSONHandler(f.logs, nil)), time.Now)
+	log := slog.New(slog.NewJSONHandler(f.logs, nil))
+	// Events go out as in AWS: from the table's stream, through the relay.
+	dyn.SetStream(relay.Handler{Bus: publish, Log: log}.Handle, log)
+	f.svc = NewService(db, st, log, time.Now)
 	ctx := context.Background()
 	member := map[string]string{"PK": tenant.PK(testOrg), "SK": tenant.MemberSK(f.actor.UserID), "role": "owner"}
 	matter := map[string]any{"PK": tenant.PK(testOrg), "SK": crm.MatterSK(testMatter), "id": testMatter, "clientId": "01JFFFFFFFFFFFFFFFFFFFFFFF",
@@ -214,8 +218,8 @@ func TestDocumentS3Down(t *testing.T) {
 	}
 }
 
-// TestDocumentPublishFailure: a failed event publish is logged; the
-// completed upload stands.
+// TestDocumentPublishFailure: a failed event publish is logged (and the
+// stream sends it again); the completed upload stands.
 func TestDocumentPublishFailure(t *testing.T) {
 	f := newFixture(t, func(context.Context, string, any) error { return errors.New("eventbridge down") })
 	d := f.ready(t)

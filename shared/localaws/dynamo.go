@@ -68,6 +68,7 @@ type Dynamo struct {
 	table    string
 	path     string
 	srv      *localServer
+	front    *dynamoFront
 	client   *dynamodb.Client
 
 	saveMu    sync.Mutex // one snapshot write at a time
@@ -91,7 +92,8 @@ func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	srv, err := startLocalServer(&dynamoFront{next: server.NewServer()})
+	d.front = &dynamoFront{next: server.NewServer(), table: d.table}
+	srv, err := startLocalServer(d.front)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}

@@ -36,8 +36,10 @@ import (
 //
 // Return values: see putOrDelete.
 type dynamoFront struct {
-	next http.Handler
-	mu   sync.RWMutex // transactions hold it exclusively
+	next   http.Handler
+	mu     sync.RWMutex // transactions hold it exclusively
+	table  string       // the table whose new items are streamed
+	stream stream
 }
 
 func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -50,9 +52,11 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	switch target {
 	case targetPrefix + "TransactWriteItems":
+		var inserted []map[string]any
 		f.mu.Lock()
-		rec = f.transactWrite(reqBody)
+		rec, inserted = f.transactWrite(reqBody)
 		f.mu.Unlock()
+		f.stream.deliver(inserted)
 	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
 		rec = f.putOrDelete(target, reqBody)
 	default:

@@ -38,21 +38,23 @@ type txOp struct {
 //
 // minidyn's own TransactWriteItems is not used: its rollback restores a
 // copy of the whole table that loses every empty list and map.
-func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
+//
+// It also returns the items the transaction inserted, for the stream.
+func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any) {
 	var req struct {
 		TransactItems []map[string]map[string]any
 	}
 	if err := decodeJSON(reqBody, &req); err != nil {
-		return apiError("SerializationException", err.Error())
+		return apiError("SerializationException", err.Error()), nil
 	}
 	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
-		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n))
+		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil
 	}
 	ops := make([]txOp, len(req.TransactItems))
 	seen := map[string]bool{}
 	for i, ti := range req.TransactItems {
 		if len(ti) != 1 {
-			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck")
+			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil
 		}
 		for kind, spec := range ti {
 			ops[i] = txOp{kind: kind, spec: spec}
@@ -64,15 +66,15 @@ func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
 		case "Put":
 			op.key = keyOnly(asMap(op.spec["Item"]))
 		default:
-			return apiError("ValidationException", "unknown transaction item "+op.kind)
+			return apiError("ValidationException", "unknown transaction item "+op.kind), nil
 		}
 		op.table, _ = op.spec["TableName"].(string)
 		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
-			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression")
+			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil
 		}
 		id, _ := json.Marshal([]any{op.table, op.key})
 		if seen[string(id)] {
-			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item")
+			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil
 		}
 		seen[string(id)] = true
 	}
@@ -83,7 +85,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
 	for i, op := range ops {
 		rec, out := f.op("GetItem", map[string]any{"TableName": op.table, "Key": op.key, "ConsistentRead": true}, true)
 		if rec.status != http.StatusOK {
-			return rec
+			return rec, nil
 		}
 		before[i] = asMap(out["Item"])
 		reasons[i] = map[string]any{"Code": "None"}
@@ -93,7 +95,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
 		}
 		holds, rec := f.conditionHolds(op, cond, before[i] != nil)
 		if rec != nil {
-			return rec
+			return rec, nil
 		}
 		if !holds {
 			canceled = true
@@ -112,7 +114,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
 			"__type":              "TransactionCanceledException",
 			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
 			"CancellationReasons": reasons,
-		})
+		}), nil
 	}
 
 	for i, op := range ops {
@@ -128,10 +130,16 @@ func (f *dynamoFront) transactWrite(reqBody []byte) *recorder {
 		rec, _ := f.op(op.kind+"Item", in, false)
 		if rec.status != http.StatusOK {
 			f.rollback(ops[:i], before[:i])
-			return rec
+			return rec, nil
 		}
 	}
-	return jsonResponse(http.StatusOK, map[string]any{})
+	var inserted []map[string]any
+	for i, op := range ops {
+		if op.kind == "Put" && before[i] == nil && op.table == f.table {
+			inserted = append(inserted, asMap(op.spec["Item"]))
+		}
+	}
+	return jsonResponse(http.StatusOK, map[string]any{}), inserted
 }
 
 // noopAttr is an attribute no item has: REMOVE of it changes nothing.

@@ -46,3 +46,11 @@ var ErrRoleChanged = fault.E(fault.Forbidden, "Your role changed while your sess
 
 // OrgSK is the sort key of the org item itself.
 const OrgSK = "ORG"
+
+// OrgOf is the org id of a tenant partition key (PK(orgID)), "" for others.
+func OrgOf(pk string) string {
+	if id, ok := strings.CutPrefix(pk, "ORG#"); ok && !strings.Contains(id, "#") {
+		return id
+	}
+	return ""
+}
