@@ -12,7 +12,10 @@ type perms struct {
 	// TokenSigner reads the token secret to issue access tokens; everyone
 	// else verifies with the published public key.
 	TokenSigner bool
-	Events      bool // publish domain events to the event bus
+	// Events publishes to the event bus directly. No API function does: they
+	// write activity entries that the relay (newRelay) publishes from the
+	// table's stream.
+	Events bool
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app
@@ -26,10 +29,10 @@ var functionPerms = map[string]perms{
 	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true},
 	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
 	routes.FnOrg:      {Table: true, Secret: true},
-	routes.FnCRM:      {Table: true, Secret: true, Events: true},
+	routes.FnCRM:      {Table: true, Secret: true},
 	// The only app API function that touches the bucket: it presigns the
 	// browser's PUT/GET URLs, which act with this function's role.
-	routes.FnDocuments: {Table: true, Secret: true, Bucket: true, Events: true},
+	routes.FnDocuments: {Table: true, Secret: true, Bucket: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -17,13 +18,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -39,7 +41,8 @@ const (
 type MatterlyStackProps struct {
 	awscdk.StackProps
 	// CodeDir holds one <function>.zip (a bootstrap binary) per function of
-	// routes.Functions(); relative paths resolve against the working directory.
+	// routes.Functions(), plus fnTokenKey and fnRelay; relative paths
+	// resolve against the working directory.
 	CodeDir string
 	// CorsOrigins are the browser origins the HTTP API allows. They must be
 	// explicit: the refresh cookie needs credentials, which rule out "*".
@@ -61,7 +64,8 @@ type dataPlane struct {
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
 // secret, one Lambda function per routes.Functions() entry, the HTTP API with
-// one route per routes.Table entry, and alarms.
+// one route per routes.Table entry, the event relay on the table's stream,
+// and alarms.
 func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStackProps) awscdk.Stack {
 	if props == nil {
 		props = &MatterlyStackProps{}
@@ -76,8 +80,9 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 
 	d := newDataPlane(stack, props.CorsOrigins)
 	fns := newFunctions(stack, d, props)
+	r := newRelay(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
-	newAlarms(stack, fns, api)
+	newAlarms(stack, fns, r, api)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       stage.Url(),
@@ -110,7 +115,10 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
 		EncryptionKey:       key,
 		TimeToLiveAttribute: jsii.String(store.AttrTTL),
-		RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+		// The relay reads new activity entries from the stream (see newRelay);
+		// it needs the item as written, never the old one.
+		Stream:        awsdynamodb.StreamViewType_NEW_IMAGE,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	for _, ix := range store.Indexes {
 		g := &awsdynamodb.GlobalSecondaryIndexProps{
@@ -254,6 +262,89 @@ func newTokenPublicKey(stack awscdk.Stack, d *dataPlane, props *MatterlyStackPro
 		Properties: &map[string]any{"SecretArn": d.tokenSecret.SecretArn(), "KeyVersion": props.TokenKeyVersion},
 	})
 	return cr.GetAttString(jsii.String("PublicKey"))
+}
+
+// fnRelay is the function (functions/relay) that publishes domain events:
+// the API functions write an activity entry carrying the event's
+// detail-type in its `event` attribute in the same transaction as the
+// change, and the relay puts it on the bus from the table's stream. It
+// serves no route.
+const fnRelay = "relay"
+
+// relay is the stream consumer and the queue its failed batches go to.
+type relay struct {
+	fn  awslambda.Function
+	dlq awssqs.Queue
+}
+
+// newRelay runs functions/relay on the table's stream. Its role may read
+// the stream (and decrypt it with the data key) and put events on the bus;
+// it gets no item access and no secrets.
+func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *relay {
+	fn := newGoFunction(stack, pascal(fnRelay), &awslambda.FunctionProps{
+		Description: jsii.String("Matterly relay: publishes domain events from the table stream"),
+		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnRelay)), nil),
+		MemorySize:  jsii.Number(256),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
+		Tracing:     awslambda.Tracing_ACTIVE,
+		Environment: &map[string]*string{
+			"EVENT_BUS_NAME": d.events.EventBusName(),
+			"LOG_LEVEL":      jsii.String(logLevel),
+		},
+	})
+
+	// A stream DLQ receives the position of a batch given up on (shard,
+	// sequence numbers), not its records; stream records expire after 24
+	// hours, so a replay starts from the activity entries in the table.
+	dlq := awssqs.NewQueue(stack, jsii.String("RelayFailures"), &awssqs.QueueProps{
+		Encryption:          awssqs.QueueEncryption_KMS,
+		EncryptionMasterKey: d.key,
+		RetentionPeriod:     awscdk.Duration_Days(jsii.Number(14)),
+		EnforceSSL:          jsii.Bool(true),
+	})
+
+	// Binding the source grants the role table.GrantStreamRead: DescribeStream,
+	// GetRecords and GetShardIterator on the stream, kms:Decrypt and
+	// kms:DescribeKey on the data key (the stream is encrypted with it), and
+	// dynamodb:ListStreams, which IAM only grants on "*". The DLQ destination
+	// grants SendMessage on the queue and the key use its encryption needs.
+	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(d.table, &awslambdaeventsources.DynamoEventSourceProps{
+		// From the oldest record the stream holds, so entries written before
+		// the mapping was enabled are published too.
+		StartingPosition:  awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:         jsii.Number(25),
+		MaxBatchingWindow: awscdk.Duration_Seconds(jsii.Number(1)),
+		// The relay reports the first record it could not publish, and
+		// Lambda retries from there, so earlier records are not published
+		// again. A batch failing as a whole is bisected to isolate a poison
+		// record; once retries or record age run out, its position goes to
+		// the DLQ.
+		BisectBatchOnError:      jsii.Bool(true),
+		ReportBatchItemFailures: jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(24)),
+		// One batch per shard at a time keeps each item's events in order.
+		ParallelizationFactor: jsii.Number(1),
+		OnFailure:             awslambdaeventsources.NewSqsDlq(dlq),
+		// Only new activity entries that announce an event; every other
+		// write never invokes the function.
+		Filters: &[]*map[string]any{relayFilter()},
+	}))
+	d.events.GrantPutEventsTo(fn, nil)
+	return &relay{fn: fn, dlq: dlq}
+}
+
+// relayFilter matches INSERT records whose new image has a string
+// attribute `event` (the EventBridge detail-type).
+func relayFilter() *map[string]any {
+	return awslambda.FilterCriteria_Filter(&map[string]any{
+		"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
+		"dynamodb": map[string]any{
+			"NewImage": map[string]any{
+				"event": map[string]any{"S": awslambda.FilterRule_Exists()},
+			},
+		},
+	})
 }
 
 func stringAttr(name string) *awsdynamodb.Attribute {
@@ -403,7 +494,7 @@ func httpMethod(r routes.Route) awsapigatewayv2.HttpMethod {
 	panic(fmt.Sprintf("route %s: unsupported method %q", r.Key(), r.Method))
 }
 
-func newAlarms(stack awscdk.Stack, fns []function, api awsapigatewayv2.HttpApi) {
+func newAlarms(stack awscdk.Stack, fns []function, r *relay, api awsapigatewayv2.HttpApi) {
 	fiveMinutes := &awscloudwatch.MetricOptions{
 		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
 		Statistic: jsii.String("Sum"),
@@ -419,7 +510,7 @@ func newAlarms(stack awscdk.Stack, fns []function, api awsapigatewayv2.HttpApi) 
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 		}
 	}
-	for _, f := range fns {
+	for _, f := range slices.Concat(fns, []function{{name: fnRelay, fn: r.fn}}) {
 		id := pascal(f.name)
 		f.fn.MetricErrors(fiveMinutes).CreateAlarm(stack, jsii.String(id+"ErrorsAlarm"),
 			atLeastOne(fmt.Sprintf("Lambda %s returned errors", f.name)))
@@ -428,12 +519,20 @@ func newAlarms(stack awscdk.Stack, fns []function, api awsapigatewayv2.HttpApi) 
 	}
 	api.MetricServerError(fiveMinutes).CreateAlarm(stack, jsii.String("Api5xxAlarm"),
 		atLeastOne("HTTP API answered 5xx"))
-	// A domain event that could not be published after its change committed
-	// (bus.Emit logs it with the ids to replay it).
-	awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace: jsii.String(bus.MetricNamespace), MetricName: jsii.String(bus.MetricPublishFailures),
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
-	}).CreateAlarm(stack, jsii.String("EventPublishFailuresAlarm"), atLeastOne("A domain event was not published"))
+
+	fiveMinuteMax := &awscloudwatch.MetricOptions{
+		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
+		Statistic: jsii.String("Maximum"),
+	}
+	// A batch the relay gave up on: its events were not published.
+	r.dlq.MetricApproximateNumberOfMessagesVisible(fiveMinuteMax).CreateAlarm(stack,
+		jsii.String("RelayFailuresAlarm"), atLeastOne("Relay gave up on stream records: domain events not published"))
+	// Events are late: a record reached the relay a minute or more after it
+	// was written.
+	iteratorAge := atLeastOne("Relay is behind the table stream (iterator age at least 60 s)")
+	iteratorAge.Threshold = jsii.Number(60_000)
+	r.fn.Metric(jsii.String("IteratorAge"), fiveMinuteMax).CreateAlarm(stack,
+		jsii.String(pascal(fnRelay)+"IteratorAgeAlarm"), iteratorAge)
 }
 
 // codePath is where the build puts a function's deployment package.
@@ -444,7 +543,7 @@ func codePath(dir, name string) string { return filepath.Join(dir, name+".zip") 
 // stack trace.
 func checkCode(dir string) error {
 	var errs []error
-	for _, name := range append(routes.Functions(), fnTokenKey) {
+	for _, name := range append(routes.Functions(), fnTokenKey, fnRelay) {
 		if _, err := os.Stat(codePath(dir, name)); err != nil {
 			errs = append(errs, err)
 		}

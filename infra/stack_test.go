@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -76,7 +77,7 @@ func writeDummyZips(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range append(routes.Functions(), fnTokenKey) {
+	for _, name := range append(routes.Functions(), fnTokenKey, fnRelay) {
 		f, err := os.Create(codePath(dir, name))
 		if err != nil {
 			return err
@@ -252,6 +253,8 @@ func TestTable(t *testing.T) {
 					"KMSMasterKeyId": getAtt(keyID(t)),
 				},
 				"TimeToLiveSpecification": obj{"AttributeName": store.AttrTTL, "Enabled": true},
+				// The relay reads new activity entries from the stream.
+				"StreamSpecification": obj{"StreamViewType": "NEW_IMAGE"},
 			},
 		})
 	})
@@ -394,8 +397,9 @@ func TestSigningSecret(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
-		// One per routed function, plus the deploy-time token key publisher.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+1)))
+		// One per routed function, plus the deploy-time token key publisher
+		// and the event relay.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+2)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -570,8 +574,10 @@ func allowStatements() map[string][]obj {
 }
 
 func TestNoWildcardPermissions(t *testing.T) {
-	// X-Ray has no resource-level permissions; everything else names its resource.
-	onAnyResource := []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+	// X-Ray and dynamodb:ListStreams (granted with the relay's stream read;
+	// it lists stream ARNs, no data) have no resource-level permissions;
+	// everything else names its resource.
+	onAnyResource := []string{"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
 	for id, sts := range allowStatements() {
 		for _, st := range sts {
 			actions := stringsOf(st["Action"])
@@ -724,7 +730,7 @@ func TestFunctionPermissions(t *testing.T) {
 }
 
 func TestAlarms(t *testing.T) {
-	for _, name := range routes.Functions() {
+	for _, name := range append(routes.Functions(), fnRelay) {
 		for _, metric := range []string{"Errors", "Throttles"} {
 			t.Run(name+"/"+metric, func(t *testing.T) {
 				check(t, func() {
@@ -750,16 +756,39 @@ func TestAlarms(t *testing.T) {
 			})
 		})
 	})
-	t.Run("event publish failures", func(t *testing.T) {
-		check(t, func() {
-			template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
-				"Namespace":  "Matterly",
-				"MetricName": "EventPublishFailures",
-				"Statistic":  "Sum",
-				"Threshold":  1,
-			})
+	for _, tt := range []struct {
+		name  string
+		alarm obj
+	}{
+		{"relay iterator age", obj{
+			"Namespace":          "AWS/Lambda",
+			"MetricName":         "IteratorAge",
+			"Dimensions":         []any{obj{"Name": "FunctionName", "Value": ref(functionID(t, fnRelay))}},
+			"Statistic":          "Maximum",
+			"Period":             300,
+			"Threshold":          60000,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+		}},
+		{"relay failures queue", obj{
+			"Namespace":          "AWS/SQS",
+			"MetricName":         "ApproximateNumberOfMessagesVisible",
+			"Dimensions":         []any{obj{"Name": "QueueName", "Value": obj{"Fn::GetAtt": []any{relayQueueID(t), "QueueName"}}}},
+			"Statistic":          "Maximum",
+			"Period":             300,
+			"Threshold":          1,
+			"ComparisonOperator": "GreaterThanOrEqualToThreshold",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, func() { template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), tt.alarm) })
 		})
-	})
+	}
+	// Its metric is gone: events are published by the relay, not after commits.
+	for id, a := range ofType("AWS::CloudWatch::Alarm") {
+		if props(a)["MetricName"] == "EventPublishFailures" {
+			t.Errorf("alarm %s still watches EventPublishFailures", id)
+		}
+	}
 }
 
 func TestPermsFor(t *testing.T) {
@@ -770,8 +799,9 @@ func TestPermsFor(t *testing.T) {
 		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true}},
 		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true}},
 		{routes.FnOrg, perms{Table: true, Secret: true}},
-		{routes.FnCRM, perms{Table: true, Secret: true, Events: true}},
-		{routes.FnDocuments, perms{Table: true, Secret: true, Bucket: true, Events: true}},
+		// They write activity entries; the relay publishes the events.
+		{routes.FnCRM, perms{Table: true, Secret: true}},
+		{routes.FnDocuments, perms{Table: true, Secret: true, Bucket: true}},
 		{"not-a-function", defaultPerms},
 	}
 	for _, tt := range tests {
@@ -839,13 +869,13 @@ func TestLoadCDKContextMissingFile(t *testing.T) {
 }
 
 // TestEventBus checks the domain event bus exists and every function knows
-// its name, while only functions allowed to publish may call PutEvents, and
-// only on this bus.
+// its name, while only the relay and functions allowed to publish may call
+// PutEvents, and only on this bus.
 func TestEventBus(t *testing.T) {
 	if n := len(ofType("AWS::Events::EventBus")); n != 1 {
 		t.Fatalf("%d event buses, want 1", n)
 	}
-	for _, name := range routes.Functions() {
+	for _, name := range append(routes.Functions(), fnRelay) {
 		id := functionID(t, name)
 		vars, _ := dig(props(resources[id].(obj)), "Environment", "Variables").(map[string]any)
 		if vars["EVENT_BUS_NAME"] == nil {
@@ -856,13 +886,22 @@ func TestEventBus(t *testing.T) {
 	for id := range ofType("AWS::Events::EventBus") {
 		bus = id
 	}
-	publishers := 0
+	publishers := 1 // the relay
+	if !grants(roleStatements(t, fnRelay), "events:PutEvents", getAtt(bus)) {
+		t.Errorf("%s may not publish to the bus", fnRelay)
+	}
 	for _, name := range routes.Functions() {
 		if permsFor(name).Events {
 			publishers++
 			if !grants(roleStatements(t, name), "events:PutEvents", getAtt(bus)) {
 				t.Errorf("%s may not publish to the bus", name)
 			}
+		}
+	}
+	// crm and documents write activity entries instead of publishing.
+	for _, name := range []string{routes.FnCRM, routes.FnDocuments} {
+		if grants(roleStatements(t, name), "events:PutEvents", getAtt(bus)) {
+			t.Errorf("%s may still publish to the bus", name)
 		}
 	}
 	// No other role (the token key publisher) may publish.
@@ -875,7 +914,7 @@ func TestEventBus(t *testing.T) {
 		}
 	}
 	if granted != publishers {
-		t.Errorf("%d statements allow events:PutEvents, want %d (functions with Events)", granted, publishers)
+		t.Errorf("%d statements allow events:PutEvents, want %d (the relay and functions with Events)", granted, publishers)
 	}
 }
 
@@ -927,5 +966,233 @@ func TestTokenKeySplit(t *testing.T) {
 	}
 	if readers != 3 {
 		t.Errorf("%d policies read the token secret, want 3 (accounts, auth, tokenkey)", readers)
+	}
+}
+
+func tableID(t *testing.T) string {
+	t.Helper()
+	for id := range ofType("AWS::DynamoDB::Table") {
+		return id
+	}
+	t.Fatal("no table")
+	return ""
+}
+
+// relayQueueID is the logical id of the relay's DLQ, the stack's only queue.
+func relayQueueID(t *testing.T) string {
+	t.Helper()
+	queues := ofType("AWS::SQS::Queue")
+	if len(queues) != 1 {
+		t.Fatalf("%d SQS queues, want 1 (RelayFailures)", len(queues))
+	}
+	for id := range queues {
+		if !strings.HasPrefix(id, "RelayFailures") {
+			t.Fatalf("queue %s, want RelayFailures", id)
+		}
+		return id
+	}
+	return ""
+}
+
+func streamArn(t *testing.T) obj {
+	return obj{"Fn::GetAtt": []any{tableID(t), "StreamArn"}}
+}
+
+// relayFilterPattern is what the relay's event source lets through: new
+// items whose image has a string attribute `event` (a detail-type).
+const relayFilterPattern = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"event":{"S":[{"exists":true}]}}}}`
+
+// TestRelayFunction: the relay runs like the API functions, with only the
+// bus name and log level in its environment (no table, no secrets).
+func TestRelayFunction(t *testing.T) {
+	p := props(resources[functionID(t, fnRelay)].(obj))
+	for _, tt := range []struct {
+		key  string
+		want any
+	}{
+		{"Runtime", "provided.al2023"},
+		{"Architectures", []any{"arm64"}},
+		{"Handler", "bootstrap"},
+		{"MemorySize", float64(256)},
+		{"Timeout", float64(30)},
+		{"TracingConfig", obj{"Mode": "Active"}},
+		{"Environment", obj{"Variables": obj{
+			"EVENT_BUS_NAME": ref(busID(t)),
+			"LOG_LEVEL":      "info",
+		}}},
+	} {
+		if !reflect.DeepEqual(p[tt.key], tt.want) {
+			t.Errorf("%s = %v, want %v", tt.key, p[tt.key], tt.want)
+		}
+	}
+	lgID, _ := dig(p, "LoggingConfig", "LogGroup", "Ref").(string)
+	group, ok := ofType("AWS::Logs::LogGroup")[lgID]
+	if !ok {
+		t.Fatalf("LoggingConfig.LogGroup = %v, want a Ref to a log group of this stack", dig(p, "LoggingConfig"))
+	}
+	if days := props(group)["RetentionInDays"]; days != float64(30) {
+		t.Errorf("log group RetentionInDays = %v, want 30", days)
+	}
+}
+
+func busID(t *testing.T) string {
+	t.Helper()
+	for id := range ofType("AWS::Events::EventBus") {
+		return id
+	}
+	t.Fatal("no event bus")
+	return ""
+}
+
+// TestRelayEventSource: the relay reads the table's stream from its oldest
+// record, in order per shard, only for new entries announcing an event,
+// reports partial failures and parks what it gives up on in its DLQ.
+func TestRelayEventSource(t *testing.T) {
+	mappings := ofType("AWS::Lambda::EventSourceMapping")
+	if len(mappings) != 1 {
+		t.Fatalf("%d event source mappings, want 1 (the relay)", len(mappings))
+	}
+	var m obj
+	for _, r := range mappings {
+		m = props(r)
+	}
+	for _, tt := range []struct {
+		key  string
+		want any
+	}{
+		{"FunctionName", ref(functionID(t, fnRelay))},
+		{"EventSourceArn", streamArn(t)},
+		{"StartingPosition", "TRIM_HORIZON"},
+		{"BatchSize", float64(25)},
+		{"MaximumBatchingWindowInSeconds", float64(1)},
+		{"BisectBatchOnFunctionError", true},
+		{"MaximumRetryAttempts", float64(10)},
+		{"MaximumRecordAgeInSeconds", float64(24 * 60 * 60)},
+		{"ParallelizationFactor", float64(1)},
+		{"FunctionResponseTypes", []any{"ReportBatchItemFailures"}},
+		{"DestinationConfig", obj{"OnFailure": obj{"Destination": getAtt(relayQueueID(t))}}},
+	} {
+		if !reflect.DeepEqual(m[tt.key], tt.want) {
+			t.Errorf("%s = %v, want %v", tt.key, m[tt.key], tt.want)
+		}
+	}
+
+	// One filter; compared as JSON, since key order carries no meaning
+	// (jsii writes Go maps with sorted keys).
+	filters, _ := dig(m, "FilterCriteria", "Filters").([]any)
+	if len(filters) != 1 {
+		t.Fatalf("FilterCriteria = %v, want one filter", m["FilterCriteria"])
+	}
+	pattern, _ := dig(filters[0], "Pattern").(string)
+	var got, want any
+	if err := json.Unmarshal([]byte(pattern), &got); err != nil {
+		t.Fatalf("filter pattern %q: %v", pattern, err)
+	}
+	if err := json.Unmarshal([]byte(relayFilterPattern), &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("filter pattern = %s, want %s", pattern, relayFilterPattern)
+	}
+}
+
+// TestRelayQueue: the relay's DLQ is encrypted with our key, keeps messages
+// for 14 days and refuses non-TLS requests.
+func TestRelayQueue(t *testing.T) {
+	queue := relayQueueID(t)
+	p := props(resources[queue].(obj))
+	for _, tt := range []struct {
+		key  string
+		want any
+	}{
+		{"KmsMasterKeyId", getAtt(keyID(t))},
+		{"MessageRetentionPeriod", float64(14 * 24 * 60 * 60)},
+	} {
+		if !reflect.DeepEqual(p[tt.key], tt.want) {
+			t.Errorf("%s = %v, want %v", tt.key, p[tt.key], tt.want)
+		}
+	}
+	check(t, func() {
+		template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+			"Queues": []any{ref(queue)},
+			"PolicyDocument": obj{"Statement": arrayWith(objectLike(obj{
+				"Effect":    "Deny",
+				"Action":    "sqs:*",
+				"Resource":  getAtt(queue),
+				"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
+			}))},
+		})
+	})
+}
+
+// TestRelayPermissions: the relay may read the stream (decrypting it with
+// the data key), publish to the bus and send to its DLQ, and nothing else:
+// no table items, no secrets, no bucket.
+func TestRelayPermissions(t *testing.T) {
+	sts := roleStatements(t, fnRelay)
+	stream, key := streamArn(t), getAtt(keyID(t))
+	for _, tt := range []struct {
+		action   string
+		resource any
+	}{
+		{"dynamodb:DescribeStream", stream},
+		{"dynamodb:GetRecords", stream},
+		{"dynamodb:GetShardIterator", stream},
+		// IAM has no resource-level permission for ListStreams.
+		{"dynamodb:ListStreams", "*"},
+		{"kms:Decrypt", key},
+		{"events:PutEvents", getAtt(busID(t))},
+		{"sqs:SendMessage", getAtt(relayQueueID(t))},
+		{"kms:GenerateDataKey", key}, // sending to the KMS-encrypted queue
+	} {
+		if !grants(sts, tt.action, tt.resource) {
+			t.Errorf("%s not allowed on %v", tt.action, tt.resource)
+		}
+	}
+
+	// Stream reads only on this table's stream.
+	for _, st := range sts {
+		for _, a := range stringsOf(st["Action"]) {
+			if slices.Contains([]string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, a) &&
+				fmt.Sprint(st["Resource"]) != fmt.Sprint(stream) {
+				t.Errorf("allows %s on %v, want the table's stream only", a, st["Resource"])
+			}
+		}
+	}
+
+	denied := []string{
+		"dynamodb:Scan", "dynamodb:DescribeTable",
+		"secretsmanager:GetSecretValue", "s3:GetObject", "s3:PutObject",
+	}
+	for _, a := range *tableActions {
+		denied = append(denied, *a)
+	}
+	table := getAtt(tableID(t))
+	for _, a := range denied {
+		for _, res := range []any{table, "*", stream} {
+			if grants(sts, a, res) {
+				t.Errorf("allows %s on %v", a, res)
+			}
+		}
+	}
+	for _, st := range sts {
+		for _, a := range stringsOf(st["Action"]) {
+			for _, prefix := range []string{"secretsmanager:", "s3:", "dynamodb:Get", "dynamodb:Put", "dynamodb:Query",
+				"dynamodb:Update", "dynamodb:Delete", "dynamodb:Batch", "dynamodb:ConditionCheck"} {
+				if strings.HasPrefix(a, prefix) && a != "dynamodb:GetRecords" && a != "dynamodb:GetShardIterator" {
+					t.Errorf("allows %s on %v", a, st["Resource"])
+				}
+			}
+		}
+		// Nothing on the table itself, its indexes, the bucket or the secrets.
+		res := fmt.Sprint(st["Resource"])
+		if strings.Contains(res, fmt.Sprint(table)) || strings.Contains(res, bucketID(t)) {
+			t.Errorf("statement on the table or bucket: %v", st)
+		}
+		for id := range ofType("AWS::SecretsManager::Secret") {
+			if strings.Contains(res, id) {
+				t.Errorf("statement on secret %s: %v", id, st)
+			}
+		}
 	}
 }
