@@ -109,8 +109,12 @@ func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientP
 	if err != nil {
 		return Client{}, err
 	}
+	names, err := s.nameIndex(a.OrgID, nil, c)
+	if err != nil {
+		return Client{}, err
+	}
 	e := activity.Entry{Action: "client.created", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Event: "client.created"}
-	if err := s.commit(ctx, a, access.WriteClients, e, put); err != nil {
+	if err := s.commit(ctx, a, access.WriteClients, e, append([]types.TransactWriteItem{put}, names...)...); err != nil {
 		return Client{}, err
 	}
 	return c, nil
@@ -145,8 +149,12 @@ func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string,
 		if err != nil {
 			return Client{}, err
 		}
+		names, err := s.nameIndex(a.OrgID, &before, c)
+		if err != nil {
+			return Client{}, err
+		}
 		e := activity.Entry{Action: "client.updated", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Fields: fields}
-		err = s.commit(ctx, a, access.WriteClients, e, w)
+		err = s.commit(ctx, a, access.WriteClients, e, append([]types.TransactWriteItem{w}, names...)...)
 		if store.Failed(err, 0) {
 			continue // edited or deleted meanwhile: read again
 		}
@@ -167,8 +175,12 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 		Names:  map[string]string{"#open": "openMatters"},
 		Values: map[string]types.AttributeValue{":zero": store.N(0)},
 	})
+	items := []types.TransactWriteItem{del}
+	for i := range maxNameWords { // whichever entries the name has
+		items = append(items, s.DB.Delete(tenant.PK(a.OrgID), nameEntrySK(id, i), nil))
+	}
 	e := activity.Entry{Action: "client.deleted", EntityType: "client", EntityID: id, ClientID: id}
-	err := s.commit(ctx, a, access.DeleteClients, e, del)
+	err := s.commit(ctx, a, access.DeleteClients, e, items...)
 	if !store.Failed(err, 0) {
 		return err
 	}
@@ -179,14 +191,70 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	return fault.E(fault.Conflict, "This client has %d open or pending matters; close them before deleting the client.", c.OpenMatters)
 }
 
-// ListClients pages through the org's clients: newest first, or, with a
-// search, by name from the folded prefix q (case and accents ignored).
-func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
-	query := store.Query{PK: tenant.PK(orgID), SKPrefix: clientPfx, Limit: limit, StartKey: start, Consistent: true}
-	if q != "" {
-		query = store.Query{Index: store.IndexGSI1, PK: clientsByNamePK(orgID), SKPrefix: fold(q), Forward: true, Limit: limit, StartKey: start}
+// nameIndex returns the writes that keep client c's search entries in step
+// with its name: all of them for a new client (before nil), the changed ones
+// and the removal of those the new name no longer has after an edit.
+func (s *Service) nameIndex(orgID string, before *Client, c Client) ([]types.TransactWriteItem, error) {
+	var old []nameEntry
+	if before != nil {
+		if fold(before.Name) == fold(c.Name) {
+			return nil, nil
+		}
+		old = nameEntries(orgID, *before)
 	}
-	var out []Client
-	next, err := s.DB.QueryPage(ctx, query, &out)
-	return out, next, err
+	entries := nameEntries(orgID, c)
+	var out []types.TransactWriteItem
+	for _, e := range entries {
+		w, err := s.DB.Put(e, nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	for i := len(entries); i < len(old); i++ {
+		out = append(out, s.DB.Delete(tenant.PK(orgID), nameEntrySK(c.ID, i), nil))
+	}
+	return out, nil
+}
+
+// ListClients pages through the org's clients: newest first or, with a
+// query, those with a word of their name starting with it (case and accents
+// ignored), in name order: one index query, then one batch read.
+func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+	if q == "" {
+		var out []Client
+		next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: clientPfx, Limit: limit, StartKey: start, Consistent: true}, &out)
+		return out, next, err
+	}
+	q = fold(q)
+	var entries []nameEntry
+	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: clientsByNamePK(orgID), SKPrefix: q, Forward: true,
+		Limit: limit, StartKey: start}, &entries)
+	if err != nil {
+		return nil, nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		at, _, _ := strings.Cut(e.GSI1SK, nameSep) // the entry's text
+		if firstMatch(e.Folded, at, q) {
+			ids = append(ids, e.ClientID)
+		}
+	}
+	clients := make([]Client, len(ids))
+	reqs := make([]*store.KeyOut, len(ids))
+	for i, id := range ids {
+		reqs[i] = &store.KeyOut{PK: tenant.PK(orgID), SK: ClientSK(id), Out: &clients[i]}
+	}
+	if len(reqs) > 0 {
+		if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+			return nil, nil, err
+		}
+	}
+	out := clients[:0]
+	for i, r := range reqs {
+		if r.Found { // deleted since the index was read: left out
+			out = append(out, clients[i])
+		}
+	}
+	return out, next, nil
 }

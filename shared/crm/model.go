@@ -7,6 +7,7 @@ package crm
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/matterly/matterly/shared/store"
@@ -174,8 +175,35 @@ func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 
 func (c *Client) setKeys(orgID string) {
 	c.Tags = c.Tags.stored()
-	c.Keys = store.Keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client",
-		GSI1PK: clientsByNamePK(orgID), GSI1SK: fold(c.Name) + "#" + c.ID}
+	c.Keys = store.Keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client"}
+}
+
+// nameEntry is one search entry of a client's name: the folded name from
+// one of its words on, in the org's name index (GSI1), sorted by that text.
+type nameEntry struct {
+	store.Keys
+	ClientID string `dynamodbav:"clientId"`
+	Folded   string `dynamodbav:"folded"` // the whole folded name, to list each client once
+}
+
+// nameSep ends an entry's text in its sort key. It sorts before every
+// character a name can hold (names have no control characters), so "zoe"
+// comes before "zoe adams".
+const nameSep = "\x1f"
+
+func nameEntrySK(clientID string, i int) string {
+	return "CLIENTNAME#" + clientID + "#" + strconv.Itoa(i)
+}
+
+// nameEntries are the search entries of client c.
+func nameEntries(orgID string, c Client) []nameEntry {
+	folded := fold(c.Name)
+	var out []nameEntry
+	for i, start := range nameStarts(folded) {
+		out = append(out, nameEntry{Keys: store.Keys{PK: tenant.PK(orgID), SK: nameEntrySK(c.ID, i), Type: "clientName",
+			GSI1PK: clientsByNamePK(orgID), GSI1SK: start + nameSep + c.ID}, ClientID: c.ID, Folded: folded})
+	}
+	return out
 }
 
 func (m *Matter) setKeys(orgID string) {
