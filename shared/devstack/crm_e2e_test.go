@@ -608,3 +608,82 @@ func TestCallsPerRequest(t *testing.T) {
 		})
 	}
 }
+
+// parallel runs n requests at once and returns their statuses in order.
+func parallel(n int, req func(i int) result) []int {
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = req(i).Status
+		}()
+	}
+	wg.Wait()
+	return statuses
+}
+
+// TestOpenMatterCountUnderContention: matters opened and closed at once
+// leave the client's open count exact, and a client deleted while a matter
+// is being opened for it ends with exactly one of the two having happened.
+func TestOpenMatterCountUnderContention(t *testing.T) {
+	a := signup(t)
+	c := a.newClient("Busy Client")
+	st := parallel(12, func(i int) result {
+		return a.do("POST", "/v1/matters", map[string]any{"clientId": c, "title": fmt.Sprintf("Matter %d", i)})
+	})
+	opened := ids(a.must(200, "GET", "/v1/matters?clientId="+c, nil))
+	if len(opened) != 12 || slices.ContainsFunc(st, func(s int) bool { return s != 201 }) {
+		t.Fatalf("statuses %v, %d matters", st, len(opened))
+	}
+	parallel(6, func(i int) result {
+		return a.do("PATCH", "/v1/matters/"+opened[i], map[string]any{"status": "closed"})
+	})
+	if got := a.must(200, "GET", "/v1/clients/"+c, nil).Body["openMatters"]; got != float64(6) {
+		t.Errorf("openMatters = %v after closing 6 of 12, want 6", got)
+	}
+
+	for round := range 5 {
+		c := a.newClient(fmt.Sprintf("Race %d", round))
+		st := parallel(2, func(i int) result {
+			if i == 0 {
+				return a.do("DELETE", "/v1/clients/"+c, nil)
+			}
+			return a.do("POST", "/v1/matters", map[string]any{"clientId": c, "title": "Last minute"})
+		})
+		deleted, opened := st[0] == 204, st[1] == 201
+		if deleted == opened || (!deleted && st[0] != 409) || (!opened && st[1] != 422) {
+			t.Errorf("round %d: delete %d, open %d: want exactly one to succeed", round, st[0], st[1])
+		}
+	}
+}
+
+// TestConcurrentEditsAreNotLost: edits of different fields of one client at
+// once either land or answer 409 (try again); none is silently overwritten.
+func TestConcurrentEditsAreNotLost(t *testing.T) {
+	a := signup(t)
+	c := a.newClient("Edited Client")
+	edits := []map[string]any{
+		{"email": "edited@example.com"}, {"phone": "+14155550100"}, {"tags": []string{"vip"}},
+		{"kind": "company"}, {"address": map[string]any{"line1": "1 Main St", "city": "Boston", "country": "US"}},
+	}
+	st := parallel(len(edits), func(i int) result { return a.do("PATCH", "/v1/clients/"+c, edits[i]) })
+	got := a.must(200, "GET", "/v1/clients/"+c, nil).Body
+	for i, s := range st {
+		if s != 200 && s != 409 {
+			t.Errorf("edit %d answered %d", i, s)
+			continue
+		}
+		for field, v := range edits[i] {
+			j1, _ := json.Marshal(v)
+			j2, _ := json.Marshal(got[field])
+			if s == 200 && field != "tags" && field != "address" && string(j1) != string(j2) {
+				t.Errorf("edit %d of %s answered 200 but was lost: %s", i, field, j2)
+			}
+			if s == 200 && (field == "tags" || field == "address") && got[field] == nil {
+				t.Errorf("edit %d of %s answered 200 but was lost", i, field)
+			}
+		}
+	}
+}
