@@ -240,19 +240,11 @@ func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string
 
 // DeleteBooking cancels a booking.
 func (s *Service) DeleteBooking(ctx context.Context, a activity.Actor, id string) error {
-	for range retryEdits {
+	return s.deleteAsRead(ctx, a, bookingPfx+id, func() (time.Time, access.Permission, activity.Entry, error) {
 		b, err := s.Booking(ctx, a.OrgID, id)
-		if err != nil {
-			return err
-		}
-		del := s.DB.Delete(tenant.PK(a.OrgID), bookingPfx+id, store.Unchanged(b.UpdatedAt))
 		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID}
-		if err = s.commit(ctx, a, access.WriteBookings, e, del); store.Failed(err, 0) {
-			continue
-		}
-		return err
-	}
-	return errEditRace
+		return b.UpdatedAt, access.WriteBookings, e, err
+	})
 }
 
 // BookingFilter narrows a list of bookings to those starting in

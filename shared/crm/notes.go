@@ -3,6 +3,7 @@ package crm
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -150,21 +151,13 @@ func (s *Service) UpdateNote(ctx context.Context, a activity.Actor, id string, i
 
 // DeleteNote removes a note.
 func (s *Service) DeleteNote(ctx context.Context, a activity.Actor, id string) error {
-	for range retryEdits {
+	return s.deleteAsRead(ctx, a, notePfx+id, func() (time.Time, access.Permission, activity.Entry, error) {
 		n, err := s.Note(ctx, a.OrgID, id)
 		if err != nil {
-			return err
+			return time.Time{}, "", activity.Entry{}, err
 		}
 		perm, err := notePerm(a, n)
-		if err != nil {
-			return err
-		}
-		del := s.DB.Delete(tenant.PK(a.OrgID), notePfx+id, store.Unchanged(n.UpdatedAt))
 		e := activity.Entry{Action: "note.deleted", EntityType: "note", EntityID: id, ClientID: n.ClientID, MatterID: n.MatterID}
-		if err = s.commit(ctx, a, perm, e, del); store.Failed(err, 0) {
-			continue
-		}
-		return err
-	}
-	return errEditRace
+		return n.UpdatedAt, perm, e, err
+	})
 }

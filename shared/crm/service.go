@@ -141,6 +141,23 @@ func changed(before, after any) []string {
 	return out
 }
 
+// deleteAsRead deletes the item at sk of the org as read returns it (its
+// updatedAt, the permission the delete needs and its activity entry),
+// reading again when the item changed between the read and the delete.
+func (s *Service) deleteAsRead(ctx context.Context, a activity.Actor, sk string, read func() (time.Time, access.Permission, activity.Entry, error)) error {
+	for range retryEdits {
+		updatedAt, perm, e, err := read()
+		if err != nil {
+			return err
+		}
+		del := s.DB.Delete(tenant.PK(a.OrgID), sk, store.Unchanged(updatedAt))
+		if err = s.commit(ctx, a, perm, e, del); !store.Failed(err, 0) {
+			return err
+		}
+	}
+	return errEditRace
+}
+
 // retryEdits is how often a read-modify-write is redone when another edit
 // landed between its read and its write.
 const retryEdits = 3
