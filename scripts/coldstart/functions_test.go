@@ -27,7 +27,13 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dyn.Close()
-	env := []string{"TABLE_NAME=matterly", "DYNAMODB_ENDPOINT=" + dyn.Endpoint(), "DEV_DATA_DIR=" + t.TempDir()}
+	s3, err := localaws.StartS3("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	env := []string{"TABLE_NAME=matterly", "DYNAMODB_ENDPOINT=" + dyn.Endpoint(), "DEV_DATA_DIR=" + t.TempDir(),
+		"S3_ENDPOINT=" + s3.Endpoint(), "BUCKET_NAME=" + s3.Bucket()}
 
 	signup := sampleEvent(t, root, "apigw-signup.json")
 	tests := []struct {
@@ -39,6 +45,9 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		{"accounts", signup, 201, 409},
 		{"auth", sampleEvent(t, root, "apigw-login.json"), 200, 200},
 		{"org", sampleEvent(t, root, "apigw-get-me.json"), 401, 401},
+		// The samples carry no valid token: these prove init and dispatch.
+		{"crm", sampleEvent(t, root, "apigw-list-clients.json"), 401, 401},
+		{"documents", sampleEvent(t, root, "apigw-list-documents.json"), 401, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {
