@@ -65,12 +65,29 @@ func run() (err error) {
 		defer func() { err = errors.Join(err, dyn.Close()) }()
 		endpoint = dyn.Endpoint()
 	}
+	s3Endpoint := os.Getenv("S3_ENDPOINT")
+	if s3Endpoint == "" {
+		s3Endpoint = devstack.RunningS3(dataDir)
+	}
+	if s3Endpoint == "" {
+		// The documents bucket, from the dev server's bolt file.
+		objects, startErr := localaws.StartS3(filepath.Join(dataDir, "s3.bolt"))
+		if startErr != nil {
+			return startErr
+		}
+		defer func() { err = errors.Join(err, objects.Close()) }()
+		s3Endpoint = objects.Endpoint()
+	}
 	cfg, err := config.Load(func(name string) string {
 		switch name {
 		case "TABLE_NAME":
 			return store.DefaultTableName
 		case "DYNAMODB_ENDPOINT":
 			return endpoint
+		case "S3_ENDPOINT":
+			return s3Endpoint
+		case "BUCKET_NAME":
+			return localaws.DefaultBucket
 		case "DEV_DATA_DIR":
 			return dataDir
 		case "AWS_LAMBDA_FUNCTION_NAME":

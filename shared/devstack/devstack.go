@@ -295,19 +295,25 @@ func (s *Stack) writeEndpoints(dataDir string) error {
 
 // RunningDynamo returns the DynamoDB endpoint of a dev server running on
 // dataDir, or "" when none answers.
-func RunningDynamo(dataDir string) string {
+func RunningDynamo(dataDir string) string { return running(dataDir, "dynamodb") }
+
+// RunningS3 returns the S3 endpoint of a dev server running on dataDir, or
+// "" when none answers.
+func RunningS3(dataDir string) string { return running(dataDir, "s3") }
+
+func running(dataDir, name string) string {
 	b, err := os.ReadFile(filepath.Join(dataDir, endpointsFile))
 	if err != nil {
 		return ""
 	}
 	var ep map[string]string
-	if json.Unmarshal(b, &ep) != nil || ep["dynamodb"] == "" {
+	if json.Unmarshal(b, &ep) != nil || ep[name] == "" {
 		return ""
 	}
-	c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep["dynamodb"], "http://"), 200*time.Millisecond)
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(ep[name], "http://"), 200*time.Millisecond)
 	if err != nil {
 		return ""
 	}
 	c.Close()
-	return ep["dynamodb"]
+	return ep[name]
 }
