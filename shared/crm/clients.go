@@ -60,7 +60,9 @@ func (p ClientPatch) apply(c *Client) error {
 		c.Email = email
 	}
 	ck.Check(c.Phone == "" || check.Phone(c.Phone), "phone", check.PhoneMessage)
-	if a := c.Address; a != nil {
+	if a := c.Address; a != nil && a.Text != "" {
+		check.Text(&ck, "address", a.Text, true, 500)
+	} else if a != nil {
 		check.Text(&ck, "address.line1", a.Line1, true, 200)
 		check.Text(&ck, "address.line2", a.Line2, false, 200)
 		check.Text(&ck, "address.city", a.City, true, 100)
@@ -74,7 +76,7 @@ func (p ClientPatch) apply(c *Client) error {
 func cleanAddress(a Address) *Address {
 	t := strings.TrimSpace
 	a = Address{Line1: t(a.Line1), Line2: t(a.Line2), City: t(a.City), Region: t(a.Region), PostalCode: t(a.PostalCode),
-		Country: strings.ToUpper(t(a.Country))}
+		Country: strings.ToUpper(t(a.Country)), Text: t(a.Text)}
 	if a == (Address{}) {
 		return nil
 	}

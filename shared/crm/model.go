@@ -40,14 +40,36 @@ const (
 	Company = "company"
 )
 
-// Address is a postal address.
+// Address is a postal address: structured, or free-form text when the
+// API is given a JSON string (and then shown as one).
 type Address struct {
-	Line1      string `dynamodbav:"line1" json:"line1"`
+	Line1      string `dynamodbav:"line1,omitempty" json:"line1"`
 	Line2      string `dynamodbav:"line2,omitempty" json:"line2,omitempty"`
-	City       string `dynamodbav:"city" json:"city"`
+	City       string `dynamodbav:"city,omitempty" json:"city"`
 	Region     string `dynamodbav:"region,omitempty" json:"region,omitempty"` // state, province or county
 	PostalCode string `dynamodbav:"postalCode,omitempty" json:"postalCode,omitempty"`
-	Country    string `dynamodbav:"country" json:"country"` // ISO 3166-1 alpha-2
+	Country    string `dynamodbav:"country,omitempty" json:"country"` // ISO 3166-1 alpha-2
+	Text       string `dynamodbav:"text,omitempty" json:"-"`          // a free-form address
+}
+
+// plainAddress is Address without its JSON methods.
+type plainAddress Address
+
+// UnmarshalJSON takes an address object or a free-form string.
+func (a *Address) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*a = Address{}
+		return json.Unmarshal(b, &a.Text)
+	}
+	return json.Unmarshal(b, (*plainAddress)(a))
+}
+
+// MarshalJSON shows a free-form address as the string it was given.
+func (a Address) MarshalJSON() ([]byte, error) {
+	if a.Text != "" {
+		return json.Marshal(a.Text)
+	}
+	return json.Marshal(plainAddress(a))
 }
 
 // Client is a person or company the practice serves.

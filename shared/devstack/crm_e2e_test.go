@@ -115,6 +115,16 @@ func TestClientLifecycle(t *testing.T) {
 		t.Errorf("patched client = %s", p.Raw)
 	}
 
+	// An address may also be one free-form string, and reads back as one.
+	p = a.must(200, "PATCH", "/v1/clients/"+id, map[string]any{"address": " 10 Downing St, London SW1A 2AA "})
+	if p.Body["address"] != "10 Downing St, London SW1A 2AA" {
+		t.Errorf("free-form address = %v", p.Body["address"])
+	}
+	if got := a.must(200, "GET", "/v1/clients/"+id, nil); got.Body["address"] != "10 Downing St, London SW1A 2AA" {
+		t.Errorf("free-form address read back as %v", got.Body["address"])
+	}
+	a.must(422, "PATCH", "/v1/clients/"+id, map[string]any{"address": strings.Repeat("x", 501)})
+
 	a.must(204, "DELETE", "/v1/clients/"+id, nil)
 	a.must(404, "GET", "/v1/clients/"+id, nil)
 	a.must(404, "DELETE", "/v1/clients/"+id, nil)
