@@ -211,23 +211,19 @@ func TestKMSKey(t *testing.T) {
 	})
 }
 
-func keyID(t *testing.T) string {
+// onlyID is the logical id of the stack's one resource of type typ.
+func onlyID(t *testing.T, typ string) string {
 	t.Helper()
-	for id := range ofType("AWS::KMS::Key") {
+	for id := range ofType(typ) {
 		return id
 	}
-	t.Fatal("no KMS key")
+	t.Fatal("no " + typ)
 	return ""
 }
 
-func bucketID(t *testing.T) string {
-	t.Helper()
-	for id := range ofType("AWS::S3::Bucket") {
-		return id
-	}
-	t.Fatal("no bucket")
-	return ""
-}
+func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
+
+func bucketID(t *testing.T) string { return onlyID(t, "AWS::S3::Bucket") }
 
 // objectsArn is how the template spells the ARN of every object of a bucket.
 func objectsArn(bucketID string) obj {
@@ -969,14 +965,7 @@ func TestTokenKeySplit(t *testing.T) {
 	}
 }
 
-func tableID(t *testing.T) string {
-	t.Helper()
-	for id := range ofType("AWS::DynamoDB::Table") {
-		return id
-	}
-	t.Fatal("no table")
-	return ""
-}
+func tableID(t *testing.T) string { return onlyID(t, "AWS::DynamoDB::Table") }
 
 // relayQueueID is the logical id of the relay's DLQ, the stack's only queue.
 func relayQueueID(t *testing.T) string {
