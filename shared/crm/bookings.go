@@ -37,16 +37,9 @@ const (
 	maxBookingSpan = 14 * 24 * time.Hour
 )
 
-// refs are the records a booking points to, read before it is written.
-type refs struct {
-	clientFound bool
-	matter      *Matter // nil when none or not found
-	roles       map[string]access.Role
-}
-
 // apply sets the patch's fields on b and checks them against the records
 // they name.
-func (p BookingPatch) apply(b *Booking, r refs) error {
+func (p BookingPatch) apply(b *Booking, r found) error {
 	var ck fault.Checker
 	set := func(dst *string, v *string) {
 		if v != nil {
@@ -80,7 +73,7 @@ func (p BookingPatch) apply(b *Booking, r refs) error {
 		b.SMSReminder = *p.SMSReminder
 	}
 
-	ck.Check(r.clientFound, "clientId", "no such client")
+	ck.Check(r.client != nil, "clientId", "no such client")
 	if b.MatterID != "" {
 		ck.Check(r.matter != nil && r.matter.ClientID == b.ClientID, "matterId", "no such matter of this client")
 	}
@@ -108,43 +101,19 @@ func (p BookingPatch) apply(b *Booking, r refs) error {
 }
 
 // refs reads, in one batch, the client, matter and attendees booking b
-// (after patch p) points to.
-func (s *Service) refs(ctx context.Context, orgID string, b Booking, p BookingPatch) (refs, error) {
-	clientID, matterID, attendees := b.ClientID, b.MatterID, b.Attendees
+// (after patch p) points to, and the org's time zone when withOrg.
+func (s *Service) refs(ctx context.Context, orgID string, b Booking, p BookingPatch, withOrg bool) (found, error) {
+	w := want{org: withOrg, clientID: b.ClientID, matterID: b.MatterID, members: b.Attendees}
 	if p.ClientID != nil {
-		clientID = strings.TrimSpace(*p.ClientID)
+		w.clientID = strings.TrimSpace(*p.ClientID)
 	}
 	if p.MatterID != nil {
-		matterID = strings.TrimSpace(*p.MatterID)
+		w.matterID = strings.TrimSpace(*p.MatterID)
 	}
 	if p.Attendees != nil {
-		attendees = dedupe(*p.Attendees)
+		w.members = dedupe(*p.Attendees)
 	}
-	var client Client
-	var matter Matter
-	var reqs []*store.KeyOut
-	c := &store.KeyOut{PK: tenant.PK(orgID), SK: ClientSK(clientID), Out: &client}
-	m := &store.KeyOut{PK: tenant.PK(orgID), SK: MatterSK(matterID), Out: &matter}
-	if check.ID(clientID) {
-		reqs = append(reqs, c)
-	}
-	if check.ID(matterID) {
-		reqs = append(reqs, m)
-	}
-	if len(reqs) > 0 {
-		if err := s.DB.BatchGet(ctx, reqs...); err != nil {
-			return refs{}, err
-		}
-	}
-	roles, err := s.members(ctx, orgID, attendees)
-	if err != nil {
-		return refs{}, err
-	}
-	r := refs{clientFound: c.Found, roles: roles}
-	if m.Found {
-		r.matter = &matter
-	}
-	return r, nil
+	return s.lookup(ctx, orgID, w)
 }
 
 // bookingRefs are the transaction items that hold while the booking's
@@ -163,16 +132,12 @@ func (s *Service) bookingRefs(orgID string, b Booking) []types.TransactWriteItem
 func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in BookingPatch) (Booking, error) {
 	now := s.Now().UTC()
 	b := Booking{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-	if in.Timezone == nil {
-		_, tz, err := s.orgTimezone(ctx, a.OrgID)
-		if err != nil {
-			return Booking{}, err
-		}
-		b.Timezone = tz
-	}
-	r, err := s.refs(ctx, a.OrgID, b, in)
+	r, err := s.refs(ctx, a.OrgID, b, in, in.Timezone == nil)
 	if err != nil {
 		return Booking{}, err
+	}
+	if in.Timezone == nil {
+		b.Timezone = r.tz
 	}
 	if err := in.apply(&b, r); err != nil {
 		return Booking{}, err
@@ -208,7 +173,7 @@ func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string
 			return Booking{}, err
 		}
 		before := b
-		r, err := s.refs(ctx, a.OrgID, b, p)
+		r, err := s.refs(ctx, a.OrgID, b, p, false)
 		if err != nil {
 			return Booking{}, err
 		}

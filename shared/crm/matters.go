@@ -153,17 +153,13 @@ func (s *Service) clientExists(orgID, clientID string) types.TransactWriteItem {
 
 // CreateMatter opens a matter for a client.
 func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterPatch) (Matter, error) {
-	loc, _, err := s.orgTimezone(ctx, a.OrgID)
-	if err != nil {
-		return Matter{}, err
-	}
-	roles, err := s.members(ctx, a.OrgID, in.people())
+	f, err := s.lookup(ctx, a.OrgID, want{org: true, members: in.people()})
 	if err != nil {
 		return Matter{}, err
 	}
 	now := s.Now().UTC()
 	m := Matter{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-	if err := in.apply(&m, s.today(loc), roles); err != nil {
+	if err := in.apply(&m, s.today(f.loc), f.roles); err != nil {
 		return Matter{}, err
 	}
 	if !check.ID(m.ClientID) {
@@ -197,11 +193,10 @@ func (s *Service) Matter(ctx context.Context, orgID, id string) (Matter, error) 
 // UpdateMatter applies a partial update; closing or reopening a matter
 // moves the client's open-matter count in the same transaction.
 func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string, p MatterPatch) (Matter, error) {
-	loc, _, err := s.orgTimezone(ctx, a.OrgID)
-	if err != nil {
-		return Matter{}, err
-	}
-	roles, err := s.members(ctx, a.OrgID, p.people())
+	// The org's time zone dates a closing (or a cleared date); other edits
+	// need no date.
+	dates := p.Status != nil || p.OpenedOn != nil || p.ClosedOn != nil
+	f, err := s.lookup(ctx, a.OrgID, want{org: dates, members: p.people()})
 	if err != nil {
 		return Matter{}, err
 	}
@@ -211,7 +206,7 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 			return Matter{}, err
 		}
 		before := m
-		if err := p.apply(&m, s.today(loc), withCurrent(roles, before)); err != nil {
+		if err := p.apply(&m, s.today(f.loc), withCurrent(f.roles, before)); err != nil {
 			return Matter{}, err
 		}
 		fields := changed(before, m)

@@ -71,51 +71,88 @@ func (s *Service) get(ctx context.Context, orgID, sk, id, what string, out any) 
 
 func notFound(what string) error { return fault.E(fault.NotFound, "No such %s.", what) }
 
-// orgTimezone is the org's IANA time zone, the default for dates and bookings.
-func (s *Service) orgTimezone(ctx context.Context, orgID string) (*time.Location, string, error) {
+// want names what a write reads before it validates; found is what it got.
+type want struct {
+	org      bool     // the org's time zone
+	clientID string   // a client, when an id
+	matterID string   // a matter, when an id
+	members  []string // member ids
+}
+
+type found struct {
+	loc    *time.Location // the org's time zone (UTC when not asked for or unset)
+	tz     string
+	client *Client // nil when not found
+	matter *Matter
+	roles  map[string]access.Role // member id → role, for those that are members
+}
+
+// maxLookupMembers bounds the member ids read: more than any list may hold
+// (its own check refuses the request), and with the org, client and matter
+// within one BatchGetItem's 100 keys.
+const maxLookupMembers = 50
+
+// lookup reads everything w names in one batch. Ids that cannot be ours
+// are not read; they are simply not found.
+func (s *Service) lookup(ctx context.Context, orgID string, w want) (found, error) {
 	var org struct {
 		Timezone string `dynamodbav:"timezone"`
 	}
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); err != nil {
-		return nil, "", err
+	f := found{loc: time.UTC, tz: "UTC", roles: map[string]access.Role{}}
+	var client Client
+	var matter Matter
+	var reqs []*store.KeyOut
+	add := func(sk string, out any) *store.KeyOut {
+		r := &store.KeyOut{PK: tenant.PK(orgID), SK: sk, Out: out}
+		reqs = append(reqs, r)
+		return r
 	}
-	loc, err := time.LoadLocation(org.Timezone)
-	if err != nil {
-		return time.UTC, "UTC", nil
+	var orgReq, clientReq, matterReq *store.KeyOut
+	if w.org {
+		orgReq = add(tenant.OrgSK, &org)
 	}
-	return loc, org.Timezone, nil
-}
-
-// members reads the org's members among ids in one batch: id → role.
-// Ids that are not members are absent from the result.
-func (s *Service) members(ctx context.Context, orgID string, ids []string) (map[string]access.Role, error) {
-	type member struct {
-		Role string `dynamodbav:"role"`
+	if check.ID(w.clientID) {
+		clientReq = add(ClientSK(w.clientID), &client)
 	}
-	var valid []string
-	for _, id := range ids {
-		if check.ID(id) && !slices.Contains(valid, id) {
-			valid = append(valid, id)
+	if check.ID(w.matterID) {
+		matterReq = add(MatterSK(w.matterID), &matter)
+	}
+	var ids []string
+	for _, id := range w.members {
+		if check.ID(id) && !slices.Contains(ids, id) && len(ids) < maxLookupMembers {
+			ids = append(ids, id)
 		}
 	}
-	rows := make([]member, len(valid))
-	reqs := make([]*store.KeyOut, len(valid))
-	for i, id := range valid {
-		reqs[i] = &store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(id), Out: &rows[i]}
+	rows := make([]struct {
+		Role string `dynamodbav:"role"`
+	}, len(ids))
+	memberReqs := make([]*store.KeyOut, len(ids))
+	for i, id := range ids {
+		memberReqs[i] = add(tenant.MemberSK(id), &rows[i])
 	}
-	out := map[string]access.Role{}
 	if len(reqs) == 0 {
-		return out, nil
+		return f, nil
 	}
 	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
-		return nil, err
+		return found{}, err
 	}
-	for i, r := range reqs {
-		if r.Found {
-			out[valid[i]] = access.Role(rows[i].Role)
+	if orgReq != nil && orgReq.Found {
+		if loc, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+			f.loc, f.tz = loc, org.Timezone
 		}
 	}
-	return out, nil
+	if clientReq != nil && clientReq.Found {
+		f.client = &client
+	}
+	if matterReq != nil && matterReq.Found {
+		f.matter = &matter
+	}
+	for i, r := range memberReqs {
+		if r.Found {
+			f.roles[ids[i]] = access.Role(rows[i].Role)
+		}
+	}
+	return f, nil
 }
 
 // changed lists the API fields that differ between two versions of a

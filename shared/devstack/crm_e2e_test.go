@@ -282,6 +282,7 @@ func TestMattersAndOpenMatterRule(t *testing.T) {
 		{map[string]any{"clientId": c, "title": "X", "status": "archived"}, "status"},
 		{map[string]any{"clientId": c, "title": "X", "openedOn": "2026-02-30"}, "openedOn"},
 		{map[string]any{"clientId": c, "title": "X", "closedOn": "2026-01-01"}, "closedOn"},
+		{map[string]any{"clientId": c, "title": "X", "team": manyIDs(120)}, "team"}, // never more ids read than one batch holds
 	} {
 		r := a.must(422, "POST", "/v1/matters", bad.body)
 		if !strings.Contains(r.Raw, `"field":"`+bad.field+`"`) {
@@ -314,6 +315,15 @@ func TestMattersAndOpenMatterRule(t *testing.T) {
 	a.must(200, "GET", "/v1/matters/"+m, nil)
 	a.must(409, "PATCH", "/v1/matters/"+m, map[string]any{"status": "open"})
 	a.must(422, "POST", "/v1/matters", map[string]any{"clientId": c, "title": "New"})
+}
+
+// manyIDs returns n well-formed ids that are nobody's.
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("01HZZZZZZZZZZZZZZZZZZZZ%03d", i)
+	}
+	return out
 }
 
 func mustLoc(t *testing.T, name string) *time.Location {
@@ -458,6 +468,7 @@ func TestBookings(t *testing.T) {
 		{map[string]any{"clientId": c, "title": "X", "startsAt": "2027-03-01T10:00:00Z", "endsAt": "2027-03-01T11:00:00Z", "videoUrl": "javascript:alert(1)"}, "videoUrl"},
 		{map[string]any{"clientId": c, "title": "X", "startsAt": "2027-03-01T10:00:00Z", "endsAt": "2027-03-01T11:00:00Z", "timezone": "Mars/Olympus"}, "timezone"},
 		{map[string]any{"title": "X", "startsAt": "2027-03-01T10:00:00Z", "endsAt": "2027-03-01T11:00:00Z"}, "clientId"},
+		{map[string]any{"clientId": c, "title": "X", "startsAt": "2027-03-01T10:00:00Z", "endsAt": "2027-03-01T11:00:00Z", "attendees": manyIDs(150)}, "attendees"},
 	} {
 		r := a.must(422, "POST", "/v1/bookings", bad.body)
 		if !strings.Contains(r.Raw, `"field":"`+bad.field+`"`) {
@@ -597,6 +608,11 @@ func TestCallsPerRequest(t *testing.T) {
 		{"list matters of a client", "GET", "/v1/matters?clientId=" + c, nil, map[string]int{"Query": 1}},
 		{"create client", "POST", "/v1/clients", map[string]any{"name": "New", "kind": "company"}, map[string]int{"TransactWriteItems": 1}},
 		{"create client note", "POST", "/v1/clients/" + c + "/notes", map[string]any{"body": "hello"}, map[string]int{"TransactWriteItems": 1}},
+		// One batch read (org, members, client, matter), one transaction.
+		{"create matter", "POST", "/v1/matters", map[string]any{"clientId": c, "title": "Counted", "team": []string{a.userID}},
+			map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
+		{"create booking", "POST", "/v1/bookings", map[string]any{"clientId": c, "title": "Counted", "attendees": []string{a.userID},
+			"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
