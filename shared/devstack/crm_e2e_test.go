@@ -101,7 +101,7 @@ func TestClientLifecycle(t *testing.T) {
 	if tags := r.Body["tags"].([]any); len(tags) != 2 {
 		t.Errorf("tags = %v, want duplicates dropped", tags)
 	}
-	if strings.Contains(r.Raw, "GSI1") || strings.Contains(r.Raw, `"PK"`) {
+	if strings.Contains(r.Raw, `"GSI1PK"`) || strings.Contains(r.Raw, `"PK"`) {
 		t.Errorf("answer leaks table keys: %s", r.Raw)
 	}
 	got := a.must(200, "GET", "/v1/clients/"+id, nil)
