@@ -33,6 +33,9 @@ var functionPerms = map[string]perms{
 	// The only app API function that touches the bucket: it presigns the
 	// browser's PUT/GET URLs, which act with this function's role.
 	routes.FnDocuments: {Table: true, Secret: true, Bucket: true},
+	// Trust records live in the table only; the function never sees a
+	// document or moves money.
+	routes.FnTrust: {Table: true, Secret: true},
 }
 
 // permsFor returns the permissions of one function.

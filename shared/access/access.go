@@ -77,6 +77,12 @@ const (
 	ReadDocuments   Permission = "documents:read"
 	WriteDocuments  Permission = "documents:write" // upload documents and new versions
 	DeleteDocuments Permission = "documents:delete"
+
+	// Trust accounting (client funds, ABA Model Rule 1.15). Staff see
+	// nothing of trust; attorneys see the ledgers of the matters they are on.
+	ReadTrust        Permission = "trust:read"        // accounts, journals, client ledgers, reconciliations
+	WriteTrust       Permission = "trust:write"       // accounts, entries, reversals, clearing, sign-offs
+	ReadMatterLedger Permission = "trust:read-matter" // a matter's ledger; attorneys only for their matters
 )
 
 // Role groups of the matrix below.
@@ -84,6 +90,7 @@ var (
 	everyone = []Role{Owner, Admin, Attorney, Staff, Billing}
 	caseTeam = []Role{Owner, Admin, Attorney, Staff} // everyone who works on matters
 	lawyers  = []Role{Owner, Admin, Attorney}
+	trustees = []Role{Owner, Admin, Billing} // who keeps the trust books
 )
 
 // matrix is the one permission matrix: permission → roles allowed.
@@ -110,6 +117,10 @@ var matrix = map[Permission][]Role{
 	ReadDocuments:   caseTeam,
 	WriteDocuments:  caseTeam,
 	DeleteDocuments: lawyers,
+
+	ReadTrust:        trustees,
+	WriteTrust:       trustees,
+	ReadMatterLedger: {Owner, Admin, Billing, Attorney},
 }
 
 // Can reports whether role r holds permission p.

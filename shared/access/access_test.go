@@ -58,9 +58,14 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		ReadBookings:          {true, true, true, true, true},
 		WriteBookings:         {true, true, true, true, false},
 		ReadActivity:          {true, true, true, true, false},
-		ReadDocuments:         {true, true, true, true, false},
-		WriteDocuments:        {true, true, true, true, false},
-		DeleteDocuments:       {true, true, true, false, false},
+		// Trust (issue 7): owner, admin and billing keep the books;
+		// attorneys read their matters' ledgers; staff see nothing.
+		ReadTrust:        {true, true, false, false, true},
+		WriteTrust:       {true, true, false, false, true},
+		ReadMatterLedger: {true, true, true, false, true},
+		ReadDocuments:    {true, true, true, true, false},
+		WriteDocuments:   {true, true, true, true, false},
+		DeleteDocuments:  {true, true, true, false, false},
 	}
 	for p, allowed := range want {
 		for i, r := range Roles {

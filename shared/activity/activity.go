@@ -7,11 +7,14 @@ package activity
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -43,7 +46,17 @@ type row struct {
 	Entry
 }
 
-const skPrefix = "ACT#"
+// Log is one of an org's logs. The main log is the activity of clients and
+// matters, readable by the case team; the trust log is the audit trail of
+// client funds, readable only by the roles that keep the trust books (staff
+// see nothing of trust, not even that an entry was made).
+type Log string
+
+// The logs, as the sort key prefix of their entries.
+const (
+	MainLog  Log = "ACT#"
+	TrustLog Log = "TRUSTACT#"
+)
 
 // The log is read three ways: the whole org (table), per client (GSI1,
 // including the client's matters) and per matter (GSI2), all newest first
@@ -72,12 +85,22 @@ func ActorOf(r *httpapi.Request) Actor {
 	return Actor{OrgID: r.Principal.OrgID, UserID: r.Principal.UserID, Role: string(r.Principal.Role), IP: r.SourceIP(), UserAgent: ua}
 }
 
-// Record returns the transaction item that logs e as done by a at now.
+// Record returns the transaction item that logs e in the main log as done
+// by a at now.
 func Record(db *store.DB, a Actor, now time.Time, e Entry) (types.TransactWriteItem, error) {
+	return RecordIn(db, MainLog, a, now, e)
+}
+
+// RecordIn is Record for any log. Only main log entries appear in the
+// per-client and per-matter feeds.
+func RecordIn(db *store.DB, log Log, a Actor, now time.Time, e Entry) (types.TransactWriteItem, error) {
 	e.ID = ulid.Make().String()
 	e.At = now.UTC()
 	e.ActorID, e.ActorRole, e.IP, e.UserAgent = a.UserID, a.Role, a.IP, a.UserAgent
-	r := row{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: skPrefix + e.ID, Type: "activity"}, Entry: e}
+	r := row{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: string(log) + e.ID, Type: "activity"}, Entry: e}
+	if log != MainLog {
+		return db.Put(r, store.NotExists())
+	}
 	if e.ClientID != "" {
 		r.GSI1PK, r.GSI1SK = clientPK(a.OrgID, e.ClientID), e.ID
 	}
@@ -90,15 +113,43 @@ func Record(db *store.DB, a Actor, now time.Time, e Entry) (types.TransactWriteI
 // Filter picks the log of one client or one matter; empty, the whole org's.
 type Filter struct{ ClientID, MatterID string }
 
-// List reads one page of the log, newest first.
+// Commit writes items, the entry e of log describing them and a check that
+// a still holds perm, in one transaction: the change and its record land
+// together or not at all. A failed condition comes back as a
+// *store.TxCanceledError whose indexes are those of items; a lost role is
+// tenant.ErrRoleChanged.
+func Commit(ctx context.Context, db *store.DB, log Log, a Actor, now time.Time, perm access.Permission, e Entry, items ...types.TransactWriteItem) error {
+	rec, err := RecordIn(db, log, a, now, e)
+	if err != nil {
+		return err
+	}
+	all := append(slices.Clip(items), rec, tenant.MemberWith(db, a.OrgID, a.UserID, perm))
+	err = db.Transact(ctx, all...)
+	var tce *store.TxCanceledError
+	if errors.As(err, &tce) && tce.Failed(len(all)-1) {
+		return tenant.ErrRoleChanged
+	}
+	return err
+}
+
+// List reads one page of the main log, newest first.
 func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
-	q := store.Query{PK: tenant.PK(orgID), SKPrefix: skPrefix, Limit: limit, StartKey: start, Consistent: true}
+	q := store.Query{PK: tenant.PK(orgID), SKPrefix: string(MainLog), Limit: limit, StartKey: start, Consistent: true}
 	switch {
 	case f.MatterID != "":
 		q = store.Query{Index: store.IndexGSI2, PK: matterPK(orgID, f.MatterID), Limit: limit, StartKey: start}
 	case f.ClientID != "":
 		q = store.Query{Index: store.IndexGSI1, PK: clientPK(orgID, f.ClientID), Limit: limit, StartKey: start}
 	}
+	return query(ctx, db, q)
+}
+
+// ListIn reads one page of a log other than the main one, newest first.
+func ListIn(ctx context.Context, db *store.DB, log Log, orgID string, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+	return query(ctx, db, store.Query{PK: tenant.PK(orgID), SKPrefix: string(log), Limit: limit, StartKey: start, Consistent: true})
+}
+
+func query(ctx context.Context, db *store.DB, q store.Query) ([]Entry, map[string]types.AttributeValue, error) {
 	var rows []row
 	next, err := db.QueryPage(ctx, q, &rows)
 	if err != nil {

@@ -172,11 +172,11 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	if !check.ID(id) {
 		return notFound("client")
 	}
-	del := s.DB.Delete(tenant.PK(a.OrgID), ClientSK(id), &store.Cond{
+	del := s.DB.Delete(tenant.PK(a.OrgID), ClientSK(id), noTrustFunds(&store.Cond{
 		Expr:   "attribute_exists(PK) AND #open = :zero",
 		Names:  map[string]string{"#open": "openMatters"},
-		Values: map[string]types.AttributeValue{":zero": store.N(0)},
-	})
+		Values: map[string]types.AttributeValue{},
+	}))
 	items := []types.TransactWriteItem{del}
 	for i := range maxNameWords { // whichever entries the name has
 		items = append(items, s.DB.Delete(tenant.PK(a.OrgID), nameEntrySK(id, i), nil))
@@ -186,9 +186,15 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	if !store.Failed(err, 0) {
 		return err
 	}
-	c, err := s.Client(ctx, a.OrgID, id)
-	if err != nil {
+	var c struct {
+		OpenMatters int   `dynamodbav:"openMatters"`
+		TrustFunds  int64 `dynamodbav:"trustFunds"`
+	}
+	if err := s.get(ctx, a.OrgID, ClientSK(id), id, "client", &c); err != nil {
 		return err
+	}
+	if c.OpenMatters == 0 && c.TrustFunds != 0 {
+		return fault.Refused("trust.funds-held", "This client has funds held in trust; disburse or transfer them before deleting the client.")
 	}
 	return fault.E(fault.Conflict, "This client has %d open or pending matters; close them before deleting the client.", c.OpenMatters)
 }

@@ -281,10 +281,9 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		if m.DocumentCount > 0 {
 			return fault.E(fault.Conflict, "This matter has %d documents; delete them before deleting the matter.", m.DocumentCount)
 		}
-		cond := store.Unchanged(m.UpdatedAt)
+		cond := noTrustFunds(store.Unchanged(m.UpdatedAt))
 		cond.Expr += " AND (attribute_not_exists(#docs) OR #docs = :zero)"
 		cond.Names["#docs"] = AttrDocumentCount
-		cond.Values[":zero"] = store.N(0)
 		items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), MatterSK(id), cond)}
 		if isOpen(m.Status) {
 			items = append(items, s.openDelta(a.OrgID, m.ClientID, -1))
@@ -292,6 +291,12 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		e := activity.Entry{Action: "matter.deleted", EntityType: "matter", EntityID: id, ClientID: m.ClientID, MatterID: id}
 		err = s.commit(ctx, a, perm, e, items...)
 		if store.Failed(err, 0) {
+			var held struct {
+				TrustFunds int64 `dynamodbav:"trustFunds"`
+			}
+			if s.get(ctx, a.OrgID, MatterSK(id), id, "matter", &held) == nil && held.TrustFunds != 0 {
+				return fault.Refused("trust.funds-held", "This matter has funds held in trust; disburse or transfer them before deleting the matter.")
+			}
 			continue // edited, given a document or deleted meanwhile: read again
 		}
 		return err

@@ -175,6 +175,22 @@ func ClientSK(id string) string { return clientPfx + id }
 // MatterSK is the sort key of a matter, for capabilities that attach items to one.
 func MatterSK(id string) string { return matterPfx + id }
 
+// AttrTrustFunds is the client and matter attribute the trust capability
+// keeps by conditional ADDs: the sum of their trust ledger balances over the
+// org's trust accounts, in minor units. Only whether it is zero matters here:
+// a client or matter holding funds in trust cannot be deleted (the money must
+// be disbursed or transferred first). It is in neither API type, so edits
+// never write it.
+const AttrTrustFunds = "trustFunds"
+
+// noTrustFunds is the delete condition that the item holds nothing in trust.
+func noTrustFunds(c *store.Cond) *store.Cond {
+	c.Expr += " AND (attribute_not_exists(#trust) OR #trust = :zero)"
+	c.Names["#trust"] = AttrTrustFunds
+	c.Values[":zero"] = store.N(0)
+	return c
+}
+
 // AttrDocumentCount is the matter attribute the documents capability keeps
 // with conditional ADDs; a matter with documents cannot be deleted.
 const AttrDocumentCount = "documentCount"

@@ -33,23 +33,10 @@ func NewService(db *store.DB, log *slog.Logger, now func() time.Time) *Service {
 	return &Service{DB: db, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
 }
 
-// Commit writes items, the activity entry describing them and a check that
-// the actor still holds perm, in one transaction: the change and its record
-// land together or not at all. A failed condition comes back as a
-// *store.TxCanceledError whose indexes are those of items; a lost role is
-// tenant.ErrRoleChanged.
+// Commit writes items with their main-log activity entry and the check
+// that the actor still holds perm, in one transaction (activity.Commit).
 func Commit(ctx context.Context, db *store.DB, a activity.Actor, now time.Time, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
-	rec, err := activity.Record(db, a, now, e)
-	if err != nil {
-		return err
-	}
-	all := append(slices.Clip(items), rec, tenant.MemberWith(db, a.OrgID, a.UserID, perm))
-	err = db.Transact(ctx, all...)
-	var tce *store.TxCanceledError
-	if errors.As(err, &tce) && tce.Failed(len(all)-1) {
-		return tenant.ErrRoleChanged
-	}
-	return err
+	return activity.Commit(ctx, db, activity.MainLog, a, now, perm, e, items...)
 }
 
 func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {

@@ -36,6 +36,7 @@ import (
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/trust"
 )
 
 // Routers maps each function of the route table to its router constructor.
@@ -47,6 +48,7 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnOrg:       identity.NewOrgRouter,
 	routes.FnCRM:       crm.NewRouter,
 	routes.FnDocuments: documents.NewRouter,
+	routes.FnTrust:     trust.NewRouter,
 }
 
 // Options configure a stack.

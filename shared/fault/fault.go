@@ -40,6 +40,7 @@ type Error struct {
 	Message    string        // safe to show to the client
 	Fields     []FieldError  // for Invalid
 	RetryAfter time.Duration // for RateLimited and Unavailable
+	Rule       string        // the business rule a Conflict refused, e.g. "trust.no-negative-balance"
 	Err        error         // cause, logged but never shown
 }
 
@@ -55,6 +56,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // E builds a coded error with a client-safe message.
 func E(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Refused builds a Conflict that names the business rule it hit, so a
+// client (and an auditor reading the response) can tell refusals apart.
+func Refused(rule, format string, args ...any) *Error {
+	return &Error{Kind: Conflict, Rule: rule, Message: fmt.Sprintf(format, args...)}
 }
 
 // Fields builds an Invalid error listing the failed fields.

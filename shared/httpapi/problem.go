@@ -20,6 +20,8 @@ type Problem struct {
 	Detail   string             `json:"detail,omitempty"`
 	Instance string             `json:"instance,omitempty"`
 	Errors   []fault.FieldError `json:"errors,omitempty"`
+	// Rule names the business rule a 409 refused (an RFC 9457 extension member).
+	Rule string `json:"rule,omitempty"`
 }
 
 // statusOf maps an error kind to its one HTTP status.
@@ -61,6 +63,7 @@ func ProblemFor(err error, requestID string) (Problem, map[string]string) {
 		Detail:   e.Message,
 		Instance: requestID,
 		Errors:   e.Fields,
+		Rule:     e.Rule,
 	}
 	headers := map[string]string{}
 	if e.RetryAfter > 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {

@@ -92,6 +92,14 @@ type Response struct {
 // JSON answers status with body as JSON.
 func JSON(status int, body any) *Response { return &Response{Status: status, Body: body} }
 
+// Raw is a response body sent as is, with its own Content-Type.
+type Raw string
+
+// Text answers status with body as is, e.g. a CSV export.
+func Text(status int, contentType string, body string) *Response {
+	return &Response{Status: status, Body: Raw(body), Headers: map[string]string{"Content-Type": contentType}}
+}
+
 // NoContent answers 204.
 func NoContent() *Response { return &Response{Status: http.StatusNoContent} }
 

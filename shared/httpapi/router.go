@@ -202,7 +202,9 @@ func render(out *Response, reqID string) events.APIGatewayV2HTTPResponse {
 	for k, v := range out.Headers {
 		resp.Headers[k] = v
 	}
-	if out.Body != nil {
+	if raw, ok := out.Body.(Raw); ok {
+		resp.Body = string(raw)
+	} else if out.Body != nil {
 		body, err := marshalBody(out.Body)
 		if err != nil {
 			return problemResponse(fmt.Errorf("marshal response: %w", err), reqID)

@@ -1,0 +1,92 @@
+package trust
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// AccountInput is a new trust bank account.
+type AccountInput struct {
+	Name         string `json:"name"`
+	BankName     string `json:"bankName"`
+	AccountLast4 string `json:"accountLast4"`
+	Currency     string `json:"currency"`
+}
+
+var last4Re = regexp.MustCompile(`^[0-9]{4}$`)
+
+// CreateAccount records a trust bank account. Only the last four digits of
+// its number are kept: the full number is never needed to keep the books.
+func (s *Service) CreateAccount(ctx context.Context, a activity.Actor, in AccountInput) (Account, error) {
+	in.Name, in.BankName = strings.TrimSpace(in.Name), strings.TrimSpace(in.BankName)
+	var ck fault.Checker
+	check.Text(&ck, "name", in.Name, true, 100)
+	check.Text(&ck, "bankName", in.BankName, true, 100)
+	ck.Check(last4Re.MatchString(in.AccountLast4), "accountLast4", "must be the last 4 digits of the account number")
+	code, ok := currencyCode(in.Currency)
+	ck.Check(ok, "currency", "must be an ISO 4217 currency code, e.g. usd")
+	if err := ck.Err(); err != nil {
+		return Account{}, err
+	}
+	now := s.Now().UTC()
+	acct := Account{ID: s.NewID(), Name: in.Name, BankName: in.BankName, AccountLast4: in.AccountLast4, Currency: code,
+		CreatedBy: a.UserID, CreatedAt: now}
+	acct.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: accountSK(acct.ID), Type: "trustAccount"}
+	var t txn
+	w, err := s.DB.Put(acct, store.NotExists())
+	t.addErr(w, err)
+	ae := activity.Entry{Action: "trust.account.created", EntityType: "trustAccount", EntityID: acct.ID, Detail: acct.Name}
+	if err := s.commit(ctx, a, access.WriteTrust, ae, &t); err != nil {
+		return Account{}, err
+	}
+	return acct, nil
+}
+
+// Account reads one trust account.
+func (s *Service) Account(ctx context.Context, orgID, id string) (Account, error) {
+	var acct Account
+	if !check.ID(id) {
+		return acct, errNoAccount
+	}
+	err := s.DB.Get(ctx, tenant.PK(orgID), accountSK(id), &acct)
+	if errors.Is(err, store.ErrNotFound) {
+		return acct, errNoAccount
+	}
+	return acct, err
+}
+
+var errNoAccount = fault.E(fault.NotFound, "No such trust account.")
+
+// ListAccounts pages through the org's trust accounts, oldest first.
+func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
+	var out []Account
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: accountPfx, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &out)
+	return out, next, err
+}
+
+// onlyAccount is the org's trust account when it has exactly one, which is
+// what a request that names none means; otherwise the caller must say.
+func (s *Service) onlyAccount(ctx context.Context, orgID string) (Account, error) {
+	accts, _, err := s.ListAccounts(ctx, orgID, 2, nil)
+	if err != nil {
+		return Account{}, err
+	}
+	switch len(accts) {
+	case 0:
+		return Account{}, fault.Fields(fault.FieldError{Field: "accountId", Message: "the org has no trust account yet; create one first"})
+	case 2:
+		return Account{}, fault.Fields(fault.FieldError{Field: "accountId", Message: "is required: the org has more than one trust account"})
+	}
+	return accts[0], nil
+}

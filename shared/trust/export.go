@@ -1,0 +1,141 @@
+package trust
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Export bounds: a Lambda response carries at most 6 MB, so an export
+// that would be larger asks for a shorter period instead of failing.
+const (
+	maxExportRows  = 50_000
+	maxExportBytes = 5 << 20
+)
+
+var errExportTooBig = fault.Fields(fault.FieldError{Field: "from",
+	Message: "the export is too large for one file (over 50,000 entries or 5 MB); choose a shorter period with from and to"})
+
+// Export writes a journal (no client, matter or firm funds in sc) or a
+// ledger as CSV for the practice's accountant: an opening balance line at
+// from, then every entry dated from..to with its running balance. Amounts
+// are decimals in the account's currency.
+func (s *Service) Export(ctx context.Context, orgID string, acct Account, sc Scope, from, to string) ([]byte, error) {
+	pk := tenant.PK(orgID)
+	q := store.Query{PK: pk, Consistent: true, SKFrom: entrySK(acct.ID, from, ""), SKTo: entryPfx + acct.ID + "#" + notCleared}
+	balance := acct.Balance
+	journal := sc.ClientID == "" && sc.MatterID == "" && !sc.FirmFunds
+	if !journal {
+		q = sc.query(orgID)
+		q.SKFrom, q.SKTo = from, notCleared
+		var l Ledger
+		if err := s.DB.Get(ctx, pk, sc.balanceSK(), &l); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		balance = l.Balance
+	}
+	q.Forward = true
+	// Everything from "from" on is read, to roll today's balance back to
+	// the opening balance; the rows stop at "to".
+	var rows []Entry
+	for {
+		var page []Entry
+		next, err := s.DB.QueryPage(ctx, q, &page)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, page...)
+		if len(rows) > maxExportRows {
+			return nil, errExportTooBig
+		}
+		if next == nil {
+			break
+		}
+		q.StartKey = next
+	}
+	for _, e := range rows {
+		balance -= e.Change
+	}
+	names, err := s.clientNames(ctx, orgID, rows)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"date", "entry_id", "type", "client_id", "client_name", "matter_id", "counterparty", "description",
+		"method", "reference", "amount", "change", "balance", "currency", "cleared_on", "reversal_of", "reversed_by", "entered_by", "entered_at"})
+	cur := acct.Currency
+	_ = w.Write([]string{from, "", "opening balance", sc.ClientID, names[sc.ClientID], sc.MatterID, "", "", "", "", "", "", Decimal(balance, cur), cur, "", "", "", "", ""})
+	for _, e := range rows {
+		if e.Date > to {
+			break
+		}
+		balance += e.Change
+		var kind, ref string
+		if e.Method != nil {
+			kind, ref = e.Method.Kind, e.Method.Reference
+		}
+		client := e.ClientID
+		if e.FirmFunds {
+			client = "firm funds"
+		}
+		_ = w.Write([]string{e.Date, e.ID, e.Type, client, cell(names[e.ClientID]), e.MatterID, cell(e.Counterparty), cell(e.Description),
+			kind, cell(ref), Decimal(e.Amount, cur), Decimal(e.Change, cur), Decimal(balance, cur), cur,
+			e.ClearedOn, e.ReversalOf, e.ReversedBy, e.EnteredBy, e.EnteredAt.Format(time.RFC3339)})
+		if buf.Len() > maxExportBytes {
+			return nil, errExportTooBig
+		}
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// cell keeps a spreadsheet from running text typed into Matterly as a
+// formula (CSV injection): a cell that starts like one gets a leading
+// apostrophe.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// clientNames reads the names of the clients of rows, 100 per batch.
+func (s *Service) clientNames(ctx context.Context, orgID string, rows []Entry) (map[string]string, error) {
+	names := map[string]string{}
+	var ids []string
+	for _, e := range rows {
+		if e.ClientID != "" && names[e.ClientID] == "" {
+			names[e.ClientID] = e.ClientID // placeholder until read; a deleted client keeps its id
+			ids = append(ids, e.ClientID)
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), 100)
+		clients := make([]crm.Client, n)
+		reqs := make([]*store.KeyOut, n)
+		for i, id := range ids[:n] {
+			reqs[i] = &store.KeyOut{PK: tenant.PK(orgID), SK: crm.ClientSK(id), Out: &clients[i]}
+		}
+		if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+			return nil, err
+		}
+		for i, r := range reqs {
+			if r.Found {
+				names[ids[i]] = clients[i].Name
+			} else {
+				names[ids[i]] = ""
+			}
+		}
+		ids = ids[n:]
+	}
+	return names, nil
+}

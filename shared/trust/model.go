@@ -1,0 +1,215 @@
+// Package trust keeps the records of client funds held in trust (IOLTA and
+// other client trust accounts, ABA Model Rule 1.15): trust bank accounts,
+// an append-only journal of entries, client and matter ledgers, and
+// three-way reconciliation. Matterly keeps the books; it never moves money.
+//
+// The rules an auditor relies on are enforced in DynamoDB, not only in Go:
+// every balance changes in the same transaction that writes its entry, and
+// every outflow carries the condition that the ledger it draws on covers it,
+// so no interleaving of requests can take a client's, a matter's or the
+// firm's ledger below zero. Entries are never updated except to record, once
+// each, that they cleared the bank and that they were reversed; their
+// amounts, dates, ledgers and descriptions never change.
+package trust
+
+import (
+	"time"
+
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Entry types. Deposits, disbursements, transfers and reversals are what
+// API.md names; bank fees and interest are the lines the rules allow.
+const (
+	Deposit      = "deposit"
+	Disbursement = "disbursement"
+	Transfer     = "transfer"
+	BankFee      = "bankFee"  // a bank charge, paid from the firm's own funds in the account
+	Interest     = "interest" // credited to a client, or to the firm ledger to be remitted (IOLTA)
+	Reversal     = "reversal"
+)
+
+// Method kinds: how money reached or left the bank account.
+const (
+	Check = "check"
+	Wire  = "wire"
+	ACH   = "ach"
+	Card  = "card"
+	Cash  = "cash"
+)
+
+// MaxAmount is the largest amount of one entry, in minor units (ten
+// billion dollars): sums of a million of them still fit an int64.
+const MaxAmount int64 = 1_000_000_000_000
+
+// firmLedger is the ledger key of the firm's own funds kept in the account
+// to pay bank charges (Rule 1.15(b)). Never a ULID, so never a client id.
+const firmLedger = "FIRM"
+
+// generalBucket is the part of a client's ledger not allocated to a matter.
+const generalBucket = "GENERAL"
+
+// Rules a refusal names (problem "rule" member).
+const (
+	RuleNoNegative   = "trust.no-negative-balance"
+	RuleCheckUsed    = "trust.check-number-used"
+	RulePeriodLocked = "trust.period-locked"
+	RuleReversed     = "trust.already-reversed"
+	RuleCleared      = "trust.already-cleared"
+	RuleUnbalanced   = "trust.reconciliation-unbalanced"
+	RuleNotBank      = "trust.not-a-bank-item"
+	RuleIdempotency  = "trust.idempotency-key-reused"
+)
+
+// Account is a trust bank account. Balance and Version are kept by the
+// entries' transactions; LockedThrough by signed-off reconciliations.
+type Account struct {
+	store.Keys
+	ID            string    `dynamodbav:"id" json:"id"`
+	Name          string    `dynamodbav:"name" json:"name"`
+	BankName      string    `dynamodbav:"bankName" json:"bankName"`
+	AccountLast4  string    `dynamodbav:"accountLast4" json:"accountLast4"`
+	Currency      string    `dynamodbav:"currency" json:"currency"` // ISO 4217, lower case as Stripe writes it
+	Balance       int64     `dynamodbav:"balance" json:"balance"`   // the journal balance, all entries
+	Version       int64     `dynamodbav:"version" json:"-"`         // bumped by every change a reconciliation depends on
+	LockedThrough string    `dynamodbav:"lockedThrough,omitempty" json:"lockedThrough,omitempty"`
+	CreatedBy     string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt     time.Time `dynamodbav:"createdAt" json:"createdAt"`
+}
+
+// Method is how money moved: a check with its number, a wire, ACH, card or
+// cash, with the reference the bank or processor gave.
+type Method struct {
+	Kind      string `dynamodbav:"kind" json:"kind"`
+	Reference string `dynamodbav:"reference,omitempty" json:"reference,omitempty"`
+	// Reissue says a check number already used on the account is
+	// deliberately used again (a replacement check), with the reason.
+	Reissue       bool   `dynamodbav:"reissue,omitempty" json:"reissue,omitempty"`
+	ReissueReason string `dynamodbav:"reissueReason,omitempty" json:"reissueReason,omitempty"`
+}
+
+// Entry is one line of the journal. Amount is positive; Change is its
+// signed effect on its ledger and on the account (a transfer is two
+// entries, one per ledger, that net to zero).
+type Entry struct {
+	store.Keys
+	ID           string  `dynamodbav:"id" json:"id"`
+	AccountID    string  `dynamodbav:"accountId" json:"accountId"`
+	Currency     string  `dynamodbav:"currency" json:"currency"`
+	ClientID     string  `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
+	MatterID     string  `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
+	FirmFunds    bool    `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
+	Type         string  `dynamodbav:"entryType" json:"type"`
+	Amount       int64   `dynamodbav:"amount" json:"amount"`
+	Change       int64   `dynamodbav:"change" json:"change"`
+	Date         string  `dynamodbav:"date" json:"date"`
+	Description  string  `dynamodbav:"description" json:"description"`
+	Counterparty string  `dynamodbav:"counterparty,omitempty" json:"counterparty,omitempty"` // who paid in, or who was paid
+	Method       *Method `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	// TransferID joins the two legs of a transfer; CounterpartID is the
+	// other leg.
+	TransferID    string `dynamodbav:"transferId,omitempty" json:"transferId,omitempty"`
+	CounterpartID string `dynamodbav:"counterpartId,omitempty" json:"counterpartId,omitempty"`
+	ReversalOf    string `dynamodbav:"reversalOf,omitempty" json:"reversalOf,omitempty"`
+	// Set once each, never changed: the reversing entry, and the statement
+	// date the entry appeared on (or its reversal's date, for an entry
+	// reversed before it reached the bank).
+	ReversedBy string `dynamodbav:"reversedBy,omitempty" json:"reversedBy,omitempty"`
+	ClearedOn  string `dynamodbav:"clearedOn,omitempty" json:"clearedOn,omitempty"`
+	// Bank says the entry moved money at the bank (everything but
+	// transfers between ledgers and their reversals).
+	Bank      bool      `dynamodbav:"bank" json:"bankItem"`
+	EnteredBy string    `dynamodbav:"enteredBy" json:"enteredBy"`
+	EnteredAt time.Time `dynamodbav:"enteredAt" json:"enteredAt"`
+	// CounterpartSK locates the other leg, for its reversal.
+	CounterpartSK string `dynamodbav:"counterpartSK,omitempty" json:"-"`
+}
+
+// Line is an entry with the running balance after it, as a journal or a
+// ledger lists it.
+type Line struct {
+	Entry
+	Balance int64 `json:"balance"`
+}
+
+// Ledger is the stored balance of a client's (or the firm's) ledger in one
+// account, or of one matter's part of it.
+type Ledger struct {
+	store.Keys
+	AccountID string `dynamodbav:"accountId" json:"accountId"`
+	Currency  string `dynamodbav:"currency" json:"currency"`
+	ClientID  string `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
+	MatterID  string `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
+	FirmFunds bool   `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
+	Bucket    string `dynamodbav:"bucket,omitempty" json:"-"` // "" for a ledger's total
+	Balance   int64  `dynamodbav:"balance" json:"balance"`
+}
+
+// Key layout. Everything lives in the org's partition (tenant.PK):
+//
+//	TRUST#ACCT#<account>                          account
+//	TRUST#E#<account>#<date>#<entry>              entry: the journal, in date order
+//	TRUST#ID#<entry>                              where an entry is, by id
+//	TRUST#L#<account>#<ledger>                    ledger total (client id or FIRM)
+//	TRUST#L#<account>#<ledger>#<matter|GENERAL>   a ledger's part per matter
+//	TRUST#U#<account>#<cleared|~>#<date>#<entry>  bank item, by the date it cleared (~: not yet)
+//	TRUST#CHK#<account>#<number>                  a check number issued
+//	TRUST#IDEM#<key>                              an Idempotency-Key used
+//	TRUST#REC#<account>#<asOf>                    a signed-off reconciliation
+//
+// A client's entries are also in GSI1 (one ledger per account) and a
+// matter's in GSI2, both by date.
+const (
+	accountPfx = "TRUST#ACCT#"
+	entryPfx   = "TRUST#E#"
+	pointerPfx = "TRUST#ID#"
+	ledgerPfx  = "TRUST#L#"
+	bankPfx    = "TRUST#U#"
+	checkPfx   = "TRUST#CHK#"
+	idemPfx    = "TRUST#IDEM#"
+	reconPfx   = "TRUST#REC#"
+	// notCleared sorts after every date, so a range of items cleared after
+	// a date also holds every item not cleared yet.
+	notCleared = "~"
+)
+
+func accountSK(id string) string { return accountPfx + id }
+
+func entrySK(accountID, date, id string) string {
+	return entryPfx + accountID + "#" + date + "#" + id
+}
+
+func ledgerSK(accountID, ledger string) string { return ledgerPfx + accountID + "#" + ledger }
+
+func bucketSK(accountID, ledger, bucket string) string {
+	return ledgerSK(accountID, ledger) + "#" + bucket
+}
+
+func bankSK(accountID, cleared, date, id string) string {
+	return bankPfx + accountID + "#" + cleared + "#" + date + "#" + id
+}
+
+func clientLedgerPK(orgID, accountID, ledger string) string {
+	return tenant.PK(orgID) + "#TRUST#" + accountID + "#C#" + ledger
+}
+
+func matterLedgerPK(orgID, accountID, matterID string) string {
+	return tenant.PK(orgID) + "#TRUST#" + accountID + "#M#" + matterID
+}
+
+// ledgerOf is an entry's ledger key.
+func ledgerOf(e Entry) string {
+	if e.FirmFunds {
+		return firmLedger
+	}
+	return e.ClientID
+}
+
+// bucketOf is an entry's part of its ledger.
+func bucketOf(e Entry) string {
+	if e.MatterID != "" {
+		return e.MatterID
+	}
+	return generalBucket
+}

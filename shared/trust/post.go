@@ -1,0 +1,439 @@
+package trust
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// EntryInput is a new journal entry (API.md POST /v1/trust/entries).
+type EntryInput struct {
+	AccountID string `json:"accountId"`
+	ClientID  string `json:"clientId"`
+	MatterID  string `json:"matterId"`
+	// FirmFunds posts to the firm's own funds in the account (kept to pay
+	// bank charges) instead of a client's ledger.
+	FirmFunds bool `json:"firmFunds"`
+	// ToClientID and ToMatterID are where a transfer goes.
+	ToClientID   string  `json:"toClientId"`
+	ToMatterID   string  `json:"toMatterId"`
+	Type         string  `json:"type"`
+	Amount       int64   `json:"amount"`
+	Date         string  `json:"date"`
+	Description  string  `json:"description"`
+	Counterparty string  `json:"counterparty"`
+	Method       *Method `json:"method"`
+}
+
+var (
+	checkNumberRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,20}$`)
+	idemKeyRe     = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,255}$`)
+)
+
+// normalize trims in and checks every field rule that needs no reads.
+func (in *EntryInput) normalize() error {
+	in.Description = strings.TrimSpace(in.Description)
+	in.Counterparty = strings.TrimSpace(in.Counterparty)
+	var ck fault.Checker
+	ck.Check(check.ID(in.AccountID), "accountId", "must be the id of a trust account")
+	ck.Check(in.Amount >= 1 && in.Amount <= MaxAmount, "amount", "must be a whole number of minor units from 1 to "+itoa(MaxAmount))
+	ck.Check(check.Date(in.Date), "date", "must be a date, YYYY-MM-DD")
+	check.Text(&ck, "description", in.Description, true, 500)
+	ids := map[string]string{"clientId": in.ClientID, "matterId": in.MatterID, "toClientId": in.ToClientID, "toMatterId": in.ToMatterID}
+	for field, v := range ids {
+		ck.Check(v == "" || check.ID(v), field, "must be an id")
+	}
+	switch in.Type {
+	case Deposit, Disbursement, Interest:
+		ck.Check(in.FirmFunds == (in.ClientID == ""), "clientId", "is required, unless firmFunds is true (then leave it out)")
+	case BankFee:
+		// Bank charges are never paid from client funds.
+		ck.Check(in.ClientID == "", "clientId", "must be left out: bank fees are paid from the firm's own funds in the account")
+	case Transfer:
+		ck.Check(!in.FirmFunds, "firmFunds", "transfers move money between client ledgers; firm funds leave by disbursement")
+		ck.Check(in.ClientID != "", "clientId", "is required: the ledger the money leaves")
+		ck.Check(in.ToClientID != "", "toClientId", "is required: the ledger the money goes to")
+		ck.Check(in.ClientID != in.ToClientID || in.MatterID != in.ToMatterID, "toMatterId", "a transfer must go to another client or another matter")
+		ck.Check(in.Method == nil, "method", "must be left out: a transfer between ledgers moves no money at the bank")
+	default:
+		ck.Add("type", `must be "deposit", "disbursement", "transfer", "bankFee" or "interest"`)
+	}
+	if in.Type != Transfer {
+		ck.Check(in.ToClientID == "" && in.ToMatterID == "", "toClientId", "only transfers have a destination")
+	}
+	ck.Check(in.MatterID == "" || in.ClientID != "", "matterId", "needs the matter's clientId")
+	if in.Type == Deposit || in.Type == Disbursement {
+		check.Text(&ck, "counterparty", in.Counterparty, true, 200)
+		ck.Check(in.Method != nil, "method", "is required: how the money moved ({kind, reference})")
+	} else {
+		check.Text(&ck, "counterparty", in.Counterparty, false, 200)
+	}
+	if m := in.Method; m != nil {
+		m.Reference = strings.TrimSpace(m.Reference)
+		m.ReissueReason = strings.TrimSpace(m.ReissueReason)
+		switch m.Kind {
+		case Check:
+			ck.Check(checkNumberRe.MatchString(m.Reference), "method.reference", "must be the check number (letters, digits and dashes, at most 20)")
+		case Wire, ACH, Card, Cash:
+			check.Text(&ck, "method.reference", m.Reference, false, 64)
+		default:
+			ck.Add("method.kind", `must be "check", "wire", "ach", "card" or "cash"`)
+		}
+		if m.Reissue {
+			ck.Check(in.Type == Disbursement && m.Kind == Check, "method.reissue", "applies only to disbursements by check")
+			check.Text(&ck, "method.reissueReason", m.ReissueReason, true, 500)
+		} else {
+			ck.Check(m.ReissueReason == "", "method.reissueReason", "is only for a re-issued check (reissue: true)")
+		}
+	}
+	return ck.Err()
+}
+
+// Post records a new entry (two, for a transfer) and moves the balances it
+// touches, all in one transaction. An outflow its ledger does not cover is
+// refused with nothing written. With an idempotency key, a retried request
+// answers the entry the first one recorded (replayed true) instead of
+// recording it twice.
+func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in EntryInput) (Entry, bool, error) {
+	if idemKey != "" && !idemKeyRe.MatchString(idemKey) {
+		return Entry{}, false, fault.Fields(fault.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 letters, digits or ._:-"})
+	}
+	if err := in.normalize(); err != nil {
+		return Entry{}, false, err
+	}
+	fingerprint := hashOf(in)
+	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if r.idem != nil {
+		e, err := s.replay(ctx, a.OrgID, *r.idem, fingerprint)
+		return e, err == nil, err
+	}
+	now := s.Now().UTC()
+	if err := in.checkRefs(r, now); err != nil {
+		return Entry{}, false, err
+	}
+	acct := *r.account
+	legs := in.legs(a.OrgID, acct, s.NewID, a.UserID, now)
+
+	var t txn
+	s.addLegs(ctx, &t, a.OrgID, acct, legs)
+	detail := in.Type + " " + Money(in.Amount, acct.Currency)
+	if m := in.Method; m != nil && in.Type == Disbursement && m.Kind == Check {
+		w, why, err := s.checkNumber(ctx, a.OrgID, acct.ID, legs[0].ID, m)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		t.add(w, why)
+		if m.Reissue {
+			detail += ", check " + m.Reference + " re-issued: " + m.ReissueReason
+		}
+	}
+	if idemKey != "" {
+		w, err := s.DB.Put(idemRecord{
+			Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: idemPfx + idemKey, Type: "trustIdempotency"},
+			Hash: fingerprint, EntrySK: legs[0].SK, ExpiresAt: now.Add(idemTTL).Unix(),
+		}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
+		if err != nil {
+			return Entry{}, false, err
+		}
+		t.add(w, func() error { return errReplay })
+	}
+	ae := activity.Entry{Action: "trust.entry.posted", EntityType: "trustEntry", EntityID: legs[0].ID,
+		ClientID: in.ClientID, MatterID: in.MatterID, Detail: detail}
+	err = s.commit(ctx, a, access.WriteTrust, ae, &t)
+	if errors.Is(err, errReplay) {
+		// The same request, sent twice at once: the other one recorded it.
+		r, err := s.load(ctx, a.OrgID, "", nil, nil, idemKey)
+		if err != nil || r.idem == nil {
+			return Entry{}, false, errRace
+		}
+		e, err := s.replay(ctx, a.OrgID, *r.idem, fingerprint)
+		return e, err == nil, err
+	}
+	if err != nil {
+		return Entry{}, false, err
+	}
+	return legs[0], false, nil
+}
+
+// checkRefs checks what the entry refers to, as read: the account, the
+// clients and matters, and its date against today and the locked period.
+func (in EntryInput) checkRefs(r refs, now time.Time) error {
+	var ck fault.Checker
+	ck.Check(r.account != nil, "accountId", "no such trust account")
+	for _, p := range []struct{ clientField, client, matterField, matter string }{
+		{"clientId", in.ClientID, "matterId", in.MatterID},
+		{"toClientId", in.ToClientID, "toMatterId", in.ToMatterID},
+	} {
+		if p.client != "" {
+			ck.Check(r.clients[p.client] != nil, p.clientField, "no such client")
+		}
+		if p.matter != "" {
+			m := r.matters[p.matter]
+			ck.Check(m != nil, p.matterField, "no such matter")
+			ck.Check(m == nil || m.ClientID == p.client, p.matterField, "is a matter of another client")
+		}
+	}
+	ck.Check(in.Date <= r.today(now), "date", "cannot be in the future")
+	if err := ck.Err(); err != nil {
+		return err
+	}
+	if isLocked(*r.account, in.Date) {
+		return locked(*r.account, "date", in.Date)
+	}
+	return nil
+}
+
+// legs turns in into its entries: one, or for a transfer the leg that
+// leaves one ledger and the leg that enters the other.
+func (in EntryInput) legs(orgID string, acct Account, newID func() string, userID string, now time.Time) []Entry {
+	base := Entry{
+		AccountID: acct.ID, Currency: acct.Currency, ClientID: in.ClientID, MatterID: in.MatterID, FirmFunds: in.FirmFunds || in.Type == BankFee,
+		Type: in.Type, Amount: in.Amount, Change: in.Amount, Date: in.Date, Description: in.Description,
+		Counterparty: in.Counterparty, Method: in.Method, Bank: in.Type != Transfer, EnteredBy: userID, EnteredAt: now,
+	}
+	if in.Type == Disbursement || in.Type == BankFee || in.Type == Transfer {
+		base.Change = -in.Amount
+	}
+	out := base
+	out.ID = newID()
+	if in.Type != Transfer {
+		return []Entry{withKeys(orgID, out)}
+	}
+	into := base
+	into.ID, into.ClientID, into.MatterID, into.Change = newID(), in.ToClientID, in.ToMatterID, in.Amount
+	return pair(orgID, out, into)
+}
+
+// pair joins two transfer legs.
+func pair(orgID string, a, b Entry) []Entry {
+	a.TransferID, b.TransferID = a.ID, a.ID
+	a.CounterpartID, b.CounterpartID = b.ID, a.ID
+	a, b = withKeys(orgID, a), withKeys(orgID, b)
+	a.CounterpartSK, b.CounterpartSK = b.SK, a.SK
+	return []Entry{a, b}
+}
+
+// withKeys sets an entry's table and index keys: the journal by date, the
+// ledger (GSI1) and the matter (GSI2).
+func withKeys(orgID string, e Entry) Entry {
+	e.Keys = store.Keys{PK: tenant.PK(orgID), SK: entrySK(e.AccountID, e.Date, e.ID), Type: "trustEntry",
+		GSI1PK: clientLedgerPK(orgID, e.AccountID, ledgerOf(e)), GSI1SK: e.Date + "#" + e.ID}
+	if e.MatterID != "" {
+		e.GSI2PK, e.GSI2SK = matterLedgerPK(orgID, e.AccountID, e.MatterID), e.Date+"#"+e.ID
+	}
+	return e
+}
+
+// ref is where an entry is, by id.
+type ref struct {
+	store.Keys
+	EntrySK       string `dynamodbav:"entrySK"`
+	CounterpartSK string `dynamodbav:"counterpartSK,omitempty"`
+}
+
+// addLegs adds to t everything the legs write: the entries, their id
+// references and bank items, and one update per balance they move (a
+// transaction may touch an item once, so a transfer between two matters of
+// one client moves its ledger total by their sum, zero), starting with the
+// account's: its journal balance moves by the legs' sum, on a date that must
+// not be locked. All legs share one date.
+func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Account, legs []Entry) {
+	pk := tenant.PK(orgID)
+	type move struct {
+		row    Ledger
+		change int64
+	}
+	var order []string
+	moves := map[string]*move{}
+	clients, matters := map[string]int64{}, map[string]int64{}
+	var clientOrder, matterOrder []string
+	var net int64
+	for _, e := range legs {
+		net += e.Change
+		ledger := ledgerOf(e)
+		for _, row := range []Ledger{
+			{Keys: store.Keys{PK: pk, SK: ledgerSK(acct.ID, ledger), Type: "trustLedger"}},
+			{Keys: store.Keys{PK: pk, SK: bucketSK(acct.ID, ledger, bucketOf(e)), Type: "trustLedger"}, MatterID: e.MatterID, Bucket: bucketOf(e)},
+		} {
+			row.AccountID, row.Currency, row.ClientID, row.FirmFunds = acct.ID, acct.Currency, e.ClientID, e.FirmFunds
+			if moves[row.SK] == nil {
+				moves[row.SK] = &move{row: row}
+				order = append(order, row.SK)
+			}
+			moves[row.SK].change += e.Change
+		}
+		if !e.FirmFunds {
+			if _, ok := clients[e.ClientID]; !ok {
+				clientOrder = append(clientOrder, e.ClientID)
+			}
+			clients[e.ClientID] += e.Change
+		}
+		if e.MatterID != "" {
+			if _, ok := matters[e.MatterID]; !ok {
+				matterOrder = append(matterOrder, e.MatterID+"#"+e.ClientID)
+			}
+			matters[e.MatterID] += e.Change
+		}
+	}
+	date := legs[0].Date
+	t.add(s.accountChange(orgID, acct.ID, date, net), s.relockedWhy(ctx, orgID, acct.ID, "date", date))
+
+	for _, sk := range order {
+		m := moves[sk]
+		t.add(s.ledgerMove(m.row, m.change), s.shortWhy(ctx, m.row, -m.change))
+	}
+	for _, id := range clientOrder {
+		t.add(s.DB.Update(pk, crm.ClientSK(id), "ADD #trust :chg", store.Exists(),
+			map[string]string{"#trust": crm.AttrTrustFunds}, map[string]types.AttributeValue{":chg": store.N(clients[id])}),
+			func() error { return fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"}) })
+	}
+	for _, mc := range matterOrder {
+		id, client, _ := strings.Cut(mc, "#")
+		t.add(s.DB.Update(pk, crm.MatterSK(id), "ADD #trust :chg", &store.Cond{
+			Expr:   "attribute_exists(PK) AND #client = :client",
+			Names:  map[string]string{"#client": "clientId"},
+			Values: map[string]types.AttributeValue{":client": store.S(client)},
+		}, map[string]string{"#trust": crm.AttrTrustFunds}, map[string]types.AttributeValue{":chg": store.N(matters[id])}),
+			func() error { return fault.Fields(fault.FieldError{Field: "matterId", Message: "no such matter"}) })
+	}
+	for _, e := range legs {
+		w, err := s.DB.Put(e, store.NotExists())
+		t.addErr(w, err)
+		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, EntrySK: e.SK, CounterpartSK: e.CounterpartSK}, store.NotExists())
+		t.addErr(w, err)
+		if e.Bank && e.ClearedOn == "" {
+			w, err = s.DB.Put(bankItemOf(orgID, e, notCleared), nil)
+			t.addErr(w, err)
+		}
+	}
+}
+
+// addErr adds an item built without a condition that can fail for a reason
+// of its own; a marshal error (a bug) surfaces when the transaction runs.
+func (t *txn) addErr(w types.TransactWriteItem, err error) {
+	if err != nil {
+		t.err = errors.Join(t.err, err)
+	}
+	t.add(w, nil)
+}
+
+// ledgerMove is the update of one stored balance by change. An outflow
+// holds only while the balance covers it, which is what keeps every ledger
+// at zero or above under any interleaving of requests.
+func (s *Service) ledgerMove(row Ledger, change int64) types.TransactWriteItem {
+	names := map[string]string{"#bal": "balance", "#acc": "accountId", "#cur": "currency", "#type": "type"}
+	values := map[string]types.AttributeValue{":chg": store.N(change), ":acc": store.S(row.AccountID), ":cur": store.S(row.Currency), ":type": store.S(row.Type)}
+	sets := []string{"#acc = :acc", "#cur = :cur", "#type = :type"}
+	for name, v := range map[string]string{"clientId": row.ClientID, "matterId": row.MatterID, "bucket": row.Bucket} {
+		if v != "" {
+			names["#"+name], values[":"+name] = name, store.S(v)
+			sets = append(sets, "#"+name+" = :"+name)
+		}
+	}
+	if row.FirmFunds {
+		names["#firm"], values[":firm"] = "firmFunds", store.Bool(true)
+		sets = append(sets, "#firm = :firm")
+	}
+	var cond *store.Cond
+	if change < 0 {
+		cond = &store.Cond{Expr: "#bal >= :need", Values: map[string]types.AttributeValue{":need": store.N(-change)}}
+	}
+	slices.Sort(sets)
+	return s.DB.Update(row.PK, row.SK, "SET "+strings.Join(sets, ", ")+" ADD #bal :chg", cond, names, values)
+}
+
+// shortWhy explains a refused outflow: which ledger, and what it holds.
+func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64) func() error {
+	return func() error {
+		var cur Ledger
+		err := s.DB.Get(ctx, row.PK, row.SK, &cur)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		what := "client " + row.ClientID + "'s trust ledger"
+		switch {
+		case row.FirmFunds:
+			what = "the firm's own funds in the account (which pay bank fees; deposit firm funds to cover them)"
+		case row.Bucket == generalBucket:
+			what = "client " + row.ClientID + "'s funds not held for a matter"
+		case row.Bucket != "":
+			what = "matter " + row.MatterID + "'s trust balance"
+		}
+		return fault.Refused(RuleNoNegative, "Refused: %s holds %s, less than the %s this needs; a trust balance may never go below zero.",
+			what, Money(cur.Balance, row.Currency), Money(need, row.Currency))
+	}
+}
+
+// checkNumber is the write that claims a disbursement's check number on the
+// account: once, unless the request says it is a deliberate re-issue.
+func (s *Service) checkNumber(ctx context.Context, orgID, accountID, entryID string, m *Method) (types.TransactWriteItem, func() error, error) {
+	pk, sk := tenant.PK(orgID), checkPfx+accountID+"#"+strings.ToUpper(m.Reference)
+	if m.Reissue {
+		return s.DB.Update(pk, sk, "SET #e = :e, #type = :type ADD #n :one", nil,
+			map[string]string{"#e": "entryId", "#n": "issued", "#type": "type"},
+			map[string]types.AttributeValue{":e": store.S(entryID), ":one": store.N(1), ":type": store.S("trustCheck")}), nil, nil
+	}
+	w, err := s.DB.Put(struct {
+		store.Keys
+		EntryID string `dynamodbav:"entryId"`
+		Issued  int    `dynamodbav:"issued"`
+	}{store.Keys{PK: pk, SK: sk, Type: "trustCheck"}, entryID, 1}, store.NotExists())
+	return w, func() error {
+		var used struct {
+			EntryID string `dynamodbav:"entryId"`
+		}
+		if err := s.DB.Get(ctx, pk, sk, &used); err != nil {
+			return err
+		}
+		return fault.Refused(RuleCheckUsed, "Check number %s was already used on this account (entry %s). To issue it again, say so: method.reissue true with a reissueReason.", m.Reference, used.EntryID)
+	}, err
+}
+
+// idemRecord remembers an Idempotency-Key for a day: the request it came
+// with and the entry that request recorded.
+type idemRecord struct {
+	store.Keys
+	Hash      string `dynamodbav:"hash"`
+	EntrySK   string `dynamodbav:"entrySK"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+const idemTTL = 24 * time.Hour
+
+var errReplay = errors.New("idempotency key already used")
+
+func hashOf(in EntryInput) string {
+	b, _ := json.Marshal(in) // a plain struct always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// replay answers a repeated request with the entry the first one recorded,
+// and refuses a different request sent with the same key.
+func (s *Service) replay(ctx context.Context, orgID string, rec idemRecord, fingerprint string) (Entry, error) {
+	if rec.Hash != fingerprint {
+		return Entry{}, fault.Refused(RuleIdempotency, "This Idempotency-Key was used for a different request in the last 24 hours; use a new key for a new entry.")
+	}
+	var e Entry
+	err := s.DB.Get(ctx, tenant.PK(orgID), rec.EntrySK, &e)
+	return e, err
+}
