@@ -48,6 +48,7 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		// The samples carry no valid token: these prove init and dispatch.
 		{"crm", sampleEvent(t, root, "apigw-list-clients.json"), 401, 401},
 		{"documents", sampleEvent(t, root, "apigw-list-documents.json"), 401, 401},
+		{"trust", sampleEvent(t, root, "apigw-trust-reconciliation.json"), 401, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {

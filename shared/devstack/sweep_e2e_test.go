@@ -42,6 +42,9 @@ func newVictim(t *testing.T, role string) victim {
 		"documentId": str(o.must(201, "POST", "/v1/matters/"+matter+"/documents", map[string]any{"fileName": "will.pdf",
 			"contentType": "application/pdf", "size": 1000}).Body, "document", "id"),
 	}
+	acct := o.trustAccount()
+	v.ids["accountId"] = acct
+	v.ids["entryId"] = str(o.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 250000, "matterId", matter)).Body, "id")
 	return v
 }
 
@@ -51,7 +54,9 @@ func (v victim) snapshot() string {
 	var b strings.Builder
 	for _, path := range []string{"/v1/users", "/v1/org", "/v1/clients/" + ids["clientId"], "/v1/matters/" + ids["matterId"],
 		"/v1/notes/" + ids["noteId"], "/v1/bookings/" + ids["bookingId"], "/v1/documents/" + ids["documentId"],
-		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents"} {
+		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
+		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
+		"/v1/trust/reconciliations?accountId=" + ids["accountId"]} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -106,6 +111,26 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"title": "Moved by the other org"}
 	case "POST /v1/matters/{matterId}/documents", "POST /v1/documents/{documentId}/versions":
 		body = map[string]any{"fileName": "planted.pdf", "contentType": "application/pdf", "size": 2048}
+
+	case "GET /v1/trust/accounts", "GET /v1/trust/accounts/{accountId}", "GET /v1/trust/entries/{entryId}", "GET /v1/trust/activity":
+	case "POST /v1/trust/accounts":
+		body = map[string]any{"name": "Planted trust", "bankName": "Sweep Bank", "accountLast4": "0000", "currency": "usd"}
+	case "GET /v1/trust/entries", "GET /v1/trust/reconciliations":
+		path += "?accountId=" + v.ids["accountId"]
+	case "POST /v1/trust/entries":
+		body = entry(v.ids["accountId"], v.ids["clientId"], "disbursement", 100, "matterId", v.ids["matterId"])
+	case "POST /v1/trust/entries/{entryId}/reverse":
+		body = map[string]any{"reason": "Reversed by the other org"}
+	case "POST /v1/trust/entries/{entryId}/clear":
+		body = map[string]any{"statementDate": "2026-11-03"}
+	case "GET /v1/trust/ledgers":
+		path += "?clientId=" + v.ids["clientId"] + "&accountId=" + v.ids["accountId"]
+	case "GET /v1/trust/reconciliation":
+		path += "?accountId=" + v.ids["accountId"] + "&asOf=2026-11-03&bankBalance=250000"
+	case "POST /v1/trust/reconciliations":
+		body = map[string]any{"accountId": v.ids["accountId"], "asOf": "2026-11-03", "bankBalance": 250000}
+	case "GET /v1/trust/export":
+		path += "?accountId=" + v.ids["accountId"] + "&matterId=" + v.ids["matterId"]
 	default:
 		return "", nil, false
 	}

@@ -3,13 +3,16 @@ package devstack
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -500,4 +503,81 @@ func TestTrustRandomSequences(t *testing.T) {
 	if rec["balanced"] != true {
 		t.Errorf("reconciliation after random sequence: %v", rec)
 	}
+}
+
+// TestTrustAmounts: amounts are whole minor units up to 10^12, summed
+// exactly; anything else is refused with nothing written.
+func TestTrustAmounts(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	acct := a.trustAccount()
+	for range 3 {
+		a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 1_000_000_000_000))
+	}
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "disbursement", 1))
+	before := countItems(t, a.orgID, "TRUST#")
+	for _, bad := range []string{"1000000000001", "0", "-5", "1.5", "1e3", `"100"`, "99999999999999999999"} {
+		raw := strings.Replace(mustJSON(entry(acct, client, "deposit", 7)), `"amount":7`, `"amount":`+bad, 1)
+		if r := a.do("POST", "/v1/trust/entries", raw); r.Status != 422 || !strings.Contains(r.Raw, `"field":"amount"`) {
+			t.Errorf("amount %s = %d %s", bad, r.Status, r.Raw)
+		}
+	}
+	if after := countItems(t, a.orgID, "TRUST#"); after != before {
+		t.Errorf("refused amounts wrote %d items", after-before)
+	}
+	if b := balanceOf(t, a, acct, client, ""); b != 2_999_999_999_999 {
+		t.Errorf("balance %d", b)
+	}
+	if rec := reconcile(t, a, acct, "2026-11-20", 0); num(rec, "depositsInTransit") != 3e12 || num(rec, "outstandingChecks") != 1 || rec["balanced"] != true {
+		t.Errorf("reconciliation %v", rec)
+	}
+}
+
+// TestTrustEntriesAreImmutable: reversing and clearing an entry add the
+// two facts, once each, and change nothing else of it.
+func TestTrustEntriesAreImmutable(t *testing.T) {
+	a := signup(t)
+	client, matter := clientAndMatter(a)
+	acct := a.trustAccount()
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 5000, "matterId", matter))
+	chk := a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "disbursement", 900, "matterId", matter, "method", checkNo("44"), "date", "2026-11-04")).Body
+	raw := func() map[string]any {
+		out, err := stack.Dynamo.Client().GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(store.DefaultTableName),
+			Key: store.Key(tenant.PK(a.orgID), "TRUST#E#"+acct+"#2026-11-04#"+str(chk, "id")), ConsistentRead: aws.Bool(true)})
+		if err != nil || out.Item == nil {
+			t.Fatalf("read entry: %v", err)
+		}
+		var m map[string]any
+		if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := raw()
+	a.must(200, "POST", "/v1/trust/entries/"+str(chk, "id")+"/clear", map[string]any{"statementDate": "2026-11-06"})
+	a.must(201, "POST", "/v1/trust/entries/"+str(chk, "id")+"/reverse", map[string]any{"reason": "Stale check"})
+	after := raw()
+	for k, v := range before {
+		if !reflect.DeepEqual(after[k], v) {
+			t.Errorf("attribute %s changed: %v → %v", k, v, after[k])
+		}
+	}
+	var added []string
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			added = append(added, k)
+		}
+	}
+	slices.Sort(added)
+	if !slices.Equal(added, []string{"clearedOn", "reversedBy"}) {
+		t.Errorf("added attributes %v, want clearedOn and reversedBy", added)
+	}
+	if r := a.do("POST", "/v1/trust/entries/"+str(chk, "id")+"/clear", map[string]any{"statementDate": "2026-11-07"}); r.Status != 409 || rule(r) != "trust.already-cleared" {
+		t.Errorf("clearing twice = %d %s", r.Status, r.Raw)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
