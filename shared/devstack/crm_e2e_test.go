@@ -616,23 +616,28 @@ func TestCallsPerRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := a.in(t)
-			before := calls.Snapshot()
-			if r := a.do(tt.method, tt.path, tt.body); r.Status >= 300 {
-				t.Fatalf("status %d: %s", r.Status, r.Raw)
-			}
-			after := calls.Snapshot()
-			diff := map[string]int{}
-			for op, n := range after {
-				if d := n - before[op]; d > 0 {
-					diff[op] = d
-				}
-			}
-			if fmt.Sprint(diff) != fmt.Sprint(tt.want) {
-				t.Errorf("DynamoDB calls = %v, want %v", diff, tt.want)
+			if got := callsOf(a.in(t), tt.method, tt.path, tt.body); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("DynamoDB calls = %v, want %v", got, tt.want)
 			}
 		})
 	}
+}
+
+// callsOf sends one request that must succeed and returns the DynamoDB
+// calls it made, by operation.
+func callsOf(a *account, method, path string, body any) map[string]int {
+	a.t.Helper()
+	before := calls.Snapshot()
+	if r := a.do(method, path, body); r.Status >= 300 {
+		a.t.Fatalf("status %d: %s", r.Status, r.Raw)
+	}
+	diff := map[string]int{}
+	for op, n := range calls.Snapshot() {
+		if d := n - before[op]; d > 0 {
+			diff[op] = d
+		}
+	}
+	return diff
 }
 
 // parallel runs n requests at once and returns their statuses in order.

@@ -329,8 +329,12 @@ func TestTrustLockedPeriod(t *testing.T) {
 	}
 	// The signed-off record did not change.
 	recs := items(a.must(200, "GET", "/v1/trust/reconciliations?accountId="+acct, nil))
-	if len(recs) != 1 || num(recs[0], "journalBalance") != 3000 || num(recs[0], "outstandingChecks") != 1000 {
+	if len(recs) != 1 || num(recs[0], "journalBalance") != 3000 || num(recs[0], "outstandingChecks") != 1000 || recs[0]["ledgers"] != nil {
 		t.Errorf("signed-off records = %v", recs)
+	}
+	full := items(a.must(200, "GET", "/v1/trust/reconciliations?accountId="+acct+"&asOf=2026-10-31", nil))
+	if len(full) != 1 || fmt.Sprint(full[0]["ledgers"]) != fmt.Sprintf("[map[balance:3000 clientId:%s]]", client) {
+		t.Errorf("the record of 2026-10-31 = %v", full)
 	}
 }
 
@@ -580,4 +584,50 @@ func TestTrustEntriesAreImmutable(t *testing.T) {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestTrustCallsPerRequest pins what each trust request costs in DynamoDB
+// calls: a posting is one batch read and one transaction, whatever it is.
+func TestTrustCallsPerRequest(t *testing.T) {
+	a := signup(t)
+	client, matter := clientAndMatter(a)
+	other := a.newClient("Other")
+	acct := a.trustAccount()
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 90000, "matterId", matter))
+	dep := str(a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 50)).Body, "id")
+	post := map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}
+	tests := []struct {
+		name         string
+		method, path string
+		body         any
+		want         map[string]int
+	}{
+		{"deposit", "POST", "/v1/trust/entries", entry(acct, client, "deposit", 100, "matterId", matter), post},
+		{"disbursement by check", "POST", "/v1/trust/entries", entry(acct, client, "disbursement", 100, "matterId", matter, "method", checkNo("8")), post},
+		{"transfer", "POST", "/v1/trust/entries", entry(acct, client, "transfer", 100, "matterId", matter, "toClientId", other), post},
+		// The entry's id reference, the entry (and its other leg), the account and org, one transaction.
+		{"reverse", "POST", "/v1/trust/entries/" + dep + "/reverse", map[string]any{"reason": "Counted"},
+			map[string]int{"GetItem": 1, "BatchGetItem": 2, "TransactWriteItems": 1}},
+		{"journal page", "GET", "/v1/trust/entries?accountId=" + acct, nil, map[string]int{"GetItem": 1, "Query": 1}},
+		// The org's time zone; the account, three queries, the account again.
+		{"reconciliation", "GET", "/v1/trust/reconciliation?accountId=" + acct + "&asOf=2026-11-02&bankBalance=0", nil,
+			map[string]int{"BatchGetItem": 1, "GetItem": 2, "Query": 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := callsOf(a.in(t), tt.method, tt.path, tt.body); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("DynamoDB calls = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkPostTrustEntry: a deposit with its balances, bank item, id
+// reference and audit entry, in one transaction.
+func BenchmarkPostTrustEntry(b *testing.B) {
+	a := signup(b)
+	client, matter := clientAndMatter(a)
+	acct := a.trustAccount()
+	body := entry(acct, client, "deposit", 100, "matterId", matter)
+	measure(b, func() int { return a.do("POST", "/v1/trust/entries", body).Status }, 201)
 }

@@ -252,8 +252,12 @@ func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID, func(limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
-		return h.svc.Reconciliations(ctx, r.Principal.OrgID, acct.ID, limit, start)
+	asOf := r.Query("asOf")
+	if asOf != "" && !check.Date(asOf) {
+		return nil, fault.Fields(fault.FieldError{Field: "asOf", Message: "must be a date, YYYY-MM-DD"})
+	}
+	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+		return h.svc.Reconciliations(ctx, r.Principal.OrgID, acct.ID, asOf, limit, start)
 	})
 }
 

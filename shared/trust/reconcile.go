@@ -37,11 +37,15 @@ type Reconciliation struct {
 	// Differences lists every disagreement found; empty when balanced.
 	Differences []Difference `dynamodbav:"differences" json:"differences"`
 	Uncleared   []BankItem   `dynamodbav:"uncleared" json:"uncleared"`
-	// Ledgers are the client ledger balances as of the date.
-	Ledgers     []LedgerBalance `dynamodbav:"ledgers" json:"ledgers"`
-	SignedOffBy string          `dynamodbav:"signedOffBy,omitempty" json:"signedOffBy,omitempty"`
-	SignedOffAt *time.Time      `dynamodbav:"signedOffAt,omitempty" json:"signedOffAt,omitempty"`
-	Note        string          `dynamodbav:"note,omitempty" json:"note,omitempty"`
+	// Ledgers are the client ledger balances as of the date. A signed-off
+	// record too large for one item keeps the figures and drops this list
+	// (LedgersOmitted); the balances as of a locked date never change, so
+	// an export or a preview of that date gives them again.
+	Ledgers        []LedgerBalance `dynamodbav:"ledgers" json:"ledgers,omitempty"`
+	LedgersOmitted bool            `dynamodbav:"ledgersOmitted,omitempty" json:"ledgersOmitted,omitempty"`
+	SignedOffBy    string          `dynamodbav:"signedOffBy,omitempty" json:"signedOffBy,omitempty"`
+	SignedOffAt    *time.Time      `dynamodbav:"signedOffAt,omitempty" json:"signedOffAt,omitempty"`
+	Note           string          `dynamodbav:"note,omitempty" json:"note,omitempty"`
 }
 
 // Difference is one disagreement between the three balances, or a ledger
@@ -273,6 +277,10 @@ func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput
 	rec.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: reconPfx + acct.ID + "#" + in.AsOf, Type: "trustReconciliation"}
 	var t txn
 	w, err := s.DB.Put(rec, store.NotExists())
+	if err == nil && itemSize(w.Put.Item) > maxRecordSize {
+		rec.Ledgers, rec.LedgersOmitted = nil, true
+		w, err = s.DB.Put(rec, store.NotExists())
+	}
 	t.addErr(w, err)
 	lock := notLocked(in.AsOf)
 	lock.Expr += " AND #ver = :ver"
@@ -291,9 +299,47 @@ func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput
 }
 
 // Reconciliations pages through an account's signed-off reconciliations,
-// newest first.
-func (s *Service) Reconciliations(ctx context.Context, orgID, accountID string, limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+// newest first, without their ledger lists (a page of full records could
+// outgrow a response); asOf picks the one of that date, in full.
+func (s *Service) Reconciliations(ctx context.Context, orgID, accountID, asOf string, limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
 	var out []Reconciliation
-	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: reconPfx + accountID + "#", Limit: limit, StartKey: start, Consistent: true}, &out)
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: reconPfx + accountID + "#" + asOf, Limit: limit, StartKey: start, Consistent: true}, &out)
+	if asOf == "" {
+		for i := range out {
+			out[i].Ledgers = nil
+		}
+	}
 	return out, next, err
+}
+
+// maxRecordSize keeps a signed-off record within DynamoDB's 400 KB item
+// limit, with room for the transaction's overhead.
+const maxRecordSize = 350 << 10
+
+// itemSize is an item's size as DynamoDB counts it, near enough: names and
+// values in bytes (numbers count as their digits).
+func itemSize(item map[string]types.AttributeValue) int {
+	n := 0
+	for k, v := range item {
+		n += len(k) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return len(v.Value)
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, x := range v.Value {
+			n += 1 + valueSize(x)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + itemSize(v.Value)
+	}
+	return 1
 }

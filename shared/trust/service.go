@@ -70,11 +70,11 @@ func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Perm
 
 // refs is what a write reads before it validates, in one batch.
 type refs struct {
-	account  *Account
-	loc      *time.Location // the org's time zone, for "today"
-	clients  map[string]*crm.Client
-	matters  map[string]*crm.Matter
-	idem     *idemRecord
+	account *Account
+	loc     *time.Location // the org's time zone, for "today"
+	clients map[string]*crm.Client
+	matters map[string]*crm.Matter
+	idem    *idemRecord
 }
 
 // load reads the account, the org's time zone, the clients and matters
