@@ -90,7 +90,7 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 			e.ClearedOn = cleared
 		}
 		put(e)
-		put(ref{Keys: store.Keys{PK: e.PK, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, EntrySK: e.SK})
+		put(ref{Keys: store.Keys{PK: e.PK, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: acct.ID, EntrySK: e.SK})
 		put(bankItemOf(orgID, e, cleared))
 		balances[client] += e.Change
 		acct.Balance += e.Change

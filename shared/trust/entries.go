@@ -55,39 +55,47 @@ func (s *Service) moveToCleared(t *txn, orgID string, e Entry, date string) {
 
 // Entry reads one entry by id.
 func (s *Service) Entry(ctx context.Context, orgID, id string) (Entry, error) {
-	e, _, err := s.entry(ctx, orgID, id)
+	e, _, _, err := s.entry(ctx, orgID, id, false)
 	return e, err
 }
 
-// entry reads an entry and, for a transfer leg, the other leg.
-func (s *Service) entry(ctx context.Context, orgID, id string) (Entry, *Entry, error) {
-	notFound := fault.E(fault.NotFound, "No such trust entry.")
+var errNoEntry = fault.E(fault.NotFound, "No such trust entry.")
+
+// entry reads an entry, for a transfer leg the other leg, and, for a write,
+// what load reads for its account, in one batch after the id reference.
+func (s *Service) entry(ctx context.Context, orgID, id string, forWrite bool) (Entry, *Entry, refs, error) {
 	if !check.ID(id) {
-		return Entry{}, nil, notFound
+		return Entry{}, nil, refs{}, errNoEntry
 	}
 	var r ref
 	err := s.DB.Get(ctx, tenant.PK(orgID), pointerPfx+id, &r)
 	if errors.Is(err, store.ErrNotFound) {
-		return Entry{}, nil, notFound
+		return Entry{}, nil, refs{}, errNoEntry
 	}
 	if err != nil {
-		return Entry{}, nil, err
+		return Entry{}, nil, refs{}, err
 	}
 	var e, other Entry
 	reqs := []*store.KeyOut{{PK: tenant.PK(orgID), SK: r.EntrySK, Out: &e}}
 	if r.CounterpartSK != "" {
 		reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: r.CounterpartSK, Out: &other})
 	}
-	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
-		return Entry{}, nil, err
+	var loaded refs
+	if forWrite {
+		loaded, err = s.load(ctx, orgID, r.AccountID, nil, nil, "", reqs...)
+	} else {
+		err = s.DB.BatchGet(ctx, reqs...)
 	}
-	if !reqs[0].Found {
-		return Entry{}, nil, notFound
+	if err != nil {
+		return Entry{}, nil, refs{}, err
+	}
+	if !reqs[0].Found || (forWrite && loaded.account == nil) {
+		return Entry{}, nil, refs{}, errNoEntry
 	}
 	if len(reqs) > 1 && reqs[1].Found {
-		return e, &other, nil
+		return e, &other, loaded, nil
 	}
-	return e, nil, nil
+	return e, nil, loaded, nil
 }
 
 // ReverseInput is a reversal: when, and why.
@@ -110,16 +118,9 @@ func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in R
 	if err := ck.Err(); err != nil {
 		return Entry{}, err
 	}
-	orig, other, err := s.entry(ctx, a.OrgID, id)
+	orig, other, r, err := s.entry(ctx, a.OrgID, id, true)
 	if err != nil {
 		return Entry{}, err
-	}
-	r, err := s.load(ctx, a.OrgID, orig.AccountID, nil, nil, "")
-	if err != nil {
-		return Entry{}, err
-	}
-	if r.account == nil {
-		return Entry{}, errRace
 	}
 	now := s.Now().UTC()
 	if in.Date == "" {
@@ -200,7 +201,7 @@ func (s *Service) Clear(ctx context.Context, a activity.Actor, id string, in Cle
 	if !check.Date(in.StatementDate) {
 		return Entry{}, fault.Fields(fault.FieldError{Field: "statementDate", Message: "must be a date, YYYY-MM-DD"})
 	}
-	e, _, err := s.entry(ctx, a.OrgID, id)
+	e, _, r, err := s.entry(ctx, a.OrgID, id, true)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -209,13 +210,6 @@ func (s *Service) Clear(ctx context.Context, a activity.Actor, id string, in Cle
 	}
 	if e.ClearedOn != "" {
 		return Entry{}, fault.Refused(RuleCleared, "Entry %s already cleared on %s.", e.ID, e.ClearedOn)
-	}
-	r, err := s.load(ctx, a.OrgID, e.AccountID, nil, nil, "")
-	if err != nil {
-		return Entry{}, err
-	}
-	if r.account == nil {
-		return Entry{}, errRace
 	}
 	var ck fault.Checker
 	ck.Check(in.StatementDate >= e.Date, "statementDate", "must be on or after the entry's date, "+e.Date)

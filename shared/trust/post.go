@@ -246,6 +246,7 @@ func withKeys(orgID string, e Entry) Entry {
 // ref is where an entry is, by id.
 type ref struct {
 	store.Keys
+	AccountID     string `dynamodbav:"accountId"`
 	EntrySK       string `dynamodbav:"entrySK"`
 	CounterpartSK string `dynamodbav:"counterpartSK,omitempty"`
 }
@@ -318,7 +319,7 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 	for _, e := range legs {
 		w, err := s.DB.Put(e, store.NotExists())
 		t.addErr(w, err)
-		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, EntrySK: e.SK, CounterpartSK: e.CounterpartSK}, store.NotExists())
+		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: e.AccountID, EntrySK: e.SK, CounterpartSK: e.CounterpartSK}, store.NotExists())
 		t.addErr(w, err)
 		if e.Bank && e.ClearedOn == "" {
 			w, err = s.DB.Put(bankItemOf(orgID, e, notCleared), nil)

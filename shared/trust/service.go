@@ -78,9 +78,9 @@ type refs struct {
 }
 
 // load reads the account, the org's time zone, the clients and matters
-// named and an idempotency record, in one BatchGetItem. Ids that cannot be
+// named, an idempotency record and any extra items, in one BatchGetItem. Ids that cannot be
 // ours are not read; they are simply not found.
-func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, matterIDs []string, idemKey string) (refs, error) {
+func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, matterIDs []string, idemKey string, extra ...*store.KeyOut) (refs, error) {
 	r := refs{loc: time.UTC, clients: map[string]*crm.Client{}, matters: map[string]*crm.Matter{}}
 	pk := tenant.PK(orgID)
 	var reqs []*store.KeyOut
@@ -92,6 +92,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	acctReq := &store.KeyOut{PK: pk, SK: accountSK(accountID), Out: &acct}
 	orgReq := &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &org}
 	reqs = append(reqs, orgReq)
+	reqs = append(reqs, extra...)
 	if check.ID(accountID) {
 		reqs = append(reqs, acctReq)
 	}
