@@ -21,6 +21,9 @@ const (
 	maxExportBytes = 5 << 20
 )
 
+// beginning is the from of an export that names none: before any entry.
+const beginning = "0001-01-01"
+
 var errExportTooBig = fault.Fields(fault.FieldError{Field: "from",
 	Message: "the export is too large for one file (over 50,000 entries or 5 MB); choose a shorter period with from and to"})
 
@@ -73,7 +76,11 @@ func (s *Service) Export(ctx context.Context, orgID string, acct Account, sc Sco
 	_ = w.Write([]string{"date", "entry_id", "type", "client_id", "client_name", "matter_id", "counterparty", "description",
 		"method", "reference", "amount", "change", "balance", "currency", "cleared_on", "reversal_of", "reversed_by", "entered_by", "entered_at"})
 	cur := acct.Currency
-	_ = w.Write([]string{from, "", "opening balance", sc.ClientID, names[sc.ClientID], sc.MatterID, "", "", "", "", "", "", Decimal(balance, cur), cur, "", "", "", "", ""})
+	opened := from
+	if from == beginning {
+		opened = ""
+	}
+	_ = w.Write([]string{opened, "", "opening balance", sc.ClientID, names[sc.ClientID], sc.MatterID, "", "", "", "", "", "", Decimal(balance, cur), cur, "", "", "", "", ""})
 	for _, e := range rows {
 		if e.Date > to {
 			break

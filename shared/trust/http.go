@@ -281,7 +281,7 @@ func (h handlers) export(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		return nil, err
 	}
 	if from == "" {
-		from = "0001-01-01"
+		from = beginning
 	}
 	if to == "" {
 		to = "9999-12-31"
