@@ -41,7 +41,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 	for _, kind := range []string{"client", "matter"} {
 		param := kind + "Id"
 		rt.Handle("POST /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-			return decodeAnd(r, access.WriteNotes, func(in NoteInput) (any, error) {
+			return httpapi.DecodeAnd(r, access.WriteNotes, func(in NoteInput) (any, error) {
 				return svc.CreateNote(ctx, activity.ActorOf(r), Parent{Kind: kind, ID: r.Param(param)}, in)
 			}, http.StatusCreated)
 		})
@@ -71,26 +71,9 @@ type handlers struct {
 	d   *platform.Deps
 }
 
-// decodeAnd checks perm, decodes the body into In and answers status with
-// what do returns.
-func decodeAnd[In any](r *httpapi.Request, perm access.Permission, do func(In) (any, error), status int) (*httpapi.Response, error) {
-	if err := r.Require(perm); err != nil {
-		return nil, err
-	}
-	var in In
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	out, err := do(in)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.JSON(status, out), nil
-}
-
 func create[In, Out any](perm access.Permission, do func(context.Context, activity.Actor, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return decodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), in) }, http.StatusCreated)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), in) }, http.StatusCreated)
 	}
 }
 
@@ -109,7 +92,7 @@ func get[Out any](perm access.Permission, param string, do func(ctx context.Cont
 
 func update[In, Out any](perm access.Permission, param string, do func(context.Context, activity.Actor, string, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return decodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), r.Param(param), in) }, http.StatusOK)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), r.Param(param), in) }, http.StatusOK)
 	}
 }
 

@@ -92,6 +92,23 @@ type Response struct {
 // JSON answers status with body as JSON.
 func JSON(status int, body any) *Response { return &Response{Status: status, Body: body} }
 
+// DecodeAnd checks perm, decodes the body into In and answers status with
+// what do returns: the shape of every write handler.
+func DecodeAnd[In any](r *Request, perm access.Permission, do func(In) (any, error), status int) (*Response, error) {
+	if err := r.Require(perm); err != nil {
+		return nil, err
+	}
+	var in In
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	out, err := do(in)
+	if err != nil {
+		return nil, err
+	}
+	return JSON(status, out), nil
+}
+
 // Raw is a response body sent as is, with its own Content-Type.
 type Raw string
 

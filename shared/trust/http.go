@@ -48,18 +48,7 @@ type handlers struct {
 // write checks the caller keeps the trust books, decodes the body and
 // answers status with what do returns.
 func write[In any](r *httpapi.Request, status int, do func(activity.Actor, In) (any, error)) (*httpapi.Response, error) {
-	if err := r.Require(access.WriteTrust); err != nil {
-		return nil, err
-	}
-	var in In
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	out, err := do(activity.ActorOf(r), in)
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.JSON(status, out), nil
+	return httpapi.DecodeAnd(r, access.WriteTrust, func(in In) (any, error) { return do(activity.ActorOf(r), in) }, status)
 }
 
 func (h handlers) createAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
