@@ -172,7 +172,7 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	if !check.ID(id) {
 		return notFound("client")
 	}
-	del := s.DB.Delete(tenant.PK(a.OrgID), ClientSK(id), noTrustFunds(&store.Cond{
+	del := s.DB.Delete(tenant.PK(a.OrgID), ClientSK(id), noTrustRecords(&store.Cond{
 		Expr:   "attribute_exists(PK) AND #open = :zero",
 		Names:  map[string]string{"#open": "openMatters"},
 		Values: map[string]types.AttributeValue{},
@@ -187,14 +187,14 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 		return err
 	}
 	var c struct {
-		OpenMatters int   `dynamodbav:"openMatters"`
-		TrustFunds  int64 `dynamodbav:"trustFunds"`
+		OpenMatters  int   `dynamodbav:"openMatters"`
+		TrustEntries int64 `dynamodbav:"trustEntries"`
 	}
 	if err := s.get(ctx, a.OrgID, ClientSK(id), id, "client", &c); err != nil {
 		return err
 	}
-	if c.OpenMatters == 0 && c.TrustFunds != 0 {
-		return fault.Refused("trust.funds-held", "This client has funds held in trust; disburse or transfer them before deleting the client.")
+	if c.OpenMatters == 0 && c.TrustEntries != 0 {
+		return errTrustRecords("client")
 	}
 	return fault.E(fault.Conflict, "This client has %d open or pending matters; close them before deleting the client.", c.OpenMatters)
 }

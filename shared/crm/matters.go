@@ -281,7 +281,7 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		if m.DocumentCount > 0 {
 			return fault.E(fault.Conflict, "This matter has %d documents; delete them before deleting the matter.", m.DocumentCount)
 		}
-		cond := noTrustFunds(store.Unchanged(m.UpdatedAt))
+		cond := noTrustRecords(store.Unchanged(m.UpdatedAt))
 		cond.Expr += " AND (attribute_not_exists(#docs) OR #docs = :zero)"
 		cond.Names["#docs"] = AttrDocumentCount
 		items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), MatterSK(id), cond)}
@@ -292,10 +292,10 @@ func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string)
 		err = s.commit(ctx, a, perm, e, items...)
 		if store.Failed(err, 0) {
 			var held struct {
-				TrustFunds int64 `dynamodbav:"trustFunds"`
+				TrustEntries int64 `dynamodbav:"trustEntries"`
 			}
-			if s.get(ctx, a.OrgID, MatterSK(id), id, "matter", &held) == nil && held.TrustFunds != 0 {
-				return fault.Refused("trust.funds-held", "This matter has funds held in trust; disburse or transfer them before deleting the matter.")
+			if s.get(ctx, a.OrgID, MatterSK(id), id, "matter", &held) == nil && held.TrustEntries != 0 {
+				return errTrustRecords("matter")
 			}
 			continue // edited, given a document or deleted meanwhile: read again
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -175,20 +176,24 @@ func ClientSK(id string) string { return clientPfx + id }
 // MatterSK is the sort key of a matter, for capabilities that attach items to one.
 func MatterSK(id string) string { return matterPfx + id }
 
-// AttrTrustFunds is the client and matter attribute the trust capability
-// keeps by conditional ADDs: the sum of their trust ledger balances over the
-// org's trust accounts, in minor units. Only whether it is zero matters here:
-// a client or matter holding funds in trust cannot be deleted (the money must
-// be disbursed or transferred first). It is in neither API type, so edits
-// never write it.
-const AttrTrustFunds = "trustFunds"
+// AttrTrustEntries is the client and matter attribute the trust capability
+// keeps by ADDs: how many trust ledger entries name the client or matter.
+// A client or matter with trust records cannot be deleted: the records must
+// be kept for audits (and a reversal may still need it), so it is closed
+// instead. It is in neither API type, so edits never write it.
+const AttrTrustEntries = "trustEntries"
 
-// noTrustFunds is the delete condition that the item holds nothing in trust.
-func noTrustFunds(c *store.Cond) *store.Cond {
+// noTrustRecords is the delete condition that no trust entry names the item.
+func noTrustRecords(c *store.Cond) *store.Cond {
 	c.Expr += " AND (attribute_not_exists(#trust) OR #trust = :zero)"
-	c.Names["#trust"] = AttrTrustFunds
+	c.Names["#trust"] = AttrTrustEntries
 	c.Values[":zero"] = store.N(0)
 	return c
+}
+
+// errTrustRecords refuses deleting a client or matter with trust records.
+func errTrustRecords(what string) error {
+	return fault.Refused("trust.records-held", "This %s has trust account records, which must be kept for audits; it cannot be deleted. Close it instead.", what)
 }
 
 // AttrDocumentCount is the matter attribute the documents capability keeps

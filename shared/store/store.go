@@ -212,13 +212,32 @@ func merge(names map[string]string, values map[string]types.AttributeValue, cond
 	return names, values
 }
 
+type requestTokenKey struct{}
+
+// WithRequestToken makes the transactions run with ctx idempotent under
+// token (at most 33 characters, unique per intended change): when a
+// transaction committed but its answer was lost, the SDK's retry of the
+// same request succeeds without writing again, instead of failing on the
+// conditions the first attempt already satisfied (DynamoDB keeps the token
+// for 10 minutes).
+func WithRequestToken(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, requestTokenKey{}, token)
+}
+
 // Transact writes items atomically. A failed condition gives a
 // *TxCanceledError naming the failing items. A transaction canceled only by
 // a conflict with another transaction on the same items (which DynamoDB
 // does not retry) is retried with jittered backoff, then answers 503.
 func (d *DB) Transact(ctx context.Context, items ...types.TransactWriteItem) error {
+	token, _ := ctx.Value(requestTokenKey{}).(string)
 	for attempt := 0; ; attempt++ {
-		_, err := d.API.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+		if token != "" {
+			// The SDK's retries of one attempt share its token; a retry of
+			// ours after a conflict is a new attempt, which must run again.
+			in.ClientRequestToken = aws.String(token + "." + strconv.Itoa(attempt))
+		}
+		_, err := d.API.TransactWriteItems(ctx, in)
 		if err == nil {
 			return nil
 		}

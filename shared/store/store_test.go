@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -146,10 +147,12 @@ type conflictingAPI struct {
 	n, calls int
 	code     string // an API error code instead of a conflict
 	reason   string // the cancellation reason; TransactionConflict when ""
+	tokens   []string
 }
 
 func (c *conflictingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	c.calls++
+	c.tokens = append(c.tokens, aws.ToString(in.ClientRequestToken))
 	if c.calls <= c.n {
 		if c.code != "" {
 			return nil, &smithy.GenericAPIError{Code: c.code, Message: "slow down"}
@@ -271,5 +274,24 @@ func TestReplace(t *testing.T) {
 	}
 	if _, err := db.Replace(struct{ Name string }{"x"}, nil); err == nil {
 		t.Error("a row without keys was accepted")
+	}
+}
+
+// TestTransactRequestToken: with a request token, each attempt carries its
+// own (the SDK's retries of one attempt share it, so a commit whose answer
+// was lost is not written twice), and a retry after a conflict runs anew.
+func TestTransactRequestToken(t *testing.T) {
+	api := &conflictingAPI{API: db.API, n: 2}
+	d := store.New(api, db.Table)
+	w, _ := d.Put(item{PK: "P#token", SK: "a"}, nil)
+	w2, _ := d.Put(item{PK: "P#token", SK: "b"}, nil)
+	if err := d.Transact(store.WithRequestToken(context.Background(), "01JTOKEN"), w, w2); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"01JTOKEN.0", "01JTOKEN.1", "01JTOKEN.2"}; !slices.Equal(api.tokens, want) {
+		t.Errorf("tokens %v, want %v", api.tokens, want)
+	}
+	if err := d.Transact(context.Background(), w, w2); err != nil || api.tokens[3] != "" {
+		t.Errorf("without a token: %v, sent %q", err, api.tokens[3])
 	}
 }

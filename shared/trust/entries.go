@@ -164,8 +164,14 @@ func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in R
 		legs[0] = withKeys(a.OrgID, legs[0])
 	}
 
+	moves, reads := s.movesOf(a.OrgID, orig.AccountID, legs)
+	if err := s.DB.BatchGet(ctx, reads...); err != nil {
+		return Entry{}, err
+	}
 	var t txn
-	s.addLegs(ctx, &t, a.OrgID, *r.account, legs)
+	if err := s.addLegs(ctx, &t, a.OrgID, *r.account, legs, moves); err != nil {
+		return Entry{}, err
+	}
 	for i, o := range originals {
 		expr, cond := "SET #rev = :rev", "attribute_exists(PK) AND attribute_not_exists(#rev)"
 		names := map[string]string{"#rev": "reversedBy"}

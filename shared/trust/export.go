@@ -30,8 +30,27 @@ var errExportTooBig = fault.Fields(fault.FieldError{Field: "from",
 // Export writes a journal (no client, matter or firm funds in sc) or a
 // ledger as CSV for the practice's accountant: an opening balance line at
 // from, then every entry dated from..to with its running balance. Amounts
-// are decimals in the account's currency.
+// are decimals in the account's currency. A ledger's entries come from an
+// index, which in AWS may trail the last second's postings.
 func (s *Service) Export(ctx context.Context, orgID string, acct Account, sc Scope, from, to string) ([]byte, error) {
+	// The opening balance is rolled back from the account's balance: if
+	// entries were posted between reading it and reading the entries, read
+	// both again.
+	for range readTries {
+		out, err := s.export(ctx, orgID, acct, sc, from, to)
+		if err != nil {
+			return nil, err
+		}
+		again, err := s.Account(ctx, orgID, acct.ID)
+		if err != nil || again.Version == acct.Version {
+			return out, err
+		}
+		acct = again
+	}
+	return nil, fault.E(fault.Conflict, "Entries kept being posted to this account during the export; try again.")
+}
+
+func (s *Service) export(ctx context.Context, orgID string, acct Account, sc Scope, from, to string) ([]byte, error) {
 	pk := tenant.PK(orgID)
 	q := store.Query{PK: pk, Consistent: true, SKFrom: entrySK(acct.ID, from, ""), SKTo: entryPfx + acct.ID + "#" + notCleared}
 	balance := acct.Balance

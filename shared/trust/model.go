@@ -53,6 +53,7 @@ const generalBucket = "GENERAL"
 // Rules a refusal names (problem "rule" member).
 const (
 	RuleNoNegative   = "trust.no-negative-balance"
+	RuleBackdated    = "trust.backdated-outflow"
 	RuleCheckUsed    = "trust.check-number-used"
 	RulePeriodLocked = "trust.period-locked"
 	RuleReversed     = "trust.already-reversed"
@@ -144,6 +145,9 @@ type Ledger struct {
 	FirmFunds bool   `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
 	Bucket    string `dynamodbav:"bucket,omitempty" json:"-"` // "" for a ledger's total
 	Balance   int64  `dynamodbav:"balance" json:"balance"`
+	// LastDate is the date of the latest entry: money may not leave the
+	// ledger with an earlier date.
+	LastDate string `dynamodbav:"lastDate,omitempty" json:"lastDate,omitempty"`
 }
 
 // Key layout. Everything lives in the org's partition (tenant.PK):

@@ -118,7 +118,12 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 		return Entry{}, false, err
 	}
 	fingerprint := hashOf(in)
-	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey)
+	now := s.Now().UTC()
+	// The legs are laid out before the reads, so that the ledgers they move
+	// are read in the same batch as everything else.
+	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
+	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
+	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey, ledgerReads...)
 	if err != nil {
 		return Entry{}, false, err
 	}
@@ -126,15 +131,29 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 		e, err := s.replay(ctx, a.OrgID, *r.idem, fingerprint)
 		return e, err == nil, err
 	}
-	now := s.Now().UTC()
 	if err := in.checkRefs(r, now); err != nil {
 		return Entry{}, false, err
 	}
 	acct := *r.account
-	legs := in.legs(a.OrgID, acct, s.NewID, a.UserID, now)
+	for i := range legs {
+		legs[i].Currency = acct.Currency
+	}
 
 	var t txn
-	s.addLegs(ctx, &t, a.OrgID, acct, legs)
+	// The idempotency record goes first: when the same request is sent
+	// twice at once, the one that loses must replay the other's entry, not
+	// report the balance or the check number the other one just used.
+	if idemKey != "" {
+		w, err := s.DB.Put(idemRecord{
+			Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: idemPfx + idemKey, Type: "trustIdempotency"},
+			Hash: fingerprint, EntrySK: legs[0].SK, ExpiresAt: now.Add(idemTTL).Unix(),
+		}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
+		t.addErr(w, err)
+		t.why[0] = func() error { return errReplay }
+	}
+	if err := s.addLegs(ctx, &t, a.OrgID, acct, legs, moves); err != nil {
+		return Entry{}, false, err
+	}
 	detail := in.Type + " " + Money(in.Amount, acct.Currency)
 	if m := in.Method; m != nil && in.Type == Disbursement && m.Kind == Check {
 		w, why, err := s.checkNumber(ctx, a.OrgID, acct.ID, legs[0].ID, m)
@@ -145,16 +164,6 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 		if m.Reissue {
 			detail += ", check " + m.Reference + " re-issued: " + m.ReissueReason
 		}
-	}
-	if idemKey != "" {
-		w, err := s.DB.Put(idemRecord{
-			Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: idemPfx + idemKey, Type: "trustIdempotency"},
-			Hash: fingerprint, EntrySK: legs[0].SK, ExpiresAt: now.Add(idemTTL).Unix(),
-		}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
-		if err != nil {
-			return Entry{}, false, err
-		}
-		t.add(w, func() error { return errReplay })
 	}
 	ae := activity.Entry{Action: "trust.entry.posted", EntityType: "trustEntry", EntityID: legs[0].ID,
 		ClientID: in.ClientID, MatterID: in.MatterID, Detail: detail}
@@ -251,69 +260,91 @@ type ref struct {
 	CounterpartSK string `dynamodbav:"counterpartSK,omitempty"`
 }
 
-// addLegs adds to t everything the legs write: the entries, their id
-// references and bank items, and one update per balance they move (a
+// move is what the legs of one write do to one stored balance (a
 // transaction may touch an item once, so a transfer between two matters of
-// one client moves its ledger total by their sum, zero), starting with the
-// account's: its journal balance moves by the legs' sum, on a date that must
-// not be locked. All legs share one date.
-func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Account, legs []Entry) {
+// one client moves its ledger total by their sum, zero), and that balance
+// as read before the write.
+type move struct {
+	row    Ledger
+	change int64
+	read   Ledger
+}
+
+// movesOf lays out the balances legs move, in a stable order, with the
+// reads that fetch their current state.
+func (s *Service) movesOf(orgID, accountID string, legs []Entry) ([]*move, []*store.KeyOut) {
 	pk := tenant.PK(orgID)
-	type move struct {
-		row    Ledger
-		change int64
-	}
-	var order []string
-	moves := map[string]*move{}
-	clients, matters := map[string]int64{}, map[string]int64{}
-	var clientOrder, matterOrder []string
-	var net int64
+	var out []*move
+	bySK := map[string]*move{}
 	for _, e := range legs {
-		net += e.Change
 		ledger := ledgerOf(e)
 		for _, row := range []Ledger{
-			{Keys: store.Keys{PK: pk, SK: ledgerSK(acct.ID, ledger), Type: "trustLedger"}},
-			{Keys: store.Keys{PK: pk, SK: bucketSK(acct.ID, ledger, bucketOf(e)), Type: "trustLedger"}, MatterID: e.MatterID, Bucket: bucketOf(e)},
+			{Keys: store.Keys{PK: pk, SK: ledgerSK(accountID, ledger), Type: "trustLedger"}},
+			{Keys: store.Keys{PK: pk, SK: bucketSK(accountID, ledger, bucketOf(e)), Type: "trustLedger"}, MatterID: e.MatterID, Bucket: bucketOf(e)},
 		} {
-			row.AccountID, row.Currency, row.ClientID, row.FirmFunds = acct.ID, acct.Currency, e.ClientID, e.FirmFunds
-			if moves[row.SK] == nil {
-				moves[row.SK] = &move{row: row}
-				order = append(order, row.SK)
+			row.AccountID, row.ClientID, row.FirmFunds = accountID, e.ClientID, e.FirmFunds
+			if bySK[row.SK] == nil {
+				bySK[row.SK] = &move{row: row}
+				out = append(out, bySK[row.SK])
 			}
-			moves[row.SK].change += e.Change
+			bySK[row.SK].change += e.Change
 		}
+	}
+	reads := make([]*store.KeyOut, len(out))
+	for i, m := range out {
+		reads[i] = &store.KeyOut{PK: m.row.PK, SK: m.row.SK, Out: &m.read}
+	}
+	return out, reads
+}
+
+// addLegs adds to t everything the legs write: the account's journal
+// balance (on a date that must not be locked), the balances in moves (read
+// before), the count of trust entries on the clients and matters named, the
+// entries, their id references and bank items. All legs share one date.
+// Money may not leave a balance dated before its latest entry: its balance
+// on the days between would have been below zero had the entries come in
+// date order, which the rules forbid as much as a negative balance today.
+func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Account, legs []Entry, moves []*move) error {
+	pk := tenant.PK(orgID)
+	date := legs[0].Date
+	var net int64
+	clients, matters := map[string]int64{}, map[string]int64{}
+	var clientOrder, matterOrder []string
+	for _, e := range legs {
+		net += e.Change
 		if !e.FirmFunds {
 			if _, ok := clients[e.ClientID]; !ok {
 				clientOrder = append(clientOrder, e.ClientID)
 			}
-			clients[e.ClientID] += e.Change
+			clients[e.ClientID]++
 		}
 		if e.MatterID != "" {
 			if _, ok := matters[e.MatterID]; !ok {
 				matterOrder = append(matterOrder, e.MatterID+"#"+e.ClientID)
 			}
-			matters[e.MatterID] += e.Change
+			matters[e.MatterID]++
 		}
 	}
-	date := legs[0].Date
 	t.add(s.accountChange(orgID, acct.ID, date, net), s.relockedWhy(ctx, orgID, acct.ID, "date", date))
-
-	for _, sk := range order {
-		m := moves[sk]
-		t.add(s.ledgerMove(m.row, m.change), s.shortWhy(ctx, m.row, -m.change))
+	for _, m := range moves {
+		m.row.Currency = acct.Currency
+		if m.change < 0 && date < m.read.LastDate {
+			return backdated(m.row, date, m.read.LastDate)
+		}
+		t.add(s.ledgerMove(m.row, m.change, date, m.read.LastDate), s.shortWhy(ctx, m.row, -m.change, date))
 	}
 	for _, id := range clientOrder {
-		t.add(s.DB.Update(pk, crm.ClientSK(id), "ADD #trust :chg", store.Exists(),
-			map[string]string{"#trust": crm.AttrTrustFunds}, map[string]types.AttributeValue{":chg": store.N(clients[id])}),
+		t.add(s.DB.Update(pk, crm.ClientSK(id), "ADD #trust :n", store.Exists(),
+			map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(clients[id])}),
 			func() error { return fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"}) })
 	}
 	for _, mc := range matterOrder {
 		id, client, _ := strings.Cut(mc, "#")
-		t.add(s.DB.Update(pk, crm.MatterSK(id), "ADD #trust :chg", &store.Cond{
+		t.add(s.DB.Update(pk, crm.MatterSK(id), "ADD #trust :n", &store.Cond{
 			Expr:   "attribute_exists(PK) AND #client = :client",
 			Names:  map[string]string{"#client": "clientId"},
 			Values: map[string]types.AttributeValue{":client": store.S(client)},
-		}, map[string]string{"#trust": crm.AttrTrustFunds}, map[string]types.AttributeValue{":chg": store.N(matters[id])}),
+		}, map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(matters[id])}),
 			func() error { return fault.Fields(fault.FieldError{Field: "matterId", Message: "no such matter"}) })
 	}
 	for _, e := range legs {
@@ -326,6 +357,27 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 			t.addErr(w, err)
 		}
 	}
+	return nil
+}
+
+// ledgerName says which balance a row is, for refusals.
+func ledgerName(row Ledger) string {
+	switch {
+	case row.FirmFunds && row.Bucket == "":
+		return "the firm's own funds in the account (which pay bank fees; deposit firm funds to cover them)"
+	case row.FirmFunds:
+		return "the firm's own funds in the account"
+	case row.Bucket == generalBucket:
+		return "client " + row.ClientID + "'s funds not held for a matter"
+	case row.Bucket != "":
+		return "matter " + row.MatterID + "'s trust balance"
+	}
+	return "client " + row.ClientID + "'s trust ledger"
+}
+
+func backdated(row Ledger, date, last string) error {
+	return fault.Refused(RuleBackdated, "Refused: %s has an entry dated %s; money cannot leave it with the earlier date %s, or its balance would have been below zero in between. Date this on or after %s.",
+		ledgerName(row), last, date, last)
 }
 
 // addErr adds an item built without a condition that can fail for a reason
@@ -337,10 +389,12 @@ func (t *txn) addErr(w types.TransactWriteItem, err error) {
 	t.add(w, nil)
 }
 
-// ledgerMove is the update of one stored balance by change. An outflow
-// holds only while the balance covers it, which is what keeps every ledger
-// at zero or above under any interleaving of requests.
-func (s *Service) ledgerMove(row Ledger, change int64) types.TransactWriteItem {
+// ledgerMove is the update of one stored balance by change on date, whose
+// latest entry was dated last when read. An outflow holds only while the
+// balance covers it and no later-dated entry has come, which is what keeps
+// every ledger at zero or above, as of any date, under any interleaving of
+// requests. A write dated after the latest entry moves that date forward.
+func (s *Service) ledgerMove(row Ledger, change int64, date, last string) types.TransactWriteItem {
 	names := map[string]string{"#bal": "balance", "#acc": "accountId", "#cur": "currency", "#type": "type"}
 	values := map[string]types.AttributeValue{":chg": store.N(change), ":acc": store.S(row.AccountID), ":cur": store.S(row.Currency), ":type": store.S(row.Type)}
 	sets := []string{"#acc = :acc", "#cur = :cur", "#type = :type"}
@@ -354,33 +408,41 @@ func (s *Service) ledgerMove(row Ledger, change int64) types.TransactWriteItem {
 		names["#firm"], values[":firm"] = "firmFunds", store.Bool(true)
 		sets = append(sets, "#firm = :firm")
 	}
-	var cond *store.Cond
+	var conds []string
+	if change < 0 || date > last {
+		names["#last"], values[":date"] = "lastDate", store.S(date)
+		sets = append(sets, "#last = :date")
+		conds = append(conds, "(attribute_not_exists(#last) OR #last <= :date)")
+	}
 	if change < 0 {
-		cond = &store.Cond{Expr: "#bal >= :need", Values: map[string]types.AttributeValue{":need": store.N(-change)}}
+		values[":need"] = store.N(-change)
+		conds = append(conds, "#bal >= :need")
+	}
+	var cond *store.Cond
+	if len(conds) > 0 {
+		cond = &store.Cond{Expr: strings.Join(conds, " AND ")}
 	}
 	slices.Sort(sets)
 	return s.DB.Update(row.PK, row.SK, "SET "+strings.Join(sets, ", ")+" ADD #bal :chg", cond, names, values)
 }
 
-// shortWhy explains a refused outflow: which ledger, and what it holds.
-func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64) func() error {
+// shortWhy explains a refused ledger move: the balance does not cover it,
+// or an entry dated after it arrived meanwhile.
+func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64, date string) func() error {
 	return func() error {
 		var cur Ledger
 		err := s.DB.Get(ctx, row.PK, row.SK, &cur)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		what := "client " + row.ClientID + "'s trust ledger"
-		switch {
-		case row.FirmFunds:
-			what = "the firm's own funds in the account (which pay bank fees; deposit firm funds to cover them)"
-		case row.Bucket == generalBucket:
-			what = "client " + row.ClientID + "'s funds not held for a matter"
-		case row.Bucket != "":
-			what = "matter " + row.MatterID + "'s trust balance"
+		if need > 0 && cur.Balance < need {
+			return fault.Refused(RuleNoNegative, "Refused: %s holds %s, less than the %s this needs; a trust balance may never go below zero.",
+				ledgerName(row), Money(cur.Balance, row.Currency), Money(need, row.Currency))
 		}
-		return fault.Refused(RuleNoNegative, "Refused: %s holds %s, less than the %s this needs; a trust balance may never go below zero.",
-			what, Money(cur.Balance, row.Currency), Money(need, row.Currency))
+		if need > 0 && cur.LastDate > date {
+			return backdated(row, date, cur.LastDate)
+		}
+		return errRace
 	}
 }
 

@@ -37,10 +37,13 @@ type Reconciliation struct {
 	// Differences lists every disagreement found; empty when balanced.
 	Differences []Difference `dynamodbav:"differences" json:"differences"`
 	Uncleared   []BankItem   `dynamodbav:"uncleared" json:"uncleared"`
+	// UnclearedOmitted: the record was too large to keep the list (the
+	// totals stay; a preview of the date lists the items again).
+	UnclearedOmitted bool `dynamodbav:"unclearedOmitted,omitempty" json:"unclearedOmitted,omitempty"`
 	// Ledgers are the client ledger balances as of the date. A signed-off
 	// record too large for one item keeps the figures and drops this list
-	// (LedgersOmitted); the balances as of a locked date never change, so
-	// an export or a preview of that date gives them again.
+	// (LedgersOmitted); nothing can be dated on or before a locked date, so
+	// a preview of that date gives the same balances again.
 	Ledgers        []LedgerBalance `dynamodbav:"ledgers" json:"ledgers,omitempty"`
 	LedgersOmitted bool            `dynamodbav:"ledgersOmitted,omitempty" json:"ledgersOmitted,omitempty"`
 	SignedOffBy    string          `dynamodbav:"signedOffBy,omitempty" json:"signedOffBy,omitempty"`
@@ -277,9 +280,16 @@ func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput
 	rec.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: reconPfx + acct.ID + "#" + in.AsOf, Type: "trustReconciliation"}
 	var t txn
 	w, err := s.DB.Put(rec, store.NotExists())
-	if err == nil && itemSize(w.Put.Item) > maxRecordSize {
-		rec.Ledgers, rec.LedgersOmitted = nil, true
-		w, err = s.DB.Put(rec, store.NotExists())
+	// Too large for one item: keep the figures, drop the lists (the ledger
+	// balances first). Both can be produced again for a locked date.
+	for _, drop := range []func(){
+		func() { rec.Ledgers, rec.LedgersOmitted = nil, true },
+		func() { rec.Uncleared, rec.UnclearedOmitted = nil, true },
+	} {
+		if err == nil && itemSize(w.Put.Item) > maxRecordSize {
+			drop()
+			w, err = s.DB.Put(rec, store.NotExists())
+		}
 	}
 	t.addErr(w, err)
 	lock := notLocked(in.AsOf)

@@ -55,6 +55,11 @@ func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Perm
 	if t.err != nil {
 		return t.err
 	}
+	// A transaction whose answer is lost is retried by the SDK; with a
+	// request token the retry finds it done instead of failing on the
+	// conditions it already met (and the caller retrying a write it thinks
+	// failed).
+	ctx = store.WithRequestToken(ctx, s.NewID())
 	err := activity.Commit(ctx, s.DB, activity.TrustLog, a, s.Now(), perm, e, t.items...)
 	var tce *store.TxCanceledError
 	if !errors.As(err, &tce) {
