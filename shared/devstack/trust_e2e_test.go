@@ -684,3 +684,38 @@ func BenchmarkPostTrustEntry(b *testing.B) {
 	body := entry(acct, client, "deposit", 100, "matterId", matter)
 	measure(b, func() int { return a.do("POST", "/v1/trust/entries", body).Status }, 201)
 }
+
+// TestTrustBankFeesAndInterest: bank fees come out of the firm's own funds
+// in the account, never a client's; interest goes to a client or to the
+// firm ledger; all of it reconciles.
+func TestTrustBankFeesAndInterest(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	acct := a.trustAccount()
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 10000))
+	fee := entry(acct, "", "bankFee", 1500, "clientId", nil, "description", "Monthly service charge")
+	if r := a.do("POST", "/v1/trust/entries", fee); r.Status != 409 || rule(r) != "trust.no-negative-balance" || !strings.Contains(r.Raw, "firm's own funds") {
+		t.Fatalf("a fee with no firm funds = %d %s", r.Status, r.Raw)
+	}
+	if r := a.do("POST", "/v1/trust/entries", entry(acct, client, "bankFee", 1500)); r.Status != 422 || !strings.Contains(r.Raw, `"field":"clientId"`) {
+		t.Errorf("a fee charged to a client = %d %s", r.Status, r.Raw)
+	}
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, "", "deposit", 5000, "clientId", nil, "firmFunds", true, "description", "Firm funds for bank charges"))
+	if e := a.must(201, "POST", "/v1/trust/entries", fee).Body; e["firmFunds"] != true || num(e, "change") != -1500 {
+		t.Errorf("fee entry %v", e)
+	}
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, client, "interest", 37, "description", "Interest (non-IOLTA client account)"))
+	a.must(201, "POST", "/v1/trust/entries", entry(acct, "", "interest", 12, "clientId", nil, "firmFunds", true, "description", "IOLTA interest, to remit"))
+	firm := a.must(200, "GET", "/v1/trust/ledgers?accountId="+acct+"&firmFunds=true", nil).Body
+	if num(firm, "balance") != 5000-1500+12 || firm["firmFunds"] != true {
+		t.Errorf("firm ledger %v", firm)
+	}
+	if b := balanceOf(t, a, acct, client, ""); b != 10037 {
+		t.Errorf("client balance %d", b)
+	}
+	rec := reconcile(t, a, acct, "2026-11-02", 0)
+	if num(rec, "firmFunds") != 3512 || num(rec, "clientLedgersTotal") != 13549 || num(rec, "journalBalance") != 13549 ||
+		num(rec, "depositsInTransit") != 15049 || num(rec, "outstandingChecks") != 1500 || rec["balanced"] != true {
+		t.Errorf("reconciliation %v", rec)
+	}
+}
