@@ -83,6 +83,11 @@ const (
 	ReadTrust        Permission = "trust:read"        // accounts, journals, client ledgers, reconciliations
 	WriteTrust       Permission = "trust:write"       // accounts, entries, reversals, clearing, sign-offs
 	ReadMatterLedger Permission = "trust:read-matter" // a matter's ledger; attorneys only for their matters
+
+	// Payments: the org's Stripe connected account, invoices, payments.
+	ManagePayments Permission = "payments:manage" // connect Stripe, read the account
+	ReadInvoices   Permission = "invoices:read"   // invoices and payments
+	WriteInvoices  Permission = "invoices:write"  // create, send, void
 )
 
 // Role groups of the matrix below.
@@ -121,6 +126,10 @@ var matrix = map[Permission][]Role{
 	ReadTrust:        trustees,
 	WriteTrust:       trustees,
 	ReadMatterLedger: {Owner, Admin, Billing, Attorney},
+
+	ManagePayments: {Owner, Billing},
+	ReadInvoices:   {Owner, Admin, Billing, Attorney},
+	WriteInvoices:  trustees,
 }
 
 // Can reports whether role r holds permission p.

@@ -63,9 +63,13 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		ReadTrust:        {true, true, false, false, true},
 		WriteTrust:       {true, true, false, false, true},
 		ReadMatterLedger: {true, true, true, false, true},
-		ReadDocuments:    {true, true, true, true, false},
-		WriteDocuments:   {true, true, true, true, false},
-		DeleteDocuments:  {true, true, true, false, false},
+		// Payments (issue 6): only owner and billing connect Stripe.
+		ManagePayments:  {true, false, false, false, true},
+		ReadInvoices:    {true, true, true, false, true},
+		WriteInvoices:   {true, true, false, false, true},
+		ReadDocuments:   {true, true, true, true, false},
+		WriteDocuments:  {true, true, true, true, false},
+		DeleteDocuments: {true, true, true, false, false},
 	}
 	for p, allowed := range want {
 		for i, r := range Roles {

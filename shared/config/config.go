@@ -27,7 +27,12 @@ type Config struct {
 	CORSOrigins    []string // CORS_ORIGINS, comma-separated
 	LogLevel       string   // LOG_LEVEL: debug, info, warn, error
 	PublicBaseURL  string   // PUBLIC_BASE_URL: the URL providers call
-	DevDataDir     string   // DEV_DATA_DIR: local keys and data (make dev)
+	// Stripe: the secret key comes from STRIPE_SECRET_KEY locally and from
+	// the Secrets Manager secret STRIPE_SECRET_ARN names in AWS.
+	StripeSecretKey  string
+	StripeSecretARN  string
+	StripeAPIBaseURL string // STRIPE_API_BASE_URL: stripe-mock or another stand-in; "" for Stripe
+	DevDataDir       string // DEV_DATA_DIR: local keys and data (make dev)
 	// Local stand-ins: set by make dev and make invoke, never in AWS.
 	DynamoEndpoint string // DYNAMODB_ENDPOINT
 	S3Endpoint     string // S3_ENDPOINT
@@ -64,6 +69,10 @@ func Load(getenv Getenv) (Config, error) {
 		DevDataDir:     get("DEV_DATA_DIR", ".dev"),
 		DynamoEndpoint: get("DYNAMODB_ENDPOINT", ""),
 		S3Endpoint:     get("S3_ENDPOINT", ""),
+
+		StripeSecretKey:  get("STRIPE_SECRET_KEY", ""),
+		StripeSecretARN:  get("STRIPE_SECRET_ARN", ""),
+		StripeAPIBaseURL: get("STRIPE_API_BASE_URL", ""),
 	}
 	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -32,7 +32,9 @@ import (
 	"github.com/matterly/matterly/shared/logging"
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/password/strength"
+	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/stripe"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
@@ -49,6 +51,9 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnCRM:       crm.NewRouter,
 	routes.FnDocuments: documents.NewRouter,
 	routes.FnTrust:     trust.NewRouter,
+	routes.FnPayments: func(d *platform.Deps) (*httpapi.Router, error) {
+		return payments.NewRouter(d, stripe.FromDeps(d))
+	},
 }
 
 // Options configure a stack.

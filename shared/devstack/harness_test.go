@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -108,9 +109,16 @@ func runMain(m *testing.M) int {
 	if os.Getenv("MATTERLY_TEST_LOGS") != "" {
 		logs = os.Stderr
 	}
+	mock, err := localaws.StartStripeMock(context.Background(), ".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer mock.Close()
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": mock.URL}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
-		SourceIPHeader: sourceIPHeader,
-		WrapDynamo:     counted})
+		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
+		WrapDynamo: counted})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

@@ -41,6 +41,9 @@ type Deps struct {
 	Now      func() time.Time
 	S3       *s3.Client    // nil unless BUCKET_NAME is set
 	Bus      bus.Publisher // domain events
+	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
+	// configured (the payment routes then answer 503 saying what to set).
+	StripeKey string
 }
 
 // Options override parts of the wiring (tests and the dev server).
@@ -95,10 +98,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if cfg.BucketName != "" {
 			d.S3 = s3.NewFromConfig(awsCfg)
 		}
+		if err == nil && cfg.StripeSecretARN != "" {
+			var key []byte
+			key, err = keys.ReadSecret(ctx, sm, cfg.StripeSecretARN)
+			d.StripeKey = string(key)
+		}
 		d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Local() {
+		d.StripeKey = cfg.StripeSecretKey
 	}
 	d.DB = store.New(dyn, cfg.TableName)
 	if d.Keys, err = keys.Derive(signingRoot); err != nil {

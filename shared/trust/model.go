@@ -180,6 +180,9 @@ const (
 
 func accountSK(id string) string { return accountPfx + id }
 
+// AccountSK is the sort key of a trust account, for capabilities that read one.
+func AccountSK(id string) string { return accountSK(id) }
+
 func entrySK(accountID, date, id string) string {
 	return entryPfx + accountID + "#" + date + "#" + id
 }

@@ -58,3 +58,10 @@ func Decimal(amount int64, code string) string {
 func Money(amount int64, code string) string {
 	return Decimal(amount, code) + " " + strings.ToUpper(code)
 }
+
+// ValidCurrency reports whether code is a current ISO 4217 currency in
+// Stripe's lower case.
+func ValidCurrency(code string) bool {
+	got, ok := currencyCode(code)
+	return ok && got == code
+}

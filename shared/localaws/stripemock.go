@@ -1,0 +1,76 @@
+package localaws
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// StripeMock is a running github.com/stripe/stripe-mock (Stripe's own
+// stateless API stand-in, pinned as a go tool in go.mod), on loopback.
+type StripeMock struct {
+	URL string // its plain-HTTP base URL, for STRIPE_API_BASE_URL
+	cmd *exec.Cmd
+}
+
+// StartStripeMock builds (once, through the Go build cache) and starts
+// stripe-mock on two free loopback ports, and returns when it listens.
+// dir is a directory inside this module, where `go tool` finds it.
+func StartStripeMock(ctx context.Context, dir string) (*StripeMock, error) {
+	ports := make([]string, 2)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ports[i] = l.Addr().String()
+		l.Close()
+	}
+	cmd := exec.CommandContext(ctx, "go", "tool", "stripe-mock", "-http-addr", ports[0], "-https-addr", ports[1])
+	cmd.Dir = dir
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start stripe-mock: %w", err)
+	}
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		var seen []string
+		for sc.Scan() {
+			seen = append(seen, sc.Text())
+			if strings.HasPrefix(sc.Text(), "Listening for HTTP at address") {
+				ready <- nil
+				_, _ = io.Copy(io.Discard, out) // keep its pipe drained
+				return
+			}
+		}
+		ready <- fmt.Errorf("stripe-mock exited: %s", strings.Join(seen, "; "))
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			_ = cmd.Wait()
+			return nil, err
+		}
+	case <-time.After(3 * time.Minute): // the first build of stripe-mock on a fresh machine
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("stripe-mock did not start")
+	}
+	return &StripeMock{URL: "http://" + ports[0], cmd: cmd}, nil
+}
+
+// Close stops stripe-mock.
+func (m *StripeMock) Close() error {
+	_ = m.cmd.Process.Kill()
+	_ = m.cmd.Wait()
+	return nil
+}

@@ -1,0 +1,82 @@
+package payments
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+)
+
+// NewRouter serves the payments function: the org's Stripe connected
+// account and its invoices. stripe is nil when Stripe is not configured.
+func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
+	appURL := "http://localhost:5173"
+	if len(d.Config.CORSOrigins) > 0 {
+		appURL = d.Config.CORSOrigins[0]
+	}
+	svc := NewService(d.DB, d.Log, d.Now, stripe, appURL)
+	rt := httpapi.NewRouter(routes.FnPayments, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt.Handle("POST /v1/payments/connect", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManagePayments, func(in ConnectInput) (any, error) {
+			return svc.Connect(ctx, activity.ActorOf(r), "", in)
+		}, http.StatusOK)
+	})
+	rt.Handle("GET /v1/payments/account", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManagePayments); err != nil {
+			return nil, err
+		}
+		acct, err := svc.Account(ctx, r.Principal.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, acct), nil
+	})
+	rt.Handle("POST /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.WriteInvoices, func(in InvoiceInput) (any, error) {
+			return svc.CreateInvoice(ctx, activity.ActorOf(r), in)
+		}, http.StatusCreated)
+	})
+	rt.Handle("GET /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadInvoices); err != nil {
+			return nil, err
+		}
+		clientID := r.Query("clientId")
+		if clientID != "" && !check.ID(clientID) {
+			return nil, fault.Fields(fault.FieldError{Field: "clientId", Message: "must be an id"})
+		}
+		return httpapi.ListPage(r, d.Cursors, "invoices?"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+			return svc.ListInvoices(ctx, r.Principal.OrgID, clientID, limit, start)
+		})
+	})
+	rt.Handle("GET /v1/invoices/{invoiceId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadInvoices); err != nil {
+			return nil, err
+		}
+		inv, err := svc.Invoice(ctx, r.Principal.OrgID, r.Param("invoiceId"))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, inv), nil
+	})
+	for action, do := range map[string]func(context.Context, activity.Actor, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
+		rt.Handle("POST /v1/invoices/{invoiceId}/"+action, func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+			if err := r.Require(access.WriteInvoices); err != nil {
+				return nil, err
+			}
+			inv, err := do(ctx, activity.ActorOf(r), r.Param("invoiceId"))
+			if err != nil {
+				return nil, err
+			}
+			return httpapi.JSON(http.StatusOK, inv), nil
+		})
+	}
+	return rt, rt.Check()
+}

@@ -1,0 +1,312 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/trust"
+)
+
+// CreateInvoice records an invoice in Matterly and mirrors it to Stripe as
+// a draft on the org's connected account: the client's customer (created
+// once), the invoice, its lines. It answers 201 once the invoice is
+// recorded; if Stripe failed part way, SyncError says so and sending the
+// invoice finishes the mirror (every Stripe write has an idempotency key of
+// the invoice's id, so repeating one never makes a second).
+func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in InvoiceInput) (Invoice, error) {
+	total, err := in.normalize()
+	if err != nil {
+		return Invoice{}, err
+	}
+	if _, err := s.stripe(); err != nil {
+		return Invoice{}, err
+	}
+	pk := tenant.PK(a.OrgID)
+	var client crm.Client
+	var matter crm.Matter
+	var acct ConnectedAccount
+	var tacct trust.Account
+	var org struct {
+		Timezone string `dynamodbav:"timezone"`
+	}
+	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, {PK: pk, SK: tenant.OrgSK, Out: &org}}
+	if in.MatterID != "" {
+		reqs = append(reqs, &store.KeyOut{PK: pk, SK: crm.MatterSK(in.MatterID), Out: &matter})
+	}
+	if in.TrustAccountID != "" {
+		reqs = append(reqs, &store.KeyOut{PK: pk, SK: trust.AccountSK(in.TrustAccountID), Out: &tacct})
+	}
+	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+		return Invoice{}, err
+	}
+	var ck fault.Checker
+	ck.Check(reqs[0].Found, "clientId", "no such client")
+	if in.MatterID != "" {
+		ck.Check(reqs[3].Found, "matterId", "no such matter")
+		ck.Check(!reqs[3].Found || matter.ClientID == in.ClientID, "matterId", "is a matter of another client")
+	}
+	if in.TrustAccountID != "" {
+		r := reqs[len(reqs)-1]
+		ck.Check(r.Found, "trustAccountId", "no such trust account")
+		ck.Check(!r.Found || tacct.Currency == in.Currency, "currency", "must be the trust account's currency ("+tacct.Currency+")")
+	}
+	loc, _ := time.LoadLocation(org.Timezone)
+	if loc == nil {
+		loc = time.UTC
+	}
+	now := s.Now().UTC()
+	ck.Check(in.DueDate >= now.In(loc).Format(check.DateLayout), "dueDate", "cannot be in the past")
+	if err := ck.Err(); err != nil {
+		return Invoice{}, err
+	}
+	if !reqs[1].Found {
+		return Invoice{}, fault.Refused("payments.not-connected", "Connect Stripe first (POST /v1/payments/connect); invoices are sent from the practice's own Stripe account.")
+	}
+	inv := Invoice{ID: s.NewID(), ClientID: in.ClientID, MatterID: in.MatterID, Currency: in.Currency, DueDate: in.DueDate,
+		LineItems: in.LineItems, Total: total, Destination: in.Destination, TrustAccountID: in.TrustAccountID, Status: Draft,
+		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	inv.Keys = store.Keys{PK: pk, SK: invoicePf + inv.ID, Type: "invoice", GSI1PK: invoicesOfClientPK(a.OrgID, in.ClientID), GSI1SK: inv.ID}
+	put, err := s.DB.Put(inv, store.NotExists())
+	if err != nil {
+		return Invoice{}, err
+	}
+	clientExists := s.DB.Check(pk, crm.ClientSK(in.ClientID), *store.Exists())
+	e := activity.Entry{Action: "invoice.created", EntityType: "invoice", EntityID: inv.ID, ClientID: in.ClientID, MatterID: in.MatterID,
+		Detail: trust.Money(total, in.Currency)}
+	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.WriteInvoices, e, put, clientExists); err != nil {
+		if store.Failed(err, 1) {
+			return Invoice{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
+		}
+		return Invoice{}, err
+	}
+	return s.mirror(ctx, a.OrgID, acct.StripeAccountID, client, inv), nil
+}
+
+// mirror brings an invoice's Stripe draft up to date: customer, invoice,
+// lines, each step stored as it lands. A failure is kept on the invoice
+// (SyncError) instead of failing the request that recorded it.
+func (s *Service) mirror(ctx context.Context, orgID, account string, client crm.Client, inv Invoice) Invoice {
+	err := s.mirrorSteps(ctx, orgID, account, client, &inv)
+	inv.SyncError = ""
+	if err != nil {
+		inv.SyncError = fault.As(err).Message
+		if fault.As(err) == nil {
+			inv.SyncError = "Stripe could not be reached."
+		}
+		s.Log.Warn("invoice not mirrored to Stripe", "invoice", inv.ID, "err", err)
+	}
+	if err := s.save(ctx, &inv); err != nil {
+		s.Log.Error("invoice mirror state not saved", "invoice", inv.ID, "err", err)
+	}
+	return inv
+}
+
+func (s *Service) mirrorSteps(ctx context.Context, orgID, account string, client crm.Client, inv *Invoice) error {
+	st, err := s.stripe()
+	if err != nil {
+		return err
+	}
+	if inv.StripeCustomerID == "" {
+		if inv.StripeCustomerID, err = s.customer(ctx, orgID, account, client); err != nil {
+			return err
+		}
+	}
+	if inv.StripeInvoiceID == "" {
+		due, _ := time.Parse(check.DateLayout, inv.DueDate)
+		si, err := st.CreateInvoice(ctx, "matterly-invoice-"+inv.ID, account, inv.StripeCustomerID, InvoiceDraft{
+			Currency: inv.Currency, DueAt: due.Add(23*time.Hour + 59*time.Minute),
+			Metadata: map[string]string{"matterlyOrgId": orgID, "matterlyInvoiceId": inv.ID, "destination": inv.Destination}})
+		if err != nil {
+			return err
+		}
+		inv.StripeInvoiceID = si.ID
+		if err := s.save(ctx, inv); err != nil {
+			return err
+		}
+	}
+	if !inv.LinesMirrored {
+		for i, l := range inv.LineItems {
+			desc := l.Description
+			if l.Quantity > 1 {
+				desc += " (" + strconv.FormatInt(l.Quantity, 10) + " × " + trust.Money(l.UnitAmount, inv.Currency) + ")"
+			}
+			if err := st.AddItem(ctx, "matterly-invoice-"+inv.ID+"-line-"+strconv.Itoa(i), account, inv.StripeCustomerID, inv.StripeInvoiceID,
+				inv.Currency, desc, l.Quantity*l.UnitAmount); err != nil {
+				return err
+			}
+		}
+		inv.LinesMirrored = true
+	}
+	return nil
+}
+
+// customer is the client's Stripe customer on the account, created once.
+func (s *Service) customer(ctx context.Context, orgID, account string, client crm.Client) (string, error) {
+	var c struct {
+		StripeCustomerID string `dynamodbav:"stripeCustomerId"`
+	}
+	err := s.DB.Get(ctx, tenant.PK(orgID), customerPf+client.ID, &c)
+	if err == nil {
+		return c.StripeCustomerID, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	id, err := s.Stripe.CreateCustomer(ctx, "matterly-customer-"+client.ID, account, Customer{ClientID: client.ID, Name: client.Name, Email: client.Email})
+	if err != nil {
+		return "", err
+	}
+	err = s.DB.PutItem(ctx, struct {
+		store.Keys
+		StripeCustomerID string `dynamodbav:"stripeCustomerId"`
+	}{store.Keys{PK: tenant.PK(orgID), SK: customerPf + client.ID, Type: "stripeCustomer"}, id}, store.NotExists())
+	if errors.Is(err, store.ErrConditionFailed) {
+		return s.customer(ctx, orgID, account, client) // stored meanwhile by another invoice
+	}
+	return id, err
+}
+
+// save writes the Stripe side of an invoice: ids, status, hosted page.
+func (s *Service) save(ctx context.Context, inv *Invoice) error {
+	inv.UpdatedAt = s.Now().UTC()
+	w, err := s.DB.Replace(*inv, store.Exists(), "createdAt", "createdBy")
+	if err != nil {
+		return err
+	}
+	return s.DB.UpdateItem(ctx, w, nil)
+}
+
+// Invoice reads one invoice.
+func (s *Service) Invoice(ctx context.Context, orgID, id string) (Invoice, error) {
+	var inv Invoice
+	if !check.ID(id) {
+		return inv, errNoInvoice
+	}
+	err := s.DB.Get(ctx, tenant.PK(orgID), invoicePf+id, &inv)
+	if errors.Is(err, store.ErrNotFound) {
+		return inv, errNoInvoice
+	}
+	return inv, err
+}
+
+var errNoInvoice = fault.E(fault.NotFound, "No such invoice.")
+
+// ListInvoices pages through the org's invoices, or a client's, newest first.
+func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+	q := store.Query{PK: tenant.PK(orgID), SKPrefix: invoicePf, Limit: limit, StartKey: start, Consistent: true}
+	if clientID != "" {
+		q = store.Query{Index: store.IndexGSI1, PK: invoicesOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
+	}
+	var out []Invoice
+	next, err := s.DB.QueryPage(ctx, q, &out)
+	return out, next, err
+}
+
+// SendInvoice finishes the mirror if needed, finalizes the invoice on
+// Stripe (which gives it its hosted payment page) and emails it.
+func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+	st, err := s.stripe()
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv, err := s.Invoice(ctx, a.OrgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if inv.Status != Draft && inv.Status != Open {
+		return Invoice{}, fault.Refused("payments.invoice-closed", "This invoice is %s; only draft and open invoices can be sent.", inv.Status)
+	}
+	acct, err := s.Account(ctx, a.OrgID)
+	if err != nil {
+		return Invoice{}, err
+	}
+	var client crm.Client
+	if err := s.DB.Get(ctx, tenant.PK(a.OrgID), crm.ClientSK(inv.ClientID), &client); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Invoice{}, err
+	}
+	client.ID = inv.ClientID
+	if err := s.mirrorSteps(ctx, a.OrgID, acct.StripeAccountID, client, &inv); err != nil {
+		return Invoice{}, err
+	}
+	si, err := st.Finalize(ctx, "matterly-invoice-"+inv.ID+"-finalize", acct.StripeAccountID, inv.StripeInvoiceID)
+	if err == nil {
+		si, err = st.Send(ctx, "matterly-invoice-"+inv.ID+"-send", acct.StripeAccountID, inv.StripeInvoiceID)
+	}
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv.HostedURL, inv.Number, inv.SyncError = si.HostedURL, si.Number, ""
+	inv.Status = advance(inv.Status, Open)
+	e := activity.Entry{Action: "invoice.sent", EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
+	return inv, s.record(ctx, a, access.WriteInvoices, e, &inv)
+}
+
+// VoidInvoice voids an invoice that is not paid.
+func (s *Service) VoidInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+	st, err := s.stripe()
+	if err != nil {
+		return Invoice{}, err
+	}
+	inv, err := s.Invoice(ctx, a.OrgID, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if inv.Status == Paid || inv.Status == Void {
+		return Invoice{}, fault.Refused("payments.invoice-closed", "This invoice is %s; it cannot be voided.", inv.Status)
+	}
+	if inv.StripeInvoiceID != "" {
+		acct, err := s.Account(ctx, a.OrgID)
+		if err != nil {
+			return Invoice{}, err
+		}
+		if inv.Status == Draft {
+			// Stripe voids only finalized invoices: finalize the draft first,
+			// so the void is on Stripe's record too.
+			if _, err := st.Finalize(ctx, "matterly-invoice-"+inv.ID+"-finalize", acct.StripeAccountID, inv.StripeInvoiceID); err != nil {
+				return Invoice{}, err
+			}
+		}
+		if _, err := st.Void(ctx, "matterly-invoice-"+inv.ID+"-void", acct.StripeAccountID, inv.StripeInvoiceID); err != nil {
+			return Invoice{}, err
+		}
+	}
+	inv.Status = advance(inv.Status, Void)
+	e := activity.Entry{Action: "invoice.voided", EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
+	return inv, s.record(ctx, a, access.WriteInvoices, e, &inv)
+}
+
+// record saves an invoice change with its activity entry.
+func (s *Service) record(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, inv *Invoice) error {
+	now := s.Now().UTC()
+	inv.UpdatedAt = now
+	w, err := s.DB.Replace(*inv, store.Exists(), "createdAt", "createdBy")
+	if err != nil {
+		return err
+	}
+	return activity.Commit(ctx, s.DB, activity.MainLog, a, now, perm, e, w)
+}
+
+// rank orders invoice states so that an older update never overwrites a
+// newer one, whatever order Stripe's webhooks arrive in: paid and void are
+// final.
+var rank = map[string]int{Draft: 0, Open: 1, Uncollectible: 2, Paid: 3, Void: 3}
+
+// advance is the status after an update to next: next if it moves the
+// invoice forward, the current one otherwise.
+func advance(cur, next string) string {
+	if cur == Paid || cur == Void || rank[next] < rank[cur] {
+		return cur
+	}
+	return next
+}
