@@ -16,6 +16,8 @@ type perms struct {
 	// write activity entries that the relay (newRelay) publishes from the
 	// table's stream.
 	Events bool
+	// Stripe reads the Stripe secret key (STRIPE_SECRET_ARN).
+	Stripe bool
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app
@@ -36,6 +38,8 @@ var functionPerms = map[string]perms{
 	// Trust records live in the table only; the function never sees a
 	// document or moves money.
 	routes.FnTrust: {Table: true, Secret: true},
+	// The only function that talks to Stripe, so the only one with its key.
+	routes.FnPayments: {Table: true, Secret: true, Stripe: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -59,6 +60,7 @@ type dataPlane struct {
 	bucket      awss3.Bucket
 	signing     awssecretsmanager.Secret
 	tokenSecret awssecretsmanager.Secret
+	stripe      awssecretsmanager.Secret
 	events      awsevents.EventBus
 }
 
@@ -207,7 +209,16 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 	// own, so rules and archives never mix with the account's default bus.
 	events := awsevents.NewEventBus(stack, jsii.String("Events"), &awsevents.EventBusProps{})
 
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, events: events}
+	// The operator puts the platform's Stripe secret key here after the
+	// first deploy; until then it holds "unset" and the payment routes
+	// answer 503 saying so.
+	stripe := awssecretsmanager.NewSecret(stack, jsii.String("StripeSecret"), &awssecretsmanager.SecretProps{
+		Description:       jsii.String("Stripe secret key of the Matterly platform account (set it: aws secretsmanager put-secret-value)"),
+		EncryptionKey:     key,
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(payments.UnsetSecret)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, events: events}
 }
 
 // newSeed is a generated, retained 64-character secret encrypted with key.
@@ -381,6 +392,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.TokenSigner {
 			fnEnv["TOKEN_SECRET_ARN"] = d.tokenSecret.SecretArn()
 		}
+		if p.Stripe {
+			fnEnv["STRIPE_SECRET_ARN"] = d.stripe.SecretArn()
+		}
 		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
 			Description: jsii.String("Matterly " + name),
 			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
@@ -411,6 +425,9 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.TokenSigner {
 			d.tokenSecret.GrantRead(fn, nil)
+		}
+		if p.Stripe {
+			d.stripe.GrantRead(fn, nil)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}

@@ -380,8 +380,9 @@ func TestBucketPolicy(t *testing.T) {
 }
 
 func TestSigningSecret(t *testing.T) {
-	// The HMAC seed every function reads, and the token seed only issuers read.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(2)) })
+	// The HMAC seed every function reads, the token seed only issuers read,
+	// and the Stripe key only the payments function reads.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(3)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -1181,6 +1182,37 @@ func TestRelayPermissions(t *testing.T) {
 		for id := range ofType("AWS::SecretsManager::Secret") {
 			if strings.Contains(res, id) {
 				t.Errorf("statement on secret %s: %v", id, st)
+			}
+		}
+	}
+}
+
+// TestStripeSecret: the Stripe key is a retained, KMS-encrypted secret
+// holding a placeholder until the operator sets it; only the payments
+// function learns its ARN and may read it.
+func TestStripeSecret(t *testing.T) {
+	secretID := ""
+	for id, r := range ofType("AWS::SecretsManager::Secret") {
+		if strings.Contains(fmt.Sprint(props(r)["Description"]), "Stripe") {
+			secretID = id
+			if props(r)["SecretString"] != "unset" || r["DeletionPolicy"] != "Retain" || props(r)["KmsKeyId"] == nil {
+				t.Errorf("stripe secret %v", r)
+			}
+		}
+	}
+	if secretID == "" {
+		t.Fatal("no Stripe secret")
+	}
+	for _, name := range routes.Functions() {
+		env, _ := dig(props(resources[functionID(t, name)].(obj)), "Environment", "Variables").(map[string]any)
+		if (env["STRIPE_SECRET_ARN"] != nil) != (name == routes.FnPayments) {
+			t.Errorf("%s: STRIPE_SECRET_ARN set = %v", name, env["STRIPE_SECRET_ARN"] != nil)
+		}
+	}
+	for id, sts := range allowStatements() {
+		for _, st := range sts {
+			if strings.Contains(fmt.Sprint(st["Resource"]), secretID) && !strings.Contains(id, "Payments") {
+				t.Errorf("%s may read the Stripe secret", id)
 			}
 		}
 	}

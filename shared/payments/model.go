@@ -12,6 +12,9 @@ import (
 	"github.com/matterly/matterly/shared/store"
 )
 
+// UnsetSecret is the Stripe secret's value until the operator sets it.
+const UnsetSecret = "unset"
+
 // Stripe is what this package needs of Stripe (shared/providers/stripe).
 // Every write takes an idempotency key derived from Matterly's ids.
 type Stripe interface {

@@ -203,7 +203,7 @@ func wrap(err error) error {
 // FromDeps is the configured client, nil (typed as the interface) when no
 // secret key is set, so the payment routes answer 503 saying what to set.
 func FromDeps(d *platform.Deps) payments.Stripe {
-	if d.StripeKey == "" {
+	if d.StripeKey == "" || d.StripeKey == payments.UnsetSecret {
 		return nil
 	}
 	return New(d.StripeKey, d.Config.StripeAPIBaseURL)
