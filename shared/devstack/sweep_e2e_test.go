@@ -45,6 +45,8 @@ func newVictim(t *testing.T, role string) victim {
 	acct := o.trustAccount()
 	v.ids["accountId"] = acct
 	v.ids["entryId"] = str(o.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 250000, "matterId", matter)).Body, "id")
+	o.must(200, "POST", "/v1/payments/connect", map[string]any{})
+	v.ids["invoiceId"] = str(o.must(201, "POST", "/v1/invoices", invoiceBody(client, "matterId", matter)).Body, "id")
 	return v
 }
 
@@ -56,7 +58,7 @@ func (v victim) snapshot() string {
 		"/v1/notes/" + ids["noteId"], "/v1/bookings/" + ids["bookingId"], "/v1/documents/" + ids["documentId"],
 		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
-		"/v1/trust/reconciliations?accountId=" + ids["accountId"]} {
+		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"]} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -131,6 +133,13 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"accountId": v.ids["accountId"], "asOf": "2026-11-03", "bankBalance": 250000}
 	case "GET /v1/trust/export":
 		path += "?accountId=" + v.ids["accountId"] + "&matterId=" + v.ids["matterId"]
+
+	case "POST /v1/payments/connect":
+		body = map[string]any{"refreshUrl": ""}
+	case "GET /v1/payments/account", "GET /v1/invoices", "GET /v1/invoices/{invoiceId}",
+		"POST /v1/invoices/{invoiceId}/send", "POST /v1/invoices/{invoiceId}/void":
+	case "POST /v1/invoices":
+		body = invoiceBody(v.ids["clientId"], "matterId", v.ids["matterId"])
 	default:
 		return "", nil, false
 	}
