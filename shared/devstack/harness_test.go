@@ -8,7 +8,11 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,7 +119,9 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer mock.Close()
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": mock.URL}
+	proxy := httptest.NewServer(stripeCalls.forward(mock.URL))
+	defer proxy.Close()
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
 		WrapDynamo: counted})
@@ -293,3 +299,43 @@ func itemCount(t testing.TB) int {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// stripeCall is one request the functions sent to Stripe (stripe-mock),
+// with the headers that make it safe: who it acts for and its
+// idempotency key.
+type stripeCall struct {
+	Method, Path, Account, IdempotencyKey, Auth string
+}
+
+// stripeLog records every call on its way to stripe-mock.
+type stripeLog struct {
+	mu    sync.Mutex
+	calls []stripeCall
+}
+
+var stripeCalls = &stripeLog{}
+
+func (l *stripeLog) forward(target string) http.Handler {
+	u, _ := url.Parse(target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		l.calls = append(l.calls, stripeCall{Method: r.Method, Path: r.URL.Path, Account: r.Header.Get("Stripe-Account"),
+			IdempotencyKey: r.Header.Get("Idempotency-Key"), Auth: r.Header.Get("Authorization")})
+		l.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	})
+}
+
+// since returns the calls made after the first n.
+func (l *stripeLog) since(n int) []stripeCall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.calls[n:])
+}
+
+func (l *stripeLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.calls)
+}

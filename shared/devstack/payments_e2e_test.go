@@ -120,3 +120,46 @@ func TestInvoiceValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestStripeCallsPerInvoice pins what Matterly sends Stripe, call by call:
+// every write on the connected account carries its Stripe-Account header
+// and an idempotency key derived from Matterly's ids, so a retried request
+// never creates a second account, customer, invoice or line.
+func TestStripeCallsPerInvoice(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	n := stripeCalls.count()
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := str(a.must(201, "POST", "/v1/invoices", invoiceBody(client)).Body, "id")
+	sent := a.must(200, "POST", "/v1/invoices/"+inv+"/send", nil).Body
+	stripeID := str(sent, "stripeInvoiceId")
+	second := str(a.must(201, "POST", "/v1/invoices", invoiceBody(client)).Body, "id")
+
+	want := []stripeCall{
+		{"POST", "/v1/accounts", "", "matterly-account-" + a.orgID, ""},
+		{"POST", "/v1/account_links", "", "*", ""},
+		{"POST", "/v1/customers", acct, "matterly-customer-" + client, ""},
+		{"POST", "/v1/invoices", acct, "matterly-invoice-" + inv, ""},
+		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + inv + "-line-0", ""},
+		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + inv + "-line-1", ""},
+		{"POST", "/v1/invoices/" + stripeID + "/finalize", acct, "matterly-invoice-" + inv + "-finalize", ""},
+		{"POST", "/v1/invoices/" + stripeID + "/send", acct, "matterly-invoice-" + inv + "-send", ""},
+		// The client's customer is reused.
+		{"POST", "/v1/invoices", acct, "matterly-invoice-" + second, ""},
+		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + second + "-line-0", ""},
+		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + second + "-line-1", ""},
+	}
+	got := stripeCalls.since(n)
+	if len(got) != len(want) {
+		t.Fatalf("%d Stripe calls, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Auth != "Bearer sk_test_matterly" {
+			t.Errorf("call %d: Authorization %q", i, g.Auth)
+		}
+		if g.Method != w.Method || g.Path != w.Path || g.Account != w.Account || (w.IdempotencyKey != "*" && g.IdempotencyKey != w.IdempotencyKey) {
+			t.Errorf("call %d = %+v, want %+v", i, g, w)
+		}
+	}
+}
