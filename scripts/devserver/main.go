@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/devstack"
+	"github.com/matterly/matterly/shared/localaws"
 )
 
 func main() {
@@ -34,6 +35,10 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	stripeNote, err := stripeSandbox(ctx)
+	if err != nil {
+		return err
+	}
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Getenv: os.Getenv, LogOut: os.Stdout,
 	})
@@ -41,9 +46,27 @@ func run() error {
 		return err
 	}
 	banner(stack.URL, dataDir, time.Since(start))
+	fmt.Println(stripeNote)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nshutting down; saving dev data to", dataDir)
 	return stack.Close()
+}
+
+// stripeSandbox points payments at stripe-mock, started here, unless a
+// Stripe key is configured: make dev needs no keys, and stripe-mock is
+// Stripe's own stand-in (stateless: it answers every call with fixtures).
+func stripeSandbox(ctx context.Context) (string, error) {
+	if os.Getenv("STRIPE_SECRET_KEY") != "" {
+		return "Stripe: " + envOr("STRIPE_API_BASE_URL", "https://api.stripe.com") + " with STRIPE_SECRET_KEY", nil
+	}
+	mock, err := localaws.StartStripeMock(ctx, ".")
+	if err != nil {
+		return "", fmt.Errorf("stripe-mock (set STRIPE_SECRET_KEY to use Stripe instead): %w", err)
+	}
+	go func() { <-ctx.Done(); mock.Close() }()
+	os.Setenv("STRIPE_SECRET_KEY", "sk_test_devsandbox")
+	os.Setenv("STRIPE_API_BASE_URL", mock.URL)
+	return "Stripe: SANDBOX, stripe-mock at " + mock.URL + " (fixtures, no real money; set STRIPE_SECRET_KEY for a Stripe test account)", nil
 }
 
 func envOr(name, def string) string {
