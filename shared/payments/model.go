@@ -62,6 +62,9 @@ type ConnectedAccount struct {
 
 // status summarises an account for the app.
 func (a *ConnectedAccount) status() {
+	if a.RequirementsDue == nil {
+		a.RequirementsDue = []string{}
+	}
 	switch {
 	case a.StripeAccountID == "":
 		a.Status = "not_connected"
