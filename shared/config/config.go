@@ -32,7 +32,14 @@ type Config struct {
 	StripeSecretKey  string
 	StripeSecretARN  string
 	StripeAPIBaseURL string // STRIPE_API_BASE_URL: stripe-mock or another stand-in; "" for Stripe
-	DevDataDir       string // DEV_DATA_DIR: local keys and data (make dev)
+	// The webhook signing secret: STRIPE_WEBHOOK_SECRET locally, the
+	// secret STRIPE_WEBHOOK_SECRET_ARN names in AWS.
+	StripeWebhookSecret    string
+	StripeWebhookSecretARN string
+	// QueueURLs maps logical queue names to SQS URLs (QUEUE_URLS,
+	// "name=url,name=url"), set by CDK for the functions that send.
+	QueueURLs  map[string]string
+	DevDataDir string // DEV_DATA_DIR: local keys and data (make dev)
 	// Local stand-ins: set by make dev and make invoke, never in AWS.
 	DynamoEndpoint string // DYNAMODB_ENDPOINT
 	S3Endpoint     string // S3_ENDPOINT
@@ -73,6 +80,15 @@ func Load(getenv Getenv) (Config, error) {
 		StripeSecretKey:  get("STRIPE_SECRET_KEY", ""),
 		StripeSecretARN:  get("STRIPE_SECRET_ARN", ""),
 		StripeAPIBaseURL: get("STRIPE_API_BASE_URL", ""),
+
+		StripeWebhookSecret:    get("STRIPE_WEBHOOK_SECRET", ""),
+		StripeWebhookSecretARN: get("STRIPE_WEBHOOK_SECRET_ARN", ""),
+		QueueURLs:              map[string]string{},
+	}
+	for _, pair := range strings.Split(getenv("QUEUE_URLS"), ",") {
+		if name, url, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && name != "" && url != "" {
+			c.QueueURLs[name] = url
+		}
 	}
 	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -54,6 +54,20 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnPayments: func(d *platform.Deps) (*httpapi.Router, error) {
 		return payments.NewRouter(d, stripe.FromDeps(d))
 	},
+	routes.FnStripeWebhook: payments.NewWebhookRouter,
+}
+
+// Consumer is a queue's consumer function (an SQS event source in AWS).
+type Consumer struct {
+	Build  func(*platform.Deps) (localaws.SQSHandler, error)
+	Config localaws.QueueConfig
+}
+
+// Consumers maps each queue to its consumer.
+var Consumers = map[string]Consumer{
+	payments.EventsQueue: {Build: func(d *platform.Deps) (localaws.SQSHandler, error) {
+		return payments.NewWorker(d, stripe.FromDeps(d)).Handle, nil
+	}},
 }
 
 // Options configure a stack.
@@ -70,6 +84,9 @@ type Options struct {
 	// WrapDynamo, when set, wraps the functions' DynamoDB client (tests and
 	// benchmarks count calls with it).
 	WrapDynamo func(store.API) store.API
+	// DrainQueues, when set, leaves queue delivery to the caller
+	// (Broker.Drain), so tests see async work finish at a point they choose.
+	DrainQueues bool
 }
 
 // Stack is a running local system.
@@ -139,7 +156,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	publish := bus.PublisherFunc(func(ctx context.Context, detailType string, detail any) error {
 		return s.Bus.Put(ctx, bus.Source, detailType, detail)
 	})
-	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
+	s.Broker = localaws.NewBroker(localaws.BrokerOptions{})
+	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Queue: s.Broker, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
 		return nil, err
 	}
 	// Domain events leave through the table's stream and the relay, as in AWS.
@@ -154,7 +172,13 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	s.Broker = localaws.NewBroker(localaws.BrokerOptions{})
+	for name, c := range Consumers {
+		h, err := c.Build(s.Deps)
+		if err != nil {
+			return nil, err
+		}
+		s.Broker.Register(name, h, c.Config)
+	}
 	s.Scheduler = localaws.NewScheduler()
 
 	ln, err := net.Listen("tcp", opts.Addr)
@@ -165,7 +189,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	go s.Broker.Run(runCtx)
+	if !opts.DrainQueues {
+		go s.Broker.Run(runCtx)
+	}
 	go s.Scheduler.Run(runCtx)
 	go func() { _ = s.srv.Serve(ln) }()
 	s.dataDir = opts.DataDir

@@ -121,10 +121,10 @@ func runMain(m *testing.M) int {
 	defer mock.Close()
 	proxy := httptest.NewServer(stripeCalls.forward(mock.URL))
 	defer proxy.Close()
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL}
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL, "STRIPE_WEBHOOK_SECRET": webhookSecret}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
-		WrapDynamo: counted})
+		WrapDynamo: counted, DrainQueues: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

@@ -1,8 +1,13 @@
 package devstack
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 // invoiceBody is a POST /v1/invoices body for clientID.
@@ -161,5 +166,138 @@ func TestStripeCallsPerInvoice(t *testing.T) {
 		if g.Method != w.Method || g.Path != w.Path || g.Account != w.Account || (w.IdempotencyKey != "*" && g.IdempotencyKey != w.IdempotencyKey) {
 			t.Errorf("call %d = %+v, want %+v", i, g, w)
 		}
+	}
+}
+
+// webhookSecret is the tests' Stripe webhook signing secret.
+const webhookSecret = "whsec_test_matterly"
+
+// stripeEvent builds a Stripe event of a connected account.
+func stripeEvent(id, typ, account string, created int64, object map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"id": id, "object": "event", "type": typ, "account": account, "created": created,
+		"api_version": "2023-10-16", "livemode": false, "data": map[string]any{"object": object}})
+	return b
+}
+
+// deliver posts a webhook signed with secret at time at, and runs the
+// queue, as Stripe and then SQS would.
+func deliver(t testing.TB, payload []byte, secret string, at time.Time) result {
+	t.Helper()
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at})
+	r := (&client{t: t}).do("POST", "/webhooks/stripe", string(payload), "Stripe-Signature", signed.Header)
+	if err := stack.Broker.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// paidInvoice is Stripe's invoice object as invoice.* events carry it.
+func stripeInvoice(stripeID, matterlyID, status string, paid int64) map[string]any {
+	return map[string]any{"id": stripeID, "object": "invoice", "status": status, "amount_paid": paid, "charge": "ch_" + matterlyID,
+		"number": "MAT-0001", "hosted_invoice_url": "https://invoice.stripe.com/i/test", "metadata": map[string]any{"matterlyInvoiceId": matterlyID}}
+}
+
+// TestStripeWebhookPaysInvoiceOnce is the issue's acceptance flow: a signed
+// invoice.paid webhook, sent twice, marks the invoice paid once and records
+// one payment; older events arriving later change nothing; a wrong secret
+// or a stale signature is refused and stores nothing.
+func TestStripeWebhookPaysInvoiceOnce(t *testing.T) {
+	a := signup(t)
+	client, matter := clientAndMatter(a)
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := a.must(201, "POST", "/v1/invoices", invoiceBody(client, "matterId", matter)).Body
+	id, sid := str(inv, "id"), str(inv, "stripeInvoiceId")
+	a.must(200, "POST", "/v1/invoices/"+id+"/send", nil)
+	now := time.Now()
+
+	paid := stripeEvent("evt_paid_"+id, "invoice.paid", acct, now.Unix(), stripeInvoice(sid, id, "paid", 79500))
+	for _, bad := range []struct {
+		name   string
+		secret string
+		at     time.Time
+	}{{"wrong secret", "whsec_other", now}, {"stale signature", webhookSecret, now.Add(-6 * time.Minute)}} {
+		before := countItems(t, a.orgID, "")
+		if r := deliver(t, paid, bad.secret, bad.at); r.Status != 400 {
+			t.Errorf("%s: %d %s", bad.name, r.Status, r.Raw)
+		}
+		if countItems(t, a.orgID, "") != before {
+			t.Errorf("%s: something was stored", bad.name)
+		}
+	}
+	for range 2 {
+		if r := deliver(t, paid, webhookSecret, now); r.Status != 200 {
+			t.Fatalf("webhook = %d %s", r.Status, r.Raw)
+		}
+	}
+	// invoice.finalized, older than the payment, arrives last.
+	deliver(t, stripeEvent("evt_final_"+id, "invoice.finalized", acct, now.Unix()-60, stripeInvoice(sid, id, "open", 0)), webhookSecret, now)
+
+	got := a.must(200, "GET", "/v1/invoices/"+id, nil).Body
+	if str(got, "status") != "paid" || str(got, "number") != "MAT-0001" {
+		t.Errorf("invoice after the webhooks = %v", got)
+	}
+	pays := items(a.must(200, "GET", "/v1/payments?invoiceId="+id, nil))
+	if len(pays) != 1 || num(pays[0], "amount") != 79500 || str(pays[0], "kind") != "payment" || str(pays[0], "destination") != "operating" {
+		t.Fatalf("payments = %v", pays)
+	}
+	if p := pays[0]; num(p, "net") != num(p, "amount")-num(p, "fee") || str(p, "retainUntil") != clock.Now().UTC().AddDate(7, 0, 0).Format("2006-01-02") {
+		t.Errorf("payment = %v", p)
+	}
+	if n := len(items(a.must(200, "GET", "/v1/payments?clientId="+client, nil))); n != 1 {
+		t.Errorf("%d payments of the client", n)
+	}
+	if dlq := stack.Broker.DLQ("stripe-events"); len(dlq) != 0 {
+		t.Errorf("events in the DLQ: %v", dlq)
+	}
+}
+
+// TestStripeWebhookIntoTrust: a retainer paid by card lands in the client's
+// trust ledger at the full amount, in the same transaction as its payment
+// record; Stripe's fee stays on the operating side.
+func TestStripeWebhookIntoTrust(t *testing.T) {
+	a := signup(t)
+	client, matter := clientAndMatter(a)
+	tacct := a.trustAccount()
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := a.must(201, "POST", "/v1/invoices", invoiceBody(client, "matterId", matter, "destination", "trust", "trustAccountId", tacct,
+		"lineItems", []map[string]any{{"description": "Retainer", "quantity": 1, "unitAmount": 250000}})).Body
+	id := str(inv, "id")
+	deliver(t, stripeEvent("evt_trust_"+id, "invoice.paid", acct, time.Now().Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), id, "paid", 250000)), webhookSecret, time.Now())
+
+	pays := items(a.must(200, "GET", "/v1/payments?invoiceId="+id, nil))
+	if len(pays) != 1 || str(pays[0], "trustEntryId") == "" {
+		t.Fatalf("payments = %v", pays)
+	}
+	if b := balanceOf(t, a, tacct, client, matter); b != 250000 {
+		t.Errorf("matter trust balance %d, want the gross 250000", b)
+	}
+	e := a.must(200, "GET", "/v1/trust/entries/"+str(pays[0], "trustEntryId"), nil).Body
+	if str(e, "type") != "deposit" || num(e, "amount") != 250000 || str(e, "enteredBy") != "stripe" {
+		t.Errorf("trust entry = %v", e)
+	}
+}
+
+// TestStripeWebhookRefusals: anything not signed by Stripe, or too large
+// for the queue, is refused before it is read, and stores nothing.
+func TestStripeWebhookRefusals(t *testing.T) {
+	before := itemCount(t)
+	writes := writeCalls()
+	c := &client{t: t}
+	ok := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(`{"id":"evt_1"}`), Secret: webhookSecret}).Header
+	for _, tc := range []struct {
+		name, body, sig string
+		want            int
+	}{
+		{"no signature", `{"id":"evt_1","type":"invoice.paid"}`, "", 400},
+		{"signature of another body", `{"id":"evt_2"}`, ok, 400},
+		{"garbage signature", `{"id":"evt_1"}`, "t=1,v1=abc", 400},
+		{"too large", `{"id":"` + strings.Repeat("x", 300<<10) + `"}`, ok, 413},
+	} {
+		if r := c.do("POST", "/webhooks/stripe", tc.body, "Stripe-Signature", tc.sig); r.Status != tc.want || r.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s", tc.name, r.Status, r.Raw)
+		}
+	}
+	if stack.Broker.Depth("stripe-events") != 0 || writeCalls() != writes || itemCount(t) != before {
+		t.Error("a refused webhook queued or wrote something")
 	}
 }

@@ -66,6 +66,18 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		}
 		return httpapi.JSON(http.StatusOK, inv), nil
 	})
+	rt.Handle("GET /v1/payments", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadInvoices); err != nil {
+			return nil, err
+		}
+		invoiceID, clientID := r.Query("invoiceId"), r.Query("clientId")
+		if (invoiceID == "") == (clientID == "") || !check.ID(invoiceID+clientID) {
+			return nil, fault.Fields(fault.FieldError{Field: "invoiceId", Message: "give invoiceId or clientId (one of them, an id)"})
+		}
+		return httpapi.ListPage(r, d.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+			return svc.ListPayments(ctx, r.Principal.OrgID, invoiceID, clientID, limit, start)
+		})
+	})
 	for action, do := range map[string]func(context.Context, activity.Actor, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
 		rt.Handle("POST /v1/invoices/{invoiceId}/"+action, func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			if err := r.Require(access.WriteInvoices); err != nil {

@@ -27,6 +27,47 @@ type Stripe interface {
 	Finalize(ctx context.Context, idem, account, invoiceID string) (StripeInvoice, error)
 	Send(ctx context.Context, idem, account, invoiceID string) (StripeInvoice, error)
 	Void(ctx context.Context, idem, account, invoiceID string) (StripeInvoice, error)
+	Charge(ctx context.Context, account, chargeID string) (ChargeInfo, error)
+}
+
+// ChargeInfo is what a payment record keeps of a charge.
+type ChargeInfo struct {
+	Amount, Fee, Net int64
+	Method           string // card, us_bank_account, ...
+}
+
+// Payment kinds: each Stripe money movement is its own record; history is
+// never edited.
+const (
+	KindPayment = "payment"
+	KindRefund  = "refund"
+	KindDispute = "dispute"
+)
+
+// Payment is a record of money moving through Stripe for an invoice.
+type Payment struct {
+	store.Keys
+	ID          string `dynamodbav:"id" json:"id"`
+	Kind        string `dynamodbav:"kind" json:"kind"`
+	InvoiceID   string `dynamodbav:"invoiceId,omitempty" json:"invoiceId,omitempty"`
+	ClientID    string `dynamodbav:"clientId" json:"clientId"`
+	MatterID    string `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
+	Currency    string `dynamodbav:"currency" json:"currency"`
+	Amount      int64  `dynamodbav:"amount" json:"amount"` // negative for refunds and disputes
+	Fee         int64  `dynamodbav:"fee" json:"fee"`       // Stripe's fee, always against operating
+	Net         int64  `dynamodbav:"net" json:"net"`
+	Method      string `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	Status      string `dynamodbav:"status" json:"status"`
+	Destination string `dynamodbav:"destination" json:"destination"`
+	// TrustEntryID is the trust deposit a payment into trust was recorded as.
+	TrustEntryID string    `dynamodbav:"trustEntryId,omitempty" json:"trustEntryId,omitempty"`
+	StripeID     string    `dynamodbav:"stripeId" json:"stripeId"` // the charge, refund or dispute
+	ChargeID     string    `dynamodbav:"chargeId,omitempty" json:"chargeId,omitempty"`
+	Date         string    `dynamodbav:"date" json:"date"`
+	CreatedAt    time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	// RetainUntil is when the record may be deleted (7 years after it was
+	// made); see Retention.
+	RetainUntil string `dynamodbav:"retainUntil" json:"retainUntil"`
 }
 
 // AccountStatus is what Matterly keeps of a connected account.

@@ -8,6 +8,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/matterly/matterly/shared/queue"
 	"io"
 	"log/slog"
 	"time"
@@ -44,12 +46,17 @@ type Deps struct {
 	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
 	// configured (the payment routes then answer 503 saying what to set).
 	StripeKey string
+	// StripeWebhookSecret verifies Stripe's webhook signatures; "" when not
+	// configured (the webhook then answers 503, never accepts unsigned calls).
+	StripeWebhookSecret string
+	Queue               queue.Sender // async work; nil when the function sends none
 }
 
 // Options override parts of the wiring (tests and the dev server).
 type Options struct {
 	Dynamo store.API        // a ready DynamoDB client; built from Config when nil
 	Bus    bus.Publisher    // the local event bus (make dev); EventBridge in AWS
+	Queue  queue.Sender     // the local broker (make dev); SQS in AWS
 	Now    func() time.Time // the clock; time.Now when nil
 	LogOut io.Writer        // where logs go; required
 }
@@ -103,13 +110,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			key, err = keys.ReadSecret(ctx, sm, cfg.StripeSecretARN)
 			d.StripeKey = string(key)
 		}
+		if err == nil && cfg.StripeWebhookSecretARN != "" {
+			var key []byte
+			key, err = keys.ReadSecret(ctx, sm, cfg.StripeWebhookSecretARN)
+			d.StripeWebhookSecret = string(key)
+		}
+		if len(cfg.QueueURLs) > 0 {
+			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
+		}
 		d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	}
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Local() {
-		d.StripeKey = cfg.StripeSecretKey
+		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
 	}
 	d.DB = store.New(dyn, cfg.TableName)
 	if d.Keys, err = keys.Derive(signingRoot); err != nil {

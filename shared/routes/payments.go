@@ -11,4 +11,13 @@ var paymentRoutes = []Route{
 	{Method: "GET", Path: "/v1/invoices/{invoiceId}", Function: FnPayments},
 	{Method: "POST", Path: "/v1/invoices/{invoiceId}/send", Function: FnPayments},
 	{Method: "POST", Path: "/v1/invoices/{invoiceId}/void", Function: FnPayments},
+	{Method: "GET", Path: "/v1/payments", Function: FnPayments},
+}
+
+// FnStripeWebhook receives Stripe's webhooks: it checks the signature and
+// queues the event for the worker (functions/stripeworker).
+const FnStripeWebhook = "stripewebhook"
+
+var webhookRoutes = []Route{
+	{Method: "POST", Path: "/webhooks/stripe", Function: FnStripeWebhook, Public: true},
 }

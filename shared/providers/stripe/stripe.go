@@ -182,6 +182,26 @@ func (c *Client) Void(ctx context.Context, idem, account, invoiceID string) (pay
 	return invoiceOf(out), nil
 }
 
+// Charge reads a charge on the connected account with its balance
+// transaction, for the fee and the net.
+func (c *Client) Charge(ctx context.Context, account, chargeID string) (payments.ChargeInfo, error) {
+	p := &stripego.ChargeParams{}
+	p.AddExpand("balance_transaction")
+	params(&p.Params, ctx, "", account)
+	ch, err := c.api.Charges.Get(chargeID, p)
+	if err != nil {
+		return payments.ChargeInfo{}, wrap(err)
+	}
+	info := payments.ChargeInfo{Amount: ch.Amount, Net: ch.Amount}
+	if bt := ch.BalanceTransaction; bt != nil {
+		info.Fee, info.Net = bt.Fee, bt.Net
+	}
+	if ch.PaymentMethodDetails != nil {
+		info.Method = string(ch.PaymentMethodDetails.Type)
+	}
+	return info, nil
+}
+
 func invoiceOf(in *stripego.Invoice) payments.StripeInvoice {
 	return payments.StripeInvoice{ID: in.ID, Status: string(in.Status), HostedURL: in.HostedInvoiceURL, Number: in.Number}
 }

@@ -1,0 +1,425 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	stripego "github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/trust"
+)
+
+// EventsQueue is the queue between the webhook and the worker: the webhook
+// answers Stripe at once, and the worker applies each event exactly once.
+const EventsQueue = "stripe-events"
+
+// signatureTolerance is how old a signed webhook may be (Stripe's default,
+// as the issue asks): a replayed old delivery is refused.
+const signatureTolerance = 5 * time.Minute
+
+// maxWebhookBody keeps a verified event within one SQS message.
+const maxWebhookBody = 250 << 10
+
+// NewWebhookRouter serves POST /webhooks/stripe: the signature is checked
+// before anything else, then the event is queued; nothing else is done in
+// the request.
+func NewWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnStripeWebhook, httpapi.Options{Verifier: d.Verifier, Logger: d.Log, MaxBody: maxWebhookBody})
+	rt.Handle("POST /webhooks/stripe", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if d.StripeWebhookSecret == "" {
+			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
+				Message: "The Stripe webhook is not configured: set STRIPE_WEBHOOK_SECRET (locally) or the webhook secret in AWS."}
+		}
+		body, err := r.Body()
+		if err != nil {
+			return nil, err
+		}
+		ev, err := webhook.ConstructEventWithOptions(body, r.Header("Stripe-Signature"), d.StripeWebhookSecret,
+			webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
+		if err != nil {
+			return nil, fault.E(fault.Malformed, "The Stripe-Signature header does not verify (wrong secret, altered body or a delivery older than 5 minutes).")
+		}
+		if d.Queue == nil {
+			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute, Message: "The Stripe event queue is not configured."}
+		}
+		// Stripe redelivers anything not answered 2xx, so a failed send is a
+		// 503 (Stripe tries again), never a dropped event.
+		if err := d.Queue.Send(ctx, EventsQueue, string(body), map[string]string{"eventId": ev.ID, "eventType": string(ev.Type)}); err != nil {
+			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: 10 * time.Second, Message: "The event could not be queued; Stripe will redeliver it.", Err: err}
+		}
+		return httpapi.JSON(http.StatusOK, map[string]bool{"received": true}), nil
+	})
+	return rt, rt.Check()
+}
+
+// Worker applies queued Stripe events.
+type Worker struct {
+	svc   *Service
+	trust *trust.Service
+}
+
+// NewWorker returns the worker of EventsQueue.
+func NewWorker(d *platform.Deps, st Stripe) *Worker {
+	return &Worker{svc: NewService(d.DB, d.Log, d.Now, st, ""), trust: trust.NewService(d.DB, d.Log, d.Now)}
+}
+
+// Handle applies a batch in order and reports the messages that failed,
+// which SQS delivers again (then to the DLQ, with an alarm): an event is
+// never silently dropped.
+func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range batch.Records {
+		start := time.Now()
+		if err := w.apply(ctx, m.Body); err != nil {
+			w.svc.Log.Error("stripe event not applied", "messageId", m.MessageId, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		w.svc.Log.Info("stripe event applied", "eventId", m.MessageAttributes["eventId"].StringValue, "ms", float64(time.Since(start).Microseconds())/1000)
+	}
+	return resp, nil
+}
+
+// stripeActor is who the activity log names for changes Stripe reports.
+func stripeActor(orgID string) activity.Actor {
+	return activity.Actor{OrgID: orgID, UserID: "stripe", Role: "system", IP: "", UserAgent: "Stripe webhook"}
+}
+
+// apply applies one event exactly once: its id is recorded with a
+// conditional put in the same transaction as its effect, so a redelivered
+// or duplicated event changes nothing the second time.
+func (w *Worker) apply(ctx context.Context, body string) error {
+	var ev stripego.Event
+	if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.Data == nil {
+		return errors.New("unreadable event")
+	}
+	if ev.Account == "" {
+		w.svc.Log.Info("platform event ignored", "eventId", ev.ID, "type", ev.Type)
+		return nil
+	}
+	var m struct {
+		OrgID string `dynamodbav:"orgId"`
+	}
+	err := w.svc.DB.Get(ctx, mapPK(ev.Account), mapSK, &m)
+	if errors.Is(err, store.ErrNotFound) {
+		w.svc.Log.Warn("event for an account no org connected", "eventId", ev.ID, "account", ev.Account)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	marker, err := w.svc.DB.Put(struct {
+		store.Keys
+		Type string `dynamodbav:"eventType"`
+	}{store.Keys{PK: tenant.PK(m.OrgID), SK: "PAY#EVT#" + ev.ID, Type: "stripeEvent"}, string(ev.Type)}, store.NotExists())
+	if err != nil {
+		return err
+	}
+	var items []types.TransactWriteItem
+	var prepared *trust.Prepared
+	var entry activity.Entry
+	switch {
+	case ev.Type == "account.updated":
+		items, entry, err = w.accountUpdated(ctx, m.OrgID, ev)
+	case strings.HasPrefix(string(ev.Type), "invoice."):
+		items, prepared, entry, err = w.invoiceEvent(ctx, m.OrgID, ev)
+	case ev.Type == "charge.refunded" || ev.Type == "charge.dispute.created":
+		items, entry, err = w.chargeEvent(ctx, m.OrgID, ev)
+	}
+	if err != nil {
+		return err
+	}
+	all := []types.TransactWriteItem{marker}
+	if prepared != nil {
+		all = append(prepared.Items, all...)
+	}
+	all = append(all, items...)
+	if entry.Action != "" {
+		rec, err := activity.Record(w.svc.DB, stripeActor(m.OrgID), w.svc.Now(), entry)
+		if err != nil {
+			return err
+		}
+		all = append(all, rec)
+	}
+	err = w.svc.DB.Transact(ctx, all...)
+	markerAt := 0
+	if prepared != nil {
+		markerAt = len(prepared.Items)
+		if why := prepared.Refusal(err); why != nil {
+			return why // a trust rule refused the deposit: the event goes to the DLQ for a person
+		}
+	}
+	if store.Failed(err, markerAt) {
+		return nil // applied before: a redelivery
+	}
+	return err
+}
+
+// accountUpdated keeps the connected account's status current; an event
+// older than the status stored is recorded and ignored.
+func (w *Worker) accountUpdated(ctx context.Context, orgID string, ev stripego.Event) ([]types.TransactWriteItem, activity.Entry, error) {
+	var a stripego.Account
+	if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {
+		return nil, activity.Entry{}, err
+	}
+	var cur struct {
+		ConnectedAccount
+		EventCreated int64 `dynamodbav:"eventCreated"`
+	}
+	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), accountSK, &cur); err != nil {
+		return nil, activity.Entry{}, err
+	}
+	if ev.Created < cur.EventCreated {
+		return nil, activity.Entry{}, nil
+	}
+	st := AccountStatus{ChargesEnabled: a.ChargesEnabled, PayoutsEnabled: a.PayoutsEnabled, DetailsSubmitted: a.DetailsSubmitted, RequirementsDue: []string{}}
+	if a.Requirements != nil {
+		st.RequirementsDue = append(append(st.RequirementsDue, a.Requirements.PastDue...), a.Requirements.CurrentlyDue...)
+	}
+	due, err := store.Marshal(struct {
+		V []string `dynamodbav:"v"`
+	}{st.RequirementsDue})
+	if err != nil {
+		return nil, activity.Entry{}, err
+	}
+	upd := w.svc.DB.Update(tenant.PK(orgID), accountSK,
+		"SET chargesEnabled = :c, payoutsEnabled = :p, detailsSubmitted = :d, requirementsDue = :r, eventCreated = :t, updatedAt = :u",
+		&store.Cond{Expr: "attribute_not_exists(eventCreated) OR eventCreated <= :t"}, nil,
+		map[string]types.AttributeValue{":c": store.Bool(st.ChargesEnabled), ":p": store.Bool(st.PayoutsEnabled), ":d": store.Bool(st.DetailsSubmitted),
+			":r": due["v"], ":t": store.N(ev.Created), ":u": store.S(w.svc.Now().UTC().Format(time.RFC3339Nano))})
+	return []types.TransactWriteItem{upd}, activity.Entry{Action: "payments.account.updated", EntityType: "stripeAccount", EntityID: a.ID}, nil
+}
+
+// invoiceStatus is the status each invoice event moves an invoice to ("":
+// none, the event is only logged).
+var invoiceStatus = map[stripego.EventType]string{
+	"invoice.finalized": Open, "invoice.sent": Open, "invoice.paid": Paid, "invoice.payment_failed": "",
+	"invoice.voided": Void, "invoice.marked_uncollectible": Uncollectible,
+}
+
+// invoiceEvent moves an invoice forward (never back: events come in any
+// order) and, for invoice.paid, records the payment and, for an invoice
+// into trust, the client's trust deposit at the full amount paid.
+func (w *Worker) invoiceEvent(ctx context.Context, orgID string, ev stripego.Event) ([]types.TransactWriteItem, *trust.Prepared, activity.Entry, error) {
+	next, known := invoiceStatus[ev.Type]
+	if !known {
+		return nil, nil, activity.Entry{}, nil
+	}
+	var si stripego.Invoice
+	if err := json.Unmarshal(ev.Data.Raw, &si); err != nil {
+		return nil, nil, activity.Entry{}, err
+	}
+	id := si.Metadata["matterlyInvoiceId"]
+	inv, err := w.svc.Invoice(ctx, orgID, id)
+	if fault.Is(err, fault.NotFound) || (err == nil && inv.StripeInvoiceID != si.ID) {
+		w.svc.Log.Warn("event for an invoice Matterly did not make", "eventId", ev.ID, "stripeInvoice", si.ID)
+		return nil, nil, activity.Entry{}, nil
+	}
+	if err != nil {
+		return nil, nil, activity.Entry{}, err
+	}
+	e := activity.Entry{Action: strings.Replace(string(ev.Type), "marked_", "", 1), EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
+	before := inv.UpdatedAt
+	if next != "" {
+		inv.Status = advance(inv.Status, next)
+	}
+	if si.HostedInvoiceURL != "" {
+		inv.HostedURL = si.HostedInvoiceURL
+	}
+	if si.Number != "" {
+		inv.Number = si.Number
+	}
+	inv.UpdatedAt = w.svc.Now().UTC()
+	upd, err := w.svc.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
+	if err != nil {
+		return nil, nil, e, err
+	}
+	items := []types.TransactWriteItem{upd}
+	if ev.Type != "invoice.paid" || si.AmountPaid <= 0 {
+		return items, nil, e, nil
+	}
+	pay, prepared, err := w.payment(ctx, orgID, inv, si)
+	if err != nil {
+		return nil, nil, e, err
+	}
+	return append(items, pay...), prepared, e, nil
+}
+
+// payment records a paid invoice's charge: amount, Stripe's fee and the
+// net, all against operating; for an invoice into trust, the trust deposit
+// is the gross amount, so fees never reduce a client's trust balance.
+func (w *Worker) payment(ctx context.Context, orgID string, inv Invoice, si stripego.Invoice) ([]types.TransactWriteItem, *trust.Prepared, error) {
+	acct, err := w.svc.Account(ctx, orgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := w.svc.stripe()
+	if err != nil {
+		return nil, nil, err
+	}
+	chargeID := ""
+	if si.Charge != nil {
+		chargeID = si.Charge.ID
+	}
+	info := ChargeInfo{Amount: si.AmountPaid, Net: si.AmountPaid}
+	if chargeID != "" {
+		if info, err = st.Charge(ctx, acct.StripeAccountID, chargeID); err != nil {
+			return nil, nil, err
+		}
+		info.Amount = si.AmountPaid
+	}
+	now := w.svc.Now().UTC()
+	p := Payment{ID: w.svc.NewID(), Kind: KindPayment, InvoiceID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID, Currency: inv.Currency,
+		Amount: info.Amount, Fee: info.Fee, Net: info.Amount - info.Fee, Method: info.Method, Status: "succeeded", Destination: inv.Destination,
+		StripeID: firstNonEmpty(chargeID, si.ID), ChargeID: chargeID, Date: now.Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
+	var prepared *trust.Prepared
+	if inv.Destination == ToTrust {
+		prepared, err = w.trust.PrepareDeposit(ctx, stripeActor(orgID), trust.EntryInput{AccountID: inv.TrustAccountID, ClientID: inv.ClientID,
+			MatterID: inv.MatterID, Amount: info.Amount, Date: p.Date, Description: "Payment of invoice " + firstNonEmpty(inv.Number, inv.ID) + " (Stripe)",
+			Counterparty: "Client, by " + firstNonEmpty(info.Method, "card"), Method: &trust.Method{Kind: trust.Card, Reference: p.StripeID}})
+		if err != nil {
+			return nil, nil, err
+		}
+		p.TrustEntryID = prepared.Entry.ID
+	}
+	items, err := w.svc.recordItems(orgID, p)
+	return items, prepared, err
+}
+
+// chargeEvent records a refund or a dispute as a record of its own, against
+// operating, linked to the payment of its charge.
+func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Event) ([]types.TransactWriteItem, activity.Entry, error) {
+	var ch stripego.Charge
+	var d stripego.Dispute
+	kind, chargeID := KindRefund, ""
+	if ev.Type == "charge.dispute.created" {
+		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
+			return nil, activity.Entry{}, err
+		}
+		kind = KindDispute
+		if d.Charge != nil {
+			chargeID = d.Charge.ID
+		}
+	} else {
+		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
+			return nil, activity.Entry{}, err
+		}
+		chargeID = ch.ID
+	}
+	var ref struct {
+		PaymentID string `dynamodbav:"paymentId"`
+	}
+	err := w.svc.DB.Get(ctx, tenant.PK(orgID), refSK(chargeID), &ref)
+	if errors.Is(err, store.ErrNotFound) {
+		w.svc.Log.Warn("refund or dispute of a charge Matterly did not record", "eventId", ev.ID, "charge", chargeID)
+		return nil, activity.Entry{}, nil
+	}
+	if err != nil {
+		return nil, activity.Entry{}, err
+	}
+	var orig Payment
+	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), paymentPf+ref.PaymentID, &orig); err != nil {
+		return nil, activity.Entry{}, err
+	}
+	now := w.svc.Now().UTC()
+	base := Payment{Kind: kind, InvoiceID: orig.InvoiceID, ClientID: orig.ClientID, MatterID: orig.MatterID, Currency: orig.Currency,
+		Method: orig.Method, Destination: ToOperating, ChargeID: chargeID, Date: now.Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
+	var items []types.TransactWriteItem
+	add := func(stripeID string, amount int64, status string) error {
+		p := base
+		p.ID, p.StripeID, p.Amount, p.Net, p.Status = w.svc.NewID(), stripeID, -amount, -amount, status
+		more, err := w.svc.recordItems(orgID, p)
+		items = append(items, more...)
+		return err
+	}
+	if kind == KindDispute {
+		err = add(d.ID, d.Amount, string(d.Status))
+	} else if ch.Refunds != nil {
+		for _, r := range ch.Refunds.Data {
+			if err == nil && r != nil {
+				err = add(r.ID, r.Amount, string(r.Status))
+			}
+		}
+	}
+	e := activity.Entry{Action: "payment." + kind, EntityType: "payment", EntityID: ref.PaymentID, ClientID: orig.ClientID, MatterID: orig.MatterID}
+	return items, e, err
+}
+
+// Keys of payment records: the record, and one claim per Stripe object (a
+// charge, refund or dispute is recorded once, whichever event brings it).
+const paymentPf = "PAYMENT#"
+
+func refSK(stripeID string) string { return "PAY#REF#" + stripeID }
+
+func paymentsOfClientPK(orgID, clientID string) string {
+	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#PAY"
+}
+
+func paymentsOfInvoicePK(orgID, invoiceID string) string {
+	return tenant.PK(orgID) + "#INV#" + invoiceID + "#PAY"
+}
+
+// recordItems are the writes of a payment record and its claim on the
+// Stripe object it records.
+func (s *Service) recordItems(orgID string, p Payment) ([]types.TransactWriteItem, error) {
+	p.Keys = store.Keys{PK: tenant.PK(orgID), SK: paymentPf + p.ID, Type: "payment", GSI1PK: paymentsOfClientPK(orgID, p.ClientID), GSI1SK: p.ID}
+	if p.InvoiceID != "" {
+		p.GSI2PK, p.GSI2SK = paymentsOfInvoicePK(orgID, p.InvoiceID), p.ID
+	}
+	rec, err := s.DB.Put(p, store.NotExists())
+	if err != nil {
+		return nil, err
+	}
+	claim, err := s.DB.Put(struct {
+		store.Keys
+		PaymentID string `dynamodbav:"paymentId"`
+	}{store.Keys{PK: tenant.PK(orgID), SK: refSK(p.StripeID), Type: "paymentRef"}, p.ID}, store.NotExists())
+	return []types.TransactWriteItem{rec, claim}, err
+}
+
+// ListPayments pages through the payment records of an invoice or a
+// client, newest first.
+func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+	q := store.Query{Index: store.IndexGSI1, PK: paymentsOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
+	if invoiceID != "" {
+		q = store.Query{Index: store.IndexGSI2, PK: paymentsOfInvoicePK(orgID, invoiceID), Limit: limit, StartKey: start}
+	}
+	var out []Payment
+	next, err := s.DB.QueryPage(ctx, q, &out)
+	return out, next, err
+}
+
+// RetentionYears is how long payment and invoice records are kept (tax
+// and bar record-keeping rules ask for 5 to 7 years; the longest wins).
+// Client erasure de-identifies these records instead of deleting them.
+const RetentionYears = 7
+
+// RetainUntil is the date before which a record made at t must be kept:
+// the one retention rule the privacy work calls.
+func RetainUntil(t time.Time) string {
+	return t.UTC().AddDate(RetentionYears, 0, 0).Format(check.DateLayout)
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
