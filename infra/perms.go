@@ -18,6 +18,9 @@ type perms struct {
 	Events bool
 	// Stripe reads the Stripe secret key (STRIPE_SECRET_ARN).
 	Stripe bool
+	// StripeWebhook reads the webhook signing secret and sends to the
+	// stripe-events queue.
+	StripeWebhook bool
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app
@@ -40,6 +43,8 @@ var functionPerms = map[string]perms{
 	routes.FnTrust: {Table: true, Secret: true},
 	// The only function that talks to Stripe, so the only one with its key.
 	routes.FnPayments: {Table: true, Secret: true, Stripe: true},
+	// The webhook checks signatures and queues: no table, no Stripe key.
+	routes.FnStripeWebhook: {Secret: true, StripeWebhook: true},
 }
 
 // permsFor returns the permissions of one function.

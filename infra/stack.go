@@ -61,7 +61,11 @@ type dataPlane struct {
 	signing     awssecretsmanager.Secret
 	tokenSecret awssecretsmanager.Secret
 	stripe      awssecretsmanager.Secret
+	webhook     awssecretsmanager.Secret
 	events      awsevents.EventBus
+	// stripeEvents is the queue from the Stripe webhook to its worker.
+	stripeEvents awssqs.Queue
+	stripeDLQ    awssqs.Queue
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -83,8 +87,17 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	d := newDataPlane(stack, props.CorsOrigins)
 	fns := newFunctions(stack, d, props)
 	r := newRelay(stack, d, props)
+	worker := newStripeWorker(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
-	newAlarms(stack, fns, r, api)
+	newAlarms(stack, append(fns, function{name: fnStripeWorker, fn: worker}), r, api)
+	d.stripeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(stack, jsii.String("StripeEventsFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription: jsii.String("Stripe events the worker could not apply: payments or invoice states need a person"),
+		Threshold:        jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       stage.Url(),
@@ -218,7 +231,27 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(payments.UnsetSecret)),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, events: events}
+	webhook := awssecretsmanager.NewSecret(stack, jsii.String("StripeWebhookSecret"), &awssecretsmanager.SecretProps{
+		Description:       jsii.String("Stripe webhook signing secret (whsec_...) of the endpoint <ApiUrl>/webhooks/stripe (set it: aws secretsmanager put-secret-value)"),
+		EncryptionKey:     key,
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(payments.UnsetSecret)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// Verified Stripe events wait here for the worker; one that fails five
+	// times moves to the DLQ, which alarms: an event is never dropped.
+	stripeDLQ := awssqs.NewQueue(stack, jsii.String("StripeEventsFailures"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
+	})
+	stripeEvents := awssqs.NewQueue(stack, jsii.String("StripeEvents"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(4)), EnforceSSL: jsii.Bool(true),
+		// Six times the worker's timeout, as AWS advises for event sources.
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeoutSeconds)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: stripeDLQ, MaxReceiveCount: jsii.Number(5)},
+	})
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
+		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ}
 }
 
 // newSeed is a generated, retained 64-character secret encrypted with key.
@@ -273,6 +306,38 @@ func newTokenPublicKey(stack awscdk.Stack, d *dataPlane, props *MatterlyStackPro
 		Properties: &map[string]any{"SecretArn": d.tokenSecret.SecretArn(), "KeyVersion": props.TokenKeyVersion},
 	})
 	return cr.GetAttString(jsii.String("PublicKey"))
+}
+
+// fnStripeWorker (functions/stripeworker) applies the Stripe events the
+// webhook queued. It serves no route.
+const fnStripeWorker = "stripeworker"
+
+const workerTimeoutSeconds = 30
+
+// newStripeWorker runs functions/stripeworker on the stripe-events queue,
+// with the table and the Stripe key: no signing secrets, no token keys.
+func newStripeWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) awslambda.Function {
+	fn := newGoFunction(stack, pascal(fnStripeWorker), &awslambda.FunctionProps{
+		Description: jsii.String("Matterly Stripe worker: applies verified Stripe events once"),
+		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnStripeWorker)), nil),
+		MemorySize:  jsii.Number(256),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
+		Tracing:     awslambda.Tracing_ACTIVE,
+		Environment: &map[string]*string{
+			"TABLE_NAME":        d.table.TableName(),
+			"STRIPE_SECRET_ARN": d.stripe.SecretArn(),
+			"LOG_LEVEL":         jsii.String(logLevel),
+		},
+	})
+	d.table.Grant(fn, *tableActions...)
+	d.key.GrantEncryptDecrypt(fn)
+	d.stripe.GrantRead(fn, nil)
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.stripeEvents, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		ReportBatchItemFailures: jsii.Bool(true),
+		MaxConcurrency:          jsii.Number(5),
+	}))
+	return fn
 }
 
 // fnRelay is the function (functions/relay) that publishes domain events:
@@ -395,6 +460,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Stripe {
 			fnEnv["STRIPE_SECRET_ARN"] = d.stripe.SecretArn()
 		}
+		if p.StripeWebhook {
+			fnEnv["STRIPE_WEBHOOK_SECRET_ARN"] = d.webhook.SecretArn()
+			fnEnv["QUEUE_URLS"] = jsii.String(payments.EventsQueue + "=" + *d.stripeEvents.QueueUrl())
+		}
 		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
 			Description: jsii.String("Matterly " + name),
 			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
@@ -428,6 +497,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.Stripe {
 			d.stripe.GrantRead(fn, nil)
+		}
+		if p.StripeWebhook {
+			d.webhook.GrantRead(fn, nil)
+			d.stripeEvents.GrantSendMessages(fn)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}
@@ -552,6 +625,12 @@ func newAlarms(stack awscdk.Stack, fns []function, r *relay, api awsapigatewayv2
 		jsii.String(pascal(fnRelay)+"IteratorAgeAlarm"), iteratorAge)
 }
 
+// codeFunctions are every function the stack deploys: one per route-table
+// function, and those that serve no route.
+func codeFunctions() []string {
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker)
+}
+
 // codePath is where the build puts a function's deployment package.
 func codePath(dir, name string) string { return filepath.Join(dir, name+".zip") }
 
@@ -560,7 +639,7 @@ func codePath(dir, name string) string { return filepath.Join(dir, name+".zip") 
 // stack trace.
 func checkCode(dir string) error {
 	var errs []error
-	for _, name := range append(routes.Functions(), fnTokenKey, fnRelay) {
+	for _, name := range codeFunctions() {
 		if _, err := os.Stat(codePath(dir, name)); err != nil {
 			errs = append(errs, err)
 		}

@@ -77,7 +77,7 @@ func writeDummyZips(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, name := range append(routes.Functions(), fnTokenKey, fnRelay) {
+	for _, name := range codeFunctions() {
 		f, err := os.Create(codePath(dir, name))
 		if err != nil {
 			return err
@@ -382,7 +382,7 @@ func TestBucketPolicy(t *testing.T) {
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
 	// and the Stripe key only the payments function reads.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(3)) })
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(4)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -394,9 +394,9 @@ func TestSigningSecret(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
-		// One per routed function, plus the deploy-time token key publisher
-		// and the event relay.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+2)))
+		// One per routed function, plus the deploy-time token key publisher,
+		// the event relay and the Stripe worker.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+3)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -808,8 +808,8 @@ func TestPermsFor(t *testing.T) {
 	}
 	// The bucket holds documents: one app API function may touch it.
 	for _, name := range routes.Functions() {
-		if p := permsFor(name); !p.Table || !p.Secret || p.Bucket != (name == routes.FnDocuments) {
-			t.Errorf("%s: %+v, want table and secret, bucket only for %s", name, p, routes.FnDocuments)
+		if p := permsFor(name); p.Table == (name == routes.FnStripeWebhook) || !p.Secret || p.Bucket != (name == routes.FnDocuments) {
+			t.Errorf("%s: %+v, want table (but the webhook) and secret, bucket only for %s", name, p, routes.FnDocuments)
 		}
 	}
 }
@@ -968,19 +968,15 @@ func TestTokenKeySplit(t *testing.T) {
 
 func tableID(t *testing.T) string { return onlyID(t, "AWS::DynamoDB::Table") }
 
-// relayQueueID is the logical id of the relay's DLQ, the stack's only queue.
+// relayQueueID is the logical id of the relay's DLQ.
 func relayQueueID(t *testing.T) string {
 	t.Helper()
-	queues := ofType("AWS::SQS::Queue")
-	if len(queues) != 1 {
-		t.Fatalf("%d SQS queues, want 1 (RelayFailures)", len(queues))
-	}
-	for id := range queues {
-		if !strings.HasPrefix(id, "RelayFailures") {
-			t.Fatalf("queue %s, want RelayFailures", id)
+	for id := range ofType("AWS::SQS::Queue") {
+		if strings.HasPrefix(id, "RelayFailures") {
+			return id
 		}
-		return id
 	}
+	t.Fatal("no RelayFailures queue")
 	return ""
 }
 
@@ -1038,13 +1034,17 @@ func busID(t *testing.T) string {
 // record, in order per shard, only for new entries announcing an event,
 // reports partial failures and parks what it gives up on in its DLQ.
 func TestRelayEventSource(t *testing.T) {
-	mappings := ofType("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
-		t.Fatalf("%d event source mappings, want 1 (the relay)", len(mappings))
-	}
 	var m obj
-	for _, r := range mappings {
-		m = props(r)
+	for _, r := range ofType("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(fmt.Sprint(props(r)["FunctionName"]), "Relay") {
+			if m != nil {
+				t.Fatal("two event source mappings for the relay")
+			}
+			m = props(r)
+		}
+	}
+	if m == nil {
+		t.Fatal("no event source mapping for the relay")
 	}
 	for _, tt := range []struct {
 		key  string
@@ -1211,9 +1211,68 @@ func TestStripeSecret(t *testing.T) {
 	}
 	for id, sts := range allowStatements() {
 		for _, st := range sts {
-			if strings.Contains(fmt.Sprint(st["Resource"]), secretID) && !strings.Contains(id, "Payments") {
+			if strings.Contains(fmt.Sprint(st["Resource"]), secretID) && !strings.Contains(id, "Payments") && !strings.Contains(id, "Stripeworker") {
 				t.Errorf("%s may read the Stripe secret", id)
 			}
 		}
+	}
+}
+
+// TestStripeEventPipeline: the webhook may only check signatures and queue
+// (no table); the worker reads the queue with partial batch failures, has
+// the table and the Stripe key but no signing secrets; an event failing
+// five times lands in a KMS-encrypted DLQ that alarms.
+func TestStripeEventPipeline(t *testing.T) {
+	var queueID, dlqID string
+	for id := range ofType("AWS::SQS::Queue") {
+		switch {
+		case strings.HasPrefix(id, "StripeEventsFailures"):
+			dlqID = id
+		case strings.HasPrefix(id, "StripeEvents"):
+			queueID = id
+		}
+	}
+	if queueID == "" || dlqID == "" {
+		t.Fatal("no stripe-events queue or DLQ")
+	}
+	q := props(resources[queueID].(obj))
+	if fmt.Sprint(dig(q, "RedrivePolicy", "maxReceiveCount")) != "5" || q["KmsMasterKeyId"] == nil || fmt.Sprint(q["VisibilityTimeout"]) != "180" {
+		t.Errorf("queue %v", q)
+	}
+	hook := props(resources[functionID(t, routes.FnStripeWebhook)].(obj))
+	env, _ := dig(hook, "Environment", "Variables").(map[string]any)
+	if env["STRIPE_WEBHOOK_SECRET_ARN"] == nil || !strings.Contains(fmt.Sprint(env["QUEUE_URLS"]), "stripe-events=") || env["STRIPE_SECRET_ARN"] != nil {
+		t.Errorf("webhook environment %v", env)
+	}
+	hookSts := roleStatements(t, routes.FnStripeWebhook)
+	if !grants(hookSts, "sqs:SendMessage", getAtt(queueID)) {
+		t.Error("the webhook may not send to the queue")
+	}
+	for _, st := range hookSts {
+		if strings.Contains(fmt.Sprint(st["Action"]), "dynamodb:") {
+			t.Errorf("the webhook may use the table: %v", st)
+		}
+	}
+	var mapping obj
+	for _, r := range ofType("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(fmt.Sprint(props(r)["FunctionName"]), "Stripeworker") {
+			mapping = props(r)
+		}
+	}
+	if mapping == nil || fmt.Sprint(mapping["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" || !strings.Contains(fmt.Sprint(mapping["EventSourceArn"]), queueID) {
+		t.Errorf("worker mapping %v", mapping)
+	}
+	wenv, _ := dig(props(resources[functionID(t, fnStripeWorker)].(obj)), "Environment", "Variables").(map[string]any)
+	if wenv["SIGNING_SECRET_ARN"] != nil || wenv["TOKEN_SECRET_ARN"] != nil || wenv["STRIPE_SECRET_ARN"] == nil || wenv["TABLE_NAME"] == nil {
+		t.Errorf("worker environment %v", wenv)
+	}
+	alarm := false
+	for _, a := range ofType("AWS::CloudWatch::Alarm") {
+		if strings.Contains(fmt.Sprint(dig(props(a), "Dimensions")), dlqID) {
+			alarm = true
+		}
+	}
+	if !alarm {
+		t.Error("no alarm on the stripe-events DLQ")
 	}
 }

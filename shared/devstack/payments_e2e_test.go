@@ -3,6 +3,8 @@ package devstack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -299,5 +301,43 @@ func TestStripeWebhookRefusals(t *testing.T) {
 	}
 	if stack.Broker.Depth("stripe-events") != 0 || writeCalls() != writes || itemCount(t) != before {
 		t.Error("a refused webhook queued or wrote something")
+	}
+}
+
+// TestStripeRefundsAndDisputes: each refund and dispute is a record of its
+// own, against operating, recorded once even when a later event lists it
+// again; the payment itself is never edited.
+func TestStripeRefundsAndDisputes(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := a.must(201, "POST", "/v1/invoices", invoiceBody(client)).Body
+	id := str(inv, "id")
+	now := time.Now()
+	deliver(t, stripeEvent("evt_p_"+id, "invoice.paid", acct, now.Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), id, "paid", 79500)), webhookSecret, now)
+	refund := func(n int) map[string]any {
+		return map[string]any{"id": fmt.Sprintf("re_%d_%s", n, id), "object": "refund", "amount": 1000 * n, "status": "succeeded"}
+	}
+	charge := func(refunds ...map[string]any) map[string]any {
+		return map[string]any{"id": "ch_" + id, "object": "charge", "refunds": map[string]any{"object": "list", "data": refunds}}
+	}
+	deliver(t, stripeEvent("evt_r1_"+id, "charge.refunded", acct, now.Unix(), charge(refund(1))), webhookSecret, now)
+	deliver(t, stripeEvent("evt_r2_"+id, "charge.refunded", acct, now.Unix(), charge(refund(1), refund(2))), webhookSecret, now)
+	deliver(t, stripeEvent("evt_d_"+id, "charge.dispute.created", acct, now.Unix(),
+		map[string]any{"id": "dp_" + id, "object": "dispute", "amount": 79500, "status": "needs_response", "charge": "ch_" + id}), webhookSecret, now)
+
+	byKind := map[string][]int64{}
+	for _, p := range items(a.must(200, "GET", "/v1/payments?invoiceId="+id, nil)) {
+		byKind[str(p, "kind")] = append(byKind[str(p, "kind")], int64(num(p, "amount")))
+		if str(p, "kind") != "payment" && str(p, "destination") != "operating" {
+			t.Errorf("%v is not against operating", p)
+		}
+	}
+	slices.Sort(byKind["refund"])
+	if fmt.Sprint(byKind) != "map[dispute:[-79500] payment:[79500] refund:[-2000 -1000]]" {
+		t.Errorf("records by kind = %v", byKind)
+	}
+	if dlq := stack.Broker.DLQ("stripe-events"); len(dlq) != 0 {
+		t.Errorf("events in the DLQ: %d", len(dlq))
 	}
 }

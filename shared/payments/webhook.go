@@ -341,6 +341,14 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 		Method: orig.Method, Destination: ToOperating, ChargeID: chargeID, Date: now.Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
 	var items []types.TransactWriteItem
 	add := func(stripeID string, amount int64, status string) error {
+		// A charge's later refund events list its earlier refunds again:
+		// those are recorded already.
+		var seen struct{}
+		if err := w.svc.DB.Get(ctx, tenant.PK(orgID), refSK(stripeID), &seen); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		p := base
 		p.ID, p.StripeID, p.Amount, p.Net, p.Status = w.svc.NewID(), stripeID, -amount, -amount, status
 		more, err := w.svc.recordItems(orgID, p)

@@ -51,11 +51,17 @@ func TestTableIsWellFormed(t *testing.T) {
 			t.Errorf("route %s listed twice", r.Key())
 		}
 		seen[r.Key()] = true
-		if !strings.HasPrefix(r.Path, "/v1/") || r.Function == "" {
-			t.Errorf("route %s: want a /v1 path and a function", r.Key())
+		webhook := strings.HasPrefix(r.Path, "/webhooks/")
+		if !(strings.HasPrefix(r.Path, "/v1/") || webhook) || r.Function == "" {
+			t.Errorf("route %s: want a /v1 or /webhooks path and a function", r.Key())
 		}
-		if r.Public && !strings.HasPrefix(r.Path, "/v1/auth/") {
-			t.Errorf("route %s is public outside /v1/auth", r.Key())
+		// Public: sign-up and login, and provider webhooks (which check
+		// the provider's signature instead of a token).
+		if webhook && !r.Public {
+			t.Errorf("route %s: a webhook has no access token; mark it public", r.Key())
+		}
+		if r.Public && !webhook && !strings.HasPrefix(r.Path, "/v1/auth/") {
+			t.Errorf("route %s is public outside /v1/auth and /webhooks", r.Key())
 		}
 	}
 	got := 0

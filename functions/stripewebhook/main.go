@@ -1,0 +1,12 @@
+// Command stripewebhook is the Lambda function receiving Stripe's webhooks:
+// it checks each signature and queues the event for functions/stripeworker.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/payments"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+func main() {
+	platform.Main(func() error { return platform.StartHTTP(payments.NewWebhookRouter) })
+}
