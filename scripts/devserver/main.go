@@ -66,8 +66,15 @@ func stripeSandbox(ctx context.Context) (string, error) {
 	go func() { <-ctx.Done(); mock.Close() }()
 	os.Setenv("STRIPE_SECRET_KEY", "sk_test_devsandbox")
 	os.Setenv("STRIPE_API_BASE_URL", mock.URL)
-	return "Stripe: SANDBOX, stripe-mock at " + mock.URL + " (fixtures, no real money; set STRIPE_SECRET_KEY for a Stripe test account)", nil
+	if os.Getenv("STRIPE_WEBHOOK_SECRET") == "" {
+		os.Setenv("STRIPE_WEBHOOK_SECRET", devWebhookSecret)
+	}
+	return "Stripe: SANDBOX, stripe-mock at " + mock.URL + " (fixtures, no real money; set STRIPE_SECRET_KEY for a Stripe test account);\n" +
+		"        webhooks at /webhooks/stripe, signed with STRIPE_WEBHOOK_SECRET=" + os.Getenv("STRIPE_WEBHOOK_SECRET"), nil
 }
+
+// devWebhookSecret signs the sandbox's test webhooks (README shows how).
+const devWebhookSecret = "whsec_dev_sandbox"
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {

@@ -341,3 +341,30 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 		t.Errorf("events in the DLQ: %d", len(dlq))
 	}
 }
+
+// BenchmarkStripeWebhookPaid: a signed invoice.paid, from Stripe's POST to
+// the payment recorded: signature check and queueing, then the worker's
+// event claim, invoice update, charge read from stripe-mock, payment record
+// and activity entry in one transaction.
+func BenchmarkStripeWebhookPaid(b *testing.B) {
+	a := signup(b)
+	client, _ := clientAndMatter(a)
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		inv := a.must(201, "POST", "/v1/invoices", invoiceBody(client)).Body
+		ev := stripeEvent("evt_b_"+str(inv, "id"), "invoice.paid", acct, time.Now().Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), str(inv, "id"), "paid", 79500))
+		b.StartTimer()
+		t1 := time.Now()
+		if r := deliver(b, ev, webhookSecret, time.Now()); r.Status != 200 {
+			b.Fatalf("webhook %d", r.Status)
+		}
+		lat = append(lat, time.Since(t1))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
+}

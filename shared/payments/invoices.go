@@ -75,7 +75,7 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in Invoic
 	}
 	inv := Invoice{ID: s.NewID(), ClientID: in.ClientID, MatterID: in.MatterID, Currency: in.Currency, DueDate: in.DueDate,
 		LineItems: in.LineItems, Total: total, Destination: in.Destination, TrustAccountID: in.TrustAccountID, Status: Draft,
-		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now, RetainUntil: RetainUntil(now)}
 	inv.Keys = store.Keys{PK: pk, SK: invoicePf + inv.ID, Type: "invoice", GSI1PK: invoicesOfClientPK(a.OrgID, in.ClientID), GSI1SK: inv.ID}
 	put, err := s.DB.Put(inv, store.NotExists())
 	if err != nil {

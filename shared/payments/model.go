@@ -165,4 +165,6 @@ type Invoice struct {
 	CreatedBy string    `dynamodbav:"createdBy" json:"createdBy"`
 	CreatedAt time.Time `dynamodbav:"createdAt" json:"createdAt"`
 	UpdatedAt time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	// RetainUntil is when the record may be deleted (see RetainUntil).
+	RetainUntil string `dynamodbav:"retainUntil" json:"retainUntil"`
 }
