@@ -89,6 +89,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	r := newRelay(stack, d, props)
 	worker := newStripeWorker(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
+	newFunctionURLs(stack, fns)
 	newAlarms(stack, append(fns, function{name: fnStripeWorker, fn: worker}), r, api)
 	d.stripeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
@@ -559,6 +560,9 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 			})
 	}
 	for _, r := range routes.Table {
+		if r.FunctionURL {
+			continue // served by the function's own URL (newFunctionURLs)
+		}
 		integ, ok := integrations[r.Function]
 		if !ok {
 			panic(fmt.Sprintf("route %s: no function %q", r.Key(), r.Function))
@@ -570,6 +574,26 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 		})
 	}
 	return api, stage
+}
+
+// newFunctionURLs gives each function serving FunctionURL routes (provider
+// webhooks) its own Lambda function URL: no IAM auth, since the provider
+// cannot sign with AWS credentials; the handler checks the provider's
+// signature before anything else.
+func newFunctionURLs(stack awscdk.Stack, fns []function) {
+	for _, f := range fns {
+		for _, r := range routes.ForFunction(f.name) {
+			if !r.FunctionURL {
+				continue
+			}
+			u := f.fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+			awscdk.NewCfnOutput(stack, jsii.String(pascal(f.name)+"Url"), &awscdk.CfnOutputProps{
+				Value:       u.Url(),
+				Description: jsii.String("Provider webhook endpoint: " + r.Path + " on this URL"),
+			})
+			break
+		}
+	}
 }
 
 // httpMethod maps a route's method to the CDK enum, refusing anything the

@@ -498,12 +498,20 @@ func TestCORS(t *testing.T) {
 func TestRoutes(t *testing.T) {
 	routeRes := ofType("AWS::ApiGatewayV2::Route")
 	integrations := ofType("AWS::ApiGatewayV2::Integration")
-	if len(routeRes) != len(routes.Table) {
-		t.Errorf("%d routes in template, %d in routes.Table", len(routeRes), len(routes.Table))
+	var apiRoutes []routes.Route
+	apiFns := map[string]bool{}
+	for _, r := range routes.Table {
+		if !r.FunctionURL {
+			apiRoutes = append(apiRoutes, r)
+			apiFns[r.Function] = true
+		}
 	}
-	// One integration per function, reused by all of its routes.
-	if len(integrations) != len(routes.Functions()) {
-		t.Errorf("%d integrations, want one per function (%d)", len(integrations), len(routes.Functions()))
+	if len(routeRes) != len(apiRoutes) {
+		t.Errorf("%d routes in template, %d in routes.Table outside function URLs", len(routeRes), len(apiRoutes))
+	}
+	// One integration per function the API serves, reused by all of its routes.
+	if len(integrations) != len(apiFns) {
+		t.Errorf("%d integrations, want one per API function (%d)", len(integrations), len(apiFns))
 	}
 	for id, in := range integrations {
 		p := props(in)
@@ -518,7 +526,7 @@ func TestRoutes(t *testing.T) {
 			byKey[k] = props(r)
 		}
 	}
-	for _, r := range routes.Table {
+	for _, r := range apiRoutes {
 		t.Run(r.Key(), func(t *testing.T) {
 			route, ok := byKey[r.Key()]
 			if !ok {
@@ -1274,5 +1282,26 @@ func TestStripeEventPipeline(t *testing.T) {
 	}
 	if !alarm {
 		t.Error("no alarm on the stripe-events DLQ")
+	}
+}
+
+// TestWebhookFunctionURL: the Stripe webhook has its own function URL
+// without IAM auth (Stripe signs with its own secret, checked in the
+// handler), and is not an HTTP API route.
+func TestWebhookFunctionURL(t *testing.T) {
+	urls := ofType("AWS::Lambda::Url")
+	if len(urls) != 1 {
+		t.Fatalf("%d function URLs, want 1 (the Stripe webhook)", len(urls))
+	}
+	for _, u := range urls {
+		p := props(u)
+		if p["AuthType"] != "NONE" || !strings.Contains(fmt.Sprint(p["TargetFunctionArn"]), functionID(t, routes.FnStripeWebhook)) {
+			t.Errorf("function URL %v", p)
+		}
+	}
+	for _, r := range ofType("AWS::ApiGatewayV2::Route") {
+		if strings.Contains(fmt.Sprint(props(r)["RouteKey"]), "/webhooks/") {
+			t.Errorf("webhook served by the HTTP API: %v", props(r)["RouteKey"])
+		}
 	}
 }

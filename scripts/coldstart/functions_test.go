@@ -49,6 +49,9 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		{"crm", sampleEvent(t, root, "apigw-list-clients.json"), 401, 401},
 		{"documents", sampleEvent(t, root, "apigw-list-documents.json"), 401, 401},
 		{"trust", sampleEvent(t, root, "apigw-trust-reconciliation.json"), 401, 401},
+		// A function URL event (no route key) reaches the webhook's route;
+		// without a webhook secret configured it answers 503.
+		{"stripewebhook", sampleEvent(t, root, "furl-stripe-webhook.json"), 503, 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {

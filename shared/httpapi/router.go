@@ -88,6 +88,13 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	if reqID == "" {
 		reqID = ulid.Make().String()
 	}
+	if ev.RouteKey == "$default" {
+		// A Lambda function URL sends the same payload 2.0 event without a
+		// route: find it as API Gateway would.
+		if r, params, _ := routes.Match(ev.RequestContext.HTTP.Method, ev.RawPath); r.FunctionURL && r.Function == rt.function {
+			ev.RouteKey, ev.PathParameters = r.Key(), params
+		}
+	}
 	log := rt.opts.Logger.With("requestId", reqID, "function", rt.function, "route", ev.RouteKey)
 	req := &Request{Event: ev, ID: reqID, Log: log, maxBody: rt.opts.MaxBody}
 

@@ -123,6 +123,14 @@ func (w *Worker) apply(ctx context.Context, body string) error {
 	if err != nil {
 		return err
 	}
+	// A redelivery usually finds its claim already made: skip the work
+	// (and the Stripe read) before the transaction would refuse it anyway.
+	var seen struct{}
+	if err := w.svc.DB.Get(ctx, tenant.PK(m.OrgID), "PAY#EVT#"+ev.ID, &seen); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	marker, err := w.svc.DB.Put(struct {
 		store.Keys
 		Type string `dynamodbav:"eventType"`

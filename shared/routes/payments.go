@@ -19,5 +19,5 @@ var paymentRoutes = []Route{
 const FnStripeWebhook = "stripewebhook"
 
 var webhookRoutes = []Route{
-	{Method: "POST", Path: "/webhooks/stripe", Function: FnStripeWebhook, Public: true},
+	{Method: "POST", Path: "/webhooks/stripe", Function: FnStripeWebhook, Public: true, FunctionURL: true},
 }

@@ -12,6 +12,10 @@ type Route struct {
 	Path     string // API Gateway path template, e.g. /v1/users/{userId}
 	Function string // the functions/<name> that serves it
 	Public   bool   // true when no access token is required
+	// FunctionURL routes are served in AWS by the function's own Lambda
+	// function URL, not the HTTP API: provider webhooks, which check the
+	// provider's signature and need no API Gateway in front.
+	FunctionURL bool
 }
 
 // Key is the API Gateway route key, "GET /v1/users/{userId}".

@@ -57,8 +57,11 @@ func TestTableIsWellFormed(t *testing.T) {
 		}
 		// Public: sign-up and login, and provider webhooks (which check
 		// the provider's signature instead of a token).
-		if webhook && !r.Public {
-			t.Errorf("route %s: a webhook has no access token; mark it public", r.Key())
+		if webhook && !(r.Public && r.FunctionURL) {
+			t.Errorf("route %s: a webhook has no access token and its own function URL; mark it Public and FunctionURL", r.Key())
+		}
+		if r.FunctionURL && !webhook {
+			t.Errorf("route %s: only webhooks are served by function URLs", r.Key())
 		}
 		if r.Public && !webhook && !strings.HasPrefix(r.Path, "/v1/auth/") {
 			t.Errorf("route %s is public outside /v1/auth and /webhooks", r.Key())
