@@ -21,6 +21,9 @@ type perms struct {
 	// StripeWebhook reads the webhook signing secret and sends to the
 	// stripe-events queue.
 	StripeWebhook bool
+	// TimeoutSeconds overrides the 10-second default, for functions that
+	// wait on a provider.
+	TimeoutSeconds float64
 }
 
 // defaultPerms applies to functions not listed in functionPerms. Every app
@@ -42,7 +45,8 @@ var functionPerms = map[string]perms{
 	// document or moves money.
 	routes.FnTrust: {Table: true, Secret: true},
 	// The only function that talks to Stripe, so the only one with its key.
-	routes.FnPayments: {Table: true, Secret: true, Stripe: true},
+	// Sending an invoice may take several Stripe calls of up to 8 s each.
+	routes.FnPayments: {Table: true, Secret: true, Stripe: true, TimeoutSeconds: 30},
 	// The webhook checks signatures and queues: no table, no Stripe key.
 	routes.FnStripeWebhook: {Secret: true, StripeWebhook: true},
 }

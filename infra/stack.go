@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -469,7 +470,7 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			Description: jsii.String("Matterly " + name),
 			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
 			MemorySize:  jsii.Number(256),
-			Timeout:     awscdk.Duration_Seconds(jsii.Number(10)),
+			Timeout:     awscdk.Duration_Seconds(jsii.Number(cmp.Or(p.TimeoutSeconds, 10))),
 			Tracing:     awslambda.Tracing_ACTIVE,
 			Environment: &fnEnv,
 		})

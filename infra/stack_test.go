@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -407,7 +408,7 @@ func TestFunctions(t *testing.T) {
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
 				"MemorySize":    float64(256),
-				"Timeout":       float64(10),
+				"Timeout":       float64(cmp.Or(permsFor(name).TimeoutSeconds, 10)),
 				"TracingConfig": obj{"Mode": "Active"},
 			}
 			for k, v := range want {
@@ -1201,7 +1202,7 @@ func TestRelayPermissions(t *testing.T) {
 func TestStripeSecret(t *testing.T) {
 	secretID := ""
 	for id, r := range ofType("AWS::SecretsManager::Secret") {
-		if strings.Contains(fmt.Sprint(props(r)["Description"]), "Stripe") {
+		if strings.HasPrefix(fmt.Sprint(props(r)["Description"]), "Stripe secret key") {
 			secretID = id
 			if props(r)["SecretString"] != "unset" || r["DeletionPolicy"] != "Retain" || props(r)["KmsKeyId"] == nil {
 				t.Errorf("stripe secret %v", r)

@@ -144,13 +144,13 @@ func TestStripeCallsPerInvoice(t *testing.T) {
 
 	want := []stripeCall{
 		{"POST", "/v1/accounts", "", "matterly-account-" + a.orgID, ""},
-		{"POST", "/v1/account_links", "", "*", ""},
-		{"POST", "/v1/customers", acct, "matterly-customer-" + client, ""},
+		{"POST", "/v1/account_links", "", "*", ""}, // no key of ours: a link is not a write
+		{"POST", "/v1/customers", acct, "matterly-customer-" + client + "-*", ""}, // plus a hash of the details sent
 		{"POST", "/v1/invoices", acct, "matterly-invoice-" + inv, ""},
 		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + inv + "-line-0", ""},
 		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + inv + "-line-1", ""},
 		{"POST", "/v1/invoices/" + stripeID + "/finalize", acct, "matterly-invoice-" + inv + "-finalize", ""},
-		{"POST", "/v1/invoices/" + stripeID + "/send", acct, "matterly-invoice-" + inv + "-send", ""},
+		{"POST", "/v1/invoices/" + stripeID + "/send", acct, "matterly-invoice-" + inv + "-send-*", ""}, // plus the minute: one email per send
 		// The client's customer is reused.
 		{"POST", "/v1/invoices", acct, "matterly-invoice-" + second, ""},
 		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + second + "-line-0", ""},
@@ -165,7 +165,8 @@ func TestStripeCallsPerInvoice(t *testing.T) {
 		if g.Auth != "Bearer sk_test_matterly" {
 			t.Errorf("call %d: Authorization %q", i, g.Auth)
 		}
-		if g.Method != w.Method || g.Path != w.Path || g.Account != w.Account || (w.IdempotencyKey != "*" && g.IdempotencyKey != w.IdempotencyKey) {
+		key, prefix := strings.CutSuffix(w.IdempotencyKey, "*")
+		if g.Method != w.Method || g.Path != w.Path || g.Account != w.Account || (!prefix && g.IdempotencyKey != key) || !strings.HasPrefix(g.IdempotencyKey, key) {
 			t.Errorf("call %d = %+v, want %+v", i, g, w)
 		}
 	}
@@ -248,8 +249,10 @@ func TestStripeWebhookPaysInvoiceOnce(t *testing.T) {
 	if n := len(items(a.must(200, "GET", "/v1/payments?clientId="+client, nil))); n != 1 {
 		t.Errorf("%d payments of the client", n)
 	}
-	if dlq := stack.Broker.DLQ("stripe-events"); len(dlq) != 0 {
-		t.Errorf("events in the DLQ: %v", dlq)
+	for _, m := range stack.Broker.DLQ("stripe-events") {
+		if strings.Contains(m.Body, id) {
+			t.Errorf("an event of this test is in the DLQ: %s", m.Body)
+		}
 	}
 }
 
@@ -306,7 +309,8 @@ func TestStripeWebhookRefusals(t *testing.T) {
 
 // TestStripeRefundsAndDisputes: each refund and dispute is a record of its
 // own, against operating, recorded once even when a later event lists it
-// again; the payment itself is never edited.
+// again; the payment itself is never edited. A refund arriving before its
+// payment is retried, not dropped.
 func TestStripeRefundsAndDisputes(t *testing.T) {
 	a := signup(t)
 	client, _ := clientAndMatter(a)
@@ -314,15 +318,17 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 	inv := a.must(201, "POST", "/v1/invoices", invoiceBody(client)).Body
 	id := str(inv, "id")
 	now := time.Now()
+	// Since API version 2022-11-15 a charge event carries no refunds: the
+	// worker lists them from Stripe (stripe-mock lists one of 100).
+	charge := map[string]any{"id": "ch_" + id, "object": "charge", "amount_refunded": 100}
+	early := stripeEvent("evt_r0_"+id, "charge.refunded", acct, now.Unix(), charge)
+	deliver(t, early, webhookSecret, now)
+	if n := len(stack.Broker.DLQ("stripe-events")); n == 0 {
+		t.Fatal("a refund of a charge not recorded yet was acknowledged instead of retried")
+	}
 	deliver(t, stripeEvent("evt_p_"+id, "invoice.paid", acct, now.Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), id, "paid", 79500)), webhookSecret, now)
-	refund := func(n int) map[string]any {
-		return map[string]any{"id": fmt.Sprintf("re_%d_%s", n, id), "object": "refund", "amount": 1000 * n, "status": "succeeded"}
-	}
-	charge := func(refunds ...map[string]any) map[string]any {
-		return map[string]any{"id": "ch_" + id, "object": "charge", "refunds": map[string]any{"object": "list", "data": refunds}}
-	}
-	deliver(t, stripeEvent("evt_r1_"+id, "charge.refunded", acct, now.Unix(), charge(refund(1))), webhookSecret, now)
-	deliver(t, stripeEvent("evt_r2_"+id, "charge.refunded", acct, now.Unix(), charge(refund(1), refund(2))), webhookSecret, now)
+	deliver(t, stripeEvent("evt_r1_"+id, "charge.refunded", acct, now.Unix(), charge), webhookSecret, now)
+	deliver(t, stripeEvent("evt_r2_"+id, "charge.refunded", acct, now.Unix(), charge), webhookSecret, now)
 	deliver(t, stripeEvent("evt_d_"+id, "charge.dispute.created", acct, now.Unix(),
 		map[string]any{"id": "dp_" + id, "object": "dispute", "amount": 79500, "status": "needs_response", "charge": "ch_" + id}), webhookSecret, now)
 
@@ -333,12 +339,8 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 			t.Errorf("%v is not against operating", p)
 		}
 	}
-	slices.Sort(byKind["refund"])
-	if fmt.Sprint(byKind) != "map[dispute:[-79500] payment:[79500] refund:[-2000 -1000]]" {
+	if fmt.Sprint(byKind) != "map[dispute:[-79500] payment:[79500] refund:[-100]]" {
 		t.Errorf("records by kind = %v", byKind)
-	}
-	if dlq := stack.Broker.DLQ("stripe-events"); len(dlq) != 0 {
-		t.Errorf("events in the DLQ: %d", len(dlq))
 	}
 }
 

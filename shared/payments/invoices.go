@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
@@ -93,65 +95,107 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in Invoic
 	return s.mirror(ctx, a.OrgID, acct.StripeAccountID, client, inv), nil
 }
 
-// mirror brings an invoice's Stripe draft up to date: customer, invoice,
-// lines, each step stored as it lands. A failure is kept on the invoice
-// (SyncError) instead of failing the request that recorded it.
+// mirror brings an invoice's Stripe draft up to date. A failure is kept
+// on the invoice (SyncError) instead of failing the request that recorded
+// it; sending the invoice tries again.
 func (s *Service) mirror(ctx context.Context, orgID, account string, client crm.Client, inv Invoice) Invoice {
 	err := s.mirrorSteps(ctx, orgID, account, client, &inv)
-	inv.SyncError = ""
-	if err != nil {
-		inv.SyncError = fault.As(err).Message
-		if fault.As(err) == nil {
-			inv.SyncError = "Stripe could not be reached."
-		}
-		s.Log.Warn("invoice not mirrored to Stripe", "invoice", inv.ID, "err", err)
+	if err == nil {
+		return inv
 	}
-	if err := s.save(ctx, &inv); err != nil {
-		s.Log.Error("invoice mirror state not saved", "invoice", inv.ID, "err", err)
+	msg := "Stripe could not be reached."
+	if fe := fault.As(err); fe != nil {
+		msg = fe.Message
 	}
-	return inv
+	s.Log.Warn("invoice not mirrored to Stripe", "invoice", inv.ID, "err", err)
+	saved, uerr := s.update(ctx, nil, orgID, inv.ID, activity.Entry{}, func(v *Invoice) { v.SyncError = msg })
+	if uerr != nil {
+		s.Log.Error("invoice sync error not saved", "invoice", inv.ID, "err", uerr)
+		inv.SyncError = msg
+		return inv
+	}
+	return saved
 }
 
+// mirrorSteps creates what is missing on Stripe (customer, invoice, each
+// line), saving each step as it lands, so a resumed mirror never repeats
+// one, even after Stripe's idempotency keys (24 hours) have expired.
 func (s *Service) mirrorSteps(ctx context.Context, orgID, account string, client crm.Client, inv *Invoice) error {
 	st, err := s.stripe()
 	if err != nil {
 		return err
 	}
+	progress := func(change func(*Invoice)) error {
+		saved, err := s.update(ctx, nil, orgID, inv.ID, activity.Entry{}, change)
+		if err == nil {
+			*inv = saved
+		}
+		return err
+	}
 	if inv.StripeCustomerID == "" {
-		if inv.StripeCustomerID, err = s.customer(ctx, orgID, account, client); err != nil {
+		id, err := s.customer(ctx, orgID, account, client)
+		if err == nil {
+			err = progress(func(v *Invoice) { v.StripeCustomerID = id })
+		}
+		if err != nil {
 			return err
 		}
 	}
 	if inv.StripeInvoiceID == "" {
-		due, _ := time.Parse(check.DateLayout, inv.DueDate)
-		si, err := st.CreateInvoice(ctx, "matterly-invoice-"+inv.ID, account, inv.StripeCustomerID, InvoiceDraft{
-			Currency: inv.Currency, DueAt: due.Add(23*time.Hour + 59*time.Minute),
-			Metadata: map[string]string{"matterlyOrgId": orgID, "matterlyInvoiceId": inv.ID, "destination": inv.Destination}})
+		loc, err := s.orgLocation(ctx, orgID)
 		if err != nil {
 			return err
 		}
-		inv.StripeInvoiceID = si.ID
-		if err := s.save(ctx, inv); err != nil {
+		// Due at the end of the due date where the practice is.
+		due, _ := time.ParseInLocation(check.DateLayout, inv.DueDate, loc)
+		si, err := st.CreateInvoice(ctx, "matterly-invoice-"+inv.ID, account, inv.StripeCustomerID, InvoiceDraft{
+			Currency: inv.Currency, DueAt: due.AddDate(0, 0, 1).Add(-time.Second),
+			Metadata: map[string]string{"matterlyOrgId": orgID, "matterlyInvoiceId": inv.ID, "destination": inv.Destination}})
+		if err == nil {
+			err = progress(func(v *Invoice) { v.StripeInvoiceID = si.ID })
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if !inv.LinesMirrored {
-		for i, l := range inv.LineItems {
-			desc := l.Description
-			if l.Quantity > 1 {
-				desc += " (" + strconv.FormatInt(l.Quantity, 10) + " × " + trust.Money(l.UnitAmount, inv.Currency) + ")"
-			}
-			if err := st.AddItem(ctx, "matterly-invoice-"+inv.ID+"-line-"+strconv.Itoa(i), account, inv.StripeCustomerID, inv.StripeInvoiceID,
-				inv.Currency, desc, l.Quantity*l.UnitAmount); err != nil {
-				return err
-			}
+	for n := inv.LinesMirrored; n < len(inv.LineItems); n++ {
+		l := inv.LineItems[n]
+		desc := l.Description
+		if l.Quantity > 1 {
+			desc += " (" + strconv.FormatInt(l.Quantity, 10) + " × " + trust.Money(l.UnitAmount, inv.Currency) + ")"
 		}
-		inv.LinesMirrored = true
+		err := st.AddItem(ctx, "matterly-invoice-"+inv.ID+"-line-"+strconv.Itoa(n), account, inv.StripeCustomerID, inv.StripeInvoiceID,
+			inv.Currency, desc, l.Quantity*l.UnitAmount)
+		if err == nil {
+			err = progress(func(v *Invoice) { v.LinesMirrored = n + 1 })
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if inv.SyncError != "" {
+		return progress(func(v *Invoice) { v.SyncError = "" })
 	}
 	return nil
 }
 
+// orgLocation is the org's time zone (UTC when unset).
+func (s *Service) orgLocation(ctx context.Context, orgID string) (*time.Location, error) {
+	var org struct {
+		Timezone string `dynamodbav:"timezone"`
+	}
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if loc, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
+		return loc, nil
+	}
+	return time.UTC, nil
+}
+
 // customer is the client's Stripe customer on the account, created once.
+// Its idempotency key carries the details sent, since Stripe refuses a key
+// reused with other parameters (a client renamed within the day).
 func (s *Service) customer(ctx context.Context, orgID, account string, client crm.Client) (string, error) {
 	var c struct {
 		StripeCustomerID string `dynamodbav:"stripeCustomerId"`
@@ -163,7 +207,13 @@ func (s *Service) customer(ctx context.Context, orgID, account string, client cr
 	if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	id, err := s.Stripe.CreateCustomer(ctx, "matterly-customer-"+client.ID, account, Customer{ClientID: client.ID, Name: client.Name, Email: client.Email})
+	name := client.Name
+	if name == "" {
+		name = "Client " + client.ID
+	}
+	sum := sha256.Sum256([]byte(name + "\x00" + client.Email))
+	id, err := s.Stripe.CreateCustomer(ctx, "matterly-customer-"+client.ID+"-"+hex.EncodeToString(sum[:6]), account,
+		Customer{ClientID: client.ID, Name: name, Email: client.Email})
 	if err != nil {
 		return "", err
 	}
@@ -177,14 +227,34 @@ func (s *Service) customer(ctx context.Context, orgID, account string, client cr
 	return id, err
 }
 
-// save writes the Stripe side of an invoice: ids, status, hosted page.
-func (s *Service) save(ctx context.Context, inv *Invoice) error {
-	inv.UpdatedAt = s.Now().UTC()
-	w, err := s.DB.Replace(*inv, store.Exists(), "createdAt", "createdBy")
-	if err != nil {
-		return err
+// update re-reads an invoice, applies change and writes it conditioned on
+// the version read (with e in the activity log, as a, when a is set),
+// reading again when another write (the API or the webhook worker) landed
+// in between: no update overwrites another.
+func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id string, e activity.Entry, change func(*Invoice)) (Invoice, error) {
+	for range 3 {
+		inv, err := s.Invoice(ctx, orgID, id)
+		if err != nil {
+			return inv, err
+		}
+		before := inv.UpdatedAt
+		change(&inv)
+		inv.UpdatedAt = s.Now().UTC()
+		w, err := s.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
+		if err != nil {
+			return inv, err
+		}
+		if a == nil {
+			err = s.DB.UpdateItem(ctx, w, nil)
+			if errors.Is(err, store.ErrConditionFailed) {
+				continue
+			}
+		} else if err = activity.Commit(ctx, s.DB, activity.MainLog, *a, inv.UpdatedAt, access.WriteInvoices, e, w); store.Failed(err, 0) {
+			continue
+		}
+		return inv, err
 	}
-	return s.DB.UpdateItem(ctx, w, nil)
+	return Invoice{}, fault.E(fault.Conflict, "The invoice changed while this was written; try again.")
 }
 
 // Invoice reads one invoice.
@@ -213,8 +283,9 @@ func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limi
 	return out, next, err
 }
 
-// SendInvoice finishes the mirror if needed, finalizes the invoice on
-// Stripe (which gives it its hosted payment page) and emails it.
+// SendInvoice finishes the mirror if needed, finalizes a draft on Stripe
+// (which gives it its hosted payment page) and has Stripe email it; an
+// open invoice is emailed again.
 func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
 	st, err := s.stripe()
 	if err != nil {
@@ -239,17 +310,21 @@ func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) 
 	if err := s.mirrorSteps(ctx, a.OrgID, acct.StripeAccountID, client, &inv); err != nil {
 		return Invoice{}, err
 	}
-	si, err := st.Finalize(ctx, "matterly-invoice-"+inv.ID+"-finalize", acct.StripeAccountID, inv.StripeInvoiceID)
-	if err == nil {
-		si, err = st.Send(ctx, "matterly-invoice-"+inv.ID+"-send", acct.StripeAccountID, inv.StripeInvoiceID)
+	if inv.Status == Draft {
+		if _, err := st.Finalize(ctx, "matterly-invoice-"+inv.ID+"-finalize", acct.StripeAccountID, inv.StripeInvoiceID); err != nil {
+			return Invoice{}, err
+		}
 	}
+	// One email per send; a double click within the minute sends one.
+	si, err := st.Send(ctx, "matterly-invoice-"+inv.ID+"-send-"+s.Now().UTC().Format("200601021504"), acct.StripeAccountID, inv.StripeInvoiceID)
 	if err != nil {
 		return Invoice{}, err
 	}
-	inv.HostedURL, inv.Number, inv.SyncError = si.HostedURL, si.Number, ""
-	inv.Status = advance(inv.Status, Open)
 	e := activity.Entry{Action: "invoice.sent", EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
-	return inv, s.record(ctx, a, access.WriteInvoices, e, &inv)
+	return s.update(ctx, &a, a.OrgID, inv.ID, e, func(v *Invoice) {
+		v.HostedURL, v.Number = firstNonEmpty(si.HostedURL, v.HostedURL), firstNonEmpty(si.Number, v.Number)
+		v.Status = advance(v.Status, Open)
+	})
 }
 
 // VoidInvoice voids an invoice that is not paid.
@@ -281,20 +356,8 @@ func (s *Service) VoidInvoice(ctx context.Context, a activity.Actor, id string) 
 			return Invoice{}, err
 		}
 	}
-	inv.Status = advance(inv.Status, Void)
 	e := activity.Entry{Action: "invoice.voided", EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
-	return inv, s.record(ctx, a, access.WriteInvoices, e, &inv)
-}
-
-// record saves an invoice change with its activity entry.
-func (s *Service) record(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, inv *Invoice) error {
-	now := s.Now().UTC()
-	inv.UpdatedAt = now
-	w, err := s.DB.Replace(*inv, store.Exists(), "createdAt", "createdBy")
-	if err != nil {
-		return err
-	}
-	return activity.Commit(ctx, s.DB, activity.MainLog, a, now, perm, e, w)
+	return s.update(ctx, &a, a.OrgID, inv.ID, e, func(v *Invoice) { v.Status = advance(v.Status, Void) })
 }
 
 // rank orders invoice states so that an older update never overwrites a

@@ -28,6 +28,14 @@ type Stripe interface {
 	Send(ctx context.Context, idem, account, invoiceID string) (StripeInvoice, error)
 	Void(ctx context.Context, idem, account, invoiceID string) (StripeInvoice, error)
 	Charge(ctx context.Context, account, chargeID string) (ChargeInfo, error)
+	Refunds(ctx context.Context, account, chargeID string) ([]RefundInfo, error)
+}
+
+// RefundInfo is a refund of a charge as Stripe lists it.
+type RefundInfo struct {
+	ID     string
+	Amount int64
+	Status string // pending, requires_action, succeeded, failed, canceled
 }
 
 // ChargeInfo is what a payment record keeps of a charge.
@@ -156,9 +164,11 @@ type Invoice struct {
 	Status           string     `dynamodbav:"status" json:"status"`
 	StripeInvoiceID  string     `dynamodbav:"stripeInvoiceId,omitempty" json:"stripeInvoiceId,omitempty"`
 	StripeCustomerID string     `dynamodbav:"stripeCustomerId,omitempty" json:"-"`
-	LinesMirrored    bool       `dynamodbav:"linesMirrored" json:"-"`
-	HostedURL        string     `dynamodbav:"hostedUrl,omitempty" json:"hostedUrl,omitempty"`
-	Number           string     `dynamodbav:"number,omitempty" json:"number,omitempty"`
+	// LinesMirrored counts the lines already on Stripe's invoice, saved
+	// line by line, so a resumed mirror never adds one twice.
+	LinesMirrored int    `dynamodbav:"linesMirrored" json:"-"`
+	HostedURL     string `dynamodbav:"hostedUrl,omitempty" json:"hostedUrl,omitempty"`
+	Number        string `dynamodbav:"number,omitempty" json:"number,omitempty"`
 	// SyncError says why the invoice is not (fully) on Stripe yet; sending
 	// it tries again.
 	SyncError string    `dynamodbav:"syncError,omitempty" json:"syncError,omitempty"`

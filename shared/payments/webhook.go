@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -41,7 +42,7 @@ const maxWebhookBody = 250 << 10
 func NewWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 	rt := httpapi.NewRouter(routes.FnStripeWebhook, httpapi.Options{Verifier: d.Verifier, Logger: d.Log, MaxBody: maxWebhookBody})
 	rt.Handle("POST /webhooks/stripe", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		if d.StripeWebhookSecret == "" {
+		if d.StripeWebhookSecret == "" || d.StripeWebhookSecret == UnsetSecret {
 			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
 				Message: "The Stripe webhook is not configured: set STRIPE_WEBHOOK_SECRET (locally) or the webhook secret in AWS."}
 		}
@@ -117,8 +118,9 @@ func (w *Worker) apply(ctx context.Context, body string) error {
 	}
 	err := w.svc.DB.Get(ctx, mapPK(ev.Account), mapSK, &m)
 	if errors.Is(err, store.ErrNotFound) {
-		w.svc.Log.Warn("event for an account no org connected", "eventId", ev.ID, "account", ev.Account)
-		return nil
+		// Connect stores the account a moment after Stripe creates it, and
+		// Stripe may be quicker: retry, and after five tries the DLQ alarms.
+		return fmt.Errorf("event %s for account %s, which no org has connected (yet)", ev.ID, ev.Account)
 	}
 	if err != nil {
 		return err
@@ -178,39 +180,33 @@ func (w *Worker) apply(ctx context.Context, body string) error {
 	return err
 }
 
-// accountUpdated keeps the connected account's status current; an event
-// older than the status stored is recorded and ignored.
+// accountUpdated keeps the connected account's status current. It reads
+// the account from Stripe rather than trusting the event's copy, so events
+// arriving out of order (or within one second) can never store an older
+// state over a newer one.
 func (w *Worker) accountUpdated(ctx context.Context, orgID string, ev stripego.Event) ([]types.TransactWriteItem, activity.Entry, error) {
-	var a stripego.Account
-	if err := json.Unmarshal(ev.Data.Raw, &a); err != nil {
+	st, err := w.svc.stripe()
+	if err != nil {
 		return nil, activity.Entry{}, err
 	}
-	var cur struct {
-		ConnectedAccount
-		EventCreated int64 `dynamodbav:"eventCreated"`
-	}
-	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), accountSK, &cur); err != nil {
+	live, err := st.Account(ctx, ev.Account)
+	if err != nil {
 		return nil, activity.Entry{}, err
 	}
-	if ev.Created < cur.EventCreated {
-		return nil, activity.Entry{}, nil
-	}
-	st := AccountStatus{ChargesEnabled: a.ChargesEnabled, PayoutsEnabled: a.PayoutsEnabled, DetailsSubmitted: a.DetailsSubmitted, RequirementsDue: []string{}}
-	if a.Requirements != nil {
-		st.RequirementsDue = append(append(st.RequirementsDue, a.Requirements.PastDue...), a.Requirements.CurrentlyDue...)
+	if live.RequirementsDue == nil {
+		live.RequirementsDue = []string{}
 	}
 	due, err := store.Marshal(struct {
 		V []string `dynamodbav:"v"`
-	}{st.RequirementsDue})
+	}{live.RequirementsDue})
 	if err != nil {
 		return nil, activity.Entry{}, err
 	}
 	upd := w.svc.DB.Update(tenant.PK(orgID), accountSK,
-		"SET chargesEnabled = :c, payoutsEnabled = :p, detailsSubmitted = :d, requirementsDue = :r, eventCreated = :t, updatedAt = :u",
-		&store.Cond{Expr: "attribute_not_exists(eventCreated) OR eventCreated <= :t"}, nil,
-		map[string]types.AttributeValue{":c": store.Bool(st.ChargesEnabled), ":p": store.Bool(st.PayoutsEnabled), ":d": store.Bool(st.DetailsSubmitted),
-			":r": due["v"], ":t": store.N(ev.Created), ":u": store.S(w.svc.Now().UTC().Format(time.RFC3339Nano))})
-	return []types.TransactWriteItem{upd}, activity.Entry{Action: "payments.account.updated", EntityType: "stripeAccount", EntityID: a.ID}, nil
+		"SET chargesEnabled = :c, payoutsEnabled = :p, detailsSubmitted = :d, requirementsDue = :r, updatedAt = :u", store.Exists(), nil,
+		map[string]types.AttributeValue{":c": store.Bool(live.ChargesEnabled), ":p": store.Bool(live.PayoutsEnabled), ":d": store.Bool(live.DetailsSubmitted),
+			":r": due["v"], ":u": store.S(w.svc.Now().UTC().Format(time.RFC3339Nano))})
+	return []types.TransactWriteItem{upd}, activity.Entry{Action: "payments.account.updated", EntityType: "stripeAccount", EntityID: ev.Account}, nil
 }
 
 // invoiceStatus is the status each invoice event moves an invoice to ("":
@@ -292,9 +288,13 @@ func (w *Worker) payment(ctx context.Context, orgID string, inv Invoice, si stri
 		info.Amount = si.AmountPaid
 	}
 	now := w.svc.Now().UTC()
+	loc, err := w.svc.orgLocation(ctx, orgID)
+	if err != nil {
+		return nil, nil, err
+	}
 	p := Payment{ID: w.svc.NewID(), Kind: KindPayment, InvoiceID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID, Currency: inv.Currency,
 		Amount: info.Amount, Fee: info.Fee, Net: info.Amount - info.Fee, Method: info.Method, Status: "succeeded", Destination: inv.Destination,
-		StripeID: firstNonEmpty(chargeID, si.ID), ChargeID: chargeID, Date: now.Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
+		StripeID: firstNonEmpty(chargeID, si.ID), ChargeID: chargeID, Date: now.In(loc).Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
 	var prepared *trust.Prepared
 	if inv.Destination == ToTrust {
 		prepared, err = w.trust.PrepareDeposit(ctx, stripeActor(orgID), trust.EntryInput{AccountID: inv.TrustAccountID, ClientID: inv.ClientID,
@@ -309,33 +309,33 @@ func (w *Worker) payment(ctx context.Context, orgID string, inv Invoice, si stri
 	return items, prepared, err
 }
 
-// chargeEvent records a refund or a dispute as a record of its own, against
-// operating, linked to the payment of its charge.
+// chargeEvent records a charge's refunds, or a dispute, each as a record
+// of its own against operating, linked to the payment of its charge. A
+// charge not recorded yet (its invoice.paid still on the way) is retried.
 func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Event) ([]types.TransactWriteItem, activity.Entry, error) {
-	var ch stripego.Charge
-	var d stripego.Dispute
-	kind, chargeID := KindRefund, ""
+	var obj struct {
+		ID     string          `json:"id"`
+		Charge json.RawMessage `json:"charge"`
+		Amount int64           `json:"amount"`
+		Status string          `json:"status"`
+	}
+	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
+		return nil, activity.Entry{}, err
+	}
+	kind, chargeID := KindRefund, obj.ID
 	if ev.Type == "charge.dispute.created" {
-		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
+		var ch stripego.Charge // the dispute's charge: an id, or the object
+		if err := json.Unmarshal(obj.Charge, &ch); err != nil {
 			return nil, activity.Entry{}, err
 		}
-		kind = KindDispute
-		if d.Charge != nil {
-			chargeID = d.Charge.ID
-		}
-	} else {
-		if err := json.Unmarshal(ev.Data.Raw, &ch); err != nil {
-			return nil, activity.Entry{}, err
-		}
-		chargeID = ch.ID
+		kind, chargeID = KindDispute, ch.ID
 	}
 	var ref struct {
 		PaymentID string `dynamodbav:"paymentId"`
 	}
 	err := w.svc.DB.Get(ctx, tenant.PK(orgID), refSK(chargeID), &ref)
 	if errors.Is(err, store.ErrNotFound) {
-		w.svc.Log.Warn("refund or dispute of a charge Matterly did not record", "eventId", ev.ID, "charge", chargeID)
-		return nil, activity.Entry{}, nil
+		return nil, activity.Entry{}, fmt.Errorf("event %s: charge %s has no payment recorded yet", ev.ID, chargeID)
 	}
 	if err != nil {
 		return nil, activity.Entry{}, err
@@ -344,9 +344,13 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), paymentPf+ref.PaymentID, &orig); err != nil {
 		return nil, activity.Entry{}, err
 	}
+	loc, err := w.svc.orgLocation(ctx, orgID)
+	if err != nil {
+		return nil, activity.Entry{}, err
+	}
 	now := w.svc.Now().UTC()
 	base := Payment{Kind: kind, InvoiceID: orig.InvoiceID, ClientID: orig.ClientID, MatterID: orig.MatterID, Currency: orig.Currency,
-		Method: orig.Method, Destination: ToOperating, ChargeID: chargeID, Date: now.Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
+		Method: orig.Method, Destination: ToOperating, ChargeID: chargeID, Date: now.In(loc).Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
 	var items []types.TransactWriteItem
 	add := func(stripeID string, amount int64, status string) error {
 		// A charge's later refund events list its earlier refunds again:
@@ -364,11 +368,22 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 		return err
 	}
 	if kind == KindDispute {
-		err = add(d.ID, d.Amount, string(d.Status))
-	} else if ch.Refunds != nil {
-		for _, r := range ch.Refunds.Data {
-			if err == nil && r != nil {
-				err = add(r.ID, r.Amount, string(r.Status))
+		err = add(obj.ID, obj.Amount, obj.Status)
+	} else {
+		// Since Stripe's API version 2022-11-15 a charge no longer carries
+		// its refunds: ask for them.
+		st, serr := w.svc.stripe()
+		if serr != nil {
+			return nil, activity.Entry{}, serr
+		}
+		refunds, rerr := st.Refunds(ctx, ev.Account, chargeID)
+		if rerr != nil {
+			return nil, activity.Entry{}, rerr
+		}
+		for _, r := range refunds {
+			// Money that left, or is leaving: failed and canceled refunds did not.
+			if err == nil && (r.Status == "succeeded" || r.Status == "pending") {
+				err = add(r.ID, r.Amount, r.Status)
 			}
 		}
 	}

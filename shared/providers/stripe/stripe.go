@@ -27,9 +27,11 @@ var _ payments.Stripe = (*Client)(nil)
 // New returns a client for the platform's secret key. baseURL points it
 // at stripe-mock or another stand-in; "" is Stripe itself.
 func New(secretKey, baseURL string) *Client {
-	retries := int64(2) // Stripe's own advice; safe because every write is idempotent
+	// Retries are safe (every write is idempotent); the call timeout keeps
+	// three tries within the payments function's 30 seconds.
+	retries := int64(2)
 	cfg := &stripego.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: 20 * time.Second},
+		HTTPClient:        &http.Client{Timeout: 8 * time.Second},
 		MaxNetworkRetries: &retries,
 		LeveledLogger:     &stripego.LeveledLogger{Level: stripego.LevelNull}, // our log line is the access log; Stripe's would carry request details
 	}
@@ -200,6 +202,21 @@ func (c *Client) Charge(ctx context.Context, account, chargeID string) (payments
 		info.Method = string(ch.PaymentMethodDetails.Type)
 	}
 	return info, nil
+}
+
+// Refunds lists a charge's refunds on the connected account (a charge
+// carries them no longer since Stripe's API version 2022-11-15).
+func (c *Client) Refunds(ctx context.Context, account, chargeID string) ([]payments.RefundInfo, error) {
+	p := &stripego.RefundListParams{Charge: stripego.String(chargeID)}
+	p.Context = ctx
+	p.SetStripeAccount(account)
+	var out []payments.RefundInfo
+	it := c.api.Refunds.List(p)
+	for it.Next() {
+		r := it.Refund()
+		out = append(out, payments.RefundInfo{ID: r.ID, Amount: r.Amount, Status: string(r.Status)})
+	}
+	return out, wrap(it.Err())
 }
 
 func invoiceOf(in *stripego.Invoice) payments.StripeInvoice {
