@@ -144,7 +144,7 @@ func TestStripeCallsPerInvoice(t *testing.T) {
 
 	want := []stripeCall{
 		{"POST", "/v1/accounts", "", "matterly-account-" + a.orgID, ""},
-		{"POST", "/v1/account_links", "", "*", ""}, // no key of ours: a link is not a write
+		{"POST", "/v1/account_links", "", "*", ""},                                // no key of ours: a link is not a write
 		{"POST", "/v1/customers", acct, "matterly-customer-" + client + "-*", ""}, // plus a hash of the details sent
 		{"POST", "/v1/invoices", acct, "matterly-invoice-" + inv, ""},
 		{"POST", "/v1/invoiceitems", acct, "matterly-invoice-" + inv + "-line-0", ""},
