@@ -370,3 +370,37 @@ func BenchmarkStripeWebhookPaid(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[(len(lat)-1)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// TestInvoiceIdempotencyKey: a retried create (same key, same body) answers
+// the invoice already made, without a second invoice in Matterly or on
+// Stripe, even when the copies arrive at once; another body under the key
+// is refused.
+func TestInvoiceIdempotencyKey(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
+	body := invoiceBody(client)
+	first := a.do("POST", "/v1/invoices", body, "Idempotency-Key", "inv-retry-1")
+	n := stripeCalls.count()
+	again := a.do("POST", "/v1/invoices", body, "Idempotency-Key", "inv-retry-1")
+	if first.Status != 201 || again.Status != 201 || str(again.Body, "id") != str(first.Body, "id") || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d %s / %d %s", first.Status, first.Raw, again.Status, again.Raw)
+	}
+	if got := stripeCalls.since(n); len(got) != 0 {
+		t.Errorf("a replay called Stripe: %+v", got)
+	}
+	other := invoiceBody(client, "dueDate", "2027-02-01")
+	if r := a.do("POST", "/v1/invoices", other, "Idempotency-Key", "inv-retry-1"); r.Status != 409 || rule(r) != "idempotency-key-reused" {
+		t.Errorf("same key, other body = %d %s", r.Status, r.Raw)
+	}
+	st := parallel(5, func(int) result { return a.do("POST", "/v1/invoices", other, "Idempotency-Key", "inv-burst") })
+	for _, s := range st {
+		if s != 201 {
+			t.Errorf("concurrent copies: %v", st)
+			break
+		}
+	}
+	if n := len(items(a.must(200, "GET", "/v1/invoices?clientId="+client, nil))); n != 2 {
+		t.Errorf("%d invoices, want 2", n)
+	}
+}

@@ -235,7 +235,7 @@ func TestTrustCheckNumbersAndIdempotency(t *testing.T) {
 		t.Fatalf("retry: %d %s / %d %s", first.Status, first.Raw, again.Status, again.Raw)
 	}
 	body["amount"] = 778
-	if r := a.do("POST", "/v1/trust/entries", body, "Idempotency-Key", "retry-abc"); r.Status != 409 || rule(r) != "trust.idempotency-key-reused" {
+	if r := a.do("POST", "/v1/trust/entries", body, "Idempotency-Key", "retry-abc"); r.Status != 409 || rule(r) != "idempotency-key-reused" {
 		t.Errorf("same key, other request = %d %s", r.Status, r.Raw)
 	}
 	// The same request sent twice at once is still recorded once.

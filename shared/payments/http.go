@@ -11,6 +11,7 @@ import (
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -40,9 +41,16 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		return httpapi.JSON(http.StatusOK, acct), nil
 	})
 	rt.Handle("POST /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, access.WriteInvoices, func(in InvoiceInput) (any, error) {
-			return svc.CreateInvoice(ctx, activity.ActorOf(r), in)
+		replayed := false
+		resp, err := httpapi.DecodeAnd(r, access.WriteInvoices, func(in InvoiceInput) (any, error) {
+			inv, again, err := svc.CreateInvoice(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
+			replayed = again
+			return inv, err
 		}, http.StatusCreated)
+		if err == nil && replayed {
+			resp.Headers = map[string]string{idempotency.ReplayedHeader: "true"}
+		}
+		return resp, err
 	})
 	rt.Handle("GET /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ReadInvoices); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 	"github.com/matterly/matterly/shared/trust"
@@ -26,11 +27,40 @@ import (
 // recorded; if Stripe failed part way, SyncError says so and sending the
 // invoice finishes the mirror (every Stripe write has an idempotency key of
 // the invoice's id, so repeating one never makes a second).
-func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in InvoiceInput) (Invoice, error) {
+//
+// With an idempotency key, a retried request answers the invoice the first
+// one made (replayed true) instead of making a second.
+func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey string, in InvoiceInput) (Invoice, bool, error) {
+	if err := idempotency.Check(idemKey); err != nil {
+		return Invoice{}, false, err
+	}
 	total, err := in.normalize()
 	if err != nil {
-		return Invoice{}, err
+		return Invoice{}, false, err
 	}
+	fingerprint := idempotency.Fingerprint(in)
+	inv, err := s.createInvoice(ctx, a, idemKey, fingerprint, in, total)
+	if errors.Is(err, errReplay) {
+		var rec idempotency.Record
+		if err := s.DB.Get(ctx, tenant.PK(a.OrgID), idempotency.SK(invoiceScope, idemKey), &rec); err != nil {
+			return Invoice{}, false, err
+		}
+		if err := rec.Matches(fingerprint); err != nil {
+			return Invoice{}, false, err
+		}
+		inv, err := s.Invoice(ctx, a.OrgID, rec.Ref)
+		return inv, err == nil, err
+	}
+	return inv, false, err
+}
+
+// invoiceScope is the invoices' idempotency keys.
+const invoiceScope = "invoice"
+
+// errReplay says an idempotency key was claimed by an earlier request.
+var errReplay = errors.New("idempotency key already used")
+
+func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
 	if _, err := s.stripe(); err != nil {
 		return Invoice{}, err
 	}
@@ -42,9 +72,13 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in Invoic
 	var org struct {
 		Timezone string `dynamodbav:"timezone"`
 	}
-	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, {PK: pk, SK: tenant.OrgSK, Out: &org}}
+	var claim idempotency.Record
+	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, {PK: pk, SK: tenant.OrgSK, Out: &org},
+		{PK: pk, SK: idempotency.SK(invoiceScope, idemKey), Out: &claim}}
+	var matterReq *store.KeyOut
 	if in.MatterID != "" {
-		reqs = append(reqs, &store.KeyOut{PK: pk, SK: crm.MatterSK(in.MatterID), Out: &matter})
+		matterReq = &store.KeyOut{PK: pk, SK: crm.MatterSK(in.MatterID), Out: &matter}
+		reqs = append(reqs, matterReq)
 	}
 	if in.TrustAccountID != "" {
 		reqs = append(reqs, &store.KeyOut{PK: pk, SK: trust.AccountSK(in.TrustAccountID), Out: &tacct})
@@ -52,11 +86,14 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in Invoic
 	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
 		return Invoice{}, err
 	}
+	if idemKey != "" && reqs[3].Found && claim.Live(s.Now()) {
+		return Invoice{}, errReplay
+	}
 	var ck fault.Checker
 	ck.Check(reqs[0].Found, "clientId", "no such client")
-	if in.MatterID != "" {
-		ck.Check(reqs[3].Found, "matterId", "no such matter")
-		ck.Check(!reqs[3].Found || matter.ClientID == in.ClientID, "matterId", "is a matter of another client")
+	if matterReq != nil {
+		ck.Check(matterReq.Found, "matterId", "no such matter")
+		ck.Check(!matterReq.Found || matter.ClientID == in.ClientID, "matterId", "is a matter of another client")
 	}
 	if in.TrustAccountID != "" {
 		r := reqs[len(reqs)-1]
@@ -83,11 +120,21 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, in Invoic
 	if err != nil {
 		return Invoice{}, err
 	}
-	clientExists := s.DB.Check(pk, crm.ClientSK(in.ClientID), *store.Exists())
+	items := []types.TransactWriteItem{put, s.DB.Check(pk, crm.ClientSK(in.ClientID), *store.Exists())}
+	if idemKey != "" {
+		w, err := idempotency.Claim(s.DB, a.OrgID, invoiceScope, idemKey, fingerprint, inv.ID, now)
+		if err != nil {
+			return Invoice{}, err
+		}
+		items = append(items, w)
+	}
 	e := activity.Entry{Action: "invoice.created", EntityType: "invoice", EntityID: inv.ID, ClientID: in.ClientID, MatterID: in.MatterID,
 		Detail: trust.Money(total, in.Currency)}
-	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.WriteInvoices, e, put, clientExists); err != nil {
-		if store.Failed(err, 1) {
+	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.WriteInvoices, e, items...); err != nil {
+		switch {
+		case store.Failed(err, 2):
+			return Invoice{}, errReplay // the same request, sent twice at once
+		case store.Failed(err, 1):
 			return Invoice{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 		}
 		return Invoice{}, err

@@ -14,6 +14,7 @@ import (
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -81,12 +82,12 @@ func (h handlers) getAccount(ctx context.Context, r *httpapi.Request) (*httpapi.
 func (h handlers) postEntry(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	replayed := false
 	resp, err := write(r, http.StatusCreated, func(a activity.Actor, in EntryInput) (any, error) {
-		e, again, err := h.svc.Post(ctx, a, r.Header("Idempotency-Key"), in)
+		e, again, err := h.svc.Post(ctx, a, r.Header(idempotency.Header), in)
 		replayed = again
 		return e, err
 	})
 	if err == nil && replayed {
-		resp.Headers = map[string]string{"Idempotent-Replayed": "true"}
+		resp.Headers = map[string]string{idempotency.ReplayedHeader: "true"}
 	}
 	return resp, err
 }

@@ -60,7 +60,6 @@ const (
 	RuleCleared      = "trust.already-cleared"
 	RuleUnbalanced   = "trust.reconciliation-unbalanced"
 	RuleNotBank      = "trust.not-a-bank-item"
-	RuleIdempotency  = "trust.idempotency-key-reused"
 )
 
 // Account is a trust bank account. Balance and Version are kept by the
@@ -159,7 +158,7 @@ type Ledger struct {
 //	TRUST#L#<account>#<ledger>#<matter|GENERAL>   a ledger's part per matter
 //	TRUST#U#<account>#<cleared|~>#<date>#<entry>  bank item, by the date it cleared (~: not yet)
 //	TRUST#CHK#<account>#<number>                  a check number issued
-//	TRUST#IDEM#<key>                              an Idempotency-Key used
+//	IDEM#trust-entry#<key>                        an Idempotency-Key used (package idempotency)
 //	TRUST#REC#<account>#<asOf>                    a signed-off reconciliation
 //
 // A client's entries are also in GSI1 (one ledger per account) and a
@@ -171,7 +170,6 @@ const (
 	ledgerPfx  = "TRUST#L#"
 	bankPfx    = "TRUST#U#"
 	checkPfx   = "TRUST#CHK#"
-	idemPfx    = "TRUST#IDEM#"
 	reconPfx   = "TRUST#REC#"
 	// notCleared sorts after every date, so a range of items cleared after
 	// a date also holds every item not cleared yet.

@@ -2,9 +2,6 @@ package trust
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -18,6 +15,7 @@ import (
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -43,7 +41,6 @@ type EntryInput struct {
 
 var (
 	checkNumberRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,20}$`)
-	idemKeyRe     = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,255}$`)
 )
 
 // normalize trims in and checks every field rule that needs no reads.
@@ -111,13 +108,13 @@ func (in *EntryInput) normalize() error {
 // answers the entry the first one recorded (replayed true) instead of
 // recording it twice.
 func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in EntryInput) (Entry, bool, error) {
-	if idemKey != "" && !idemKeyRe.MatchString(idemKey) {
-		return Entry{}, false, fault.Fields(fault.FieldError{Field: "Idempotency-Key", Message: "must be 1 to 255 letters, digits or ._:-"})
+	if err := idempotency.Check(idemKey); err != nil {
+		return Entry{}, false, err
 	}
 	if err := in.normalize(); err != nil {
 		return Entry{}, false, err
 	}
-	fingerprint := hashOf(in)
+	fingerprint := idempotency.Fingerprint(in)
 	now := s.Now().UTC()
 	// The legs are laid out before the reads, so that the ledgers they move
 	// are read in the same batch as everything else.
@@ -144,10 +141,7 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	// twice at once, the one that loses must replay the other's entry, not
 	// report the balance or the check number the other one just used.
 	if idemKey != "" {
-		w, err := s.DB.Put(idemRecord{
-			Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: idemPfx + idemKey, Type: "trustIdempotency"},
-			Hash: fingerprint, EntrySK: legs[0].SK, ExpiresAt: now.Add(idemTTL).Unix(),
-		}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
+		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].SK, now)
 		t.addErr(w, err)
 		t.why[0] = func() error { return errReplay }
 	}
@@ -471,32 +465,18 @@ func (s *Service) checkNumber(ctx context.Context, orgID, accountID, entryID str
 	}, err
 }
 
-// idemRecord remembers an Idempotency-Key for a day: the request it came
-// with and the entry that request recorded.
-type idemRecord struct {
-	store.Keys
-	Hash      string `dynamodbav:"hash"`
-	EntrySK   string `dynamodbav:"entrySK"`
-	ExpiresAt int64  `dynamodbav:"expiresAt"`
-}
-
-const idemTTL = 24 * time.Hour
+// idemScope is the trust entries' idempotency keys.
+const idemScope = "trust-entry"
 
 var errReplay = errors.New("idempotency key already used")
 
-func hashOf(in EntryInput) string {
-	b, _ := json.Marshal(in) // a plain struct always marshals
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 // replay answers a repeated request with the entry the first one recorded,
 // and refuses a different request sent with the same key.
-func (s *Service) replay(ctx context.Context, orgID string, rec idemRecord, fingerprint string) (Entry, error) {
-	if rec.Hash != fingerprint {
-		return Entry{}, fault.Refused(RuleIdempotency, "This Idempotency-Key was used for a different request in the last 24 hours; use a new key for a new entry.")
+func (s *Service) replay(ctx context.Context, orgID string, rec idempotency.Record, fingerprint string) (Entry, error) {
+	if err := rec.Matches(fingerprint); err != nil {
+		return Entry{}, err
 	}
 	var e Entry
-	err := s.DB.Get(ctx, tenant.PK(orgID), rec.EntrySK, &e)
+	err := s.DB.Get(ctx, tenant.PK(orgID), rec.Ref, &e)
 	return e, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -79,7 +80,7 @@ type refs struct {
 	loc     *time.Location // the org's time zone, for "today"
 	clients map[string]*crm.Client
 	matters map[string]*crm.Matter
-	idem    *idemRecord
+	idem    *idempotency.Record
 }
 
 // load reads the account, the org's time zone, the clients and matters
@@ -93,7 +94,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	var org struct {
 		Timezone string `dynamodbav:"timezone"`
 	}
-	var idem idemRecord
+	var idem idempotency.Record
 	acctReq := &store.KeyOut{PK: pk, SK: accountSK(accountID), Out: &acct}
 	orgReq := &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &org}
 	reqs = append(reqs, orgReq)
@@ -103,7 +104,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	}
 	var idemReq *store.KeyOut
 	if idemKey != "" {
-		idemReq = &store.KeyOut{PK: pk, SK: idemPfx + idemKey, Out: &idem}
+		idemReq = &store.KeyOut{PK: pk, SK: idempotency.SK(idemScope, idemKey), Out: &idem}
 		reqs = append(reqs, idemReq)
 	}
 	clientReqs := map[string]*store.KeyOut{}
@@ -131,7 +132,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	if loc, err := time.LoadLocation(org.Timezone); orgReq.Found && org.Timezone != "" && err == nil {
 		r.loc = loc
 	}
-	if idemReq != nil && idemReq.Found && idem.ExpiresAt > s.Now().Unix() {
+	if idemReq != nil && idemReq.Found && idem.Live(s.Now()) {
 		r.idem = &idem
 	}
 	for id, req := range clientReqs {

@@ -1,0 +1,82 @@
+// Package idempotency makes a create safe to retry: a client sends an
+// Idempotency-Key header, the create claims it (with a fingerprint of the
+// request and a reference to what it made) in the same transaction as the
+// thing itself, and a retry with the same key finds the claim and answers
+// what the first request made, instead of making it twice. A different
+// request under a used key is refused. Claims last a day.
+package idempotency
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Header is the request header that carries a key.
+const Header = "Idempotency-Key"
+
+// ReplayedHeader marks an answer replayed from an earlier request.
+const ReplayedHeader = "Idempotent-Replayed"
+
+// TTL is how long a key is remembered (Stripe's window too).
+const TTL = 24 * time.Hour
+
+// Rule names the refusal of a key reused for a different request.
+const Rule = "idempotency-key-reused"
+
+var keyRe = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,255}$`)
+
+// Check validates a key; "" (no key) is valid.
+func Check(key string) error {
+	if key != "" && !keyRe.MatchString(key) {
+		return fault.Fields(fault.FieldError{Field: Header, Message: "must be 1 to 255 letters, digits or ._:-"})
+	}
+	return nil
+}
+
+// Record is a claimed key: the request's fingerprint and what it made.
+type Record struct {
+	store.Keys
+	Hash      string `dynamodbav:"hash"`
+	Ref       string `dynamodbav:"ref"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+// SK is where scope's claim of key lives in the org's partition.
+func SK(scope, key string) string { return "IDEM#" + scope + "#" + key }
+
+// Fingerprint identifies a request by its decoded input.
+func Fingerprint(in any) string {
+	b, _ := json.Marshal(in) // request structs always marshal
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Live reports whether a record read at now still holds its key (reads
+// never rely on TTL deletion having happened).
+func (r Record) Live(now time.Time) bool { return r.ExpiresAt > now.Unix() }
+
+// Matches refuses a live claim made by a different request.
+func (r Record) Matches(fingerprint string) error {
+	if r.Hash != fingerprint {
+		return fault.Refused(Rule, "This Idempotency-Key was used for a different request in the last 24 hours; use a new key for a new request.")
+	}
+	return nil
+}
+
+// Claim is the transaction item that claims key for the request with
+// fingerprint, which made ref; it fails while another live claim holds it.
+func Claim(db *store.DB, orgID, scope, key, fingerprint, ref string, now time.Time) (types.TransactWriteItem, error) {
+	return db.Put(Record{
+		Keys: store.Keys{PK: tenant.PK(orgID), SK: SK(scope, key), Type: "idempotencyKey"},
+		Hash: fingerprint, Ref: ref, ExpiresAt: now.Add(TTL).Unix(),
+	}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
+}
