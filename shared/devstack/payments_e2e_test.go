@@ -10,11 +10,14 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/matterly/matterly/shared/payments"
 )
 
 // invoiceBody is a POST /v1/invoices body for clientID.
 func invoiceBody(clientID string, extra ...any) map[string]any {
-	b := map[string]any{"clientId": clientID, "currency": "usd", "dueDate": "2027-01-15",
+	// Due a month after the test clock's today (other tests move it on).
+	b := map[string]any{"clientId": clientID, "currency": "usd", "dueDate": clock.Now().AddDate(0, 1, 0).Format("2006-01-02"),
 		"lineItems": []map[string]any{{"description": "Drafting the will", "quantity": 3, "unitAmount": 25000}, {"description": "Filing fee", "quantity": 1, "unitAmount": 4500}}}
 	for i := 0; i+1 < len(extra); i += 2 {
 		b[extra[i].(string)] = extra[i+1]
@@ -389,7 +392,7 @@ func TestInvoiceIdempotencyKey(t *testing.T) {
 	if got := stripeCalls.since(n); len(got) != 0 {
 		t.Errorf("a replay called Stripe: %+v", got)
 	}
-	other := invoiceBody(client, "dueDate", "2027-02-01")
+	other := invoiceBody(client, "dueDate", clock.Now().AddDate(0, 2, 0).Format("2006-01-02"))
 	if r := a.do("POST", "/v1/invoices", other, "Idempotency-Key", "inv-retry-1"); r.Status != 409 || rule(r) != "idempotency-key-reused" {
 		t.Errorf("same key, other body = %d %s", r.Status, r.Raw)
 	}
@@ -402,5 +405,43 @@ func TestInvoiceIdempotencyKey(t *testing.T) {
 	}
 	if n := len(items(a.must(200, "GET", "/v1/invoices?clientId="+client, nil))); n != 2 {
 		t.Errorf("%d invoices, want 2", n)
+	}
+}
+
+// TestOverdueInvoices: what the reminder schedule will read: sent invoices
+// past their due date and still owed, oldest first; drafts, paid and void
+// invoices are not reminded of.
+func TestOverdueInvoices(t *testing.T) {
+	a := signup(t)
+	client, _ := clientAndMatter(a)
+	acct := str(a.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	due := func(days int) map[string]any {
+		return invoiceBody(client, "dueDate", clock.Now().In(mustLoc(t, "America/New_York")).AddDate(0, 0, days).Format("2006-01-02"))
+	}
+	create := func(days int, send bool) string {
+		id := str(a.must(201, "POST", "/v1/invoices", due(days)).Body, "id")
+		if send {
+			a.must(200, "POST", "/v1/invoices/"+id+"/send", nil)
+		}
+		return id
+	}
+	late, later, draft, paid, voided := create(1, true), create(2, true), create(1, false), create(1, true), create(1, true)
+	inv := a.must(200, "GET", "/v1/invoices/"+paid, nil).Body
+	deliver(t, stripeEvent("evt_o_"+paid, "invoice.paid", acct, time.Now().Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), paid, "paid", 79500)), webhookSecret, time.Now())
+	a.must(200, "POST", "/v1/invoices/"+voided+"/void", nil)
+	clock.Advance(4 * 24 * time.Hour)
+
+	svc := payments.NewService(stack.Deps.DB, stack.Deps.Log, clock.Now, nil, "")
+	today := clock.Now().In(mustLoc(t, "America/New_York")).Format("2006-01-02")
+	got, _, err := svc.OverdueInvoices(context.Background(), a.orgID, today, 25, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, inv := range got {
+		ids = append(ids, inv.ID)
+	}
+	if !slices.Equal(ids, []string{late, later}) {
+		t.Errorf("overdue = %v, want %v (not the draft %s, paid %s or void %s)", ids, []string{late, later}, draft, paid, voided)
 	}
 }

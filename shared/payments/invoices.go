@@ -116,6 +116,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		LineItems: in.LineItems, Total: total, Destination: in.Destination, TrustAccountID: in.TrustAccountID, Status: Draft,
 		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now, RetainUntil: RetainUntil(now)}
 	inv.Keys = store.Keys{PK: pk, SK: invoicePf + inv.ID, Type: "invoice", GSI1PK: invoicesOfClientPK(a.OrgID, in.ClientID), GSI1SK: inv.ID}
+	inv.indexDue(a.OrgID)
 	put, err := s.DB.Put(inv, store.NotExists())
 	if err != nil {
 		return Invoice{}, err
@@ -286,6 +287,7 @@ func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id strin
 		}
 		before := inv.UpdatedAt
 		change(&inv)
+		inv.indexDue(orgID)
 		inv.UpdatedAt = s.Now().UTC()
 		w, err := s.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
 		if err != nil {
@@ -419,4 +421,35 @@ func advance(cur, next string) string {
 		return cur
 	}
 	return next
+}
+
+// indexDue files an invoice that can still be paid under its due date
+// (GSI2), and takes a paid or void one out, so the overdue list reads only
+// invoices that are owed.
+func (inv *Invoice) indexDue(orgID string) {
+	inv.GSI2PK, inv.GSI2SK = "", ""
+	if inv.Status != Paid && inv.Status != Void {
+		inv.GSI2PK, inv.GSI2SK = tenant.PK(orgID)+"#INVDUE", inv.DueDate+"#"+inv.ID
+	}
+}
+
+// OverdueInvoices pages through the org's open and uncollectible invoices
+// due before today (YYYY-MM-DD, in the org's time zone), oldest due first:
+// what the reminder schedule (the messaging capability) sends payment
+// reminders for.
+func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+	var rows []Invoice
+	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI2, PK: tenant.PK(orgID) + "#INVDUE", SKFrom: "0", SKTo: today, Forward: true,
+		Limit: limit, StartKey: start}, &rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := rows[:0]
+	for _, inv := range rows {
+		// Drafts were never sent; an index entry may trail a payment by a moment.
+		if inv.Status == Open || inv.Status == Uncollectible {
+			out = append(out, inv)
+		}
+	}
+	return out, next, nil
 }

@@ -249,6 +249,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, orgID string, ev stripego.Eve
 		inv.Number = si.Number
 	}
 	inv.UpdatedAt = w.svc.Now().UTC()
+	inv.indexDue(orgID)
 	upd, err := w.svc.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
 	if err != nil {
 		return nil, nil, e, err
