@@ -131,9 +131,10 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	}
 	e := activity.Entry{Action: "invoice.created", EntityType: "invoice", EntityID: inv.ID, ClientID: in.ClientID, MatterID: in.MatterID,
 		Detail: trust.Money(total, in.Currency)}
-	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.WriteInvoices, e, items...); err != nil {
+	// The invoice's id makes the commit's retries by the SDK idempotent.
+	if err := activity.Commit(store.WithRequestToken(ctx, inv.ID), s.DB, activity.MainLog, a, now, access.WriteInvoices, e, items...); err != nil {
 		switch {
-		case store.Failed(err, 2):
+		case idemKey != "" && store.Failed(err, 2):
 			return Invoice{}, errReplay // the same request, sent twice at once
 		case store.Failed(err, 1):
 			return Invoice{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
@@ -215,7 +216,7 @@ func (s *Service) mirrorSteps(ctx context.Context, orgID, account string, client
 		err := st.AddItem(ctx, "matterly-invoice-"+inv.ID+"-line-"+strconv.Itoa(n), account, inv.StripeCustomerID, inv.StripeInvoiceID,
 			inv.Currency, desc, l.Quantity*l.UnitAmount)
 		if err == nil {
-			err = progress(func(v *Invoice) { v.LinesMirrored = n + 1 })
+			err = progress(func(v *Invoice) { v.LinesMirrored = max(v.LinesMirrored, n+1) })
 		}
 		if err != nil {
 			return err

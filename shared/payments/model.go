@@ -42,6 +42,9 @@ type RefundInfo struct {
 type ChargeInfo struct {
 	Amount, Fee, Net int64
 	Method           string // card, us_bank_account, ...
+	// MatterlyInvoiceID is the Matterly invoice the charge paid, "" for a
+	// charge made outside Matterly.
+	MatterlyInvoiceID string
 }
 
 // Payment kinds: each Stripe money movement is its own record; history is

@@ -25,6 +25,10 @@ import (
 	"github.com/matterly/matterly/shared/trust"
 )
 
+// unknownGrace is how long an event naming an account Matterly does not
+// know is retried before it is logged and acknowledged.
+const unknownGrace = 10 * time.Minute
+
 // EventsQueue is the queue between the webhook and the worker: the webhook
 // answers Stripe at once, and the worker applies each event exactly once.
 const EventsQueue = "stripe-events"
@@ -119,8 +123,13 @@ func (w *Worker) apply(ctx context.Context, body string) error {
 	err := w.svc.DB.Get(ctx, mapPK(ev.Account), mapSK, &m)
 	if errors.Is(err, store.ErrNotFound) {
 		// Connect stores the account a moment after Stripe creates it, and
-		// Stripe may be quicker: retry, and after five tries the DLQ alarms.
-		return fmt.Errorf("event %s for account %s, which no org has connected (yet)", ev.ID, ev.Account)
+		// Stripe may be quicker: retry a young event. An old one is for an
+		// account no org connected (an abandoned one, another environment's).
+		if time.Since(time.Unix(ev.Created, 0)) < unknownGrace {
+			return fmt.Errorf("event %s for account %s, which no org has connected yet", ev.ID, ev.Account)
+		}
+		w.svc.Log.Warn("event for an account no org connected, acknowledged", "eventId", ev.ID, "account", ev.Account)
+		return nil
 	}
 	if err != nil {
 		return err
@@ -189,6 +198,7 @@ func (w *Worker) accountUpdated(ctx context.Context, orgID string, ev stripego.E
 	if err != nil {
 		return nil, activity.Entry{}, err
 	}
+	fetched := time.Now().UnixNano()
 	live, err := st.Account(ctx, ev.Account)
 	if err != nil {
 		return nil, activity.Entry{}, err
@@ -203,9 +213,12 @@ func (w *Worker) accountUpdated(ctx context.Context, orgID string, ev stripego.E
 		return nil, activity.Entry{}, err
 	}
 	upd := w.svc.DB.Update(tenant.PK(orgID), accountSK,
-		"SET chargesEnabled = :c, payoutsEnabled = :p, detailsSubmitted = :d, requirementsDue = :r, updatedAt = :u", store.Exists(), nil,
+		"SET chargesEnabled = :c, payoutsEnabled = :p, detailsSubmitted = :d, requirementsDue = :r, updatedAt = :u, fetchedAt = :f",
+		// Two events handled at once: the state read later wins, whichever
+		// writes last (a failed condition is retried, and reads again).
+		&store.Cond{Expr: "attribute_exists(PK) AND (attribute_not_exists(fetchedAt) OR fetchedAt <= :f)"}, nil,
 		map[string]types.AttributeValue{":c": store.Bool(live.ChargesEnabled), ":p": store.Bool(live.PayoutsEnabled), ":d": store.Bool(live.DetailsSubmitted),
-			":r": due["v"], ":u": store.S(w.svc.Now().UTC().Format(time.RFC3339Nano))})
+			":r": due["v"], ":u": store.S(w.svc.Now().UTC().Format(time.RFC3339Nano)), ":f": store.N(fetched)})
 	return []types.TransactWriteItem{upd}, activity.Entry{Action: "payments.account.updated", EntityType: "stripeAccount", EntityID: ev.Account}, nil
 }
 
@@ -336,6 +349,20 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 	}
 	err := w.svc.DB.Get(ctx, tenant.PK(orgID), refSK(chargeID), &ref)
 	if errors.Is(err, store.ErrNotFound) {
+		// A charge of a Matterly invoice whose invoice.paid is still on its
+		// way is retried; a charge made outside Matterly is not ours to record.
+		st, serr := w.svc.stripe()
+		if serr != nil {
+			return nil, activity.Entry{}, serr
+		}
+		info, cerr := st.Charge(ctx, ev.Account, chargeID)
+		if cerr != nil {
+			return nil, activity.Entry{}, cerr
+		}
+		if info.MatterlyInvoiceID == "" {
+			w.svc.Log.Info("refund or dispute of a charge made outside Matterly", "eventId", ev.ID, "charge", chargeID)
+			return nil, activity.Entry{}, nil
+		}
 		return nil, activity.Entry{}, fmt.Errorf("event %s: charge %s has no payment recorded yet", ev.ID, chargeID)
 	}
 	if err != nil {

@@ -189,6 +189,7 @@ func (c *Client) Void(ctx context.Context, idem, account, invoiceID string) (pay
 func (c *Client) Charge(ctx context.Context, account, chargeID string) (payments.ChargeInfo, error) {
 	p := &stripego.ChargeParams{}
 	p.AddExpand("balance_transaction")
+	p.AddExpand("invoice")
 	params(&p.Params, ctx, "", account)
 	ch, err := c.api.Charges.Get(chargeID, p)
 	if err != nil {
@@ -200,6 +201,9 @@ func (c *Client) Charge(ctx context.Context, account, chargeID string) (payments
 	}
 	if ch.PaymentMethodDetails != nil {
 		info.Method = string(ch.PaymentMethodDetails.Type)
+	}
+	if ch.Invoice != nil {
+		info.MatterlyInvoiceID = ch.Invoice.Metadata["matterlyInvoiceId"]
 	}
 	return info, nil
 }
