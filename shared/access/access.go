@@ -88,6 +88,10 @@ const (
 	ManagePayments Permission = "payments:manage" // connect Stripe, read the account
 	ReadInvoices   Permission = "invoices:read"   // invoices and payments
 	WriteInvoices  Permission = "invoices:write"  // create, send, void
+
+	// AI credits: the billing dashboard reads them; owners top up.
+	ReadCredits  Permission = "credits:read"
+	TopUpCredits Permission = "credits:topup"
 )
 
 // Role groups of the matrix below.
@@ -130,6 +134,9 @@ var matrix = map[Permission][]Role{
 	ManagePayments: {Owner, Billing},
 	ReadInvoices:   {Owner, Admin, Billing, Attorney},
 	WriteInvoices:  trustees,
+
+	ReadCredits:  trustees,
+	TopUpCredits: {Owner},
 }
 
 // Can reports whether role r holds permission p.

@@ -58,7 +58,7 @@ func (v victim) snapshot() string {
 		"/v1/notes/" + ids["noteId"], "/v1/bookings/" + ids["bookingId"], "/v1/documents/" + ids["documentId"],
 		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
-		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"]} {
+		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -142,6 +142,9 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = invoiceBody(v.ids["clientId"], "matterId", v.ids["matterId"])
 	case "GET /v1/payments":
 		path += "?invoiceId=" + v.ids["invoiceId"]
+	case "GET /v1/billing/credits":
+	case "POST /v1/billing/credits/topup":
+		body = map[string]any{"credits": 5}
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).
@@ -248,7 +251,7 @@ func TestBadInputs(t *testing.T) {
 			cases = append(cases,
 				badCase{name: "malformed json", token: a.token, body: `{"name": `, status: 400},
 				badCase{name: "json array", token: a.token, body: `[1, 2]`, status: 400},
-				badCase{name: "wrong type", token: a.token, body: fmt.Sprintf(`{%q: 12345}`, first), status: 422, field: first},
+				badCase{name: "wrong type", token: a.token, body: fmt.Sprintf(`{%q: %s}`, first, wrongValue(fields[first])), status: 422, field: first},
 				badCase{name: "unknown field", token: a.token, body: `{"isAdmin": true}`, status: 422, field: "isAdmin"},
 				badCase{name: "oversized", token: a.token, body: `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, status: 413},
 			)
@@ -288,6 +291,14 @@ func TestBadInputs(t *testing.T) {
 			t.Errorf("%s: refused requests wrote %d items", rt.Key(), after-before)
 		}
 	}
+}
+
+// wrongValue is a JSON value of another type than v.
+func wrongValue(v any) string {
+	if _, isString := v.(string); isString {
+		return "12345"
+	}
+	return `"not a number"`
 }
 
 // writeCalls counts the DynamoDB write calls sent so far.

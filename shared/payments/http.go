@@ -9,6 +9,7 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
@@ -98,5 +99,6 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 			return httpapi.JSON(http.StatusOK, inv), nil
 		})
 	}
+	credits.Register(rt, d)
 	return rt, rt.Check()
 }

@@ -12,6 +12,8 @@ var paymentRoutes = []Route{
 	{Method: "POST", Path: "/v1/invoices/{invoiceId}/send", Function: FnPayments},
 	{Method: "POST", Path: "/v1/invoices/{invoiceId}/void", Function: FnPayments},
 	{Method: "GET", Path: "/v1/payments", Function: FnPayments},
+	{Method: "GET", Path: "/v1/billing/credits", Function: FnPayments},
+	{Method: "POST", Path: "/v1/billing/credits/topup", Function: FnPayments},
 }
 
 // FnStripeWebhook receives Stripe's webhooks: it checks the signature and

@@ -1,0 +1,199 @@
+// Package credits is an org's AI credit balance: what AI features spend
+// (summaries, text-to-speech, drafting) and owners top up. Every change is
+// one transaction of a conditional balance update and a usage record, so
+// concurrent requests can never overdraw the balance, and every credit
+// spent or added is accounted for (who, what, when, how many).
+package credits
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Usage kinds.
+const (
+	KindSummary = "summary"
+	KindSpeech  = "speech"
+	KindDraft   = "draft"
+	KindTopUp   = "topup"
+	KindRefund  = "refund" // credits given back when the work they paid for failed
+)
+
+// MaxTopUp bounds one top-up.
+const MaxTopUp = 100_000
+
+// Usage is one change of the balance.
+type Usage struct {
+	store.Keys
+	ID      string    `dynamodbav:"id" json:"id"`
+	Kind    string    `dynamodbav:"kind" json:"kind"`
+	Credits int64     `dynamodbav:"credits" json:"credits"` // negative when spent
+	By      string    `dynamodbav:"by" json:"by"`           // a member id, or "system"
+	Ref     string    `dynamodbav:"ref,omitempty" json:"ref,omitempty"`
+	Note    string    `dynamodbav:"note,omitempty" json:"note,omitempty"`
+	At      time.Time `dynamodbav:"at" json:"at"`
+}
+
+// Keys: the balance, a counter of credits spent per month, the usage
+// records (newest first by ULID), and a claim per refunded usage.
+const (
+	balanceSK = "CREDITS"
+	monthPfx  = "CREDITS#MONTH#"
+	usagePfx  = "CREDITUSE#"
+	refundPfx = "CREDITREFUND#"
+)
+
+// Service keeps the balances.
+type Service struct {
+	DB    *store.DB
+	Log   *slog.Logger
+	Now   func() time.Time
+	NewID func() string
+}
+
+// NewService returns a Service with ULID ids.
+func NewService(db *store.DB, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{DB: db, Log: log, Now: now, NewID: func() string { return ulid.Make().String() }}
+}
+
+// Balance is the dashboard's view: what is left and what this month used.
+type Balance struct {
+	Balance    int64 `json:"balance"`
+	MonthSpent int64 `json:"monthToDate"`
+}
+
+// Balance reads an org's balance and this month's spending (UTC months).
+func (s *Service) Balance(ctx context.Context, orgID string) (Balance, error) {
+	var b, m struct {
+		N int64 `dynamodbav:"n"`
+	}
+	reqs := []*store.KeyOut{{PK: tenant.PK(orgID), SK: balanceSK, Out: &b}, {PK: tenant.PK(orgID), SK: monthPfx + s.Now().UTC().Format("2006-01"), Out: &m}}
+	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+		return Balance{}, err
+	}
+	return Balance{Balance: b.N, MonthSpent: m.N}, nil
+}
+
+// Usage pages through the usage records, newest first.
+func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Usage, map[string]types.AttributeValue, error) {
+	var out []Usage
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: usagePfx, Limit: limit, StartKey: start, Consistent: true}, &out)
+	return out, next, err
+}
+
+func (s *Service) usage(orgID, kind, by, ref, note string, n int64, now time.Time) (Usage, types.TransactWriteItem, error) {
+	u := Usage{ID: s.NewID(), Kind: kind, Credits: n, By: by, Ref: ref, Note: note, At: now}
+	u.Keys = store.Keys{PK: tenant.PK(orgID), SK: usagePfx + u.ID, Type: "creditUsage"}
+	w, err := s.DB.Put(u, store.NotExists())
+	return u, w, err
+}
+
+// change is the balance update by n; a spend (n < 0) holds only while the
+// balance covers it.
+func (s *Service) change(orgID string, n int64) types.TransactWriteItem {
+	var cond *store.Cond
+	values := map[string]types.AttributeValue{":n": store.N(n)}
+	if n < 0 {
+		cond = &store.Cond{Expr: "#n >= :need", Values: map[string]types.AttributeValue{":need": store.N(-n)}}
+	}
+	return s.DB.Update(tenant.PK(orgID), balanceSK, "ADD #n :n", cond, map[string]string{"#n": "n"}, values)
+}
+
+// ErrOut is the 402 of a spend the balance does not cover.
+func errOut(balance, need int64) error {
+	return fault.E(fault.PaymentRequired, "Out of AI credits: the balance is %d and this needs %d. An owner can top up.", balance, need)
+}
+
+// Spend takes n credits for a piece of AI work (kind, ref: what it paid
+// for) in one transaction with its usage record, or answers 402 with
+// nothing changed.
+func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int64) (Usage, error) {
+	if n <= 0 {
+		return Usage{}, errors.New("credits: spend of a non-positive amount")
+	}
+	now := s.Now().UTC()
+	u, put, err := s.usage(orgID, kind, by, ref, "", -n, now)
+	if err != nil {
+		return Usage{}, err
+	}
+	month := s.DB.Update(tenant.PK(orgID), monthPfx+now.Format("2006-01"), "ADD #n :n", nil, map[string]string{"#n": "n"},
+		map[string]types.AttributeValue{":n": store.N(n)})
+	err = s.DB.Transact(ctx, s.change(orgID, -n), put, month)
+	if store.Failed(err, 0) {
+		b, berr := s.Balance(ctx, orgID)
+		if berr != nil {
+			return Usage{}, berr
+		}
+		return Usage{}, errOut(b.Balance, n)
+	}
+	return u, err
+}
+
+// Refund gives back the credits of a usage whose work failed, once: a
+// refund record points to it, and a second refund of it changes nothing.
+func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string) error {
+	var u Usage
+	if err := s.DB.Get(ctx, tenant.PK(orgID), usagePfx+usageID, &u); err != nil {
+		return err
+	}
+	if u.Credits >= 0 {
+		return errors.New("credits: only a spend can be refunded")
+	}
+	now := s.Now().UTC()
+	_, put, err := s.usage(orgID, KindRefund, "system", usageID, reason, -u.Credits, now)
+	if err != nil {
+		return err
+	}
+	claim, err := s.DB.Put(store.Keys{PK: tenant.PK(orgID), SK: refundPfx + usageID, Type: "creditRefund"}, store.NotExists())
+	if err != nil {
+		return err
+	}
+	month := s.DB.Update(tenant.PK(orgID), monthPfx+u.At.Format("2006-01"), "ADD #n :n", nil, map[string]string{"#n": "n"},
+		map[string]types.AttributeValue{":n": store.N(u.Credits)})
+	err = s.DB.Transact(ctx, claim, s.change(orgID, -u.Credits), put, month)
+	if store.Failed(err, 0) {
+		return nil // refunded before
+	}
+	return err
+}
+
+// TopUpInput adds credits.
+type TopUpInput struct {
+	Credits int64  `json:"credits"`
+	Note    string `json:"note"`
+}
+
+// TopUp adds credits to the org's balance (owners; Stripe purchases come
+// later through the same record).
+func (s *Service) TopUp(ctx context.Context, a activity.Actor, in TopUpInput) (Balance, error) {
+	in.Note = strings.TrimSpace(in.Note)
+	var ck fault.Checker
+	ck.Check(in.Credits >= 1 && in.Credits <= MaxTopUp, "credits", "must be a whole number from 1 to 100000")
+	check.Text(&ck, "note", in.Note, false, 200)
+	if err := ck.Err(); err != nil {
+		return Balance{}, err
+	}
+	now := s.Now().UTC()
+	u, put, err := s.usage(a.OrgID, KindTopUp, a.UserID, "", in.Note, in.Credits, now)
+	if err != nil {
+		return Balance{}, err
+	}
+	e := activity.Entry{Action: "credits.topped-up", EntityType: "credits", EntityID: u.ID}
+	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.TopUpCredits, e, s.change(a.OrgID, in.Credits), put); err != nil {
+		return Balance{}, err
+	}
+	return s.Balance(ctx, a.OrgID)
+}

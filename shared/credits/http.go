@@ -1,0 +1,55 @@
+package credits
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+// Dashboard is GET /v1/billing/credits: the balance, this month's spending
+// and a page of usage records.
+type Dashboard struct {
+	Balance
+	Usage      []Usage `json:"usage"`
+	NextCursor string  `json:"nextCursor,omitempty"`
+}
+
+// Register serves the credit routes on rt (the payments function, which
+// owns billing).
+func Register(rt *httpapi.Router, d *platform.Deps) {
+	svc := NewService(d.DB, d.Log, d.Now)
+	rt.Handle("GET /v1/billing/credits", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadCredits); err != nil {
+			return nil, err
+		}
+		limit, start, err := httpapi.PageParams(r, d.Cursors, "credit-usage")
+		if err != nil {
+			return nil, err
+		}
+		b, err := svc.Balance(ctx, r.Principal.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		usage, next, err := svc.Usage(ctx, r.Principal.OrgID, limit, start)
+		if err != nil {
+			return nil, err
+		}
+		out := Dashboard{Balance: b, Usage: usage}
+		if out.Usage == nil {
+			out.Usage = []Usage{}
+		}
+		if out.NextCursor, err = httpapi.SealCursor(r, d.Cursors, "credit-usage", next); err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, out), nil
+	})
+	rt.Handle("POST /v1/billing/credits/topup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.TopUpCredits, func(in TopUpInput) (any, error) {
+			return svc.TopUp(ctx, activity.ActorOf(r), in)
+		}, http.StatusOK)
+	})
+}
