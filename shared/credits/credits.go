@@ -19,6 +19,7 @@ import (
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -178,7 +179,12 @@ type TopUpInput struct {
 
 // TopUp adds credits to the org's balance (owners; Stripe purchases come
 // later through the same record).
-func (s *Service) TopUp(ctx context.Context, a activity.Actor, in TopUpInput) (Balance, error) {
+//
+// With an idempotency key, a retried top-up adds nothing the second time.
+func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, in TopUpInput) (Balance, error) {
+	if err := idempotency.Check(idemKey); err != nil {
+		return Balance{}, err
+	}
 	in.Note = strings.TrimSpace(in.Note)
 	var ck fault.Checker
 	ck.Check(in.Credits >= 1 && in.Credits <= MaxTopUp, "credits", "must be a whole number from 1 to 100000")
@@ -191,8 +197,29 @@ func (s *Service) TopUp(ctx context.Context, a activity.Actor, in TopUpInput) (B
 	if err != nil {
 		return Balance{}, err
 	}
+	items := []types.TransactWriteItem{s.change(a.OrgID, in.Credits), put}
+	fingerprint := idempotency.Fingerprint(in)
+	if idemKey != "" {
+		w, err := idempotency.Claim(s.DB, a.OrgID, "credits-topup", idemKey, fingerprint, u.ID, now)
+		if err != nil {
+			return Balance{}, err
+		}
+		items = append(items, w)
+	}
 	e := activity.Entry{Action: "credits.topped-up", EntityType: "credits", EntityID: u.ID}
-	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.TopUpCredits, e, s.change(a.OrgID, in.Credits), put); err != nil {
+	err = activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.TopUpCredits, e, items...)
+	if idemKey != "" && store.Failed(err, 2) {
+		// Used before: the same top-up is done; another one is refused.
+		var rec idempotency.Record
+		if err := s.DB.Get(ctx, tenant.PK(a.OrgID), idempotency.SK("credits-topup", idemKey), &rec); err != nil {
+			return Balance{}, err
+		}
+		if err := rec.Matches(fingerprint); err != nil {
+			return Balance{}, err
+		}
+		return s.Balance(ctx, a.OrgID)
+	}
+	if err != nil {
 		return Balance{}, err
 	}
 	return s.Balance(ctx, a.OrgID)

@@ -7,6 +7,7 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
 )
 
@@ -49,7 +50,7 @@ func Register(rt *httpapi.Router, d *platform.Deps) {
 	})
 	rt.Handle("POST /v1/billing/credits/topup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.TopUpCredits, func(in TopUpInput) (any, error) {
-			return svc.TopUp(ctx, activity.ActorOf(r), in)
+			return svc.TopUp(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
 		}, http.StatusOK)
 	})
 }
