@@ -171,6 +171,9 @@ func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string) err
 	return err
 }
 
+// topUpScope is the top-ups' idempotency keys.
+const topUpScope = "credits-topup"
+
 // TopUpInput adds credits.
 type TopUpInput struct {
 	Credits int64  `json:"credits"`
@@ -200,7 +203,7 @@ func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, i
 	items := []types.TransactWriteItem{s.change(a.OrgID, in.Credits), put}
 	fingerprint := idempotency.Fingerprint(in)
 	if idemKey != "" {
-		w, err := idempotency.Claim(s.DB, a.OrgID, "credits-topup", idemKey, fingerprint, u.ID, now)
+		w, err := idempotency.Claim(s.DB, a.OrgID, topUpScope, idemKey, fingerprint, u.ID, now)
 		if err != nil {
 			return Balance{}, err
 		}
@@ -210,11 +213,7 @@ func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, i
 	err = activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.TopUpCredits, e, items...)
 	if idemKey != "" && store.Failed(err, 2) {
 		// Used before: the same top-up is done; another one is refused.
-		var rec idempotency.Record
-		if err := s.DB.Get(ctx, tenant.PK(a.OrgID), idempotency.SK("credits-topup", idemKey), &rec); err != nil {
-			return Balance{}, err
-		}
-		if err := rec.Matches(fingerprint); err != nil {
+		if _, err := idempotency.Replay(ctx, s.DB, a.OrgID, topUpScope, idemKey, fingerprint); err != nil {
 			return Balance{}, err
 		}
 		return s.Balance(ctx, a.OrgID)

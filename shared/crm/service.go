@@ -124,9 +124,8 @@ func (s *Service) lookup(ctx context.Context, orgID string, w want) (found, erro
 		return found{}, err
 	}
 	if orgReq != nil && orgReq.Found {
-		if loc, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
-			f.loc, f.tz = loc, org.Timezone
-		}
+		f.loc = tenant.Zone(org.Timezone)
+		f.tz = f.loc.String()
 	}
 	if clientReq != nil && clientReq.Found {
 		f.client = &client

@@ -7,9 +7,11 @@
 package idempotency
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"time"
 
@@ -79,4 +81,21 @@ func Claim(db *store.DB, orgID, scope, key, fingerprint, ref string, now time.Ti
 		Keys: store.Keys{PK: tenant.PK(orgID), SK: SK(scope, key), Type: "idempotencyKey"},
 		Hash: fingerprint, Ref: ref, ExpiresAt: now.Add(TTL).Unix(),
 	}, &store.Cond{Expr: "attribute_not_exists(PK) OR expiresAt < :now", Values: map[string]types.AttributeValue{":now": store.N(now.Unix())}})
+}
+
+// ErrClaimed says a create lost its key to an earlier request (the claim's
+// condition failed in its transaction): answer with Replay.
+var ErrClaimed = errors.New("idempotency key already claimed")
+
+// Replay reads scope's claim of key and returns what the claiming request
+// made (its Ref); a different request under the key is refused.
+func Replay(ctx context.Context, db *store.DB, orgID, scope, key, fingerprint string) (string, error) {
+	var rec Record
+	if err := db.Get(ctx, tenant.PK(orgID), SK(scope, key), &rec); err != nil {
+		return "", err
+	}
+	if err := rec.Matches(fingerprint); err != nil {
+		return "", err
+	}
+	return rec.Ref, nil
 }

@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -40,15 +41,12 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey s
 	}
 	fingerprint := idempotency.Fingerprint(in)
 	inv, err := s.createInvoice(ctx, a, idemKey, fingerprint, in, total)
-	if errors.Is(err, errReplay) {
-		var rec idempotency.Record
-		if err := s.DB.Get(ctx, tenant.PK(a.OrgID), idempotency.SK(invoiceScope, idemKey), &rec); err != nil {
+	if errors.Is(err, idempotency.ErrClaimed) {
+		id, err := idempotency.Replay(ctx, s.DB, a.OrgID, invoiceScope, idemKey, fingerprint)
+		if err != nil {
 			return Invoice{}, false, err
 		}
-		if err := rec.Matches(fingerprint); err != nil {
-			return Invoice{}, false, err
-		}
-		inv, err := s.Invoice(ctx, a.OrgID, rec.Ref)
+		inv, err := s.Invoice(ctx, a.OrgID, id)
 		return inv, err == nil, err
 	}
 	return inv, false, err
@@ -56,9 +54,6 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey s
 
 // invoiceScope is the invoices' idempotency keys.
 const invoiceScope = "invoice"
-
-// errReplay says an idempotency key was claimed by an earlier request.
-var errReplay = errors.New("idempotency key already used")
 
 func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
 	if _, err := s.stripe(); err != nil {
@@ -87,7 +82,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		return Invoice{}, err
 	}
 	if idemKey != "" && reqs[3].Found && claim.Live(s.Now()) {
-		return Invoice{}, errReplay
+		return Invoice{}, idempotency.ErrClaimed
 	}
 	var ck fault.Checker
 	ck.Check(reqs[0].Found, "clientId", "no such client")
@@ -100,10 +95,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		ck.Check(r.Found, "trustAccountId", "no such trust account")
 		ck.Check(!r.Found || tacct.Currency == in.Currency, "currency", "must be the trust account's currency ("+tacct.Currency+")")
 	}
-	loc, _ := time.LoadLocation(org.Timezone)
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := tenant.Zone(org.Timezone)
 	now := s.Now().UTC()
 	ck.Check(in.DueDate >= now.In(loc).Format(check.DateLayout), "dueDate", "cannot be in the past")
 	if err := ck.Err(); err != nil {
@@ -135,7 +127,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	if err := activity.Commit(store.WithRequestToken(ctx, inv.ID), s.DB, activity.MainLog, a, now, access.WriteInvoices, e, items...); err != nil {
 		switch {
 		case idemKey != "" && store.Failed(err, 2):
-			return Invoice{}, errReplay // the same request, sent twice at once
+			return Invoice{}, idempotency.ErrClaimed // the same request, sent twice at once
 		case store.Failed(err, 1):
 			return Invoice{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 		}
@@ -191,7 +183,7 @@ func (s *Service) mirrorSteps(ctx context.Context, orgID, account string, client
 		}
 	}
 	if inv.StripeInvoiceID == "" {
-		loc, err := s.orgLocation(ctx, orgID)
+		loc, err := tenant.ReadZone(ctx, s.DB, orgID)
 		if err != nil {
 			return err
 		}
@@ -226,20 +218,6 @@ func (s *Service) mirrorSteps(ctx context.Context, orgID, account string, client
 		return progress(func(v *Invoice) { v.SyncError = "" })
 	}
 	return nil
-}
-
-// orgLocation is the org's time zone (UTC when unset).
-func (s *Service) orgLocation(ctx context.Context, orgID string) (*time.Location, error) {
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	if loc, err := time.LoadLocation(org.Timezone); err == nil && org.Timezone != "" {
-		return loc, nil
-	}
-	return time.UTC, nil
 }
 
 // customer is the client's Stripe customer on the account, created once.
@@ -372,7 +350,7 @@ func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) 
 	}
 	e := activity.Entry{Action: "invoice.sent", EntityType: "invoice", EntityID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID}
 	return s.update(ctx, &a, a.OrgID, inv.ID, e, func(v *Invoice) {
-		v.HostedURL, v.Number = firstNonEmpty(si.HostedURL, v.HostedURL), firstNonEmpty(si.Number, v.Number)
+		v.HostedURL, v.Number = cmp.Or(si.HostedURL, v.HostedURL), cmp.Or(si.Number, v.Number)
 		v.Status = advance(v.Status, Open)
 	})
 }

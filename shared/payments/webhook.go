@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -271,7 +272,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, orgID string, ev stripego.Eve
 	if ev.Type != "invoice.paid" || si.AmountPaid <= 0 {
 		return items, nil, e, nil
 	}
-	pay, prepared, err := w.payment(ctx, orgID, inv, si)
+	pay, prepared, err := w.payment(ctx, orgID, ev.Account, inv, si)
 	if err != nil {
 		return nil, nil, e, err
 	}
@@ -281,11 +282,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, orgID string, ev stripego.Eve
 // payment records a paid invoice's charge: amount, Stripe's fee and the
 // net, all against operating; for an invoice into trust, the trust deposit
 // is the gross amount, so fees never reduce a client's trust balance.
-func (w *Worker) payment(ctx context.Context, orgID string, inv Invoice, si stripego.Invoice) ([]types.TransactWriteItem, *trust.Prepared, error) {
-	acct, err := w.svc.Account(ctx, orgID)
-	if err != nil {
-		return nil, nil, err
-	}
+func (w *Worker) payment(ctx context.Context, orgID, account string, inv Invoice, si stripego.Invoice) ([]types.TransactWriteItem, *trust.Prepared, error) {
 	st, err := w.svc.stripe()
 	if err != nil {
 		return nil, nil, err
@@ -296,24 +293,24 @@ func (w *Worker) payment(ctx context.Context, orgID string, inv Invoice, si stri
 	}
 	info := ChargeInfo{Amount: si.AmountPaid, Net: si.AmountPaid}
 	if chargeID != "" {
-		if info, err = st.Charge(ctx, acct.StripeAccountID, chargeID); err != nil {
+		if info, err = st.Charge(ctx, account, chargeID); err != nil {
 			return nil, nil, err
 		}
 		info.Amount = si.AmountPaid
 	}
 	now := w.svc.Now().UTC()
-	loc, err := w.svc.orgLocation(ctx, orgID)
+	loc, err := tenant.ReadZone(ctx, w.svc.DB, orgID)
 	if err != nil {
 		return nil, nil, err
 	}
 	p := Payment{ID: w.svc.NewID(), Kind: KindPayment, InvoiceID: inv.ID, ClientID: inv.ClientID, MatterID: inv.MatterID, Currency: inv.Currency,
 		Amount: info.Amount, Fee: info.Fee, Net: info.Amount - info.Fee, Method: info.Method, Status: "succeeded", Destination: inv.Destination,
-		StripeID: firstNonEmpty(chargeID, si.ID), ChargeID: chargeID, Date: now.In(loc).Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
+		StripeID: cmp.Or(chargeID, si.ID), ChargeID: chargeID, Date: now.In(loc).Format(check.DateLayout), CreatedAt: now, RetainUntil: RetainUntil(now)}
 	var prepared *trust.Prepared
 	if inv.Destination == ToTrust {
 		prepared, err = w.trust.PrepareDeposit(ctx, stripeActor(orgID), trust.EntryInput{AccountID: inv.TrustAccountID, ClientID: inv.ClientID,
-			MatterID: inv.MatterID, Amount: info.Amount, Date: p.Date, Description: "Payment of invoice " + firstNonEmpty(inv.Number, inv.ID) + " (Stripe)",
-			Counterparty: "Client, by " + firstNonEmpty(info.Method, "card"), Method: &trust.Method{Kind: trust.Card, Reference: p.StripeID}})
+			MatterID: inv.MatterID, Amount: info.Amount, Date: p.Date, Description: "Payment of invoice " + cmp.Or(inv.Number, inv.ID) + " (Stripe)",
+			Counterparty: "Client, by " + cmp.Or(info.Method, "card"), Method: &trust.Method{Kind: trust.Card, Reference: p.StripeID}})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -372,7 +369,7 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), paymentPf+ref.PaymentID, &orig); err != nil {
 		return nil, activity.Entry{}, err
 	}
-	loc, err := w.svc.orgLocation(ctx, orgID)
+	loc, err := tenant.ReadZone(ctx, w.svc.DB, orgID)
 	if err != nil {
 		return nil, activity.Entry{}, err
 	}
@@ -472,13 +469,4 @@ const RetentionYears = 7
 // the one retention rule the privacy work calls.
 func RetainUntil(t time.Time) string {
 	return t.UTC().AddDate(RetentionYears, 0, 0).Format(check.DateLayout)
-}
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -6,8 +6,11 @@
 package tenant
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -53,4 +56,24 @@ func OrgOf(pk string) string {
 		return id
 	}
 	return ""
+}
+
+// Zone is an org's time zone from its timezone setting: UTC when unset, or
+// when not a zone this runtime knows.
+func Zone(name string) *time.Location {
+	if loc, err := time.LoadLocation(name); err == nil && name != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// ReadZone reads an org's time zone (UTC for an org without one).
+func ReadZone(ctx context.Context, db *store.DB, orgID string) (*time.Location, error) {
+	var org struct {
+		Timezone string `dynamodbav:"timezone"`
+	}
+	if err := db.Get(ctx, PK(orgID), OrgSK, &org); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return Zone(org.Timezone), nil
 }

@@ -22,3 +22,11 @@ func TestRoleIn(t *testing.T) {
 		t.Errorf("RoleIn = %+v", c)
 	}
 }
+
+func TestZone(t *testing.T) {
+	for name, want := range map[string]string{"America/New_York": "America/New_York", "": "UTC", "Not/AZone": "UTC", "UTC": "UTC"} {
+		if got := Zone(name).String(); got != want {
+			t.Errorf("Zone(%q) = %s, want %s", name, got, want)
+		}
+	}
+}

@@ -43,28 +43,19 @@ func (s *Service) PrepareDeposit(ctx context.Context, a activity.Actor, in Entry
 	if err := in.normalize(); err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
-	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
-	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
-	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID}, []string{in.MatterID}, "", ledgerReads...)
+	p, err := s.plan(ctx, a, in, "")
 	if err != nil {
 		return nil, err
 	}
-	if err := in.checkRefs(r, now); err != nil {
-		return nil, err
-	}
-	for i := range legs {
-		legs[i].Currency = r.account.Currency
-	}
 	var t txn
-	if err := s.addLegs(ctx, &t, a.OrgID, *r.account, legs, moves); err != nil {
+	if err := s.addLegs(ctx, &t, a.OrgID, *p.account, p.legs, p.moves); err != nil {
 		return nil, err
 	}
-	rec, err := activity.RecordIn(s.DB, activity.TrustLog, a, now, activity.Entry{Action: "trust.entry.posted", EntityType: "trustEntry",
-		EntityID: legs[0].ID, ClientID: in.ClientID, MatterID: in.MatterID, Detail: "deposit " + Money(in.Amount, r.account.Currency)})
+	rec, err := activity.RecordIn(s.DB, activity.TrustLog, a, p.now, activity.Entry{Action: "trust.entry.posted", EntityType: "trustEntry",
+		EntityID: p.legs[0].ID, ClientID: in.ClientID, MatterID: in.MatterID, Detail: "deposit " + Money(in.Amount, p.account.Currency)})
 	t.addErr(rec, err)
 	if t.err != nil {
 		return nil, t.err
 	}
-	return &Prepared{Items: t.items, Entry: legs[0], why: t.why}, nil
+	return &Prepared{Items: t.items, Entry: p.legs[0], why: t.why}, nil
 }

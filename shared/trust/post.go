@@ -115,26 +115,15 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 		return Entry{}, false, err
 	}
 	fingerprint := idempotency.Fingerprint(in)
-	now := s.Now().UTC()
-	// The legs are laid out before the reads, so that the ledgers they move
-	// are read in the same batch as everything else.
-	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
-	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
-	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey, ledgerReads...)
+	p, err := s.plan(ctx, a, in, idemKey)
 	if err != nil {
 		return Entry{}, false, err
 	}
-	if r.idem != nil {
-		e, err := s.replay(ctx, a.OrgID, *r.idem, fingerprint)
+	if p.idem != nil {
+		e, err := s.replay(ctx, a.OrgID, *p.idem, fingerprint)
 		return e, err == nil, err
 	}
-	if err := in.checkRefs(r, now); err != nil {
-		return Entry{}, false, err
-	}
-	acct := *r.account
-	for i := range legs {
-		legs[i].Currency = acct.Currency
-	}
+	acct, legs, moves, now := *p.account, p.legs, p.moves, p.now
 
 	var t txn
 	// The idempotency record goes first: when the same request is sent
@@ -143,7 +132,7 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	if idemKey != "" {
 		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].SK, now)
 		t.addErr(w, err)
-		t.why[0] = func() error { return errReplay }
+		t.why[0] = func() error { return idempotency.ErrClaimed }
 	}
 	if err := s.addLegs(ctx, &t, a.OrgID, acct, legs, moves); err != nil {
 		return Entry{}, false, err
@@ -162,19 +151,50 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	ae := activity.Entry{Action: "trust.entry.posted", EntityType: "trustEntry", EntityID: legs[0].ID,
 		ClientID: in.ClientID, MatterID: in.MatterID, Detail: detail}
 	err = s.commit(ctx, a, access.WriteTrust, ae, &t)
-	if errors.Is(err, errReplay) {
+	if errors.Is(err, idempotency.ErrClaimed) {
 		// The same request, sent twice at once: the other one recorded it.
-		r, err := s.load(ctx, a.OrgID, "", nil, nil, idemKey)
-		if err != nil || r.idem == nil {
-			return Entry{}, false, errRace
+		sk, err := idempotency.Replay(ctx, s.DB, a.OrgID, idemScope, idemKey, fingerprint)
+		if err != nil {
+			return Entry{}, false, err
 		}
-		e, err := s.replay(ctx, a.OrgID, *r.idem, fingerprint)
+		e, err := s.entryAt(ctx, a.OrgID, sk)
 		return e, err == nil, err
 	}
 	if err != nil {
 		return Entry{}, false, err
 	}
 	return legs[0], false, nil
+}
+
+// plan is an entry laid out, with what it was checked against.
+type plan struct {
+	refs
+	legs  []Entry
+	moves []*move
+	now   time.Time
+}
+
+// plan reads everything a normalized entry depends on (account, org,
+// clients, matters, the balances its legs move, an idempotency claim) in
+// one batch, checks it and lays it out. A live claim stops it before the
+// checks: the caller replays the claim.
+func (s *Service) plan(ctx context.Context, a activity.Actor, in EntryInput, idemKey string) (plan, error) {
+	now := s.Now().UTC()
+	// The legs are laid out before the reads, so that the ledgers they move
+	// are read in the same batch as everything else.
+	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
+	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
+	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey, ledgerReads...)
+	if err != nil || r.idem != nil {
+		return plan{refs: r}, err
+	}
+	if err := in.checkRefs(r, now); err != nil {
+		return plan{}, err
+	}
+	for i := range legs {
+		legs[i].Currency = r.account.Currency
+	}
+	return plan{refs: r, legs: legs, moves: moves, now: now}, nil
 }
 
 // checkRefs checks what the entry refers to, as read: the account, the
@@ -468,15 +488,18 @@ func (s *Service) checkNumber(ctx context.Context, orgID, accountID, entryID str
 // idemScope is the trust entries' idempotency keys.
 const idemScope = "trust-entry"
 
-var errReplay = errors.New("idempotency key already used")
-
 // replay answers a repeated request with the entry the first one recorded,
 // and refuses a different request sent with the same key.
 func (s *Service) replay(ctx context.Context, orgID string, rec idempotency.Record, fingerprint string) (Entry, error) {
 	if err := rec.Matches(fingerprint); err != nil {
 		return Entry{}, err
 	}
+	return s.entryAt(ctx, orgID, rec.Ref)
+}
+
+// entryAt reads the entry at sort key sk.
+func (s *Service) entryAt(ctx context.Context, orgID, sk string) (Entry, error) {
 	var e Entry
-	err := s.DB.Get(ctx, tenant.PK(orgID), rec.Ref, &e)
+	err := s.DB.Get(ctx, tenant.PK(orgID), sk, &e)
 	return e, err
 }

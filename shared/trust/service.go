@@ -129,9 +129,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	if acctReq.Found {
 		r.account = &acct
 	}
-	if loc, err := time.LoadLocation(org.Timezone); orgReq.Found && org.Timezone != "" && err == nil {
-		r.loc = loc
-	}
+	r.loc = tenant.Zone(org.Timezone)
 	if idemReq != nil && idemReq.Found && idem.Live(s.Now()) {
 		r.idem = &idem
 	}
