@@ -92,6 +92,13 @@ const (
 	// AI credits: the billing dashboard reads them; owners top up.
 	ReadCredits  Permission = "credits:read"
 	TopUpCredits Permission = "credits:topup"
+
+	// Messaging: SMS and email to clients, and the consent log behind them.
+	SendMessages    Permission = "messages:send"
+	ReadMessages    Permission = "messages:read"
+	ReadConsent     Permission = "consent:read"
+	RecordConsent   Permission = "consent:record"   // a staff action: the client said so by phone or in person
+	ManageMessaging Permission = "messaging:manage" // reminder lead time, quiet hours
 )
 
 // Role groups of the matrix below.
@@ -137,6 +144,13 @@ var matrix = map[Permission][]Role{
 
 	ReadCredits:  trustees,
 	TopUpCredits: {Owner},
+
+	// Billing sends payment reminders; everyone who talks to clients texts them.
+	SendMessages:    everyone,
+	ReadMessages:    everyone,
+	ReadConsent:     everyone,
+	RecordConsent:   everyone,
+	ManageMessaging: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

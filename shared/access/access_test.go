@@ -70,6 +70,11 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		ReadDocuments:   {true, true, true, true, false},
 		WriteDocuments:  {true, true, true, true, false},
 		DeleteDocuments: {true, true, true, false, false},
+		// Messaging (issue 4): everyone texts clients; owners and admins
+		// set reminder times and quiet hours.
+		SendMessages:    {true, true, true, true, true},
+		RecordConsent:   {true, true, true, true, true},
+		ManageMessaging: {true, true, false, false, false},
 	}
 	for p, allowed := range want {
 		for i, r := range Roles {

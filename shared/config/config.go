@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -36,6 +37,29 @@ type Config struct {
 	// secret STRIPE_WEBHOOK_SECRET_ARN names in AWS.
 	StripeWebhookSecret    string
 	StripeWebhookSecretARN string
+	// Twilio: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN locally; in AWS
+	// the secret TWILIO_SECRET_ARN names holds {"accountSid","authToken"}.
+	TwilioAccountSID          string
+	TwilioAuthToken           string
+	TwilioSecretARN           string
+	TwilioMessagingServiceSID string // TWILIO_MESSAGING_SERVICE_SID: the default for orgs that set none
+	TwilioAPIBaseURL          string // TWILIO_API_BASE_URL: a stand-in; "" for Twilio
+	// TwilioRepliesToKeywords (TWILIO_REPLIES_TO_KEYWORDS, default true) says
+	// Twilio answers STOP/START/HELP itself (its default opt-out handling or
+	// Advanced Opt-Out); "false" makes the inbound webhook confirm them.
+	TwilioRepliesToKeywords bool
+	SMSMaxSegments          int // SMS_MAX_SEGMENTS: the longest SMS accepted (default 10)
+	// EmailFrom (EMAIL_FROM) is the verified SES address email goes from
+	// when an org sets none; SESEndpoint (SES_ENDPOINT) a stand-in.
+	EmailFrom   string
+	SESEndpoint string
+	// OpenAI or any OpenAI-compatible server: OPENAI_API_KEY locally, the
+	// secret OPENAI_SECRET_ARN names in AWS.
+	OpenAIKey       string
+	OpenAISecretARN string
+	OpenAIBaseURL   string // OPENAI_BASE_URL
+	OpenAIModel     string // OPENAI_MODEL
+	OpenAITTSModel  string // OPENAI_TTS_MODEL
 	// QueueURLs maps logical queue names to SQS URLs (QUEUE_URLS,
 	// "name=url,name=url"), set by CDK for the functions that send.
 	QueueURLs  map[string]string
@@ -84,6 +108,26 @@ func Load(getenv Getenv) (Config, error) {
 		StripeWebhookSecret:    get("STRIPE_WEBHOOK_SECRET", ""),
 		StripeWebhookSecretARN: get("STRIPE_WEBHOOK_SECRET_ARN", ""),
 		QueueURLs:              map[string]string{},
+
+		TwilioAccountSID:          get("TWILIO_ACCOUNT_SID", ""),
+		TwilioAuthToken:           get("TWILIO_AUTH_TOKEN", ""),
+		TwilioSecretARN:           get("TWILIO_SECRET_ARN", ""),
+		TwilioMessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
+		TwilioAPIBaseURL:          get("TWILIO_API_BASE_URL", ""),
+		TwilioRepliesToKeywords:   get("TWILIO_REPLIES_TO_KEYWORDS", "true") != "false",
+		EmailFrom:                 get("EMAIL_FROM", ""),
+		SESEndpoint:               get("SES_ENDPOINT", ""),
+
+		OpenAIKey:       get("OPENAI_API_KEY", ""),
+		OpenAISecretARN: get("OPENAI_SECRET_ARN", ""),
+		OpenAIBaseURL:   get("OPENAI_BASE_URL", ""),
+		OpenAIModel:     get("OPENAI_MODEL", ""),
+		OpenAITTSModel:  get("OPENAI_TTS_MODEL", ""),
+	}
+	if n, err := strconv.Atoi(get("SMS_MAX_SEGMENTS", "10")); err == nil && n > 0 && n <= 50 {
+		c.SMSMaxSegments = n
+	} else {
+		return c, fmt.Errorf("config: SMS_MAX_SEGMENTS must be a whole number from 1 to 50")
 	}
 	for _, pair := range strings.Split(getenv("QUEUE_URLS"), ",") {
 		if name, url, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && name != "" && url != "" {

@@ -46,6 +46,7 @@ type MatterPatch struct {
 	Description           *string   `json:"description"`
 	OpenedOn              *string   `json:"openedOn"`
 	ClosedOn              *string   `json:"closedOn"`
+	ClientUpdates         *string   `json:"clientUpdates"`
 }
 
 const maxTeam = 25
@@ -75,6 +76,10 @@ func (p MatterPatch) apply(m *Matter, today string, roles map[string]access.Role
 	set(&m.Description, p.Description)
 	set(&m.OpenedOn, p.OpenedOn)
 	set(&m.ClosedOn, p.ClosedOn)
+	set(&m.ClientUpdates, p.ClientUpdates)
+	if m.ClientUpdates == "" {
+		m.ClientUpdates = UpdatesNone
+	}
 	if m.Status == "" {
 		m.Status = StatusOpen
 	}
@@ -96,6 +101,7 @@ func (p MatterPatch) apply(m *Matter, today string, roles map[string]access.Role
 	check.Text(&ck, "practiceArea", m.PracticeArea, false, 100)
 	check.Text(&ck, "description", m.Description, false, 5000, true)
 	ck.Check(m.Status == StatusOpen || m.Status == StatusPending || m.Status == StatusClosed, "status", `must be "open", "pending" or "closed"`)
+	ck.Check(m.ClientUpdates == UpdatesNone || m.ClientUpdates == UpdatesSMS || m.ClientUpdates == UpdatesEmail, "clientUpdates", `must be "none", "sms" or "email"`)
 	ck.Check(check.Date(m.OpenedOn), "openedOn", "must be a date, YYYY-MM-DD")
 	if m.ClosedOn != "" {
 		ck.Check(check.Date(m.ClosedOn), "closedOn", "must be a date, YYYY-MM-DD")
@@ -230,8 +236,12 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		if before.Status != m.Status {
 			e.Detail = before.Status + " → " + m.Status
 		}
-		if m.Status == StatusClosed && before.Status != StatusClosed {
+		switch {
+		case m.Status == StatusClosed && before.Status != StatusClosed:
 			e.Event = "matter.closed"
+		case m.Status != before.Status:
+			// Subscribers (client case updates) read the matter for the rest.
+			e.Event = "matter.status_changed"
 		}
 		err = s.commit(ctx, a, access.WriteMatters, e, items...)
 		switch {

@@ -8,6 +8,7 @@ package crm
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/matterly/matterly/shared/fault"
@@ -111,10 +112,20 @@ type Matter struct {
 	OpenedOn              string    `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
 	ClosedOn              string    `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
 	DocumentCount         int       `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
+	// ClientUpdates is how the client hears of status changes: "none"
+	// (the default), "sms" or "email" (the messaging capability sends them).
+	ClientUpdates string `dynamodbav:"clientUpdates,omitempty" json:"clientUpdates"`
 	CreatedBy             string    `dynamodbav:"createdBy" json:"createdBy"`
 	CreatedAt             time.Time `dynamodbav:"createdAt" json:"createdAt"`
 	UpdatedAt             time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
 }
+
+// Client update channels of a matter.
+const (
+	UpdatesNone  = "none"
+	UpdatesSMS   = "sms"
+	UpdatesEmail = "email"
+)
 
 // OnMatter reports whether member userID works on m.
 func (m Matter) OnMatter(userID string) bool {
@@ -219,7 +230,22 @@ func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 func (c *Client) setKeys(orgID string) {
 	c.Tags = c.Tags.stored()
 	c.Keys = store.Keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client"}
+	// The contact indexes: an inbound text or an unsubscribe names an
+	// address, and messaging finds the client it belongs to.
+	if c.Phone != "" {
+		c.GSI1PK, c.GSI1SK = ClientsByPhonePK(orgID, c.Phone), c.ID
+	}
+	if c.Email != "" {
+		c.GSI2PK, c.GSI2SK = ClientsByEmailPK(orgID, strings.ToLower(c.Email)), c.ID
+	}
 }
+
+// ClientsByPhonePK and ClientsByEmailPK are the index partitions (GSI1 and
+// GSI2) of the org's clients with one phone number or email address.
+func ClientsByPhonePK(orgID, phone string) string { return tenant.PK(orgID) + "#PHONE#" + phone }
+
+// ClientsByEmailPK: see ClientsByPhonePK.
+func ClientsByEmailPK(orgID, email string) string { return tenant.PK(orgID) + "#EMAIL#" + email }
 
 // nameEntry is one search entry of a client's name: the folded name from
 // one of its words on, in the org's name index (GSI1), sorted by that text.

@@ -4,9 +4,14 @@
 package identity
 
 import (
+	"context"
+	"errors"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
@@ -56,6 +61,8 @@ const (
 type orgRow struct {
 	PK                        string `dynamodbav:"PK"`
 	SK                        string `dynamodbav:"SK"`
+	GSI1PK                    string `dynamodbav:"GSI1PK,omitempty"` // orgsIndex: every org, for the schedules
+	GSI1SK                    string `dynamodbav:"GSI1SK,omitempty"`
 	Type                      string `dynamodbav:"type"`
 	ID                        string `dynamodbav:"id"`
 	Name                      string `dynamodbav:"name"`
@@ -72,7 +79,7 @@ type orgRow struct {
 
 func toOrgRow(o Org) orgRow {
 	return orgRow{
-		PK: orgPK(o.ID), SK: orgSK, Type: "org", ID: o.ID, Name: o.Name, BusinessName: o.BusinessName,
+		PK: orgPK(o.ID), SK: orgSK, GSI1PK: orgsIndex, GSI1SK: o.ID, Type: "org", ID: o.ID, Name: o.Name, BusinessName: o.BusinessName,
 		Industry: o.Industry, Timezone: o.Timezone, SMSSenderName: o.SMSSenderName, SMSFromNumber: o.SMSFromNumber,
 		TwilioMessagingServiceSID: o.TwilioMessagingServiceSID, OwnerCount: o.OwnerCount,
 		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
@@ -165,4 +172,34 @@ func formatTime(t time.Time) string {
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
+}
+
+// SMSNumberOwner returns the org whose smsFromNumber is number, "" when
+// none: inbound texts to that number belong to that org.
+func SMSNumberOwner(ctx context.Context, db *store.DB, number string) (string, error) {
+	var m markerRow
+	if err := db.Get(ctx, smsFromPK(number), markerSK, &m); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return "", err
+	}
+	return m.OrgID, nil
+}
+
+// orgsIndex is the GSI1 partition listing every org: the schedules (SMS
+// reminders) walk it. Global by nature, like the login lookups.
+const orgsIndex = "ORGS"
+
+// ListOrgs pages through the ids of all orgs.
+func ListOrgs(ctx context.Context, db *store.DB, limit int32, start map[string]types.AttributeValue) ([]string, map[string]types.AttributeValue, error) {
+	var rows []struct {
+		ID string `dynamodbav:"id"`
+	}
+	next, err := db.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: orgsIndex, Forward: true, Limit: limit, StartKey: start}, &rows)
+	ids := make([]string, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	return ids, next, err
 }

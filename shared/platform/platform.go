@@ -7,6 +7,7 @@ package platform
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/matterly/matterly/shared/queue"
@@ -50,6 +51,21 @@ type Deps struct {
 	// configured (the webhook then answers 503, never accepts unsigned calls).
 	StripeWebhookSecret string
 	Queue               queue.Sender // async work; nil when the function sends none
+	// Twilio's account SID and auth token; "" when SMS is not configured.
+	TwilioAccountSID, TwilioAuthToken string
+	// OpenAIKey is the AI provider's key; "" when none is set (a local
+	// OpenAI-compatible server may need none).
+	OpenAIKey string
+}
+
+// UnsetSecret is a provider secret's value until the operator sets it:
+// the capability then answers 503 saying what to set.
+const UnsetSecret = "unset"
+
+// twilioSecret is the JSON the Twilio secret holds in AWS.
+type twilioSecret struct {
+	AccountSID string `json:"accountSid"`
+	AuthToken  string `json:"authToken"`
 }
 
 // Options override parts of the wiring (tests and the dev server).
@@ -115,6 +131,22 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			key, err = keys.ReadSecret(ctx, sm, cfg.StripeWebhookSecretARN)
 			d.StripeWebhookSecret = string(key)
 		}
+		if err == nil && cfg.TwilioSecretARN != "" {
+			var raw []byte
+			var tw twilioSecret
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.TwilioSecretARN); err == nil && string(raw) != UnsetSecret {
+				if jerr := json.Unmarshal(raw, &tw); jerr != nil {
+					err = fmt.Errorf("twilio secret: want {\"accountSid\",\"authToken\"}: %w", jerr)
+				}
+			}
+			d.TwilioAccountSID, d.TwilioAuthToken = tw.AccountSID, tw.AuthToken
+		}
+		if err == nil && cfg.OpenAISecretARN != "" {
+			var raw []byte
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.OpenAISecretARN); err == nil && string(raw) != UnsetSecret {
+				d.OpenAIKey = string(raw)
+			}
+		}
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
@@ -125,6 +157,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	}
 	if cfg.Local() {
 		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
+		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
 	}
 	d.DB = store.New(dyn, cfg.TableName)
 	if d.Keys, err = keys.Derive(signingRoot); err != nil {

@@ -1,0 +1,275 @@
+package messaging
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// FromDeps builds the service for a function. sandbox is make dev's
+// outbox: both channels work with no provider configured.
+func FromDeps(d *platform.Deps, sandbox bool) *Service {
+	cfg := d.Config
+	public := cfg.PublicBaseURL
+	return &Service{DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
+		SMSReady:   sandbox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
+		EmailReady: sandbox || cfg.EmailFrom != "" || !cfg.Local(),
+		SandboxSMS: sandbox, MaxSegments: cfg.SMSMaxSegments, PublicURL: public, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
+}
+
+// NewRouter serves the messaging API and the unsubscribe link.
+func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnMessaging, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt.Handle("POST /v1/messages/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.SendMessages, func(in SMSInput) (any, error) {
+			return svc.SendSMS(ctx, activity.ActorOf(r), in)
+		}, http.StatusAccepted)
+	})
+	rt.Handle("POST /v1/messages/email", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.SendMessages, func(in EmailInput) (any, error) {
+			return svc.SendEmail(ctx, activity.ActorOf(r), in)
+		}, http.StatusAccepted)
+	})
+	rt.Handle("GET /v1/messages", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadMessages); err != nil {
+			return nil, err
+		}
+		pk, err := conversationOf(ctx, svc, r)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.ListPage(r, d.Cursors, "messages|"+pk, func(limit int32, start map[string]types.AttributeValue) ([]Message, map[string]types.AttributeValue, error) {
+			var out []Message
+			next, err := svc.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: pk, Limit: limit, StartKey: start}, &out)
+			return out, next, err
+		})
+	})
+	rt.Handle("GET /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadConsent); err != nil {
+			return nil, err
+		}
+		channel, addr, err := addressOf(r)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.ListPage(r, d.Cursors, "consent|"+channel+"|"+addr, func(limit int32, start map[string]types.AttributeValue) ([]ConsentChange, map[string]types.AttributeValue, error) {
+			return svc.ConsentLog(ctx, r.Principal.OrgID, channel, addr, limit, start)
+		})
+	})
+	rt.Handle("GET /v1/consent/state", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadConsent); err != nil {
+			return nil, err
+		}
+		channel, addr, err := addressOf(r)
+		if err != nil {
+			return nil, err
+		}
+		c, err := svc.ConsentOf(ctx, r.Principal.OrgID, channel, addr)
+		if c.State == "" {
+			c.State = "none"
+		}
+		return httpapi.JSON(http.StatusOK, c), err
+	})
+	rt.Handle("POST /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.RecordConsent, func(in ConsentInput) (any, error) {
+			return svc.RecordConsent(ctx, r.Principal.OrgID, r.Principal.UserID, in)
+		}, http.StatusCreated)
+	})
+	rt.Handle("GET /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadMessages); err != nil {
+			return nil, err
+		}
+		st, err := svc.settings(ctx, r.Principal.OrgID)
+		return httpapi.JSON(http.StatusOK, st), err
+	})
+	rt.Handle("PATCH /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in SettingsPatch) (any, error) {
+			return svc.UpdateSettings(ctx, activity.ActorOf(r), in)
+		}, http.StatusOK)
+	})
+	unsubscribe := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		name, err := svc.Unsubscribe(ctx, r.Query("token"))
+		if err != nil {
+			return nil, err
+		}
+		page := "<!doctype html><meta charset=utf-8><title>Unsubscribed</title><p>You will receive no more emails from " +
+			html.EscapeString(name) + ".</p>"
+		return httpapi.Text(http.StatusOK, "text/html; charset=utf-8", page), nil
+	}
+	rt.Handle("GET /unsubscribe", unsubscribe)
+	rt.Handle("POST /unsubscribe", unsubscribe) // RFC 8058 one-click, from the List-Unsubscribe-Post header
+	return rt, rt.Check()
+}
+
+// conversationOf is the conversation ?clientId= (or ?phone= / ?email=,
+// for senders no client matches) names.
+func conversationOf(ctx context.Context, svc *Service, r *httpapi.Request) (string, error) {
+	org := r.Principal.OrgID
+	if id := r.Query("clientId"); id != "" {
+		if !check.ID(id) {
+			return "", fault.Fields(fault.FieldError{Field: "clientId", Message: "is not an id"})
+		}
+		if _, err := svc.clientOf(ctx, org, id); err != nil {
+			return "", err
+		}
+		return conversationPK(org, id, ""), nil
+	}
+	_, addr, err := addressOf(r)
+	if err != nil {
+		return "", fault.Fields(fault.FieldError{Field: "clientId", Message: "give clientId, phone or email"})
+	}
+	return conversationPK(org, "", addr), nil
+}
+
+// addressOf reads ?phone= or ?email=.
+func addressOf(r *httpapi.Request) (channel, address string, err error) {
+	phone, email := strings.TrimSpace(r.Query("phone")), r.Query("email")
+	switch {
+	case phone != "" && email == "":
+		if !check.Phone(phone) {
+			return "", "", fault.Fields(fault.FieldError{Field: "phone", Message: check.PhoneMessage})
+		}
+		return SMS, phone, nil
+	case email != "" && phone == "":
+		e, ok := check.Email(email)
+		if !ok {
+			return "", "", fault.Fields(fault.FieldError{Field: "email", Message: "must be an email address"})
+		}
+		return Email, e, nil
+	}
+	return "", "", fault.Fields(fault.FieldError{Field: "phone", Message: "give exactly one of phone and email"})
+}
+
+// Unsubscribe records the opt-out a signed link names and returns the
+// org's name for the confirmation page. Opening it twice logs once.
+func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
+	orgID, addr, ok := s.openUnsubscribe(token)
+	if !ok {
+		return "", fault.E(fault.Malformed, "This unsubscribe link is not valid; copy the whole link from the email.")
+	}
+	var o org
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); err != nil {
+		return "", fault.E(fault.NotFound, "This unsubscribe link is no longer valid.")
+	}
+	cur, err := s.ConsentOf(ctx, orgID, Email, addr)
+	if err != nil || cur.State == ConsentOut {
+		return o.Name, err
+	}
+	_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: Email, Address: addr, State: ConsentOut, Method: MethodUnsubscribe})
+	return o.Name, err
+}
+
+// SettingsPatch changes some settings.
+type SettingsPatch struct {
+	ReminderLeadMinutes *int    `json:"reminderLeadMinutes"`
+	QuietStart          *string `json:"quietHoursStart"`
+	QuietEnd            *string `json:"quietHoursEnd"`
+	PaymentReminders    *bool   `json:"paymentReminders"`
+	FromEmail           *string `json:"fromEmail"`
+}
+
+var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// UpdateSettings saves the org's messaging settings.
+func (s *Service) UpdateSettings(ctx context.Context, a activity.Actor, p SettingsPatch) (Settings, error) {
+	st, err := s.settings(ctx, a.OrgID)
+	if err != nil {
+		return Settings{}, err
+	}
+	prev := st.UpdatedAt
+	if p.ReminderLeadMinutes != nil {
+		st.ReminderLeadMinutes = *p.ReminderLeadMinutes
+	}
+	if p.QuietStart != nil {
+		st.QuietStart = *p.QuietStart
+	}
+	if p.QuietEnd != nil {
+		st.QuietEnd = *p.QuietEnd
+	}
+	if p.PaymentReminders != nil {
+		st.PaymentReminders = *p.PaymentReminders
+	}
+	if p.FromEmail != nil {
+		st.FromEmail = strings.TrimSpace(*p.FromEmail)
+	}
+	var ck fault.Checker
+	ck.Check(st.ReminderLeadMinutes >= 15 && st.ReminderLeadMinutes <= MaxLeadMinutes, "reminderLeadMinutes", "must be from 15 to 10080 (7 days)")
+	ck.Check(hhmm.MatchString(st.QuietStart), "quietHoursStart", "must be HH:MM")
+	ck.Check(hhmm.MatchString(st.QuietEnd), "quietHoursEnd", "must be HH:MM")
+	if st.FromEmail != "" {
+		e, ok := check.Email(st.FromEmail)
+		ck.Check(ok, "fromEmail", "must be an email address verified in SES")
+		st.FromEmail = e
+	}
+	if err := ck.Err(); err != nil {
+		return Settings{}, err
+	}
+	st.UpdatedAt = s.Now().UTC()
+	st.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: settingsSK, Type: "messagingSettings"}
+	cond := store.NotExists()
+	if !prev.IsZero() {
+		cond = store.Unchanged(prev)
+	}
+	put, err := s.DB.Put(st, cond)
+	if err != nil {
+		return Settings{}, err
+	}
+	e := activity.Entry{Action: "messaging.settings.updated", EntityType: "org", EntityID: a.OrgID}
+	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, st.UpdatedAt, access.ManageMessaging, e, put); store.Failed(err, 0) {
+		return Settings{}, fault.E(fault.Conflict, "The settings changed while you edited them; reload and try again.")
+	} else if err != nil {
+		return Settings{}, err
+	}
+	return st, nil
+}
+
+// NewWebhookRouter serves Twilio's webhooks (a function URL in AWS): each
+// signature is checked before anything else.
+func NewWebhookRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnTwilioWebhook, httpapi.Options{Verifier: d.Verifier, Logger: d.Log, MaxBody: 64 << 10})
+	rt.Handle("POST /webhooks/twilio/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		form, err := verifiedForm(r, d.TwilioAuthToken, d.Config.PublicBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		reply, err := svc.Inbound(ctx, form, !d.Config.TwilioRepliesToKeywords)
+		if err != nil {
+			return nil, err
+		}
+		return twiml(reply), nil
+	})
+	rt.Handle("POST /webhooks/twilio/status", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		form, err := verifiedForm(r, d.TwilioAuthToken, d.Config.PublicBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		if err := svc.Status(ctx, r.Query("org"), r.Query("msg"), form); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	})
+	return rt, rt.Check()
+}
+
+// twiml is Twilio's answer: an empty <Response/>, or one message.
+func twiml(reply string) *httpapi.Response {
+	body := `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+	if reply != "" {
+		body = `<?xml version="1.0" encoding="UTF-8"?><Response><Message>` + html.EscapeString(reply) + `</Message></Response>`
+	}
+	return httpapi.Text(http.StatusOK, "text/xml", body)
+}

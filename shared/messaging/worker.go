@@ -1,0 +1,248 @@
+package messaging
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Worker hands queued messages to the providers, each at most once.
+type Worker struct {
+	svc   *Service
+	sms   SMSSender
+	email EmailSender
+	// sleep waits between in-process retries (tests replace it).
+	sleep func(context.Context, time.Duration) error
+}
+
+// NewWorker builds the queue consumer. sms or email may be nil when that
+// channel is not configured: its messages then fail with a clear reason.
+func NewWorker(svc *Service, sms SMSSender, email EmailSender) *Worker {
+	return &Worker{svc: svc, sms: sms, email: email, sleep: sleepCtx}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Limits of sending.
+const (
+	// MaxAttempts is how many times a message is handed to its provider
+	// before it is marked failed.
+	MaxAttempts = 5
+	// sendingStale is how long a claim may stand before the message is
+	// taken to have died mid-send.
+	sendingStale = 2 * time.Minute
+	// inProcessTries are the quick retries of a throttled or failing
+	// provider call before the message goes back to the queue.
+	inProcessTries = 3
+)
+
+// Handle processes one SQS batch, reporting the messages to retry
+// (ReportBatchItemFailures): the rest of the batch is never sent twice.
+func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		var j job
+		if err := json.Unmarshal([]byte(rec.Body), &j); err != nil || j.OrgID == "" || j.MessageID == "" {
+			w.svc.Log.Error("unreadable message job dropped", "sqsMessageId", rec.MessageId)
+			continue
+		}
+		if err := w.Process(ctx, j.OrgID, j.MessageID); err != nil {
+			w.svc.Log.Warn("message send will be retried", "messageId", j.MessageID, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// errRetry hands a message back to the queue.
+var errRetry = errors.New("provider unavailable")
+
+// Process sends one message if it is still queued. It returns an error
+// only when the message should be tried again later.
+func (w *Worker) Process(ctx context.Context, orgID, id string) error {
+	s := w.svc
+	var m Message
+	if err := s.DB.Get(ctx, tenant.PK(orgID), messageSK(id), &m); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	now := s.Now().UTC()
+	switch {
+	case m.Status == StatusSending && now.Sub(m.UpdatedAt) > sendingStale:
+		// A worker died between claiming and recording: the provider may
+		// have the message. It is never sent again (a duplicate text is
+		// worse than a missing one); Twilio's status callback corrects it.
+		return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, "delivery_unknown", "The sender stopped before recording the result; check the delivery status.", "")
+	case m.Status != StatusQueued:
+		return nil // sent, failed, or being sent right now: a redelivery
+	case m.NotBefore(now):
+		return nil // quiet hours: the sweep queues it when they end
+	case m.Attempts >= MaxAttempts:
+		return w.finish(ctx, orgID, &m, StatusQueued, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
+	}
+
+	var o org
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	settings, err := s.settings(ctx, orgID)
+	if err != nil {
+		return err
+	}
+
+	// The claim: queued → sending, in one transaction with the consent
+	// check, so a STOP that landed after the message was queued wins.
+	claimed := m
+	claimed.Status, claimed.Attempts, claimed.UpdatedAt = StatusSending, m.Attempts+1, now
+	claimed.setKeys(orgID)
+	put, err := s.DB.Put(claimed, store.Unchanged(m.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	err = s.DB.Transact(ctx, put, s.notOptedOut(orgID, m.Channel, m.To))
+	switch {
+	case store.Failed(err, 1):
+		return w.finish(ctx, orgID, &m, StatusQueued, StatusBlocked, "opted_out", "The recipient opted out before the message was sent.", "")
+	case store.Failed(err, 0):
+		return nil // another delivery of this job claimed it
+	case err != nil:
+		return err
+	}
+	m = claimed
+
+	providerID, err := w.deliver(ctx, orgID, o, settings, m)
+	var perm interface{ Permanent() bool }
+	switch {
+	case err == nil:
+		m.ProviderID, m.SentAt = providerID, s.Now().UTC()
+		return w.finish(ctx, orgID, &m, StatusSending, StatusSent, "", "", providerID)
+	case errors.As(err, &perm) && perm.Permanent():
+		code := providerCode(err)
+		if ferr := w.finish(ctx, orgID, &m, StatusSending, StatusFailed, code, err.Error(), ""); ferr != nil {
+			return ferr
+		}
+		if code == "21610" {
+			// Twilio holds a STOP for this number we never saw: record it,
+			// so the next send is refused at the API.
+			_, cerr := s.ChangeConsent(ctx, orgID, ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
+				ClientID: m.ClientID, MessageID: m.ID, Note: "Twilio refused the number as unsubscribed (error 21610)."})
+			return cerr
+		}
+		return nil
+	default:
+		// Back to queued: SQS delivers it again after the visibility timeout.
+		if ferr := w.finish(ctx, orgID, &m, StatusSending, StatusQueued, "", "", ""); ferr != nil {
+			return ferr
+		}
+		return errors.Join(errRetry, err)
+	}
+}
+
+// deliver calls the provider, retrying throttling and server errors a few
+// times with exponential backoff (or the provider's Retry-After).
+func (w *Worker) deliver(ctx context.Context, orgID string, o org, st Settings, m Message) (string, error) {
+	var lastErr error
+	for try := 0; try < inProcessTries; try++ {
+		if try > 0 {
+			wait := time.Duration(200<<(2*(try-1))) * time.Millisecond // 200 ms, 800 ms
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(lastErr, &ra) && ra.RetryAfter() > 0 {
+				wait = min(ra.RetryAfter(), 5*time.Second)
+			}
+			if err := w.sleep(ctx, wait); err != nil {
+				return "", lastErr
+			}
+		}
+		id, err := w.send(ctx, orgID, o, st, m)
+		var perm interface{ Permanent() bool }
+		if err == nil || (errors.As(err, &perm) && perm.Permanent()) {
+			return id, err
+		}
+		lastErr = err
+	}
+	return "", lastErr
+}
+
+func (w *Worker) send(ctx context.Context, orgID string, o org, st Settings, m Message) (string, error) {
+	if m.Channel == Email {
+		if w.email == nil || st.FromEmail == "" && w.svc.EmailFrom == "" {
+			return "", permanent{"not_configured", "Email is not configured."}
+		}
+		return w.email.SendEmail(ctx, OutboundEmail{To: m.To, FromName: o.Name, FromAddress: cmp.Or(st.FromEmail, w.svc.EmailFrom),
+			Subject: m.Subject, Text: m.Body + w.svc.unsubscribeFooter(orgID, m), UnsubscribeURL: w.svc.UnsubscribeURL(orgID, m.To)})
+	}
+	if w.sms == nil {
+		return "", permanent{"not_configured", "SMS is not configured."}
+	}
+	if o.SMSFromNumber == "" && o.TwilioMessagingServiceSID == "" && !w.svc.SandboxSMS {
+		return "", permanent{"no_sender", "The org has no SMS number or Messaging Service set."}
+	}
+	return w.sms.SendSMS(ctx, OutboundSMS{To: m.To, From: o.SMSFromNumber, MessagingServiceSID: o.TwilioMessagingServiceSID,
+		Body: m.Body, StatusCallback: w.svc.StatusCallbackURL(orgID, m.ID)})
+}
+
+// permanent is a failure of ours that retrying cannot fix.
+type permanent struct{ code, msg string }
+
+func (p permanent) Error() string   { return p.msg }
+func (p permanent) Permanent() bool { return true }
+func (p permanent) Code() string    { return p.code }
+
+// providerCode is the error's provider code (Twilio's 21610), or ours.
+func providerCode(err error) string {
+	var c interface{ Code() string }
+	if errors.As(err, &c) {
+		return c.Code()
+	}
+	var n interface{ CodeNumber() int }
+	if errors.As(err, &n) {
+		return strconv.Itoa(n.CodeNumber())
+	}
+	return "provider_error"
+}
+
+// finish moves a message on from the status it was read in (named at each
+// call, for the reader) to status to, recording why. The condition on the
+// version read makes it a no-op when someone else moved it first.
+func (w *Worker) finish(ctx context.Context, orgID string, m *Message, _, to, code, reason, providerID string) error {
+	prev := m.UpdatedAt
+	m.Status, m.ErrorCode, m.Error, m.UpdatedAt = to, code, truncate(reason, 300), w.svc.Now().UTC()
+	if providerID != "" {
+		m.ProviderID = providerID
+	}
+	m.setKeys(orgID)
+	put, err := w.svc.DB.Put(*m, store.Unchanged(prev))
+	if err != nil {
+		return err
+	}
+	if err := w.svc.DB.Transact(ctx, put); err != nil && !store.Failed(err, 0) {
+		return err
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
