@@ -39,6 +39,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	twilioNote := twilioSandbox(port)
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Getenv: os.Getenv, LogOut: os.Stdout,
 	})
@@ -47,6 +48,7 @@ func run() error {
 	}
 	banner(stack.URL, dataDir, time.Since(start))
 	fmt.Println(stripeNote)
+	fmt.Println(twilioNote)
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nshutting down; saving dev data to", dataDir)
 	return stack.Close()
@@ -72,6 +74,26 @@ func stripeSandbox(ctx context.Context) (string, error) {
 	return "Stripe: SANDBOX, stripe-mock at " + mock.URL + " (fixtures, no real money; set STRIPE_SECRET_KEY for a Stripe test account);\n" +
 		"        webhooks at /webhooks/stripe, signed with STRIPE_WEBHOOK_SECRET=" + os.Getenv("STRIPE_WEBHOOK_SECRET"), nil
 }
+
+// twilioSandbox sends SMS and email to the dev outbox unless Twilio
+// credentials are set, and signs sandbox Twilio webhooks with a fixed token,
+// so the README's signed STOP works with no account.
+func twilioSandbox(port string) string {
+	if os.Getenv("PUBLIC_BASE_URL") == "" {
+		os.Setenv("PUBLIC_BASE_URL", "http://127.0.0.1:"+port)
+	}
+	if os.Getenv("TWILIO_ACCOUNT_SID") != "" {
+		return "Twilio: " + envOr("TWILIO_API_BASE_URL", "https://api.twilio.com") + " with TWILIO_ACCOUNT_SID; webhooks must reach " + os.Getenv("PUBLIC_BASE_URL")
+	}
+	if os.Getenv("TWILIO_AUTH_TOKEN") == "" {
+		os.Setenv("TWILIO_AUTH_TOKEN", devTwilioToken)
+	}
+	return "SMS and email: SANDBOX, nothing leaves this machine; see GET " + os.Getenv("PUBLIC_BASE_URL") + "/dev/outbox\n" +
+		"        Twilio webhooks at /webhooks/twilio/sms and /status, signed with TWILIO_AUTH_TOKEN=" + os.Getenv("TWILIO_AUTH_TOKEN")
+}
+
+// devTwilioToken signs the sandbox's Twilio webhooks (README shows how).
+const devTwilioToken = "dev_twilio_auth_token"
 
 // devWebhookSecret signs the sandbox's test webhooks (README shows how).
 const devWebhookSecret = "whsec_dev_sandbox"
@@ -130,6 +152,7 @@ func banner(url, dataDir string, took time.Duration) {
 
   API description (OpenAPI 3.1): %[1]s/dev/openapi.json
   Schedules: GET %[1]s/dev/schedules, run one now with POST %[1]s/dev/schedules/<name>
+  Sandboxed SMS and email: GET %[1]s/dev/outbox
   Clients, matters, notes, bookings and documents (upload and download): README, "Try it with curl".
 
 `, url, dataDir, took.Milliseconds())

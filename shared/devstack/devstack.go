@@ -30,10 +30,12 @@ import (
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/logging"
+	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/providers/stripe"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
@@ -55,19 +57,52 @@ var Routers = map[string]platform.RouterFunc{
 		return payments.NewRouter(d, stripe.FromDeps(d))
 	},
 	routes.FnStripeWebhook: payments.NewWebhookRouter,
+	routes.FnMessaging: func(d *platform.Deps) (*httpapi.Router, error) {
+		return messaging.NewRouter(d, messaging.FromDeps(d))
+	},
+	routes.FnTwilioWebhook: func(d *platform.Deps) (*httpapi.Router, error) {
+		return messaging.NewWebhookRouter(d, messaging.FromDeps(d))
+	},
 }
+
+// ReminderSchedule is the notifier's schedule (messaging.RunSchedule).
+const ReminderSchedule = "reminders"
 
 // Consumer is a queue's consumer function (an SQS event source in AWS).
 type Consumer struct {
-	Build  func(*platform.Deps) (localaws.SQSHandler, error)
+	Build  func(*platform.Deps, *Stack) (localaws.SQSHandler, error)
 	Config localaws.QueueConfig
 }
 
 // Consumers maps each queue to its consumer.
 var Consumers = map[string]Consumer{
-	payments.EventsQueue: {Build: func(d *platform.Deps) (localaws.SQSHandler, error) {
+	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return payments.NewWorker(d, stripe.FromDeps(d)).Handle, nil
 	}},
+	messaging.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
+		sms, email, err := s.senders(d)
+		if err != nil {
+			return nil, err
+		}
+		return messaging.NewWorker(messaging.FromDeps(d), sms, email).Handle, nil
+	}},
+}
+
+// senders are the message providers: make dev's outbox for a channel with
+// no credentials, the real provider otherwise.
+func (s *Stack) senders(d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
+	sms, email, err := senders.Build(context.Background(), d)
+	if err != nil {
+		return nil, nil, err
+	}
+	smsBox, emailBox := messaging.Sandboxed(d.Config.Local(), d.TwilioAccountSID, d.Config.SESEndpoint)
+	if smsBox {
+		sms = s.Outbox
+	}
+	if emailBox {
+		email = s.Outbox
+	}
+	return sms, email, nil
 }
 
 // Options configure a stack.
@@ -98,11 +133,13 @@ type Stack struct {
 	Scheduler *localaws.Scheduler
 	Bus       *localaws.Bus
 	Deps      *platform.Deps
-	routers   map[string]*httpapi.Router
-	ipHeader  string
-	srv       *http.Server
-	cancel    context.CancelFunc
-	dataDir   string
+	// Outbox holds the SMS and email of sandboxed channels (GET /dev/outbox).
+	Outbox   *messaging.Outbox
+	routers  map[string]*httpapi.Router
+	ipHeader string
+	srv      *http.Server
+	cancel   context.CancelFunc
+	dataDir  string
 }
 
 // Start brings the stack up and serves HTTP until Close.
@@ -172,14 +209,22 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
+	s.Outbox = messaging.NewOutbox(opts.LogOut, s.Deps.Now)
 	for name, c := range Consumers {
-		h, err := c.Build(s.Deps)
+		h, err := c.Build(s.Deps, s)
 		if err != nil {
 			return nil, err
 		}
 		s.Broker.Register(name, h, c.Config)
 	}
 	s.Scheduler = localaws.NewScheduler()
+	// The notifier: the 5-minute schedule and the case-update events, as
+	// EventBridge delivers them in AWS.
+	notifier := messaging.FromDeps(s.Deps)
+	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
+	for _, dt := range messaging.CaseUpdateEvents {
+		s.Bus.Subscribe(dt, notifier.HandleEvent)
+	}
 
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -294,6 +339,9 @@ func (s *Stack) serveDev(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/dev/openapi.json":
 		httpapi.WriteHTTP(w, jsonResponse(http.StatusOK, json.RawMessage(openapi.Spec)))
+	case r.Method == http.MethodGet && r.URL.Path == "/dev/outbox":
+		httpapi.WriteHTTP(w, jsonResponse(http.StatusOK, map[string]any{"items": s.Outbox.Items(),
+			"note": "SANDBOX: these messages were not sent; set TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN or SES_ENDPOINT/EMAIL_FROM to send for real."}))
 	case r.Method == http.MethodGet && r.URL.Path == "/dev/schedules":
 		names := s.Scheduler.Names()
 		sort.Strings(names)

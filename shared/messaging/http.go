@@ -20,15 +20,21 @@ import (
 	"github.com/matterly/matterly/shared/tenant"
 )
 
-// FromDeps builds the service for a function. sandbox is make dev's
-// outbox: both channels work with no provider configured.
-func FromDeps(d *platform.Deps, sandbox bool) *Service {
+// FromDeps builds the service for a function.
+func FromDeps(d *platform.Deps) *Service {
 	cfg := d.Config
-	public := cfg.PublicBaseURL
+	smsBox, emailBox := Sandboxed(cfg.Local(), d.TwilioAccountSID, cfg.SESEndpoint)
 	return &Service{DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
-		SMSReady:   sandbox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
-		EmailReady: sandbox || cfg.EmailFrom != "" || !cfg.Local(),
-		SandboxSMS: sandbox, MaxSegments: cfg.SMSMaxSegments, PublicURL: public, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
+		SMSReady:   smsBox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
+		EmailReady: emailBox || cfg.EmailFrom != "" || !cfg.Local(),
+		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
+}
+
+// Sandboxed says which channels go to make dev's outbox: a local run
+// without Twilio credentials (SMS) or without an SES endpoint (email).
+// In AWS nothing is ever sandboxed.
+func Sandboxed(local bool, twilioSID, sesEndpoint string) (sms, email bool) {
+	return local && twilioSID == "", local && sesEndpoint == ""
 }
 
 // NewRouter serves the messaging API and the unsubscribe link.

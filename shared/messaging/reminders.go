@@ -19,6 +19,8 @@ import (
 
 // Schedule limits.
 const (
+	// ScheduleEvery is how often the schedule runs (an EventBridge rule).
+	ScheduleEvery = 5 * time.Minute
 	// MaxLeadMinutes is the longest reminder lead time an org may set.
 	MaxLeadMinutes = 7 * 24 * 60
 	// quietMargin is how long before quiet hours a reminder due inside

@@ -35,6 +35,25 @@ func StartHTTP(build RouterFunc) error {
 	return nil
 }
 
+// StartHandler is StartHTTP for functions on queues and schedules: build
+// returns the handler lambda.Start takes.
+func StartHandler(build func(*Deps) (any, error)) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	deps, err := New(context.Background(), cfg, Options{LogOut: os.Stdout})
+	if err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	h, err := build(deps)
+	if err != nil {
+		return fmt.Errorf("init handler: %w", err)
+	}
+	lambda.Start(h)
+	return nil
+}
+
 // Main runs start and exits non-zero with a JSON log line if init fails.
 func Main(start func() error) {
 	if err := start(); err != nil {

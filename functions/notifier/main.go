@@ -1,0 +1,16 @@
+// Command notifier is the Lambda function on EventBridge: the 5-minute
+// reminder schedule and the matter status changes that notify clients.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+func main() {
+	platform.Main(func() error {
+		return platform.StartHandler(func(d *platform.Deps) (any, error) {
+			return messaging.FromDeps(d).HandleEvent, nil
+		})
+	})
+}

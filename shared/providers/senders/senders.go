@@ -1,0 +1,33 @@
+// Package senders builds the message providers a function's configuration
+// names: Twilio for SMS when its credentials are set, Amazon SES for email
+// (in AWS always; locally when SES_ENDPOINT points at a stand-in).
+package senders
+
+import (
+	"context"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/ses"
+	"github.com/matterly/matterly/shared/providers/twilio"
+)
+
+// Build returns the SMS and email senders; either is nil when its channel
+// is not configured (the worker then fails those messages, saying so).
+func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
+	var sms messaging.SMSSender
+	if d.TwilioAccountSID != "" && d.TwilioAuthToken != "" {
+		sms = twilio.New(d.TwilioAccountSID, d.TwilioAuthToken, d.Config.TwilioAPIBaseURL)
+	}
+	var email messaging.EmailSender
+	if !d.Config.Local() || d.Config.SESEndpoint != "" {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(d.Config.Region))
+		if err != nil {
+			return nil, nil, err
+		}
+		email = ses.NewFromConfig(cfg, d.Config.SESEndpoint, "")
+	}
+	return sms, email, nil
+}
