@@ -19,10 +19,12 @@ import (
 
 // Model is a language model provider.
 //
-// Errors: ErrNotConfigured when no provider is set up; otherwise a
+// Errors: ErrNotConfigured when no provider is set up; ErrTooLong when the
+// input does not fit the model's context and ErrTruncated when the answer hit
+// its length limit (both 422: retry with smaller parts); otherwise a
 // *fault.Error the HTTP layer can answer with (503 with a retry hint when the
 // provider stays rate limited or down after retries, 422 when it refuses the
-// input, for example as too long for the model's context).
+// input).
 type Model interface {
 	// Structured returns JSON that conforms to req.Schema.
 	Structured(ctx context.Context, req StructuredRequest) (json.RawMessage, Usage, error)
@@ -49,7 +51,10 @@ type TextRequest struct {
 	MaxOutputTokens int
 }
 
-// SpeechRequest asks for speech of Input (at most 4096 characters).
+// MaxSpeechInput is the most characters one SpeechRequest may carry.
+const MaxSpeechInput = 4096
+
+// SpeechRequest asks for speech of Input (at most MaxSpeechInput characters).
 type SpeechRequest struct {
 	Input string
 	Voice string // "" means the provider's default voice ("alloy")
@@ -64,3 +69,14 @@ type Usage struct {
 // a 503 that says what to set.
 var ErrNotConfigured = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Hour,
 	Message: "AI is not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server)."}
+
+// ErrTooLong is returned when the input does not fit the model's context
+// window: a 422 the caller can answer by sending the text in smaller parts.
+var ErrTooLong = &fault.Error{Kind: fault.Invalid,
+	Message: "The text is too long for the AI model; try a shorter part."}
+
+// ErrTruncated is returned when the model stopped at its output length limit
+// before finishing (finish_reason "length"): a 422 the caller can answer by
+// sending smaller parts or allowing more output tokens.
+var ErrTruncated = &fault.Error{Kind: fault.Invalid,
+	Message: "The AI answer was cut off at its length limit; try a shorter part."}

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	twclient "github.com/twilio/twilio-go/client"
 
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
+	"github.com/matterly/matterly/shared/providers/twiliosig"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -23,26 +23,6 @@ import (
 // unsigned call.
 var errNoTwilio = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
 	Message: "The Twilio webhook is not configured: set TWILIO_AUTH_TOKEN (the Twilio secret in AWS)."}
-
-// ValidSignature checks X-Twilio-Signature the way twilio-go's
-// RequestValidator does (HMAC-SHA1 over the URL Twilio called followed by
-// the sorted POST parameters, base64), with the account's auth token.
-func ValidSignature(authToken, publicURL string, form url.Values, signature string) bool {
-	if authToken == "" || signature == "" {
-		return false
-	}
-	params := make(map[string]string, len(form))
-	for k, v := range form {
-		if len(v) != 1 {
-			// Twilio sends each parameter once; a repeated one would be
-			// signed differently than the validator's map can express.
-			return false
-		}
-		params[k] = v[0]
-	}
-	v := twclient.NewRequestValidator(authToken)
-	return v.Validate(publicURL, params, signature)
-}
 
 // publicURL is the URL Twilio called: PUBLIC_BASE_URL (or, behind a
 // function URL, the Host Twilio used) plus the path and query as sent.
@@ -74,7 +54,7 @@ func verifiedForm(r *httpapi.Request, authToken, base string) (url.Values, error
 		return nil, err
 	}
 	form, err := url.ParseQuery(string(body))
-	if err != nil || !ValidSignature(authToken, publicURL(base, r), form, r.Header("X-Twilio-Signature")) {
+	if err != nil || !twiliosig.ValidRequest(authToken, publicURL(base, r), form, r.Header("X-Twilio-Signature")) {
 		return nil, fault.E(fault.Forbidden, "The X-Twilio-Signature header does not verify.")
 	}
 	return form, nil

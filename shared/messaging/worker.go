@@ -203,19 +203,15 @@ func (w *Worker) send(ctx context.Context, orgID string, o org, st Settings, m M
 // permanent is a failure of ours that retrying cannot fix.
 type permanent struct{ code, msg string }
 
-func (p permanent) Error() string   { return p.msg }
-func (p permanent) Permanent() bool { return true }
-func (p permanent) Code() string    { return p.code }
+func (p permanent) Error() string        { return p.msg }
+func (p permanent) Permanent() bool      { return true }
+func (p permanent) ProviderCode() string { return p.code }
 
 // providerCode is the error's provider code (Twilio's 21610), or ours.
 func providerCode(err error) string {
-	var c interface{ Code() string }
-	if errors.As(err, &c) {
-		return c.Code()
-	}
-	var n interface{ CodeNumber() int }
-	if errors.As(err, &n) {
-		return strconv.Itoa(n.CodeNumber())
+	var c interface{ ProviderCode() string }
+	if errors.As(err, &c) && c.ProviderCode() != "" {
+		return c.ProviderCode()
 	}
 	return "provider_error"
 }
