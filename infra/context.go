@@ -19,6 +19,10 @@ const ContextCorsOrigins = "corsOrigins"
 // the access-token public key.
 const ContextTokenKeyVersion = "tokenKeyVersion"
 
+// ContextEmailFrom names the context value of the SES-verified address
+// email goes from when an org sets none (cdk deploy -c emailFrom=...).
+const ContextEmailFrom = "emailFrom"
+
 // loadCDKContext reads the "context" object of a cdk.json file. The CDK CLI
 // hands cdk.json context to the app itself, but `go run ./infra` and the
 // tests do not go through the CLI; loading the file here keeps their

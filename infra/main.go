@@ -35,10 +35,12 @@ func main() {
 	}
 
 	version, _ := app.Node().TryGetContext(jsii.String(ContextTokenKeyVersion)).(string)
+	emailFrom, _ := app.Node().TryGetContext(jsii.String(ContextEmailFrom)).(string)
 	NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
 		CodeDir:         codeDir,
 		CorsOrigins:     origins,
 		TokenKeyVersion: version,
+		EmailFrom:       emailFrom,
 	})
 	app.Synth(nil)
 }

@@ -21,6 +21,10 @@ type perms struct {
 	// StripeWebhook reads the webhook signing secret and sends to the
 	// stripe-events queue.
 	StripeWebhook bool
+	// Twilio reads the Twilio secret (TWILIO_SECRET_ARN).
+	Twilio bool
+	// Messages sends to the messages queue (the message worker's).
+	Messages bool
 	// TimeoutSeconds overrides the 10-second default, for functions that
 	// wait on a provider.
 	TimeoutSeconds float64
@@ -49,6 +53,12 @@ var functionPerms = map[string]perms{
 	routes.FnPayments: {Table: true, Secret: true, Stripe: true, TimeoutSeconds: 30},
 	// The webhook checks signatures and queues: no table, no Stripe key.
 	routes.FnStripeWebhook: {Secret: true, StripeWebhook: true},
+	// Messaging stores and queues messages; it never calls Twilio itself
+	// but reads its secret to know whether SMS is configured.
+	routes.FnMessaging: {Table: true, Secret: true, Twilio: true, Messages: true},
+	// The Twilio webhook checks signatures with the auth token, then
+	// records consent changes and inbound messages.
+	routes.FnTwilioWebhook: {Table: true, Secret: true, Twilio: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
@@ -52,6 +53,9 @@ type MatterlyStackProps struct {
 	// TokenKeyVersion is bumped after rotating the token secret, so the
 	// deploy republishes the public key ("1" when empty).
 	TokenKeyVersion string
+	// EmailFrom is the SES-verified address email goes from when an org
+	// sets none; empty, orgs must set their own (fromEmail).
+	EmailFrom string
 }
 
 // dataPlane holds the stateful resources every function may be granted.
@@ -67,6 +71,7 @@ type dataPlane struct {
 	// stripeEvents is the queue from the Stripe webhook to its worker.
 	stripeEvents awssqs.Queue
 	stripeDLQ    awssqs.Queue
+	messaging    *messagingPlane
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -90,8 +95,11 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	r := newRelay(stack, d, props)
 	worker := newStripeWorker(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
-	newFunctionURLs(stack, fns)
-	newAlarms(stack, append(fns, function{name: fnStripeWorker, fn: worker}), r, api)
+	urls := newFunctionURLs(stack, fns)
+	background := []function{{name: fnStripeWorker, fn: worker},
+		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
+		{name: fnNotifier, fn: newNotifier(stack, d, props)}}
+	newAlarms(stack, append(fns, background...), r, api)
 	d.stripeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
 	}).CreateAlarm(stack, jsii.String("StripeEventsFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
@@ -253,7 +261,7 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: stripeDLQ, MaxReceiveCount: jsii.Number(5)},
 	})
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
-		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ}
+		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key)}
 }
 
 // newSeed is a generated, retained 64-character secret encrypted with key.
@@ -462,9 +470,19 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Stripe {
 			fnEnv["STRIPE_SECRET_ARN"] = d.stripe.SecretArn()
 		}
+		var queues []string
 		if p.StripeWebhook {
 			fnEnv["STRIPE_WEBHOOK_SECRET_ARN"] = d.webhook.SecretArn()
-			fnEnv["QUEUE_URLS"] = jsii.String(payments.EventsQueue + "=" + *d.stripeEvents.QueueUrl())
+			queues = append(queues, payments.EventsQueue+"="+*d.stripeEvents.QueueUrl())
+		}
+		if p.Twilio {
+			fnEnv["TWILIO_SECRET_ARN"] = d.messaging.twilio.SecretArn()
+		}
+		if p.Messages {
+			queues = append(queues, messaging.Queue+"="+*d.messaging.queue.QueueUrl())
+		}
+		if len(queues) > 0 {
+			fnEnv["QUEUE_URLS"] = jsii.String(strings.Join(queues, ","))
 		}
 		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
 			Description: jsii.String("Matterly " + name),
@@ -503,6 +521,12 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.StripeWebhook {
 			d.webhook.GrantRead(fn, nil)
 			d.stripeEvents.GrantSendMessages(fn)
+		}
+		if p.Twilio {
+			d.messaging.twilio.GrantRead(fn, nil)
+		}
+		if p.Messages {
+			d.messaging.queue.GrantSendMessages(fn)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}
@@ -581,7 +605,8 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 // webhooks) its own Lambda function URL: no IAM auth, since the provider
 // cannot sign with AWS credentials; the handler checks the provider's
 // signature before anything else.
-func newFunctionURLs(stack awscdk.Stack, fns []function) {
+func newFunctionURLs(stack awscdk.Stack, fns []function) map[string]*string {
+	out := map[string]*string{}
 	for _, f := range fns {
 		for _, r := range routes.ForFunction(f.name) {
 			if !r.FunctionURL {
@@ -592,9 +617,11 @@ func newFunctionURLs(stack awscdk.Stack, fns []function) {
 				Value:       u.Url(),
 				Description: jsii.String("Provider webhook endpoint: " + r.Path + " on this URL"),
 			})
+			out[f.name] = u.Url()
 			break
 		}
 	}
+	return out
 }
 
 // httpMethod maps a route's method to the CDK enum, refusing anything the
@@ -653,7 +680,7 @@ func newAlarms(stack awscdk.Stack, fns []function, r *relay, api awsapigatewayv2
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier)
 }
 
 // codePath is where the build puts a function's deployment package.

@@ -382,8 +382,8 @@ func TestBucketPolicy(t *testing.T) {
 
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
-	// and the Stripe key only the payments function reads.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(4)) })
+	// the Stripe key and webhook secret, and the Twilio credentials.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(5)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -396,8 +396,8 @@ func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
-		// the event relay and the Stripe worker.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+3)))
+		// the event relay, the Stripe worker, the message worker and the notifier.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+5)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -1286,17 +1286,18 @@ func TestStripeEventPipeline(t *testing.T) {
 	}
 }
 
-// TestWebhookFunctionURL: the Stripe webhook has its own function URL
-// without IAM auth (Stripe signs with its own secret, checked in the
-// handler), and is not an HTTP API route.
+// TestWebhookFunctionURL: the Stripe and Twilio webhooks have their own
+// function URLs without IAM auth (the providers sign with their own
+// secrets, checked in the handler), and are not HTTP API routes.
 func TestWebhookFunctionURL(t *testing.T) {
 	urls := ofType("AWS::Lambda::Url")
-	if len(urls) != 1 {
-		t.Fatalf("%d function URLs, want 1 (the Stripe webhook)", len(urls))
+	if len(urls) != 2 {
+		t.Fatalf("%d function URLs, want 2 (the Stripe and Twilio webhooks)", len(urls))
 	}
 	for _, u := range urls {
 		p := props(u)
-		if p["AuthType"] != "NONE" || !strings.Contains(fmt.Sprint(p["TargetFunctionArn"]), functionID(t, routes.FnStripeWebhook)) {
+		target := fmt.Sprint(p["TargetFunctionArn"])
+		if p["AuthType"] != "NONE" || !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)) {
 			t.Errorf("function URL %v", p)
 		}
 	}
@@ -1304,5 +1305,94 @@ func TestWebhookFunctionURL(t *testing.T) {
 		if strings.Contains(fmt.Sprint(props(r)["RouteKey"]), "/webhooks/") {
 			t.Errorf("webhook served by the HTTP API: %v", props(r)["RouteKey"])
 		}
+	}
+}
+
+// TestMessagingPipeline: the messages queue (KMS, DLQ with an alarm), the
+// worker on it with partial batch failures, SES sends only on identities,
+// the Twilio secret read only by the messaging functions, and the
+// notifier on a 5-minute schedule and on matter status changes.
+func TestMessagingPipeline(t *testing.T) {
+	var queueID, dlqID string
+	for id := range ofType("AWS::SQS::Queue") {
+		switch {
+		case strings.HasPrefix(id, "MessagesFailures"):
+			dlqID = id
+		case strings.HasPrefix(id, "Messages"):
+			queueID = id
+		}
+	}
+	if queueID == "" || dlqID == "" {
+		t.Fatal("no messages queue or DLQ")
+	}
+	q := props(resources[queueID].(obj))
+	if fmt.Sprint(dig(q, "RedrivePolicy", "maxReceiveCount")) != "6" || q["KmsMasterKeyId"] == nil {
+		t.Errorf("queue %v", q)
+	}
+	var mapping obj
+	for _, r := range ofType("AWS::Lambda::EventSourceMapping") {
+		if strings.Contains(fmt.Sprint(props(r)["FunctionName"]), "Messageworker") {
+			mapping = props(r)
+		}
+	}
+	if mapping == nil || fmt.Sprint(mapping["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" || !strings.Contains(fmt.Sprint(mapping["EventSourceArn"]), queueID) {
+		t.Errorf("worker mapping %v", mapping)
+	}
+	alarm := false
+	for _, a := range ofType("AWS::CloudWatch::Alarm") {
+		if strings.Contains(fmt.Sprint(dig(props(a), "Dimensions")), dlqID) {
+			alarm = true
+		}
+	}
+	if !alarm {
+		t.Error("no alarm on the messages DLQ")
+	}
+
+	worker := roleStatements(t, fnMessageWorker)
+	ses := false
+	for _, st := range worker {
+		if fmt.Sprint(st["Action"]) == "ses:SendEmail" {
+			ses = true
+			if r := fmt.Sprint(st["Resource"]); !strings.Contains(r, "identity/*") || strings.Contains(r, " *") || strings.HasPrefix(r, "*") || strings.Contains(r, "[*") {
+				t.Errorf("SES grant wider than identities: %v", r)
+			}
+		}
+	}
+	if !ses {
+		t.Error("the worker may not send email")
+	}
+	for _, fn := range []string{routes.FnCRM, routes.FnPayments, routes.FnDocuments, fnNotifier} {
+		for _, st := range roleStatements(t, fn) {
+			if strings.Contains(fmt.Sprint(st["Resource"]), "TwilioSecret") || strings.Contains(fmt.Sprint(st["Action"]), "ses:") {
+				t.Errorf("%s may read the Twilio secret or send email: %v", fn, st)
+			}
+		}
+	}
+	for _, fn := range []string{routes.FnMessaging, routes.FnTwilioWebhook, fnMessageWorker} {
+		env, _ := dig(props(resources[functionID(t, fn)].(obj)), "Environment", "Variables").(map[string]any)
+		if env["TWILIO_SECRET_ARN"] == nil {
+			t.Errorf("%s has no TWILIO_SECRET_ARN", fn)
+		}
+	}
+	if !grants(roleStatements(t, routes.FnMessaging), "sqs:SendMessage", getAtt(queueID)) {
+		t.Error("the messaging function may not queue messages")
+	}
+
+	var schedule, events bool
+	notifier := functionID(t, fnNotifier)
+	for _, r := range ofType("AWS::Events::Rule") {
+		p := props(r)
+		if !strings.Contains(fmt.Sprint(p["Targets"]), notifier) {
+			continue
+		}
+		switch {
+		case p["ScheduleExpression"] == "rate(5 minutes)":
+			schedule = true
+		case strings.Contains(fmt.Sprint(dig(p, "EventPattern", "detail-type")), "matter.status_changed"):
+			events = p["EventBusName"] != nil
+		}
+	}
+	if !schedule || !events {
+		t.Errorf("notifier rules: schedule %v, case updates on our bus %v", schedule, events)
 	}
 }

@@ -28,6 +28,9 @@ type Config struct {
 	CORSOrigins    []string // CORS_ORIGINS, comma-separated
 	LogLevel       string   // LOG_LEVEL: debug, info, warn, error
 	PublicBaseURL  string   // PUBLIC_BASE_URL: the URL providers call
+	// WebhookBaseURL (WEBHOOK_BASE_URL) is where Twilio's callbacks go (a
+	// function URL in AWS); PUBLIC_BASE_URL when unset.
+	WebhookBaseURL string
 	// Stripe: the secret key comes from STRIPE_SECRET_KEY locally and from
 	// the Secrets Manager secret STRIPE_SECRET_ARN names in AWS.
 	StripeSecretKey  string
@@ -97,6 +100,7 @@ func Load(getenv Getenv) (Config, error) {
 		TokenAudience:  get("TOKEN_AUDIENCE", "matterly-app"),
 		LogLevel:       get("LOG_LEVEL", "info"),
 		PublicBaseURL:  get("PUBLIC_BASE_URL", ""),
+		WebhookBaseURL: get("WEBHOOK_BASE_URL", getenv("PUBLIC_BASE_URL")),
 		DevDataDir:     get("DEV_DATA_DIR", ".dev"),
 		DynamoEndpoint: get("DYNAMODB_ENDPOINT", ""),
 		S3Endpoint:     get("S3_ENDPOINT", ""),

@@ -27,7 +27,7 @@ func FromDeps(d *platform.Deps) *Service {
 	return &Service{DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
 		SMSReady:   smsBox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
 		EmailReady: emailBox || cfg.EmailFrom != "" || !cfg.Local(),
-		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
+		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
 }
 
 // Sandboxed says which channels go to make dev's outbox: a local run

@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,7 +13,7 @@ import (
 // Our ids ride in the query: Twilio signs the whole URL, so a callback can
 // only name the message it was given for.
 func (s *Service) StatusCallbackURL(orgID, messageID string) string {
-	return strings.TrimRight(s.PublicURL, "/") + "/webhooks/twilio/status?" + url.Values{"org": {orgID}, "msg": {messageID}}.Encode()
+	return strings.TrimRight(cmp.Or(s.WebhookURL, s.PublicURL), "/") + "/webhooks/twilio/status?" + url.Values{"org": {orgID}, "msg": {messageID}}.Encode()
 }
 
 // UnsubscribeURL is the signed link of an email to address: one click (GET,

@@ -39,7 +39,10 @@ type Service struct {
 	// PublicURL is where providers reach Matterly (status callbacks) and
 	// clients open unsubscribe links.
 	PublicURL string
-	LinkKey   []byte // signs unsubscribe links
+	// WebhookURL is where Twilio posts delivery statuses (the Twilio
+	// webhook's function URL in AWS).
+	WebhookURL string
+	LinkKey    []byte // signs unsubscribe links
 	// EmailFrom is the platform's verified sending address, for orgs that
 	// have not set their own.
 	EmailFrom string

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/platform"
+)
+
+// The messaging functions that serve no route.
+const (
+	// fnMessageWorker (functions/messageworker) sends queued SMS and email.
+	fnMessageWorker = "messageworker"
+	// fnNotifier (functions/notifier) runs the reminder schedule and turns
+	// matter status changes into client updates.
+	fnNotifier = "notifier"
+)
+
+// messagingPlane is the messaging capability's share of the data plane.
+type messagingPlane struct {
+	twilio awssecretsmanager.Secret
+	queue  awssqs.Queue
+	dlq    awssqs.Queue
+}
+
+func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
+	// The operator puts {"accountSid","authToken"} here; until then it holds
+	// "unset", SMS sends answer 503 and the Twilio webhook refuses all calls.
+	twilio := awssecretsmanager.NewSecret(stack, jsii.String("TwilioSecret"), &awssecretsmanager.SecretProps{
+		Description:       jsii.String(`Twilio credentials as {"accountSid":"AC...","authToken":"..."} (set it: aws secretsmanager put-secret-value)`),
+		EncryptionKey:     key,
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(platform.UnsetSecret)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	dlq := awssqs.NewQueue(stack, jsii.String("MessagesFailures"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
+	})
+	queue := awssqs.NewQueue(stack, jsii.String("Messages"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(1)), EnforceSSL: jsii.Bool(true),
+		// Six times the worker's timeout, as AWS advises; it is also the
+		// back-off before a throttled message is tried again.
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeoutSeconds)),
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(messaging.MaxAttempts + 1)},
+	})
+	dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(stack, jsii.String("MessagesFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription: jsii.String("Messages the worker gave up on: a client was not reminded or told"),
+		Threshold:        jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	return &messagingPlane{twilio: twilio, queue: queue, dlq: dlq}
+}
+
+// backgroundEnv is what the messaging functions off the HTTP API share.
+func backgroundEnv(d *dataPlane, extra map[string]*string) *map[string]*string {
+	env := map[string]*string{
+		"TABLE_NAME":         d.table.TableName(),
+		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
+		"LOG_LEVEL":          jsii.String(logLevel),
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return &env
+}
+
+// newMessageWorker runs functions/messageworker on the messages queue. It
+// reads the Twilio secret and may send email through SES; unsubscribe links
+// point at the API (apiURL) and Twilio's status callbacks at the Twilio
+// webhook's function URL.
+func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps, apiURL, webhookURL *string) awslambda.Function {
+	fn := newGoFunction(stack, pascal(fnMessageWorker), &awslambda.FunctionProps{
+		Description: jsii.String("Matterly message worker: sends queued SMS (Twilio) and email (SES) at most once"),
+		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnMessageWorker)), nil),
+		MemorySize:  jsii.Number(256),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
+		Tracing:     awslambda.Tracing_ACTIVE,
+		Environment: backgroundEnv(d, map[string]*string{
+			"TWILIO_SECRET_ARN": d.messaging.twilio.SecretArn(),
+			"PUBLIC_BASE_URL":   apiURL,
+			"WEBHOOK_BASE_URL":  webhookURL,
+			"EMAIL_FROM":        jsii.String(props.EmailFrom),
+		}),
+	})
+	d.table.Grant(fn, *tableActions...)
+	d.key.GrantEncryptDecrypt(fn)
+	d.signing.GrantRead(fn, nil)
+	d.messaging.twilio.GrantRead(fn, nil)
+	// SES authorizes a send against the sending identity and, when one is
+	// named, the configuration set: only those, in this account and region.
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("ses:SendEmail"),
+		Resources: &[]*string{
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String("*")}),
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: jsii.String("*")}),
+		},
+	}))
+	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.messaging.queue, &awslambdaeventsources.SqsEventSourceProps{
+		BatchSize:               jsii.Number(10),
+		ReportBatchItemFailures: jsii.Bool(true),
+		// Twilio's default is about 1 message per second per number and
+		// a few per second per account: a few workers at once are plenty.
+		MaxConcurrency: jsii.Number(5),
+	}))
+	return fn
+}
+
+// newNotifier runs functions/notifier every 5 minutes (reminders, and the
+// sweep of messages whose hand-over to the queue was lost) and on matter
+// status changes from the event bus.
+func newNotifier(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) awslambda.Function {
+	fn := newGoFunction(stack, pascal(fnNotifier), &awslambda.FunctionProps{
+		Description: jsii.String("Matterly notifier: appointment and payment reminders, client case updates"),
+		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnNotifier)), nil),
+		MemorySize:  jsii.Number(256),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(120)),
+		Tracing:     awslambda.Tracing_ACTIVE,
+		Environment: backgroundEnv(d, map[string]*string{
+			"QUEUE_URLS": jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
+		}),
+	})
+	d.table.Grant(fn, *tableActions...)
+	d.key.GrantEncryptDecrypt(fn)
+	d.signing.GrantRead(fn, nil)
+	d.messaging.queue.GrantSendMessages(fn)
+
+	// Events that fail after retries land here (with the alarm of the
+	// function's errors): a missed case update is visible, not silent.
+	dlq := awssqs.NewQueue(stack, jsii.String("NotifierFailures"), &awssqs.QueueProps{
+		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: d.key,
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
+	})
+	target := func() awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{
+			RetryAttempts: jsii.Number(8), MaxEventAge: awscdk.Duration_Hours(jsii.Number(6)), DeadLetterQueue: dlq,
+		})
+	}
+	awsevents.NewRule(stack, jsii.String("RemindersSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Matterly reminders, every 5 minutes"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(messaging.ScheduleEvery.Minutes()))),
+		Targets:     &[]awsevents.IRuleTarget{target()},
+	})
+	awsevents.NewRule(stack, jsii.String("CaseUpdates"), &awsevents.RuleProps{
+		Description: jsii.String("Matter status changes that may notify the client"),
+		EventBus:    d.events,
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("matterly"),
+			DetailType: jsii.Strings(messaging.CaseUpdateEvents...),
+		},
+		Targets: &[]awsevents.IRuleTarget{target()},
+	})
+	return fn
+}

@@ -1,0 +1,302 @@
+package extract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"unicode"
+
+	"github.com/klippa-app/go-pdfium"
+	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
+	"github.com/klippa-app/go-pdfium/references"
+	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/webassembly"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/matterly/matterly/shared/fault"
+)
+
+// PDFium runs as WebAssembly under wazero: no cgo, one static binary, and a
+// crash inside PDFium is an error, not a dead process. Compiling its 5.7 MB
+// module is the expensive part (seconds), so it happens once per process, on
+// the first PDF or on Warm, never at package init: a function that imports
+// this package for DOCX or never extracts pays nothing.
+const (
+	// pdfWorkers bounds the PDFium instances alive at once; more concurrent
+	// PDFs wait for one. Each holds its own WebAssembly memory.
+	pdfWorkers = 2
+	// pdfMemoryPages caps one instance's memory at 1 GiB (64 KiB pages), so
+	// a decompression bomb fails inside PDFium instead of taking the process.
+	pdfMemoryPages = 1 << 14
+	// minTextPerPage is how many letters or digits a PDF must average per
+	// page to count as having a text layer. A scan with a stamped Bates
+	// number or page number on each page stays below it; real text pages
+	// have hundreds.
+	minTextPerPage = 16
+)
+
+var (
+	errPDFDamaged   = fault.E(fault.Invalid, "This PDF could not be read; it may be damaged. Save or print it to PDF again and upload the new file.")
+	errPDFPassword  = fault.E(fault.Invalid, "This PDF is password-protected; remove the password and upload it again.")
+	errPDFSecurity  = fault.E(fault.Invalid, "This PDF uses an encryption method that cannot be read; remove the protection and upload it again.")
+	errPDFNoText    = &fault.Error{Kind: fault.Invalid, Message: "This PDF has no text layer (it looks scanned); run OCR on it first, then upload it again.", Err: ErrNoText}
+	errPDFNoPages   = fault.E(fault.Invalid, "This PDF has no pages.")
+	errPDFTooLarge  = fault.E(fault.Invalid, "This PDF is too large to summarize.")
+	maxPDFFileBytes = int64(1<<32 - 1) // PDFium's file access reads 32-bit offsets
+)
+
+// engine is the process's PDFium pool, started on first use. A failed start
+// is not remembered: the next call tries again.
+var engine pdfEngine
+
+type pdfEngine struct {
+	mu    sync.Mutex
+	ready chan struct{} // closed when the current start attempt has ended
+	pool  pdfium.Pool
+	err   error
+}
+
+// Warm starts PDFium now, so the first PDF does not wait for it; a Lambda can
+// call it during init. It returns when PDFium is ready, or with ctx's error
+// if ctx ends first, in which case the start goes on in the background. It is
+// safe to call more than once and from many goroutines.
+func Warm(ctx context.Context) error {
+	_, err := engine.get(ctx)
+	return err
+}
+
+func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
+	e.mu.Lock()
+	if e.ready == nil || (closed(e.ready) && e.err != nil) {
+		ready := make(chan struct{})
+		e.ready, e.pool, e.err = ready, nil, nil
+		go func() {
+			pool, err := startPDFium()
+			e.mu.Lock()
+			e.pool, e.err = pool, err
+			e.mu.Unlock()
+			close(ready)
+		}()
+	}
+	ready := e.ready
+	e.mu.Unlock()
+
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pool, e.err
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// startPDFium compiles PDFium and prepares its pool. The module gets no file
+// system (documents are handed over through a reader) and its output goes
+// nowhere, so nothing PDFium prints about a document reaches the logs.
+func startPDFium() (pdfium.Pool, error) {
+	pool, err := webassembly.Init(webassembly.Config{
+		// Compiling is split over the available cores (it is a
+		// start-up cost a cold Lambda pays in full); the context is
+		// also the parent of every worker's, so it never ends.
+		Context:  experimental.WithCompilationWorkers(context.Background(), runtime.GOMAXPROCS(0)),
+		MinIdle:  1,
+		MaxIdle:  pdfWorkers,
+		MaxTotal: pdfWorkers,
+		// Every PDF gets a fresh instance: instantiating the compiled
+		// module costs about 4 ms, and in exchange nothing a hostile PDF
+		// does to PDFium's heap outlives it, and the memory a large PDF
+		// grew goes back (WebAssembly memory never shrinks).
+		ReuseWorkers: false,
+		FSConfig:     wazero.NewFSConfig(),
+		Stdout:       io.Discard,
+		Stderr:       io.Discard,
+		// The bundled module needs exception handling (PDFium's
+		// setjmp/longjmp), which a custom RuntimeConfig must ask for.
+		RuntimeConfig: wazero.NewRuntimeConfig().
+			WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+			WithMemoryLimitPages(pdfMemoryPages),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("extract: start pdfium: %w", err)
+	}
+	return pool, nil
+}
+
+// readPDF writes the text of every page of the PDF in r, one page per PDF
+// page.
+func readPDF(ctx context.Context, r io.ReaderAt, size int64, w *writer) error {
+	if size > maxPDFFileBytes {
+		return errPDFTooLarge
+	}
+	if size == 0 {
+		return errPDFDamaged
+	}
+	pool, err := engine.get(ctx)
+	if err != nil {
+		return err
+	}
+	inst, err := pool.GetInstanceWithContext(ctx)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		return fmt.Errorf("extract: pdfium instance: %w", err)
+	}
+	defer inst.Close()
+	return pdfText(ctx, inst, r, size, w)
+}
+
+func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64, w *writer) error {
+	// PDFium pulls the file through src as it needs it, so the document is
+	// not copied into WebAssembly memory whole, and a failing or cancelled
+	// read can be told apart from a damaged file.
+	src := &source{ctx: ctx, r: r}
+	doc, err := inst.OpenDocument(&requests.OpenDocument{
+		FileReader:     io.NewSectionReader(src, 0, size),
+		FileReaderSize: size,
+	})
+	if err != nil {
+		if src.err != nil {
+			return src.err
+		}
+		switch {
+		case errors.Is(err, pdfiumerrors.ErrPassword):
+			return errPDFPassword
+		case errors.Is(err, pdfiumerrors.ErrSecurity):
+			return errPDFSecurity
+		case isPDFiumError(err):
+			return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
+		}
+		return fmt.Errorf("extract: open pdf: %w", err)
+	}
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
+
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+	if err != nil {
+		return fmt.Errorf("extract: pdf page count: %w", err)
+	}
+	switch {
+	case count.PageCount < 1:
+		return errPDFNoPages
+	case count.PageCount > w.lim.pages:
+		return errTooManyPages(w.lim)
+	}
+
+	letters := 0
+	for i := range count.PageCount {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if i > 0 {
+			if err := w.PageBreak(); err != nil {
+				return err
+			}
+		}
+		text, err := pageText(inst, doc.Document, i)
+		if src.err != nil {
+			return src.err
+		}
+		if err != nil {
+			// One broken page is left blank, as a viewer shows it,
+			// and keeps its number; the rest can still be summarized.
+			continue
+		}
+		for _, c := range text {
+			if unicode.IsLetter(c) || unicode.IsDigit(c) {
+				letters++
+			}
+		}
+		if err := w.WriteString(text); err != nil {
+			return err
+		}
+	}
+	if letters < minTextPerPage*count.PageCount {
+		return errPDFNoText
+	}
+	return nil
+}
+
+// pageText returns the text of page i (0-based) as PDFium's text layer has
+// it: in content order, with the spaces and line breaks PDFium infers from
+// glyph positions. FPDFText_GetText fetches the page in one call;
+// go-pdfium's GetPageText makes a call per character.
+func pageText(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) (string, error) {
+	page, err := inst.FPDF_LoadPage(&requests.FPDF_LoadPage{Document: doc, Index: i})
+	if err != nil {
+		return "", err
+	}
+	defer inst.FPDF_ClosePage(&requests.FPDF_ClosePage{Page: page.Page})
+
+	tp, err := inst.FPDFText_LoadPage(&requests.FPDFText_LoadPage{Page: requests.Page{ByReference: &page.Page}})
+	if err != nil {
+		return "", err
+	}
+	defer inst.FPDFText_ClosePage(&requests.FPDFText_ClosePage{TextPage: tp.TextPage})
+
+	n, err := inst.FPDFText_CountChars(&requests.FPDFText_CountChars{TextPage: tp.TextPage})
+	if err != nil || n.Count <= 0 {
+		return "", err
+	}
+	text, err := inst.FPDFText_GetText(&requests.FPDFText_GetText{TextPage: tp.TextPage, StartIndex: 0, Count: n.Count})
+	if err != nil {
+		return "", err
+	}
+	return text.Text, nil
+}
+
+// isPDFiumError reports the errors PDFium gives for a file it cannot parse.
+func isPDFiumError(err error) bool {
+	for _, e := range []error{pdfiumerrors.ErrUnknown, pdfiumerrors.ErrFile, pdfiumerrors.ErrFormat, pdfiumerrors.ErrPage, pdfiumerrors.ErrUnexpected} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// source is the document as PDFium reads it. It remembers the first read
+// error, which PDFium would only report as a damaged file, and stops reading
+// once ctx ends, so a cancelled extraction does not read on.
+type source struct {
+	ctx context.Context
+	r   io.ReaderAt
+	err error
+}
+
+func (s *source) ReadAt(p []byte, off int64) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		s.fail(err)
+		return 0, err
+	}
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && !(errors.Is(err, io.EOF) && n == len(p)) {
+		if errors.Is(err, io.EOF) {
+			// PDFium asked past the end of a file shorter than its
+			// declared size: the upload is truncated, not unreadable.
+			return n, err
+		}
+		s.fail(fmt.Errorf("extract: read pdf: %w", err))
+	}
+	return n, err
+}
+
+func (s *source) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
