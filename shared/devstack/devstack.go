@@ -68,6 +68,10 @@ var Routers = map[string]platform.RouterFunc{
 // ReminderSchedule is the notifier's schedule (messaging.RunSchedule).
 const ReminderSchedule = "reminders"
 
+// notifierQueue stands in for EventBridge's asynchronous invocation of
+// the notifier.
+const notifierQueue = "notifier-events"
+
 // Consumer is a queue's consumer function (an SQS event source in AWS).
 type Consumer struct {
 	Build  func(*platform.Deps, *Stack) (localaws.SQSHandler, error)
@@ -84,7 +88,11 @@ var Consumers = map[string]Consumer{
 		if err != nil {
 			return nil, err
 		}
-		return messaging.NewWorker(messaging.FromDeps(d), sms, email).Handle, nil
+		w := messaging.NewWorker(messaging.FromDeps(d), sms, email)
+		if s.sleep != nil {
+			w.Sleep = s.sleep
+		}
+		return w.Handle, nil
 	}},
 }
 
@@ -119,6 +127,9 @@ type Options struct {
 	// WrapDynamo, when set, wraps the functions' DynamoDB client (tests and
 	// benchmarks count calls with it).
 	WrapDynamo func(store.API) store.API
+	// Sleep, when set, replaces the workers' waits between provider
+	// retries (tests keep them instant).
+	Sleep func(context.Context, time.Duration) error
 	// DrainQueues, when set, leaves queue delivery to the caller
 	// (Broker.Drain), so tests see async work finish at a point they choose.
 	DrainQueues bool
@@ -136,6 +147,7 @@ type Stack struct {
 	// Outbox holds the SMS and email of sandboxed channels (GET /dev/outbox).
 	Outbox   *messaging.Outbox
 	routers  map[string]*httpapi.Router
+	sleep    func(context.Context, time.Duration) error
 	ipHeader string
 	srv      *http.Server
 	cancel   context.CancelFunc
@@ -153,7 +165,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Stack{routers: map[string]*httpapi.Router{}, ipHeader: opts.SourceIPHeader}
+	s := &Stack{routers: map[string]*httpapi.Router{}, ipHeader: opts.SourceIPHeader, sleep: opts.Sleep}
 	ok := false
 	defer func() {
 		if !ok {
@@ -222,8 +234,27 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// EventBridge delivers them in AWS.
 	notifier := messaging.FromDeps(s.Deps)
 	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
+	// EventBridge invokes its targets asynchronously; so does this: the
+	// event waits on a local queue, and the notifier never runs inside the
+	// write (and the stream delivery) that announced it.
+	s.Broker.Register(notifierQueue, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, m := range ev.Records {
+			var e events.EventBridgeEvent
+			if err := json.Unmarshal([]byte(m.Body), &e); err != nil || notifier.HandleEvent(ctx, e) != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			}
+		}
+		return resp, nil
+	}, localaws.QueueConfig{})
 	for _, dt := range messaging.CaseUpdateEvents {
-		s.Bus.Subscribe(dt, notifier.HandleEvent)
+		s.Bus.Subscribe(dt, func(ctx context.Context, e events.EventBridgeEvent) error {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			return s.Broker.Send(ctx, notifierQueue, string(b), nil)
+		})
 	}
 
 	ln, err := net.Listen("tcp", opts.Addr)

@@ -121,10 +121,13 @@ func runMain(m *testing.M) int {
 	defer mock.Close()
 	proxy := httptest.NewServer(stripeCalls.forward(mock.URL))
 	defer proxy.Close()
-	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL, "STRIPE_WEBHOOK_SECRET": webhookSecret}
+	twilio := httptest.NewServer(twilioFake)
+	defer twilio.Close()
+	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL, "STRIPE_WEBHOOK_SECRET": webhookSecret,
+		"TWILIO_ACCOUNT_SID": twilioSID, "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_API_BASE_URL": twilio.URL, "PUBLIC_BASE_URL": publicURL}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
-		WrapDynamo: counted, DrainQueues: true})
+		WrapDynamo: counted, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

@@ -24,11 +24,18 @@ import (
 func FromDeps(d *platform.Deps) *Service {
 	cfg := d.Config
 	smsBox, emailBox := Sandboxed(cfg.Local(), d.TwilioAccountSID, cfg.SESEndpoint)
+	from := cfg.EmailFrom
+	if emailBox && from == "" {
+		from = sandboxFrom
+	}
 	return &Service{DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
 		SMSReady:   smsBox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
 		EmailReady: emailBox || cfg.EmailFrom != "" || !cfg.Local(),
-		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: cfg.EmailFrom}
+		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: from}
 }
+
+// sandboxFrom is the sender of make dev's sandboxed email.
+const sandboxFrom = "no-reply@sandbox.matterly.invalid"
 
 // Sandboxed says which channels go to make dev's outbox: a local run
 // without Twilio credentials (SMS) or without an SES endpoint (email).

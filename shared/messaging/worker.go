@@ -19,14 +19,14 @@ type Worker struct {
 	svc   *Service
 	sms   SMSSender
 	email EmailSender
-	// sleep waits between in-process retries (tests replace it).
-	sleep func(context.Context, time.Duration) error
+	// Sleep waits between in-process retries (tests replace it).
+	Sleep func(context.Context, time.Duration) error
 }
 
 // NewWorker builds the queue consumer. sms or email may be nil when that
 // channel is not configured: its messages then fail with a clear reason.
 func NewWorker(svc *Service, sms SMSSender, email EmailSender) *Worker {
-	return &Worker{svc: svc, sms: sms, email: email, sleep: sleepCtx}
+	return &Worker{svc: svc, sms: sms, email: email, Sleep: sleepCtx}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -168,7 +168,7 @@ func (w *Worker) deliver(ctx context.Context, orgID string, o org, st Settings, 
 			if errors.As(lastErr, &ra) && ra.RetryAfter() > 0 {
 				wait = min(ra.RetryAfter(), 5*time.Second)
 			}
-			if err := w.sleep(ctx, wait); err != nil {
+			if err := w.Sleep(ctx, wait); err != nil {
 				return "", lastErr
 			}
 		}
