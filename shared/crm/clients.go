@@ -115,6 +115,11 @@ func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientP
 	if err != nil {
 		return Client{}, err
 	}
+	contacts, err := s.contactWrites(a.OrgID, nil, &c)
+	if err != nil {
+		return Client{}, err
+	}
+	names = append(names, contacts...)
 	e := activity.Entry{Action: "client.created", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Event: "client.created"}
 	if err := s.commit(ctx, a, access.WriteClients, e, append([]types.TransactWriteItem{put}, names...)...); err != nil {
 		return Client{}, err
@@ -155,6 +160,11 @@ func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string,
 		if err != nil {
 			return Client{}, err
 		}
+		contacts, err := s.contactWrites(a.OrgID, &before, &c)
+		if err != nil {
+			return Client{}, err
+		}
+		names = append(names, contacts...)
 		e := activity.Entry{Action: "client.updated", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Fields: fields}
 		err = s.commit(ctx, a, access.WriteClients, e, append([]types.TransactWriteItem{w}, names...)...)
 		if store.Failed(err, 0) {
@@ -180,6 +190,16 @@ func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string)
 	items := []types.TransactWriteItem{del}
 	for i := range maxNameWords { // whichever entries the name has
 		items = append(items, s.DB.Delete(tenant.PK(a.OrgID), nameEntrySK(id, i), nil))
+	}
+	// The contact entries of the client as read now; one left behind by an
+	// edit racing this delete names a client that no longer exists, which
+	// readers check.
+	if c, err := s.Client(ctx, a.OrgID, id); err == nil {
+		gone, err := s.contactWrites(a.OrgID, &c, nil)
+		if err != nil {
+			return err
+		}
+		items = append(items, gone...)
 	}
 	e := activity.Entry{Action: "client.deleted", EntityType: "client", EntityID: id, ClientID: id}
 	err := s.commit(ctx, a, access.DeleteClients, e, items...)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -101,23 +103,23 @@ const (
 // Matter is a case or engagement for a client.
 type Matter struct {
 	store.Keys
-	ID                    string    `dynamodbav:"id" json:"id"`
-	ClientID              string    `dynamodbav:"clientId" json:"clientId"`
-	Title                 string    `dynamodbav:"title" json:"title"`
-	PracticeArea          string    `dynamodbav:"practiceArea,omitempty" json:"practiceArea,omitempty"`
-	Status                string    `dynamodbav:"status" json:"status"`
-	ResponsibleAttorneyID string    `dynamodbav:"responsibleAttorneyId,omitempty" json:"responsibleAttorneyId,omitempty"`
-	Team                  List      `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
-	Description           string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
-	OpenedOn              string    `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
-	ClosedOn              string    `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
-	DocumentCount         int       `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
+	ID                    string `dynamodbav:"id" json:"id"`
+	ClientID              string `dynamodbav:"clientId" json:"clientId"`
+	Title                 string `dynamodbav:"title" json:"title"`
+	PracticeArea          string `dynamodbav:"practiceArea,omitempty" json:"practiceArea,omitempty"`
+	Status                string `dynamodbav:"status" json:"status"`
+	ResponsibleAttorneyID string `dynamodbav:"responsibleAttorneyId,omitempty" json:"responsibleAttorneyId,omitempty"`
+	Team                  List   `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
+	Description           string `dynamodbav:"description,omitempty" json:"description,omitempty"`
+	OpenedOn              string `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
+	ClosedOn              string `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
+	DocumentCount         int    `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
 	// ClientUpdates is how the client hears of status changes: "none"
 	// (the default), "sms" or "email" (the messaging capability sends them).
-	ClientUpdates string `dynamodbav:"clientUpdates,omitempty" json:"clientUpdates"`
-	CreatedBy             string    `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt             time.Time `dynamodbav:"createdAt" json:"createdAt"`
-	UpdatedAt             time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	ClientUpdates string    `dynamodbav:"clientUpdates,omitempty" json:"clientUpdates"`
+	CreatedBy     string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt     time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt     time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
 }
 
 // Client update channels of a matter.
@@ -230,22 +232,67 @@ func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 func (c *Client) setKeys(orgID string) {
 	c.Tags = c.Tags.stored()
 	c.Keys = store.Keys{PK: tenant.PK(orgID), SK: ClientSK(c.ID), Type: "client"}
-	// The contact indexes: an inbound text or an unsubscribe names an
-	// address, and messaging finds the client it belongs to.
-	if c.Phone != "" {
-		c.GSI1PK, c.GSI1SK = ClientsByPhonePK(orgID, c.Phone), c.ID
-	}
-	if c.Email != "" {
-		c.GSI2PK, c.GSI2SK = ClientsByEmailPK(orgID, strings.ToLower(c.Email)), c.ID
-	}
 }
 
-// ClientsByPhonePK and ClientsByEmailPK are the index partitions (GSI1 and
-// GSI2) of the org's clients with one phone number or email address.
-func ClientsByPhonePK(orgID, phone string) string { return tenant.PK(orgID) + "#PHONE#" + phone }
+// Contact entries: an inbound text or an unsubscribe names an address, and
+// messaging finds the clients it belongs to with a Query on the org's
+// partition (sort key prefix ContactPrefix). They are items of their own,
+// written in the client's transactions, like the name entries.
+type contactEntry struct {
+	store.Keys
+	ClientID string `dynamodbav:"clientId"`
+}
 
-// ClientsByEmailPK: see ClientsByPhonePK.
-func ClientsByEmailPK(orgID, email string) string { return tenant.PK(orgID) + "#EMAIL#" + email }
+// Contact channels.
+const (
+	ContactPhone = "phone"
+	ContactEmail = "email"
+)
+
+// ContactPrefix is the sort key prefix of the contact entries of one phone
+// number or (lower-cased) email address.
+func ContactPrefix(channel, address string) string { return "CONTACT#" + channel + "#" + address + "#" }
+
+// contacts are the contact entries of c: its phone and email.
+func contacts(c Client) map[string]string {
+	out := map[string]string{}
+	if c.Phone != "" {
+		out[ContactPrefix(ContactPhone, c.Phone)+c.ID] = c.ID
+	}
+	if c.Email != "" {
+		out[ContactPrefix(ContactEmail, strings.ToLower(c.Email))+c.ID] = c.ID
+	}
+	return out
+}
+
+// contactWrites moves c's contact entries from before (nil for a new
+// client) to after (nil for a deleted one).
+func (s *Service) contactWrites(orgID string, before, after *Client) ([]types.TransactWriteItem, error) {
+	old, next := map[string]string{}, map[string]string{}
+	if before != nil {
+		old = contacts(*before)
+	}
+	if after != nil {
+		next = contacts(*after)
+	}
+	var items []types.TransactWriteItem
+	for sk := range old {
+		if _, keep := next[sk]; !keep {
+			items = append(items, s.DB.Delete(tenant.PK(orgID), sk, nil))
+		}
+	}
+	for sk, id := range next {
+		if _, had := old[sk]; had {
+			continue
+		}
+		put, err := s.DB.Put(contactEntry{Keys: store.Keys{PK: tenant.PK(orgID), SK: sk, Type: "clientContact"}, ClientID: id}, nil)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, put)
+	}
+	return items, nil
+}
 
 // nameEntry is one search entry of a client's name: the folded name from
 // one of its words on, in the org's name index (GSI1), sorted by that text.

@@ -58,7 +58,8 @@ func (v victim) snapshot() string {
 		"/v1/notes/" + ids["noteId"], "/v1/bookings/" + ids["bookingId"], "/v1/documents/" + ids["documentId"],
 		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
-		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits"} {
+		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
+		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -145,6 +146,25 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/billing/credits":
 	case "POST /v1/billing/credits/topup":
 		body = map[string]any{"credits": 5}
+	case "POST /v1/messages/sms":
+		body = map[string]any{"clientId": v.ids["clientId"], "body": "Hello", "kind": "general"}
+	case "POST /v1/messages/email":
+		body = map[string]any{"clientId": v.ids["clientId"], "subject": "Hello", "body": "Hello", "kind": "general"}
+	case "GET /v1/messages":
+		path += "?clientId=" + v.ids["clientId"]
+	case "GET /v1/consent", "GET /v1/consent/state":
+		path += "?phone=%2B14155550100"
+	case "POST /v1/consent":
+		body = map[string]any{"phone": "+14155550100", "state": "opted_out", "method": "staff"}
+	case "GET /v1/messaging/settings":
+	case "PATCH /v1/messaging/settings":
+		body = map[string]any{"reminderLeadMinutes": 60}
+	case "GET /unsubscribe", "POST /unsubscribe":
+		path += "?token=not.a.token"
+	case "POST /webhooks/twilio/sms", "POST /webhooks/twilio/status":
+		// Unsigned: refused before anything is read (the signed paths are
+		// in messaging_e2e_test.go).
+		body = map[string]any{"From": "+14155550100", "Body": "STOP"}
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).

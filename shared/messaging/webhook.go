@@ -137,14 +137,20 @@ func isDuplicate(err error) bool {
 // clientByPhone is the org's client with this number, "" for none (or
 // when several share it: the conversation then stays under the number).
 func (s *Service) clientByPhone(ctx context.Context, orgID, phone string) (string, error) {
-	var rows []crm.Client
-	if _, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: crm.ClientsByPhonePK(orgID, phone), Limit: 5}, &rows); err != nil {
+	var entries []struct {
+		ClientID string `dynamodbav:"clientId"`
+	}
+	if _, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: crm.ContactPrefix(crm.ContactPhone, phone), Limit: 5}, &entries); err != nil {
 		return "", err
 	}
 	var match []string
-	for _, c := range rows {
-		if c.Phone == phone { // an index entry may trail an edit
+	for _, e := range entries {
+		var c crm.Client
+		err := s.DB.Get(ctx, tenant.PK(orgID), crm.ClientSK(e.ClientID), &c)
+		if err == nil && c.Phone == phone { // an entry may trail an edit or a delete
 			match = append(match, c.ID)
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
 		}
 	}
 	if len(match) != 1 {
