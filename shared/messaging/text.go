@@ -131,7 +131,7 @@ func Prefixed(sender, body string) string {
 		return body
 	}
 	p := sender + ":"
-	if len(body) >= len(p) && strings.EqualFold(body[:len(p)], p) {
+	if strings.HasPrefix(strings.ToLower(body), strings.ToLower(p)) {
 		return body
 	}
 	return p + " " + body
