@@ -102,7 +102,7 @@ type smsOrg struct {
 	from, phone, email, clientID string
 }
 
-func newSMSOrg(t *testing.T) *smsOrg {
+func newSMSOrg(t testing.TB) *smsOrg {
 	t.Helper()
 	a := signup(t)
 	n := seq.Add(1)
@@ -459,4 +459,42 @@ func TestEmailUnsubscribe(t *testing.T) {
 	// A member records an opt-in the client gave in person: email resumes.
 	o.must(201, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff", "clientId": o.clientID, "note": "Asked at the front desk"})
 	o.must(202, "POST", "/v1/messages/email", send)
+}
+
+// BenchmarkSendSMS: the API's send path, from the request to the message
+// stored and handed to the queue.
+func BenchmarkSendSMS(b *testing.B) {
+	o := newSMSOrg(b)
+	body := map[string]any{"clientId": o.clientID, "body": "Your documents are ready to sign.", "kind": "general"}
+	measure(b, func() int {
+		return o.do("POST", "/v1/messages/sms", body).Status
+	}, 202)
+	b.StopTimer()
+	drain(b)
+}
+
+// BenchmarkMessageWorker: one Lambda's throughput on batches of 10 queued
+// texts, each claimed, sent to the (local) Twilio and recorded.
+func BenchmarkMessageWorker(b *testing.B) {
+	o := newSMSOrg(b)
+	body := map[string]any{"clientId": o.clientID, "body": "Reminder: bring your ID.", "kind": "general"}
+	var elapsed time.Duration
+	var dynamo int64
+	for range b.N {
+		b.StopTimer()
+		for range 10 {
+			if r := o.do("POST", "/v1/messages/sms", body); r.Status != 202 {
+				b.Fatalf("send %d", r.Status)
+			}
+		}
+		c0 := calls.total.Load()
+		t0 := time.Now()
+		b.StartTimer()
+		drain(b)
+		b.StopTimer()
+		elapsed += time.Since(t0)
+		dynamo += calls.total.Load() - c0
+	}
+	b.ReportMetric(float64(10*b.N)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(dynamo)/float64(10*b.N), "dynamo-calls/msg")
 }

@@ -78,12 +78,17 @@ var errRetry = errors.New("provider unavailable")
 // only when the message should be tried again later.
 func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 	s := w.svc
+	// One read for the message, its org and the org's settings.
 	var m Message
-	if err := s.DB.Get(ctx, tenant.PK(orgID), messageSK(id), &m); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+	var o org
+	settings := DefaultSettings
+	pk := tenant.PK(orgID)
+	reqs := []*store.KeyOut{{PK: pk, SK: messageSK(id), Out: &m}, {PK: pk, SK: tenant.OrgSK, Out: &o}, {PK: pk, SK: settingsSK, Out: &settings}}
+	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
 		return err
+	}
+	if !reqs[0].Found {
+		return nil
 	}
 	now := s.Now().UTC()
 	switch {
@@ -100,14 +105,6 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		return w.finish(ctx, orgID, &m, StatusQueued, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
 	}
 
-	var o org
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	settings, err := s.settings(ctx, orgID)
-	if err != nil {
-		return err
-	}
 
 	// The claim: queued → sending, in one transaction with the consent
 	// check, so a STOP that landed after the message was queued wins.
