@@ -140,7 +140,7 @@ func extract(ctx context.Context, contentType string, r io.ReaderAt, size int64,
 	case typePDF:
 		err = readPDF(ctx, r, size, w)
 	case typeDOCX:
-		err = readDOCX(r, size, w, lim.partBytes)
+		err = readDOCX(ctx, r, size, w, lim.partBytes)
 	case typeTXT:
 		err = readTXT(r, size, contentType, w)
 	case typeHTML:
@@ -175,4 +175,37 @@ func readAll(r io.ReaderAt, size int64) ([]byte, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return nil, fmt.Errorf("extract: read: %w", err)
+}
+
+// source is the document as a parser (PDFium, archive/zip) reads it. It
+// remembers the first read error, which the parser would only report as a
+// damaged file, and stops reading once ctx ends, so a cancelled extraction
+// does not read on.
+type source struct {
+	ctx context.Context
+	r   io.ReaderAt
+	err error
+}
+
+func (s *source) ReadAt(p []byte, off int64) (int, error) {
+	if err := s.ctx.Err(); err != nil {
+		s.fail(err)
+		return 0, err
+	}
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && !(errors.Is(err, io.EOF) && n == len(p)) {
+		if errors.Is(err, io.EOF) {
+			// PDFium asked past the end of a file shorter than its
+			// declared size: the upload is truncated, not unreadable.
+			return n, err
+		}
+		s.fail(fmt.Errorf("extract: read: %w", err))
+	}
+	return n, err
+}
+
+func (s *source) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
 }

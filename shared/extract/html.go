@@ -38,14 +38,14 @@ func readHTML(r io.ReaderAt, size int64, contentType string, w *writer) error {
 			if err := writeHTMLText(w, z.Text(), pre > 0); err != nil {
 				return err
 			}
-		case html.StartTag, html.SelfClosingTag, html.EndTag:
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
 			name, _ := z.TagName()
 			tag := string(name)
 			if htmlSkipped[tag] {
 				switch {
-				case tt == html.StartTag:
+				case tt == html.StartTagToken:
 					skip++
-				case tt == html.EndTag && skip > 0:
+				case tt == html.EndTagToken && skip > 0:
 					skip--
 				}
 				continue
@@ -55,9 +55,9 @@ func readHTML(r io.ReaderAt, size int64, contentType string, w *writer) error {
 			}
 			if tag == "pre" {
 				switch {
-				case tt == html.StartTag:
+				case tt == html.StartTagToken:
 					pre++
-				case tt == html.EndTag && pre > 0:
+				case tt == html.EndTagToken && pre > 0:
 					pre--
 				}
 			}
@@ -67,7 +67,7 @@ func readHTML(r io.ReaderAt, size int64, contentType string, w *writer) error {
 			case blockLine:
 				w.Newline()
 			case blockCell:
-				if tt != html.EndTag {
+				if tt != html.EndTagToken {
 					w.Tab()
 				}
 			}
@@ -136,7 +136,7 @@ func metaCharset(data []byte) encoding.Encoding {
 		switch z.Next() {
 		case html.ErrorToken:
 			return nil
-		case html.StartTag, html.SelfClosingTag:
+		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			if string(name) != "meta" || !hasAttr {
 				continue

@@ -50,6 +50,12 @@ var (
 	maxPDFFileBytes = int64(1<<32 - 1) // PDFium's file access reads 32-bit offsets
 )
 
+// compilationCache, when set, keeps PDFium's compiled code between
+// processes. Production leaves it nil: a cold Lambda has an empty disk
+// anyway. Tests set a directory cache so that a rerun skips the compile,
+// which -race makes several times slower.
+var compilationCache wazero.CompilationCache
+
 // engine is the process's PDFium pool, started on first use. A failed start
 // is not remembered: the next call tries again.
 var engine pdfEngine
@@ -109,6 +115,14 @@ func closed(c chan struct{}) bool {
 // system (documents are handed over through a reader) and its output goes
 // nowhere, so nothing PDFium prints about a document reaches the logs.
 func startPDFium() (pdfium.Pool, error) {
+	// The bundled module needs exception handling (PDFium's
+	// setjmp/longjmp), which a custom RuntimeConfig must ask for.
+	rc := wazero.NewRuntimeConfig().
+		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
+		WithMemoryLimitPages(pdfMemoryPages)
+	if compilationCache != nil {
+		rc = rc.WithCompilationCache(compilationCache)
+	}
 	pool, err := webassembly.Init(webassembly.Config{
 		// Compiling is split over the available cores (it is a
 		// start-up cost a cold Lambda pays in full); the context is
@@ -124,12 +138,8 @@ func startPDFium() (pdfium.Pool, error) {
 		ReuseWorkers: false,
 		FSConfig:     wazero.NewFSConfig(),
 		Stdout:       io.Discard,
-		Stderr:       io.Discard,
-		// The bundled module needs exception handling (PDFium's
-		// setjmp/longjmp), which a custom RuntimeConfig must ask for.
-		RuntimeConfig: wazero.NewRuntimeConfig().
-			WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
-			WithMemoryLimitPages(pdfMemoryPages),
+		Stderr:        io.Discard,
+		RuntimeConfig: rc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("extract: start pdfium: %w", err)
@@ -267,36 +277,4 @@ func isPDFiumError(err error) bool {
 		}
 	}
 	return false
-}
-
-// source is the document as PDFium reads it. It remembers the first read
-// error, which PDFium would only report as a damaged file, and stops reading
-// once ctx ends, so a cancelled extraction does not read on.
-type source struct {
-	ctx context.Context
-	r   io.ReaderAt
-	err error
-}
-
-func (s *source) ReadAt(p []byte, off int64) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		s.fail(err)
-		return 0, err
-	}
-	n, err := s.r.ReadAt(p, off)
-	if err != nil && !(errors.Is(err, io.EOF) && n == len(p)) {
-		if errors.Is(err, io.EOF) {
-			// PDFium asked past the end of a file shorter than its
-			// declared size: the upload is truncated, not unreadable.
-			return n, err
-		}
-		s.fail(fmt.Errorf("extract: read pdf: %w", err))
-	}
-	return n, err
-}
-
-func (s *source) fail(err error) {
-	if s.err == nil {
-		s.err = err
-	}
 }

@@ -84,11 +84,19 @@ func (w *writer) newline(n int) {
 	w.newlines = min(w.newlines+n, 2)
 }
 
-// Newline ends a line, as a paragraph end or <br> does.
-func (w *writer) Newline() { w.newline(1) }
+// Newline makes sure that what follows starts a new line, as a block
+// element's start or end does. Unlike a '\n' written as text, it does not
+// add up: two in a row are still one line break.
+func (w *writer) Newline() {
+	w.space = 0
+	w.newlines = max(w.newlines, 1)
+}
 
-// Paragraph ends a block with a blank line after it.
-func (w *writer) Paragraph() { w.newline(2) }
+// Paragraph makes sure that a blank line comes before what follows.
+func (w *writer) Paragraph() {
+	w.space = 0
+	w.newlines = 2
+}
 
 // Space separates two pieces of text with one space (or keeps a pending
 // tab), without adding one at the start of a line.
@@ -160,17 +168,20 @@ func (w *writer) joinPage(i int) {
 		return
 	}
 	prev := w.pages[i-1]
-	var next string
-	if i == len(w.pages) {
-		next = w.cur.String()
-		w.cur.Reset()
-		w.pages = w.pages[:i-1]
-		w.cur.WriteString(join(prev, next))
+	if i < len(w.pages) {
+		w.pages[i-1] = join(prev, w.pages[i])
+		w.pages = append(w.pages[:i], w.pages[i+1:]...)
 		return
 	}
-	next = w.pages[i]
-	w.pages = append(w.pages[:i-1], w.pages[i:]...)
-	w.pages[i-1] = join(prev, next)
+	// Page i is the one being written: it goes on after prev, on a new
+	// line, now if it has text or else before the text that comes.
+	next := w.cur.String()
+	w.pages = w.pages[:i-1]
+	w.cur.Reset()
+	w.cur.WriteString(join(prev, next))
+	if next == "" && prev != "" {
+		w.newlines = max(w.newlines, 1)
+	}
 }
 
 func join(a, b string) string {

@@ -105,7 +105,6 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		return w.finish(ctx, orgID, &m, StatusQueued, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
 	}
 
-
 	// The claim: queued → sending, in one transaction with the consent
 	// check, so a STOP that landed after the message was queued wins.
 	claimed := m
