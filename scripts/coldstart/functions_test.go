@@ -52,6 +52,9 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		// A function URL event (no route key) reaches the webhook's route;
 		// without a webhook secret configured it answers 503.
 		{"stripewebhook", sampleEvent(t, root, "furl-stripe-webhook.json"), 503, 503},
+		{"messaging", sampleEvent(t, root, "apigw-send-sms.json"), 401, 401},
+		// Without TWILIO_AUTH_TOKEN the Twilio webhook refuses everything.
+		{"twiliowebhook", sampleEvent(t, root, "furl-twilio-sms.json"), 503, 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {
