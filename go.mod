@@ -24,6 +24,7 @@ require (
 	github.com/klippa-app/go-pdfium v1.20.0
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/sashabaranov/go-openai v1.43.0
+	github.com/tetratelabs/wazero v1.12.0
 	github.com/truora/minidyn v0.8.2
 	github.com/twilio/twilio-go v1.31.0
 	go.etcd.io/bbolt v1.3.5
@@ -70,7 +71,6 @@ require (
 	github.com/ryszard/goskiplist v0.0.0-20150312221310-2dfbae5fcf46 // indirect
 	github.com/stripe/stripe-go/v76 v76.25.0 // indirect
 	github.com/stripe/stripe-mock v0.203.0 // indirect
-	github.com/tetratelabs/wazero v1.12.0 // indirect
 	go.shabbyrobe.org/gocovmerge v0.0.0-20230507111327-fa4f82cfbf4d // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/lint v0.0.0-20210508222113-6edffad5e616 // indirect

@@ -82,7 +82,7 @@ func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
 		ready := make(chan struct{})
 		e.ready, e.pool, e.err = ready, nil, nil
 		go func() {
-			pool, err := startPDFium()
+			pool, err := startPDFium(compilationCache)
 			e.mu.Lock()
 			e.pool, e.err = pool, err
 			e.mu.Unlock()
@@ -111,17 +111,18 @@ func closed(c chan struct{}) bool {
 	}
 }
 
-// startPDFium compiles PDFium and prepares its pool. The module gets no file
-// system (documents are handed over through a reader) and its output goes
-// nowhere, so nothing PDFium prints about a document reaches the logs.
-func startPDFium() (pdfium.Pool, error) {
+// startPDFium compiles PDFium (or loads it from cache, if not nil) and
+// prepares its pool. The module gets no file system (documents are handed
+// over through a reader) and its output goes nowhere, so nothing PDFium
+// prints about a document reaches the logs.
+func startPDFium(cache wazero.CompilationCache) (pdfium.Pool, error) {
 	// The bundled module needs exception handling (PDFium's
 	// setjmp/longjmp), which a custom RuntimeConfig must ask for.
 	rc := wazero.NewRuntimeConfig().
 		WithCoreFeatures(api.CoreFeaturesV2 | experimental.CoreFeaturesExceptionHandling).
 		WithMemoryLimitPages(pdfMemoryPages)
-	if compilationCache != nil {
-		rc = rc.WithCompilationCache(compilationCache)
+	if cache != nil {
+		rc = rc.WithCompilationCache(cache)
 	}
 	pool, err := webassembly.Init(webassembly.Config{
 		// Compiling is split over the available cores (it is a
@@ -135,9 +136,9 @@ func startPDFium() (pdfium.Pool, error) {
 		// module costs about 4 ms, and in exchange nothing a hostile PDF
 		// does to PDFium's heap outlives it, and the memory a large PDF
 		// grew goes back (WebAssembly memory never shrinks).
-		ReuseWorkers: false,
-		FSConfig:     wazero.NewFSConfig(),
-		Stdout:       io.Discard,
+		ReuseWorkers:  false,
+		FSConfig:      wazero.NewFSConfig(),
+		Stdout:        io.Discard,
 		Stderr:        io.Discard,
 		RuntimeConfig: rc,
 	})
@@ -189,10 +190,11 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 			return errPDFPassword
 		case errors.Is(err, pdfiumerrors.ErrSecurity):
 			return errPDFSecurity
-		case isPDFiumError(err):
-			return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 		}
-		return fmt.Errorf("extract: open pdf: %w", err)
+		// PDFium's format and file errors, and a trap inside it (a file
+		// that exhausts its memory), all come from the file; the cause
+		// goes to the log only.
+		return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 	}
 	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
 
@@ -267,14 +269,4 @@ func pageText(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, i int) (string, 
 		return "", err
 	}
 	return text.Text, nil
-}
-
-// isPDFiumError reports the errors PDFium gives for a file it cannot parse.
-func isPDFiumError(err error) bool {
-	for _, e := range []error{pdfiumerrors.ErrUnknown, pdfiumerrors.ErrFile, pdfiumerrors.ErrFormat, pdfiumerrors.ErrPage, pdfiumerrors.ErrUnexpected} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
