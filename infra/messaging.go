@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/matterly/matterly/shared/messaging"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 // The messaging functions that serve no route.
@@ -34,34 +32,14 @@ type messagingPlane struct {
 }
 
 func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
-	// The operator puts {"accountSid","authToken"} here; until then it holds
-	// "unset", SMS sends answer 503 and the Twilio webhook refuses all calls.
-	twilio := awssecretsmanager.NewSecret(stack, jsii.String("TwilioSecret"), &awssecretsmanager.SecretProps{
-		Description:       jsii.String(`Twilio credentials as {"accountSid":"AC...","authToken":"..."} (set it: aws secretsmanager put-secret-value)`),
-		EncryptionKey:     key,
-		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(platform.UnsetSecret)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
-	dlq := awssqs.NewQueue(stack, jsii.String("MessagesFailures"), &awssqs.QueueProps{
-		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
-	})
-	queue := awssqs.NewQueue(stack, jsii.String("Messages"), &awssqs.QueueProps{
-		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(1)), EnforceSSL: jsii.Bool(true),
-		// Six times the worker's timeout, as AWS advises; it is also the
-		// back-off before a throttled message is tried again.
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeoutSeconds)),
-		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(messaging.MaxAttempts + 1)},
-	})
-	dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-	}).CreateAlarm(stack, jsii.String("MessagesFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription: jsii.String("Messages the worker gave up on: a client was not reminded or told"),
-		Threshold:        jsii.Number(1), EvaluationPeriods: jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
+	// The operator puts {"accountSid","authToken"} here; until then SMS
+	// sends answer 503 and the Twilio webhook refuses all calls.
+	twilio := newProviderSecret(stack, key, "TwilioSecret",
+		`Twilio credentials as {"accountSid":"AC...","authToken":"..."} (set it: aws secretsmanager put-secret-value)`)
+	// The visibility timeout is also the back-off before a throttled
+	// message is tried again; one attempt more than the worker makes.
+	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1,
+		"Messages the worker gave up on: a client was not reminded or told")
 	return &messagingPlane{twilio: twilio, queue: queue, dlq: dlq}
 }
 

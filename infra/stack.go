@@ -29,6 +29,7 @@ import (
 
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
+	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -100,14 +101,6 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
 		{name: fnNotifier, fn: newNotifier(stack, d, props)}}
 	newAlarms(stack, append(fns, background...), r, api)
-	d.stripeDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
-	}).CreateAlarm(stack, jsii.String("StripeEventsFailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
-		AlarmDescription: jsii.String("Stripe events the worker could not apply: payments or invoice states need a person"),
-		Threshold:        jsii.Number(1), EvaluationPeriods: jsii.Number(1),
-		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-	})
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       stage.Url(),
@@ -235,33 +228,54 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 	// The operator puts the platform's Stripe secret key here after the
 	// first deploy; until then it holds "unset" and the payment routes
 	// answer 503 saying so.
-	stripe := awssecretsmanager.NewSecret(stack, jsii.String("StripeSecret"), &awssecretsmanager.SecretProps{
-		Description:       jsii.String("Stripe secret key of the Matterly platform account (set it: aws secretsmanager put-secret-value)"),
-		EncryptionKey:     key,
-		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(payments.UnsetSecret)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
-	webhook := awssecretsmanager.NewSecret(stack, jsii.String("StripeWebhookSecret"), &awssecretsmanager.SecretProps{
-		Description:       jsii.String("Stripe webhook signing secret (whsec_...) of the endpoint <ApiUrl>/webhooks/stripe (set it: aws secretsmanager put-secret-value)"),
-		EncryptionKey:     key,
-		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(payments.UnsetSecret)),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
-	})
+	stripe := newProviderSecret(stack, key, "StripeSecret",
+		"Stripe secret key of the Matterly platform account (set it: aws secretsmanager put-secret-value)")
+	webhook := newProviderSecret(stack, key, "StripeWebhookSecret",
+		"Stripe webhook signing secret (whsec_...) of the endpoint <ApiUrl>/webhooks/stripe (set it: aws secretsmanager put-secret-value)")
 	// Verified Stripe events wait here for the worker; one that fails five
 	// times moves to the DLQ, which alarms: an event is never dropped.
-	stripeDLQ := awssqs.NewQueue(stack, jsii.String("StripeEventsFailures"), &awssqs.QueueProps{
+	stripeEvents, stripeDLQ := newWorkQueue(stack, key, "StripeEvents", 4, 5,
+		"Stripe events the worker could not apply: payments or invoice states need a person")
+	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
+		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key)}
+}
+
+// newProviderSecret holds a provider's credentials, which the operator
+// puts in after the first deploy; until then it holds "unset" and the
+// capability answers 503 saying what to set.
+func newProviderSecret(stack awscdk.Stack, key awskms.Key, id, description string) awssecretsmanager.Secret {
+	return awssecretsmanager.NewSecret(stack, jsii.String(id), &awssecretsmanager.SecretProps{
+		Description:       jsii.String(description),
+		EncryptionKey:     key,
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(platform.UnsetSecret)),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// newWorkQueue is a KMS-encrypted queue for a worker (visibility six times
+// the worker's timeout, as AWS advises for event sources) and its DLQ, where
+// a message lands after maxReceives failed deliveries, with an alarm: work
+// is never dropped unseen.
+func newWorkQueue(stack awscdk.Stack, key awskms.Key, id string, retentionDays, maxReceives float64, alarm string) (queue, dlq awssqs.Queue) {
+	dlq = awssqs.NewQueue(stack, jsii.String(id+"Failures"), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
 	})
-	stripeEvents := awssqs.NewQueue(stack, jsii.String("StripeEvents"), &awssqs.QueueProps{
+	queue = awssqs.NewQueue(stack, jsii.String(id), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(4)), EnforceSSL: jsii.Bool(true),
-		// Six times the worker's timeout, as AWS advises for event sources.
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(retentionDays)), EnforceSSL: jsii.Bool(true),
 		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeoutSeconds)),
-		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: stripeDLQ, MaxReceiveCount: jsii.Number(5)},
+		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceives)},
 	})
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
-		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key)}
+	dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum"),
+	}).CreateAlarm(stack, jsii.String(id+"FailuresAlarm"), &awscloudwatch.CreateAlarmOptions{
+		AlarmDescription: jsii.String(alarm),
+		Threshold:        jsii.Number(1), EvaluationPeriods: jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	return queue, dlq
 }
 
 // newSeed is a generated, retained 64-character secret encrypted with key.

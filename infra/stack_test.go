@@ -1232,18 +1232,7 @@ func TestStripeSecret(t *testing.T) {
 // the table and the Stripe key but no signing secrets; an event failing
 // five times lands in a KMS-encrypted DLQ that alarms.
 func TestStripeEventPipeline(t *testing.T) {
-	var queueID, dlqID string
-	for id := range ofType("AWS::SQS::Queue") {
-		switch {
-		case strings.HasPrefix(id, "StripeEventsFailures"):
-			dlqID = id
-		case strings.HasPrefix(id, "StripeEvents"):
-			queueID = id
-		}
-	}
-	if queueID == "" || dlqID == "" {
-		t.Fatal("no stripe-events queue or DLQ")
-	}
+	queueID, _ := workQueue(t, "StripeEvents")
 	q := props(resources[queueID].(obj))
 	if fmt.Sprint(dig(q, "RedrivePolicy", "maxReceiveCount")) != "5" || q["KmsMasterKeyId"] == nil || fmt.Sprint(q["VisibilityTimeout"]) != "180" {
 		t.Errorf("queue %v", q)
@@ -1275,15 +1264,7 @@ func TestStripeEventPipeline(t *testing.T) {
 	if wenv["SIGNING_SECRET_ARN"] != nil || wenv["TOKEN_SECRET_ARN"] != nil || wenv["STRIPE_SECRET_ARN"] == nil || wenv["TABLE_NAME"] == nil {
 		t.Errorf("worker environment %v", wenv)
 	}
-	alarm := false
-	for _, a := range ofType("AWS::CloudWatch::Alarm") {
-		if strings.Contains(fmt.Sprint(dig(props(a), "Dimensions")), dlqID) {
-			alarm = true
-		}
-	}
-	if !alarm {
-		t.Error("no alarm on the stripe-events DLQ")
-	}
+
 }
 
 // TestWebhookFunctionURL: the Stripe and Twilio webhooks have their own
@@ -1313,18 +1294,7 @@ func TestWebhookFunctionURL(t *testing.T) {
 // the Twilio secret read only by the messaging functions, and the
 // notifier on a 5-minute schedule and on matter status changes.
 func TestMessagingPipeline(t *testing.T) {
-	var queueID, dlqID string
-	for id := range ofType("AWS::SQS::Queue") {
-		switch {
-		case strings.HasPrefix(id, "MessagesFailures"):
-			dlqID = id
-		case strings.HasPrefix(id, "Messages"):
-			queueID = id
-		}
-	}
-	if queueID == "" || dlqID == "" {
-		t.Fatal("no messages queue or DLQ")
-	}
+	queueID, _ := workQueue(t, "Messages")
 	q := props(resources[queueID].(obj))
 	if fmt.Sprint(dig(q, "RedrivePolicy", "maxReceiveCount")) != "6" || q["KmsMasterKeyId"] == nil {
 		t.Errorf("queue %v", q)
@@ -1337,15 +1307,6 @@ func TestMessagingPipeline(t *testing.T) {
 	}
 	if mapping == nil || fmt.Sprint(mapping["FunctionResponseTypes"]) != "[ReportBatchItemFailures]" || !strings.Contains(fmt.Sprint(mapping["EventSourceArn"]), queueID) {
 		t.Errorf("worker mapping %v", mapping)
-	}
-	alarm := false
-	for _, a := range ofType("AWS::CloudWatch::Alarm") {
-		if strings.Contains(fmt.Sprint(dig(props(a), "Dimensions")), dlqID) {
-			alarm = true
-		}
-	}
-	if !alarm {
-		t.Error("no alarm on the messages DLQ")
 	}
 
 	worker := roleStatements(t, fnMessageWorker)
@@ -1395,4 +1356,28 @@ func TestMessagingPipeline(t *testing.T) {
 	if !schedule || !events {
 		t.Errorf("notifier rules: schedule %v, case updates on our bus %v", schedule, events)
 	}
+}
+
+// workQueue finds a worker's queue and its DLQ by construct id, and checks
+// the DLQ has its alarm.
+func workQueue(t *testing.T, id string) (queueID, dlqID string) {
+	t.Helper()
+	for qid := range ofType("AWS::SQS::Queue") {
+		switch {
+		case strings.HasPrefix(qid, id+"Failures"):
+			dlqID = qid
+		case strings.HasPrefix(qid, id):
+			queueID = qid
+		}
+	}
+	if queueID == "" || dlqID == "" {
+		t.Fatalf("no %s queue or DLQ", id)
+	}
+	for _, a := range ofType("AWS::CloudWatch::Alarm") {
+		if strings.Contains(fmt.Sprint(dig(props(a), "Dimensions")), dlqID) {
+			return queueID, dlqID
+		}
+	}
+	t.Errorf("no alarm on the %s DLQ", id)
+	return queueID, dlqID
 }

@@ -19,20 +19,13 @@ type RouterFunc func(*Deps) (*httpapi.Router, error)
 // environment and clients built once at init, then lambda.Start. It returns
 // only on a failed init.
 func StartHTTP(build RouterFunc) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	deps, err := New(context.Background(), cfg, Options{LogOut: os.Stdout})
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
-	}
-	rt, err := build(deps)
-	if err != nil {
-		return fmt.Errorf("init router: %w", err)
-	}
-	lambda.Start(rt.Serve)
-	return nil
+	return StartHandler(func(d *Deps) (any, error) {
+		rt, err := build(d)
+		if err != nil {
+			return nil, fmt.Errorf("router: %w", err)
+		}
+		return rt.Serve, nil
+	})
 }
 
 // StartHandler is StartHTTP for functions on queues and schedules: build

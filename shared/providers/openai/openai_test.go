@@ -18,6 +18,7 @@ import (
 
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
 // secret stands for document text: it must never show up in an error.
@@ -754,7 +755,7 @@ func TestRetryAfterHeader(t *testing.T) {
 		{[]string{"Retry-After", "0.5"}, 500 * time.Millisecond, 500 * time.Millisecond},
 		{[]string{"Retry-After-Ms", "250", "Retry-After", "1"}, 250 * time.Millisecond, 250 * time.Millisecond},
 		{[]string{"Retry-After", date}, 80 * time.Second, 90 * time.Second},
-		{[]string{"Retry-After", "Inf"}, maxHint, maxHint},
+		{[]string{"Retry-After", "Inf"}, retryafter.Max, retryafter.Max},
 		{[]string{"Retry-After", "soon"}, 0, 0},
 		{nil, 0, 0},
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
 // transport is the go-openai client's HTTPDoer. It adds "store": false to
@@ -252,24 +253,8 @@ func readError(resp *http.Response) *providerError {
 func retryAfter(h http.Header) time.Duration {
 	if v := h.Get("Retry-After-Ms"); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return time.Duration(min(ms, maxHint.Seconds()*1000) * float64(time.Millisecond))
+			return time.Duration(min(ms, retryafter.Max.Seconds()*1000) * float64(time.Millisecond))
 		}
 	}
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s > 0 {
-			return time.Duration(min(s, maxHint.Seconds()) * float64(time.Second))
-		}
-		return 0
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return min(max(time.Until(t), 0), maxHint)
-	}
-	return 0
+	return retryafter.Parse(h.Get("Retry-After"), time.Now())
 }
-
-// maxHint bounds a parsed hint (a huge or infinite one would overflow).
-const maxHint = 24 * time.Hour

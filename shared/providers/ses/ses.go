@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
-	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
 // callTimeout bounds one send, like the SMS provider's: a hung SES costs
@@ -131,7 +131,7 @@ func sendError(err error) error {
 	if errors.As(err, &re) {
 		se.Status, se.RequestID = re.HTTPStatusCode(), re.ServiceRequestID()
 		if re.Response != nil {
-			se.retryAfter = retryAfterValue(re.Response.Header.Get("Retry-After"), time.Now())
+			se.retryAfter = retryafter.Parse(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 	}
 	var ae smithy.APIError
@@ -213,23 +213,6 @@ func (e *SendError) Error() string {
 // Unwrap gives the SDK's error when SES did not answer
 // (context.DeadlineExceeded, for one).
 func (e *SendError) Unwrap() error { return e.err }
-
-// retryAfterValue reads a Retry-After header value (RFC 9110 10.2.3:
-// delay-seconds or an HTTP date) as a wait from now; 0 when absent,
-// unreadable or past.
-func retryAfterValue(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return max(time.Duration(s)*time.Second, 0)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now).Round(time.Second), 0)
-	}
-	return 0
-}
 
 // ProviderCode is SES's error code ("MessageRejected"), "" if none.
 func (e *SendError) ProviderCode() string { return e.Code }

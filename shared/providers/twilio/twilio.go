@@ -23,6 +23,7 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
 // callTimeout bounds one send, response included. It is well inside the
@@ -164,7 +165,7 @@ func (x *exchange) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // sendError turns what twilio-go returned into a *SendError.
 func (c *Client) sendError(err error, x *exchange) error {
-	wait := retryAfterValue(x.retryAfter, c.now())
+	wait := retryafter.Parse(x.retryAfter, c.now())
 	var te *client.TwilioRestError
 	if errors.As(err, &te) {
 		status := te.Status
@@ -251,23 +252,6 @@ func (e *SendError) Error() string {
 
 // Unwrap gives the transport's error (context.DeadlineExceeded, for one).
 func (e *SendError) Unwrap() error { return e.err }
-
-// retryAfterValue reads a Retry-After header value (RFC 9110 10.2.3:
-// delay-seconds or an HTTP date) as a wait from now; 0 when absent,
-// unreadable or past.
-func retryAfterValue(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		return max(time.Duration(s)*time.Second, 0)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now).Round(time.Second), 0)
-	}
-	return 0
-}
 
 // ProviderCode is Twilio's error code as text ("21610"), "" if none: what
 // the message records as its errorCode.
