@@ -93,6 +93,9 @@ const (
 	ReadCredits  Permission = "credits:read"
 	TopUpCredits Permission = "credits:topup"
 
+	// AI: summaries, text-to-speech and drafting (they spend the org's credits).
+	UseAI Permission = "ai:use"
+
 	// Messaging: SMS and email to clients, and the consent log behind them.
 	SendMessages    Permission = "messages:send"
 	ReadMessages    Permission = "messages:read"
@@ -144,6 +147,9 @@ var matrix = map[Permission][]Role{
 
 	ReadCredits:  trustees,
 	TopUpCredits: {Owner},
+
+	// Only the people who work on matters send their documents to the AI.
+	UseAI: caseTeam,
 
 	// Billing sends payment reminders; everyone who talks to clients texts them.
 	SendMessages:    everyone,

@@ -6,6 +6,7 @@
 package credits
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -120,8 +121,10 @@ func errOut(balance, need int64) error {
 
 // Spend takes n credits for a piece of AI work (kind, ref: what it paid
 // for) in one transaction with its usage record, or answers 402 with
-// nothing changed.
-func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int64) (Usage, error) {
+// nothing changed. extra items join the transaction (the work's own
+// record), so the work and its payment land together; their failures come
+// back as a *store.TxCanceledError with indexes from 3 on.
+func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int64, extra ...types.TransactWriteItem) (Usage, error) {
 	if n <= 0 {
 		return Usage{}, errors.New("credits: spend of a non-positive amount")
 	}
@@ -132,7 +135,7 @@ func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int6
 	}
 	month := s.DB.Update(tenant.PK(orgID), monthPfx+now.Format("2006-01"), "ADD #n :n", nil, map[string]string{"#n": "n"},
 		map[string]types.AttributeValue{":n": store.N(n)})
-	err = s.DB.Transact(ctx, s.change(orgID, -n), put, month)
+	err = s.DB.Transact(ctx, append([]types.TransactWriteItem{s.change(orgID, -n), put, month}, extra...)...)
 	if store.Failed(err, 0) {
 		b, berr := s.Balance(ctx, orgID)
 		if berr != nil {
@@ -178,6 +181,7 @@ const topUpScope = "credits-topup"
 type TopUpInput struct {
 	Credits int64  `json:"credits"`
 	Note    string `json:"note"`
+	Reason  string `json:"reason"` // API.md's name for the note (POST /v1/billing/credits/grants)
 }
 
 // TopUp adds credits to the org's balance (owners; Stripe purchases come
@@ -188,7 +192,7 @@ func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, i
 	if err := idempotency.Check(idemKey); err != nil {
 		return Balance{}, err
 	}
-	in.Note = strings.TrimSpace(in.Note)
+	in.Note = strings.TrimSpace(cmp.Or(in.Note, in.Reason))
 	var ck fault.Checker
 	ck.Check(in.Credits >= 1 && in.Credits <= MaxTopUp, "credits", "must be a whole number from 1 to 100000")
 	check.Text(&ck, "note", in.Note, false, 200)

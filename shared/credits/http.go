@@ -48,9 +48,11 @@ func Register(rt *httpapi.Router, d *platform.Deps) {
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
-	rt.Handle("POST /v1/billing/credits/topup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	topUp := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.TopUpCredits, func(in TopUpInput) (any, error) {
 			return svc.TopUp(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
 		}, http.StatusOK)
-	})
+	}
+	rt.Handle("POST /v1/billing/credits/grants", topUp) // API.md's name
+	rt.Handle("POST /v1/billing/credits/topup", topUp)
 }

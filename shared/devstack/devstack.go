@@ -35,11 +35,13 @@ import (
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/providers/stripe"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/summaries"
 	"github.com/matterly/matterly/shared/trust"
 )
 
@@ -63,6 +65,17 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnTwilioWebhook: func(d *platform.Deps) (*httpapi.Router, error) {
 		return messaging.NewWebhookRouter(d, messaging.FromDeps(d))
 	},
+	routes.FnAI: func(d *platform.Deps) (*httpapi.Router, error) {
+		return summaries.NewRouter(d, openai.FromDeps(d))
+	},
+}
+
+// StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
+type StreamFunc func(context.Context, events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error)
+
+// Streamers maps each streaming function of the route table to its handler.
+var Streamers = map[string]func(*platform.Deps) StreamFunc{
+	routes.FnSpeech: func(d *platform.Deps) StreamFunc { return summaries.NewSpeechHandler(d, openai.FromDeps(d)).Handle },
 }
 
 // ReminderSchedule is the notifier's schedule (messaging.RunSchedule).
@@ -82,6 +95,9 @@ type Consumer struct {
 var Consumers = map[string]Consumer{
 	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return payments.NewWorker(d, stripe.FromDeps(d)).Handle, nil
+	}},
+	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
+		return summaries.FromDeps(d, openai.FromDeps(d)).Handle, nil
 	}},
 	messaging.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
 		sms, email, err := s.senders(d)
@@ -145,13 +161,14 @@ type Stack struct {
 	Bus       *localaws.Bus
 	Deps      *platform.Deps
 	// Outbox holds the SMS and email of sandboxed channels (GET /dev/outbox).
-	Outbox   *messaging.Outbox
-	routers  map[string]*httpapi.Router
-	sleep    func(context.Context, time.Duration) error
-	ipHeader string
-	srv      *http.Server
-	cancel   context.CancelFunc
-	dataDir  string
+	Outbox    *messaging.Outbox
+	routers   map[string]*httpapi.Router
+	streamers map[string]StreamFunc
+	sleep     func(context.Context, time.Duration) error
+	ipHeader  string
+	srv       *http.Server
+	cancel    context.CancelFunc
+	dataDir   string
 }
 
 // Start brings the stack up and serves HTTP until Close.
@@ -165,7 +182,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	s := &Stack{routers: map[string]*httpapi.Router{}, ipHeader: opts.SourceIPHeader, sleep: opts.Sleep}
+	s := &Stack{routers: map[string]*httpapi.Router{}, streamers: map[string]StreamFunc{}, ipHeader: opts.SourceIPHeader, sleep: opts.Sleep}
 	ok := false
 	defer func() {
 		if !ok {
@@ -213,6 +230,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")
 	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog}.Handle, relayLog)
 	for _, fn := range routes.Functions() {
+		if stream, ok := Streamers[fn]; ok {
+			s.streamers[fn] = stream(s.Deps)
+			continue
+		}
 		build, found := Routers[fn]
 		if !found {
 			return nil, fmt.Errorf("function %s has routes but no router in devstack.Routers", fn)
@@ -343,12 +364,52 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
+	if route.Stream {
+		s.serveStream(w, r, route, body)
+		return
+	}
 	ev := httpapi.EventFromHTTP(r, route, params, body)
 	if ip := r.Header.Get(s.ipHeader); s.ipHeader != "" && ip != "" {
 		ev.RequestContext.HTTP.SourceIP = ip
 	}
 	resp, _ := s.routers[route.Function].Serve(r.Context(), ev)
 	httpapi.WriteHTTP(w, resp)
+}
+
+// serveStream runs a streaming function as its function URL would: the
+// request as a function URL event, the body written as it is read.
+func (s *Stack) serveStream(w http.ResponseWriter, r *http.Request, route routes.Route, body []byte) {
+	ev := httpapi.EventFromHTTP(r, route, nil, body)
+	req := events.LambdaFunctionURLRequest{Version: "2.0", RawPath: r.URL.Path, RawQueryString: r.URL.RawQuery, Headers: ev.Headers,
+		Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded, RequestContext: events.LambdaFunctionURLRequestContext{
+			RequestID: ev.RequestContext.RequestID, DomainName: r.Host, TimeEpoch: time.Now().UnixMilli(),
+			HTTP: events.LambdaFunctionURLRequestContextHTTPDescription{Method: r.Method, Path: r.URL.Path, SourceIP: ev.RequestContext.HTTP.SourceIP, UserAgent: r.UserAgent()}}}
+	resp, err := s.streamers[route.Function](r.Context(), req)
+	if err != nil {
+		p, _ := httpapi.ProblemFor(err, req.RequestContext.RequestID)
+		writeProblem(w, p)
+		return
+	}
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(resp.StatusCode)
+	flusher, _ := w.(http.Flusher)
+	buf := make([]byte, 16<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if rerr != nil {
+			return
+		}
+	}
 }
 
 func firstRouteFor(path string) (routes.Route, map[string]string) {

@@ -98,6 +98,51 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string,
 	return d, up, nil
 }
 
+// Store saves a document Matterly made itself (an AI draft) on a matter:
+// the object is written here, and the document is ready at once, in one
+// transaction with its version, the matter's document count and the
+// activity entry. A failed transaction leaves the object to be removed.
+func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileName, contentType string, body []byte) (Document, error) {
+	m, err := crm.LoadMatter(ctx, s.DB, a.OrgID, matterID)
+	if err != nil {
+		return Document{}, err
+	}
+	now := s.Now().UTC()
+	d := Document{ID: s.NewID(), MatterID: m.ID, ClientID: m.ClientID, FileName: fileName, ContentType: contentType, Size: int64(len(body)),
+		Status: StatusReady, Version: 1, VersionCount: 1, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	d.ObjectKey = ObjectKey(a.OrgID, m.ID, d.ID, 1)
+	if d.S3VersionID, err = s.Storage.Put(ctx, d.ObjectKey, contentType, body); err != nil {
+		return Document{}, err
+	}
+	d.setKeys(a.OrgID)
+	v := Version{DocumentID: d.ID, Version: 1, FileName: fileName, ContentType: contentType, Size: d.Size,
+		ObjectKey: d.ObjectKey, S3VersionID: d.S3VersionID, UploadedBy: a.UserID, UploadedAt: now}
+	v.setKeys(a.OrgID)
+	put, err := s.DB.Put(d, store.NotExists())
+	if err != nil {
+		return Document{}, err
+	}
+	putVersion, err := s.DB.Put(v, store.NotExists())
+	if err != nil {
+		return Document{}, err
+	}
+	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
+		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+		Detail: "AI draft, version 1", Event: "document.ready"}
+	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, putVersion, count)
+	if err != nil {
+		if rerr := s.Storage.RemoveKey(ctx, d.ObjectKey); rerr != nil {
+			s.Log.Error("orphan draft object", "documentId", d.ID, "err", rerr)
+		}
+		if store.Failed(err, 2) {
+			return Document{}, fault.E(fault.NotFound, "No such matter.")
+		}
+		return Document{}, err
+	}
+	return d, nil
+}
+
 // startUpload signs the PUT of version n and sets it as d's pending upload.
 func (s *Service) startUpload(ctx context.Context, a activity.Actor, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {
 	key := ObjectKey(a.OrgID, d.MatterID, d.ID, n)

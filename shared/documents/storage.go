@@ -1,6 +1,7 @@
 package documents
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ const sniffBytes = 512
 type ObjectAPI interface {
 	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 	ListObjectVersions(context.Context, *s3.ListObjectVersionsInput, ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
@@ -176,6 +178,52 @@ func (s *Storage) ReadHead(ctx context.Context, key, versionID string) (head []b
 		return nil, false, unavailable("read object", err)
 	}
 	return head, true, nil
+}
+
+// Put writes an object Matterly made itself (an AI draft), encrypted
+// with SSE-KMS like every upload, and returns its S3 version id.
+func (s *Storage) Put(ctx context.Context, key, contentType string, body []byte) (string, error) {
+	in := &s3.PutObjectInput{
+		Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String(contentType), ContentLength: aws.Int64(int64(len(body))),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms,
+	}
+	if s.KMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(s.KMSKeyID)
+	}
+	out, err := s.API.PutObject(ctx, in)
+	if err != nil {
+		return "", unavailable("put object", err)
+	}
+	return aws.ToString(out.VersionId), nil
+}
+
+// Read returns one version of the object at key, refusing one larger than
+// limit bytes (a 413). found is false when it is gone.
+func (s *Storage) Read(ctx context.Context, key, versionID string, limit int64) (body []byte, found bool, err error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}
+	if versionID != "" {
+		in.VersionId = aws.String(versionID)
+	}
+	out, err := s.API.GetObject(ctx, in)
+	if isNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, unavailable("get object", err)
+	}
+	defer out.Body.Close()
+	if aws.ToInt64(out.ContentLength) > limit {
+		return nil, true, fault.E(fault.TooLarge, "The document is larger than %d MB.", limit>>20)
+	}
+	body, err = io.ReadAll(io.LimitReader(out.Body, limit+1))
+	if err != nil {
+		return nil, false, unavailable("read object", err)
+	}
+	if int64(len(body)) > limit {
+		return nil, true, fault.E(fault.TooLarge, "The document is larger than %d MB.", limit>>20)
+	}
+	return body, true, nil
 }
 
 // Remove deletes one version of the object at key (the current one when

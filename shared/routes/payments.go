@@ -13,6 +13,7 @@ var paymentRoutes = []Route{
 	{Method: "POST", Path: "/v1/invoices/{invoiceId}/void", Function: FnPayments},
 	{Method: "GET", Path: "/v1/payments", Function: FnPayments},
 	{Method: "GET", Path: "/v1/billing/credits", Function: FnPayments},
+	{Method: "POST", Path: "/v1/billing/credits/grants", Function: FnPayments},
 	{Method: "POST", Path: "/v1/billing/credits/topup", Function: FnPayments},
 }
 

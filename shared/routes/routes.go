@@ -16,6 +16,9 @@ type Route struct {
 	// function URL, not the HTTP API: provider webhooks, which check the
 	// provider's signature and need no API Gateway in front.
 	FunctionURL bool
+	// Stream routes answer with a streamed body (a function URL in
+	// RESPONSE_STREAM mode); their function is not an httpapi router.
+	Stream bool
 }
 
 // Key is the API Gateway route key, "GET /v1/users/{userId}".
@@ -24,7 +27,7 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 // Table lists every app API route: the capabilities' route lists, each kept
 // in its own file. Order does not matter for matching: literal segments
 // always win over parameters, as in API Gateway.
-var Table = concat(identityRoutes, crmRoutes, documentRoutes, trustRoutes, paymentRoutes, webhookRoutes, messagingRoutes, twilioRoutes)
+var Table = concat(identityRoutes, crmRoutes, documentRoutes, trustRoutes, paymentRoutes, webhookRoutes, messagingRoutes, twilioRoutes, aiRoutes, speechRoutes)
 
 func concat(lists ...[]Route) []Route {
 	var out []Route

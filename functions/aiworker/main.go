@@ -1,0 +1,17 @@
+// Command aiworker is the Lambda function on the summaries queue: it
+// summarizes documents too long to answer within the request.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/openai"
+	"github.com/matterly/matterly/shared/summaries"
+)
+
+func main() {
+	platform.Main(func() error {
+		return platform.StartHandler(func(d *platform.Deps) (any, error) {
+			return summaries.FromDeps(d, openai.FromDeps(d)).Handle, nil
+		})
+	})
+}

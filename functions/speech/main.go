@@ -1,0 +1,17 @@
+// Command speech is the Lambda function (a function URL in RESPONSE_STREAM
+// mode) that streams a summary read aloud to the browser.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/openai"
+	"github.com/matterly/matterly/shared/summaries"
+)
+
+func main() {
+	platform.Main(func() error {
+		return platform.StartHandler(func(d *platform.Deps) (any, error) {
+			return summaries.NewSpeechHandler(d, openai.FromDeps(d)).Handle, nil
+		})
+	})
+}

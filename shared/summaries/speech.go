@@ -1,0 +1,128 @@
+package summaries
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/credits"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// Speech starts a playback of a ready summary: the audio as the provider
+// streams it, never stored. The first playback costs SpeechCredits, taken
+// in one transaction with the summary's "spoken" marker, so two first
+// playbacks at once charge once; replays are free. If the provider fails
+// before any audio, a first playback's credit comes back.
+func (s *Service) Speech(ctx context.Context, orgID, userID, id string) (io.ReadCloser, error) {
+	if s.Model == nil {
+		return nil, ai.ErrNotConfigured
+	}
+	sum, err := s.Get(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if sum.Status != Ready {
+		return nil, fault.Refused("summaries.not-ready", "The summary is not ready to be read aloud.")
+	}
+	marker, err := s.DB.Put(store.Keys{PK: tenant.PK(orgID), SK: speechSK(id), Type: "summarySpoken"}, store.NotExists())
+	if err != nil {
+		return nil, err
+	}
+	var usage *credits.Usage
+	u, err := s.Credits.Spend(ctx, orgID, userID, credits.KindSpeech, id, SpeechCredits, marker,
+		s.DB.Check(tenant.PK(orgID), summarySK(id), *store.Exists()))
+	switch {
+	case store.Failed(err, 3):
+		// Played before: a free replay.
+	case store.Failed(err, 4):
+		return nil, errNotFound
+	case err != nil:
+		return nil, err
+	default:
+		usage = &u
+	}
+	audio, err := s.Model.Speech(ctx, ai.SpeechRequest{Input: speechText(sum)})
+	if err != nil && usage != nil {
+		// Nothing was heard: the next playback is the first again.
+		if rerr := s.Credits.Refund(ctx, orgID, usage.ID, "speech failed"); rerr != nil {
+			s.Log.Error("speech credit not refunded", "summaryId", id, "err", rerr)
+		} else if derr := s.DB.Transact(ctx, s.DB.Delete(tenant.PK(orgID), speechSK(id), nil)); derr != nil {
+			s.Log.Error("speech marker not removed", "summaryId", id, "err", derr)
+		}
+	}
+	return audio, err
+}
+
+// SpeechHandler serves GET /v1/summaries/{summaryId}/speech as a streaming
+// Lambda function URL (RESPONSE_STREAM): the audio goes to the browser as
+// the provider sends it. It checks the access token itself, since a
+// function URL has no API Gateway authorizer in front.
+type SpeechHandler struct {
+	Svc      *Service
+	Verifier httpapi.Verifier
+}
+
+// Handle answers one request.
+func (h SpeechHandler) Handle(ctx context.Context, req events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
+	audio, err := h.open(ctx, req)
+	if err != nil {
+		p, headers := httpapi.ProblemFor(err, req.RequestContext.RequestID)
+		resp := httpapi.ProblemResponse(p)
+		for k, v := range headers {
+			resp.Headers[k] = v
+		}
+		return &events.LambdaFunctionURLStreamingResponse{StatusCode: resp.StatusCode, Headers: resp.Headers, Body: strings.NewReader(resp.Body)}, nil
+	}
+	return &events.LambdaFunctionURLStreamingResponse{StatusCode: 200, Body: &closingReader{audio},
+		Headers: map[string]string{"Content-Type": "audio/mpeg", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}}, nil
+}
+
+func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLRequest) (io.ReadCloser, error) {
+	if req.RequestContext.HTTP.Method != "GET" {
+		return nil, fault.E(fault.MethodNotAllowed, "Only GET reads a summary aloud.")
+	}
+	route, params, _ := routes.Match("GET", req.RawPath)
+	if route.Function != routes.FnSpeech {
+		return nil, fault.E(fault.NotFound, "No such route.")
+	}
+	authz := req.Headers["authorization"]
+	scheme, tok, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
+	}
+	p, err := h.Verifier.Verify(strings.TrimSpace(tok))
+	if err != nil {
+		return nil, fault.E(fault.Unauthorized, "The access token is invalid or expired.")
+	}
+	if !access.Can(p.Role, access.UseAI) {
+		return nil, fault.E(fault.Forbidden, "Your role does not allow this.")
+	}
+	return h.Svc.Speech(ctx, p.OrgID, p.UserID, params["summaryId"])
+}
+
+// closingReader closes the provider's stream at its end, so the
+// connection goes back to the pool.
+type closingReader struct{ rc io.ReadCloser }
+
+func (c *closingReader) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	if err != nil {
+		c.rc.Close()
+	}
+	return n, err
+}
+
+// NewSpeechHandler builds the speech function's handler.
+func NewSpeechHandler(d *platform.Deps, model ai.Model) SpeechHandler {
+	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier}
+}
