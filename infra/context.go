@@ -23,6 +23,13 @@ const ContextTokenKeyVersion = "tokenKeyVersion"
 // email goes from when an org sets none (cdk deploy -c emailFrom=...).
 const ContextEmailFrom = "emailFrom"
 
+// ContextOpenAIBaseURL and ContextOpenAIModel point the AI features at Azure
+// OpenAI or another OpenAI-compatible server (-c openaiBaseUrl=... -c openaiModel=...).
+const (
+	ContextOpenAIBaseURL = "openaiBaseUrl"
+	ContextOpenAIModel   = "openaiModel"
+)
+
 // loadCDKContext reads the "context" object of a cdk.json file. The CDK CLI
 // hands cdk.json context to the app itself, but `go run ./infra` and the
 // tests do not go through the CLI; loading the file here keeps their

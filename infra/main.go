@@ -36,11 +36,15 @@ func main() {
 
 	version, _ := app.Node().TryGetContext(jsii.String(ContextTokenKeyVersion)).(string)
 	emailFrom, _ := app.Node().TryGetContext(jsii.String(ContextEmailFrom)).(string)
+	aiBase, _ := app.Node().TryGetContext(jsii.String(ContextOpenAIBaseURL)).(string)
+	aiModel, _ := app.Node().TryGetContext(jsii.String(ContextOpenAIModel)).(string)
 	NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
 		CodeDir:         codeDir,
 		CorsOrigins:     origins,
 		TokenKeyVersion: version,
 		EmailFrom:       emailFrom,
+		OpenAIBaseURL:   aiBase,
+		OpenAIModel:     aiModel,
 	})
 	app.Synth(nil)
 }

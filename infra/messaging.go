@@ -38,7 +38,7 @@ func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
 		`Twilio credentials as {"accountSid":"AC...","authToken":"..."} (set it: aws secretsmanager put-secret-value)`)
 	// The visibility timeout is also the back-off before a throttled
 	// message is tried again; one attempt more than the worker makes.
-	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1,
+	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1, workerTimeoutSeconds,
 		"Messages the worker gave up on: a client was not reminded or told")
 	return &messagingPlane{twilio: twilio, queue: queue, dlq: dlq}
 }

@@ -25,6 +25,13 @@ type perms struct {
 	Twilio bool
 	// Messages sends to the messages queue (the message worker's).
 	Messages bool
+	// OpenAI reads the AI provider's key (OPENAI_SECRET_ARN).
+	OpenAI bool
+	// Summaries sends to the summaries queue (the AI worker's).
+	Summaries bool
+	// MemoryMB overrides the 256 MB default (PDFium in WebAssembly wants
+	// room, and Lambda's CPU grows with memory).
+	MemoryMB float64
 	// TimeoutSeconds overrides the 10-second default, for functions that
 	// wait on a provider.
 	TimeoutSeconds float64
@@ -59,6 +66,11 @@ var functionPerms = map[string]perms{
 	// The Twilio webhook checks signatures with the auth token, then
 	// records consent changes and inbound messages.
 	routes.FnTwilioWebhook: {Table: true, Secret: true, Twilio: true},
+	// AI reads documents (extraction happens here, never at the provider)
+	// and writes drafts as documents; short summaries run in the request.
+	routes.FnAI: {Table: true, Secret: true, Bucket: true, OpenAI: true, Summaries: true, MemoryMB: 1024, TimeoutSeconds: 60},
+	// Speech streams audio from the provider: no documents, no bucket.
+	routes.FnSpeech: {Table: true, Secret: true, OpenAI: true, TimeoutSeconds: 120},
 }
 
 // permsFor returns the permissions of one function.

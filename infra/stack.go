@@ -32,6 +32,7 @@ import (
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/summaries"
 )
 
 // Values the functions read from their environment (names fixed by shared/config).
@@ -54,6 +55,9 @@ type MatterlyStackProps struct {
 	// TokenKeyVersion is bumped after rotating the token secret, so the
 	// deploy republishes the public key ("1" when empty).
 	TokenKeyVersion string
+	// OpenAIBaseURL and OpenAIModel point the AI features at Azure OpenAI
+	// or another OpenAI-compatible server ("" for OpenAI and its default).
+	OpenAIBaseURL, OpenAIModel string
 	// EmailFrom is the SES-verified address email goes from when an org
 	// sets none; empty, orgs must set their own (fromEmail).
 	EmailFrom string
@@ -73,6 +77,7 @@ type dataPlane struct {
 	stripeEvents awssqs.Queue
 	stripeDLQ    awssqs.Queue
 	messaging    *messagingPlane
+	ai           *aiPlane
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -96,10 +101,11 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	r := newRelay(stack, d, props)
 	worker := newStripeWorker(stack, d, props)
 	api, stage := newHTTPAPI(stack, fns, props.CorsOrigins)
-	urls := newFunctionURLs(stack, fns)
+	urls := newFunctionURLs(stack, fns, props.CorsOrigins)
 	background := []function{{name: fnStripeWorker, fn: worker},
 		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
-		{name: fnNotifier, fn: newNotifier(stack, d, props)}}
+		{name: fnNotifier, fn: newNotifier(stack, d, props)},
+		{name: fnAIWorker, fn: newAIWorker(stack, d, props)}}
 	newAlarms(stack, append(fns, background...), r, api)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
@@ -234,10 +240,10 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		"Stripe webhook signing secret (whsec_...) of the endpoint <ApiUrl>/webhooks/stripe (set it: aws secretsmanager put-secret-value)")
 	// Verified Stripe events wait here for the worker; one that fails five
 	// times moves to the DLQ, which alarms: an event is never dropped.
-	stripeEvents, stripeDLQ := newWorkQueue(stack, key, "StripeEvents", 4, 5,
+	stripeEvents, stripeDLQ := newWorkQueue(stack, key, "StripeEvents", 4, 5, workerTimeoutSeconds,
 		"Stripe events the worker could not apply: payments or invoice states need a person")
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
-		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key)}
+		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key)}
 }
 
 // newProviderSecret holds a provider's credentials, which the operator
@@ -256,7 +262,7 @@ func newProviderSecret(stack awscdk.Stack, key awskms.Key, id, description strin
 // the worker's timeout, as AWS advises for event sources) and its DLQ, where
 // a message lands after maxReceives failed deliveries, with an alarm: work
 // is never dropped unseen.
-func newWorkQueue(stack awscdk.Stack, key awskms.Key, id string, retentionDays, maxReceives float64, alarm string) (queue, dlq awssqs.Queue) {
+func newWorkQueue(stack awscdk.Stack, key awskms.Key, id string, retentionDays, maxReceives, workerTimeout float64, alarm string) (queue, dlq awssqs.Queue) {
 	dlq = awssqs.NewQueue(stack, jsii.String(id+"Failures"), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)), EnforceSSL: jsii.Bool(true),
@@ -264,7 +270,7 @@ func newWorkQueue(stack awscdk.Stack, key awskms.Key, id string, retentionDays, 
 	queue = awssqs.NewQueue(stack, jsii.String(id), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_KMS, EncryptionMasterKey: key,
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(retentionDays)), EnforceSSL: jsii.Bool(true),
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeoutSeconds)),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * workerTimeout)),
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(maxReceives)},
 	})
 	dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -495,13 +501,19 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Messages {
 			queues = append(queues, messaging.Queue+"="+*d.messaging.queue.QueueUrl())
 		}
+		if p.Summaries {
+			queues = append(queues, summaries.Queue+"="+*d.ai.queue.QueueUrl())
+		}
+		if p.OpenAI {
+			maps.Copy(fnEnv, d.ai.env(props))
+		}
 		if len(queues) > 0 {
 			fnEnv["QUEUE_URLS"] = jsii.String(strings.Join(queues, ","))
 		}
 		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
 			Description: jsii.String("Matterly " + name),
 			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
-			MemorySize:  jsii.Number(256),
+			MemorySize:  jsii.Number(cmp.Or(p.MemoryMB, 256)),
 			Timeout:     awscdk.Duration_Seconds(jsii.Number(cmp.Or(p.TimeoutSeconds, 10))),
 			Tracing:     awslambda.Tracing_ACTIVE,
 			Environment: &fnEnv,
@@ -541,6 +553,12 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.Messages {
 			d.messaging.queue.GrantSendMessages(fn)
+		}
+		if p.Summaries {
+			d.ai.queue.GrantSendMessages(fn)
+		}
+		if p.OpenAI {
+			d.ai.openai.GrantRead(fn, nil)
 		}
 		out = append(out, function{name: name, fn: fn})
 	}
@@ -619,17 +637,26 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 // webhooks) its own Lambda function URL: no IAM auth, since the provider
 // cannot sign with AWS credentials; the handler checks the provider's
 // signature before anything else.
-func newFunctionURLs(stack awscdk.Stack, fns []function) map[string]*string {
+func newFunctionURLs(stack awscdk.Stack, fns []function, origins []string) map[string]*string {
 	out := map[string]*string{}
 	for _, f := range fns {
 		for _, r := range routes.ForFunction(f.name) {
 			if !r.FunctionURL {
 				continue
 			}
-			u := f.fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
+			opts := &awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE}
+			if r.Stream {
+				// The browser reads the stream as it comes, from the app's
+				// origins, with its access token (checked by the handler).
+				opts.InvokeMode = awslambda.InvokeMode_RESPONSE_STREAM
+				opts.Cors = &awslambda.FunctionUrlCorsOptions{AllowedOrigins: jsii.Strings(origins...),
+					AllowedMethods: &[]awslambda.HttpMethod{awslambda.HttpMethod_GET}, AllowedHeaders: jsii.Strings("Authorization"),
+					MaxAge: awscdk.Duration_Minutes(jsii.Number(10))}
+			}
+			u := f.fn.AddFunctionUrl(opts)
 			awscdk.NewCfnOutput(stack, jsii.String(pascal(f.name)+"Url"), &awscdk.CfnOutputProps{
 				Value:       u.Url(),
-				Description: jsii.String("Provider webhook endpoint: " + r.Path + " on this URL"),
+				Description: jsii.String("Function URL serving " + r.Path),
 			})
 			out[f.name] = u.Url()
 			break
@@ -694,7 +721,7 @@ func newAlarms(stack awscdk.Stack, fns []function, r *relay, api awsapigatewayv2
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker)
 }
 
 // codePath is where the build puts a function's deployment package.

@@ -382,8 +382,8 @@ func TestBucketPolicy(t *testing.T) {
 
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
-	// the Stripe key and webhook secret, and the Twilio credentials.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(5)) })
+	// the Stripe key and webhook secret, the Twilio credentials and the AI key.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(6)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -396,8 +396,9 @@ func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
-		// the event relay, the Stripe worker, the message worker and the notifier.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+5)))
+		// the event relay, the Stripe worker, the message worker, the notifier
+		// and the AI worker.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+6)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -407,7 +408,7 @@ func TestFunctions(t *testing.T) {
 				"Runtime":       "provided.al2023",
 				"Architectures": []any{"arm64"},
 				"Handler":       "bootstrap",
-				"MemorySize":    float64(256),
+				"MemorySize":    float64(cmp.Or(permsFor(name).MemoryMB, 256)),
 				"Timeout":       float64(cmp.Or(permsFor(name).TimeoutSeconds, 10)),
 				"TracingConfig": obj{"Mode": "Active"},
 			}
@@ -815,10 +816,11 @@ func TestPermsFor(t *testing.T) {
 			t.Errorf("permsFor(%q) = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
-	// The bucket holds documents: one app API function may touch it.
+	// The bucket holds documents: only the documents function and the AI
+	// function (which extracts their text, and saves drafts) may touch it.
 	for _, name := range routes.Functions() {
-		if p := permsFor(name); p.Table == (name == routes.FnStripeWebhook) || !p.Secret || p.Bucket != (name == routes.FnDocuments) {
-			t.Errorf("%s: %+v, want table (but the webhook) and secret, bucket only for %s", name, p, routes.FnDocuments)
+		if p := permsFor(name); p.Table == (name == routes.FnStripeWebhook) || !p.Secret || p.Bucket != (name == routes.FnDocuments || name == routes.FnAI) {
+			t.Errorf("%s: %+v, want table (but the webhook) and secret, bucket only for %s and %s", name, p, routes.FnDocuments, routes.FnAI)
 		}
 	}
 }
@@ -1269,16 +1271,23 @@ func TestStripeEventPipeline(t *testing.T) {
 
 // TestWebhookFunctionURL: the Stripe and Twilio webhooks have their own
 // function URLs without IAM auth (the providers sign with their own
-// secrets, checked in the handler), and are not HTTP API routes.
+// secrets, checked in the handler), and are not HTTP API routes; the
+// speech function's URL streams (RESPONSE_STREAM) to the app's origins.
 func TestWebhookFunctionURL(t *testing.T) {
 	urls := ofType("AWS::Lambda::Url")
-	if len(urls) != 2 {
-		t.Fatalf("%d function URLs, want 2 (the Stripe and Twilio webhooks)", len(urls))
+	if len(urls) != 3 {
+		t.Fatalf("%d function URLs, want 3 (the Stripe and Twilio webhooks, speech)", len(urls))
 	}
 	for _, u := range urls {
 		p := props(u)
 		target := fmt.Sprint(p["TargetFunctionArn"])
-		if p["AuthType"] != "NONE" || !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)) {
+		speech := strings.Contains(target, functionID(t, routes.FnSpeech))
+		switch {
+		case p["AuthType"] != "NONE":
+			t.Errorf("function URL %v", p)
+		case speech && (p["InvokeMode"] != "RESPONSE_STREAM" || fmt.Sprint(dig(p, "Cors", "AllowOrigins")) != fmt.Sprint(corsOrigins)):
+			t.Errorf("speech URL %v", p)
+		case !speech && !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)):
 			t.Errorf("function URL %v", p)
 		}
 	}
@@ -1380,4 +1389,29 @@ func workQueue(t *testing.T, id string) (queueID, dlqID string) {
 	}
 	t.Errorf("no alarm on the %s DLQ", id)
 	return queueID, dlqID
+}
+
+// TestAIPipeline: the summaries queue has room for the worker's timeout,
+// the worker reads (never writes) the bucket, and only the AI functions
+// read the AI provider's key.
+func TestAIPipeline(t *testing.T) {
+	queueID, _ := workQueue(t, "Summaries")
+	if q := props(resources[queueID].(obj)); fmt.Sprint(q["VisibilityTimeout"]) != "1800" {
+		t.Errorf("summaries queue %v", q)
+	}
+	worker := roleStatements(t, fnAIWorker)
+	for _, st := range worker {
+		if strings.Contains(fmt.Sprint(st["Action"]), "s3:PutObject") || strings.Contains(fmt.Sprint(st["Action"]), "s3:DeleteObject") {
+			t.Errorf("the AI worker may write the bucket: %v", st)
+		}
+	}
+	for _, fn := range append(routes.Functions(), fnMessageWorker, fnNotifier, fnStripeWorker) {
+		reads := false
+		for _, st := range roleStatements(t, fn) {
+			reads = reads || strings.Contains(fmt.Sprint(st["Resource"]), "OpenAISecret")
+		}
+		if want := fn == routes.FnAI || fn == routes.FnSpeech; reads != want {
+			t.Errorf("%s reads the AI key: %v, want %v", fn, reads, want)
+		}
+	}
 }

@@ -75,6 +75,9 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		SendMessages:    {true, true, true, true, true},
 		RecordConsent:   {true, true, true, true, true},
 		ManageMessaging: {true, true, false, false, false},
+		// AI (issue 5): the people who work on matters; billing never sends
+		// documents to the AI.
+		UseAI: {true, true, true, true, false},
 	}
 	for p, allowed := range want {
 		for i, r := range Roles {

@@ -47,6 +47,9 @@ func newVictim(t *testing.T, role string) victim {
 	v.ids["entryId"] = str(o.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 250000, "matterId", matter)).Body, "id")
 	o.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	v.ids["invoiceId"] = str(o.must(201, "POST", "/v1/invoices", invoiceBody(client, "matterId", matter)).Body, "id")
+	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "sweep"})
+	ready := readyDocument(t, o, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
+	v.ids["summaryId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/summaries", nil).Body, "id")
 	return v
 }
 
@@ -59,7 +62,8 @@ func (v victim) snapshot() string {
 		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
-		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings"} {
+		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings",
+		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"]} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -144,7 +148,7 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/payments":
 		path += "?invoiceId=" + v.ids["invoiceId"]
 	case "GET /v1/billing/credits":
-	case "POST /v1/billing/credits/topup":
+	case "POST /v1/billing/credits/topup", "POST /v1/billing/credits/grants":
 		body = map[string]any{"credits": 5}
 	case "POST /v1/messages/sms":
 		body = map[string]any{"clientId": v.ids["clientId"], "body": "Hello", "kind": "general"}
@@ -165,6 +169,10 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		// Unsigned: refused before anything is read (the signed paths are
 		// in messaging_e2e_test.go).
 		body = map[string]any{"From": "+14155550100", "Body": "STOP"}
+	case "POST /v1/documents/{documentId}/summaries", "GET /v1/matters/{matterId}/summaries", "GET /v1/summaries/{summaryId}",
+		"DELETE /v1/summaries/{summaryId}", "GET /v1/summaries/{summaryId}/speech":
+	case "POST /v1/drafts":
+		body = map[string]any{"kind": "letter", "instructions": "Thank the client.", "matterId": v.ids["matterId"]}
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).

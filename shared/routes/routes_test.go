@@ -63,8 +63,11 @@ func TestTableIsWellFormed(t *testing.T) {
 		if webhook && !(r.Public && r.FunctionURL) {
 			t.Errorf("route %s: a webhook has no access token and its own function URL; mark it Public and FunctionURL", r.Key())
 		}
-		if r.FunctionURL && !webhook {
-			t.Errorf("route %s: only webhooks are served by function URLs", r.Key())
+		if r.FunctionURL && !webhook && !r.Stream {
+			t.Errorf("route %s: only webhooks and streamed answers are served by function URLs", r.Key())
+		}
+		if r.Stream && (!r.FunctionURL || r.Public) {
+			t.Errorf("route %s: a streamed answer comes from an authenticated function URL", r.Key())
 		}
 		if r.Public && !webhook && !link && !strings.HasPrefix(r.Path, "/v1/auth/") {
 			t.Errorf("route %s is public outside /v1/auth and /webhooks", r.Key())
@@ -77,7 +80,7 @@ func TestTableIsWellFormed(t *testing.T) {
 	if got != len(Table) {
 		t.Errorf("functions cover %d routes, table has %d", got, len(Table))
 	}
-	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
+	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook, FnAI, FnSpeech}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
 		t.Errorf("functions = %v, want %v", Functions(), want)
 	}
 }
