@@ -55,6 +55,7 @@ func TestRealFunctionsServeAsLambda(t *testing.T) {
 		{"messaging", sampleEvent(t, root, "apigw-send-sms.json"), 401, 401},
 		// Without TWILIO_AUTH_TOKEN the Twilio webhook refuses everything.
 		{"twiliowebhook", sampleEvent(t, root, "furl-twilio-sms.json"), 503, 503},
+		{"ai", sampleEvent(t, root, "apigw-summarize.json"), 401, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.fn, func(t *testing.T) {
