@@ -16,9 +16,9 @@ import (
 // within the request. It serves no route.
 const fnAIWorker = "aiworker"
 
-// aiWorkerTimeout leaves a long document's map-reduce (several model calls
-// of up to a minute each) room to finish.
-const aiWorkerTimeout = 300
+// aiWorkerTimeout leaves the longest document's map-reduce (13 model calls
+// of up to a minute each, summaries.MaxChars) room to finish.
+const aiWorkerTimeout = 900
 
 // aiPlane is the AI capability's share of the data plane.
 type aiPlane struct {

@@ -68,7 +68,7 @@ var functionPerms = map[string]perms{
 	routes.FnTwilioWebhook: {Table: true, Secret: true, Twilio: true},
 	// AI reads documents (extraction happens here, never at the provider)
 	// and writes drafts as documents; short summaries run in the request.
-	routes.FnAI: {Table: true, Secret: true, Bucket: true, OpenAI: true, Summaries: true, MemoryMB: 1024, TimeoutSeconds: 60},
+	routes.FnAI: {Table: true, Secret: true, Bucket: true, OpenAI: true, Summaries: true, MemoryMB: 1024, TimeoutSeconds: 90},
 	// Speech streams audio from the provider: no documents, no bucket.
 	routes.FnSpeech: {Table: true, Secret: true, OpenAI: true, TimeoutSeconds: 120},
 }

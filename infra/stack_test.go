@@ -1396,7 +1396,7 @@ func workQueue(t *testing.T, id string) (queueID, dlqID string) {
 // read the AI provider's key.
 func TestAIPipeline(t *testing.T) {
 	queueID, _ := workQueue(t, "Summaries")
-	if q := props(resources[queueID].(obj)); fmt.Sprint(q["VisibilityTimeout"]) != "1800" {
+	if q := props(resources[queueID].(obj)); fmt.Sprint(q["VisibilityTimeout"]) != "5400" {
 		t.Errorf("summaries queue %v", q)
 	}
 	worker := roleStatements(t, fnAIWorker)

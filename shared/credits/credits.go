@@ -97,7 +97,11 @@ func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start ma
 }
 
 func (s *Service) usage(orgID, kind, by, ref, note string, n int64, now time.Time) (Usage, types.TransactWriteItem, error) {
-	u := Usage{ID: s.NewID(), Kind: kind, Credits: n, By: by, Ref: ref, Note: note, At: now}
+	return s.usageAs(s.NewID(), orgID, kind, by, ref, note, n, now)
+}
+
+func (s *Service) usageAs(id, orgID, kind, by, ref, note string, n int64, now time.Time) (Usage, types.TransactWriteItem, error) {
+	u := Usage{ID: id, Kind: kind, Credits: n, By: by, Ref: ref, Note: note, At: now}
 	u.Keys = store.Keys{PK: tenant.PK(orgID), SK: usagePfx + u.ID, Type: "creditUsage"}
 	w, err := s.DB.Put(u, store.NotExists())
 	return u, w, err
@@ -125,17 +129,30 @@ func errOut(balance, need int64) error {
 // record), so the work and its payment land together; their failures come
 // back as a *store.TxCanceledError with indexes from 3 on.
 func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int64, extra ...types.TransactWriteItem) (Usage, error) {
+	return s.SpendAs(ctx, s.NewID(), orgID, by, kind, ref, n, extra...)
+}
+
+// SpendAs is Spend with the usage record's id chosen by the caller (the
+// work's own id), so the work's record can name it in the same transaction.
+// A failed extra item is reported as such even when the balance is short
+// too: "this was already paid for" must win over 402.
+func (s *Service) SpendAs(ctx context.Context, usageID, orgID, by, kind, ref string, n int64, extra ...types.TransactWriteItem) (Usage, error) {
 	if n <= 0 {
 		return Usage{}, errors.New("credits: spend of a non-positive amount")
 	}
 	now := s.Now().UTC()
-	u, put, err := s.usage(orgID, kind, by, ref, "", -n, now)
+	u, put, err := s.usageAs(usageID, orgID, kind, by, ref, "", -n, now)
 	if err != nil {
 		return Usage{}, err
 	}
 	month := s.DB.Update(tenant.PK(orgID), monthPfx+now.Format("2006-01"), "ADD #n :n", nil, map[string]string{"#n": "n"},
 		map[string]types.AttributeValue{":n": store.N(n)})
 	err = s.DB.Transact(ctx, append([]types.TransactWriteItem{s.change(orgID, -n), put, month}, extra...)...)
+	for i := range extra {
+		if store.Failed(err, 3+i) {
+			return Usage{}, err
+		}
+	}
 	if store.Failed(err, 0) {
 		b, berr := s.Balance(ctx, orgID)
 		if berr != nil {
@@ -148,7 +165,11 @@ func (s *Service) Spend(ctx context.Context, orgID, by, kind, ref string, n int6
 
 // Refund gives back the credits of a usage whose work failed, once: a
 // refund record points to it, and a second refund of it changes nothing.
+// It runs to the end even when the caller's request has ended (a refund
+// must not be lost to a timeout).
 func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	var u Usage
 	if err := s.DB.Get(ctx, tenant.PK(orgID), usagePfx+usageID, &u); err != nil {
 		return err

@@ -187,6 +187,25 @@ func TestSummaryFlow(t *testing.T) {
 	a.must(404, "GET", "/v1/summaries/"+id, nil)
 }
 
+// TestSpeechReplayFreeAtZero: a replay is free even when the balance is
+// empty; a first playback then is 402.
+func TestSpeechReplayFreeAtZero(t *testing.T) {
+	a := signup(t)
+	a.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 3, "reason": "trial"})
+	_, matter := clientAndMatter(a)
+	doc := readyDocument(t, a, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
+	first := str(a.must(201, "POST", "/v1/documents/"+doc+"/summaries", nil).Body, "id")
+	second := str(a.must(201, "POST", "/v1/documents/"+doc+"/summaries", nil).Body, "id")
+	a.must(200, "GET", "/v1/summaries/"+first+"/speech", nil)
+	if bal, _, _ := creditsOf(t, a); bal != 0 {
+		t.Fatalf("balance %v, want 0", bal)
+	}
+	a.must(200, "GET", "/v1/summaries/"+first+"/speech", nil)
+	if r := a.do("GET", "/v1/summaries/"+second+"/speech", nil); r.Status != 402 || r.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("first playback on no credits: %d %s", r.Status, r.Raw)
+	}
+}
+
 // TestSummaryLongDocumentAsync: a long document answers 202 and the worker
 // summarizes it map-reduce style, 3 credits.
 func TestSummaryLongDocumentAsync(t *testing.T) {

@@ -390,6 +390,9 @@ func (s *Stack) serveStream(w http.ResponseWriter, r *http.Request, route routes
 		writeProblem(w, p)
 		return
 	}
+	if c, ok := resp.Body.(io.Closer); ok {
+		defer c.Close() // a listener who left must not hold the provider's stream
+	}
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,6 +57,12 @@ func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	to := r.PostForm.Get("To")
 	if q := f.fails[to]; len(q) > 0 {
 		f.fails[to] = q[1:]
+		if q[0].status < 300 { // accepted, but the answer is lost on the way back
+			f.sent = append(f.sent, r.PostForm)
+			w.WriteHeader(q[0].status)
+			io.WriteString(w, "{truncated")
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(q[0].status)
 		fmt.Fprintf(w, `{"code":%d,"message":"refused","more_info":"https://www.twilio.com/docs/errors/%d","status":%d}`, q[0].code, q[0].code, q[0].status)
@@ -338,6 +345,27 @@ func TestTwilioFailures(t *testing.T) {
 	drain(t)
 	if m := p.message(t, id); m["status"] != "sent" || len(twilioFake.to(p.phone)) != 1 {
 		t.Errorf("after two transient failures: %v, %d sent", m, len(twilioFake.to(p.phone)))
+	}
+}
+
+// TestTwilioAnswerLost: Twilio accepted the text but its answer was lost:
+// the message is not sent again (a duplicate text is worse than none); it
+// is marked delivery_unknown for the status callback to settle.
+func TestTwilioAnswerLost(t *testing.T) {
+	o := newSMSOrg(t)
+	twilioFake.fail(o.phone, twilioFailure{201, 0})
+	id := str(o.sms(o.client, 202, "Sent once").Body, "id")
+	drain(t)
+	if n := len(twilioFake.to(o.phone)); n != 1 {
+		t.Fatalf("twilio got %d copies, want 1", n)
+	}
+	if m := o.message(t, id); m["status"] != "failed" || m["errorCode"] != "delivery_unknown" {
+		t.Errorf("message %v", m)
+	}
+	cb := "/webhooks/twilio/status?" + url.Values{"org": {o.orgID}, "msg": {id}}.Encode()
+	twilioPost(t, cb, url.Values{"MessageSid": {"SMlost"}, "MessageStatus": {"delivered"}}, twilioToken)
+	if m := o.message(t, id); m["status"] != "delivered" {
+		t.Errorf("after Twilio's callback: %v", m)
 	}
 }
 

@@ -142,6 +142,10 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, in Input) (Draft
 		}
 		doc, err := s.Docs.Store(ctx, a, in.MatterID, fileName(name), "text/plain", []byte(out.Text+"\n"))
 		if err != nil {
+			// Not saved: the member gets nothing, so pays nothing.
+			if rerr := s.Credits.Refund(ctx, a.OrgID, u.ID, "draft not saved"); rerr != nil {
+				return Draft{}, rerr
+			}
 			return Draft{}, err
 		}
 		out.DocumentID, out.Document = doc.ID, &doc

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -30,7 +31,6 @@ func (s *Service) ConsentOf(ctx context.Context, orgID, channel, address string)
 // state (conditional on the version read, so two changes never interleave)
 // and its log entry, which is never rewritten.
 func (s *Service) consentWrites(orgID string, cur Consent, change *ConsentChange) ([]types.TransactWriteItem, error) {
-	change.ID = s.NewID()
 	change.At = s.Now().UTC()
 	change.Keys = store.Keys{PK: tenant.PK(orgID), SK: consentLogPrefix(change.Channel, change.Address) + change.ID, Type: "consentChange"}
 	next := Consent{Keys: store.Keys{PK: tenant.PK(orgID), SK: consentSK(change.Channel, change.Address), Type: "consent"},
@@ -58,6 +58,9 @@ const maxConsentTries = 5
 // race. extra items join the transaction (an inbound message, say), and
 // the change lands only with them.
 func (s *Service) ChangeConsent(ctx context.Context, orgID string, change ConsentChange, extra ...types.TransactWriteItem) (ConsentChange, error) {
+	// One id for every try: the log entry's key, and the request token
+	// that keeps a commit whose answer was lost from landing twice.
+	change.ID = s.NewID()
 	for try := 0; ; try++ {
 		cur, err := s.ConsentOf(ctx, orgID, change.Channel, change.Address)
 		if err != nil {
@@ -68,7 +71,7 @@ func (s *Service) ChangeConsent(ctx context.Context, orgID string, change Consen
 		if err != nil {
 			return ConsentChange{}, err
 		}
-		err = s.DB.Transact(ctx, append(writes, extra...)...)
+		err = s.DB.Transact(store.WithRequestToken(ctx, change.ID+"-"+strconv.Itoa(try)), append(writes, extra...)...)
 		if err == nil {
 			return c, nil
 		}

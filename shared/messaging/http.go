@@ -2,9 +2,11 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"html"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -175,15 +177,28 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error)
 		return "", fault.E(fault.Malformed, "This unsubscribe link is not valid; copy the whole link from the email.")
 	}
 	var o org
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); err != nil {
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); errors.Is(err, store.ErrNotFound) {
 		return "", fault.E(fault.NotFound, "This unsubscribe link is no longer valid.")
+	} else if err != nil {
+		return "", err
 	}
-	cur, err := s.ConsentOf(ctx, orgID, Email, addr)
-	if err != nil || cur.State == ConsentOut {
+	// The link and a mail client's one-click POST may arrive together: the
+	// marker (one per address and unsubscribed state version) lets one log it.
+	for {
+		cur, err := s.ConsentOf(ctx, orgID, Email, addr)
+		if err != nil || cur.State == ConsentOut {
+			return o.Name, err
+		}
+		once, err := s.DB.Put(store.Keys{PK: tenant.PK(orgID), SK: consentSK(Email, addr) + "#UNSUB#" + strconv.FormatInt(cur.Version, 10), Type: "unsubscribeMarker"}, store.NotExists())
+		if err != nil {
+			return "", err
+		}
+		_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: Email, Address: addr, State: ConsentOut, Method: MethodUnsubscribe}, once)
+		if isDuplicate(err) {
+			continue // the other request logged it: read the state again
+		}
 		return o.Name, err
 	}
-	_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: Email, Address: addr, State: ConsentOut, Method: MethodUnsubscribe})
-	return o.Name, err
 }
 
 // SettingsPatch changes some settings.

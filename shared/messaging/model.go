@@ -89,6 +89,10 @@ type Message struct {
 	SendAfter time.Time `dynamodbav:"sendAfter,omitempty" json:"sendAfter,omitzero"`
 }
 
+// Automated reports a message the schedules made (reminders, case
+// updates): quiet hours apply to it, not to a member's own texts.
+func (m Message) Automated() bool { return m.SentBy == "" && m.Direction == Outbound }
+
 // NotBefore reports whether m must still wait at now.
 func (m Message) NotBefore(now time.Time) bool { return now.Before(m.SendAfter) }
 

@@ -259,6 +259,11 @@ func (s *Service) sweep(ctx context.Context, orgID string, now time.Time) error 
 	return nil
 }
 
+// quietAt reports whether now is in the org's quiet hours.
+func quietAt(o org, st Settings, now time.Time) bool {
+	return quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}.in(now)
+}
+
 // quiet is an org's quiet hours in its time zone.
 type quiet struct {
 	loc        *time.Location

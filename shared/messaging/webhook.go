@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -201,14 +199,15 @@ func (s *Service) Status(ctx context.Context, orgID, messageID string, form url.
 		if err != nil {
 			return err
 		}
-		items := []types.TransactWriteItem{put}
-		err = s.DB.Transact(ctx, items...)
-		if store.Failed(err, 0) {
-			continue
-		}
-		if err == nil && m.ErrorCode == "21610" {
+		if m.ErrorCode == "21610" {
+			// The opt-out Twilio holds lands with the status, or neither does.
 			_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
-				ClientID: m.ClientID, MessageID: m.ID, ProviderID: m.ProviderID, Note: "Twilio reported the number unsubscribed (error 21610)."})
+				ClientID: m.ClientID, MessageID: m.ID, ProviderID: m.ProviderID, Note: "Twilio reported the number unsubscribed (error 21610)."}, put)
+		} else {
+			err = s.DB.Transact(ctx, put)
+		}
+		if isDuplicate(err) {
+			continue // the message changed meanwhile: read it again
 		}
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -48,6 +49,9 @@ const (
 	// sendingStale is how long a claim may stand before the message is
 	// taken to have died mid-send.
 	sendingStale = 2 * time.Minute
+	// minTimeLeft is the time one message may take at worst: three tries
+	// of at most 10 seconds and the waits between them.
+	minTimeLeft = 40 * time.Second
 	// inProcessTries are the quick retries of a throttled or failing
 	// provider call before the message goes back to the queue.
 	inProcessTries = 3
@@ -57,7 +61,15 @@ const (
 // (ReportBatchItemFailures): the rest of the batch is never sent twice.
 func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	for _, rec := range ev.Records {
+	for i, rec := range ev.Records {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minTimeLeft {
+			// Not enough time for another send and its retries: the rest go
+			// back to the queue untouched rather than die mid-send.
+			for _, r := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			return resp, nil
+		}
 		var j job
 		if err := json.Unmarshal([]byte(rec.Body), &j); err != nil || j.OrgID == "" || j.MessageID == "" {
 			w.svc.Log.Error("unreadable message job dropped", "sqsMessageId", rec.MessageId)
@@ -101,6 +113,11 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		return nil // sent, failed, or being sent right now: a redelivery
 	case m.NotBefore(now):
 		return nil // quiet hours: the sweep queues it when they end
+	case m.Automated() && quietAt(o, settings, now):
+		// A reminder retried into quiet hours waits for them to end.
+		q := quiet{loc: tenant.Zone(o.Timezone), start: settings.QuietStart, end: settings.QuietEnd}
+		m.SendAfter = q.endAfter(now).UTC()
+		return w.finish(ctx, orgID, &m, StatusQueued, StatusQueued, "", "", "")
 	case m.Attempts >= MaxAttempts:
 		return w.finish(ctx, orgID, &m, StatusQueued, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
 	}
@@ -127,23 +144,28 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 
 	providerID, err := w.deliver(ctx, orgID, o, settings, m)
 	var perm interface{ Permanent() bool }
+	var amb interface{ Ambiguous() bool }
 	switch {
 	case err == nil:
 		m.ProviderID, m.SentAt = providerID, s.Now().UTC()
 		return w.finish(ctx, orgID, &m, StatusSending, StatusSent, "", "", providerID)
+	case errors.As(err, &amb) && amb.Ambiguous():
+		// The provider may have it: never sent again (see sendingStale).
+		return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, "delivery_unknown", "The provider's answer was lost; check the delivery status.", "")
 	case errors.As(err, &perm) && perm.Permanent():
 		code := providerCode(err)
-		if ferr := w.finish(ctx, orgID, &m, StatusSending, StatusFailed, code, err.Error(), ""); ferr != nil {
-			return ferr
+		if code != "21610" {
+			return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, code, err.Error(), "")
 		}
-		if code == "21610" {
-			// Twilio holds a STOP for this number we never saw: record it,
-			// so the next send is refused at the API.
-			_, cerr := s.ChangeConsent(ctx, orgID, ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
-				ClientID: m.ClientID, MessageID: m.ID, Note: "Twilio refused the number as unsubscribed (error 21610)."})
-			return cerr
+		// Twilio holds a STOP for this number we never saw: the opt-out is
+		// recorded with the failed message, so the next send is refused.
+		write, err := w.finishWrite(orgID, &m, StatusFailed, code, err.Error(), "")
+		if err != nil {
+			return err
 		}
-		return nil
+		_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
+			ClientID: m.ClientID, MessageID: m.ID, Note: "Twilio refused the number as unsubscribed (error 21610)."}, write)
+		return err
 	default:
 		// Back to queued: SQS delivers it again after the visibility timeout.
 		if ferr := w.finish(ctx, orgID, &m, StatusSending, StatusQueued, "", "", ""); ferr != nil {
@@ -170,7 +192,8 @@ func (w *Worker) deliver(ctx context.Context, orgID string, o org, st Settings, 
 		}
 		id, err := w.send(ctx, orgID, o, st, m)
 		var perm interface{ Permanent() bool }
-		if err == nil || (errors.As(err, &perm) && perm.Permanent()) {
+		var amb interface{ Ambiguous() bool }
+		if err == nil || (errors.As(err, &perm) && perm.Permanent()) || (errors.As(err, &amb) && amb.Ambiguous()) {
 			return id, err
 		}
 		lastErr = err
@@ -216,13 +239,7 @@ func providerCode(err error) string {
 // call, for the reader) to status to, recording why. The condition on the
 // version read makes it a no-op when someone else moved it first.
 func (w *Worker) finish(ctx context.Context, orgID string, m *Message, _, to, code, reason, providerID string) error {
-	prev := m.UpdatedAt
-	m.Status, m.ErrorCode, m.Error, m.UpdatedAt = to, code, truncate(reason, 300), w.svc.Now().UTC()
-	if providerID != "" {
-		m.ProviderID = providerID
-	}
-	m.setKeys(orgID)
-	put, err := w.svc.DB.Put(*m, store.Unchanged(prev))
+	put, err := w.finishWrite(orgID, m, to, code, reason, providerID)
 	if err != nil {
 		return err
 	}
@@ -230,6 +247,17 @@ func (w *Worker) finish(ctx context.Context, orgID string, m *Message, _, to, co
 		return err
 	}
 	return nil
+}
+
+// finishWrite is finish's write, for a transaction of the caller's.
+func (w *Worker) finishWrite(orgID string, m *Message, to, code, reason, providerID string) (types.TransactWriteItem, error) {
+	prev := m.UpdatedAt
+	m.Status, m.ErrorCode, m.Error, m.UpdatedAt = to, code, truncate(reason, 300), w.svc.Now().UTC()
+	if providerID != "" {
+		m.ProviderID = providerID
+	}
+	m.setKeys(orgID)
+	return w.svc.DB.Put(*m, store.Unchanged(prev))
 }
 
 func truncate(s string, n int) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -31,6 +32,9 @@ const (
 	// model call, well inside API Gateway's 30 seconds); longer ones answer
 	// 202 and run in the worker.
 	SyncMaxChars = 12_000
+	// MaxChars is the longest text summarized: 12 chunks, whose map-reduce
+	// fits the worker's time (13 model calls of at most a minute each).
+	MaxChars = 12 * ChunkChars
 	// maxDocumentBytes bounds what is read from S3 for extraction.
 	maxDocumentBytes = 50 << 20
 )
@@ -75,25 +79,26 @@ func (s *Service) Create(ctx context.Context, orgID, userID, documentID string) 
 		return Summary{}, err
 	}
 	chars := len(text.Text())
+	if chars > MaxChars {
+		return Summary{}, fault.Fields(fault.FieldError{Field: "documentId", Message: fmt.Sprintf(
+			"the document has %d characters of text; summaries take up to %d (about 200 pages): split it and summarize the parts", chars, MaxChars)})
+	}
 	now := s.Now().UTC()
 	sum := Summary{ID: s.NewID(), DocumentID: doc.ID, DocumentVersion: doc.Version, MatterID: doc.MatterID, Status: Pending,
 		Credits: TierOf(chars).Credits, Pages: len(text.Pages), Words: text.Words(), CreatedBy: userID, CreatedAt: now, UpdatedAt: now}
-	sum.setKeys(orgID)
 	// The usage record's id is the summary's own, so a refund finds it.
+	sum.UsageID = sum.ID
+	sum.setKeys(orgID)
 	put, err := s.DB.Put(sum, store.NotExists())
 	if err != nil {
 		return Summary{}, err
 	}
-	u, err := s.Credits.Spend(ctx, orgID, userID, credits.KindSummary, sum.ID, sum.Credits, put,
+	_, err = s.Credits.SpendAs(ctx, sum.UsageID, orgID, userID, credits.KindSummary, sum.ID, sum.Credits, put,
 		s.DB.Check(tenant.PK(orgID), "DOC#"+doc.ID, *store.Exists()))
 	if err != nil {
 		if store.Failed(err, 4) {
 			return Summary{}, fault.E(fault.NotFound, "No such document.")
 		}
-		return Summary{}, err
-	}
-	sum.UsageID = u.ID
-	if err := s.save(ctx, orgID, &sum, func(v *Summary) { v.UsageID = u.ID }); err != nil {
 		return Summary{}, err
 	}
 	if chars > SyncMaxChars {
@@ -144,24 +149,37 @@ func (s *Service) finish(ctx context.Context, orgID string, sum Summary, text ex
 	return sum, err
 }
 
-// fail marks a summary failed and refunds its credits (once).
+// errNotPending ends a second run of finished work without touching it.
+var errNotPending = errors.New("summary no longer pending")
+
+// fail marks a summary failed and refunds its credits (once), even when the
+// request that ran it has timed out: credits are never kept for nothing.
 func (s *Service) fail(ctx context.Context, orgID string, sum Summary, reason string) (Summary, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if sum.UsageID != "" {
 		if err := s.Credits.Refund(ctx, orgID, sum.UsageID, "summary failed"); err != nil {
 			return sum, err
 		}
 	}
 	err := s.save(ctx, orgID, &sum, func(v *Summary) { v.Status, v.Error = Failed, reason })
+	if errors.Is(err, errNotPending) {
+		err = nil // finished by another run: nothing to fail
+	}
 	return sum, err
 }
 
-// save applies change to the stored summary (re-read on a race), unless
-// it was deleted meanwhile.
+// save applies change to the stored summary while it is still pending
+// (re-read on a race): a second run of the same job never overwrites the
+// first one's result, nor refunds work that was delivered.
 func (s *Service) save(ctx context.Context, orgID string, sum *Summary, change func(*Summary)) error {
 	for range 5 {
 		cur, err := s.Get(ctx, orgID, sum.ID)
 		if err != nil {
 			return err
+		}
+		if cur.Status != Pending {
+			return errNotPending
 		}
 		prev := cur.UpdatedAt
 		change(&cur)

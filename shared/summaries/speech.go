@@ -114,6 +114,9 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 // connection goes back to the pool.
 type closingReader struct{ rc io.ReadCloser }
 
+// Close ends the stream early (the listener went away).
+func (c *closingReader) Close() error { return c.rc.Close() }
+
 func (c *closingReader) Read(p []byte) (int, error) {
 	n, err := c.rc.Read(p)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/extract"
@@ -109,6 +110,9 @@ func summarize(ctx context.Context, model ai.Model, doc extract.Document) (resul
 	}
 	var partial []result
 	for _, p := range parts {
+		if err := timeLeft(ctx); err != nil {
+			return result{}, err
+		}
 		r, err := ask(ctx, model, mapInstructions, p)
 		if err != nil {
 			return result{}, err
@@ -117,6 +121,9 @@ func summarize(ctx context.Context, model ai.Model, doc extract.Document) (resul
 	}
 	final := partial[0]
 	if len(partial) > 1 {
+		if err := timeLeft(ctx); err != nil {
+			return result{}, err
+		}
 		in, _ := json.Marshal(partial)
 		var err error
 		if final, err = ask(ctx, model, reduceInstructions, string(in)); err != nil {
@@ -124,6 +131,18 @@ func summarize(ctx context.Context, model ai.Model, doc extract.Document) (resul
 		}
 	}
 	return clean(final, len(doc.Pages))
+}
+
+// callTime is the longest one model call may take (the provider client's
+// timeout): a call is not started without it, so the work fails cleanly,
+// credits given back, instead of being cut off by the function's timeout.
+const callTime = 65 * time.Second
+
+func timeLeft(ctx context.Context) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < callTime {
+		return fault.E(fault.Unavailable, "The summary ran out of time.")
+	}
+	return nil
 }
 
 func ask(ctx context.Context, model ai.Model, instructions, input string) (result, error) {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -252,6 +253,21 @@ func (e *SendError) Error() string {
 
 // Unwrap gives the transport's error (context.DeadlineExceeded, for one).
 func (e *SendError) Unwrap() error { return e.err }
+
+// Ambiguous reports a send Twilio may have accepted: no answer after the
+// request went out (a timeout), or a success answer we could not read.
+// Sending again could text the client twice, so the worker does not.
+// A connection that was never made (a dial error) is not ambiguous.
+func (e *SendError) Ambiguous() bool {
+	if e.Status >= 200 && e.Status < 300 {
+		return true
+	}
+	if e.Status != 0 {
+		return false
+	}
+	var op *net.OpError
+	return !(errors.As(e.err, &op) && op.Op == "dial")
+}
 
 // ProviderCode is Twilio's error code as text ("21610"), "" if none: what
 // the message records as its errorCode.

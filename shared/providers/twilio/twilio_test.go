@@ -225,6 +225,9 @@ func TestSendSMSNoAnswer(t *testing.T) {
 		if !errors.As(err, &se) || se.Permanent() || se.Status != 0 {
 			t.Fatalf("err = %v, want a retryable *SendError without status", err)
 		}
+		if se.Ambiguous() {
+			t.Error("a connection never made is not ambiguous: the text surely did not go out")
+		}
 		if strings.Contains(err.Error(), testBody) {
 			t.Errorf("error carries the message body: %v", err)
 		}
@@ -237,6 +240,18 @@ func TestSendSMSNoAnswer(t *testing.T) {
 		var se *SendError
 		if !errors.As(err, &se) || se.Permanent() || !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v, want a retryable *SendError wrapping context.Canceled", err)
+		}
+	})
+	t.Run("success answer unreadable", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, "{not json")
+		}))
+		defer srv.Close()
+		_, err := New(testSID, testToken, srv.URL).SendSMS(context.Background(), messaging.OutboundSMS{To: "+15558675310", From: "+15557122661", Body: testBody})
+		var se *SendError
+		if !errors.As(err, &se) || se.Permanent() || !se.Ambiguous() {
+			t.Fatalf("err = %v, want an ambiguous *SendError (Twilio may have the message)", err)
 		}
 	})
 	t.Run("bad base URL", func(t *testing.T) {
