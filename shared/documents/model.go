@@ -88,6 +88,10 @@ const docPfx = "DOC#"
 
 func docSK(id string) string { return docPfx + id }
 
+// SK is the sort key of a document, for capabilities that check or read one
+// in their own transactions (AI summaries).
+func SK(id string) string { return docSK(id) }
+
 func versionsPrefix(docID string) string { return docPfx + docID + "#V#" }
 
 // versionSK zero-pads the number so that sort keys sort as numbers.

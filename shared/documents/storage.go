@@ -161,9 +161,27 @@ func (s *Storage) Head(ctx context.Context, key string) (obj Object, found bool,
 // ReadHead returns the first bytes (at most sniffBytes) of one version of
 // the object at key; found is false when it is gone.
 func (s *Storage) ReadHead(ctx context.Context, key, versionID string) (head []byte, found bool, err error) {
-	in := &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Range: aws.String(fmt.Sprintf("bytes=0-%d", sniffBytes-1))}
+	out, found, err := s.get(ctx, key, versionID, fmt.Sprintf("bytes=0-%d", sniffBytes-1))
+	if !found || err != nil {
+		return nil, found, err
+	}
+	defer out.Body.Close()
+	head, err = io.ReadAll(io.LimitReader(out.Body, sniffBytes))
+	if err != nil {
+		return nil, false, unavailable("read object", err)
+	}
+	return head, true, nil
+}
+
+// get opens one version of the object at key (the current one when
+// versionID is empty), a byte range of it when rng is set.
+func (s *Storage) get(ctx context.Context, key, versionID, rng string) (*s3.GetObjectOutput, bool, error) {
+	in := &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}
 	if versionID != "" {
 		in.VersionId = aws.String(versionID)
+	}
+	if rng != "" {
+		in.Range = aws.String(rng)
 	}
 	out, err := s.API.GetObject(ctx, in)
 	if isNotFound(err) {
@@ -172,12 +190,7 @@ func (s *Storage) ReadHead(ctx context.Context, key, versionID string) (head []b
 	if err != nil {
 		return nil, false, unavailable("get object", err)
 	}
-	defer out.Body.Close()
-	head, err = io.ReadAll(io.LimitReader(out.Body, sniffBytes))
-	if err != nil {
-		return nil, false, unavailable("read object", err)
-	}
-	return head, true, nil
+	return out, true, nil
 }
 
 // Put writes an object Matterly made itself (an AI draft), encrypted
@@ -201,16 +214,9 @@ func (s *Storage) Put(ctx context.Context, key, contentType string, body []byte)
 // Read returns one version of the object at key, refusing one larger than
 // limit bytes (a 413). found is false when it is gone.
 func (s *Storage) Read(ctx context.Context, key, versionID string, limit int64) (body []byte, found bool, err error) {
-	in := &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}
-	if versionID != "" {
-		in.VersionId = aws.String(versionID)
-	}
-	out, err := s.API.GetObject(ctx, in)
-	if isNotFound(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, unavailable("get object", err)
+	out, found, err := s.get(ctx, key, versionID, "")
+	if !found || err != nil {
+		return nil, found, err
 	}
 	defer out.Body.Close()
 	if aws.ToInt64(out.ContentLength) > limit {

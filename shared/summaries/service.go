@@ -94,7 +94,7 @@ func (s *Service) Create(ctx context.Context, orgID, userID, documentID string) 
 		return Summary{}, err
 	}
 	_, err = s.Credits.SpendAs(ctx, sum.UsageID, orgID, userID, credits.KindSummary, sum.ID, sum.Credits, put,
-		s.DB.Check(tenant.PK(orgID), "DOC#"+doc.ID, *store.Exists()))
+		s.DB.Check(tenant.PK(orgID), documents.SK(doc.ID), *store.Exists()))
 	if err != nil {
 		if store.Failed(err, 4) {
 			return Summary{}, fault.E(fault.NotFound, "No such document.")
@@ -206,7 +206,7 @@ func (s *Service) load(ctx context.Context, orgID, documentID string) (documents
 	if !check.ID(documentID) {
 		return doc, extract.Document{}, fault.E(fault.NotFound, "No such document.")
 	}
-	if err := s.DB.Get(ctx, tenant.PK(orgID), "DOC#"+documentID, &doc); err != nil {
+	if err := s.DB.Get(ctx, tenant.PK(orgID), documents.SK(documentID), &doc); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return doc, extract.Document{}, fault.E(fault.NotFound, "No such document.")
 		}
