@@ -526,3 +526,25 @@ func BenchmarkMessageWorker(b *testing.B) {
 	b.ReportMetric(float64(10*b.N)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(dynamo)/float64(10*b.N), "dynamo-calls/msg")
 }
+
+// TestMessagingServiceInbound: an org that sends through a Messaging
+// Service gets the texts sent to any number of its pool; a second org
+// cannot claim the same service.
+func TestMessagingServiceInbound(t *testing.T) {
+	a := signup(t)
+	n := seq.Add(1)
+	mg := fmt.Sprintf("MG%032x", n)
+	phone := fmt.Sprintf("+1646%07d", n)
+	a.must(200, "PATCH", "/v1/org", map[string]any{"twilioMessagingServiceSid": mg})
+	if r := signup(t).must(409, "PATCH", "/v1/org", map[string]any{"twilioMessagingServiceSid": mg}); !strings.Contains(r.Raw, `"field":"twilioMessagingServiceSid"`) {
+		t.Errorf("second claim %s", r.Raw)
+	}
+	form := url.Values{"MessageSid": {fmt.Sprintf("SMmg%030d", n)}, "From": {phone}, "To": {"+18005550199"}, "Body": {"STOP"}, "MessagingServiceSid": {mg}}
+	if r := twilioPost(t, "/webhooks/twilio/sms", form, twilioToken); r.Status != 200 {
+		t.Fatalf("inbound %d %s", r.Status, r.Raw)
+	}
+	r := a.must(200, "GET", "/v1/consent?phone="+url.QueryEscape(phone), nil)
+	if items, _ := r.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["state"] != "opted_out" {
+		t.Errorf("consent log %s", r.Raw)
+	}
+}

@@ -67,7 +67,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 		text(&c, field, *v, required, maxLen)
 		*dst = strings.TrimSpace(*v)
 	}
-	oldFrom := org.SMSFromNumber
+	oldFrom, oldMG := org.SMSFromNumber, org.TwilioMessagingServiceSID
 	set(&org.Name, patch.Name, "name", true, 200)
 	set(&org.BusinessName, patch.BusinessName, "businessName", false, 200)
 	set(&org.Industry, patch.Industry, "industry", false, 100)
@@ -102,16 +102,26 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			":now": store.S(r.UpdatedAt), ":prev": store.S(prevUpdated),
 		})
 	writes := []types.TransactWriteItem{put}
-	if org.SMSFromNumber != oldFrom {
-		if org.SMSFromNumber != "" {
-			claim, err := s.DB.Put(markerRow{PK: smsFromPK(org.SMSFromNumber), SK: markerSK, OrgID: org.ID}, store.NotExists())
+	// The SMS number and the Messaging Service route inbound texts to this
+	// org: each is claimed by one org at a time.
+	claims := map[int]claim{}
+	for _, cl := range []claim{
+		{field: "smsFromNumber", old: oldFrom, new: org.SMSFromNumber, pk: smsFromPK, taken: "That SMS number belongs to another org."},
+		{field: "twilioMessagingServiceSid", old: oldMG, new: org.TwilioMessagingServiceSID, pk: smsServicePK, taken: "That Messaging Service belongs to another org."},
+	} {
+		if cl.new == cl.old {
+			continue
+		}
+		if cl.new != "" {
+			w, err := s.DB.Put(markerRow{PK: cl.pk(cl.new), SK: markerSK, OrgID: org.ID}, store.NotExists())
 			if err != nil {
 				return Org{}, err
 			}
-			writes = append(writes, claim)
+			claims[len(writes)] = cl
+			writes = append(writes, w)
 		}
-		if oldFrom != "" {
-			writes = append(writes, s.DB.Delete(smsFromPK(oldFrom), markerSK, nil))
+		if cl.old != "" {
+			writes = append(writes, s.DB.Delete(cl.pk(cl.old), markerSK, nil))
 		}
 	}
 	writes = append(writes, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))
@@ -122,14 +132,23 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			return Org{}, errRoleChanged
 		case errors.As(err, &tce) && tce.Failed(0):
 			return Org{}, fault.E(fault.Conflict, "The org changed while you edited it; reload and try again.")
-		case errors.As(err, &tce) && tce.Failed(1):
-			e := fault.E(fault.Conflict, "That SMS number belongs to another org.")
-			e.Fields = []fault.FieldError{{Field: "smsFromNumber", Message: "is in use by another org"}}
-			return Org{}, e
+		}
+		for i, cl := range claims {
+			if errors.As(err, &tce) && tce.Failed(i) {
+				e := fault.E(fault.Conflict, "%s", cl.taken)
+				e.Fields = []fault.FieldError{{Field: cl.field, Message: "is in use by another org"}}
+				return Org{}, e
+			}
 		}
 		return Org{}, err
 	}
 	return org, nil
+}
+
+// claim is an org setting only one org may hold at a time.
+type claim struct {
+	field, old, new, taken string
+	pk                     func(string) string
 }
 
 // ListUsers returns one page of the org's members.

@@ -50,6 +50,7 @@ func refreshSK(tokenID string) string   { return "REFRESH#" + tokenID }
 func emailPK(email string) string       { return "LOGIN#email#" + email }
 func usernamePK(username string) string { return "LOGIN#username#" + username }
 func smsFromPK(number string) string    { return "SMSFROM#" + number }
+func smsServicePK(sid string) string    { return "SMSSERVICE#" + sid }
 
 const (
 	orgSK    = tenant.OrgSK
@@ -177,8 +178,18 @@ func parseTime(s string) time.Time {
 // SMSNumberOwner returns the org whose smsFromNumber is number, "" when
 // none: inbound texts to that number belong to that org.
 func SMSNumberOwner(ctx context.Context, db *store.DB, number string) (string, error) {
+	return markerOwner(ctx, db, smsFromPK(number))
+}
+
+// MessagingServiceOwner returns the org whose twilioMessagingServiceSid is
+// sid, "" when none: texts to any number of that service belong to it.
+func MessagingServiceOwner(ctx context.Context, db *store.DB, sid string) (string, error) {
+	return markerOwner(ctx, db, smsServicePK(sid))
+}
+
+func markerOwner(ctx context.Context, db *store.DB, pk string) (string, error) {
 	var m markerRow
-	if err := db.Get(ctx, smsFromPK(number), markerSK, &m); err != nil {
+	if err := db.Get(ctx, pk, markerSK, &m); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return "", nil
 		}

@@ -69,7 +69,11 @@ func (s *Service) Inbound(ctx context.Context, form url.Values, replyToKeywords 
 	if sid == "" || from == "" || to == "" {
 		return "", fault.E(fault.Malformed, "From, To and MessageSid are required.")
 	}
+	// The org's own number, else the Messaging Service the number is in.
 	orgID, err := identity.SMSNumberOwner(ctx, s.DB, to)
+	if err == nil && orgID == "" && form.Get("MessagingServiceSid") != "" {
+		orgID, err = identity.MessagingServiceOwner(ctx, s.DB, form.Get("MessagingServiceSid"))
+	}
 	if err != nil {
 		return "", err
 	}
