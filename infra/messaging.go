@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -29,6 +30,10 @@ type messagingPlane struct {
 	twilio awssecretsmanager.Secret
 	queue  awssqs.Queue
 	dlq    awssqs.Queue
+	// email is the SES configuration set every email goes out with: its
+	// bounces and complaints go to EventBridge (the default bus, the only
+	// one SES publishes to) and on to the notifier.
+	email awsses.ConfigurationSet
 }
 
 func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
@@ -40,7 +45,14 @@ func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
 	// message is tried again; one attempt more than the worker makes.
 	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1, workerTimeoutSeconds,
 		"Messages the worker gave up on: a client was not reminded or told")
-	return &messagingPlane{twilio: twilio, queue: queue, dlq: dlq}
+	email := awsses.NewConfigurationSet(stack, jsii.String("EmailEvents"), &awsses.ConfigurationSetProps{
+		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
+	})
+	email.AddEventDestination(jsii.String("BouncesAndComplaints"), &awsses.ConfigurationSetEventDestinationOptions{
+		Destination: awsses.EventDestination_EventBus(awsevents.EventBus_FromEventBusName(stack, jsii.String("DefaultBus"), jsii.String("default"))),
+		Events:      &[]awsses.EmailSendingEvent{awsses.EmailSendingEvent_BOUNCE, awsses.EmailSendingEvent_COMPLAINT},
+	})
+	return &messagingPlane{twilio: twilio, queue: queue, dlq: dlq, email: email}
 }
 
 // backgroundEnv is what the messaging functions off the HTTP API share.
@@ -68,10 +80,11 @@ func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, map[string]*string{
-			"TWILIO_SECRET_ARN": d.messaging.twilio.SecretArn(),
-			"PUBLIC_BASE_URL":   apiURL,
-			"WEBHOOK_BASE_URL":  webhookURL,
-			"EMAIL_FROM":        jsii.String(props.EmailFrom),
+			"TWILIO_SECRET_ARN":     d.messaging.twilio.SecretArn(),
+			"PUBLIC_BASE_URL":       apiURL,
+			"WEBHOOK_BASE_URL":      webhookURL,
+			"EMAIL_FROM":            jsii.String(props.EmailFrom),
+			"SES_CONFIGURATION_SET": d.messaging.email.ConfigurationSetName(),
 		}),
 	})
 	d.table.Grant(fn, *tableActions...)
@@ -131,6 +144,11 @@ func newNotifier(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 		Description: jsii.String("Matterly reminders, every 5 minutes"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(messaging.ScheduleEvery.Minutes()))),
 		Targets:     &[]awsevents.IRuleTarget{target()},
+	})
+	awsevents.NewRule(stack, jsii.String("EmailFeedback"), &awsevents.RuleProps{
+		Description:  jsii.String("SES bounces and complaints (a complaint is an opt-out)"),
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("aws.ses"), DetailType: jsii.Strings(messaging.FeedbackEvents...)},
+		Targets:      &[]awsevents.IRuleTarget{target()},
 	})
 	awsevents.NewRule(stack, jsii.String("CaseUpdates"), &awsevents.RuleProps{
 		Description: jsii.String("Matter status changes that may notify the client"),

@@ -1348,7 +1348,7 @@ func TestMessagingPipeline(t *testing.T) {
 		t.Error("the messaging function may not queue messages")
 	}
 
-	var schedule, events bool
+	var schedule, events, feedback bool
 	notifier := functionID(t, fnNotifier)
 	for _, r := range ofType("AWS::Events::Rule") {
 		p := props(r)
@@ -1360,10 +1360,21 @@ func TestMessagingPipeline(t *testing.T) {
 			schedule = true
 		case strings.Contains(fmt.Sprint(dig(p, "EventPattern", "detail-type")), "matter.status_changed"):
 			events = p["EventBusName"] != nil
+		case strings.Contains(fmt.Sprint(dig(p, "EventPattern", "detail-type")), "Email Complaint Received"):
+			feedback = fmt.Sprint(dig(p, "EventPattern", "source")) == "[aws.ses]" && p["EventBusName"] == nil
 		}
 	}
-	if !schedule || !events {
-		t.Errorf("notifier rules: schedule %v, case updates on our bus %v", schedule, events)
+	if !schedule || !events || !feedback {
+		t.Errorf("notifier rules: schedule %v, case updates on our bus %v, SES feedback on the default bus %v", schedule, events, feedback)
+	}
+	dest := false
+	for _, r := range ofType("AWS::SES::ConfigurationSetEventDestination") {
+		p := fmt.Sprint(dig(props(r), "EventDestination"))
+		dest = dest || strings.Contains(p, "EventBridgeDestination") && strings.Contains(p, "event-bus/default") && strings.Contains(p, "[bounce complaint]")
+	}
+	wenv, _ := dig(props(resources[functionID(t, fnMessageWorker)].(obj)), "Environment", "Variables").(map[string]any)
+	if !dest || wenv["SES_CONFIGURATION_SET"] == nil {
+		t.Errorf("SES bounces and complaints are not published (destination %v, worker env %v)", dest, wenv["SES_CONFIGURATION_SET"])
 	}
 }
 

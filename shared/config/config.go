@@ -56,6 +56,9 @@ type Config struct {
 	// when an org sets none; SESEndpoint (SES_ENDPOINT) a stand-in.
 	EmailFrom   string
 	SESEndpoint string
+	// SESConfigurationSet (SES_CONFIGURATION_SET) is the configuration set
+	// emails go out with, whose events report bounces and complaints.
+	SESConfigurationSet string
 	// OpenAI or any OpenAI-compatible server: OPENAI_API_KEY locally, the
 	// secret OPENAI_SECRET_ARN names in AWS.
 	OpenAIKey       string
@@ -121,6 +124,7 @@ func Load(getenv Getenv) (Config, error) {
 		TwilioRepliesToKeywords:   get("TWILIO_REPLIES_TO_KEYWORDS", "true") != "false",
 		EmailFrom:                 get("EMAIL_FROM", ""),
 		SESEndpoint:               get("SES_ENDPOINT", ""),
+		SESConfigurationSet:       get("SES_CONFIGURATION_SET", ""),
 
 		OpenAIKey:       get("OPENAI_API_KEY", ""),
 		OpenAISecretARN: get("OPENAI_SECRET_ARN", ""),

@@ -268,7 +268,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		return resp, nil
 	}, localaws.QueueConfig{})
-	for _, dt := range messaging.CaseUpdateEvents {
+	for _, dt := range append(messaging.CaseUpdateEvents, messaging.FeedbackEvents...) {
 		s.Bus.Subscribe(dt, func(ctx context.Context, e events.EventBridgeEvent) error {
 			b, err := json.Marshal(e)
 			if err != nil {

@@ -548,3 +548,36 @@ func TestMessagingServiceInbound(t *testing.T) {
 		t.Errorf("consent log %s", r.Raw)
 	}
 }
+
+// TestEmailComplaintAndBounce: SES's complaint ("this is spam") unsubscribes
+// the address in the consent log, once however often it is delivered; a
+// permanent bounce marks the email undelivered.
+func TestEmailComplaintAndBounce(t *testing.T) {
+	o := newSMSOrg(t)
+	send := map[string]any{"clientId": o.clientID, "subject": "Newsletter", "body": "News.", "kind": "general"}
+	first := str(o.must(202, "POST", "/v1/messages/email", send).Body, "id")
+	second := str(o.must(202, "POST", "/v1/messages/email", send).Body, "id")
+	drain(t)
+	sesEvent := func(detailType, msgID string, detail map[string]any) {
+		m := o.message(t, msgID)
+		detail["mail"] = map[string]any{"messageId": m["providerId"], "tags": map[string]any{"org": []string{o.orgID}, "msg": []string{msgID}}}
+		if err := stack.Bus.Put(context.Background(), "aws.ses", detailType, detail); err != nil {
+			t.Fatal(err)
+		}
+		drain(t)
+	}
+	bounce := map[string]any{"eventType": "Bounce", "bounce": map[string]any{"bounceType": "Permanent", "bouncedRecipients": []any{map[string]any{"emailAddress": o.email}}}}
+	sesEvent("Email Bounced", first, bounce)
+	if m := o.message(t, first); m["status"] != "undelivered" || m["errorCode"] != "bounced" {
+		t.Errorf("bounced email %v", m)
+	}
+	complaint := map[string]any{"eventType": "Complaint", "complaint": map[string]any{"complainedRecipients": []any{map[string]any{"emailAddress": o.email}}}}
+	for range 2 { // EventBridge delivers at least once
+		sesEvent("Email Complaint Received", second, complaint)
+	}
+	r := o.must(200, "GET", "/v1/consent?email="+url.QueryEscape(o.email), nil)
+	if items, _ := r.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["method"] != "provider" || items[0].(map[string]any)["messageId"] != second {
+		t.Errorf("consent log %s", r.Raw)
+	}
+	o.must(409, "POST", "/v1/messages/email", send)
+}

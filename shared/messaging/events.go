@@ -19,13 +19,16 @@ var CaseUpdateEvents = []string{"matter.status_changed", "matter.closed"}
 // ScheduleDetailType is EventBridge's detail-type of a scheduled rule.
 const ScheduleDetailType = "Scheduled Event"
 
-// HandleEvent is the notifier function: the 5-minute schedule, or a
-// matter's status change, which tells the client when the matter has
-// clientUpdates on. Events arrive at least once; the change's event id is
+// HandleEvent is the notifier function: the 5-minute schedule, SES's
+// bounces and complaints, or a matter's status change, which tells the
+// client when the matter has clientUpdates on. Events arrive at least once; the change's event id is
 // the message's marker, so a redelivery sends nothing twice.
 func (s *Service) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) error {
-	if ev.DetailType == ScheduleDetailType {
+	switch ev.DetailType {
+	case ScheduleDetailType:
 		return s.RunSchedule(ctx)
+	case SESBounce, SESComplaint:
+		return s.feedback(ctx, ev.Detail)
 	}
 	var e relay.Event
 	if err := json.Unmarshal(ev.Detail, &e); err != nil || e.OrgID == "" || e.MatterID == "" || e.ID == "" {

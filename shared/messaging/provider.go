@@ -40,4 +40,7 @@ type OutboundEmail struct {
 	// UnsubscribeURL, when set, goes out as List-Unsubscribe (with
 	// List-Unsubscribe-Post: List-Unsubscribe=One-Click, RFC 8058).
 	UnsubscribeURL string
+	// Tags ride with the email and come back on its bounce and complaint
+	// events (SES message tags: letters, digits, '_' and '-').
+	Tags map[string]string
 }

@@ -207,7 +207,8 @@ func (w *Worker) send(ctx context.Context, orgID string, o org, st Settings, m M
 			return "", permanent{"not_configured", "Email is not configured."}
 		}
 		return w.email.SendEmail(ctx, OutboundEmail{To: m.To, FromName: o.Name, FromAddress: cmp.Or(st.FromEmail, w.svc.EmailFrom),
-			Subject: m.Subject, Text: m.Body + w.svc.unsubscribeFooter(orgID, m), UnsubscribeURL: w.svc.UnsubscribeURL(orgID, m.To)})
+			Subject: m.Subject, Text: m.Body + w.svc.unsubscribeFooter(orgID, m), UnsubscribeURL: w.svc.UnsubscribeURL(orgID, m.To),
+			Tags: map[string]string{"org": orgID, "msg": m.ID}})
 	}
 	if w.sms == nil {
 		return "", permanent{"not_configured", "SMS is not configured."}

@@ -27,7 +27,7 @@ func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messagin
 		if err != nil {
 			return nil, nil, err
 		}
-		email = ses.NewFromConfig(cfg, d.Config.SESEndpoint, "")
+		email = ses.NewFromConfig(cfg, d.Config.SESEndpoint, d.Config.SESConfigurationSet)
 	}
 	return sms, email, nil
 }

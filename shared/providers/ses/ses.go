@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +92,9 @@ func (c *Client) SendEmail(ctx context.Context, m messaging.OutboundEmail) (stri
 	}
 	if c.configurationSet != "" {
 		in.ConfigurationSetName = aws.String(c.configurationSet)
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Tags)) {
+		in.EmailTags = append(in.EmailTags, types.MessageTag{Name: aws.String(k), Value: aws.String(m.Tags[k])})
 	}
 	out, err := c.api.SendEmail(ctx, in)
 	if err != nil {

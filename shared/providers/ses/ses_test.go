@@ -78,10 +78,12 @@ func TestSendEmailWire(t *testing.T) {
 		{
 			name: "with unsubscribe and configuration set",
 			in: messaging.OutboundEmail{To: "jane.doe@example.com", FromName: "Smith & Co", FromAddress: "office@smith.example",
-				Subject: testSubject, Text: testText, UnsubscribeURL: "https://api.matterly.example/u/01J0000000000000000000000.sig"},
+				Subject: testSubject, Text: testText, UnsubscribeURL: "https://api.matterly.example/u/01J0000000000000000000000.sig",
+				Tags: map[string]string{"org": "01J0ORG", "msg": "01J0MSG"}},
 			set: "matterly-email",
 			wantBody: `{
 				"ConfigurationSetName": "matterly-email",
+				"EmailTags": [{"Name": "msg", "Value": "01J0MSG"}, {"Name": "org", "Value": "01J0ORG"}],
 				"Content": {"Simple": {
 					"Body": {"Text": {"Charset": "UTF-8", "Data": "Dear Ms Doe,\n\nYour documents are ready to sign.\n\nSmith & Co"}},
 					"Headers": [
