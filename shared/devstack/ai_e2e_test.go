@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/matterly/matterly/shared/docx"
 )
 
 // openAIKey is the key the stack sends to the OpenAI-compatible server.
@@ -314,7 +316,7 @@ func TestDraft(t *testing.T) {
 		t.Errorf("provider request %s", sent)
 	}
 	doc := a.must(200, "GET", "/v1/documents/"+str(r.Body, "documentId"), nil)
-	if str(doc.Body, "status") != "ready" || str(doc.Body, "contentType") != "text/plain" || str(doc.Body, "matterId") != matter {
+	if str(doc.Body, "status") != "ready" || str(doc.Body, "contentType") != docx.ContentType || !strings.HasSuffix(str(doc.Body, "fileName"), ".docx") || str(doc.Body, "matterId") != matter {
 		t.Errorf("saved draft %s", doc.Raw)
 	}
 	if bal, _, _ := creditsOf(t, a); bal != 2 {

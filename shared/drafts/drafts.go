@@ -1,5 +1,5 @@
 // Package drafts is AI drafting: a letter, an engagement letter, a demand
-// or a free-form document from a member's instructions, saved as a
+// or a free-form document from a member's instructions, saved as a Word
 // document of the matter. Matter details reach the AI provider only when
 // the member picks them; the draft costs credits by its length.
 package drafts
@@ -20,6 +20,7 @@ import (
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
+	"github.com/matterly/matterly/shared/docx"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/store"
@@ -140,7 +141,13 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, in Input) (Draft
 		if name == "" {
 			name = strings.ReplaceAll(in.Kind, "_", " ") + " draft " + s.Now().UTC().Format("2006-01-02")
 		}
-		doc, err := s.Docs.Store(ctx, a, in.MatterID, fileName(name), "text/plain", []byte(out.Text+"\n"))
+		body, err := docx.Write(out.Text)
+		if err == nil {
+			var doc documents.Document
+			if doc, err = s.Docs.Store(ctx, a, in.MatterID, fileName(name), docx.ContentType, body); err == nil {
+				out.DocumentID, out.Document = doc.ID, &doc
+			}
+		}
 		if err != nil {
 			// Not saved: the member gets nothing, so pays nothing.
 			if rerr := s.Credits.Refund(ctx, a.OrgID, u.ID, "draft not saved"); rerr != nil {
@@ -148,7 +155,6 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, in Input) (Draft
 			}
 			return Draft{}, err
 		}
-		out.DocumentID, out.Document = doc.ID, &doc
 	}
 	return out, nil
 }
@@ -175,7 +181,7 @@ func (s *Service) details(ctx context.Context, orgID string, m crm.Matter, inclu
 	return b.String(), nil
 }
 
-// fileName makes a safe .txt name from a title.
+// fileName makes a safe .docx name from a title.
 func fileName(title string) string {
 	clean := strings.Map(func(r rune) rune {
 		if r < 32 || strings.ContainsRune(`/\:*?"<>|`, r) {
@@ -183,7 +189,7 @@ func fileName(title string) string {
 		}
 		return r
 	}, title)
-	return strings.TrimSpace(clean) + ".txt"
+	return strings.TrimSpace(clean) + ".docx"
 }
 
 // Register serves POST /v1/drafts.
