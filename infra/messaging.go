@@ -25,6 +25,11 @@ const (
 	fnNotifier = "notifier"
 )
 
+// messageWorkerTimeout leaves a batch room for its first message's worst
+// case (messaging.MinTimeLeft) and more: the worker hands back to the
+// queue whatever it has no time left for.
+const messageWorkerTimeout = 120
+
 // messagingPlane is the messaging capability's share of the data plane.
 type messagingPlane struct {
 	twilio awssecretsmanager.Secret
@@ -43,7 +48,7 @@ func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
 		`Twilio credentials as {"accountSid":"AC...","authToken":"..."} (set it: aws secretsmanager put-secret-value)`)
 	// The visibility timeout is also the back-off before a throttled
 	// message is tried again; one attempt more than the worker makes.
-	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1, workerTimeoutSeconds,
+	queue, dlq := newWorkQueue(stack, key, "Messages", 1, messaging.MaxAttempts+1, messageWorkerTimeout,
 		"Messages the worker gave up on: a client was not reminded or told")
 	email := awsses.NewConfigurationSet(stack, jsii.String("EmailEvents"), &awsses.ConfigurationSetProps{
 		SuppressionReasons: awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
@@ -77,7 +82,7 @@ func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		Description: jsii.String("Matterly message worker: sends queued SMS (Twilio) and email (SES) at most once"),
 		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnMessageWorker)), nil),
 		MemorySize:  jsii.Number(256),
-		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
+		Timeout:     awscdk.Duration_Seconds(jsii.Number(messageWorkerTimeout)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, map[string]*string{
 			"TWILIO_SECRET_ARN":     d.messaging.twilio.SecretArn(),

@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -1318,6 +1320,12 @@ func TestMessagingPipeline(t *testing.T) {
 		t.Errorf("worker mapping %v", mapping)
 	}
 
+	// The worker leaves a message to the queue unless it has MinTimeLeft:
+	// a timeout at or under it would never send anything.
+	wp := props(resources[functionID(t, fnMessageWorker)].(obj))
+	if timeout, _ := wp["Timeout"].(float64); time.Duration(timeout)*time.Second < 2*messaging.MinTimeLeft {
+		t.Errorf("message worker timeout %vs, want at least twice %v", wp["Timeout"], messaging.MinTimeLeft)
+	}
 	worker := roleStatements(t, fnMessageWorker)
 	ses := false
 	for _, st := range worker {

@@ -167,7 +167,12 @@ func (s *Service) SpendAs(ctx context.Context, usageID, orgID, by, kind, ref str
 // refund record points to it, and a second refund of it changes nothing.
 // It runs to the end even when the caller's request has ended (a refund
 // must not be lost to a timeout).
-func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string) error {
+//
+// extra items join the refund's transaction (the work's "failed" record),
+// so the record and the refund land together; they fail from index 4 on.
+// When the usage was refunded before, the extras are not written and the
+// answer is ErrRefunded (nil without extras).
+func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string, extra ...types.TransactWriteItem) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	var u Usage
@@ -188,12 +193,23 @@ func (s *Service) Refund(ctx context.Context, orgID, usageID, reason string) err
 	}
 	month := s.DB.Update(tenant.PK(orgID), monthPfx+u.At.Format("2006-01"), "ADD #n :n", nil, map[string]string{"#n": "n"},
 		map[string]types.AttributeValue{":n": store.N(u.Credits)})
-	err = s.DB.Transact(ctx, claim, s.change(orgID, -u.Credits), put, month)
+	err = s.DB.Transact(ctx, append([]types.TransactWriteItem{claim, s.change(orgID, -u.Credits), put, month}, extra...)...)
+	for i := range extra {
+		if store.Failed(err, 4+i) {
+			return err
+		}
+	}
 	if store.Failed(err, 0) {
+		if len(extra) > 0 {
+			return ErrRefunded
+		}
 		return nil // refunded before
 	}
 	return err
 }
+
+// ErrRefunded answers a refund with extra items of a usage refunded before.
+var ErrRefunded = errors.New("credits: refunded before")
 
 // topUpScope is the top-ups' idempotency keys.
 const topUpScope = "credits-topup"

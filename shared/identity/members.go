@@ -121,7 +121,15 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			writes = append(writes, w)
 		}
 		if cl.old != "" {
-			writes = append(writes, s.DB.Delete(cl.pk(cl.old), markerSK, nil))
+			// Only our own claim is given up: an old setting another org
+			// claimed since (the marker was never ours) stays theirs.
+			owner, err := markerOwner(ctx, s.DB, cl.pk(cl.old))
+			if err != nil {
+				return Org{}, err
+			}
+			if owner == org.ID {
+				writes = append(writes, s.DB.Delete(cl.pk(cl.old), markerSK, nil))
+			}
 		}
 	}
 	writes = append(writes, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))

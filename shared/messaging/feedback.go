@@ -63,9 +63,13 @@ func (s *Service) feedback(ctx context.Context, raw json.RawMessage) error {
 		}
 		return err
 	}
-	if m.Channel != Email || m.ProviderID != ev.Mail.MessageID {
-		s.Log.Warn("SES event does not match its message", "messageId", id)
+	if m.Channel != Email {
 		return nil
+	}
+	if m.ProviderID != ev.Mail.MessageID {
+		// A send whose answer was lost has no (or another) SES id; the
+		// tags are ours, and a complaint must never be dropped.
+		s.Log.Info("SES event for a message with another provider id", "messageId", id)
 	}
 	prev := m.UpdatedAt
 	m.UpdatedAt = s.Now().UTC()
@@ -87,7 +91,7 @@ func (s *Service) feedback(ctx context.Context, raw json.RawMessage) error {
 		}
 		return err
 	case "Bounce":
-		if ev.Bounce.BounceType != "Permanent" || m.Status == StatusFailed || m.Status == StatusUndelivered {
+		if ev.Bounce.BounceType != "Permanent" || m.Status == StatusFailed || m.Status == StatusUndelivered || m.ErrorCode == "complaint" {
 			return nil
 		}
 		m.Status, m.ErrorCode, m.Error = StatusUndelivered, "bounced", "The recipient's mail server refused the address permanently."

@@ -215,7 +215,8 @@ func (s *Service) Status(ctx context.Context, orgID, messageID string, form url.
 		}
 		return err
 	}
-	return nil
+	// Lost every race: Twilio retries a callback it got no 2xx for.
+	return &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Second, Message: "The message was busy; send the status again."}
 }
 
 // tenantID reports an id fit for a key (our ids and Twilio's SIDs).

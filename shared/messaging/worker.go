@@ -49,9 +49,12 @@ const (
 	// sendingStale is how long a claim may stand before the message is
 	// taken to have died mid-send.
 	sendingStale = 2 * time.Minute
-	// minTimeLeft is the time one message may take at worst: three tries
-	// of at most 10 seconds and the waits between them.
-	minTimeLeft = 40 * time.Second
+	// MinTimeLeft is the time one message may take at worst: three tries
+	// of at most 10 seconds and the waits between them. The worker's
+	// function timeout must exceed it (infra checks).
+	MinTimeLeft = 40 * time.Second
+	// tryTime is what one more provider call needs.
+	tryTime = 12 * time.Second
 	// inProcessTries are the quick retries of a throttled or failing
 	// provider call before the message goes back to the queue.
 	inProcessTries = 3
@@ -62,7 +65,7 @@ const (
 func (w *Worker) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	for i, rec := range ev.Records {
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < minTimeLeft {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < MinTimeLeft {
 			// Not enough time for another send and its retries: the rest go
 			// back to the queue untouched rather than die mid-send.
 			for _, r := range ev.Records[i:] {
@@ -159,12 +162,22 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		}
 		// Twilio holds a STOP for this number we never saw: the opt-out is
 		// recorded with the failed message, so the next send is refused.
+		orig := m // finishWrite moves m on; the fallback below starts again from it
 		write, err := w.finishWrite(orgID, &m, StatusFailed, code, err.Error(), "")
 		if err != nil {
 			return err
 		}
-		_, err = s.ChangeConsent(ctx, orgID, ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
-			ClientID: m.ClientID, MessageID: m.ID, Note: "Twilio refused the number as unsubscribed (error 21610)."}, write)
+		change := ConsentChange{Channel: SMS, Address: m.To, State: ConsentOut, Method: MethodProvider,
+			ClientID: m.ClientID, MessageID: m.ID, Note: "Twilio refused the number as unsubscribed (error 21610)."}
+		if _, err = s.ChangeConsent(ctx, orgID, change, write); err == nil || isDuplicate(err) {
+			return nil // recorded, or the message moved on meanwhile
+		}
+		// The pair did not land (DynamoDB trouble): the message's failure
+		// and the opt-out are written one after the other, neither lost.
+		if ferr := w.finish(ctx, orgID, &orig, StatusSending, StatusFailed, code, "Twilio refused the number as unsubscribed (error 21610).", ""); ferr != nil {
+			return ferr
+		}
+		_, err = s.ChangeConsent(ctx, orgID, change)
 		return err
 	default:
 		// Back to queued: SQS delivers it again after the visibility timeout.
@@ -181,6 +194,9 @@ func (w *Worker) deliver(ctx context.Context, orgID string, o org, st Settings, 
 	var lastErr error
 	for try := 0; try < inProcessTries; try++ {
 		if try > 0 {
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < tryTime {
+				return "", lastErr // the queue retries it later
+			}
 			wait := time.Duration(200<<(2*(try-1))) * time.Millisecond // 200 ms, 800 ms
 			var ra interface{ RetryAfter() time.Duration }
 			if errors.As(lastErr, &ra) && ra.RetryAfter() > 0 {

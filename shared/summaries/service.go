@@ -152,21 +152,43 @@ func (s *Service) finish(ctx context.Context, orgID string, sum Summary, text ex
 // errNotPending ends a second run of finished work without touching it.
 var errNotPending = errors.New("summary no longer pending")
 
-// fail marks a summary failed and refunds its credits (once), even when the
-// request that ran it has timed out: credits are never kept for nothing.
+// fail marks a summary failed and refunds its credits, in one
+// transaction conditional on the summary still being pending: a second
+// run of the job that fails after the first delivered changes nothing, and
+// a summary is never failed without its refund (nor refunded without being
+// failed). It runs to the end even when the request that ran it timed out.
 func (s *Service) fail(ctx context.Context, orgID string, sum Summary, reason string) (Summary, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if sum.UsageID != "" {
-		if err := s.Credits.Refund(ctx, orgID, sum.UsageID, "summary failed"); err != nil {
-			return sum, err
+	for range 5 {
+		cur, err := s.Get(ctx, orgID, sum.ID)
+		if err != nil || cur.Status != Pending {
+			return cur, err // gone, or finished by another run
 		}
+		failed := cur
+		failed.Status, failed.Error, failed.UpdatedAt = Failed, reason, s.Now().UTC()
+		failed.setKeys(orgID)
+		put, err := s.DB.Put(failed, store.Unchanged(cur.UpdatedAt))
+		if err != nil {
+			return cur, err
+		}
+		err = s.Credits.Refund(ctx, orgID, cur.UsageID, "summary failed", put)
+		switch {
+		case errors.Is(err, credits.ErrRefunded):
+			// A run that died after refunding: only the status is left.
+			err = s.save(ctx, orgID, &failed, func(v *Summary) { v.Status, v.Error = Failed, reason })
+			if errors.Is(err, errNotPending) {
+				err = nil
+			}
+			return failed, err
+		case store.Failed(err, 4):
+			continue // changed meanwhile: read again
+		case err != nil:
+			return cur, err
+		}
+		return failed, nil
 	}
-	err := s.save(ctx, orgID, &sum, func(v *Summary) { v.Status, v.Error = Failed, reason })
-	if errors.Is(err, errNotPending) {
-		err = nil // finished by another run: nothing to fail
-	}
-	return sum, err
+	return sum, fault.E(fault.Conflict, "The summary changed while it was failed; try again.")
 }
 
 // save applies change to the stored summary while it is still pending
@@ -290,12 +312,17 @@ func (s *Service) Work(ctx context.Context, orgID, id string) error {
 		_, ferr := s.fail(ctx, orgID, sum, reasonOf(err, "The document could not be read."))
 		return ferr
 	}
-	// A failure is recorded on the summary, its credits given back: the
-	// job ends either way, and the user may summarize again.
-	if _, err := s.finish(ctx, orgID, sum, text); err != nil {
-		s.Log.Warn("summary job failed", "summaryId", id, "err", err)
+	// A failure of the work is recorded on the summary, its credits given
+	// back, and the job ends; a failure to record anything is retried.
+	_, err = s.finish(ctx, orgID, sum, text)
+	switch {
+	case err == nil, errors.Is(err, errNotPending):
+		return nil
+	case fault.As(err) != nil:
+		s.Log.Warn("summary failed", "summaryId", id, "err", err)
+		return nil
 	}
-	return nil
+	return err
 }
 
 // reasonOf is an error's client-safe message, def for internal errors.

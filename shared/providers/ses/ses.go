@@ -23,6 +23,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/providers/delivery"
 	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
@@ -101,7 +102,8 @@ func (c *Client) SendEmail(ctx context.Context, m messaging.OutboundEmail) (stri
 		return "", sendError(err)
 	}
 	if out.MessageId == nil || *out.MessageId == "" {
-		return "", errors.New("ses: send email: answer without a message id")
+		// Accepted, but we cannot tell which message it became.
+		return "", &SendError{Status: 200, Message: "answer without a message id"}
 	}
 	return *out.MessageId, nil
 }
@@ -218,6 +220,10 @@ func (e *SendError) Error() string {
 // Unwrap gives the SDK's error when SES did not answer
 // (context.DeadlineExceeded, for one).
 func (e *SendError) Unwrap() error { return e.err }
+
+// Ambiguous reports a send SES may have accepted (see delivery): the
+// worker does not send it again.
+func (e *SendError) Ambiguous() bool { return delivery.Ambiguous(e.Status, e.err) }
 
 // ProviderCode is SES's error code ("MessageRejected"), "" if none.
 func (e *SendError) ProviderCode() string { return e.Code }

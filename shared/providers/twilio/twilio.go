@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +23,7 @@ import (
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/providers/delivery"
 	"github.com/matterly/matterly/shared/providers/retryafter"
 )
 
@@ -119,7 +119,8 @@ func (c *Client) SendSMS(ctx context.Context, m messaging.OutboundSMS) (string, 
 		return "", c.sendError(err, x)
 	}
 	if msg.Sid == nil || *msg.Sid == "" {
-		return "", errors.New("twilio: send sms: answer without a message sid")
+		// Accepted, but we cannot tell which message it became.
+		return "", &SendError{Status: x.status, Message: "answer without a message sid"}
 	}
 	return *msg.Sid, nil
 }
@@ -254,20 +255,9 @@ func (e *SendError) Error() string {
 // Unwrap gives the transport's error (context.DeadlineExceeded, for one).
 func (e *SendError) Unwrap() error { return e.err }
 
-// Ambiguous reports a send Twilio may have accepted: no answer after the
-// request went out (a timeout), or a success answer we could not read.
-// Sending again could text the client twice, so the worker does not.
-// A connection that was never made (a dial error) is not ambiguous.
-func (e *SendError) Ambiguous() bool {
-	if e.Status >= 200 && e.Status < 300 {
-		return true
-	}
-	if e.Status != 0 {
-		return false
-	}
-	var op *net.OpError
-	return !(errors.As(e.err, &op) && op.Op == "dial")
-}
+// Ambiguous reports a send Twilio may have accepted (see delivery): the
+// worker does not send it again.
+func (e *SendError) Ambiguous() bool { return delivery.Ambiguous(e.Status, e.err) }
 
 // ProviderCode is Twilio's error code as text ("21610"), "" if none: what
 // the message records as its errorCode.
