@@ -33,7 +33,7 @@ const (
 func Write(text string) ([]byte, error) {
 	var doc strings.Builder
 	doc.WriteString(docStart)
-	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+	for _, line := range strings.Split(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"), "\n") {
 		doc.WriteString("<w:p>")
 		for i, part := range strings.Split(line, "\t") {
 			if i > 0 {

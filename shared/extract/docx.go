@@ -547,7 +547,77 @@ func last(s []string) string {
 }
 
 func xmlDecoder(r io.Reader) *xml.Decoder {
-	d := xml.NewDecoder(r)
+	d := xml.NewDecoder(&xmlGuard{r: r})
 	d.CharsetReader = charset.NewReaderLabel
 	return d
+}
+
+// Limits of a part's markup that its byte size does not bound: Go's XML
+// decoder keeps a stack entry per open element and parses a tag's
+// attributes all at once, so a small, deeply nested or attribute-flooded
+// part could take gigabytes.
+const (
+	maxXMLDepth    = 256
+	maxXMLTagBytes = 1 << 20
+)
+
+var errXMLShape = &fault.Error{Kind: fault.Invalid, Err: errOverLimit,
+	Message: "This DOCX file's markup is nested too deeply or has oversized tags; it may be damaged or crafted."}
+
+// xmlGuard watches the bytes on their way to the decoder: element depth
+// and tag length. It is a scanner, not a parser: markup it does not model
+// (comments, CDATA) can only make it count more than the decoder sees,
+// never less, so it cannot be slipped past.
+type xmlGuard struct {
+	r        io.Reader
+	depth    int
+	inTag    bool
+	quote    byte
+	tagLen   int
+	closing  bool // the tag is </...>
+	special  bool // <?...?> or <!...>
+	first    bool // the next byte is the tag's first
+	lastByte byte // the previous byte inside the tag, outside quotes
+}
+
+func (g *xmlGuard) Read(b []byte) (int, error) {
+	n, err := g.r.Read(b)
+	for _, c := range b[:n] {
+		if !g.inTag {
+			if c == '<' {
+				g.inTag, g.first, g.tagLen, g.closing, g.special, g.lastByte = true, true, 0, false, false, 0
+			}
+			continue
+		}
+		g.tagLen++
+		if g.tagLen > maxXMLTagBytes {
+			return 0, errXMLShape
+		}
+		if g.first {
+			g.first = false
+			g.closing, g.special = c == '/', c == '?' || c == '!'
+		}
+		switch {
+		case g.quote != 0:
+			if c == g.quote {
+				g.quote = 0
+			}
+		case (c == '"' || c == '\'') && !g.special:
+			g.quote = c
+		case c == '>':
+			g.inTag = false
+			switch {
+			case g.special:
+			case g.closing:
+				g.depth--
+			case g.lastByte != '/':
+				if g.depth++; g.depth > maxXMLDepth {
+					return 0, errXMLShape
+				}
+			}
+		default:
+			g.lastByte = c
+		}
+	}
+	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"compress/flate"
 	"context"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"reflect"
@@ -261,6 +262,36 @@ func BenchmarkDOCX(b *testing.B) {
 				pages += len(d.Pages)
 			}
 			b.ReportMetric(float64(pages)/b.Elapsed().Seconds(), "pages/s")
+		})
+	}
+}
+
+// TestDOCXHostileMarkup: nesting and attribute floods that a small file
+// can hold are refused before the XML decoder spends memory on them.
+func TestDOCXHostileMarkup(t *testing.T) {
+	deep := strings.Repeat("<w:p>", 100_000) + strings.Repeat("</w:p>", 100_000)
+	var attrs strings.Builder
+	attrs.WriteString("<w:p")
+	for i := range 200_000 {
+		fmt.Fprintf(&attrs, ` a%d="x"`, i)
+	}
+	attrs.WriteString("/>")
+	fine := strings.Repeat("<w:p><w:r><w:t>ok</w:t></w:r></w:p>", 1000)
+	for _, tt := range []struct {
+		name, body string
+		refused    bool
+	}{
+		{"deep nesting", deep, true},
+		{"deep nesting in a fallback", "<mc:Fallback>" + deep + "</mc:Fallback>", true},
+		{"attribute flood", attrs.String(), true},
+		{"many shallow paragraphs", fine, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			data := makeDOCX(t, tt.body, nil)
+			_, err := Extract(context.Background(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document", bytes.NewReader(data), int64(len(data)))
+			if refused := err != nil && errors.Is(err, errOverLimit); refused != tt.refused {
+				t.Errorf("err = %v, want refused %v", err, tt.refused)
+			}
 		})
 	}
 }

@@ -30,9 +30,11 @@ const (
 	// pdfWorkers bounds the PDFium instances alive at once; more concurrent
 	// PDFs wait for one. Each holds its own WebAssembly memory.
 	pdfWorkers = 2
-	// pdfMemoryPages caps one instance's memory at 1 GiB (64 KiB pages), so
-	// a decompression bomb fails inside PDFium instead of taking the process.
-	pdfMemoryPages = 1 << 14
+	// pdfMemoryPages caps one instance's memory at 384 MiB (64 KiB pages),
+	// so a decompression bomb fails inside PDFium instead of taking the
+	// process: two instances and the Go heap fit in the 1,024 MB the AI
+	// functions have (see pdfMemory for why growth costs no copy).
+	pdfMemoryPages = 6 << 10
 	// minTextPerPage is how many letters or digits a PDF must average per
 	// page to count as having a text layer. A scan with a stamped Bates
 	// number or page number on each page stays below it; real text pages
@@ -128,7 +130,7 @@ func startPDFium(cache wazero.CompilationCache) (pdfium.Pool, error) {
 		// Compiling is split over the available cores (it is a
 		// start-up cost a cold Lambda pays in full); the context is
 		// also the parent of every worker's, so it never ends.
-		Context:  experimental.WithCompilationWorkers(context.Background(), runtime.GOMAXPROCS(0)),
+		Context:  experimental.WithMemoryAllocator(experimental.WithCompilationWorkers(context.Background(), runtime.GOMAXPROCS(0)), pdfMemory),
 		MinIdle:  1,
 		MaxIdle:  pdfWorkers,
 		MaxTotal: pdfWorkers,
@@ -200,7 +202,7 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
 	if err != nil {
-		return fmt.Errorf("extract: pdf page count: %w", err)
+		return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 	}
 	switch {
 	case count.PageCount < 1:

@@ -76,6 +76,11 @@ type SpeechHandler struct {
 func (h SpeechHandler) Handle(ctx context.Context, req events.LambdaFunctionURLRequest) (*events.LambdaFunctionURLStreamingResponse, error) {
 	audio, err := h.open(ctx, req)
 	if err != nil {
+		if fe := fault.As(err); fe == nil || fe.Err != nil {
+			// What the client is not told (a 500's cause, a provider's
+			// error) is logged, as the API routers do; never any text.
+			h.Svc.Log.Error("speech failed", "requestId", req.RequestContext.RequestID, "err", err)
+		}
 		p, headers := httpapi.ProblemFor(err, req.RequestContext.RequestID)
 		resp := httpapi.ProblemResponse(p)
 		for k, v := range headers {
