@@ -111,6 +111,16 @@ func (s *Service) SendEmail(ctx context.Context, a activity.Actor, in EmailInput
 	if err != nil {
 		return Message{}, err
 	}
+	if s.EmailFrom == "" {
+		// No platform sender: the org must have its own, or nothing could go.
+		st, err := s.settings(ctx, a.OrgID)
+		if err != nil {
+			return Message{}, err
+		}
+		if st.FromEmail == "" {
+			return Message{}, errNoEmail
+		}
+	}
 	if client.Email == "" {
 		return Message{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "the client has no email address"})
 	}
