@@ -211,7 +211,7 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 		return errTooManyPages(w.lim)
 	}
 
-	letters := 0
+	letters, broken := 0, 0
 	for i := range count.PageCount {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -228,6 +228,7 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 		if err != nil {
 			// One broken page is left blank, as a viewer shows it,
 			// and keeps its number; the rest can still be summarized.
+			broken++
 			continue
 		}
 		for _, c := range text {
@@ -239,7 +240,12 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 			return err
 		}
 	}
-	if letters < minTextPerPage*count.PageCount {
+	switch {
+	case letters < minTextPerPage*count.PageCount && broken > 0:
+		// Text is missing because pages could not be read (a damaged file,
+		// or one that exhausts PDFium's memory), not because it is a scan.
+		return errPDFDamaged
+	case letters < minTextPerPage*count.PageCount:
 		return errPDFNoText
 	}
 	return nil
