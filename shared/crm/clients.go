@@ -129,9 +129,15 @@ func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientP
 
 // Client reads one client.
 func (s *Service) Client(ctx context.Context, orgID, id string) (Client, error) {
+	return LoadClient(ctx, s.DB, orgID, id)
+}
+
+// LoadClient reads a client of the org; a missing one (or a malformed id)
+// is a not-found error. Other capabilities that act for a client
+// (messaging) call it.
+func LoadClient(ctx context.Context, db *store.DB, orgID, id string) (Client, error) {
 	var c Client
-	err := s.get(ctx, orgID, ClientSK(id), id, "client", &c)
-	return c, err
+	return c, load(ctx, db, orgID, ClientSK(id), id, "client", &c)
 }
 
 // UpdateClient applies a partial update. Counters kept by other writes

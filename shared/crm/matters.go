@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -24,14 +23,7 @@ import (
 // that attach items to matters (documents) call it.
 func LoadMatter(ctx context.Context, db *store.DB, orgID, id string) (Matter, error) {
 	var m Matter
-	if !check.ID(id) {
-		return m, notFound("matter")
-	}
-	err := db.Get(ctx, tenant.PK(orgID), MatterSK(id), &m)
-	if errors.Is(err, store.ErrNotFound) {
-		return m, notFound("matter")
-	}
-	return m, err
+	return m, load(ctx, db, orgID, MatterSK(id), id, "matter", &m)
 }
 
 // MatterPatch holds matter fields to set; nil fields stay as they are and

@@ -46,10 +46,16 @@ func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Perm
 // get reads one item of the org, answering missing (or malformed) ids with
 // a not-found error naming what.
 func (s *Service) get(ctx context.Context, orgID, sk, id, what string, out any) error {
+	return load(ctx, s.DB, orgID, sk, id, what, out)
+}
+
+// load reads item id (a what) of the org at sk: not found when missing or
+// when id is malformed.
+func load(ctx context.Context, db *store.DB, orgID, sk, id, what string, out any) error {
 	if !check.ID(id) {
 		return notFound(what)
 	}
-	err := s.DB.Get(ctx, tenant.PK(orgID), sk, out)
+	err := db.Get(ctx, tenant.PK(orgID), sk, out)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(what)
 	}

@@ -189,12 +189,18 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 }
 
 func (rt *Router) authenticate(req *Request) (Principal, error) {
-	authz := req.Header("authorization")
+	return Authenticate(rt.opts.Verifier, req.Header("authorization"))
+}
+
+// Authenticate checks an Authorization header's bearer token. Handlers
+// outside a Router (the streaming speech function) call it too, so every
+// entry point refuses the same tokens with the same answers.
+func Authenticate(v Verifier, authz string) (Principal, error) {
 	scheme, tok, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return Principal{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
 	}
-	p, err := rt.opts.Verifier.Verify(strings.TrimSpace(tok))
+	p, err := v.Verify(strings.TrimSpace(tok))
 	if err != nil {
 		return Principal{}, fault.E(fault.Unauthorized, "The access token is invalid or expired.")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -107,7 +108,7 @@ func (s *Service) RecordConsent(ctx context.Context, orgID, actorID string, in C
 		return ConsentChange{}, err
 	}
 	if in.ClientID != "" {
-		if _, err := s.clientOf(ctx, orgID, in.ClientID); err != nil {
+		if _, err := crm.LoadClient(ctx, s.DB, orgID, in.ClientID); err != nil {
 			return ConsentChange{}, err
 		}
 	}

@@ -41,23 +41,19 @@ func (s *Service) HandleEvent(ctx context.Context, ev events.EventBridgeEvent) e
 func (s *Service) caseUpdate(ctx context.Context, e relay.Event) error {
 	var mt crm.Matter
 	var c crm.Client
-	var o org
 	pk := tenant.PK(e.OrgID)
-	reqs := []*store.KeyOut{{PK: pk, SK: crm.MatterSK(e.MatterID), Out: &mt}, {PK: pk, SK: tenant.OrgSK, Out: &o}}
-	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+	matter := &store.KeyOut{PK: pk, SK: crm.MatterSK(e.MatterID), Out: &mt}
+	o, st, err := s.orgAndSettings(ctx, e.OrgID, matter)
+	if err != nil {
 		return err
 	}
-	if !reqs[0].Found || mt.ClientUpdates == "" || mt.ClientUpdates == crm.UpdatesNone {
+	if !matter.Found || mt.ClientUpdates == "" || mt.ClientUpdates == crm.UpdatesNone {
 		return nil
 	}
 	if err := s.DB.Get(ctx, pk, crm.ClientSK(mt.ClientID), &c); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
-		return err
-	}
-	st, err := s.settings(ctx, e.OrgID)
-	if err != nil {
 		return err
 	}
 	marker := "NOTIFIED#" + e.ID
@@ -75,8 +71,7 @@ func (s *Service) caseUpdate(ctx context.Context, e relay.Event) error {
 		return s.mark(ctx, e.OrgID, marker, "the client has no "+mt.ClientUpdates+" address")
 	}
 	m.Kind, m.ClientID, m.MatterID = KindCaseUpdate, c.ID, mt.ID
-	q := quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}
-	if now := s.Now(); q.in(now) {
+	if q, now := quietOf(o, st), s.Now(); q.in(now) {
 		m.SendAfter = q.endAfter(now).UTC() // the schedule's sweep queues it then
 	}
 	return s.remind(ctx, e.OrgID, marker, &m)

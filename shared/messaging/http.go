@@ -14,6 +14,7 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
@@ -138,7 +139,7 @@ func conversationOf(ctx context.Context, svc *Service, r *httpapi.Request) (stri
 		if !check.ID(id) {
 			return "", fault.Fields(fault.FieldError{Field: "clientId", Message: "is not an id"})
 		}
-		if _, err := svc.clientOf(ctx, org, id); err != nil {
+		if _, err := crm.LoadClient(ctx, svc.DB, org, id); err != nil {
 			return "", err
 		}
 		return conversationPK(org, id, ""), nil

@@ -62,15 +62,11 @@ func (s *Service) RunSchedule(ctx context.Context) error {
 }
 
 func (s *Service) remindOrg(ctx context.Context, orgID string) error {
-	var o org
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); err != nil {
-		return err
-	}
-	st, err := s.settings(ctx, orgID)
+	o, st, err := s.orgAndSettings(ctx, orgID)
 	if err != nil {
 		return err
 	}
-	q := quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}
+	q := quietOf(o, st)
 	now := s.Now().UTC()
 	errs := []error{s.sweep(ctx, orgID, now)}
 	if !q.in(now) {
@@ -259,9 +255,9 @@ func (s *Service) sweep(ctx context.Context, orgID string, now time.Time) error 
 	return nil
 }
 
-// quietAt reports whether now is in the org's quiet hours.
-func quietAt(o org, st Settings, now time.Time) bool {
-	return quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}.in(now)
+// quietOf is an org's quiet hours.
+func quietOf(o org, st Settings) quiet {
+	return quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}
 }
 
 // quiet is an org's quiet hours in its time zone.

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
-	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
@@ -74,6 +73,19 @@ func (o org) sender() string {
 	return o.Name
 }
 
+// orgAndSettings reads the org and its messaging settings (the defaults
+// when unsaved) in one call, with any further items of the org's partition
+// the caller needs (the worker's message, a case update's matter); their
+// Found fields say whether they exist.
+func (s *Service) orgAndSettings(ctx context.Context, orgID string, extra ...*store.KeyOut) (org, Settings, error) {
+	var o org
+	st := DefaultSettings
+	pk := tenant.PK(orgID)
+	reqs := append(extra, &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &o}, &store.KeyOut{PK: pk, SK: settingsSK, Out: &st})
+	err := s.DB.BatchGet(ctx, reqs...)
+	return o, st, err
+}
+
 // settings reads the org's messaging settings, the defaults when unsaved.
 func (s *Service) settings(ctx context.Context, orgID string) (Settings, error) {
 	st := DefaultSettings
@@ -94,18 +106,21 @@ func (s *Service) notOptedOut(orgID, channel, address string) types.TransactWrit
 	})
 }
 
+// ruleOptedOut is the rule a send to an address that opted out breaks.
+const ruleOptedOut = "messaging.opted-out"
+
 // errOptedOut refuses a send to an address that opted out.
 func errOptedOut(channel string) error {
 	if channel == Email {
-		return fault.Refused("messaging.opted-out", "This recipient unsubscribed from email; nothing was sent.")
+		return fault.Refused(ruleOptedOut, "This recipient unsubscribed from email; nothing was sent.")
 	}
-	return fault.Refused("messaging.opted-out", "This recipient opted out of text messages (replied STOP); nothing was sent. They can reply START to opt back in.")
+	return fault.Refused(ruleOptedOut, "This recipient opted out of text messages (replied STOP); nothing was sent. They can reply START to opt back in.")
 }
 
 // isOptedOut reports errOptedOut.
 func isOptedOut(err error) bool {
 	f := fault.As(err)
-	return f != nil && f.Rule == "messaging.opted-out"
+	return f != nil && f.Rule == ruleOptedOut
 }
 
 // enqueue hands a stored message to the worker. A failed send is logged,
@@ -120,14 +135,4 @@ func (s *Service) enqueue(ctx context.Context, orgID, messageID string) {
 	if err := s.Queue.Send(ctx, Queue, string(b), nil); err != nil {
 		s.Log.Warn("message not queued; the sweep will retry", "messageId", messageID, "err", err)
 	}
-}
-
-// clientOf reads a client of the org (404 when it is not one).
-func (s *Service) clientOf(ctx context.Context, orgID, clientID string) (crm.Client, error) {
-	var c crm.Client
-	err := s.DB.Get(ctx, tenant.PK(orgID), crm.ClientSK(clientID), &c)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, fault.E(fault.NotFound, "No such client.")
-	}
-	return c, err
 }

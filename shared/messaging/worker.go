@@ -95,14 +95,12 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 	s := w.svc
 	// One read for the message, its org and the org's settings.
 	var m Message
-	var o org
-	settings := DefaultSettings
-	pk := tenant.PK(orgID)
-	reqs := []*store.KeyOut{{PK: pk, SK: messageSK(id), Out: &m}, {PK: pk, SK: tenant.OrgSK, Out: &o}, {PK: pk, SK: settingsSK, Out: &settings}}
-	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+	msg := &store.KeyOut{PK: tenant.PK(orgID), SK: messageSK(id), Out: &m}
+	o, settings, err := s.orgAndSettings(ctx, orgID, msg)
+	if err != nil {
 		return err
 	}
-	if !reqs[0].Found {
+	if !msg.Found {
 		return nil
 	}
 	now := s.Now().UTC()
@@ -111,18 +109,17 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		// A worker died between claiming and recording: the provider may
 		// have the message. It is never sent again (a duplicate text is
 		// worse than a missing one); Twilio's status callback corrects it.
-		return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, "delivery_unknown", "The sender stopped before recording the result; check the delivery status.", "")
+		return w.finish(ctx, orgID, &m, StatusFailed, "delivery_unknown", "The sender stopped before recording the result; check the delivery status.", "")
 	case m.Status != StatusQueued:
 		return nil // sent, failed, or being sent right now: a redelivery
 	case m.NotBefore(now):
 		return nil // quiet hours: the sweep queues it when they end
-	case m.Automated() && quietAt(o, settings, now):
+	case m.Automated() && quietOf(o, settings).in(now):
 		// A reminder retried into quiet hours waits for them to end.
-		q := quiet{loc: tenant.Zone(o.Timezone), start: settings.QuietStart, end: settings.QuietEnd}
-		m.SendAfter = q.endAfter(now).UTC()
-		return w.finish(ctx, orgID, &m, StatusQueued, StatusQueued, "", "", "")
+		m.SendAfter = quietOf(o, settings).endAfter(now).UTC()
+		return w.finish(ctx, orgID, &m, StatusQueued, "", "", "")
 	case m.Attempts >= MaxAttempts:
-		return w.finish(ctx, orgID, &m, StatusQueued, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
+		return w.finish(ctx, orgID, &m, StatusFailed, "gave_up", "The provider could not be reached after "+strconv.Itoa(MaxAttempts)+" attempts.", "")
 	}
 
 	// The claim: queued → sending, in one transaction with the consent
@@ -137,7 +134,7 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 	err = s.DB.Transact(ctx, put, s.notOptedOut(orgID, m.Channel, m.To))
 	switch {
 	case store.Failed(err, 1):
-		return w.finish(ctx, orgID, &m, StatusQueued, StatusBlocked, "opted_out", "The recipient opted out before the message was sent.", "")
+		return w.finish(ctx, orgID, &m, StatusBlocked, "opted_out", "The recipient opted out before the message was sent.", "")
 	case store.Failed(err, 0):
 		return nil // another delivery of this job claimed it
 	case err != nil:
@@ -151,14 +148,14 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 	switch {
 	case err == nil:
 		m.ProviderID, m.SentAt = providerID, s.Now().UTC()
-		return w.finish(ctx, orgID, &m, StatusSending, StatusSent, "", "", providerID)
+		return w.finish(ctx, orgID, &m, StatusSent, "", "", providerID)
 	case errors.As(err, &amb) && amb.Ambiguous():
 		// The provider may have it: never sent again (see sendingStale).
-		return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, "delivery_unknown", "The provider's answer was lost; check the delivery status.", "")
+		return w.finish(ctx, orgID, &m, StatusFailed, "delivery_unknown", "The provider's answer was lost; check the delivery status.", "")
 	case errors.As(err, &perm) && perm.Permanent():
 		code := providerCode(err)
 		if code != "21610" {
-			return w.finish(ctx, orgID, &m, StatusSending, StatusFailed, code, err.Error(), "")
+			return w.finish(ctx, orgID, &m, StatusFailed, code, err.Error(), "")
 		}
 		// Twilio holds a STOP for this number we never saw: the opt-out is
 		// recorded with the failed message, so the next send is refused.
@@ -174,14 +171,14 @@ func (w *Worker) Process(ctx context.Context, orgID, id string) error {
 		}
 		// The pair did not land (DynamoDB trouble): the message's failure
 		// and the opt-out are written one after the other, neither lost.
-		if ferr := w.finish(ctx, orgID, &orig, StatusSending, StatusFailed, code, "Twilio refused the number as unsubscribed (error 21610).", ""); ferr != nil {
+		if ferr := w.finish(ctx, orgID, &orig, StatusFailed, code, "Twilio refused the number as unsubscribed (error 21610).", ""); ferr != nil {
 			return ferr
 		}
 		_, err = s.ChangeConsent(ctx, orgID, change)
 		return err
 	default:
 		// Back to queued: SQS delivers it again after the visibility timeout.
-		if ferr := w.finish(ctx, orgID, &m, StatusSending, StatusQueued, "", "", ""); ferr != nil {
+		if ferr := w.finish(ctx, orgID, &m, StatusQueued, "", "", ""); ferr != nil {
 			return ferr
 		}
 		return errors.Join(errRetry, err)
@@ -252,10 +249,10 @@ func providerCode(err error) string {
 	return "provider_error"
 }
 
-// finish moves a message on from the status it was read in (named at each
-// call, for the reader) to status to, recording why. The condition on the
-// version read makes it a no-op when someone else moved it first.
-func (w *Worker) finish(ctx context.Context, orgID string, m *Message, _, to, code, reason, providerID string) error {
+// finish moves a message on, from the version read, to status to,
+// recording why. The condition on that version makes it a no-op when
+// someone else moved it first.
+func (w *Worker) finish(ctx context.Context, orgID string, m *Message, to, code, reason, providerID string) error {
 	put, err := w.finishWrite(orgID, m, to, code, reason, providerID)
 	if err != nil {
 		return err

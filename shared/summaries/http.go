@@ -21,11 +21,11 @@ import (
 // FromDeps builds the service for a function; model is nil-safe (the
 // routes then answer 503 saying what to set).
 func FromDeps(d *platform.Deps, model ai.Model) *Service {
-	var files *documents.Storage
+	var docs *documents.Service
 	if d.S3 != nil && d.Config.BucketName != "" {
-		files = documents.NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID)
+		docs = documents.NewService(d.DB, documents.NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
 	}
-	return New(d.DB, d.Log, d.Now, model, files, d.Queue)
+	return New(d.DB, d.Log, d.Now, model, docs, d.Queue)
 }
 
 // Register serves the summary routes on rt.
@@ -77,11 +77,7 @@ func NewRouter(d *platform.Deps, model ai.Model) (*httpapi.Router, error) {
 	svc := FromDeps(d, model)
 	rt := httpapi.NewRouter(routes.FnAI, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
 	Register(rt, d, svc)
-	var docs *documents.Service
-	if svc.Files != nil {
-		docs = documents.NewService(d.DB, svc.Files, d.Log, d.Now)
-	}
-	drafts.Register(rt, &drafts.Service{DB: d.DB, Credits: svc.Credits, Model: model, Docs: docs, Now: d.Now})
+	drafts.Register(rt, &drafts.Service{DB: d.DB, Credits: svc.Credits, Model: model, Docs: svc.Docs, Now: d.Now})
 	return rt, rt.Check()
 }
 

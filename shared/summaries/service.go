@@ -47,14 +47,14 @@ type Service struct {
 	NewID   func() string
 	Credits *credits.Service
 	Model   ai.Model
-	Files   *documents.Storage
+	Docs    *documents.Service // reads the documents summarized; nil without a bucket
 	Queue   queue.Sender
 }
 
 // New builds a Service.
-func New(db *store.DB, log *slog.Logger, now func() time.Time, model ai.Model, files *documents.Storage, q queue.Sender) *Service {
+func New(db *store.DB, log *slog.Logger, now func() time.Time, model ai.Model, docs *documents.Service, q queue.Sender) *Service {
 	return &Service{DB: db, Log: log, Now: now, NewID: func() string { return ulid.Make().String() },
-		Credits: credits.NewService(db, log, now), Model: model, Files: files, Queue: q}
+		Credits: credits.NewService(db, log, now), Model: model, Docs: docs, Queue: q}
 }
 
 var errNotFound = fault.E(fault.NotFound, "No such summary.")
@@ -224,23 +224,17 @@ func (s *Service) save(ctx context.Context, orgID string, sum *Summary, change f
 
 // load reads a ready document and extracts its current version's text.
 func (s *Service) load(ctx context.Context, orgID, documentID string) (documents.Document, extract.Document, error) {
-	var doc documents.Document
-	if !check.ID(documentID) {
-		return doc, extract.Document{}, fault.E(fault.NotFound, "No such document.")
+	if s.Docs == nil {
+		return documents.Document{}, extract.Document{}, errors.New("summaries: no document storage configured")
 	}
-	if err := s.DB.Get(ctx, tenant.PK(orgID), documents.SK(documentID), &doc); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return doc, extract.Document{}, fault.E(fault.NotFound, "No such document.")
-		}
+	doc, err := s.Docs.Get(ctx, orgID, documentID)
+	if err != nil {
 		return doc, extract.Document{}, err
 	}
 	if doc.Status != documents.StatusReady || doc.ObjectKey == "" {
 		return doc, extract.Document{}, fault.Refused("summaries.document-not-ready", "The document has not finished uploading.")
 	}
-	if s.Files == nil {
-		return doc, extract.Document{}, errors.New("summaries: no document storage configured")
-	}
-	body, found, err := s.Files.Read(ctx, doc.ObjectKey, doc.S3VersionID, maxDocumentBytes)
+	body, found, err := s.Docs.Storage.Read(ctx, doc.ObjectKey, doc.S3VersionID, maxDocumentBytes)
 	if err != nil {
 		return doc, extract.Document{}, err
 	}

@@ -100,14 +100,9 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 	if route.Function != routes.FnSpeech {
 		return nil, fault.E(fault.NotFound, "No such route.")
 	}
-	authz := req.Headers["authorization"]
-	scheme, tok, ok := strings.Cut(authz, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
-	}
-	p, err := h.Verifier.Verify(strings.TrimSpace(tok))
+	p, err := httpapi.Authenticate(h.Verifier, req.Headers["authorization"])
 	if err != nil {
-		return nil, fault.E(fault.Unauthorized, "The access token is invalid or expired.")
+		return nil, err
 	}
 	if !access.Can(p.Role, access.UseAI) {
 		return nil, fault.E(fault.Forbidden, "Your role does not allow this.")
