@@ -97,6 +97,32 @@ func Date(s string) bool {
 	return err == nil
 }
 
+// The years a date money moves on may fall in: no firm's books go back
+// before 1900, and a date more than a year ahead is a typo (year 0000
+// passed as a date once, and sorted before every real one).
+const (
+	MinMoneyYear    = 1900
+	moneyYearsAhead = 1
+)
+
+// MoneyDate checks a date money is booked, cleared, reconciled or due on:
+// a YYYY-MM-DD calendar date from 1900-01-01 to the end of next year, as of
+// now (the caller's clock). It reports whether v passed; if not, c has the
+// field's message.
+func MoneyDate(c *fault.Checker, field, v string, now time.Time) bool {
+	d, err := time.Parse(DateLayout, v)
+	if err != nil {
+		c.Add(field, "must be a date, YYYY-MM-DD")
+		return false
+	}
+	last := now.Year() + moneyYearsAhead
+	if d.Year() < MinMoneyYear || d.Year() > last {
+		c.Add(field, "must be a date from "+itoa(MinMoneyYear)+"-01-01 to "+itoa(last)+"-12-31")
+		return false
+	}
+	return true
+}
+
 // HTTPSURL reports whether s is an absolute https URL of at most 2048
 // bytes with a host (a video-call link, say).
 func HTTPSURL(s string) bool {
