@@ -35,7 +35,7 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey s
 	if err := idempotency.Check(idemKey); err != nil {
 		return Invoice{}, false, err
 	}
-	total, err := in.normalize()
+	total, err := in.normalize(s.Now())
 	if err != nil {
 		return Invoice{}, false, err
 	}

@@ -168,14 +168,14 @@ type InvoiceInput struct {
 // maxLines bounds an invoice's lines (Stripe takes up to 250).
 const maxLines = 100
 
-func (in *InvoiceInput) normalize() (int64, error) {
+func (in *InvoiceInput) normalize(now time.Time) (int64, error) {
 	var ck fault.Checker
 	ck.Check(check.ID(in.ClientID), "clientId", "must be the id of a client")
 	ck.Check(in.MatterID == "" || check.ID(in.MatterID), "matterId", "must be an id")
 	code := strings.ToLower(in.Currency)
 	ck.Check(trust.ValidCurrency(code), "currency", "must be an ISO 4217 currency code, e.g. usd")
 	in.Currency = code
-	ck.Check(check.Date(in.DueDate), "dueDate", "must be a date, YYYY-MM-DD")
+	check.MoneyDate(&ck, "dueDate", in.DueDate, now)
 	ck.Check(len(in.LineItems) >= 1 && len(in.LineItems) <= maxLines, "lineItems", "must have 1 to "+strconv.Itoa(maxLines)+" lines")
 	var total int64
 	for i, l := range in.LineItems {

@@ -114,7 +114,9 @@ func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in R
 	in.Reason = strings.TrimSpace(in.Reason)
 	var ck fault.Checker
 	check.Text(&ck, "reason", in.Reason, true, 500)
-	ck.Check(in.Date == "" || check.Date(in.Date), "date", "must be a date, YYYY-MM-DD")
+	if in.Date != "" {
+		check.MoneyDate(&ck, "date", in.Date, s.Now())
+	}
 	if err := ck.Err(); err != nil {
 		return Entry{}, err
 	}
@@ -204,8 +206,9 @@ type ClearInput struct {
 // outstanding checks. An entry clears once; transfers between ledgers never
 // reach the bank.
 func (s *Service) Clear(ctx context.Context, a activity.Actor, id string, in ClearInput) (Entry, error) {
-	if !check.Date(in.StatementDate) {
-		return Entry{}, fault.Fields(fault.FieldError{Field: "statementDate", Message: "must be a date, YYYY-MM-DD"})
+	var dateCk fault.Checker
+	if !check.MoneyDate(&dateCk, "statementDate", in.StatementDate, s.Now()) {
+		return Entry{}, dateCk.Err()
 	}
 	e, _, r, err := s.entry(ctx, a.OrgID, id, true)
 	if err != nil {

@@ -40,7 +40,7 @@ func (p *Prepared) Refusal(err error) error {
 // the transaction.
 func (s *Service) PrepareDeposit(ctx context.Context, a activity.Actor, in EntryInput) (*Prepared, error) {
 	in.Type = Deposit
-	if err := in.normalize(); err != nil {
+	if err := in.normalize(s.Now()); err != nil {
 		return nil, err
 	}
 	p, err := s.plan(ctx, a, in, "")

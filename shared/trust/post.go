@@ -43,14 +43,15 @@ var (
 	checkNumberRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,20}$`)
 )
 
-// normalize trims in and checks every field rule that needs no reads.
-func (in *EntryInput) normalize() error {
+// normalize trims in and checks every field rule that needs no reads; now
+// bounds the date (check.MoneyDate).
+func (in *EntryInput) normalize(now time.Time) error {
 	in.Description = strings.TrimSpace(in.Description)
 	in.Counterparty = strings.TrimSpace(in.Counterparty)
 	var ck fault.Checker
 	ck.Check(check.ID(in.AccountID), "accountId", "must be the id of a trust account")
 	ck.Check(in.Amount >= 1 && in.Amount <= MaxAmount, "amount", "must be a whole number of minor units from 1 to "+itoa(MaxAmount))
-	ck.Check(check.Date(in.Date), "date", "must be a date, YYYY-MM-DD")
+	check.MoneyDate(&ck, "date", in.Date, now)
 	check.Text(&ck, "description", in.Description, true, 500)
 	ids := map[string]string{"clientId": in.ClientID, "matterId": in.MatterID, "toClientId": in.ToClientID, "toMatterId": in.ToMatterID}
 	for field, v := range ids {
@@ -111,7 +112,7 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	if err := idempotency.Check(idemKey); err != nil {
 		return Entry{}, false, err
 	}
-	if err := in.normalize(); err != nil {
+	if err := in.normalize(s.Now()); err != nil {
 		return Entry{}, false, err
 	}
 	fingerprint := idempotency.Fingerprint(in)
@@ -463,7 +464,7 @@ func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64, date str
 // checkNumber is the write that claims a disbursement's check number on the
 // account: once, unless the request says it is a deliberate re-issue.
 func (s *Service) checkNumber(ctx context.Context, orgID, accountID, entryID string, m *Method) (types.TransactWriteItem, func() error, error) {
-	pk, sk := tenant.PK(orgID), checkPfx+accountID+"#"+strings.ToUpper(m.Reference)
+	pk, sk := tenant.PK(orgID), checkPfx+accountID+"#"+checkKey(m.Reference)
 	if m.Reissue {
 		return s.DB.Update(pk, sk, "SET #e = :e, #type = :type ADD #n :one", nil,
 			map[string]string{"#e": "entryId", "#n": "issued", "#type": "type"},
@@ -483,6 +484,17 @@ func (s *Service) checkNumber(ctx context.Context, orgID, accountID, entryID str
 		}
 		return fault.Refused(RuleCheckUsed, "Check number %s was already used on this account (entry %s). To issue it again, say so: method.reissue true with a reissueReason.", m.Reference, used.EntryID)
 	}, err
+}
+
+// checkKey is the check number a claim is kept under: the number as the
+// bank reads it, so "077", "77" and "0077" are one check, as are "a-12" and
+// "A-12". The entry keeps the reference as typed.
+func checkKey(ref string) string {
+	k := strings.TrimLeft(strings.ToUpper(ref), "0")
+	if k == "" {
+		return "0" // check number 0, however many zeros it was typed with
+	}
+	return k
 }
 
 // idemScope is the trust entries' idempotency keys.

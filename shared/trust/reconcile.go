@@ -205,8 +205,9 @@ func clientOf(ledger string) string {
 // ReconcileQuery checks a reconciliation's parameters: the date must have
 // passed (or be today) in the org's time zone.
 func (s *Service) checkAsOf(ctx context.Context, orgID, asOf string) error {
-	if !check.Date(asOf) {
-		return fault.Fields(fault.FieldError{Field: "asOf", Message: "must be a date, YYYY-MM-DD"})
+	var ck fault.Checker
+	if !check.MoneyDate(&ck, "asOf", asOf, s.Now()) {
+		return ck.Err()
 	}
 	r, err := s.load(ctx, orgID, "", nil, nil, "")
 	if err != nil {
