@@ -16,16 +16,16 @@ import (
 // The fast tests of the credit rules, on the embedded table (storetest):
 // each test has its own org.
 
-var clock = time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+var creditsClock = time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 
 func newCredits(t *testing.T) (*Service, activity.Actor) {
 	t.Helper()
 	db := storetest.DB(t)
 	org := storetest.NewOrg(t, db)
-	return NewService(db, nil, func() time.Time { return clock }), activity.Actor{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}
+	return NewService(db, nil, func() time.Time { return creditsClock }), activity.Actor{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}
 }
 
-func balance(t *testing.T, s *Service, orgID string) Balance {
+func balanceOf(t *testing.T, s *Service, orgID string) Balance {
 	t.Helper()
 	b, err := s.Balance(context.Background(), orgID)
 	if err != nil {
@@ -63,7 +63,7 @@ func TestTopUp(t *testing.T) {
 			} else if err != nil || b.Balance != tt.want {
 				t.Fatalf("got %+v %v, want balance %d", b, err, tt.want)
 			}
-			if got := balance(t, s, a.OrgID).Balance; got != tt.want {
+			if got := balanceOf(t, s, a.OrgID).Balance; got != tt.want {
 				t.Fatalf("balance %d, want %d", got, tt.want)
 			}
 		})
@@ -99,7 +99,7 @@ func TestSpendAndRefund(t *testing.T) {
 	if err != nil || u.Credits != -4 {
 		t.Fatalf("spend: %+v %v", u, err)
 	}
-	if b := balance(t, s, a.OrgID); b.Balance != 6 || b.MonthSpent != 4 {
+	if b := balanceOf(t, s, a.OrgID); b.Balance != 6 || b.MonthSpent != 4 {
 		t.Fatalf("after the spend: %+v", b)
 	}
 
@@ -115,7 +115,7 @@ func TestSpendAndRefund(t *testing.T) {
 	if !store.Failed(err, 3) {
 		t.Fatalf("failed extra: %v, want its cancellation", err)
 	}
-	if b := balance(t, s, a.OrgID); b.Balance != 6 {
+	if b := balanceOf(t, s, a.OrgID); b.Balance != 6 {
 		t.Fatalf("balance %d after a refused spend", b.Balance)
 	}
 
@@ -123,7 +123,7 @@ func TestSpendAndRefund(t *testing.T) {
 		if err := s.Refund(ctx, a.OrgID, u.ID, "the model failed"); err != nil {
 			t.Fatalf("refund %d: %v", i, err)
 		}
-		if b := balance(t, s, a.OrgID); b.Balance != 10 || b.MonthSpent != 0 {
+		if b := balanceOf(t, s, a.OrgID); b.Balance != 10 || b.MonthSpent != 0 {
 			t.Fatalf("after refund %d: %+v", i, b)
 		}
 	}
