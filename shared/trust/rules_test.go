@@ -363,9 +363,9 @@ func TestPostRules(t *testing.T) {
 			t.Fatalf("balance %d after a replay, want 5000", acct.Balance)
 		}
 	})
-	t.Run("a removed member cannot post", func(t *testing.T) {
+	t.Run("a member demoted to staff cannot post", func(t *testing.T) {
 		b := newBooks(t)
-		storetest.AddMember(t, b.svc.DB, b.a.OrgID, b.a.UserID, "viewer")
+		storetest.AddMember(t, b.svc.DB, b.a.OrgID, b.a.UserID, "staff")
 		_, err := b.post(deposit(b.client, 5_000, "2026-12-01"))
 		if !fault.Is(err, fault.Forbidden) {
 			t.Fatalf("got %v, want 403", err)
