@@ -59,6 +59,10 @@ type OrgOption func(*Org)
 // InZone sets the org's time zone (IANA); the default is UTC.
 func InZone(tz string) OrgOption { return func(o *Org) { o.Timezone = tz } }
 
+// WithID gives the org a fixed id, for inputs that name one (the samples
+// under events/). Only one test of a binary may use a given id.
+func WithID(id string) OrgOption { return func(o *Org) { o.ID = id } }
+
 // NewOrg writes a fresh org with one owner member to db and returns it.
 func NewOrg(t testing.TB, db *store.DB, opts ...OrgOption) Org {
 	t.Helper()
