@@ -218,7 +218,7 @@ func BenchmarkReconcile100k(b *testing.B) {
 }
 
 // TestReconcileReadsOnlyWhatMatters pins the benchmark's claim at a size
-// fit for every test run: 3,000 entries, 50 clients, 10 dated after the
+// fit for every test run: 1,000 entries, 50 clients, 10 dated after the
 // date and 7 uncleared; the reconciliation reads the account twice, 100
 // ledger items (total and unallocated part per client), the 10 later
 // entries, and 17 bank items (the 7 uncleared, and the later 10, which
@@ -232,7 +232,7 @@ func TestReconcileReadsOnlyWhatMatters(t *testing.T) {
 	counted := &reads{API: dyn.Client()}
 	svc := NewService(store.New(counted, store.DefaultTableName), nil, time.Now)
 	org := ulid.Make().String()
-	items, acct, bank := seedAccount(org, 3000, 50, 10, 7)
+	items, acct, bank := seedAccount(org, 1000, 50, 10, 7)
 	batchWrite(t, dyn.Client(), items)
 	rec, _, err := svc.Reconcile(context.Background(), org, acct, "2026-10-31", bank)
 	if err != nil || !rec.Balanced {
