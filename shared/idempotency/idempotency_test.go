@@ -41,7 +41,8 @@ func TestFingerprint(t *testing.T) {
 		A string
 		N int
 	}
-	if Fingerprint(in{"x", 1}) != Fingerprint(in{"x", 1}) {
+	a, b := in{"x", 1}, in{"x", 1}
+	if Fingerprint(a) != Fingerprint(b) {
 		t.Fatal("one request, two fingerprints")
 	}
 	if Fingerprint(in{"x", 1}) == Fingerprint(in{"x", 2}) {
