@@ -17,8 +17,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/matterly/matterly/shared/blob"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/localaws"
 )
 
 const (
@@ -76,7 +76,7 @@ func TestDocumentPresignUpload(t *testing.T) {
 			"X-Amz-Server-Side-Encryption": "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": kmsARN}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			st := NewStorage(blob.NewLocalClient("http://127.0.0.1:1"), "bucket", tt.kms)
+			st := NewStorage(localaws.NewS3Client("http://127.0.0.1:1"), "bucket", tt.kms)
 			key := ObjectKey(testOrg, testMatter, testDoc, 1)
 			before := time.Now()
 			up, err := st.PresignUpload(context.Background(), key, "application/pdf", 1234)
@@ -134,7 +134,7 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 func TestDocumentPresignDownload(t *testing.T) {
-	st := NewStorage(blob.NewLocalClient("http://127.0.0.1:1"), "bucket", "")
+	st := NewStorage(localaws.NewS3Client("http://127.0.0.1:1"), "bucket", "")
 	raw, exp, err := st.PresignDownload(context.Background(), "orgs/o/k", "ver-1", "application/pdf", `inline; filename="a.pdf"`)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func versionedS3(t *testing.T) (*Storage, *s3.Client) {
 	t.Helper()
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
-	c := blob.NewLocalClient(srv.URL)
+	c := localaws.NewS3Client(srv.URL)
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("docs")}); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package localaws
 import (
 	"errors"
 	"fmt"
-	"github.com/matterly/matterly/shared/blob"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/matterly/matterly/shared/config"
 )
 
 // DefaultBucket is the bucket StartS3 creates unless WithBucket says otherwise.
@@ -94,8 +95,11 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 
 // NewS3Client returns an S3 client for a local endpoint such as
 // S3.Endpoint(): path-style addressing (the local server has no DNS names
-// per bucket), static credentials and us-east-1.
-func NewS3Client(endpoint string) *s3.Client { return blob.NewLocalClient(endpoint) }
+// per bucket), static credentials and us-east-1. The platform builds the
+// same client itself, so that functions do not link the stand-ins.
+func NewS3Client(endpoint string) *s3.Client {
+	return s3.NewFromConfig(config.LocalAWS(endpoint), func(o *s3.Options) { o.UsePathStyle = true })
+}
 
 // Endpoint is the server's base URL, http://127.0.0.1:<port>.
 func (s *S3) Endpoint() string { return s.endpoint }
