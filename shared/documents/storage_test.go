@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -154,8 +155,20 @@ func TestDocumentPresignDownload(t *testing.T) {
 
 // versionedS3 is an in-memory S3 with versioning on, like the bucket in AWS
 // (the dev stack's bolt backend keeps no versions).
-func versionedS3(t *testing.T) (*Storage, *s3.Client) {
+func versionedS3(t *testing.T) (*Storage, *s3.Client) { return memS3(t, true) }
+
+// memS3 is an S3 bucket "docs": in memory with versioning on, or without
+// versions in a bolt file, as in the dev stack.
+func memS3(t *testing.T, versioned bool) (*Storage, *s3.Client) {
 	t.Helper()
+	if !versioned {
+		srv, err := localaws.StartS3(filepath.Join(t.TempDir(), "s3.db"), localaws.WithBucket("docs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		return NewStorage(srv.Client(), "docs", ""), srv.Client()
+	}
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
 	c := localaws.NewS3Client(srv.URL)

@@ -1,8 +1,10 @@
 package localaws
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -73,7 +75,7 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 			return nil, fmt.Errorf("open %s (is another dev server running?): %w", boltPath, err)
 		}
 		s.db = db
-		backend = s3bolt.New(db)
+		backend = boltBackend{s3bolt.New(db)}
 	}
 	exists, err := backend.BucketExists(s.bucket)
 	if err == nil && !exists {
@@ -124,4 +126,28 @@ func (s *S3) closeDB() error {
 		return nil
 	}
 	return s.db.Close()
+}
+
+// boltBackend is the bbolt backend with a CopyObject that does not crash.
+// The backend's objects hold slices of bolt's memory map, valid only until
+// a write grows the file and remaps it; gofakes3's CopyObject reads the
+// source's hash after writing the copy, so a copy that grew the file read
+// unmapped memory (SIGSEGV). This copy takes the source into memory first.
+type boltBackend struct{ gofakes3.Backend }
+
+func (b boltBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	src, err := b.GetObject(srcBucket, srcKey, nil)
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	defer src.Contents.Close()
+	body, err := io.ReadAll(src.Contents)
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	etag := gofakes3.FormatETag(src.Hash)
+	if _, err := b.PutObject(dstBucket, dstKey, meta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	return gofakes3.CopyObjectResult{ETag: etag, LastModified: gofakes3.NewContentTime(time.Now())}, nil
 }
