@@ -128,6 +128,16 @@ func (u upload) send(t testing.TB, data []byte, change ...func(h map[string]stri
 	return resp.StatusCode
 }
 
+// stagedKey is the object key the upload URL writes to.
+func (u upload) stagedKey(t testing.TB) string {
+	t.Helper()
+	p, err := url.Parse(u.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(p.Path, "/"+stack.S3.Bucket()+"/")
+}
+
 // fetch GETs a download URL.
 func fetch(t testing.TB, rawURL string) (*http.Response, []byte) {
 	t.Helper()
@@ -216,9 +226,8 @@ func TestDocumentLifecycle(t *testing.T) {
 		t.Errorf("upload headers = %v, want %v", up.headers, wantHeaders)
 	}
 	key := documents.ObjectKey(a.orgID, matterID, up.docID, 1)
-	u, _ := url.Parse(up.url)
-	if !strings.HasSuffix(u.Path, "/"+key) {
-		t.Errorf("upload URL path %q, want the key %q", u.Path, key)
+	if staged := up.stagedKey(t); !strings.HasPrefix(staged, documents.StagingPrefix(a.orgID, up.docID)+"1/") {
+		t.Errorf("upload URL writes to %q, not to a staging key of version 1", staged)
 	}
 	if strings.Contains(up.url, "Settlement") || strings.Contains(up.url, "memo") {
 		t.Errorf("the file name leaks into the upload URL: %s", up.url)
@@ -254,11 +263,17 @@ func TestDocumentLifecycle(t *testing.T) {
 	if st := up.send(t, v1); st != 200 {
 		t.Fatalf("PUT to the upload URL = %d", st)
 	}
-	head, err := stack.S3.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(stack.S3.Bucket()), Key: aws.String(key)})
-	if err != nil || string(head.ServerSideEncryption) != "aws:kms" {
-		t.Fatalf("stored object: %v, %v", head, err)
+	if objectExists(t, key) {
+		t.Error("the upload reached the version's key before complete")
 	}
 	r = a.must(200, "POST", "/v1/documents/"+up.docID+"/complete", nil)
+	head, err := stack.S3.Client().HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(stack.S3.Bucket()), Key: aws.String(key)})
+	if err != nil || string(head.ServerSideEncryption) != "aws:kms" || aws.ToString(head.ContentType) != "application/pdf" {
+		t.Fatalf("stored object: %v, %v", head, err)
+	}
+	if objectExists(t, up.stagedKey(t)) {
+		t.Error("the staged upload survived its complete")
+	}
 	if str(r.Body, "status") != "ready" || num(r.Body, "version") != 1 || num(r.Body, "versionCount") != 1 || r.Body["pendingUpload"] != nil {
 		t.Errorf("completed document = %s", r.Raw)
 	}
@@ -316,7 +331,7 @@ func TestDocumentLifecycle(t *testing.T) {
 	if str(doc, "status") != "ready" || num(doc, "version") != 1 || num(doc, "pendingUpload", "version") != 2 || str(doc, "pendingUpload", "fileName") != "memo v2.pdf" {
 		t.Errorf("document with a pending version = %v", doc)
 	}
-	if !strings.HasSuffix(up2.url[:strings.Index(up2.url, "?")], documents.ObjectKey(a.orgID, matterID, up.docID, 2)) {
+	if !strings.HasPrefix(up2.stagedKey(t), documents.StagingPrefix(a.orgID, up.docID)+"2/") {
 		t.Errorf("version 2 upload URL %s", up2.url)
 	}
 	r = a.must(200, "GET", "/v1/documents/"+up.docID, nil)
@@ -436,7 +451,7 @@ func TestDocumentUploadChecks(t *testing.T) {
 		if !strings.Contains(r.Raw, `"field":"size"`) {
 			t.Errorf("wrong size: %s", r.Raw)
 		}
-		if objectExists(t, documents.ObjectKey(a.orgID, matterID, up.docID, 1)) {
+		if objectExists(t, up.stagedKey(t)) || objectExists(t, documents.ObjectKey(a.orgID, matterID, up.docID, 1)) {
 			t.Error("the refused object was kept")
 		}
 		if r := a.must(200, "GET", "/v1/documents/"+up.docID, nil); str(r.Body, "status") != "pending" {
@@ -455,7 +470,7 @@ func TestDocumentUploadChecks(t *testing.T) {
 		if str(r.Body, "detail") != "The file is not a PDF." {
 			t.Errorf("PNG as PDF: %s", r.Raw)
 		}
-		if objectExists(t, documents.ObjectKey(a.orgID, matterID, up.docID, 1)) {
+		if objectExists(t, up.stagedKey(t)) || objectExists(t, documents.ObjectKey(a.orgID, matterID, up.docID, 1)) {
 			t.Error("the refused object was kept")
 		}
 	})
@@ -526,6 +541,70 @@ func TestDocumentVersionRules(t *testing.T) {
 	if !strings.Contains(str(r.Body, "detail"), "50 versions") {
 		t.Errorf("cap: %s", r.Raw)
 	}
+}
+
+// TestDocumentReplayedUploadURL: an upload URL, still valid after its
+// complete, cannot replace the version (the download keeps the checked
+// bytes and type), nor leave an object under a deleted document's keys;
+// a complete without a staged object answers as before.
+func TestDocumentReplayedUploadURL(t *testing.T) {
+	a := signup(t)
+	_, matterID := clientAndMatter(a)
+	v1 := samplePDF("the checked file")
+	up := startUpload(t, a, matterID, "a.pdf", "application/pdf", len(v1))
+	a.must(409, "POST", "/v1/documents/"+up.docID+"/complete", nil) // nothing staged yet
+	if st := up.send(t, v1); st != 200 {
+		t.Fatalf("PUT = %d", st)
+	}
+	a.must(200, "POST", "/v1/documents/"+up.docID+"/complete", nil)
+
+	other := samplePDF("a replayed upload")
+	if st := up.send(t, other, func(h map[string]string) { h["Content-Type"] = "text/html" }); st != 200 {
+		t.Fatalf("replayed PUT = %d", st) // the stand-in checks no signatures
+	}
+	r := a.must(200, "GET", "/v1/documents/"+up.docID, nil)
+	resp, got := fetch(t, str(r.Body, "downloadUrl"))
+	if !bytes.Equal(got, v1) || resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Errorf("download after a replayed PUT = %q as %q, want the checked file", got, resp.Header.Get("Content-Type"))
+	}
+	a.must(409, "POST", "/v1/documents/"+up.docID+"/complete", nil)
+
+	// A new version still uploads and completes.
+	v2 := samplePDF("the second version")
+	up2 := uploadOf(t, a.must(201, "POST", "/v1/documents/"+up.docID+"/versions", map[string]any{"fileName": "a.pdf", "contentType": "application/pdf", "size": len(v2)}))
+	up2.send(t, v2)
+	a.must(200, "POST", "/v1/documents/"+up.docID+"/complete", nil)
+	r = a.must(200, "GET", "/v1/documents/"+up.docID+"?version=1", nil)
+	if _, got := fetch(t, str(r.Body, "downloadUrl")); !bytes.Equal(got, v1) {
+		t.Errorf("version 1 after a replayed PUT and version 2 = %q", got)
+	}
+
+	a.must(204, "DELETE", "/v1/documents/"+up.docID, nil)
+	up.send(t, other)
+	up2.send(t, other)
+	prefix := "orgs/" + a.orgID + "/matters/" + matterID + "/documents/" + up.docID + "/"
+	if keys := objectsUnder(t, prefix); len(keys) != 0 {
+		t.Errorf("objects under the deleted document's keys: %q", keys)
+	}
+	// The replays are staged only, which nothing reads and the bucket's
+	// lifecycle rule for staging/ removes.
+	if keys := objectsUnder(t, documents.StagingPrefix(a.orgID, up.docID)); len(keys) != 2 {
+		t.Errorf("staged after the delete: %q", keys)
+	}
+}
+
+// objectsUnder lists the embedded S3's keys under prefix.
+func objectsUnder(t testing.TB, prefix string) []string {
+	t.Helper()
+	out, err := stack.S3.Client().ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(stack.S3.Bucket()), Prefix: aws.String(prefix)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, o := range out.Contents {
+		keys = append(keys, aws.ToString(o.Key))
+	}
+	return keys
 }
 
 // TestDocumentRoles: billing never reads documents; staff upload but do

@@ -54,15 +54,18 @@ type Document struct {
 // Upload is a version being uploaded: what the uploader declared, which
 // the uploaded object must match before the version counts.
 type Upload struct {
-	ID          string    `dynamodbav:"id" json:"-"` // tells a replaced upload from its replacement
-	Version     int       `dynamodbav:"version" json:"version"`
-	FileName    string    `dynamodbav:"fileName" json:"fileName"`
-	ContentType string    `dynamodbav:"contentType" json:"contentType"`
-	Size        int64     `dynamodbav:"size" json:"size"`
-	ObjectKey   string    `dynamodbav:"objectKey" json:"-"`
-	StartedBy   string    `dynamodbav:"startedBy" json:"startedBy"`
-	StartedAt   time.Time `dynamodbav:"startedAt" json:"startedAt"`
-	ExpiresAt   time.Time `dynamodbav:"expiresAt" json:"expiresAt"` // when the upload URL stops working
+	ID          string `dynamodbav:"id" json:"-"` // tells a replaced upload from its replacement
+	Version     int    `dynamodbav:"version" json:"version"`
+	FileName    string `dynamodbav:"fileName" json:"fileName"`
+	ContentType string `dynamodbav:"contentType" json:"contentType"`
+	Size        int64  `dynamodbav:"size" json:"size"`
+	ObjectKey   string `dynamodbav:"objectKey" json:"-"` // where the version goes once complete
+	// StagingKey is where the upload URL puts the file (see StagingKey);
+	// empty on uploads started before staging, which went to ObjectKey.
+	StagingKey string    `dynamodbav:"stagingKey,omitempty" json:"-"`
+	StartedBy  string    `dynamodbav:"startedBy" json:"startedBy"`
+	StartedAt  time.Time `dynamodbav:"startedAt" json:"startedAt"`
+	ExpiresAt  time.Time `dynamodbav:"expiresAt" json:"expiresAt"` // when the upload URL stops working
 }
 
 // Version is one completed upload of a document. Versions are kept until
@@ -106,6 +109,30 @@ func matterDocsPK(orgID, matterID string) string {
 // it never becomes part of a key, a URL path or an access log.
 func ObjectKey(orgID, matterID, docID string, n int) string {
 	return fmt.Sprintf("%sv%d", objectPrefix(orgID, matterID, docID), n)
+}
+
+// StagingKey is where the upload URL of one upload (version n, upload id
+// uploadID) puts the file. complete checks it there and copies it to the
+// version's ObjectKey; downloads read only object keys. So a URL used again
+// after complete, or after the document was deleted, only writes to staging,
+// which nothing reads and the bucket's lifecycle rule empties after a day
+// (the rule's prefix is exactly "staging/"). The upload id makes the key of
+// a replaced upload differ from its replacement's.
+func StagingKey(orgID, docID string, n int, uploadID string) string {
+	return fmt.Sprintf("%s%d/%s", StagingPrefix(orgID, docID), n, uploadID)
+}
+
+// StagingPrefix holds every staged upload of one document.
+func StagingPrefix(orgID, docID string) string {
+	return "staging/" + orgID + "/" + docID + "/"
+}
+
+// staged is where the upload's file lands.
+func (u *Upload) staged() string {
+	if u.StagingKey == "" {
+		return u.ObjectKey
+	}
+	return u.StagingKey
 }
 
 // objectPrefix holds every object of one document.

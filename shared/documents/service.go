@@ -143,14 +143,17 @@ func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileNam
 	return d, nil
 }
 
-// startUpload signs the PUT of version n and sets it as d's pending upload.
+// startUpload signs the PUT of version n to a staging key of its own and
+// sets it as d's pending upload.
 func (s *Service) startUpload(ctx context.Context, a activity.Actor, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {
-	key := ObjectKey(a.OrgID, d.MatterID, d.ID, n)
-	up, err := s.Storage.PresignUpload(ctx, key, t.ContentType, size)
+	id := s.NewID()
+	staging := StagingKey(a.OrgID, d.ID, n, id)
+	up, err := s.Storage.PresignUpload(ctx, staging, t.ContentType, size)
 	if err != nil {
 		return UploadURL{}, err
 	}
-	d.Pending = &Upload{ID: s.NewID(), Version: n, FileName: name, ContentType: t.ContentType, Size: size, ObjectKey: key,
+	d.Pending = &Upload{ID: id, Version: n, FileName: name, ContentType: t.ContentType, Size: size,
+		ObjectKey: ObjectKey(a.OrgID, d.MatterID, d.ID, n), StagingKey: staging,
 		StartedBy: a.UserID, StartedAt: now, ExpiresAt: up.ExpiresAt}
 	d.UpdatedAt = now
 	return up, nil
@@ -170,10 +173,12 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (Document, error) {
 }
 
 // Complete checks that the pending upload landed as declared and makes it
-// the document's current version. The object must exist, have the declared
-// size and type, be encrypted with SSE-KMS, and start like a file of its
-// type; an object that fails a check is deleted, so that a refused file is
-// never kept.
+// the document's current version. The staged object must exist, have the
+// declared size and type, be encrypted with SSE-KMS, and start like a file
+// of its type; an object that fails a check is deleted, so that a refused
+// file is never kept. The checked object is then copied to the version's
+// own key, the only one downloads read, and the staged one deleted: the
+// upload URL, still valid for a while, can never replace a version.
 func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Document, error) {
 	d, err := s.Get(ctx, a.OrgID, id)
 	if err != nil {
@@ -183,7 +188,8 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	if p == nil {
 		return Document{}, fault.E(fault.Conflict, "This document has no upload in progress: its latest upload is already complete.")
 	}
-	obj, found, err := s.Storage.Head(ctx, p.ObjectKey)
+	staged := p.staged()
+	obj, found, err := s.Storage.Head(ctx, staged)
 	if err != nil {
 		return Document{}, err
 	}
@@ -193,6 +199,11 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	t, _ := filetype.Lookup(p.ContentType)
 	if err := s.verify(ctx, a.OrgID, d, obj, t); err != nil {
 		return Document{}, err
+	}
+	if staged != p.ObjectKey {
+		if obj.VersionID, err = s.Storage.Promote(ctx, staged, obj, p.ObjectKey, p.ContentType); err != nil {
+			return Document{}, err
+		}
 	}
 
 	now := s.Now().UTC()
@@ -217,11 +228,26 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	e := activity.Entry{Action: "document.ready", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 		Detail: "version " + strconv.Itoa(v.Version), Event: "document.ready"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, putVersion, update)
+	if err != nil && staged != p.ObjectKey && v.S3VersionID != "" {
+		// Take back exactly this copy; a version the table records is
+		// another S3 version. (Without versions there is no telling them
+		// apart: the key stays as the next complete or delete leaves it.)
+		if rerr := s.Storage.Remove(ctx, p.ObjectKey, v.S3VersionID); rerr != nil {
+			s.Log.Error("uncommitted copy not deleted", "orgId", a.OrgID, "documentId", d.ID, "version", p.Version, "err", rerr)
+		}
+	}
 	switch {
 	case store.Failed(err, 0) || store.Failed(err, 1):
 		return Document{}, fault.E(fault.Conflict, "This upload was completed or replaced meanwhile; reload the document.")
 	case err != nil:
 		return Document{}, err
+	}
+	if staged != p.ObjectKey {
+		// Every S3 version of it: a URL used twice leaves more than one.
+		// Left behind, the lifecycle rule removes it; nothing reads it.
+		if rerr := s.Storage.RemoveKey(ctx, staged); rerr != nil {
+			s.Log.Error("staged upload not deleted", "orgId", a.OrgID, "documentId", d.ID, "version", p.Version, "err", rerr)
+		}
 	}
 	return d, nil
 }
@@ -243,7 +269,7 @@ func (s *Service) verify(ctx context.Context, orgID string, d Document, obj Obje
 		"the file was encrypted with another key than the documents key")
 	err := c.Err()
 	if err == nil {
-		head, found, herr := s.Storage.ReadHead(ctx, p.ObjectKey, obj.VersionID)
+		head, found, herr := s.Storage.ReadHead(ctx, p.staged(), obj.VersionID)
 		switch {
 		case herr != nil:
 			return herr
@@ -255,7 +281,7 @@ func (s *Service) verify(ctx context.Context, orgID string, d Document, obj Obje
 		}
 	}
 	if err != nil {
-		if rerr := s.Storage.Remove(ctx, p.ObjectKey, obj.VersionID); rerr != nil {
+		if rerr := s.Storage.Remove(ctx, p.staged(), obj.VersionID); rerr != nil {
 			// The refusal stands; the object is checked again on the next
 			// attempt and deleted with the document.
 			s.Log.Error("refused upload not deleted", "orgId", orgID, "documentId", d.ID, "version", p.Version, "err", rerr)
@@ -307,9 +333,11 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 		}
 		before := d
 		if before.Pending != nil {
-			// The replaced upload's object (if its client sent one) must not
-			// be completed as this upload: the key is the same.
-			if err := s.Storage.RemoveKey(ctx, before.Pending.ObjectKey); err != nil {
+			// The replaced upload's object, if its client sent one, goes.
+			// (Staged, it could not be completed as this upload, whose key
+			// is another; an upload from before staging used the version's
+			// key, the same as this one's would be.)
+			if err := s.Storage.RemoveKey(ctx, before.Pending.staged()); err != nil {
 				return Document{}, UploadURL{}, err
 			}
 		}
@@ -421,7 +449,7 @@ func (s *Service) Download(ctx context.Context, a activity.Actor, d Document, n 
 }
 
 // Delete removes a document for good: first every stored object of it
-// (each version, the pending upload, and in a versioned bucket every S3
+// (each version, every staged upload, and in a versioned bucket every S3
 // version of them), then in one transaction the document, its versions and
 // one from the matter's document count. Objects go first, so a delete that
 // fails halfway leaves a document that a retried delete finishes, never a
@@ -441,8 +469,14 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 		for _, v := range versions {
 			known = append(known, ObjectRef{Key: v.ObjectKey, VersionID: v.S3VersionID})
 		}
+		var staged []ObjectRef
 		if d.Pending != nil {
-			known = append(known, ObjectRef{Key: d.Pending.ObjectKey})
+			staged = append(staged, ObjectRef{Key: d.Pending.staged()})
+		}
+		// An upload URL used after the delete writes to staging only, which
+		// nothing reads and the lifecycle rule empties.
+		if err := s.Storage.RemoveAll(ctx, StagingPrefix(a.OrgID, d.ID), staged); err != nil {
+			return err
 		}
 		if err := s.Storage.RemoveAll(ctx, objectPrefix(a.OrgID, d.MatterID, d.ID), known); err != nil {
 			return err

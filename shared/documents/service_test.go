@@ -68,13 +68,20 @@ type fixture struct {
 // in-memory S3 (as in AWS), with an org, an owner and a matter.
 func newFixture(t *testing.T, publish bus.PublisherFunc) *fixture {
 	t.Helper()
+	return newFixtureOn(t, publish, true)
+}
+
+// newFixtureOn is newFixture with a bucket that keeps versions or not (as
+// the dev stack's).
+func newFixtureOn(t *testing.T, publish bus.PublisherFunc, versioned bool) *fixture {
+	t.Helper()
 	dyn, err := localaws.StartDynamo("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dyn.Close() })
 	db := store.New(dyn.Client(), dyn.TableName())
-	st, client := versionedS3(t)
+	st, client := memS3(t, versioned)
 	f := &fixture{s3: client, flaky: &flakyS3{ObjectAPI: st.API}, logs: &bytes.Buffer{},
 		actor: activity.Actor{OrgID: testOrg, UserID: "01JEEEEEEEEEEEEEEEEEEEEEEE", Role: "owner", IP: "192.0.2.1"}, matter: testMatter}
 	st.API = f.flaky
@@ -246,12 +253,10 @@ func TestDocumentRefusedTypeDeleted(t *testing.T) {
 	if fe := fault.As(err); fe == nil || fe.Kind != fault.Invalid || fe.Message != "The file is not a PDF." {
 		t.Fatalf("Complete = %v", err)
 	}
-	out, err := f.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("docs"), Prefix: aws.String(d.Pending.ObjectKey)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Versions)+len(out.DeleteMarkers) != 0 {
-		t.Errorf("the refused file left %d versions and %d delete markers", len(out.Versions), len(out.DeleteMarkers))
+	for _, prefix := range []string{StagingPrefix(testOrg, d.ID), objectPrefix(testOrg, testMatter, d.ID)} {
+		if got := versionsUnder(t, f.s3, prefix); len(got) != 0 {
+			t.Errorf("the refused file left %q", got)
+		}
 	}
 }
 

@@ -37,6 +37,7 @@ type ObjectAPI interface {
 	HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	CopyObject(context.Context, *s3.CopyObjectInput, ...func(*s3.Options)) (*s3.CopyObjectOutput, error)
 	DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
 	DeleteObjects(context.Context, *s3.DeleteObjectsInput, ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 	ListObjectVersions(context.Context, *s3.ListObjectVersionsInput, ...func(*s3.Options)) (*s3.ListObjectVersionsOutput, error)
@@ -143,6 +144,7 @@ type Object struct {
 	SSE         string // x-amz-server-side-encryption
 	KMSKeyID    string
 	VersionID   string // empty when the bucket keeps no versions
+	ETag        string
 }
 
 // Head describes the object at key; found is false when there is none.
@@ -155,7 +157,8 @@ func (s *Storage) Head(ctx context.Context, key string) (obj Object, found bool,
 		return Object{}, false, unavailable("head object", err)
 	}
 	return Object{Size: aws.ToInt64(out.ContentLength), ContentType: aws.ToString(out.ContentType),
-		SSE: string(out.ServerSideEncryption), KMSKeyID: aws.ToString(out.SSEKMSKeyId), VersionID: aws.ToString(out.VersionId)}, true, nil
+		SSE: string(out.ServerSideEncryption), KMSKeyID: aws.ToString(out.SSEKMSKeyId), VersionID: aws.ToString(out.VersionId),
+		ETag: aws.ToString(out.ETag)}, true, nil
 }
 
 // ReadHead returns the first bytes (at most sniffBytes) of one version of
@@ -209,6 +212,60 @@ func (s *Storage) Put(ctx context.Context, key, contentType string, body []byte)
 		return "", unavailable("put object", err)
 	}
 	return aws.ToString(out.VersionId), nil
+}
+
+// errStagedChanged is a staged upload that was written again between its
+// checks and its copy.
+var errStagedChanged = fault.E(fault.Conflict, "The upload changed while it was being checked; complete it again.")
+
+// Promote copies a checked staged object to key, server-side, and returns
+// the S3 version id of the copy. It copies exactly what was checked: the
+// version obj (in a versioned bucket) and only while its ETag is obj's (so
+// a PUT to the staged key after the checks fails the copy with a 409, in
+// any bucket). The copy gets the declared type and our SSE-KMS encryption,
+// not whatever the uploader sent. One CopyObject takes up to 5 GB, far
+// above filetype.MaxSize.
+func (s *Storage) Promote(ctx context.Context, staged string, obj Object, key, contentType string) (string, error) {
+	src := s.Bucket + "/" + staged
+	if obj.VersionID != "" {
+		src += "?versionId=" + url.QueryEscape(obj.VersionID)
+	}
+	in := &s3.CopyObjectInput{
+		Bucket: aws.String(s.Bucket), Key: aws.String(key), CopySource: aws.String(src),
+		MetadataDirective: types.MetadataDirectiveReplace, ContentType: aws.String(contentType),
+		ServerSideEncryption: types.ServerSideEncryptionAwsKms,
+	}
+	if obj.ETag != "" {
+		in.CopySourceIfMatch = aws.String(obj.ETag)
+	}
+	if s.KMSKeyID != "" {
+		in.SSEKMSKeyId = aws.String(s.KMSKeyID)
+	}
+	out, err := s.API.CopyObject(ctx, in)
+	var apiErr smithy.APIError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.ErrorCode() == "PreconditionFailed":
+		return "", errStagedChanged
+	case isNotFound(err):
+		return "", errNoUpload // deleted (a replaced upload's) since the checks
+	case err != nil:
+		return "", unavailable("copy object", err)
+	}
+	version := aws.ToString(out.VersionId)
+	if version != "" && version == obj.VersionID {
+		// S3 gives every version an id of its own; the local stand-in
+		// answers the source's. The copy is then the key's current version
+		// (only complete writes a version's key).
+		dst, found, err := s.Head(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return "", unavailable("copy object", fmt.Errorf("the copy to %s is missing", key))
+		}
+		version = dst.VersionID
+	}
+	return version, nil
 }
 
 // Read returns one version of the object at key, refusing one larger than

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +18,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/matterly/matterly/shared/blob"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/localaws"
 )
 
 const (
@@ -76,7 +77,7 @@ func TestDocumentPresignUpload(t *testing.T) {
 			"X-Amz-Server-Side-Encryption": "aws:kms", "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": kmsARN}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			st := NewStorage(blob.NewLocalClient("http://127.0.0.1:1"), "bucket", tt.kms)
+			st := NewStorage(localaws.NewS3Client("http://127.0.0.1:1"), "bucket", tt.kms)
 			key := ObjectKey(testOrg, testMatter, testDoc, 1)
 			before := time.Now()
 			up, err := st.PresignUpload(context.Background(), key, "application/pdf", 1234)
@@ -134,7 +135,7 @@ func mapsEqual(a, b map[string]string) bool {
 }
 
 func TestDocumentPresignDownload(t *testing.T) {
-	st := NewStorage(blob.NewLocalClient("http://127.0.0.1:1"), "bucket", "")
+	st := NewStorage(localaws.NewS3Client("http://127.0.0.1:1"), "bucket", "")
 	raw, exp, err := st.PresignDownload(context.Background(), "orgs/o/k", "ver-1", "application/pdf", `inline; filename="a.pdf"`)
 	if err != nil {
 		t.Fatal(err)
@@ -154,11 +155,23 @@ func TestDocumentPresignDownload(t *testing.T) {
 
 // versionedS3 is an in-memory S3 with versioning on, like the bucket in AWS
 // (the dev stack's bolt backend keeps no versions).
-func versionedS3(t *testing.T) (*Storage, *s3.Client) {
+func versionedS3(t *testing.T) (*Storage, *s3.Client) { return memS3(t, true) }
+
+// memS3 is an S3 bucket "docs": in memory with versioning on, or without
+// versions in a bolt file, as in the dev stack.
+func memS3(t *testing.T, versioned bool) (*Storage, *s3.Client) {
 	t.Helper()
+	if !versioned {
+		srv, err := localaws.StartS3(filepath.Join(t.TempDir(), "s3.db"), localaws.WithBucket("docs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		return NewStorage(srv.Client(), "docs", ""), srv.Client()
+	}
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
-	c := blob.NewLocalClient(srv.URL)
+	c := localaws.NewS3Client(srv.URL)
 	ctx := context.Background()
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("docs")}); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,10 @@
 package localaws
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"github.com/matterly/matterly/shared/blob"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/matterly/matterly/shared/config"
 )
 
 // DefaultBucket is the bucket StartS3 creates unless WithBucket says otherwise.
@@ -72,7 +75,7 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 			return nil, fmt.Errorf("open %s (is another dev server running?): %w", boltPath, err)
 		}
 		s.db = db
-		backend = s3bolt.New(db)
+		backend = boltBackend{s3bolt.New(db)}
 	}
 	exists, err := backend.BucketExists(s.bucket)
 	if err == nil && !exists {
@@ -94,8 +97,11 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 
 // NewS3Client returns an S3 client for a local endpoint such as
 // S3.Endpoint(): path-style addressing (the local server has no DNS names
-// per bucket), static credentials and us-east-1.
-func NewS3Client(endpoint string) *s3.Client { return blob.NewLocalClient(endpoint) }
+// per bucket), static credentials and us-east-1. The platform builds the
+// same client itself, so that functions do not link the stand-ins.
+func NewS3Client(endpoint string) *s3.Client {
+	return s3.NewFromConfig(config.LocalAWS(endpoint), func(o *s3.Options) { o.UsePathStyle = true })
+}
 
 // Endpoint is the server's base URL, http://127.0.0.1:<port>.
 func (s *S3) Endpoint() string { return s.endpoint }
@@ -120,4 +126,28 @@ func (s *S3) closeDB() error {
 		return nil
 	}
 	return s.db.Close()
+}
+
+// boltBackend is the bbolt backend with a CopyObject that does not crash.
+// The backend's objects hold slices of bolt's memory map, valid only until
+// a write grows the file and remaps it; gofakes3's CopyObject reads the
+// source's hash after writing the copy, so a copy that grew the file read
+// unmapped memory (SIGSEGV). This copy takes the source into memory first.
+type boltBackend struct{ gofakes3.Backend }
+
+func (b boltBackend) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
+	src, err := b.GetObject(srcBucket, srcKey, nil)
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	defer src.Contents.Close()
+	body, err := io.ReadAll(src.Contents)
+	if err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	etag := gofakes3.FormatETag(src.Hash)
+	if _, err := b.PutObject(dstBucket, dstKey, meta, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+		return gofakes3.CopyObjectResult{}, err
+	}
+	return gofakes3.CopyObjectResult{ETag: etag, LastModified: gofakes3.NewContentTime(time.Now())}, nil
 }

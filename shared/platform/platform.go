@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/matterly/matterly/shared/blob"
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
@@ -95,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
 		tokenRoot = signingRoot
 		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
-			d.S3 = blob.NewLocalClient(cfg.S3Endpoint)
+			d.S3 = s3.NewFromConfig(config.LocalAWS(cfg.S3Endpoint), func(o *s3.Options) { o.UsePathStyle = true })
 		}
 		d.Bus = opts.Bus
 		if d.Bus == nil {
