@@ -71,16 +71,24 @@ func TestDomainIdentities(t *testing.T) {
 		calls   []identityCall
 	}{
 		{name: "create", answers: map[string]answer{"POST " + path: created},
-			call: func(c *Client) (messaging.DomainState, error) { return c.CreateDomain(context.Background(), "smith.example") },
+			call: func(c *Client) (messaging.DomainState, error) {
+				return c.CreateDomain(context.Background(), "smith.example")
+			},
 			want: pending, calls: []identityCall{{"POST", path, map[string]any{"EmailIdentity": "smith.example"}}}},
 		{name: "create when another org did", answers: map[string]answer{"POST " + path: {400, "AlreadyExistsException"}, "GET " + path + "/smith.example": verified},
-			call: func(c *Client) (messaging.DomainState, error) { return c.CreateDomain(context.Background(), "smith.example") },
+			call: func(c *Client) (messaging.DomainState, error) {
+				return c.CreateDomain(context.Background(), "smith.example")
+			},
 			want: done, calls: []identityCall{{"POST", path, map[string]any{"EmailIdentity": "smith.example"}}, {"GET", path + "/smith.example", nil}}},
 		{name: "get", answers: map[string]answer{"GET " + path + "/smith.example": verified},
-			call: func(c *Client) (messaging.DomainState, error) { return c.DomainState(context.Background(), "smith.example") },
+			call: func(c *Client) (messaging.DomainState, error) {
+				return c.DomainState(context.Background(), "smith.example")
+			},
 			want: done, calls: []identityCall{{"GET", path + "/smith.example", nil}}},
 		{name: "get missing", answers: map[string]answer{"GET " + path + "/smith.example": {404, "NotFoundException"}},
-			call: func(c *Client) (messaging.DomainState, error) { return c.DomainState(context.Background(), "smith.example") },
+			call: func(c *Client) (messaging.DomainState, error) {
+				return c.DomainState(context.Background(), "smith.example")
+			},
 			calls: []identityCall{{"GET", path + "/smith.example", nil}}},
 		{name: "delete missing", answers: map[string]answer{"DELETE " + path + "/smith.example": {404, "NotFoundException"}},
 			call: func(c *Client) (messaging.DomainState, error) {
