@@ -122,9 +122,8 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			claims[len(writes)] = cl
 			writes = append(writes, w)
 			// First come is not first served: only a number or service the
-			// platform bought or created for this org (AssignSMSNumber,
-			// AssignMessagingService) may be set, checked in the same
-			// transaction.
+			// platform bought or created for this org (SMSNumberAssignment)
+			// may be set, checked in the same transaction.
 			assigned[len(writes)] = cl
 			writes = append(writes, s.DB.Check(cl.pk(cl.new), assignedSK, assignedTo(org.ID)))
 		}
@@ -174,8 +173,9 @@ type claim struct {
 
 // assignedSK is the item, next to a number's or service's claim marker,
 // that records which org the platform bought or created it for. Only the
-// messaging function writes it (AssignSMSNumber, AssignMessagingService),
-// after Twilio confirmed the number or service is in the platform's account.
+// messaging function writes it (SMSNumberAssignment,
+// MessagingServiceAssignment), after Twilio confirmed the purchase or
+// creation in the platform's own account.
 const assignedSK = "ASSIGNED"
 
 func assignedTo(orgID string) store.Cond {
@@ -183,27 +183,24 @@ func assignedTo(orgID string) store.Cond {
 		Values: map[string]types.AttributeValue{":org": store.S(orgID)}}
 }
 
-// AssignSMSNumber records that the platform bought number for orgID: the
-// org may then set it as its smsFromNumber. A number assigned to another
-// org is refused with 409.
-func AssignSMSNumber(ctx context.Context, db *store.DB, orgID, number string) error {
-	return assign(ctx, db, smsFromPK(number), orgID, "That SMS number is assigned to another org.")
+// SMSNumberAssignment is the write that records the platform bought
+// number for orgID, so the org may set it as its smsFromNumber: a
+// transaction item of the caller's (with its activity entry), whose
+// condition fails when the number is assigned to another org.
+func SMSNumberAssignment(db *store.DB, orgID, number string) (types.TransactWriteItem, error) {
+	return assignment(db, smsFromPK(number), orgID)
 }
 
-// AssignMessagingService records that the platform created (or adopted
-// from its own account) the Messaging Service sid for orgID.
-func AssignMessagingService(ctx context.Context, db *store.DB, orgID, sid string) error {
-	return assign(ctx, db, smsServicePK(sid), orgID, "That Messaging Service is assigned to another org.")
+// MessagingServiceAssignment is SMSNumberAssignment for a Messaging
+// Service the platform created (or adopted from its own account) for orgID.
+func MessagingServiceAssignment(db *store.DB, orgID, sid string) (types.TransactWriteItem, error) {
+	return assignment(db, smsServicePK(sid), orgID)
 }
 
-func assign(ctx context.Context, db *store.DB, pk, orgID, taken string) error {
+func assignment(db *store.DB, pk, orgID string) (types.TransactWriteItem, error) {
 	cond := assignedTo(orgID)
 	cond.Expr = "attribute_not_exists(PK) OR " + cond.Expr
-	err := db.PutItem(ctx, markerRow{PK: pk, SK: assignedSK, OrgID: orgID}, &cond)
-	if errors.Is(err, store.ErrConditionFailed) {
-		return fault.E(fault.Conflict, "%s", taken)
-	}
-	return err
+	return db.Put(markerRow{PK: pk, SK: assignedSK, OrgID: orgID}, &cond)
 }
 
 // SMSNumberAssignee is the org the platform assigned number to, "" when none.
