@@ -14,7 +14,7 @@ var _ messaging.Numbers = (*Client)(nil)
 
 // ErrNoNumbers is BuyNumber's answer when Twilio has no SMS-capable local
 // number to sell (in the area code asked for).
-var ErrNoNumbers = errors.New("twilio: no SMS-capable number available")
+var ErrNoNumbers = messaging.ErrNoNumbers
 
 // BuyNumber buys the first SMS-capable US local number Twilio offers (in
 // areaCode when not 0) into the platform's account, with inbound SMS
