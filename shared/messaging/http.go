@@ -151,9 +151,11 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		}, http.StatusCreated)
 	})
 	rt.Handle("POST /v1/messaging/sms-services", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, access.ManageMessaging, func(struct{}) (any, error) {
-			return svc.CreateService(ctx, activity.ActorOf(r))
-		}, http.StatusCreated)
+		if err := r.Require(access.ManageMessaging); err != nil {
+			return nil, err
+		}
+		out, err := svc.CreateService(ctx, activity.ActorOf(r))
+		return httpapi.JSON(http.StatusCreated, out), err
 	})
 	unsubscribe := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		name, err := svc.Unsubscribe(ctx, r.Query("token"))
