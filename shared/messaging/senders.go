@@ -202,7 +202,7 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-// Domains lists the org's email domains, each checked again: SES's DKIM
+// ListDomains lists the org's email domains, each checked again: SES's DKIM
 // status and sending status, the org's TXT record, and whether another
 // org verified the domain first.
 func (s *Service) ListDomains(ctx context.Context, orgID string) ([]EmailDomain, error) {
@@ -403,7 +403,7 @@ type NumberInput struct {
 	AreaCode int `json:"areaCode"`
 }
 
-// SMSSender is the answer of the SMS sender routes.
+// SMSSenderOut is the answer of the SMS sender routes.
 type SMSSenderOut struct {
 	SMSFromNumber             string `json:"smsFromNumber,omitempty"`
 	TwilioMessagingServiceSID string `json:"twilioMessagingServiceSid,omitempty"`
