@@ -14,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/routes"
 )
 
 // The messaging functions that serve no route.
@@ -78,6 +79,7 @@ func backgroundEnv(d *dataPlane, extra map[string]*string) *map[string]*string {
 // point at the API (apiURL) and Twilio's status callbacks at the Twilio
 // webhook's function URL.
 func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps, apiURL, webhookURL *string) awslambda.Function {
+	equipSenders(stack, props, webhookURL)
 	fn := newGoFunction(stack, pascal(fnMessageWorker), &awslambda.FunctionProps{
 		Description: jsii.String("Matterly message worker: sends queued SMS (Twilio) and email (SES) at most once"),
 		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnMessageWorker)), nil),
@@ -113,6 +115,28 @@ func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		MaxConcurrency: jsii.Number(5),
 	}))
 	return fn
+}
+
+// equipSenders gives the messaging API function what giving orgs their
+// own senders needs: SES's identity calls (an org's email domains), the
+// Twilio webhook's URL (set on the numbers and Messaging Services it buys
+// and creates) and the platform's sending address (sends without a
+// verified domain go from it). The route functions are built alike in
+// stack.go, so the function is found by its construct id; it is built
+// before the message worker, whose constructor calls this.
+func equipSenders(stack awscdk.Stack, props *MatterlyStackProps, webhookURL *string) {
+	fn, ok := stack.Node().TryFindChild(jsii.String(pascal(routes.FnMessaging) + "Function")).(awslambda.Function)
+	if !ok {
+		panic("infra: the messaging function must be built before the message worker")
+	}
+	fn.AddEnvironment(jsii.String("WEBHOOK_BASE_URL"), webhookURL, nil)
+	fn.AddEnvironment(jsii.String("EMAIL_FROM"), jsii.String(props.EmailFrom), nil)
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("ses:CreateEmailIdentity", "ses:GetEmailIdentity", "ses:DeleteEmailIdentity"),
+		Resources: &[]*string{
+			stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String("*")}),
+		},
+	}))
 }
 
 // newNotifier runs functions/notifier every 5 minutes (reminders, and the

@@ -60,9 +60,11 @@ var functionPerms = map[string]perms{
 	routes.FnPayments: {Table: true, Secret: true, Stripe: true, TimeoutSeconds: 30},
 	// The webhook checks signatures and queues: no table, no Stripe key.
 	routes.FnStripeWebhook: {Secret: true, StripeWebhook: true},
-	// Messaging stores and queues messages; it never calls Twilio itself
-	// but reads its secret to know whether SMS is configured.
-	routes.FnMessaging: {Table: true, Secret: true, Twilio: true, Messages: true},
+	// Messaging stores and queues messages (the worker sends them); it
+	// calls Twilio only to buy numbers and create Messaging Services for
+	// orgs (two calls of up to 10 s), and SES's identity calls for their
+	// email domains (equipSenders).
+	routes.FnMessaging: {Table: true, Secret: true, Twilio: true, Messages: true, TimeoutSeconds: 30},
 	// The Twilio webhook checks signatures with the auth token, then
 	// records consent changes and inbound messages.
 	routes.FnTwilioWebhook: {Table: true, Secret: true, Twilio: true},

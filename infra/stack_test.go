@@ -1339,6 +1339,27 @@ func TestMessagingPipeline(t *testing.T) {
 	if !ses {
 		t.Error("the worker may not send email")
 	}
+	// The messaging function manages SES identities (orgs' email domains)
+	// and only those; it never sends.
+	identities := false
+	for _, st := range roleStatements(t, routes.FnMessaging) {
+		a := fmt.Sprint(st["Action"])
+		if strings.Contains(a, "ses:SendEmail") {
+			t.Errorf("the messaging function may send email: %v", st)
+		}
+		if a == "[ses:CreateEmailIdentity ses:DeleteEmailIdentity ses:GetEmailIdentity]" {
+			identities = true
+			if r := fmt.Sprint(st["Resource"]); !strings.Contains(r, "identity/*") || strings.Contains(r, "configuration-set") || strings.Contains(r, "[*") {
+				t.Errorf("SES identity grant wider than identities: %v", r)
+			}
+		}
+	}
+	if !identities {
+		t.Error("the messaging function may not manage SES identities")
+	}
+	if env, _ := dig(props(resources[functionID(t, routes.FnMessaging)].(obj)), "Environment", "Variables").(map[string]any); env["WEBHOOK_BASE_URL"] == nil {
+		t.Error("the messaging function does not know the Twilio webhook's URL")
+	}
 	for _, fn := range []string{routes.FnCRM, routes.FnPayments, routes.FnDocuments, fnNotifier} {
 		for _, st := range roleStatements(t, fn) {
 			if strings.Contains(fmt.Sprint(st["Resource"]), "TwilioSecret") || strings.Contains(fmt.Sprint(st["Action"]), "ses:") {

@@ -60,7 +60,11 @@ var Routers = map[string]platform.RouterFunc{
 	},
 	routes.FnStripeWebhook: payments.NewWebhookRouter,
 	routes.FnMessaging: func(d *platform.Deps) (*httpapi.Router, error) {
-		return messaging.NewRouter(d, messaging.FromDeps(d))
+		svc := messaging.FromDeps(d)
+		if err := senders.Provision(context.Background(), d, svc); err != nil {
+			return nil, err
+		}
+		return messaging.NewRouter(d, svc)
 	},
 	routes.FnTwilioWebhook: func(d *platform.Deps) (*httpapi.Router, error) {
 		return messaging.NewWebhookRouter(d, messaging.FromDeps(d))

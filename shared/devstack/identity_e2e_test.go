@@ -246,18 +246,32 @@ func TestLastOwnerUnderConcurrency(t *testing.T) {
 func TestOrgSettings(t *testing.T) {
 	a := signup(t)
 	b := signup(t)
+	// The number and the service are the platform's, assigned to a.
+	number := str(a.must(201, "POST", "/v1/messaging/sms-numbers", map[string]any{}).Body, "smsFromNumber")
+	mg := str(a.must(201, "POST", "/v1/messaging/sms-services", map[string]any{}).Body, "twilioMessagingServiceSid")
+	a.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "", "twilioMessagingServiceSid": ""})
 	r := a.must(200, "PATCH", "/v1/org", map[string]any{"businessName": "Acme Legal LLP", "smsSenderName": "Acme Law",
-		"smsFromNumber": "+14155550100", "twilioMessagingServiceSid": "MG" + strings.Repeat("a", 32), "timezone": "Europe/Paris"})
-	if str(r.Body, "timezone") != "Europe/Paris" || str(r.Body, "smsFromNumber") != "+14155550100" {
+		"smsFromNumber": number, "twilioMessagingServiceSid": mg, "timezone": "Europe/Paris"})
+	if str(r.Body, "timezone") != "Europe/Paris" || str(r.Body, "smsFromNumber") != number || str(r.Body, "twilioMessagingServiceSid") != mg {
 		t.Errorf("org = %s", r.Raw)
 	}
 	a.must(422, "PATCH", "/v1/org", map[string]any{"timezone": "Nowhere/Land"})
 	a.must(422, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "4155550100"})
 	a.must(422, "PATCH", "/v1/org", map[string]any{"name": ""})
-	// An SMS number routes inbound messages to one org only.
-	b.must(409, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550100"})
-	a.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550101"})
-	b.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550100"})
+	// First come is not first served: a number or service the platform did
+	// not assign to the org is refused, held by another org or by none.
+	for _, patch := range []map[string]any{{"smsFromNumber": number}, {"twilioMessagingServiceSid": mg},
+		{"smsFromNumber": "+14155550100"}, {"twilioMessagingServiceSid": "MG" + strings.Repeat("a", 32)}} {
+		for k := range patch {
+			if r := b.must(422, "PATCH", "/v1/org", patch); !strings.Contains(r.Raw, `"field":"`+k+`"`) {
+				t.Errorf("b sets %v: %s", patch, r.Raw)
+			}
+		}
+	}
+	a.must(422, "PATCH", "/v1/org", map[string]any{"smsFromNumber": "+14155550100"})
+	if got := str(b.must(200, "GET", "/v1/org", nil).Body, "smsFromNumber"); got != "" {
+		t.Errorf("b's smsFromNumber = %q after refusals", got)
+	}
 	if got := str(a.must(200, "GET", "/v1/org", nil).Body, "businessName"); got != "Acme Legal LLP" {
 		t.Errorf("businessName = %q", got)
 	}

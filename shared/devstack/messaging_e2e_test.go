@@ -32,6 +32,8 @@ type fakeTwilio struct {
 	sent  []url.Values
 	fails map[string][]twilioFailure
 	n     int
+	// bought and services are the provisioning requests (senders_e2e_test.go).
+	bought, searches, services []url.Values
 }
 
 type twilioFailure struct {
@@ -42,6 +44,9 @@ type twilioFailure struct {
 var twilioFake = &fakeTwilio{fails: map[string][]twilioFailure{}}
 
 func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.provision(w, r) {
+		return
+	}
 	user, pass, ok := r.BasicAuth()
 	if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/"+twilioSID+"/Messages.json" || !ok || user != twilioSID || pass != twilioToken ||
 		r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
@@ -113,8 +118,9 @@ func newSMSOrg(t testing.TB) *smsOrg {
 	t.Helper()
 	a := signup(t)
 	n := seq.Add(1)
-	o := &smsOrg{account: a, from: fmt.Sprintf("+1415%07d", n), phone: fmt.Sprintf("+1646%07d", n), email: fmt.Sprintf("client%d@example.com", n)}
-	a.must(200, "PATCH", "/v1/org", map[string]any{"smsFromNumber": o.from})
+	o := &smsOrg{account: a, phone: fmt.Sprintf("+1646%07d", n), email: fmt.Sprintf("client%d@example.com", n)}
+	// The number is the platform's, bought for the org.
+	o.from = str(a.must(201, "POST", "/v1/messaging/sms-numbers", map[string]any{}).Body, "smsFromNumber")
 	a.must(200, "PATCH", "/v1/messaging/settings", map[string]any{"quietHoursStart": "00:00", "quietHoursEnd": "00:00"})
 	o.clientID = str(a.must(201, "POST", "/v1/clients", map[string]any{"name": "Carla Client", "kind": "person", "phone": o.phone, "email": o.email}).Body, "id")
 	return o
@@ -529,14 +535,13 @@ func BenchmarkMessageWorker(b *testing.B) {
 
 // TestMessagingServiceInbound: an org that sends through a Messaging
 // Service gets the texts sent to any number of its pool; a second org
-// cannot claim the same service.
+// cannot set the same service (it is not assigned to it).
 func TestMessagingServiceInbound(t *testing.T) {
 	a := signup(t)
 	n := seq.Add(1)
-	mg := fmt.Sprintf("MG%032x", n)
+	mg := str(a.must(201, "POST", "/v1/messaging/sms-services", map[string]any{}).Body, "twilioMessagingServiceSid")
 	phone := fmt.Sprintf("+1646%07d", n)
-	a.must(200, "PATCH", "/v1/org", map[string]any{"twilioMessagingServiceSid": mg})
-	if r := signup(t).must(409, "PATCH", "/v1/org", map[string]any{"twilioMessagingServiceSid": mg}); !strings.Contains(r.Raw, `"field":"twilioMessagingServiceSid"`) {
+	if r := signup(t).must(422, "PATCH", "/v1/org", map[string]any{"twilioMessagingServiceSid": mg}); !strings.Contains(r.Raw, `"field":"twilioMessagingServiceSid"`) {
 		t.Errorf("second claim %s", r.Raw)
 	}
 	form := url.Values{"MessageSid": {fmt.Sprintf("SMmg%030d", n)}, "From": {phone}, "To": {"+18005550199"}, "Body": {"STOP"}, "MessagingServiceSid": {mg}}

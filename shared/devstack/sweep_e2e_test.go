@@ -48,6 +48,8 @@ func newVictim(t *testing.T, role string) victim {
 	o.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	v.ids["invoiceId"] = str(o.must(201, "POST", "/v1/invoices", invoiceBody(client, "matterId", matter)).Body, "id")
 	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "sweep"})
+	v.ids["domain"] = fmt.Sprintf("victim%d.example", seq.Add(1))
+	o.must(201, "POST", "/v1/messaging/email-domains", map[string]any{"domain": v.ids["domain"]})
 	ready := readyDocument(t, o, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
 	v.ids["summaryId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/summaries", nil).Body, "id")
 	return v
@@ -62,7 +64,7 @@ func (v victim) snapshot() string {
 		"/v1/clients", "/v1/matters", "/v1/bookings", "/v1/activity", "/v1/matters/" + ids["matterId"] + "/documents",
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
-		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings",
+		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings", "/v1/messaging/email-domains",
 		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"]} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
@@ -163,6 +165,11 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/messaging/settings":
 	case "PATCH /v1/messaging/settings":
 		body = map[string]any{"reminderLeadMinutes": 60}
+	case "POST /v1/messaging/email-domains":
+		body = map[string]any{"domain": fmt.Sprintf("sweep%d.example", n)}
+	case "GET /v1/messaging/email-domains", "DELETE /v1/messaging/email-domains/{domain}", "POST /v1/messaging/sms-services":
+	case "POST /v1/messaging/sms-numbers":
+		body = map[string]any{"areaCode": 415}
 	case "GET /unsubscribe", "POST /unsubscribe":
 		path += "?token=not.a.token"
 	case "POST /webhooks/twilio/sms", "POST /webhooks/twilio/status":

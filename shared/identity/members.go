@@ -104,10 +104,12 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 	writes := []types.TransactWriteItem{put}
 	// The SMS number and the Messaging Service route inbound texts to this
 	// org: each is claimed by one org at a time.
-	claims := map[int]claim{}
+	claims, assigned := map[int]claim{}, map[int]claim{}
 	for _, cl := range []claim{
-		{field: "smsFromNumber", old: oldFrom, new: org.SMSFromNumber, pk: smsFromPK, taken: "That SMS number belongs to another org."},
-		{field: "twilioMessagingServiceSid", old: oldMG, new: org.TwilioMessagingServiceSID, pk: smsServicePK, taken: "That Messaging Service belongs to another org."},
+		{field: "smsFromNumber", old: oldFrom, new: org.SMSFromNumber, pk: smsFromPK, taken: "That SMS number belongs to another org.",
+			unassigned: "is not a number the platform assigned to this org; get one with POST /v1/messaging/sms-numbers"},
+		{field: "twilioMessagingServiceSid", old: oldMG, new: org.TwilioMessagingServiceSID, pk: smsServicePK, taken: "That Messaging Service belongs to another org.",
+			unassigned: "is not a Messaging Service the platform assigned to this org; get one with POST /v1/messaging/sms-services"},
 	} {
 		if cl.new == cl.old {
 			continue
@@ -119,6 +121,11 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 			}
 			claims[len(writes)] = cl
 			writes = append(writes, w)
+			// First come is not first served: only a number or service the
+			// platform bought or created for this org (SMSNumberAssignment)
+			// may be set, checked in the same transaction.
+			assigned[len(writes)] = cl
+			writes = append(writes, s.DB.Check(cl.pk(cl.new), assignedSK, assignedTo(org.ID)))
 		}
 		if cl.old != "" {
 			// Only our own claim is given up: an old setting another org
@@ -141,6 +148,11 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 		case errors.As(err, &tce) && tce.Failed(0):
 			return Org{}, fault.E(fault.Conflict, "The org changed while you edited it; reload and try again.")
 		}
+		for i, cl := range assigned {
+			if errors.As(err, &tce) && tce.Failed(i) {
+				return Org{}, fault.Fields(fault.FieldError{Field: cl.field, Message: cl.unassigned})
+			}
+		}
 		for i, cl := range claims {
 			if errors.As(err, &tce) && tce.Failed(i) {
 				e := fault.E(fault.Conflict, "%s", cl.taken)
@@ -155,8 +167,61 @@ func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgP
 
 // claim is an org setting only one org may hold at a time.
 type claim struct {
-	field, old, new, taken string
-	pk                     func(string) string
+	field, old, new, taken, unassigned string
+	pk                                 func(string) string
+}
+
+// assignedSK is the item, next to a number's or service's claim marker,
+// that records which org the platform bought or created it for. Only the
+// messaging function writes it (SMSNumberAssignment,
+// MessagingServiceAssignment), after Twilio confirmed the purchase or
+// creation in the platform's own account.
+const assignedSK = "ASSIGNED"
+
+func assignedTo(orgID string) store.Cond {
+	return store.Cond{Expr: "#org = :org", Names: map[string]string{"#org": "orgId"},
+		Values: map[string]types.AttributeValue{":org": store.S(orgID)}}
+}
+
+// SMSNumberAssignment is the write that records the platform bought
+// number for orgID, so the org may set it as its smsFromNumber: a
+// transaction item of the caller's (with its activity entry), whose
+// condition fails when the number is assigned to another org.
+func SMSNumberAssignment(db *store.DB, orgID, number string) (types.TransactWriteItem, error) {
+	return assignment(db, smsFromPK(number), orgID)
+}
+
+// MessagingServiceAssignment is SMSNumberAssignment for a Messaging
+// Service the platform created (or adopted from its own account) for orgID.
+func MessagingServiceAssignment(db *store.DB, orgID, sid string) (types.TransactWriteItem, error) {
+	return assignment(db, smsServicePK(sid), orgID)
+}
+
+func assignment(db *store.DB, pk, orgID string) (types.TransactWriteItem, error) {
+	cond := assignedTo(orgID)
+	cond.Expr = "attribute_not_exists(PK) OR " + cond.Expr
+	return db.Put(markerRow{PK: pk, SK: assignedSK, OrgID: orgID}, &cond)
+}
+
+// SMSNumberAssignee is the org the platform assigned number to, "" when none.
+func SMSNumberAssignee(ctx context.Context, db *store.DB, number string) (string, error) {
+	return assignee(ctx, db, smsFromPK(number))
+}
+
+// MessagingServiceAssignee is the org the platform assigned sid to, "" when none.
+func MessagingServiceAssignee(ctx context.Context, db *store.DB, sid string) (string, error) {
+	return assignee(ctx, db, smsServicePK(sid))
+}
+
+func assignee(ctx context.Context, db *store.DB, pk string) (string, error) {
+	var m markerRow
+	if err := db.Get(ctx, pk, assignedSK, &m); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return "", err
+	}
+	return m.OrgID, nil
 }
 
 // ListUsers returns one page of the org's members.

@@ -31,10 +31,20 @@ func FromDeps(d *platform.Deps) *Service {
 	if emailBox && from == "" {
 		from = sandboxFrom
 	}
-	return &Service{DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
+	// The providers' own (providers/senders.Provision) are set by the
+	// functions that need them; make dev's sandboxes are set here.
+	var domains EmailDomains
+	var numbers Numbers
+	if emailBox {
+		domains = SandboxDomains{}
+	}
+	if smsBox {
+		numbers = SandboxNumbers{}
+	}
+	return &Service{Domains: domains, Numbers: numbers, DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
 		SMSReady:   smsBox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
 		EmailReady: emailBox || cfg.EmailFrom != "" || !cfg.Local(),
-		SandboxSMS: smsBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: from}
+		SandboxSMS: smsBox, SandboxDomains: emailBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: from}
 }
 
 // sandboxFrom is the sender of make dev's sandboxed email.
@@ -116,6 +126,36 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in SettingsPatch) (any, error) {
 			return svc.UpdateSettings(ctx, activity.ActorOf(r), in)
 		}, http.StatusOK)
+	})
+	rt.Handle("POST /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in DomainInput) (any, error) {
+			return svc.AddDomain(ctx, activity.ActorOf(r), in)
+		}, http.StatusCreated)
+	})
+	rt.Handle("GET /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageMessaging); err != nil {
+			return nil, err
+		}
+		ds, err := svc.ListDomains(ctx, r.Principal.OrgID)
+		return httpapi.JSON(http.StatusOK, map[string]any{"items": ds}), err
+	})
+	rt.Handle("DELETE /v1/messaging/email-domains/{domain}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageMessaging); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), svc.DeleteDomain(ctx, activity.ActorOf(r), r.Param("domain"))
+	})
+	rt.Handle("POST /v1/messaging/sms-numbers", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in NumberInput) (any, error) {
+			return svc.BuyNumber(ctx, activity.ActorOf(r), in)
+		}, http.StatusCreated)
+	})
+	rt.Handle("POST /v1/messaging/sms-services", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageMessaging); err != nil {
+			return nil, err
+		}
+		out, err := svc.CreateService(ctx, activity.ActorOf(r))
+		return httpapi.JSON(http.StatusCreated, out), err
 	})
 	unsubscribe := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		name, err := svc.Unsubscribe(ctx, r.Query("token"))
@@ -209,6 +249,7 @@ type SettingsPatch struct {
 	QuietEnd            *string `json:"quietHoursEnd"`
 	PaymentReminders    *bool   `json:"paymentReminders"`
 	FromEmail           *string `json:"fromEmail"`
+	ReplyToEmail        *string `json:"replyToEmail"`
 }
 
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
@@ -232,20 +273,42 @@ func (s *Service) UpdateSettings(ctx context.Context, a activity.Actor, p Settin
 	if p.PaymentReminders != nil {
 		st.PaymentReminders = *p.PaymentReminders
 	}
-	if p.FromEmail != nil {
-		st.FromEmail = strings.TrimSpace(*p.FromEmail)
-	}
 	var ck fault.Checker
 	ck.Check(st.ReminderLeadMinutes >= 15 && st.ReminderLeadMinutes <= MaxLeadMinutes, "reminderLeadMinutes", "must be from 15 to 10080 (7 days)")
 	ck.Check(hhmm.MatchString(st.QuietStart), "quietHoursStart", "must be HH:MM")
 	ck.Check(hhmm.MatchString(st.QuietEnd), "quietHoursEnd", "must be HH:MM")
-	if st.FromEmail != "" {
-		e, ok := check.Email(st.FromEmail)
-		ck.Check(ok, "fromEmail", "must be an email address verified in SES")
-		st.FromEmail = e
+	var fromDomain string
+	if p.FromEmail != nil {
+		// Checked only when set: a fromEmail saved before domains were
+		// verified does not block other settings (the worker sends from
+		// the platform's address until its domain is verified).
+		st.FromEmail = ""
+		if v := strings.TrimSpace(*p.FromEmail); v != "" {
+			e, domain, ok := address(v)
+			ck.Check(ok, "fromEmail", "must be an email address")
+			st.FromEmail, fromDomain = e, domain
+		}
+	}
+	if p.ReplyToEmail != nil {
+		st.ReplyToEmail = ""
+		if v := strings.TrimSpace(*p.ReplyToEmail); v != "" {
+			e, _, ok := address(v)
+			ck.Check(ok, "replyToEmail", "must be an email address")
+			st.ReplyToEmail = e
+		}
 	}
 	if err := ck.Err(); err != nil {
 		return Settings{}, err
+	}
+	if fromDomain != "" {
+		ok, err := s.domainVerifiedFor(ctx, a.OrgID, fromDomain)
+		if err != nil {
+			return Settings{}, err
+		}
+		if !ok {
+			return Settings{}, fault.Fields(fault.FieldError{Field: "fromEmail",
+				Message: "must be on a domain verified for this org: add " + fromDomain + " with POST /v1/messaging/email-domains and publish its DNS records"})
+		}
 	}
 	st.UpdatedAt = s.Now().UTC()
 	st.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: settingsSK, Type: "messagingSettings"}

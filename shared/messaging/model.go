@@ -156,9 +156,13 @@ type Settings struct {
 	QuietEnd   string `dynamodbav:"quietEnd" json:"quietHoursEnd"`
 	// PaymentReminders turns reminders for overdue invoices on.
 	PaymentReminders bool `dynamodbav:"paymentReminders" json:"paymentReminders"`
-	// FromEmail is the verified SES address the org's email goes from.
-	FromEmail string    `dynamodbav:"fromEmail,omitempty" json:"fromEmail,omitempty"`
-	UpdatedAt time.Time `dynamodbav:"updatedAt,omitempty" json:"updatedAt,omitzero"`
+	// FromEmail is the address the org's email goes from: only on a domain
+	// verified for the org (POST /v1/messaging/email-domains).
+	FromEmail string `dynamodbav:"fromEmail,omitempty" json:"fromEmail,omitempty"`
+	// ReplyToEmail is where replies go (any address the firm reads); it
+	// matters most when email goes from the platform's address.
+	ReplyToEmail string    `dynamodbav:"replyToEmail,omitempty" json:"replyToEmail,omitempty"`
+	UpdatedAt    time.Time `dynamodbav:"updatedAt,omitempty" json:"updatedAt,omitzero"`
 }
 
 // DefaultSettings apply until an org saves its own.

@@ -26,6 +26,7 @@ type OutboxItem struct {
 	To        string    `json:"to"`
 	From      string    `json:"from"`
 	Subject   string    `json:"subject,omitempty"`
+	ReplyTo   string    `json:"replyTo,omitempty"`
 	Body      string    `json:"body"`
 	Sandbox   bool      `json:"sandbox"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -55,7 +56,7 @@ func (o *Outbox) SendSMS(_ context.Context, m OutboundSMS) (string, error) {
 
 // SendEmail records an email.
 func (o *Outbox) SendEmail(_ context.Context, m OutboundEmail) (string, error) {
-	return o.add(OutboxItem{Channel: Email, To: m.To, From: fmt.Sprintf("%s <%s>", m.FromName, m.FromAddress), Subject: m.Subject, Body: m.Text}), nil
+	return o.add(OutboxItem{Channel: Email, To: m.To, From: fmt.Sprintf("%s <%s>", m.FromName, m.FromAddress), ReplyTo: m.ReplyTo, Subject: m.Subject, Body: m.Text}), nil
 }
 
 func (o *Outbox) add(it OutboxItem) string {

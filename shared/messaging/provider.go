@@ -35,8 +35,11 @@ type OutboundEmail struct {
 	To          string
 	FromName    string // the org's name, shown as the sender
 	FromAddress string // the verified sending address
-	Subject     string
-	Text        string
+	// ReplyTo, when set, is where replies go: the firm's own address when
+	// the email goes from the platform's.
+	ReplyTo string
+	Subject string
+	Text    string
 	// UnsubscribeURL, when set, goes out as List-Unsubscribe (with
 	// List-Unsubscribe-Post: List-Unsubscribe=One-Click, RFC 8058).
 	UnsubscribeURL string

@@ -47,6 +47,13 @@ type Service struct {
 	EmailFrom string
 	// SandboxSMS is make dev's outbox: messages need no sending number.
 	SandboxSMS bool
+	// Domains, Resolver and Numbers give orgs their own senders (see
+	// senders.go); nil Domains or Numbers answer 503. SandboxDomains marks
+	// make dev's, which need no DNS records.
+	Domains        EmailDomains
+	Resolver       TXTResolver
+	Numbers        Numbers
+	SandboxDomains bool
 }
 
 // job is the queue message: ids only, the message itself stays in the table.

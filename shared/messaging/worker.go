@@ -1,7 +1,6 @@
 package messaging
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -216,10 +215,19 @@ func (w *Worker) deliver(ctx context.Context, orgID string, o org, st Settings, 
 
 func (w *Worker) send(ctx context.Context, orgID string, o org, st Settings, m Message) (string, error) {
 	if m.Channel == Email {
-		if w.email == nil || st.FromEmail == "" && w.svc.EmailFrom == "" {
+		if w.email == nil {
 			return "", permanent{"not_configured", "Email is not configured."}
 		}
-		return w.email.SendEmail(ctx, OutboundEmail{To: m.To, FromName: o.Name, FromAddress: cmp.Or(st.FromEmail, w.svc.EmailFrom),
+		// The sender is checked again here: a domain may have been deleted
+		// (or never verified) since fromEmail was saved.
+		from, replyTo, err := w.svc.emailSender(ctx, orgID, st)
+		if err != nil {
+			return "", err
+		}
+		if from == "" {
+			return "", permanent{"no_sender", "The org's fromEmail is not on a verified domain and no platform address (EMAIL_FROM) is set."}
+		}
+		return w.email.SendEmail(ctx, OutboundEmail{To: m.To, FromName: o.Name, FromAddress: from, ReplyTo: replyTo,
 			Subject: m.Subject, Text: m.Body + w.svc.unsubscribeFooter(orgID, m), UnsubscribeURL: w.svc.UnsubscribeURL(orgID, m.To),
 			Tags: map[string]string{"org": orgID, "msg": m.ID}})
 	}
@@ -228,6 +236,15 @@ func (w *Worker) send(ctx context.Context, orgID string, o org, st Settings, m M
 	}
 	if o.SMSFromNumber == "" && o.TwilioMessagingServiceSID == "" && !w.svc.SandboxSMS {
 		return "", permanent{"no_sender", "The org has no SMS number or Messaging Service set."}
+	}
+	if !w.svc.SandboxSMS {
+		ok, err := w.svc.smsSenderAssigned(ctx, orgID, o)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", permanent{"no_sender", "The org's SMS number or Messaging Service was not assigned by the platform; get one with POST /v1/messaging/sms-numbers."}
+		}
 	}
 	return w.sms.SendSMS(ctx, OutboundSMS{To: m.To, From: o.SMSFromNumber, MessagingServiceSID: o.TwilioMessagingServiceSID,
 		Body: m.Body, StatusCallback: w.svc.StatusCallbackURL(orgID, m.ID)})

@@ -13,6 +13,11 @@ var messagingRoutes = []Route{
 	{Method: "POST", Path: "/v1/consent", Function: FnMessaging},
 	{Method: "GET", Path: "/v1/messaging/settings", Function: FnMessaging},
 	{Method: "PATCH", Path: "/v1/messaging/settings", Function: FnMessaging},
+	{Method: "POST", Path: "/v1/messaging/email-domains", Function: FnMessaging},
+	{Method: "GET", Path: "/v1/messaging/email-domains", Function: FnMessaging},
+	{Method: "DELETE", Path: "/v1/messaging/email-domains/{domain}", Function: FnMessaging},
+	{Method: "POST", Path: "/v1/messaging/sms-numbers", Function: FnMessaging},
+	{Method: "POST", Path: "/v1/messaging/sms-services", Function: FnMessaging},
 	{Method: "GET", Path: "/unsubscribe", Function: FnMessaging, Public: true},
 	{Method: "POST", Path: "/unsubscribe", Function: FnMessaging, Public: true},
 }

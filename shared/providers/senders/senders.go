@@ -31,3 +31,21 @@ func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messagin
 	}
 	return sms, email, nil
 }
+
+// Provision gives svc the platform's Twilio account (to buy numbers and
+// create Messaging Services) and SES identities (orgs' email domains) on
+// the same conditions as Build; a sandboxed channel keeps FromDeps's
+// sandbox.
+func Provision(ctx context.Context, d *platform.Deps, svc *messaging.Service) error {
+	if d.TwilioAccountSID != "" && d.TwilioAuthToken != "" {
+		svc.Numbers = twilio.New(d.TwilioAccountSID, d.TwilioAuthToken, d.Config.TwilioAPIBaseURL)
+	}
+	if !d.Config.Local() || d.Config.SESEndpoint != "" {
+		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(d.Config.Region))
+		if err != nil {
+			return err
+		}
+		svc.Domains, svc.SandboxDomains = ses.NewFromConfig(cfg, d.Config.SESEndpoint, ""), false
+	}
+	return nil
+}

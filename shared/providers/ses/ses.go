@@ -4,6 +4,7 @@
 package ses
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -91,6 +92,9 @@ func (c *Client) SendEmail(ctx context.Context, m messaging.OutboundEmail) (stri
 		Destination:      &types.Destination{ToAddresses: []string{m.To}},
 		Content:          &types.EmailContent{Simple: msg},
 	}
+	if m.ReplyTo != "" {
+		in.ReplyToAddresses = []string{m.ReplyTo}
+	}
 	if c.configurationSet != "" {
 		in.ConfigurationSetName = aws.String(c.configurationSet)
 	}
@@ -153,6 +157,7 @@ func sendError(err error) error {
 
 // SendError is SES's refusal of an email, or the failure to reach it.
 type SendError struct {
+	Op        string // what was asked: "" (sending an email), "get identity", ...
 	Status    int    // HTTP status; 0 when SES did not answer
 	Code      string // SES error code ("MessageRejected"), "" if none
 	Message   string // SES's message, which names addresses but never the content
@@ -198,7 +203,7 @@ func (e *SendError) RetryAfter() time.Duration { return e.retryAfter }
 
 func (e *SendError) Error() string {
 	var b strings.Builder
-	b.WriteString("ses: send email")
+	b.WriteString("ses: " + cmp.Or(e.Op, "send email"))
 	if e.Status != 0 {
 		fmt.Fprintf(&b, ": status %d", e.Status)
 	}

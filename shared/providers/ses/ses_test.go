@@ -97,6 +97,20 @@ func TestSendEmailWire(t *testing.T) {
 			}`,
 		},
 		{
+			name: "platform sender with the firm as reply-to",
+			in: messaging.OutboundEmail{To: "jane.doe@example.com", FromName: "Smith \"& Co\"\r\nBcc: x@evil.example", FromAddress: "no-reply@matterly.example",
+				ReplyTo: "office@smith.example", Subject: "Hello", Text: "Hi"},
+			wantBody: `{
+				"Content": {"Simple": {
+					"Body": {"Text": {"Charset": "UTF-8", "Data": "Hi"}},
+					"Subject": {"Data": "Hello"}
+				}},
+				"Destination": {"ToAddresses": ["jane.doe@example.com"]},
+				"FromEmailAddress": "\"Smith \\\"& Co\\\"  Bcc: x@evil.example\" <no-reply@matterly.example>",
+				"ReplyToAddresses": ["office@smith.example"]
+			}`,
+		},
+		{
 			name: "plain",
 			in:   messaging.OutboundEmail{To: "jane.doe@example.com", FromAddress: "office@smith.example", Subject: "Hello", Text: "Hi"},
 			wantBody: `{

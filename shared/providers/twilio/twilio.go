@@ -10,6 +10,7 @@
 package twilio
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,23 +85,8 @@ func (c *Client) SendSMS(ctx context.Context, m messaging.OutboundSMS) (string, 
 	}
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-
-	x := &exchange{ctx: ctx, next: c.transport}
-	inner := &client.Client{
-		Credentials: client.NewCredentials(c.accountSID, c.authToken),
-		// No Timeout here: the context above bounds the call, and an
-		// http.Client timeout would be lost when exchange swaps the context.
-		HTTPClient: &http.Client{Transport: x, CheckRedirect: noRedirect},
-	}
-	inner.SetAccountSid(c.accountSID)
-	var base client.BaseClient = inner
-	if c.base != nil {
-		base = rebased{BaseClient: inner, base: c.base}
-	}
-	// A RequestHandler without Edge and Region: routing comes from our
-	// config, not from the TWILIO_EDGE and TWILIO_REGION that
-	// client.NewRequestHandler would read from the environment.
-	svc := api.NewApiService(&client.RequestHandler{Client: base})
+	h, x := c.handler(ctx)
+	svc := api.NewApiService(h)
 
 	p := &api.CreateMessageParams{}
 	p.SetTo(m.To).SetBody(m.Body)
@@ -123,6 +109,27 @@ func (c *Client) SendSMS(ctx context.Context, m messaging.OutboundSMS) (string, 
 		return "", &SendError{Status: x.status, Message: "answer without a message sid"}
 	}
 	return *msg.Sid, nil
+}
+
+// handler is one call's twilio-go request handler, bound to ctx, and the
+// exchange that records Twilio's answer.
+func (c *Client) handler(ctx context.Context) (*client.RequestHandler, *exchange) {
+	x := &exchange{ctx: ctx, next: c.transport}
+	inner := &client.Client{
+		Credentials: client.NewCredentials(c.accountSID, c.authToken),
+		// No Timeout here: the context bounds the call, and an
+		// http.Client timeout would be lost when exchange swaps the context.
+		HTTPClient: &http.Client{Transport: x, CheckRedirect: noRedirect},
+	}
+	inner.SetAccountSid(c.accountSID)
+	var base client.BaseClient = inner
+	if c.base != nil {
+		base = rebased{BaseClient: inner, base: c.base}
+	}
+	// A RequestHandler without Edge and Region: routing comes from our
+	// config, not from the TWILIO_EDGE and TWILIO_REGION that
+	// client.NewRequestHandler would read from the environment.
+	return &client.RequestHandler{Client: base}, x
 }
 
 // noRedirect returns a redirect as it is, as twilio-go's own client does.
@@ -187,6 +194,7 @@ func (c *Client) sendError(err error, x *exchange) error {
 
 // SendError is Twilio's refusal of a message, or the failure to reach it.
 type SendError struct {
+	Op      string // what was asked: "" (sending an SMS), "buy number", ...
 	Status  int    // HTTP status; 0 when Twilio did not answer
 	Code    int    // Twilio error code (https://www.twilio.com/docs/api/errors), 0 if none
 	Message string // Twilio's message, which names numbers but never the body
@@ -236,7 +244,7 @@ func (e *SendError) RetryAfter() time.Duration { return e.retryAfter }
 
 func (e *SendError) Error() string {
 	var b strings.Builder
-	b.WriteString("twilio: send sms")
+	b.WriteString("twilio: " + cmp.Or(e.Op, "send sms"))
 	if e.Status != 0 {
 		fmt.Fprintf(&b, ": status %d", e.Status)
 	}
