@@ -59,10 +59,9 @@ func newAIWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, env),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
-	d.bucket.GrantRead(fn, nil)
+	d.grantDocuments(fn, false)
 	d.ai.openai.GrantRead(fn, nil)
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.ai.queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1), // one document per invocation: its time is the function's

@@ -92,8 +92,7 @@ func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 			"SES_CONFIGURATION_SET": d.messaging.email.ConfigurationSetName(),
 		}),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
 	d.messaging.twilio.GrantRead(fn, nil)
 	// SES authorizes a send against the sending identity and, when one is
@@ -129,8 +128,7 @@ func newNotifier(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 			"QUEUE_URLS": jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
 		}),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
 	d.messaging.queue.GrantSendMessages(fn)
 

@@ -107,6 +107,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
 		{name: fnAIWorker, fn: newAIWorker(stack, d, props)}}
 	newAlarms(stack, append(fns, background...), r, api)
+	suppressNag(stack, d, api, append(fns, background...), r)
 
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value:       stage.Url(),
@@ -166,6 +167,17 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		Versioned:         jsii.Bool(true),
 		LifecycleRules: &[]*awss3.LifecycleRule{
 			{
+				// Presigned uploads land under staging/ and complete copies
+				// them to their document key; what is never completed goes.
+				Id:         jsii.String("expire-staging"),
+				Prefix:     jsii.String("staging/"),
+				Expiration: awscdk.Duration_Days(jsii.Number(1)),
+				// Versioned bucket: the expiry leaves a delete marker, so the
+				// upload's bytes (now noncurrent) go a day later too.
+				NoncurrentVersionExpiration:         awscdk.Duration_Days(jsii.Number(1)),
+				AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			},
+			{
 				Id:         jsii.String("expire-exports"),
 				Prefix:     jsii.String("exports/"),
 				Expiration: awscdk.Duration_Days(jsii.Number(7)),
@@ -190,7 +202,10 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 			ExposedHeaders: jsii.Strings("ETag"),
 			MaxAge:         jsii.Number(600),
 		}},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// Who read or wrote which document, from S3's side.
+		ServerAccessLogsBucket: newAccessLogBucket(stack),
+		ServerAccessLogsPrefix: jsii.String("documents/"),
+		RemovalPolicy:          awscdk.RemovalPolicy_RETAIN,
 	})
 	// KMS-only puts: StringNotEquals also matches when the header is absent,
 	// so every writer must send x-amz-server-side-encryption: aws:kms (and
@@ -244,6 +259,23 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		"Stripe events the worker could not apply: payments or invoice states need a person")
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
 		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key)}
+}
+
+// newAccessLogBucket receives the documents bucket's server access logs.
+// S3 log delivery writes with SSE-S3 only (it cannot use our key); the logs
+// hold keys and requesters, never document contents.
+func newAccessLogBucket(stack awscdk.Stack) awss3.Bucket {
+	return awss3.NewBucket(stack, jsii.String("AccessLogs"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:         jsii.String("expire-access-logs"),
+			Expiration: awscdk.Duration_Days(jsii.Number(365)),
+		}},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
 }
 
 // newProviderSecret holds a provider's credentials, which the operator
@@ -305,9 +337,19 @@ func newGoFunction(stack awscdk.Stack, id string, p *awslambda.FunctionProps) aw
 	p.Runtime = awslambda.Runtime_PROVIDED_AL2023()
 	p.Architecture = awslambda.Architecture_ARM_64()
 	p.Handler = jsii.String("bootstrap")
-	p.LogGroup = awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+	logs := awslogs.NewLogGroup(stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH,
 	})
+	p.LogGroup = logs
+	// A role of our own instead of the AWSLambdaBasicExecutionRole managed
+	// policy, which may create log groups and write to any of them: this one
+	// writes to its own log group only.
+	role := awsiam.NewRole(stack, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Matterly " + id + " function"),
+	})
+	logs.GrantWrite(role)
+	p.Role = role
 	return awslambda.NewFunction(stack, jsii.String(id+"Function"), p)
 }
 
@@ -359,8 +401,7 @@ func newStripeWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps
 			"LOG_LEVEL":         jsii.String(logLevel),
 		},
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.stripe.GrantRead(fn, nil)
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.stripeEvents, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(10),
@@ -522,18 +563,14 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Table {
 			// Exactly the item actions the store package uses: no Scan (lists
 			// are always queries), no table management.
-			d.table.Grant(fn, *tableActions...)
-			d.key.GrantEncryptDecrypt(fn)
+			d.grantTable(fn)
 		}
 		if p.Secret {
 			d.signing.GrantRead(fn, nil)
 		}
 		if p.Bucket {
-			// On the bucket's objects: GetObject* (versions, ranges, HEAD),
-			// PutObject, DeleteObject* (DeleteObjectVersion too), and on the
-			// key GenerateDataKey*/Decrypt, which SSE-KMS puts and gets need.
 			// Presigned URLs act with this role, so browsers get no more.
-			d.bucket.GrantReadWrite(fn, nil)
+			d.grantDocuments(fn, true)
 		}
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)
@@ -563,6 +600,45 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		out = append(out, function{name: name, fn: fn})
 	}
 	return out
+}
+
+// grantTable lets fn use the table's items and its indexes (named one by
+// one, not index/*) with tableActions, and the data key they are encrypted
+// with.
+func (d *dataPlane) grantTable(fn awslambda.Function) {
+	arns := []*string{d.table.TableArn()}
+	for _, ix := range store.Indexes {
+		arns = append(arns, jsii.String(*d.table.TableArn()+"/index/"+ix.Name))
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   tableActions,
+		Resources: &arns,
+	}))
+	d.key.GrantEncryptDecrypt(fn)
+}
+
+// grantDocuments lets fn read the documents bucket's objects (GetObject
+// covers HEAD and ranges, GetObjectVersion reads by VersionId) and, with
+// write, put and delete them (versions too) and list keys and versions,
+// which deleting every version of a document needs. The key actions are
+// the ones SSE-KMS puts (GenerateDataKey) and gets (Decrypt) need; nothing
+// touches the bucket's configuration.
+func (d *dataPlane) grantDocuments(fn awslambda.Function, write bool) {
+	objects := []string{"s3:GetObject", "s3:GetObjectVersion"}
+	keyActions := []string{"kms:Decrypt"}
+	if write {
+		objects = append(objects, "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
+		keyActions = append(keyActions, "kms:GenerateDataKey")
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("s3:ListBucket", "s3:ListBucketVersions"),
+			Resources: &[]*string{d.bucket.BucketArn()},
+		}))
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(objects...),
+		Resources: &[]*string{d.bucket.ArnForObjects(jsii.String("*"))},
+	}))
+	d.key.Grant(fn, *jsii.Strings(keyActions...)...)
 }
 
 // tableActions are the DynamoDB actions of shared/store: single-item reads
@@ -604,6 +680,15 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 			BurstLimit: jsii.Number(200),
 		},
 	})
+	// Access logs: one JSON line per request (no headers, no bodies, no
+	// query strings), kept as long as the functions' logs.
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention: awslogs.RetentionDays_ONE_MONTH,
+	})
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(apiAccessLogFormat),
+	})
 
 	// One integration per function, shared by all its routes: CDK binds it
 	// once per API, so the template has one AWS::ApiGatewayV2::Integration
@@ -632,6 +717,12 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 	}
 	return api, stage
 }
+
+// apiAccessLogFormat is the HTTP API's access log line.
+const apiAccessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
+	`"requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status",` +
+	`"responseLength":"$context.responseLength","latency":"$context.responseLatency",` +
+	`"integrationError":"$context.integrationErrorMessage"}`
 
 // newFunctionURLs gives each function serving FunctionURL routes (provider
 // webhooks) its own Lambda function URL: no IAM auth, since the provider

@@ -16,7 +16,9 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/routes"
@@ -30,6 +32,8 @@ var (
 	resources   map[string]any // Resources of template.ToJSON()
 	outputs     map[string]any
 	corsOrigins []string // what the stack was given, from ../cdk.json
+	// nagFindings are cdk-nag's unsuppressed AwsSolutions findings.
+	nagFindings []*cxapi.SynthesisMessage
 )
 
 func TestMain(m *testing.M) { os.Exit(synth(m)) }
@@ -69,7 +73,14 @@ func synth(m *testing.M) int {
 		CodeDir:     codeDir,
 		CorsOrigins: corsOrigins,
 	})
+	// cdk-nag's AwsSolutions pack runs as an aspect at synth; findings the
+	// stack suppresses (nag.go) come out as nothing, the rest as
+	// annotations that TestNag reports.
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	template = assertions.Template_FromStack(stack, nil)
+	notes := assertions.Annotations_FromStack(stack)
+	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-"))
+	nagFindings = append(*notes.FindError(jsii.String("*"), nag), *notes.FindWarning(jsii.String("*"), nag)...)
 	doc := *template.ToJSON()
 	resources, _ = doc["Resources"].(map[string]any)
 	outputs, _ = doc["Outputs"].(map[string]any)
@@ -224,9 +235,52 @@ func onlyID(t *testing.T, typ string) string {
 	return ""
 }
 
+// onlyIDWith is the logical id of the resource of type typ whose id starts
+// with prefix.
+func onlyIDWith(t *testing.T, typ, prefix string) string {
+	t.Helper()
+	for id := range ofType(typ) {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	t.Fatal("no " + typ + " " + prefix)
+	return ""
+}
+
 func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
 
-func bucketID(t *testing.T) string { return onlyID(t, "AWS::S3::Bucket") }
+// bucketID is the documents bucket's logical id (the other bucket holds its
+// access logs).
+func bucketID(t *testing.T) string { return onlyIDWith(t, "AWS::S3::Bucket", "Bucket") }
+
+// onlyIDWith is the logical id of the resource of type typ whose id starts
+// with prefix.
+func onlyIDWith(t *testing.T, typ, prefix string) string {
+	t.Helper()
+	for id := range ofType(typ) {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	t.Fatal("no " + typ + " " + prefix)
+	return ""
+}
+
+func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
+
+// bucketID is the documents bucket's logical id (the other bucket holds its
+// access logs).
+func bucketID(t *testing.T) string {
+	t.Helper()
+	for id := range ofType("AWS::S3::Bucket") {
+		if strings.HasPrefix(id, "Bucket") {
+			return id
+		}
+	}
+	t.Fatal("no documents bucket")
+	return ""
+}
 
 // objectsArn is how the template spells the ARN of every object of a bucket.
 func objectsArn(bucketID string) obj {
@@ -289,7 +343,8 @@ func TestTable(t *testing.T) {
 }
 
 func TestBucket(t *testing.T) {
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(1)) })
+	// The documents bucket and the one receiving its access logs.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(2)) })
 	check(t, func() {
 		template.HasResource(jsii.String("AWS::S3::Bucket"), obj{
 			"DeletionPolicy": "Retain",
@@ -310,9 +365,16 @@ func TestBucket(t *testing.T) {
 					"RestrictPublicBuckets": true,
 				},
 				"VersioningConfiguration": obj{"Status": "Enabled"},
+				"LoggingConfiguration": obj{
+					"DestinationBucketName": ref(onlyIDWith(t, "AWS::S3::Bucket", "AccessLogs")),
+					"LogFilePrefix":         "documents/",
+				},
 				"LifecycleConfiguration": obj{
 					"Rules": arrayWith(
 						objectLike(obj{"Prefix": "exports/", "ExpirationInDays": 7, "Status": "Enabled"}),
+						// Uploads land under staging/ until complete copies them.
+						objectLike(obj{"Prefix": "staging/", "ExpirationInDays": 1, "Status": "Enabled",
+							"AbortIncompleteMultipartUpload": obj{"DaysAfterInitiation": 1}}),
 						objectLike(obj{"NoncurrentVersionExpiration": obj{"NoncurrentDays": 90}, "Status": "Enabled"}),
 					),
 				},
