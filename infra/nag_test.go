@@ -45,14 +45,14 @@ func TestFunctionRoles(t *testing.T) {
 			t.Errorf("role %s has managed policies %v", id, arns)
 		}
 	}
-	for _, name := range codeFunctions() {
-		t.Run(name, func(t *testing.T) {
-			fn := props(resources[functionID(t, name)].(obj))
+	for id, r := range ofType("AWS::Lambda::Function") {
+		t.Run(id, func(t *testing.T) {
+			fn := props(r)
 			logGroup, _ := dig(fn, "LoggingConfig", "LogGroup", "Ref").(string)
 			if logGroup == "" {
 				t.Fatalf("LoggingConfig = %v", fn["LoggingConfig"])
 			}
-			sts := roleStatements(t, name)
+			sts := roleStatementsOf(t, id)
 			for _, a := range []string{"logs:CreateLogStream", "logs:PutLogEvents"} {
 				if !grants(sts, a, getAtt(logGroup)) {
 					t.Errorf("%s not allowed on its log group %s", a, logGroup)

@@ -254,34 +254,6 @@ func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
 // access logs).
 func bucketID(t *testing.T) string { return onlyIDWith(t, "AWS::S3::Bucket", "Bucket") }
 
-// onlyIDWith is the logical id of the resource of type typ whose id starts
-// with prefix.
-func onlyIDWith(t *testing.T, typ, prefix string) string {
-	t.Helper()
-	for id := range ofType(typ) {
-		if strings.HasPrefix(id, prefix) {
-			return id
-		}
-	}
-	t.Fatal("no " + typ + " " + prefix)
-	return ""
-}
-
-func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
-
-// bucketID is the documents bucket's logical id (the other bucket holds its
-// access logs).
-func bucketID(t *testing.T) string {
-	t.Helper()
-	for id := range ofType("AWS::S3::Bucket") {
-		if strings.HasPrefix(id, "Bucket") {
-			return id
-		}
-	}
-	t.Fatal("no documents bucket")
-	return ""
-}
-
 // objectsArn is how the template spells the ARN of every object of a bucket.
 func objectsArn(bucketID string) obj {
 	return obj{"Fn::Join": []any{"", []any{getAtt(bucketID), "/*"}}}
@@ -371,10 +343,10 @@ func TestBucket(t *testing.T) {
 				},
 				"LifecycleConfiguration": obj{
 					"Rules": arrayWith(
-						objectLike(obj{"Prefix": "exports/", "ExpirationInDays": 7, "Status": "Enabled"}),
 						// Uploads land under staging/ until complete copies them.
 						objectLike(obj{"Prefix": "staging/", "ExpirationInDays": 1, "Status": "Enabled",
 							"AbortIncompleteMultipartUpload": obj{"DaysAfterInitiation": 1}}),
+						objectLike(obj{"Prefix": "exports/", "ExpirationInDays": 7, "Status": "Enabled"}),
 						objectLike(obj{"NoncurrentVersionExpiration": obj{"NoncurrentDays": 90}, "Status": "Enabled"}),
 					),
 				},
@@ -678,7 +650,13 @@ func TestNoWildcardPermissions(t *testing.T) {
 // the role of the function built for name.
 func roleStatements(t *testing.T, name string) []obj {
 	t.Helper()
-	fn := props(resources[functionID(t, name)].(obj))
+	return roleStatementsOf(t, functionID(t, name))
+}
+
+// roleStatementsOf is roleStatements for the function of logical id fnID.
+func roleStatementsOf(t *testing.T, fnID string) []obj {
+	t.Helper()
+	fn := props(resources[fnID].(obj))
 	roleArn, _ := dig(fn, "Role", "Fn::GetAtt").([]any)
 	if len(roleArn) != 2 {
 		t.Fatalf("Role = %v, want a GetAtt of a role of this stack", fn["Role"])
