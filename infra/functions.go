@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/routes"
@@ -50,53 +51,30 @@ func newGoFunction(stack awscdk.Stack, id string, p *awslambda.FunctionProps) aw
 	return awslambda.NewFunction(stack, jsii.String(id+"Function"), p)
 }
 
+// newFunctions builds one function per routes.Functions() entry, with the
+// permissions permsFor gives it: each grant sets the environment value
+// that names what it grants, so a function learns of a resource exactly
+// when it may use it.
 func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) []function {
+	// Every HTTP function starts with config.HTTP: the table, the signing
+	// keys and the token key (the webhook's table client is never used:
+	// its role has no table grant).
 	env := map[string]*string{
-		"TABLE_NAME":         d.table.TableName(),
-		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
-		"KMS_KEY_ID":         d.key.KeyArn(),
-		"TOKEN_ISSUER":       jsii.String(tokenIssuer),
-		"TOKEN_AUDIENCE":     jsii.String(tokenAudience),
-		"CORS_ORIGINS":       jsii.String(strings.Join(props.CorsOrigins, ",")),
-		"LOG_LEVEL":          jsii.String(logLevel),
-		"EVENT_BUS_NAME":     d.events.EventBusName(),
-		"TOKEN_PUBLIC_KEY":   newTokenPublicKey(stack, d, props),
+		config.EnvTableName:        d.table.TableName(),
+		config.EnvSigningSecretARN: d.signing.SecretArn(),
+		config.EnvKMSKeyID:         d.key.KeyArn(),
+		config.EnvTokenIssuer:      jsii.String(tokenIssuer),
+		config.EnvTokenAudience:    jsii.String(tokenAudience),
+		config.EnvCORSOrigins:      jsii.String(strings.Join(props.CorsOrigins, ",")),
+		config.EnvLogLevel:         jsii.String(logLevel),
+		config.EnvEventBus:         d.events.EventBusName(),
+		config.EnvTokenPublicKey:   newTokenPublicKey(stack, d, props),
 	}
 
 	var out []function
 	for _, name := range routes.Functions() {
 		p := permsFor(name)
 		fnEnv := maps.Clone(env)
-		if p.Bucket {
-			// Only functions that may touch the bucket learn its name.
-			fnEnv["BUCKET_NAME"] = d.bucket.BucketName()
-		}
-		if p.TokenSigner {
-			fnEnv["TOKEN_SECRET_ARN"] = d.tokenSecret.SecretArn()
-		}
-		if p.Stripe {
-			fnEnv["STRIPE_SECRET_ARN"] = d.stripe.SecretArn()
-		}
-		var queues []string
-		if p.StripeWebhook {
-			fnEnv["STRIPE_WEBHOOK_SECRET_ARN"] = d.webhook.SecretArn()
-			queues = append(queues, payments.EventsQueue+"="+*d.stripeEvents.QueueUrl())
-		}
-		if p.Twilio {
-			fnEnv["TWILIO_SECRET_ARN"] = d.messaging.twilio.SecretArn()
-		}
-		if p.Messages {
-			queues = append(queues, messaging.Queue+"="+*d.messaging.queue.QueueUrl())
-		}
-		if p.Summaries {
-			queues = append(queues, summaries.Queue+"="+*d.ai.queue.QueueUrl())
-		}
-		if p.OpenAI {
-			maps.Copy(fnEnv, d.ai.env(props))
-		}
-		if len(queues) > 0 {
-			fnEnv["QUEUE_URLS"] = jsii.String(strings.Join(queues, ","))
-		}
 		fn := newGoFunction(stack, pascal(name), &awslambda.FunctionProps{
 			Description: jsii.String("Matterly " + name),
 			Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, name)), nil),
@@ -105,6 +83,8 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			Tracing:     awslambda.Tracing_ACTIVE,
 			Environment: &fnEnv,
 		})
+		setEnv := func(name string, value *string) { fn.AddEnvironment(jsii.String(name), value, nil) }
+		var queues []string
 
 		if p.Table {
 			// Exactly the item actions the store package uses: no Scan (lists
@@ -116,32 +96,46 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		}
 		if p.Bucket {
 			// Presigned URLs act with this role, so browsers get no more.
+			setEnv(config.EnvBucketName, d.bucket.BucketName())
 			d.grantDocuments(fn, true)
 		}
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)
 		}
 		if p.TokenSigner {
+			setEnv(config.EnvTokenSecretARN, d.tokenSecret.SecretArn())
 			d.tokenSecret.GrantRead(fn, nil)
 		}
 		if p.Stripe {
+			setEnv(config.EnvStripeSecretARN, d.stripe.SecretArn())
 			d.stripe.GrantRead(fn, nil)
 		}
 		if p.StripeWebhook {
+			setEnv(config.EnvStripeWebhookSecretARN, d.webhook.SecretArn())
 			d.webhook.GrantRead(fn, nil)
+			queues = append(queues, payments.EventsQueue+"="+*d.stripeEvents.QueueUrl())
 			d.stripeEvents.GrantSendMessages(fn)
 		}
 		if p.Twilio {
+			setEnv(config.EnvTwilioSecretARN, d.messaging.twilio.SecretArn())
 			d.messaging.twilio.GrantRead(fn, nil)
 		}
 		if p.Messages {
+			queues = append(queues, messaging.Queue+"="+*d.messaging.queue.QueueUrl())
 			d.messaging.queue.GrantSendMessages(fn)
 		}
 		if p.Summaries {
+			queues = append(queues, summaries.Queue+"="+*d.ai.queue.QueueUrl())
 			d.ai.queue.GrantSendMessages(fn)
 		}
 		if p.OpenAI {
+			for k, v := range d.ai.env(props) {
+				setEnv(k, v)
+			}
 			d.ai.openai.GrantRead(fn, nil)
+		}
+		if len(queues) > 0 {
+			setEnv(config.EnvQueueURLs, jsii.String(strings.Join(queues, ",")))
 		}
 		out = append(out, function{name: name, fn: fn})
 	}

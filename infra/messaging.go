@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/messaging"
 )
 
@@ -63,9 +64,9 @@ func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
 // backgroundEnv is what the messaging functions off the HTTP API share.
 func backgroundEnv(d *dataPlane, extra map[string]*string) *map[string]*string {
 	env := map[string]*string{
-		"TABLE_NAME":         d.table.TableName(),
-		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
-		"LOG_LEVEL":          jsii.String(logLevel),
+		config.EnvTableName:        d.table.TableName(),
+		config.EnvSigningSecretARN: d.signing.SecretArn(),
+		config.EnvLogLevel:         jsii.String(logLevel),
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -125,7 +126,7 @@ func newNotifier(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(120)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, map[string]*string{
-			"QUEUE_URLS": jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
+			config.EnvQueueURLs: jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
 		}),
 	})
 	d.grantTable(fn)

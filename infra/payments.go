@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/config"
 )
 
 // fnStripeWorker (functions/stripeworker) applies the Stripe events the
@@ -25,9 +27,9 @@ func newStripeWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(workerTimeoutSeconds)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: &map[string]*string{
-			"TABLE_NAME":        d.table.TableName(),
-			"STRIPE_SECRET_ARN": d.stripe.SecretArn(),
-			"LOG_LEVEL":         jsii.String(logLevel),
+			config.EnvTableName:       d.table.TableName(),
+			config.EnvStripeSecretARN: d.stripe.SecretArn(),
+			config.EnvLogLevel:        jsii.String(logLevel),
 		},
 	})
 	d.grantTable(fn)

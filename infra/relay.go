@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/config"
 )
 
 // fnRelay is the function (functions/relay) that publishes domain events:
@@ -34,8 +36,8 @@ func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *rela
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: &map[string]*string{
-			"EVENT_BUS_NAME": d.events.EventBusName(),
-			"LOG_LEVEL":      jsii.String(logLevel),
+			config.EnvEventBus: d.events.EventBusName(),
+			config.EnvLogLevel: jsii.String(logLevel),
 		},
 	})
 

@@ -10,14 +10,16 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/routes"
 )
 
-// Values the functions read from their environment (names fixed by shared/config).
+// Values the functions read from their environment: config's defaults,
+// spelled out so the template says what the functions run with.
 const (
-	tokenIssuer   = "matterly"
-	tokenAudience = "matterly-app"
-	logLevel      = "info"
+	tokenIssuer   = config.DefaultTokenIssuer
+	tokenAudience = config.DefaultTokenAudience
+	logLevel      = config.DefaultLogLevel
 )
 
 // MatterlyStackProps configures NewMatterlyStack.
