@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/zip"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -49,7 +48,7 @@ func synth(m *testing.M) int {
 	defer os.RemoveAll(dir)
 
 	codeDir := filepath.Join(dir, "build")
-	if err := writeDummyZips(codeDir); err != nil {
+	if err := writePlaceholderCode(codeDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -85,33 +84,6 @@ func synth(m *testing.M) int {
 	resources, _ = doc["Resources"].(map[string]any)
 	outputs, _ = doc["Outputs"].(map[string]any)
 	return m.Run()
-}
-
-func writeDummyZips(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, name := range codeFunctions() {
-		f, err := os.Create(codePath(dir, name))
-		if err != nil {
-			return err
-		}
-		zw := zip.NewWriter(f)
-		w, err := zw.Create("bootstrap")
-		if err == nil {
-			_, err = w.Write([]byte("dummy " + name))
-		}
-		if err == nil {
-			err = zw.Close()
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // check runs a CDK assertion, turning its panic (a jsii error) into a test
