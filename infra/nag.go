@@ -69,8 +69,6 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 	}
 	suppress(stack.Node().FindChild(jsii.String("NotifierFailures")), "SQS3", "This queue is itself a "+
 		"dead-letter queue: of the notifier's EventBridge targets (an alarm on the function's errors watches it).")
-	suppress(stack.Node().FindChild(jsii.String("AccessLogs")), "S1", "This bucket receives the documents "+
-		"bucket's server access logs; logging it to itself would loop, and to another bucket would never end.")
 	suppress(r.dlq, "SQS3", "This queue is itself a dead-letter destination: the relay's event source "+
 		"sends the positions of stream batches it gave up on here (an alarm watches it).")
 }
