@@ -19,6 +19,7 @@ require (
 	github.com/aws/jsii-runtime-go v1.112.0
 	github.com/aws/smithy-go v1.28.8
 	github.com/ccojocar/zxcvbn-go v1.0.4
+	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.35.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/klippa-app/go-pdfium v1.20.0

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/matterly/matterly/shared/config"
 )
 
 // fnAIWorker (functions/aiworker) summarizes documents too long to answer
@@ -36,12 +38,12 @@ func newAIPlane(stack awscdk.Stack, key awskms.Key) *aiPlane {
 
 // env is what a function that calls the model reads.
 func (p *aiPlane) env(props *MatterlyStackProps) map[string]*string {
-	env := map[string]*string{"OPENAI_SECRET_ARN": p.openai.SecretArn()}
+	env := map[string]*string{config.EnvOpenAISecretARN: p.openai.SecretArn()}
 	if props.OpenAIBaseURL != "" {
-		env["OPENAI_BASE_URL"] = jsii.String(props.OpenAIBaseURL)
+		env[config.EnvOpenAIBaseURL] = jsii.String(props.OpenAIBaseURL)
 	}
 	if props.OpenAIModel != "" {
-		env["OPENAI_MODEL"] = jsii.String(props.OpenAIModel)
+		env[config.EnvOpenAIModel] = jsii.String(props.OpenAIModel)
 	}
 	return env
 }
@@ -49,7 +51,7 @@ func (p *aiPlane) env(props *MatterlyStackProps) map[string]*string {
 // newAIWorker runs functions/aiworker on the summaries queue: it reads
 // documents (never writes them) and calls the model.
 func newAIWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) awslambda.Function {
-	env := map[string]*string{"BUCKET_NAME": d.bucket.BucketName(), "KMS_KEY_ID": d.key.KeyArn()}
+	env := map[string]*string{config.EnvBucketName: d.bucket.BucketName(), config.EnvKMSKeyID: d.key.KeyArn()}
 	maps.Copy(env, d.ai.env(props))
 	fn := newGoFunction(stack, pascal(fnAIWorker), &awslambda.FunctionProps{
 		Description: jsii.String("Matterly AI worker: summarizes long documents (map-reduce over page-marked chunks)"),
@@ -59,10 +61,9 @@ func newAIWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, env),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
-	d.bucket.GrantRead(fn, nil)
+	d.grantDocuments(fn, false)
 	d.ai.openai.GrantRead(fn, nil)
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.ai.queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1), // one document per invocation: its time is the function's

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -64,9 +65,9 @@ func newMessagingPlane(stack awscdk.Stack, key awskms.Key) *messagingPlane {
 // backgroundEnv is what the messaging functions off the HTTP API share.
 func backgroundEnv(d *dataPlane, extra map[string]*string) *map[string]*string {
 	env := map[string]*string{
-		"TABLE_NAME":         d.table.TableName(),
-		"SIGNING_SECRET_ARN": d.signing.SecretArn(),
-		"LOG_LEVEL":          jsii.String(logLevel),
+		config.EnvTableName:        d.table.TableName(),
+		config.EnvSigningSecretARN: d.signing.SecretArn(),
+		config.EnvLogLevel:         jsii.String(logLevel),
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -94,8 +95,7 @@ func newMessageWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 			"SES_CONFIGURATION_SET": d.messaging.email.ConfigurationSetName(),
 		}),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
 	d.messaging.twilio.GrantRead(fn, nil)
 	// SES authorizes a send against the sending identity and, when one is
@@ -150,11 +150,10 @@ func newNotifier(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) aw
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(120)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: backgroundEnv(d, map[string]*string{
-			"QUEUE_URLS": jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
+			config.EnvQueueURLs: jsii.String(messaging.Queue + "=" + *d.messaging.queue.QueueUrl()),
 		}),
 	})
-	d.table.Grant(fn, *tableActions...)
-	d.key.GrantEncryptDecrypt(fn)
+	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
 	d.messaging.queue.GrantSendMessages(fn)
 

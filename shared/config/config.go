@@ -90,70 +90,106 @@ func Load(getenv Getenv) (Config, error) {
 		return def
 	}
 	c := Config{
-		Function:       get("AWS_LAMBDA_FUNCTION_NAME", "local"),
-		Region:         get("AWS_REGION", "us-east-1"),
-		TableName:      get("TABLE_NAME", ""),
-		BucketName:     get("BUCKET_NAME", ""),
-		KMSKeyID:       get("KMS_KEY_ID", ""),
-		EventBusName:   get("EVENT_BUS_NAME", ""),
-		SigningSecret:  get("SIGNING_SECRET_ARN", ""),
-		TokenSecret:    get("TOKEN_SECRET_ARN", ""),
-		TokenPublicKey: get("TOKEN_PUBLIC_KEY", ""),
-		TokenIssuer:    get("TOKEN_ISSUER", "matterly"),
-		TokenAudience:  get("TOKEN_AUDIENCE", "matterly-app"),
-		LogLevel:       get("LOG_LEVEL", "info"),
-		PublicBaseURL:  get("PUBLIC_BASE_URL", ""),
-		WebhookBaseURL: get("WEBHOOK_BASE_URL", getenv("PUBLIC_BASE_URL")),
-		DevDataDir:     get("DEV_DATA_DIR", ".dev"),
-		DynamoEndpoint: get("DYNAMODB_ENDPOINT", ""),
-		S3Endpoint:     get("S3_ENDPOINT", ""),
+		Function:       get(EnvFunction, "local"),
+		Region:         get(EnvRegion, "us-east-1"),
+		TableName:      get(EnvTableName, ""),
+		BucketName:     get(EnvBucketName, ""),
+		KMSKeyID:       get(EnvKMSKeyID, ""),
+		EventBusName:   get(EnvEventBus, ""),
+		SigningSecret:  get(EnvSigningSecretARN, ""),
+		TokenSecret:    get(EnvTokenSecretARN, ""),
+		TokenPublicKey: get(EnvTokenPublicKey, ""),
+		TokenIssuer:    get(EnvTokenIssuer, DefaultTokenIssuer),
+		TokenAudience:  get(EnvTokenAudience, DefaultTokenAudience),
+		LogLevel:       get(EnvLogLevel, DefaultLogLevel),
+		PublicBaseURL:  get(EnvPublicBaseURL, ""),
+		WebhookBaseURL: get(EnvWebhookBaseURL, getenv(EnvPublicBaseURL)),
+		DevDataDir:     get(EnvDevDataDir, ".dev"),
+		DynamoEndpoint: get(EnvDynamoEndpoint, ""),
+		S3Endpoint:     get(EnvS3Endpoint, ""),
 
-		StripeSecretKey:  get("STRIPE_SECRET_KEY", ""),
-		StripeSecretARN:  get("STRIPE_SECRET_ARN", ""),
-		StripeAPIBaseURL: get("STRIPE_API_BASE_URL", ""),
+		StripeSecretKey:  get(EnvStripeSecretKey, ""),
+		StripeSecretARN:  get(EnvStripeSecretARN, ""),
+		StripeAPIBaseURL: get(EnvStripeAPIBaseURL, ""),
 
-		StripeWebhookSecret:    get("STRIPE_WEBHOOK_SECRET", ""),
-		StripeWebhookSecretARN: get("STRIPE_WEBHOOK_SECRET_ARN", ""),
+		StripeWebhookSecret:    get(EnvStripeWebhookSecret, ""),
+		StripeWebhookSecretARN: get(EnvStripeWebhookSecretARN, ""),
 		QueueURLs:              map[string]string{},
 
-		TwilioAccountSID:          get("TWILIO_ACCOUNT_SID", ""),
-		TwilioAuthToken:           get("TWILIO_AUTH_TOKEN", ""),
-		TwilioSecretARN:           get("TWILIO_SECRET_ARN", ""),
-		TwilioMessagingServiceSID: get("TWILIO_MESSAGING_SERVICE_SID", ""),
-		TwilioAPIBaseURL:          get("TWILIO_API_BASE_URL", ""),
-		TwilioRepliesToKeywords:   get("TWILIO_REPLIES_TO_KEYWORDS", "true") != "false",
-		EmailFrom:                 get("EMAIL_FROM", ""),
-		SESEndpoint:               get("SES_ENDPOINT", ""),
-		SESConfigurationSet:       get("SES_CONFIGURATION_SET", ""),
+		TwilioAccountSID:          get(EnvTwilioAccountSID, ""),
+		TwilioAuthToken:           get(EnvTwilioAuthToken, ""),
+		TwilioSecretARN:           get(EnvTwilioSecretARN, ""),
+		TwilioMessagingServiceSID: get(EnvTwilioMessagingServiceSID, ""),
+		TwilioAPIBaseURL:          get(EnvTwilioAPIBaseURL, ""),
+		TwilioRepliesToKeywords:   get(EnvTwilioRepliesToKeywords, "true") != "false",
+		EmailFrom:                 get(EnvEmailFrom, ""),
+		SESEndpoint:               get(EnvSESEndpoint, ""),
+		SESConfigurationSet:       get(EnvSESConfigurationSet, ""),
 
-		OpenAIKey:       get("OPENAI_API_KEY", ""),
-		OpenAISecretARN: get("OPENAI_SECRET_ARN", ""),
-		OpenAIBaseURL:   get("OPENAI_BASE_URL", ""),
-		OpenAIModel:     get("OPENAI_MODEL", ""),
-		OpenAITTSModel:  get("OPENAI_TTS_MODEL", ""),
+		OpenAIKey:       get(EnvOpenAIKey, ""),
+		OpenAISecretARN: get(EnvOpenAISecretARN, ""),
+		OpenAIBaseURL:   get(EnvOpenAIBaseURL, ""),
+		OpenAIModel:     get(EnvOpenAIModel, ""),
+		OpenAITTSModel:  get(EnvOpenAITTSModel, ""),
 	}
-	if n, err := strconv.Atoi(get("SMS_MAX_SEGMENTS", "10")); err == nil && n > 0 && n <= 50 {
+	if n, err := strconv.Atoi(get(EnvSMSMaxSegments, "10")); err == nil && n > 0 && n <= 50 {
 		c.SMSMaxSegments = n
 	} else {
 		return c, fmt.Errorf("config: SMS_MAX_SEGMENTS must be a whole number from 1 to 50")
 	}
-	for _, pair := range strings.Split(getenv("QUEUE_URLS"), ",") {
+	for _, pair := range strings.Split(getenv(EnvQueueURLs), ",") {
 		if name, url, ok := strings.Cut(strings.TrimSpace(pair), "="); ok && name != "" && url != "" {
 			c.QueueURLs[name] = url
 		}
 	}
-	for _, o := range strings.Split(getenv("CORS_ORIGINS"), ",") {
+	for _, o := range strings.Split(getenv(EnvCORSOrigins), ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
 	}
-	if c.TableName == "" {
-		return c, fmt.Errorf("config: TABLE_NAME is required")
-	}
-	if c.SigningSecret == "" && !c.Local() {
-		return c, fmt.Errorf("config: SIGNING_SECRET_ARN is required outside local runs (set DYNAMODB_ENDPOINT for a local run)")
-	}
 	return c, nil
+}
+
+// Need is a part of the wiring a function cannot start without. Load
+// checks only what every run needs; each function states its needs, and
+// platform builds only what the configuration names.
+type Need int
+
+const (
+	// Table is TABLE_NAME: the function reads or writes items.
+	Table Need = iota
+	// Signing is SIGNING_SECRET_ARN (outside local runs): cursor and link
+	// HMAC keys.
+	Signing
+	// Tokens is TOKEN_PUBLIC_KEY or TOKEN_SECRET_ARN (outside local runs):
+	// the function verifies access tokens.
+	Tokens
+	// Events is EVENT_BUS_NAME (outside local runs): the function publishes
+	// domain events.
+	Events
+)
+
+// HTTP is what every function of the HTTP API (and its function URLs) needs.
+var HTTP = []Need{Table, Signing, Tokens}
+
+// Require reports the first need the configuration does not meet, naming
+// the variable to set.
+func (c Config) Require(needs ...Need) error {
+	for _, n := range needs {
+		switch {
+		case n == Table && c.TableName == "":
+			return fmt.Errorf("config: %s is required", EnvTableName)
+		case c.Local():
+			// The dev root stands in for every secret, the local bus for EventBridge.
+		case n == Signing && c.SigningSecret == "":
+			return fmt.Errorf("config: %s is required outside local runs (set %s for a local run)", EnvSigningSecretARN, EnvDynamoEndpoint)
+		case n == Tokens && c.TokenPublicKey == "" && c.TokenSecret == "":
+			return fmt.Errorf("config: %s (or %s) is required to verify access tokens", EnvTokenPublicKey, EnvTokenSecretARN)
+		case n == Events && c.EventBusName == "":
+			return fmt.Errorf("config: %s is required to publish events", EnvEventBus)
+		}
+	}
+	return nil
 }
 
 // Local reports whether this run uses the local stand-ins.

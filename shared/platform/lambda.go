@@ -17,7 +17,8 @@ type RouterFunc func(*Deps) (*httpapi.Router, error)
 
 // StartHTTP is the body of an HTTP function's main: configuration from the
 // environment and clients built once at init, then lambda.Start. It returns
-// only on a failed init.
+// only on a failed init. An HTTP function needs the table, the signing
+// keys and a token key (config.HTTP).
 func StartHTTP(build RouterFunc) error {
 	return StartHandler(func(d *Deps) (any, error) {
 		rt, err := build(d)
@@ -25,14 +26,26 @@ func StartHTTP(build RouterFunc) error {
 			return nil, fmt.Errorf("router: %w", err)
 		}
 		return rt.Serve, nil
-	})
+	}, config.HTTP...)
 }
 
-// StartHandler is StartHTTP for functions on queues and schedules: build
-// returns the handler lambda.Start takes.
-func StartHandler(build func(*Deps) (any, error)) error {
+// defaultNeeds are the needs of a StartHandler function that states none:
+// the table and the signing keys, as the workers on the table have.
+var defaultNeeds = []config.Need{config.Table, config.Signing}
+
+// StartHandler is StartHTTP for functions on queues, streams and
+// schedules: build returns the handler lambda.Start takes. needs are what
+// the function cannot start without (defaultNeeds when none are given);
+// a missing one stops the start with the variable to set.
+func StartHandler(build func(*Deps) (any, error), needs ...config.Need) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
+		return err
+	}
+	if len(needs) == 0 {
+		needs = defaultNeeds
+	}
+	if err := cfg.Require(needs...); err != nil {
 		return err
 	}
 	deps, err := New(context.Background(), cfg, Options{LogOut: os.Stdout})

@@ -9,8 +9,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/matterly/matterly/shared/queue"
 	"io"
 	"log/slog"
 	"time"
@@ -20,29 +18,34 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/keys"
 	"github.com/matterly/matterly/shared/logging"
+	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/token"
 )
 
-// Deps are the shared dependencies of a function.
+// Deps are the shared dependencies of a function. New builds only what the
+// configuration names (a function states what it cannot start without
+// with config.Need), so the relay gets a bus and no table, and a worker no
+// token keys.
 type Deps struct {
 	Config   config.Config
 	Log      *slog.Logger
-	DB       *store.DB
-	Keys     keys.Set
+	DB       *store.DB          // nil unless TABLE_NAME is set
+	Keys     keys.Set           // zero unless SIGNING_SECRET_ARN is set (or a local run)
 	TokenKey ed25519.PrivateKey // nil unless this function issues tokens
 	Tokens   *token.Issuer      // nil unless this function issues tokens
-	Verifier *token.Verifier
-	Cursors  *cursor.Sealer
+	Verifier *token.Verifier    // nil unless a token key is configured
+	Cursors  *cursor.Sealer     // nil without the signing keys
 	Now      func() time.Time
 	S3       *s3.Client    // nil unless BUCKET_NAME is set
-	Bus      bus.Publisher // domain events
+	Bus      bus.Publisher // domain events; nil in AWS unless EVENT_BUS_NAME is set
 	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
 	// configured (the payment routes then answer 503 saying what to set).
 	StripeKey string
@@ -109,11 +112,13 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if lerr != nil {
 			return nil, fmt.Errorf("aws config: %w", lerr)
 		}
-		if dyn == nil {
+		if dyn == nil && cfg.TableName != "" {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
 		sm := SecretsManager{secretsmanager.NewFromConfig(awsCfg)}
-		signingRoot, err = keys.ReadSecret(ctx, sm, cfg.SigningSecret)
+		if cfg.SigningSecret != "" {
+			signingRoot, err = keys.ReadSecret(ctx, sm, cfg.SigningSecret)
+		}
 		if err == nil && cfg.TokenSecret != "" {
 			tokenRoot, err = keys.ReadSecret(ctx, sm, cfg.TokenSecret)
 		}
@@ -149,7 +154,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
-		d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
+		if cfg.EventBusName != "" {
+			d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -158,12 +165,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
 		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
 	}
-	d.DB = store.New(dyn, cfg.TableName)
-	if d.Keys, err = keys.Derive(signingRoot); err != nil {
-		return nil, err
+	if cfg.TableName != "" {
+		d.DB = store.New(dyn, cfg.TableName)
 	}
-	if d.Cursors, err = cursor.New(d.Keys.CursorKey); err != nil {
-		return nil, err
+	if signingRoot != nil {
+		if d.Keys, err = keys.Derive(signingRoot); err != nil {
+			return nil, err
+		}
+		if d.Cursors, err = cursor.New(d.Keys.CursorKey); err != nil {
+			return nil, err
+		}
 	}
 	if err := d.tokenKeys(tokenRoot); err != nil {
 		return nil, err
@@ -171,9 +182,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	return d, nil
 }
 
-// tokenKeys sets up token verification for every function and token
-// issuing for those given the token secret. The public key comes from
-// TOKEN_PUBLIC_KEY (published at deploy time) or, locally, from the private key.
+// tokenKeys sets up token verification for the functions given a token
+// key and token issuing for those given the token secret. The public key
+// comes from TOKEN_PUBLIC_KEY (published at deploy time) or from the
+// private key. Without either there is no verifier: config.Tokens is how a
+// function says it cannot start so.
 func (d *Deps) tokenKeys(tokenRoot []byte) error {
 	cfg := d.Config
 	var pub ed25519.PublicKey
@@ -197,7 +210,7 @@ func (d *Deps) tokenKeys(tokenRoot []byte) error {
 		pub = configured
 	}
 	if pub == nil {
-		return fmt.Errorf("config: TOKEN_PUBLIC_KEY (or TOKEN_SECRET_ARN) is required to verify access tokens")
+		return nil
 	}
 	d.Verifier = token.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
 	return nil

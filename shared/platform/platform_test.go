@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/keys"
@@ -67,7 +68,9 @@ func TestTokenKeys(t *testing.T) {
 		{"issuer", root, pub, false, true},
 		{"issuer without published key", root, "", false, true},
 		{"published key mismatch", root, keys.EncodePublicKey(other.Public().(ed25519.PublicKey)), true, false},
-		{"neither", nil, "", true, false},
+		// config.Tokens refuses the start; a function that never
+		// verifies (a queue worker) simply gets no verifier.
+		{"neither", nil, "", false, false},
 		{"garbled public key", nil, "not base64!", true, false},
 	}
 	for _, tt := range tests {
@@ -80,7 +83,7 @@ func TestTokenKeys(t *testing.T) {
 			if tt.wantErr {
 				return
 			}
-			if (d.Tokens != nil) != tt.wantIssuer || (d.TokenKey != nil) != tt.wantIssuer || d.Verifier == nil {
+			if (d.Tokens != nil) != tt.wantIssuer || (d.TokenKey != nil) != tt.wantIssuer || (d.Verifier == nil) != (tt.root == nil && tt.publicKey == "") {
 				t.Errorf("issuer %v, key %v, verifier %v", d.Tokens != nil, d.TokenKey != nil, d.Verifier != nil)
 			}
 			if tt.wantIssuer {
@@ -88,6 +91,38 @@ func TestTokenKeys(t *testing.T) {
 				if _, err := d.Verifier.Verify(tok); err != nil {
 					t.Errorf("own token does not verify: %v", err)
 				}
+			}
+		})
+	}
+}
+
+// TestNewBuildsWhatIsConfigured: in AWS, New builds only what the
+// configuration names. The relay's configuration (a bus, no table, no
+// secrets) must not send New to Secrets Manager or give it a table.
+func TestNewBuildsWhatIsConfigured(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	tests := []struct {
+		name    string
+		cfg     config.Config
+		wantBus bool
+	}{
+		{"relay", config.Config{Region: "us-east-1", EventBusName: "events"}, true},
+		{"nothing", config.Config{Region: "us-east-1"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(context.Background(), tt.cfg, Options{LogOut: io.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.DB != nil || d.Verifier != nil || d.Cursors != nil || d.S3 != nil || d.Queue != nil {
+				t.Errorf("built what was not configured: %+v", d)
+			}
+			if _, ok := d.Bus.(*bus.EventBridge); ok != tt.wantBus || (d.Bus != nil) != tt.wantBus {
+				t.Errorf("Bus = %T, want EventBridge %v", d.Bus, tt.wantBus)
 			}
 		})
 	}
