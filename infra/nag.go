@@ -6,6 +6,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/matterly/matterly/shared/routes"
 )
 
 // The cdk-nag AwsSolutions findings this stack keeps, each with its reason,
@@ -51,6 +53,12 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 				"stay in this account and region.",
 				"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*",
 				"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*")
+		}
+		if f.name == routes.FnMessaging {
+			suppress(role, "IAM5", "Each org proves its own sending domain: the messaging function creates, reads "+
+				"and deletes the SES domain identity the org names at run time (ses:CreateEmailIdentity, "+
+				"GetEmailIdentity, DeleteEmailIdentity only), in this account and region.",
+				"Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*")
 		}
 	}
 	suppress(r.fn.Role(), "IAM5", reasonKMS, "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/summaries"
@@ -12,6 +13,6 @@ func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
 			return summaries.NewSpeechHandler(d, openai.FromDeps(d)).Handle, nil
-		})
+		}, config.HTTP...)
 	})
 }
