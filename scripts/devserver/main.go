@@ -45,6 +45,10 @@ func run() error {
 	twilioNote := twilioSandbox(port)
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Getenv: os.Getenv, LogOut: os.Stdout,
+		// DEV_HOLD_QUEUES=1 keeps queued messages waiting (on disk) instead
+		// of delivering them: to look at them, or to see them delivered by
+		// the next start (the crash test does).
+		DrainQueues: os.Getenv("DEV_HOLD_QUEUES") != "",
 	})
 	if err != nil {
 		return err
