@@ -314,6 +314,13 @@ func TestKillNineLosesNothing(t *testing.T) {
 	if len(kids) == 0 {
 		t.Fatal("no stripe-mock child found")
 	}
+	t.Cleanup(func() { // when the test fails because they outlived the server
+		for _, pid := range kids {
+			if alive(pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
