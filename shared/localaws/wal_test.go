@@ -296,3 +296,25 @@ func BenchmarkJournalAppendWait(b *testing.B) {
 		})
 	}
 }
+
+// TestDynamoJournalCorruptLineStopsStart: a complete line that is not a
+// record (an edit by hand, a bad disk) stops the start, rather than
+// silently dropping writes the next snapshot would then forget for good.
+func TestDynamoJournalCorruptLineStopsStart(t *testing.T) {
+	for name, line := range map[string]string{
+		"not JSON":            "{\n",
+		"neither put nor del": "{}\n",
+		"bad item":            `{"put":{"PK":{"S":"ORG#1"}}}` + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "dynamodb.json")
+			if err := os.WriteFile(path+".wal", []byte(line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if d, err := StartDynamo(path); err == nil {
+				d.Close()
+				t.Fatal("StartDynamo accepted a corrupt journal")
+			}
+		})
+	}
+}
