@@ -32,21 +32,28 @@ func run() error {
 	}
 	port := envOr("PORT", "8080")
 	dataDir := envOr("DEV_DATA_DIR", ".dev")
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP too (the terminal closed): every signal that ends the server
+	// ends it cleanly, with the snapshot written and the children stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	stripeNote, err := stripeSandbox(ctx)
+	stripeNote, stopStripe, err := stripeSandbox(ctx)
 	if err != nil {
 		return err
 	}
+	defer stopStripe()
 	twilioNote := twilioSandbox(port)
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: "127.0.0.1:" + port, DataDir: dataDir, Getenv: os.Getenv, LogOut: os.Stdout,
+		// DEV_HOLD_QUEUES=1 keeps queued messages waiting (on disk) instead
+		// of delivering them: to look at them, or to see them delivered by
+		// the next start (the crash test does).
+		DrainQueues: os.Getenv("DEV_HOLD_QUEUES") != "",
 	})
 	if err != nil {
 		return err
 	}
-	banner(stack.URL, dataDir, time.Since(start))
+	banner(browserURL(stack.URL), dataDir, time.Since(start))
 	fmt.Println(stripeNote)
 	fmt.Println(twilioNote)
 	<-ctx.Done()
@@ -54,25 +61,43 @@ func run() error {
 	return stack.Close()
 }
 
+// browserURL names the server localhost rather than 127.0.0.1: the dev
+// CORS origins are http://localhost:5173 and a browser app there calling
+// 127.0.0.1 is cross-site, so the browser would withhold the SameSite=Strict
+// refresh cookie. (localhost resolves to the loopback the server listens on.)
+func browserURL(u string) string {
+	return strings.Replace(u, "://127.0.0.1:", "://localhost:", 1)
+}
+
 // stripeSandbox points payments at stripe-mock, started here, unless a
 // Stripe key is configured: make dev needs no keys, and stripe-mock is
 // Stripe's own stand-in (stateless: it answers every call with fixtures).
-func stripeSandbox(ctx context.Context) (string, error) {
+// The returned func stops stripe-mock.
+func stripeSandbox(ctx context.Context) (string, func(), error) {
 	if os.Getenv("STRIPE_SECRET_KEY") != "" {
-		return "Stripe: " + envOr("STRIPE_API_BASE_URL", "https://api.stripe.com") + " with STRIPE_SECRET_KEY", nil
+		return "Stripe: " + envOr("STRIPE_API_BASE_URL", "https://api.stripe.com") + " with STRIPE_SECRET_KEY", func() {}, nil
 	}
 	mock, err := localaws.StartStripeMock(ctx, ".")
 	if err != nil {
-		return "", fmt.Errorf("stripe-mock (set STRIPE_SECRET_KEY to use Stripe instead): %w", err)
+		return "", nil, fmt.Errorf("stripe-mock (set STRIPE_SECRET_KEY to use Stripe instead): %w", err)
 	}
-	go func() { <-ctx.Done(); mock.Close() }()
 	os.Setenv("STRIPE_SECRET_KEY", "sk_test_devsandbox")
 	os.Setenv("STRIPE_API_BASE_URL", mock.URL)
 	if os.Getenv("STRIPE_WEBHOOK_SECRET") == "" {
 		os.Setenv("STRIPE_WEBHOOK_SECRET", devWebhookSecret)
 	}
 	return "Stripe: SANDBOX, stripe-mock at " + mock.URL + " (fixtures, no real money; set STRIPE_SECRET_KEY for a Stripe test account);\n" +
-		"        webhooks at /webhooks/stripe, signed with STRIPE_WEBHOOK_SECRET=" + os.Getenv("STRIPE_WEBHOOK_SECRET"), nil
+		"        webhooks at /webhooks/stripe, signed with " + secretNote("STRIPE_WEBHOOK_SECRET", devWebhookSecret), func() { mock.Close() }, nil
+}
+
+// secretNote names the secret in env and prints its value only when it is
+// the built-in sandbox value: a secret someone configured stays off the
+// terminal (and out of screen shares and pasted logs).
+func secretNote(env, sandbox string) string {
+	if v := os.Getenv(env); v != sandbox {
+		return env + " (yours, from the environment)"
+	}
+	return env + "=" + sandbox
 }
 
 // twilioSandbox sends SMS and email to the dev outbox unless Twilio
@@ -80,7 +105,7 @@ func stripeSandbox(ctx context.Context) (string, error) {
 // so the README's signed STOP works with no account.
 func twilioSandbox(port string) string {
 	if os.Getenv("PUBLIC_BASE_URL") == "" {
-		os.Setenv("PUBLIC_BASE_URL", "http://127.0.0.1:"+port)
+		os.Setenv("PUBLIC_BASE_URL", "http://localhost:"+port)
 	}
 	if os.Getenv("TWILIO_ACCOUNT_SID") != "" {
 		return "Twilio: " + envOr("TWILIO_API_BASE_URL", "https://api.twilio.com") + " with TWILIO_ACCOUNT_SID; webhooks must reach " + os.Getenv("PUBLIC_BASE_URL")
@@ -89,7 +114,7 @@ func twilioSandbox(port string) string {
 		os.Setenv("TWILIO_AUTH_TOKEN", devTwilioToken)
 	}
 	return "SMS and email: SANDBOX, nothing leaves this machine; see GET " + os.Getenv("PUBLIC_BASE_URL") + "/dev/outbox\n" +
-		"        Twilio webhooks at /webhooks/twilio/sms and /status, signed with TWILIO_AUTH_TOKEN=" + os.Getenv("TWILIO_AUTH_TOKEN")
+		"        Twilio webhooks at /webhooks/twilio/sms and /status, signed with " + secretNote("TWILIO_AUTH_TOKEN", devTwilioToken)
 }
 
 // devTwilioToken signs the sandbox's Twilio webhooks (README shows how).
@@ -137,7 +162,8 @@ func loadDotEnv(path string) error {
 func banner(url, dataDir string, took time.Duration) {
 	fmt.Fprintf(os.Stderr, `
   Matterly dev server ready on %[1]s in %[3]dms
-  Data (DynamoDB snapshot, S3 objects, signing key): %[2]s/   (delete it to start over)
+  Data (DynamoDB snapshot and journal, S3 objects, queued messages, signing key): %[2]s/
+    (every acknowledged write is on disk: nothing is lost to a crash; delete it to start over)
   Embedded stand-ins: DynamoDB (minidyn), S3 (gofakes3), SQS and EventBridge in-process.
   Providers without credentials run in a sandbox.
 

@@ -272,6 +272,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		return resp, nil
 	}, localaws.QueueConfig{})
+	// Queued messages wait on disk until handled, so a crash loses none.
+	if err := s.Broker.Persist(filepath.Join(opts.DataDir, "queues.jsonl")); err != nil {
+		return nil, err
+	}
 	for _, dt := range append(messaging.CaseUpdateEvents, messaging.FeedbackEvents...) {
 		s.Bus.Subscribe(dt, func(ctx context.Context, e events.EventBridgeEvent) error {
 			b, err := json.Marshal(e)
@@ -303,8 +307,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	return s, nil
 }
 
-// Close stops serving and saves the DynamoDB contents, so dev data survives
-// a restart.
+// Close stops serving and saves the DynamoDB contents and the queued
+// messages (both also journaled as they change, so a crash loses no
+// acknowledged write), so dev data survives a restart.
 func (s *Stack) Close() error {
 	if s.cancel != nil {
 		s.cancel()
@@ -323,6 +328,9 @@ func (s *Stack) Close() error {
 	}
 	if s.S3 != nil {
 		errs = append(errs, s.S3.Close())
+	}
+	if s.Broker != nil {
+		errs = append(errs, s.Broker.Close())
 	}
 	return errors.Join(errs...)
 }

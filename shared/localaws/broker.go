@@ -73,8 +73,9 @@ type BrokerOptions struct {
 // message is delivered again once its visibility timeout has passed, and
 // after MaxReceiveCount receives it moves to the queue's DLQ.
 //
-// Messages live in memory only. Use Run (background, real time) or Drain
-// (synchronous, for tests), not both at once.
+// Messages live in memory, and with Persist also on disk until deleted.
+// Use Run (background, real time) or Drain (synchronous, for tests), not
+// both at once.
 type Broker struct {
 	now func() time.Time
 	log *slog.Logger
@@ -83,6 +84,12 @@ type Broker struct {
 	skew   time.Duration // time Drain has skipped ahead of now()
 	queues map[string]*brokerQueue
 	wake   chan struct{} // nudges Run after a send or a finished batch
+
+	// With Persist: the journal of sends and deletions, and the messages
+	// of queues no longer registered, kept for a later run.
+	path    string
+	wal     *journal
+	orphans []*storedMsg
 }
 
 var _ queue.Sender = (*Broker)(nil)
@@ -150,17 +157,25 @@ func (b *Broker) Send(ctx context.Context, queueName string, body string, attrs 
 	}
 	b.mu.Lock()
 	q, ok := b.queues[queueName]
+	var wal *journal
+	var seq uint64
 	if ok {
 		now := b.clock()
-		q.msgs = append(q.msgs, &brokerMsg{
-			id: newID(), body: body, attrs: cloneMap(attrs), sentAt: now, visibleAt: now,
-		})
+		m := &brokerMsg{id: newID(), body: body, attrs: cloneMap(attrs), sentAt: now, visibleAt: now}
+		q.msgs = append(q.msgs, m)
+		wal, seq = b.wal, b.journalSendLocked(queueName, m)
 	}
 	b.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("localaws: queue %q is not registered", queueName)
 	}
 	b.nudge()
+	if seq > 0 {
+		// Acknowledged only once on disk. A handler may have it already:
+		// if this fails, the sender retries and the message comes twice,
+		// which SQS allows too.
+		return wal.wait(seq)
+	}
 	return nil
 }
 
@@ -268,7 +283,14 @@ func (b *Broker) nudge() {
 // batch is ready.
 func (b *Broker) take(limit bool) (*brokerQueue, []events.SQSMessage) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	var dead []string
+	defer func() {
+		wal, seq := b.journalDelLocked(dead)
+		b.mu.Unlock()
+		if seq > 0 {
+			_ = wal.wait(seq) // lost: moved to the DLQ again after a restart
+		}
+	}()
 	now := b.clock()
 	for _, name := range b.sortedQueues() {
 		q := b.queues[name]
@@ -285,6 +307,7 @@ func (b *Broker) take(limit bool) (*brokerQueue, []events.SQSMessage) {
 			}
 			if m.receives >= q.cfg.MaxReceiveCount {
 				m.done = true
+				dead = append(dead, m.id)
 				q.dlq = append(q.dlq, m.event(q.name))
 				b.log.Error("sqs message moved to DLQ", "queue", q.name, "messageId", m.id, "receives", m.receives)
 				continue
@@ -334,8 +357,8 @@ func (b *Broker) deliver(ctx context.Context, q *brokerQueue, batch []events.SQS
 	}
 
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	q.inFlight--
+	var deleted []string
 	for _, m := range q.msgs {
 		if !inBatch[m.id] {
 			continue
@@ -343,9 +366,17 @@ func (b *Broker) deliver(ctx context.Context, q *brokerQueue, batch []events.SQS
 		m.inFlight = false
 		if !failed[m.id] {
 			m.done = true
+			deleted = append(deleted, m.id)
 		}
 	}
 	q.compact()
+	wal, seq := b.journalDelLocked(deleted)
+	b.mu.Unlock()
+	if seq > 0 {
+		if err := wal.wait(seq); err != nil {
+			b.log.Error("sqs deletion not persisted; the messages will be delivered again after a restart", "queue", q.name, "err", err)
+		}
+	}
 }
 
 // invoke calls h, turning a panic into an error as the Lambda runtime

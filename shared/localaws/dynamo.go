@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,9 +73,11 @@ type Dynamo struct {
 	front    *dynamoFront
 	client   *dynamodb.Client
 
-	saveMu    sync.Mutex // one snapshot write at a time
-	closeOnce sync.Once
-	closeErr  error
+	walMax     int64       // journal size that triggers a snapshot
+	compacting atomic.Bool // a background snapshot is being written
+	saveMu     sync.Mutex  // one snapshot write at a time
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // DynamoOption configures StartDynamo.
@@ -88,7 +92,7 @@ func WithTableName(name string) DynamoOption {
 // and, when snapshotPath names an existing file, restores its items.
 // With a snapshotPath, Close (and Save) write every item back to it.
 func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
-	d := &Dynamo{table: store.DefaultTableName, path: snapshotPath}
+	d := &Dynamo{table: store.DefaultTableName, path: snapshotPath, walMax: defaultWALMax}
 	for _, o := range opts {
 		o(d)
 	}
@@ -111,8 +115,77 @@ func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
 			_ = d.srv.close()
 			return nil, err
 		}
+		if err := d.replay(); err != nil {
+			_ = d.srv.close()
+			return nil, err
+		}
+		wal, err := openJournal(d.walPath())
+		if err != nil {
+			_ = d.srv.close()
+			return nil, fmt.Errorf("open journal: %w", err)
+		}
+		d.front.wal = wal
+		d.front.compact = d.compactInBackground
+		if wal.Size() > d.walMax {
+			if err := d.Save(); err != nil {
+				_ = d.Close()
+				return nil, err
+			}
+		}
 	}
 	return d, nil
+}
+
+// walPath is the journal beside the snapshot.
+func (d *Dynamo) walPath() string { return d.path + ".wal" }
+
+// defaultWALMax is the journal size past which it is folded into the
+// snapshot (a few seconds of replay at most).
+const defaultWALMax = 8 << 20
+
+// WithJournalLimit folds the journal into the snapshot once it grows past
+// n bytes, instead of defaultWALMax (tests use a small limit).
+func WithJournalLimit(n int64) DynamoOption {
+	return func(d *Dynamo) { d.walMax = n }
+}
+
+// replay applies the journal's records, in order, over the snapshot just
+// restored. Each record is a whole item or a deletion, so a record already
+// in the snapshot (a crash between writing a snapshot and emptying the
+// journal) is applied again harmlessly.
+func (d *Dynamo) replay() error {
+	return readJournal(d.walPath(), func(line []byte) error {
+		var rec walRecord
+		if err := decodeJSON(line, &rec); err != nil {
+			return err
+		}
+		var target string
+		var in map[string]any
+		switch {
+		case rec.Put != nil:
+			target, in = "PutItem", map[string]any{"TableName": d.table, "Item": rec.Put}
+		case rec.Del != nil:
+			target, in = "DeleteItem", map[string]any{"TableName": d.table, "Key": rec.Del}
+		default:
+			return errors.New("record with neither put nor del")
+		}
+		if out, _ := d.front.op(target, in, false); out.status != http.StatusOK {
+			return fmt.Errorf("replay %s: %s", target, out.body.String())
+		}
+		return nil
+	})
+}
+
+// compactInBackground folds the journal into the snapshot once it is
+// longer than walMax, without holding up the write that found it so.
+func (d *Dynamo) compactInBackground() {
+	if d.front.wal.Size() <= d.walMax || !d.compacting.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer d.compacting.Store(false)
+		_ = d.Save() // a failure leaves the journal as it was: nothing is lost
+	}()
 }
 
 // NewDynamoClient returns a DynamoDB client for a local endpoint such as
@@ -230,51 +303,71 @@ func (d *Dynamo) batchWrite(ctx context.Context, batch []types.WriteRequest) err
 	return fmt.Errorf("%d items still unprocessed", len(pending[d.table]))
 }
 
-// Save writes every item to the snapshot file (a no-op without one). It
-// writes a temporary file and renames it over the old one, so a crash
-// mid-save leaves the previous snapshot intact.
+// Save writes every item to the snapshot file (a no-op without one) and
+// empties the journal, whose records the snapshot now holds. Writes wait
+// meanwhile, so none falls between the two. It writes a temporary file and
+// renames it over the old one, so a crash mid-save leaves the previous
+// snapshot and the journal intact.
 func (d *Dynamo) Save() error {
 	if d.path == "" {
 		return nil
 	}
 	d.saveMu.Lock()
 	defer d.saveMu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	var buf bytes.Buffer
-	name, _ := json.Marshal(d.table)
-	fmt.Fprintf(&buf, "{\"table\": %s,\n\"items\": [", name)
-	n := 0
-	// A Scan is right here: this is the stand-in's own backup of the whole
-	// table, not an application list.
-	var start map[string]types.AttributeValue
-	for {
-		out, err := d.client.Scan(ctx, &dynamodb.ScanInput{
-			TableName: aws.String(d.table), ConsistentRead: aws.Bool(true), ExclusiveStartKey: start,
-		})
-		if err != nil {
-			return fmt.Errorf("save snapshot: scan: %w", err)
+	f := d.front
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, err := f.snapshot()
+	if err != nil {
+		return fmt.Errorf("save snapshot: %w", err)
+	}
+	write := func() error {
+		if err := writeFileAtomic(d.path, data); err != nil {
+			return err
 		}
-		for _, item := range out.Items {
-			line, err := marshalItem(item)
-			if err != nil {
-				return fmt.Errorf("save snapshot: %w", err)
-			}
+		return syncDir(filepath.Dir(d.path))
+	}
+	if f.wal == nil {
+		return write()
+	}
+	return f.wal.reset(write)
+}
+
+// snapshot is every item of the table in the snapshot format, read with
+// the caller holding the write lock. A Scan is right here: this is the
+// stand-in's own backup of the whole table, not an application list.
+func (f *dynamoFront) snapshot() ([]byte, error) {
+	var buf bytes.Buffer
+	name, _ := json.Marshal(f.table)
+	fmt.Fprintf(&buf, "{\"table\": %s,\n\"items\": [", name)
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	n := 0
+	in := map[string]any{"TableName": f.table, "ConsistentRead": true}
+	for {
+		rec, out := f.op("Scan", in, true)
+		if rec.status != http.StatusOK {
+			return nil, fmt.Errorf("scan: %s", rec.body.String())
+		}
+		for _, item := range asList(out["Items"]) {
 			if n > 0 {
 				buf.WriteByte(',')
 			}
 			buf.WriteByte('\n')
-			buf.Write(line)
+			if err := enc.Encode(item); err != nil {
+				return nil, err
+			}
+			buf.Truncate(buf.Len() - 1) // Encode's newline
 			n++
 		}
-		if len(out.LastEvaluatedKey) == 0 {
+		last := asMap(out["LastEvaluatedKey"])
+		if len(last) == 0 {
 			break
 		}
-		start = out.LastEvaluatedKey
+		in["ExclusiveStartKey"] = last
 	}
 	buf.WriteString("\n]}\n")
-	return writeFileAtomic(d.path, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // writeFileAtomic replaces path with data via a temporary file in the same
@@ -307,11 +400,16 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	return os.Rename(f.Name(), path)
 }
 
-// Close saves the snapshot (when there is a path) and stops the server.
-// Later calls return the first call's result.
+// Close stops the server, letting writes in progress finish, then saves
+// the snapshot (when there is a path) and closes the journal. Later calls
+// return the first call's result.
 func (d *Dynamo) Close() error {
 	d.closeOnce.Do(func() {
-		d.closeErr = errors.Join(d.Save(), d.srv.close())
+		errs := []error{d.srv.close(), d.Save()}
+		if d.front.wal != nil {
+			errs = append(errs, d.front.wal.close())
+		}
+		d.closeErr = errors.Join(errs...)
 	})
 	return d.closeErr
 }

@@ -35,11 +35,17 @@ import (
 // transactWrite), with every other request held off meanwhile.
 //
 // Return values: see putOrDelete.
+//
+// Durability: with a journal, every acknowledged write is on disk first
+// (see write); writes run one at a time, reads alongside each other.
 type dynamoFront struct {
 	next   http.Handler
-	mu     sync.RWMutex // transactions hold it exclusively
-	table  string       // the table whose new items are streamed
+	mu     sync.RWMutex // writes hold it exclusively
+	table  string       // the table whose new items are streamed and journaled
 	stream stream
+	wal    *journal // nil: writes are not journaled (no snapshot path)
+	// compact folds the journal into the snapshot once it is too long.
+	compact func()
 }
 
 func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -51,14 +57,9 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var rec *recorder
 	target := r.Header.Get("X-Amz-Target")
 	switch target {
-	case targetPrefix + "TransactWriteItems":
-		var inserted []map[string]any
-		f.mu.Lock()
-		rec, inserted = f.transactWrite(reqBody)
-		f.mu.Unlock()
-		f.stream.deliver(inserted)
-	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
-		rec = f.putOrDelete(target, reqBody)
+	case targetPrefix + "TransactWriteItems", targetPrefix + "PutItem", targetPrefix + "DeleteItem",
+		targetPrefix + "UpdateItem", targetPrefix + "BatchWriteItem":
+		rec = f.write(target, reqBody)
 	default:
 		f.mu.RLock()
 		rec = f.call(target, reqBody)
@@ -71,12 +72,110 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(rec.body.Bytes())
 }
 
+// write runs one write with every other request held off, so the journal
+// records the items it left in the order the writes were applied. The
+// answer goes back only once the journal is on disk: an acknowledged write
+// survives a crash (kill -9) of the process.
+func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
+	var rec *recorder
+	var inserted, touched []map[string]any
+	f.mu.Lock()
+	switch target {
+	case targetPrefix + "TransactWriteItems":
+		rec, inserted, touched = f.transactWrite(reqBody)
+	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
+		rec = f.putOrDelete(target, reqBody)
+	default:
+		rec = f.call(target, reqBody)
+	}
+	var seq uint64
+	if f.wal != nil {
+		if touched == nil && rec.status == http.StatusOK {
+			touched = f.writtenKeys(reqBody)
+		}
+		seq = f.journalItems(touched)
+	}
+	f.mu.Unlock()
+	if seq > 0 {
+		if err := f.wal.wait(seq); err != nil {
+			// Applied in memory but not durable: the caller must not take
+			// it for acknowledged. DynamoDB's 500 is retryable.
+			return jsonResponse(http.StatusInternalServerError, map[string]any{
+				"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": err.Error()})
+		}
+		if f.compact != nil {
+			f.compact()
+		}
+	}
+	f.stream.deliver(inserted)
+	return rec
+}
+
+// writtenKeys are the keys of the table's items that a successful
+// PutItem, UpdateItem, DeleteItem or BatchWriteItem request wrote.
+func (f *dynamoFront) writtenKeys(reqBody []byte) []map[string]any {
+	var req map[string]any
+	if decodeJSON(reqBody, &req) != nil {
+		return nil
+	}
+	var keys []map[string]any
+	if items, ok := asMap(req["RequestItems"])[f.table]; ok { // BatchWriteItem
+		for _, wr := range asList(items) {
+			if put := asMap(asMap(wr)["PutRequest"]); put != nil {
+				keys = append(keys, keyOnly(asMap(put["Item"])))
+			} else if del := asMap(asMap(wr)["DeleteRequest"]); del != nil {
+				keys = append(keys, keyOnly(asMap(del["Key"])))
+			}
+		}
+		return keys
+	}
+	if req["TableName"] != f.table {
+		return nil
+	}
+	if key := asMap(req["Key"]); key != nil {
+		return []map[string]any{keyOnly(key)}
+	}
+	if item := asMap(req["Item"]); item != nil {
+		return []map[string]any{keyOnly(item)}
+	}
+	return nil
+}
+
+// journalItems appends the current state of each item (read back, typed,
+// while the write lock is held) to the journal: the whole item, or its
+// deletion. Replaying whole items is idempotent, unlike replaying an
+// update expression. It returns the sequence number to wait for (0: none).
+func (f *dynamoFront) journalItems(keys []map[string]any) uint64 {
+	if len(keys) == 0 {
+		return 0
+	}
+	lines := make([][]byte, 0, len(keys))
+	for _, key := range keys {
+		_, out := f.op("GetItem", map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true}, true)
+		var rec walRecord
+		if item := asMap(out["Item"]); item != nil {
+			rec.Put = item
+		} else {
+			rec.Del = key
+		}
+		line, _ := json.Marshal(rec)
+		lines = append(lines, append(line, '\n'))
+	}
+	return f.wal.append(lines...)
+}
+
+// walRecord is one line of the journal: an item as it now is, or the key
+// of an item that is gone.
+type walRecord struct {
+	Put map[string]any `json:"put,omitempty"`
+	Del map[string]any `json:"del,omitempty"`
+}
+
 // putOrDelete runs a PutItem or DeleteItem and gives it DynamoDB's
-// answer. minidyn's PutItem answers every put with the new item as
-// Attributes, even for ReturnValues ALL_OLD, and neither call honours
-// ReturnValuesOnConditionCheckFailure. When the old item is asked for, it
-// is read first (typed), with other requests held off until the write is
-// done so it is the item the write replaced.
+// answer, with the write lock held. minidyn's PutItem answers every put
+// with the new item as Attributes, even for ReturnValues ALL_OLD, and
+// neither call honours ReturnValuesOnConditionCheckFailure. When the old
+// item is asked for, it is read first (typed).
 func (f *dynamoFront) putOrDelete(target string, reqBody []byte) *recorder {
 	var req map[string]any
 	if decodeJSON(reqBody, &req) != nil {
@@ -86,8 +185,6 @@ func (f *dynamoFront) putOrDelete(target string, reqBody []byte) *recorder {
 	wantOldOnFailure := req["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD"
 	var old map[string]any
 	if wantOld || wantOldOnFailure {
-		f.mu.Lock()
-		defer f.mu.Unlock()
 		key := asMap(req["Key"])
 		if key == nil {
 			key = keyOnly(asMap(req["Item"]))
@@ -97,9 +194,6 @@ func (f *dynamoFront) putOrDelete(target string, reqBody []byte) *recorder {
 			return getRec
 		}
 		old = asMap(out["Item"])
-	} else {
-		f.mu.RLock()
-		defer f.mu.RUnlock()
 	}
 	rec := f.raw(target, reqBody)
 	var resp map[string]any

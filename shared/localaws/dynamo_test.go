@@ -357,8 +357,15 @@ func TestDynamoSnapshotSurvivesRestart(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("snapshot dir holds %d files, want only the snapshot (no temp files)", len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{"dynamodb.json", "dynamodb.json.wal"}; !slices.Equal(names, want) {
+		t.Errorf("snapshot dir holds %v, want %v (no temp files)", names, want)
+	}
+	if fi, err := os.Stat(path + ".wal"); err != nil || fi.Size() != 0 {
+		t.Errorf("journal after a clean stop: %v, %v; want empty (folded into the snapshot)", fi, err)
 	}
 
 	d2 := startDynamo(t, path)

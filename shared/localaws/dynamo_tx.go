@@ -39,22 +39,24 @@ type txOp struct {
 // minidyn's own TransactWriteItems is not used: its rollback restores a
 // copy of the whole table that loses every empty list and map.
 //
-// It also returns the items the transaction inserted, for the stream.
-func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any) {
+// It also returns the items the transaction inserted, for the stream, and
+// the keys of the items it may have written (once it got to writing, even
+// if it rolled back), for the journal.
+func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any, []map[string]any) {
 	var req struct {
 		TransactItems []map[string]map[string]any
 	}
 	if err := decodeJSON(reqBody, &req); err != nil {
-		return apiError("SerializationException", err.Error()), nil
+		return apiError("SerializationException", err.Error()), nil, nil
 	}
 	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
-		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil
+		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil, nil
 	}
 	ops := make([]txOp, len(req.TransactItems))
 	seen := map[string]bool{}
 	for i, ti := range req.TransactItems {
 		if len(ti) != 1 {
-			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil
+			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil, nil
 		}
 		for kind, spec := range ti {
 			ops[i] = txOp{kind: kind, spec: spec}
@@ -66,15 +68,15 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 		case "Put":
 			op.key = keyOnly(asMap(op.spec["Item"]))
 		default:
-			return apiError("ValidationException", "unknown transaction item "+op.kind), nil
+			return apiError("ValidationException", "unknown transaction item "+op.kind), nil, nil
 		}
 		op.table, _ = op.spec["TableName"].(string)
 		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
-			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil
+			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil, nil
 		}
 		id, _ := json.Marshal([]any{op.table, op.key})
 		if seen[string(id)] {
-			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil
+			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil, nil
 		}
 		seen[string(id)] = true
 	}
@@ -85,7 +87,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 	for i, op := range ops {
 		rec, out := f.op("GetItem", map[string]any{"TableName": op.table, "Key": op.key, "ConsistentRead": true}, true)
 		if rec.status != http.StatusOK {
-			return rec, nil
+			return rec, nil, nil
 		}
 		before[i] = asMap(out["Item"])
 		reasons[i] = map[string]any{"Code": "None"}
@@ -95,7 +97,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 		}
 		holds, rec := f.conditionHolds(op, cond, before[i] != nil)
 		if rec != nil {
-			return rec, nil
+			return rec, nil, nil
 		}
 		if !holds {
 			canceled = true
@@ -114,9 +116,15 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 			"__type":              "TransactionCanceledException",
 			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
 			"CancellationReasons": reasons,
-		}), nil
+		}), nil, nil
 	}
 
+	var touched []map[string]any
+	for _, op := range ops {
+		if op.kind != "ConditionCheck" && op.table == f.table {
+			touched = append(touched, op.key)
+		}
+	}
 	for i, op := range ops {
 		if op.kind == "ConditionCheck" {
 			continue
@@ -130,7 +138,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 		rec, _ := f.op(op.kind+"Item", in, false)
 		if rec.status != http.StatusOK {
 			f.rollback(ops[:i], before[:i])
-			return rec, nil
+			return rec, nil, touched
 		}
 	}
 	var inserted []map[string]any
@@ -139,7 +147,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 			inserted = append(inserted, asMap(op.spec["Item"]))
 		}
 	}
-	return jsonResponse(http.StatusOK, map[string]any{}), inserted
+	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched
 }
 
 // noopAttr is an attribute no item has: REMOVE of it changes nothing.

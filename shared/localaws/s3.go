@@ -29,9 +29,13 @@ var boltLockTimeout = 2 * time.Second
 // S3 is an embedded S3-compatible server (gofakes3) on a real 127.0.0.1
 // listener, with its bucket created.
 //
-// Known differences from S3: presigned URLs are served without checking
-// their signature or expiry (a test cannot catch a badly signed or expired
-// URL); SSE-KMS headers are stored and echoed but nothing is encrypted and
+// Like a private bucket, it refuses unsigned requests (403 AccessDenied)
+// and answers CORS only for the configured origins, as the bucket's CORS
+// rule in infra does (see s3Guard).
+//
+// Known differences from S3: signatures, of requests and presigned URLs,
+// are required but not checked, nor is expiry (a test cannot catch a
+// badly signed or expired URL); SSE-KMS headers are stored and echoed but nothing is encrypted and
 // no key policy is checked; bucket policies, Block Public Access and
 // lifecycle rules do not exist; the bbolt backend keeps no versions.
 type S3 struct {
@@ -40,6 +44,7 @@ type S3 struct {
 	srv      *localServer
 	db       *bolt.DB // nil for the in-memory backend
 	client   *s3.Client
+	origins  []string // browser origins CORS is answered for
 
 	closeOnce sync.Once
 	closeErr  error
@@ -53,11 +58,17 @@ func WithBucket(name string) S3Option {
 	return func(s *S3) { s.bucket = name }
 }
 
+// WithCORSOrigins answers CORS for these browser origins instead of
+// DevOrigins.
+func WithCORSOrigins(origins ...string) S3Option {
+	return func(s *S3) { s.origins = origins }
+}
+
 // StartS3 starts the embedded server storing objects in the bbolt file at
 // boltPath (created if missing, so objects survive a restart), or in memory
 // when boltPath is "", and creates the bucket.
 func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
-	s := &S3{bucket: DefaultBucket}
+	s := &S3{bucket: DefaultBucket, origins: DevOrigins}
 	for _, o := range opts {
 		o(s)
 	}
@@ -85,7 +96,7 @@ func StartS3(boltPath string, opts ...S3Option) (*S3, error) {
 		s.closeDB()
 		return nil, fmt.Errorf("create bucket %s: %w", s.bucket, err)
 	}
-	srv, err := startLocalServer(gofakes3.New(backend).Server())
+	srv, err := startLocalServer(s3Guard{next: gofakes3.New(backend).Server(), origins: s.origins})
 	if err != nil {
 		s.closeDB()
 		return nil, fmt.Errorf("listen: %w", err)

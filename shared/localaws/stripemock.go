@@ -13,10 +13,18 @@ import (
 
 // StripeMock is a running github.com/stripe/stripe-mock (Stripe's own
 // stateless API stand-in, pinned as a go tool in go.mod), on loopback.
+//
+// It runs as this process's own child, not under `go tool` (whose child
+// it would be, out of reach): on Linux it is killed by the kernel when
+// this process dies, even by kill -9 (Pdeathsig), and it leads its own
+// process group, which Close kills whole.
 type StripeMock struct {
 	URL string // its plain-HTTP base URL, for STRIPE_API_BASE_URL
 	cmd *exec.Cmd
 }
+
+// Pid is the stripe-mock process's id.
+func (m *StripeMock) Pid() int { return m.cmd.Process.Pid }
 
 // StartStripeMock builds (once, through the Go build cache) and starts
 // stripe-mock on two free loopback ports, and returns when it listens.
@@ -31,8 +39,18 @@ func StartStripeMock(ctx context.Context, dir string) (*StripeMock, error) {
 		ports[i] = l.Addr().String()
 		l.Close()
 	}
-	cmd := exec.CommandContext(ctx, "go", "tool", "stripe-mock", "-http-addr", ports[0], "-https-addr", ports[1])
+	// go tool -n builds the tool (once, through the build cache) and
+	// prints the binary's path without running it.
+	find := exec.CommandContext(ctx, "go", "tool", "-n", "stripe-mock")
+	find.Dir = dir
+	bin, err := find.Output()
+	if err != nil {
+		return nil, fmt.Errorf("build stripe-mock: %w", err)
+	}
+	cmd := exec.CommandContext(ctx, strings.TrimSpace(string(bin)), "-http-addr", ports[0], "-https-addr", ports[1])
 	cmd.Dir = dir
+	cmd.SysProcAttr = childProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -62,15 +80,16 @@ func StartStripeMock(ctx context.Context, dir string) (*StripeMock, error) {
 			return nil, err
 		}
 	case <-time.After(3 * time.Minute): // the first build of stripe-mock on a fresh machine
-		_ = cmd.Process.Kill()
+		_ = killGroup(cmd.Process)
+		_ = cmd.Wait()
 		return nil, fmt.Errorf("stripe-mock did not start")
 	}
 	return &StripeMock{URL: "http://" + ports[0], cmd: cmd}, nil
 }
 
-// Close stops stripe-mock.
+// Close stops stripe-mock and its process group.
 func (m *StripeMock) Close() error {
-	_ = m.cmd.Process.Kill()
+	_ = killGroup(m.cmd.Process)
 	_ = m.cmd.Wait()
 	return nil
 }

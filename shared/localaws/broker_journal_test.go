@@ -1,0 +1,138 @@
+package localaws
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// crashBroker leaves b's file as kill -9 would: nothing saved or flushed
+// beyond what was acknowledged.
+func crashBroker(b *Broker) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_ = b.wal.f.Close()
+	b.wal = nil
+}
+
+// persisted returns a persisted broker on path with queues "a" and "b",
+// recording what "a" is handed; "a" fails the bodies in fail.
+func persisted(t *testing.T, path string, fail ...string) (*Broker, *consumer) {
+	t.Helper()
+	b := newTestBroker(t)
+	c := &consumer{b: b, fail: func(body string, _ int) bool { return slices.Contains(fail, body) }}
+	b.Register("a", c.handle, QueueConfig{})
+	if err := b.Persist(path); err != nil {
+		t.Fatal(err)
+	}
+	return b, c
+}
+
+func bodies(c *consumer) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, d := range c.deliveries {
+		for _, r := range d.records {
+			out = append(out, r.Body)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestBrokerPersistsUntilDeleted: messages sent and not yet deleted are
+// delivered after a crash; deleted ones are not; a queue no longer
+// registered keeps its messages for a later run.
+func TestBrokerPersistsUntilDeleted(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queues.jsonl")
+
+	b, _ := persisted(t, path)
+	b.Register("gone", handled, QueueConfig{})
+	for _, body := range []string{"handled", "failing"} {
+		if err := b.Send(ctx, "a", body, map[string]string{"k": "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	crashBroker(b) // before any delivery
+
+	b2, c2 := persisted(t, path, "failing")
+	if err := b2.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(c2); !slices.Equal(got, []string{"failing", "failing", "failing", "failing", "failing", "handled"}) {
+		t.Fatalf("after the crash delivered %v", got)
+	}
+	if err := b2.Send(ctx, "a", "queued", nil); err != nil {
+		t.Fatal(err)
+	}
+	crashBroker(b2)
+
+	b3, c3 := persisted(t, path)
+	if err := b3.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// "handled" was deleted and "failing" went to the DLQ: only the one
+	// sent after is still queued.
+	if got := bodies(c3); !slices.Equal(got, []string{"queued"}) {
+		t.Fatalf("after the second crash delivered %v, want [queued]", got)
+	}
+	if d := c3.deliveries[0].records[0]; d.MessageAttributes != nil {
+		t.Errorf("attributes of a message without any: %v", d.MessageAttributes)
+	}
+	if err := b3.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(path); err != nil || len(data) != 0 {
+		t.Errorf("journal after a clean stop with nothing queued: %q, %v", data, err)
+	}
+}
+
+// TestBrokerPersistKeepsAttributesAndUnregisteredQueues: a message comes
+// back as it was sent, and one of a queue this run does not register is
+// kept for the next.
+func TestBrokerPersistKeepsAttributesAndUnregisteredQueues(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "queues.jsonl")
+	b := newTestBroker(t)
+	b.Register("a", handled, QueueConfig{})
+	b.Register("later", handled, QueueConfig{})
+	if err := b.Persist(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(ctx, "later", "for later", map[string]string{"kind": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	crashBroker(b)
+
+	b2, _ := persisted(t, path) // no "later" queue
+	if err := b2.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b3 := newTestBroker(t)
+	c3 := &consumer{b: b3}
+	b3.Register("later", c3.handle, QueueConfig{})
+	if err := b3.Persist(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := b3.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(c3.deliveries) != 1 {
+		t.Fatalf("deliveries %v", c3.deliveries)
+	}
+	m := c3.deliveries[0].records[0]
+	if m.Body != "for later" || *m.MessageAttributes["kind"].StringValue != "x" {
+		t.Errorf("redelivered %q %v", m.Body, m.MessageAttributes)
+	}
+}
+
+func handled(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return events.SQSEventResponse{}, nil
+}
