@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/matterly/matterly/shared/providers/twiliosig"
+	"github.com/matterly/matterly/shared/messaging/twiliosig"
 )
 
 // The Twilio account the stack is configured with, and the public URL
