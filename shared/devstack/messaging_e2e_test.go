@@ -240,8 +240,9 @@ func TestSMSStopFlow(t *testing.T) {
 	}
 }
 
-// TestKeywordMatching sends Twilio's keywords as a client would: only a
-// whole-message keyword changes consent.
+// TestKeywordMatching sends the keywords as a client would: only a
+// whole-message keyword changes consent (an opt-out also with trailing
+// punctuation, full-width or with zero-width characters inside).
 func TestKeywordMatching(t *testing.T) {
 	o := newSMSOrg(t)
 	for _, tt := range []struct {
@@ -255,6 +256,12 @@ func TestKeywordMatching(t *testing.T) {
 		{"OptOut", "opted_out"},
 		{"start now", ""},
 		{"Help", ""},
+		{"START", "opted_in"},
+		{"ＳＴＯＰ.", "opted_out"},
+		{"Yes!", ""},
+		{"S\u200bTART", "opted_in"},
+		{"stop by tomorrow?", ""},
+		{"Opt-Out", "opted_out"},
 	} {
 		before := len(o.consent(t))
 		if r := o.inbound(t, tt.body); r.Status != 200 {
