@@ -102,7 +102,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("POST /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.RecordConsent, func(in ConsentInput) (any, error) {
-			return svc.RecordConsent(ctx, r.Principal.OrgID, r.Principal.UserID, in)
+			return svc.RecordConsent(ctx, activity.ActorOf(r), in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
