@@ -163,7 +163,9 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/messaging/settings":
 	case "PATCH /v1/messaging/settings":
 		body = map[string]any{"reminderLeadMinutes": 60}
-	case "GET /unsubscribe", "POST /unsubscribe":
+	case "POST /v1/consent/confirmations":
+		body = map[string]any{"phone": "+14155550100", "clientId": v.ids["clientId"]}
+	case "GET /unsubscribe", "POST /unsubscribe", "GET /consent/confirm", "POST /consent/confirm":
 		path += "?token=not.a.token"
 	case "POST /webhooks/twilio/sms", "POST /webhooks/twilio/status":
 		// Unsigned: refused before anything is read (the signed paths are
