@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -50,6 +52,7 @@ type Confirmation struct {
 	CreatedAt  time.Time `dynamodbav:"createdAt" json:"createdAt"`
 	ExpiresAt  time.Time `dynamodbav:"expiresAt" json:"expiresAt"`
 	UsedAt     time.Time `dynamodbav:"usedAt,omitempty" json:"usedAt,omitzero"`
+	Used       bool      `dynamodbav:"used" json:"-"` // the condition of the one use
 	TTL        int64     `dynamodbav:"ttl,omitempty" json:"-"`
 }
 
@@ -58,6 +61,9 @@ func confirmationSK(id string) string { return "CONSENTCONFIRM#" + id }
 // RequestConfirmation sends the client a link to confirm they want
 // messages at an address they opted out of themselves.
 func (s *Service) RequestConfirmation(ctx context.Context, a activity.Actor, in ConfirmationInput) (Confirmation, error) {
+	if !access.Can(access.Role(a.Role), access.OptInConsent) {
+		return Confirmation{}, fault.E(fault.Forbidden, "Your role cannot ask clients to opt back in.")
+	}
 	email, emailOK := check.Email(in.Email)
 	var ck fault.Checker
 	ck.Check((in.Phone == "") != (in.Email == ""), "phone", "give exactly one of phone and email")
@@ -112,20 +118,21 @@ func (s *Service) RequestConfirmation(ctx context.Context, a activity.Actor, in 
 		}
 	}
 	m.Direction, m.Kind, m.ClientID, m.SentBy = Outbound, KindGeneral, client.ID, a.UserID
-	// The request, the message carrying it and the sender's role land in
-	// one transaction: no link goes out that cannot be confirmed.
+	// The request and the message carrying it land in one transaction (with
+	// store's check of the sender's membership: a transaction holds one
+	// condition per item, so the role the handler checked is re-checked
+	// there as SendMessages): no link goes out that cannot be confirmed.
 	c.SentTo = m.Channel
 	c.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: confirmationSK(c.ID), Type: "consentConfirmation"}
 	put, err := s.DB.Put(c, store.NotExists())
 	if err != nil {
 		return Confirmation{}, err
 	}
-	err = s.store(ctx, &a, a.OrgID, &m, put, tenant.MemberWith(s.DB, a.OrgID, a.UserID, access.OptInConsent))
-	if store.Failed(err, 3) { // the member check, after the message, its consent check and the request
-		return Confirmation{}, tenant.ErrRoleChanged
+	if err := s.store(ctx, &a, a.OrgID, &m, put); err != nil {
+		return Confirmation{}, err
 	}
 	c.MessageID = m.ID
-	return c, err
+	return c, nil
 }
 
 // confirmation reads the request a confirmation token names.
@@ -144,7 +151,7 @@ func (s *Service) confirmation(ctx context.Context, token string) (Confirmation,
 	if !reqs[0].Found || !reqs[1].Found {
 		return Confirmation{}, org{}, "", fault.E(fault.NotFound, "This confirmation link is no longer valid.")
 	}
-	if !c.UsedAt.IsZero() || !s.Now().Before(c.ExpiresAt) {
+	if c.Used || !s.Now().Before(c.ExpiresAt) {
 		return Confirmation{}, org{}, "", errLinkUsed
 	}
 	return c, o, orgID, nil
@@ -160,8 +167,9 @@ func (s *Service) Confirm(ctx context.Context, token string) (string, error) {
 		return "", err
 	}
 	used := c
-	used.UsedAt = s.Now().UTC()
-	put, err := s.DB.Put(used, &store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(usedAt)"})
+	used.UsedAt, used.Used = s.Now().UTC(), true
+	put, err := s.DB.Put(used, &store.Cond{Expr: "attribute_exists(PK) AND #used = :no", Names: map[string]string{"#used": "used"},
+		Values: map[string]types.AttributeValue{":no": &types.AttributeValueMemberBOOL{Value: false}}})
 	if err != nil {
 		return "", err
 	}
