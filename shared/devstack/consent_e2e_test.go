@@ -209,4 +209,33 @@ func TestDoubleOptIn(t *testing.T) {
 	if r := (&client{t: t}).do("GET", strings.Replace(link, "token=", "token=x", 1), nil); r.Status != 400 {
 		t.Errorf("edited token: %d", r.Status)
 	}
+
+	// An email that unsubscribed: the request goes by text, to the phone.
+	o.must(202, "POST", "/v1/messages/email", map[string]any{"clientId": o.clientID, "subject": "Hello", "body": "Hello", "kind": "general"})
+	drain(t)
+	if r := (&client{t: t}).do("POST", emailLink(t, o.email, "/unsubscribe?token="), nil); r.Status != 200 {
+		t.Fatalf("unsubscribe %d", r.Status)
+	}
+	r = staff.must(202, "POST", "/v1/consent/confirmations", map[string]any{"email": o.email, "clientId": o.clientID})
+	drain(t)
+	sent := twilioFake.to(o.phone)
+	_, smsLink, ok := strings.Cut(sent[len(sent)-1].Get("Body"), publicURL)
+	if str(r.Body, "sentTo") != "sms" || !ok || !strings.HasPrefix(smsLink, "/consent/confirm?token=") {
+		t.Fatalf("request by text: %s, %v", r.Raw, sent[len(sent)-1])
+	}
+	if r := (&client{t: t}).do("POST", strings.Fields(smsLink)[0], nil); r.Status != 200 {
+		t.Fatalf("POST confirm: %d %s", r.Status, r.Raw)
+	}
+	if st := o.must(200, "GET", "/v1/consent/state?email="+url.QueryEscape(o.email), nil); str(st.Body, "state") != "opted_in" || str(st.Body, "method") != "double_opt_in" {
+		t.Errorf("email state %s", st.Raw)
+	}
+
+	// A client with no email: after a STOP only START by text works.
+	p := newSMSOrg(t)
+	noEmail := str(p.must(201, "POST", "/v1/clients", map[string]any{"name": "Nora Noemail", "kind": "person", "phone": "+16465550199"}).Body, "id")
+	twilioPost(t, "/webhooks/twilio/sms", url.Values{"MessageSid": {"SMnoemail00000000000000000000000001"}, "From": {"+16465550199"}, "To": {p.from}, "Body": {"STOP"}}, twilioToken)
+	if r := p.must(422, "POST", "/v1/consent/confirmations", map[string]any{"phone": "+16465550199", "clientId": noEmail}); !strings.Contains(r.Raw, "START") {
+		t.Errorf("no email: %s", r.Raw)
+	}
+	p.must(422, "POST", "/v1/consent/confirmations", map[string]any{"phone": o.phone, "clientId": noEmail}) // not this client's
 }

@@ -33,7 +33,9 @@ var pageHeaders = map[string]string{
 
 // page answers an HTML page: a title, a message and, when button is set,
 // a form that POSTs to the page's own URL (the token rides in the query;
-// with no action attribute a form submits to the document's URL).
+// with no action attribute a form submits to the document's URL). The
+// hidden field is RFC 8058's one-click body; the confirm page's POST sends
+// it too, and no handler reads a body.
 func page(title, message, button string) *httpapi.Response {
 	body := "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">" +
 		"<title>" + html.EscapeString(title) + "</title><style>body{font:16px/1.5 sans-serif;max-width:32em;margin:3em auto;padding:0 1em}" +
