@@ -104,6 +104,15 @@ const (
 	ManageMessaging Permission = "messaging:manage" // reminder lead time, quiet hours
 )
 
+// Consent beyond opting out: OptInConsent is recording an opt-in (or asking
+// the client to confirm one); OverrideConsent is making sendable, on
+// written evidence, an address whose owner opted out themselves (STOP,
+// unsubscribe, a spam complaint).
+const (
+	OptInConsent    Permission = "consent:opt-in"
+	OverrideConsent Permission = "consent:override"
+)
+
 // Role groups of the matrix below.
 var (
 	everyone = []Role{Owner, Admin, Attorney, Staff, Billing}
@@ -157,6 +166,11 @@ var matrix = map[Permission][]Role{
 	ReadConsent:     everyone,
 	RecordConsent:   everyone,
 	ManageMessaging: {Owner, Admin},
+
+	// Anyone who hears "stop" records it (RecordConsent); billing never
+	// makes anyone reachable again.
+	OptInConsent:    caseTeam,
+	OverrideConsent: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

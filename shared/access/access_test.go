@@ -75,6 +75,10 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		SendMessages:    {true, true, true, true, true},
 		RecordConsent:   {true, true, true, true, true},
 		ManageMessaging: {true, true, false, false, false},
+		// Consent (issue 13): billing opts no one in; only owners and
+		// admins override a client's own opt-out.
+		OptInConsent:    {true, true, true, true, false},
+		OverrideConsent: {true, true, false, false, false},
 		// AI (issue 5): the people who work on matters; billing never sends
 		// documents to the AI.
 		UseAI: {true, true, true, true, false},

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/matterly/matterly/shared/providers/twiliosig"
+	"github.com/matterly/matterly/shared/messaging/twiliosig"
 )
 
 // The Twilio account the stack is configured with, and the public URL
@@ -246,8 +246,9 @@ func TestSMSStopFlow(t *testing.T) {
 	}
 }
 
-// TestKeywordMatching sends Twilio's keywords as a client would: only a
-// whole-message keyword changes consent.
+// TestKeywordMatching sends the keywords as a client would: only a
+// whole-message keyword changes consent (an opt-out also with trailing
+// punctuation, full-width or with zero-width characters inside).
 func TestKeywordMatching(t *testing.T) {
 	o := newSMSOrg(t)
 	for _, tt := range []struct {
@@ -261,6 +262,12 @@ func TestKeywordMatching(t *testing.T) {
 		{"OptOut", "opted_out"},
 		{"start now", ""},
 		{"Help", ""},
+		{"START", "opted_in"},
+		{"ＳＴＯＰ.", "opted_out"},
+		{"Yes!", ""},
+		{"S\u200bTART", "opted_in"},
+		{"stop by tomorrow?", ""},
+		{"Opt-Out", "opted_out"},
 	} {
 		before := len(o.consent(t))
 		if r := o.inbound(t, tt.body); r.Status != 200 {
@@ -454,7 +461,7 @@ func TestCaseUpdateAndQuietHours(t *testing.T) {
 }
 
 // TestEmailUnsubscribe: an email carries a signed one-click unsubscribe
-// link; opening it records the opt-out, and the next email is refused.
+// link; its page's POST records the opt-out, and the next email is refused.
 func TestEmailUnsubscribe(t *testing.T) {
 	o := newSMSOrg(t)
 	send := map[string]any{"clientId": o.clientID, "subject": "Your invoice", "body": "Please find your invoice attached.", "kind": "general"}
@@ -478,10 +485,13 @@ func TestEmailUnsubscribe(t *testing.T) {
 	if r := (&client{t: t}).do("GET", "/unsubscribe?token="+url.QueryEscape(parts[0]+"."+forged+"."+parts[2]), nil); r.Status != 400 {
 		t.Errorf("forged token answered %d", r.Status)
 	}
-	for _, method := range []string{"GET", "POST"} { // the link, then a mail client's one-click POST
-		if r := (&client{t: t}).do(method, link, nil); r.Status != 200 || !strings.Contains(r.Raw, "no more emails") {
-			t.Fatalf("%s unsubscribe: %d %s", method, r.Status, r.Raw)
-		}
+	// The link shows a page and records nothing; the page's button (or a
+	// mail client's one-click POST) unsubscribes.
+	if r := (&client{t: t}).do("GET", link, nil); r.Status != 200 || !strings.Contains(r.Raw, "<form method=post>") || strings.Contains(r.Raw, "no more emails") {
+		t.Fatalf("GET unsubscribe: %d %s", r.Status, r.Raw)
+	}
+	if r := (&client{t: t}).do("POST", link, nil); r.Status != 200 || !strings.Contains(r.Raw, "no more emails") {
+		t.Fatalf("POST unsubscribe: %d %s", r.Status, r.Raw)
 	}
 	r := o.must(200, "GET", "/v1/consent?email="+url.QueryEscape(o.email), nil)
 	if items, _ := r.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["method"] != "unsubscribe" {
@@ -490,8 +500,11 @@ func TestEmailUnsubscribe(t *testing.T) {
 	if r := o.must(409, "POST", "/v1/messages/email", send); str(r.Body, "rule") != "messaging.opted-out" {
 		t.Errorf("refusal %s", r.Raw)
 	}
-	// A member records an opt-in the client gave in person: email resumes.
-	o.must(201, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff", "clientId": o.clientID, "note": "Asked at the front desk"})
+	// The client unsubscribed themselves: a member's word is not enough;
+	// the owner, holding their written consent, overrides: email resumes.
+	o.must(409, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff", "clientId": o.clientID, "note": "Asked at the front desk"})
+	o.must(201, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff_override", "clientId": o.clientID,
+		"reason": "Asked at the front desk", "evidence": "Signed consent form, scanned as document 01JCONSENT"})
 	o.must(202, "POST", "/v1/messages/email", send)
 }
 

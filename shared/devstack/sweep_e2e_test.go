@@ -170,7 +170,9 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/messaging/email-domains", "DELETE /v1/messaging/email-domains/{domain}", "POST /v1/messaging/sms-services":
 	case "POST /v1/messaging/sms-numbers":
 		body = map[string]any{"areaCode": 415}
-	case "GET /unsubscribe", "POST /unsubscribe":
+	case "POST /v1/consent/confirmations":
+		body = map[string]any{"phone": "+14155550100", "clientId": v.ids["clientId"]}
+	case "GET /unsubscribe", "POST /unsubscribe", "GET /consent/confirm", "POST /consent/confirm":
 		path += "?token=not.a.token"
 	case "POST /webhooks/twilio/sms", "POST /webhooks/twilio/status":
 		// Unsigned: refused before anything is read (the signed paths are

@@ -2,7 +2,6 @@ package messaging
 
 import (
 	"context"
-	"errors"
 	"html"
 	"net/http"
 	"regexp"
@@ -112,7 +111,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("POST /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.RecordConsent, func(in ConsentInput) (any, error) {
-			return svc.RecordConsent(ctx, r.Principal.OrgID, r.Principal.UserID, in)
+			return svc.RecordConsent(ctx, activity.ActorOf(r), in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -157,17 +156,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		out, err := svc.CreateService(ctx, activity.ActorOf(r))
 		return httpapi.JSON(http.StatusCreated, out), err
 	})
-	unsubscribe := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		name, err := svc.Unsubscribe(ctx, r.Query("token"))
-		if err != nil {
-			return nil, err
-		}
-		page := "<!doctype html><meta charset=utf-8><title>Unsubscribed</title><p>You will receive no more emails from " +
-			html.EscapeString(name) + ".</p>"
-		return httpapi.Text(http.StatusOK, "text/html; charset=utf-8", page), nil
-	}
-	rt.Handle("GET /unsubscribe", unsubscribe)
-	rt.Handle("POST /unsubscribe", unsubscribe) // RFC 8058 one-click, from the List-Unsubscribe-Post header
+	handlePages(rt, svc) // pages.go: unsubscribe, double opt-in
 	return rt, rt.Check()
 }
 
@@ -213,14 +202,8 @@ func addressOf(r *httpapi.Request) (channel, address string, err error) {
 // Unsubscribe records the opt-out a signed link names and returns the
 // org's name for the confirmation page. Opening it twice logs once.
 func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error) {
-	orgID, addr, ok := s.openUnsubscribe(token)
-	if !ok {
-		return "", fault.E(fault.Malformed, "This unsubscribe link is not valid; copy the whole link from the email.")
-	}
-	var o org
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &o); errors.Is(err, store.ErrNotFound) {
-		return "", fault.E(fault.NotFound, "This unsubscribe link is no longer valid.")
-	} else if err != nil {
+	orgID, addr, name, err := s.unsubscribeTarget(ctx, token)
+	if err != nil {
 		return "", err
 	}
 	// The link and a mail client's one-click POST may arrive together: the
@@ -228,7 +211,7 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error)
 	for {
 		cur, err := s.ConsentOf(ctx, orgID, Email, addr)
 		if err != nil || cur.State == ConsentOut {
-			return o.Name, err
+			return name, err
 		}
 		once, err := s.DB.Put(store.Keys{PK: tenant.PK(orgID), SK: consentSK(Email, addr) + "#UNSUB#" + strconv.FormatInt(cur.Version, 10), Type: "unsubscribeMarker"}, store.NotExists())
 		if err != nil {
@@ -238,7 +221,7 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (string, error)
 		if isDuplicate(err) {
 			continue // the other request logged it: read the state again
 		}
-		return o.Name, err
+		return name, err
 	}
 }
 

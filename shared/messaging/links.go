@@ -16,8 +16,10 @@ func (s *Service) StatusCallbackURL(orgID, messageID string) string {
 	return strings.TrimRight(cmp.Or(s.WebhookURL, s.PublicURL), "/") + "/webhooks/twilio/status?" + url.Values{"org": {orgID}, "msg": {messageID}}.Encode()
 }
 
-// UnsubscribeURL is the signed link of an email to address: one click (GET,
-// or the RFC 8058 POST a mail client makes) records the opt-out.
+// UnsubscribeURL is the signed link of an email to address. Opening it
+// (GET) shows a page asking to confirm; only a POST (the page's button, or
+// the RFC 8058 one-click POST a mail client makes) records the opt-out, so
+// a mail scanner prefetching links unsubscribes no one.
 func (s *Service) UnsubscribeURL(orgID, address string) string {
 	return strings.TrimRight(s.PublicURL, "/") + "/unsubscribe?" + url.Values{"token": {s.unsubscribeToken(orgID, address)}}.Encode()
 }
@@ -33,12 +35,14 @@ func (s *Service) unsubscribeFooter(orgID string, m Message) string {
 func (s *Service) unsubscribeToken(orgID, address string) string {
 	enc := base64.RawURLEncoding
 	payload := enc.EncodeToString([]byte(orgID)) + "." + enc.EncodeToString([]byte(address))
-	return payload + "." + enc.EncodeToString(s.mac(payload))
+	return payload + "." + enc.EncodeToString(s.mac("unsubscribe", payload))
 }
 
-func (s *Service) mac(payload string) []byte {
+// mac signs payload for one purpose: a token of one kind never opens
+// another.
+func (s *Service) mac(purpose, payload string) []byte {
 	h := hmac.New(sha256.New, s.LinkKey)
-	h.Write([]byte("unsubscribe|" + payload))
+	h.Write([]byte(purpose + "|" + payload))
 	return h.Sum(nil)
 }
 
@@ -50,7 +54,7 @@ func (s *Service) openUnsubscribe(token string) (orgID, address string, ok bool)
 	}
 	enc := base64.RawURLEncoding
 	sum, err := enc.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sum, s.mac(parts[0]+"."+parts[1])) {
+	if err != nil || !hmac.Equal(sum, s.mac("unsubscribe", parts[0]+"."+parts[1])) {
 		return "", "", false
 	}
 	org, err1 := enc.DecodeString(parts[0])
@@ -59,4 +63,31 @@ func (s *Service) openUnsubscribe(token string) (orgID, address string, ok bool)
 		return "", "", false
 	}
 	return string(org), string(addr), true
+}
+
+// ConfirmURL is the link of a double opt-in request: "<org>.<request>.<mac>"
+// names the stored request, which says what is confirmed and is used once.
+func (s *Service) ConfirmURL(orgID, requestID string) string {
+	enc := base64.RawURLEncoding
+	payload := enc.EncodeToString([]byte(orgID)) + "." + enc.EncodeToString([]byte(requestID))
+	return strings.TrimRight(s.PublicURL, "/") + "/consent/confirm?" + url.Values{"token": {payload + "." + enc.EncodeToString(s.mac("confirm", payload))}}.Encode()
+}
+
+// openConfirm checks a confirmation token and returns what it names.
+func (s *Service) openConfirm(token string) (orgID, requestID string, ok bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(s.LinkKey) == 0 {
+		return "", "", false
+	}
+	enc := base64.RawURLEncoding
+	sum, err := enc.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sum, s.mac("confirm", parts[0]+"."+parts[1])) {
+		return "", "", false
+	}
+	org, err1 := enc.DecodeString(parts[0])
+	id, err2 := enc.DecodeString(parts[1])
+	if err1 != nil || err2 != nil || !tenantID(string(org)) || !tenantID(string(id)) {
+		return "", "", false
+	}
+	return string(org), string(id), true
 }

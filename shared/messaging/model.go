@@ -109,6 +109,7 @@ type Consent struct {
 	Channel   string    `dynamodbav:"channel" json:"channel"`
 	Address   string    `dynamodbav:"address" json:"address"`
 	State     string    `dynamodbav:"state" json:"state"`
+	Method    string    `dynamodbav:"method,omitempty" json:"method,omitempty"` // how State was set (see ClientOptedOut)
 	Version   int64     `dynamodbav:"version" json:"version"`
 	UpdatedAt time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
 }
@@ -121,10 +122,16 @@ const (
 	MethodImport      = "import"      // records brought from another system
 	MethodUnsubscribe = "unsubscribe" // the signed link or one-click header of an email
 	MethodProvider    = "provider"    // the provider refused the number as unsubscribed (Twilio 21610)
+	// MethodStaffOverride is an owner or admin opting in an address whose
+	// owner opted out themselves, with a reason and written evidence.
+	MethodStaffOverride = "staff_override"
+	// MethodDoubleOptIn is the client confirming an opt-in on the page a
+	// confirmation request linked to.
+	MethodDoubleOptIn = "double_opt_in"
 )
 
 // ConsentMethods are the methods a member may record through the API.
-var ConsentMethods = []string{MethodWebForm, MethodStaff, MethodImport}
+var ConsentMethods = []string{MethodWebForm, MethodStaff, MethodImport, MethodStaffOverride}
 
 // ConsentChange is one entry of the append-only consent log.
 type ConsentChange struct {
@@ -142,6 +149,8 @@ type ConsentChange struct {
 	MessageID  string    `dynamodbav:"messageId,omitempty" json:"messageId,omitempty"`
 	ProviderID string    `dynamodbav:"providerId,omitempty" json:"providerId,omitempty"`
 	Note       string    `dynamodbav:"note,omitempty" json:"note,omitempty"`
+	Reason     string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`     // why a staff_override was made
+	Evidence   string    `dynamodbav:"evidence,omitempty" json:"evidence,omitempty"` // the written consent it rests on
 	At         time.Time `dynamodbav:"at" json:"at"`
 }
 

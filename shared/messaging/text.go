@@ -1,18 +1,31 @@
 package messaging
 
 import (
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf16"
+
+	"golang.org/x/text/unicode/norm"
 )
 
-// The keyword lists, in one place. Twilio matches a keyword only when it is
-// the whole message: trimmed, case-insensitive, no other words ("STOP
-// please" is not an opt-out). We match exactly the same way, so our consent
-// state and Twilio's own block list never disagree.
+// The keyword lists, in one place. A keyword is the whole message, never a
+// word in a sentence ("STOP by tomorrow?" is not an opt-out). Before
+// matching, a body is put in one form: NFKC (full-width ＳＴＯＰ is STOP),
+// format characters (Unicode Cf: zero-width spaces and joiners, a BOM,
+// direction marks) dropped, runs of white space made one space, upper
+// case. An opt-out is also honoured with trailing punctuation ("Stop!",
+// "STOP."): a client who means stop must be heard, and reading one
+// opt-out too many only blocks texts. Opt-in and help words match only
+// exactly, so an everyday "Yes!" never resubscribes anyone.
+//
+// This is more lenient than Twilio for opt-outs; when Twilio does not
+// block such a number itself, our consent item still does.
 var (
 	// OptOutKeywords are the six our privacy policy names, plus REVOKE and
-	// OPTOUT, Twilio's defaults since May 2025 (the FCC's revocation rule).
-	OptOutKeywords = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+	// OPTOUT, Twilio's defaults since May 2025, and "OPT OUT" / "OPT-OUT",
+	// as the FCC's 2024 revocation rule (47 CFR 64.1200(a)(10)) lists them.
+	OptOutKeywords = []string{"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "OPT-OUT"}
 	// OptInKeywords undo an opt-out.
 	OptInKeywords = []string{"START", "YES", "UNSTOP"}
 	// HelpKeywords ask who is texting.
@@ -27,20 +40,31 @@ const (
 	Help       = "help"
 )
 
-// KeywordOf classifies an inbound SMS body the way Twilio does.
+// KeywordOf classifies an inbound SMS body; keyword is the list's entry.
 func KeywordOf(body string) (kind, keyword string) {
-	w := strings.ToUpper(strings.TrimSpace(body))
+	w := normalKeyword(body)
+	bare := strings.TrimRightFunc(w, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSpace(r) })
 	for _, l := range []struct {
-		kind string
-		list []string
-	}{{OptOut, OptOutKeywords}, {OptIn, OptInKeywords}, {Help, HelpKeywords}} {
-		for _, k := range l.list {
-			if w == k {
-				return l.kind, k
-			}
+		kind, word string
+		list       []string
+	}{{OptOut, bare, OptOutKeywords}, {OptIn, w, OptInKeywords}, {Help, w, HelpKeywords}} {
+		if i := slices.Index(l.list, l.word); i >= 0 && l.word != "" {
+			return l.kind, l.list[i]
 		}
 	}
 	return NotKeyword, ""
+}
+
+// normalKeyword is body in the one form keywords are matched in.
+func normalKeyword(body string) string {
+	body = norm.NFKC.String(body)
+	body = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, body)
+	return strings.ToUpper(strings.Join(strings.Fields(body), " "))
 }
 
 // gsm7 is the GSM 03.38 basic character set; gsm7Ext the extension table,

@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// TestKeywordOf follows Twilio's documented matching: the whole message,
-// trimmed and case-insensitive, is the keyword; anything more is not.
+// TestKeywordOf: the whole message is the keyword, in any case, width or
+// with format characters inside; an opt-out also with trailing
+// punctuation. A keyword inside a sentence is not one.
 func TestKeywordOf(t *testing.T) {
 	for _, tt := range []struct{ body, kind, keyword string }{
 		{" stop ", OptOut, "STOP"},
@@ -24,9 +25,33 @@ func TestKeywordOf(t *testing.T) {
 		{"start", OptIn, "START"},
 		{"help", Help, "HELP"},
 		{"info", Help, "INFO"},
-		{"opt out", NotKeyword, ""},
 		{"yes!", NotKeyword, ""},
 		{"", NotKeyword, ""},
+		{"STOP.", OptOut, "STOP"},
+		{"Stop!", OptOut, "STOP"},
+		{"stop !!", OptOut, "STOP"},
+		{"\tStop?\r\n", OptOut, "STOP"},
+		{"ＳＴＯＰ", OptOut, "STOP"},
+		{"ｓｔｏｐ！", OptOut, "STOP"},
+		{"S\u200bTOP", OptOut, "STOP"},
+		{"\ufeffSTOP\u200d", OptOut, "STOP"},
+		{"\u202eSTOP", OptOut, "STOP"},
+		{"opt out", OptOut, "OPT OUT"},
+		{"Opt-Out", OptOut, "OPT-OUT"},
+		{"opt   out.", OptOut, "OPT OUT"},
+		{"UNSUBSCRIBE!", OptOut, "UNSUBSCRIBE"},
+		{"ＳＴＡＲＴ", OptIn, "START"},
+		{"St\u200bart", OptIn, "START"},
+		{"start!", NotKeyword, ""},
+		{"help?", NotKeyword, ""},
+		{"stop by tomorrow?", NotKeyword, ""},
+		{"Don't stop", NotKeyword, ""},
+		{"STOPPING", NotKeyword, ""},
+		{"opt outside", NotKeyword, ""},
+		{"opt in", NotKeyword, ""},
+		{".STOP", NotKeyword, ""},
+		{"!!!", NotKeyword, ""},
+		{"\u200b", NotKeyword, ""},
 	} {
 		kind, kw := KeywordOf(tt.body)
 		if kind != tt.kind || kw != tt.keyword {

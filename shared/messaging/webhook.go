@@ -12,7 +12,7 @@ import (
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
-	"github.com/matterly/matterly/shared/providers/twiliosig"
+	"github.com/matterly/matterly/shared/messaging/twiliosig"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )

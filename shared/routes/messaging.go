@@ -1,7 +1,8 @@
 package routes
 
 // FnMessaging serves SMS and email to clients, the consent log and the
-// unsubscribe link; functions/messageworker sends what it queues.
+// client's unsubscribe and double opt-in pages; functions/messageworker
+// sends what it queues.
 const FnMessaging = "messaging"
 
 var messagingRoutes = []Route{
@@ -11,6 +12,7 @@ var messagingRoutes = []Route{
 	{Method: "GET", Path: "/v1/consent", Function: FnMessaging},
 	{Method: "GET", Path: "/v1/consent/state", Function: FnMessaging},
 	{Method: "POST", Path: "/v1/consent", Function: FnMessaging},
+	{Method: "POST", Path: "/v1/consent/confirmations", Function: FnMessaging},
 	{Method: "GET", Path: "/v1/messaging/settings", Function: FnMessaging},
 	{Method: "PATCH", Path: "/v1/messaging/settings", Function: FnMessaging},
 	{Method: "POST", Path: "/v1/messaging/email-domains", Function: FnMessaging},
@@ -20,6 +22,8 @@ var messagingRoutes = []Route{
 	{Method: "POST", Path: "/v1/messaging/sms-services", Function: FnMessaging},
 	{Method: "GET", Path: "/unsubscribe", Function: FnMessaging, Public: true},
 	{Method: "POST", Path: "/unsubscribe", Function: FnMessaging, Public: true},
+	{Method: "GET", Path: "/consent/confirm", Function: FnMessaging, Public: true},
+	{Method: "POST", Path: "/consent/confirm", Function: FnMessaging, Public: true},
 }
 
 // FnTwilioWebhook receives Twilio's inbound SMS and delivery statuses on its

@@ -52,9 +52,9 @@ func TestTableIsWellFormed(t *testing.T) {
 		}
 		seen[r.Key()] = true
 		webhook := strings.HasPrefix(r.Path, "/webhooks/")
-		// The one link a client opens from an email, signed instead of
+		// The links a client opens from an email or a text, signed instead of
 		// authenticated (API.md's /unsubscribe).
-		link := r.Path == "/unsubscribe"
+		link := r.Path == "/unsubscribe" || r.Path == "/consent/confirm"
 		if !(strings.HasPrefix(r.Path, "/v1/") || webhook || link) || r.Function == "" {
 			t.Errorf("route %s: want a /v1 or /webhooks path and a function", r.Key())
 		}
