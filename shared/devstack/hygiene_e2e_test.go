@@ -74,8 +74,10 @@ func TestEmptyBodySweep(t *testing.T) {
 		if rt.Method != http.MethodPost && rt.Method != http.MethodPut && rt.Method != http.MethodPatch {
 			continue
 		}
-		// A webhook refuses anything unsigned with 400 before reading it.
-		if strings.HasPrefix(rt.Path, "/webhooks/") {
+		// A webhook refuses anything unsigned with 400 before reading it;
+		// the one-click unsubscribe reads its signed link, not a JSON body
+		// (its sample link is a bad one, answered 400 for that).
+		if strings.HasPrefix(rt.Path, "/webhooks/") || rt.Path == "/unsubscribe" {
 			continue
 		}
 		t.Run(rt.Key(), func(t *testing.T) {
