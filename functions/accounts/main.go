@@ -6,8 +6,11 @@ import (
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/senders"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(identity.NewAccountsRouter(strength.Problem)) })
+	platform.Main(func() error {
+		return platform.StartHTTP(identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(nil)))
+	})
 }

@@ -49,7 +49,7 @@ import (
 // A function missing here fails Start, so the route table and the wiring
 // cannot drift apart.
 var Routers = map[string]platform.RouterFunc{
-	routes.FnAccounts:  identity.NewAccountsRouter(strength.Problem),
+	routes.FnAccounts:  identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(nil)), // Start gives it the outbox
 	routes.FnAuth:      identity.NewAuthRouter,
 	routes.FnOrg:       identity.NewOrgRouter,
 	routes.FnCRM:       crm.NewRouter,
@@ -233,12 +233,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// Domain events leave through the table's stream and the relay, as in AWS.
 	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")
 	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog}.Handle, relayLog)
+	s.Outbox = messaging.NewOutbox(opts.LogOut, s.Deps.Now)
 	for _, fn := range routes.Functions() {
 		if stream, ok := Streamers[fn]; ok {
 			s.streamers[fn] = stream(s.Deps)
 			continue
 		}
 		build, found := Routers[fn]
+		if fn == routes.FnAccounts {
+			// Sign-up notices go out as messages do: sandboxed, to the outbox.
+			build = identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(s.Outbox))
+		}
 		if !found {
 			return nil, fmt.Errorf("function %s has routes but no router in devstack.Routers", fn)
 		}
@@ -246,7 +251,6 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	s.Outbox = messaging.NewOutbox(opts.LogOut, s.Deps.Now)
 	for name, c := range Consumers {
 		h, err := c.Build(s.Deps, s)
 		if err != nil {

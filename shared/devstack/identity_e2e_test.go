@@ -2,7 +2,9 @@ package devstack
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,15 +151,21 @@ func TestSignupValidation(t *testing.T) {
 				body[k] = v
 			}
 			n := itemCount(t)
-			r := (&client{t: t}).do("POST", "/v1/auth/signup", body)
+			r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/signup", body)
 			if r.Status != tt.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, tt.status, r.Raw)
 			}
 			if !strings.Contains(r.Raw, `"field":"`+tt.field+`"`) {
 				t.Errorf("problem does not name %s: %s", tt.field, r.Raw)
 			}
-			if got := itemCount(t); got != n {
-				t.Errorf("refused signup wrote %d items", got-n)
+			// A sign-up past validation takes a sign-up token of its (fresh)
+			// address, refused or not: that is the one item it writes.
+			want := 0
+			if tt.status == 409 {
+				want = 1
+			}
+			if got := itemCount(t) - n; got != want {
+				t.Errorf("refused signup wrote %d items, want %d", got, want)
 			}
 		})
 	}
@@ -363,8 +371,9 @@ func TestOwnerCountSurvivesConcurrentOrgEdits(t *testing.T) {
 	}
 }
 
-// TestSignupThrottle: an address gets 20 sign-ups an hour; the 21st answers
-// 429 with Retry-After and writes nothing.
+// TestSignupThrottle: an address gets 20 sign-up attempts an hour,
+// successful or refused as taken; the 21st answers 429 with Retry-After and
+// writes nothing.
 func TestSignupThrottle(t *testing.T) {
 	clock.StartOfWindow(time.Hour)
 	c := &client{t: t, ip: nextIP()}
@@ -372,7 +381,15 @@ func TestSignupThrottle(t *testing.T) {
 		return map[string]any{"orgName": "Spam Firm", "name": "Sam Spam", "email": fmt.Sprintf("spam%d-%s@example.com", i, c.ip),
 			"username": fmt.Sprintf("spam%d_%d", i, seq.Add(1)), "password": "correct horse battery staple"}
 	}
+	taken := signup(t)
 	for i := 0; i < 20; i++ {
+		if i%2 == 1 {
+			// Refused sign-ups count too: they are how an address is probed.
+			b := body(i)
+			b["username"] = taken.username
+			c.must(409, "POST", "/v1/auth/signup", b)
+			continue
+		}
 		c.must(201, "POST", "/v1/auth/signup", body(i))
 	}
 	n := itemCount(t)
@@ -455,4 +472,98 @@ func TestLogoutOnlyEndsOwnSession(t *testing.T) {
 	a.must(204, "POST", "/v1/auth/logout", nil)
 	b.refresh = stolen
 	b.must(200, "POST", "/v1/auth/refresh", nil)
+}
+
+// TestSignupDoesNotTellEmailsApart: a sign-up whose username is taken gets
+// the same answer whether or not its email is registered; a taken email is
+// answered the same way in any case, and its owner is emailed about it.
+func TestSignupDoesNotTellEmailsApart(t *testing.T) {
+	a := signup(t)
+	n := seq.Add(1)
+	body := func(email, username string) map[string]any {
+		return map[string]any{"orgName": "Probe Firm", "name": "Pat Probe", "email": email, "username": username,
+			"password": "correct horse battery staple"}
+	}
+	answer := func(b map[string]any) (int, string) {
+		r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/signup", b)
+		delete(r.Body, "instance") // the request id
+		j, _ := json.Marshal(r.Body)
+		return r.Status, string(j)
+	}
+	notices := func() int {
+		c := 0
+		for _, it := range stack.Outbox.Items() {
+			if it.To == a.email && it.Channel == "email" {
+				c++
+				if strings.Contains(it.Body, "Probe") || !strings.Contains(it.Subject, "tried to sign up") {
+					t.Errorf("notice %q: %q", it.Subject, it.Body)
+				}
+			}
+		}
+		return c
+	}
+
+	s1, registered := answer(body(a.email, a.username))
+	s2, unregistered := answer(body(fmt.Sprintf("nobody%d@example.com", n), a.username))
+	if s1 != 409 || s2 != 409 || registered != unregistered {
+		t.Errorf("taken username: registered email %d %s, unregistered %d %s; want the same 409", s1, registered, s2, unregistered)
+	}
+	if strings.Contains(registered, `"field":"email"`) {
+		t.Errorf("a taken username's answer names the email: %s", registered)
+	}
+	s3, upper := answer(body(strings.ToUpper(a.email), fmt.Sprintf("probe_%d", n)))
+	s4, lower := answer(body(a.email, fmt.Sprintf("probe_%d_b", n)))
+	if s3 != 409 || upper != lower || !strings.Contains(upper, `"field":"email"`) || strings.Contains(upper, `"field":"username"`) {
+		t.Errorf("taken email: %d %s / %d %s; want one 409 naming only the email", s3, upper, s4, lower)
+	}
+	if got := notices(); got != 3 {
+		t.Errorf("the address's owner got %d notices, want 3 (one per sign-up that used it)", got)
+	}
+}
+
+// TestLoginThrottleAcrossBoundary: the account's budget is a token bucket,
+// not a clock-aligned window, so ten guesses just before a quarter hour
+// leave none just after it (a fixed window allowed 20 in seconds).
+func TestLoginThrottleAcrossBoundary(t *testing.T) {
+	a := signup(t)
+	clock.StartOfWindow(15 * time.Minute)
+	clock.Advance(15*time.Minute - 31*time.Second) // 30 s before the next quarter hour
+	c := &client{t: t, ip: nextIP()}
+	for i := 0; i < 10; i++ {
+		c.must(401, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "wrong password number x"})
+	}
+	clock.Advance(35 * time.Second) // past the boundary
+	r := c.do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+	if r.Status != 429 {
+		t.Fatalf("login just after the boundary = %d, want 429: %s", r.Status, r.Raw)
+	}
+	if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 90 {
+		t.Errorf("Retry-After %q, want 1-90 s (one token every 90 s)", r.Header.Get("Retry-After"))
+	}
+	clock.Advance(90 * time.Second) // one token back
+	c.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+	// The success gave its token back; a guess still finds none left after it.
+	c.must(401, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "wrong password number y"})
+	c.must(429, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "wrong password number z"})
+}
+
+// TestCreateUserStrengthKnowsOrgName: a new member's password is judged
+// against the org's names too, as a sign-up's is.
+func TestCreateUserStrengthKnowsOrgName(t *testing.T) {
+	n := seq.Add(1)
+	c := &client{t: t, ip: nextIP()}
+	r := c.must(201, "POST", "/v1/auth/signup", map[string]any{"orgName": "Quillfeather Brackenridge LLP", "name": "Olive Owner",
+		"email": fmt.Sprintf("qb%d@example.com", n), "username": fmt.Sprintf("qb_%d", n), "password": "correct horse battery staple"})
+	c.token = str(r.Body, "accessToken")
+	member := func(pw string) result {
+		m := seq.Add(1)
+		return c.do("POST", "/v1/users", map[string]any{"name": "New Hire", "email": fmt.Sprintf("hire%d@example.com", m),
+			"username": fmt.Sprintf("hire_%d", m), "role": "staff", "password": pw})
+	}
+	if r := member("Quillfeather Brackenridge"); r.Status != 422 || !strings.Contains(r.Raw, `"field":"password"`) {
+		t.Errorf("the org's name as password = %d, want 422 naming password: %s", r.Status, r.Raw)
+	}
+	if r := member("violet tractor umbrella mosaic"); r.Status != 201 {
+		t.Errorf("a strong password = %d: %s", r.Status, r.Raw)
+	}
 }

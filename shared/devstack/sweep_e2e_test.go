@@ -288,6 +288,7 @@ func TestBadInputs(t *testing.T) {
 			cases = append(cases,
 				badCase{name: "malformed json", token: a.token, body: `{"name": `, status: 400},
 				badCase{name: "json array", token: a.token, body: `[1, 2]`, status: 400},
+				badCase{name: "invalid utf-8", token: a.token, body: fmt.Sprintf("{%q: \"\xff\"}", first), status: 400},
 				badCase{name: "wrong type", token: a.token, body: fmt.Sprintf(`{%q: %s}`, first, wrongValue(fields[first])), status: 422, field: first},
 				badCase{name: "unknown field", token: a.token, body: `{"isAdmin": true}`, status: 422, field: "isAdmin"},
 				badCase{name: "oversized", token: a.token, body: `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, status: 413},

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/matterly/matterly/shared/fault"
 )
@@ -60,10 +61,18 @@ func (r *Request) Decode(dst any) error {
 	return DecodeJSON(b, dst)
 }
 
-// DecodeJSON strictly decodes one JSON object from b into dst.
+// DecodeJSON strictly decodes one JSON object from b into dst. An empty
+// body is the empty object (API.md: a POST or PUT whose fields are all
+// optional accepts it), so required fields fail validation with a 422 that
+// names them rather than a 400 about the body. Text that is not valid UTF-8,
+// raw or as a lone surrogate escape, answers 400: encoding/json would store
+// it silently as U+FFFD.
 func DecodeJSON(b []byte, dst any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return fault.E(fault.Malformed, "The request body is empty; a JSON object is required.")
+		b = []byte("{}")
+	}
+	if !utf8.Valid(b) || hasLoneSurrogate(b) {
+		return fault.E(fault.Malformed, "The request body is not valid UTF-8.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -80,6 +89,74 @@ func DecodeJSON(b []byte, dst any) error {
 		return fault.E(fault.Malformed, "The request body must hold a single JSON object.")
 	}
 	return checkKeys(b, dst)
+}
+
+// hasLoneSurrogate reports whether a JSON text escapes half of a UTF-16
+// surrogate pair without its other half ("\ud800"), which no UTF-8 string
+// can hold. It runs before decoding, so it must tolerate any input; only
+// escapes inside strings are looked at.
+func hasLoneSurrogate(b []byte) bool {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !inString {
+			inString = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inString = false
+		case '\\':
+			if i+1 >= len(b) {
+				return false
+			}
+			if b[i+1] != 'u' {
+				i++ // the escaped character, which may be a quote or a backslash
+				continue
+			}
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return false // a syntax error, which the decoder reports
+			}
+			i += 5
+			switch {
+			case r >= 0xD800 && r < 0xDC00: // a high half: a low half must follow
+				if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if lo, ok := hex4(b, i+3); ok && lo >= 0xDC00 && lo < 0xE000 {
+						i += 6
+						continue
+					}
+				}
+				return true
+			case r >= 0xDC00 && r < 0xE000: // a low half alone
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits of a \u escape at b[i:].
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }
 
 // checkKeys closes two gaps of encoding/json: it matches keys to fields

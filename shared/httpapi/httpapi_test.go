@@ -48,7 +48,14 @@ func TestDecode(t *testing.T) {
 		{name: "base64 ok", body: base64.StdEncoding.EncodeToString([]byte(`{"name":"a"}`)), base64: true},
 		{name: "malformed", body: `{"name":`, wantKind: fault.Malformed},
 		{name: "not json", body: `hello`, wantKind: fault.Malformed},
-		{name: "empty", body: ``, wantKind: fault.Malformed},
+		{name: "invalid utf-8", body: "{\"name\":\"a\xff\"}", wantKind: fault.Malformed},
+		{name: "invalid utf-8 base64", body: base64.StdEncoding.EncodeToString([]byte("{\"name\":\"\xc3\"}")), base64: true, wantKind: fault.Malformed},
+		{name: "lone high surrogate", body: `{"name":"a\ud800"}`, wantKind: fault.Malformed},
+		{name: "lone low surrogate", body: `{"name":"a\udc00b"}`, wantKind: fault.Malformed},
+		{name: "high surrogate then other escape", body: `{"name":"a\ud800\u0041"}`, wantKind: fault.Malformed},
+		{name: "surrogate pair ok", body: `{"name":"a","ref":"\ud83d\ude00"}`},
+		{name: "escaped backslash then u ok", body: `{"name":"a","ref":"\\ud800"}`},
+		{name: "surrogate-like text in key ok", body: `{"name":"a","tags":["\u00e9","d800"]}`},
 		{name: "array", body: `[1,2]`, wantKind: fault.Malformed},
 		{name: "trailing data", body: `{"name":"a"}{"name":"b"}`, wantKind: fault.Malformed},
 		{name: "wrong type", body: `{"count":"two"}`, wantKind: fault.Invalid, wantField: "count"},
@@ -88,6 +95,21 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// TestDecodeEmptyBody: an empty body is {} (API.md conventions), so it
+// decodes to the zero value and leaves required fields to validation.
+func TestDecodeEmptyBody(t *testing.T) {
+	for _, body := range []string{"", "  \n\t", base64.StdEncoding.EncodeToString(nil)} {
+		for _, ct := range []string{"", "application/json"} {
+			r := &Request{maxBody: DefaultMaxBody, Event: events.APIGatewayV2HTTPRequest{
+				Body: body, Headers: map[string]string{"content-type": ct}}}
+			got := sample{Name: "untouched"}
+			if err := r.Decode(&got); err != nil || got.Name != "untouched" || got.Count != 0 {
+				t.Errorf("Decode(%q, %q) = %+v, %v; want no error and nothing set", body, ct, got, err)
+			}
+		}
+	}
+}
+
 // FuzzDecode: no input makes decoding panic or fail with an uncoded error
 // (which would become a 500).
 func FuzzDecode(f *testing.F) {
@@ -110,6 +132,16 @@ func (fakeVerifier) Verify(tok string) (Principal, error) {
 		return Principal{UserID: "u1", OrgID: "o1", Role: access.Staff}, nil
 	}
 	return Principal{}, errors.New("bad token")
+}
+
+// securityHeaders are on every answer, success or problem.
+var securityHeaders = map[string]string{
+	"Cache-Control":             "no-store",
+	"X-Content-Type-Options":    "nosniff",
+	"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+	"Content-Security-Policy":   "default-src 'none'; frame-ancestors 'none'",
+	"X-Frame-Options":           "DENY",
+	"Referrer-Policy":           "no-referrer",
 }
 
 func TestRouter(t *testing.T) {
@@ -173,6 +205,11 @@ func TestRouter(t *testing.T) {
 			}
 			if resp.Headers["X-Request-Id"] == "" {
 				t.Error("no X-Request-Id")
+			}
+			for k, v := range securityHeaders {
+				if resp.Headers[k] != v {
+					t.Errorf("%s = %q, want %q", k, resp.Headers[k], v)
+				}
 			}
 			for k, v := range tt.wantHeader {
 				if resp.Headers[k] != v {

@@ -152,3 +152,20 @@ func marshalBody(v any) (string, error) {
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
+
+// SecureHeaders adds the headers every answer carries, API or function
+// URL: nothing is cached (answers hold client data and are per caller),
+// nothing is sniffed, framed or referred, and a browser that reached us
+// over HTTPS never tries plain HTTP. The answers are JSON, CSV or audio,
+// never pages, so the content security policy allows nothing; a handler
+// that serves a page sets its own policy, which is kept.
+func SecureHeaders(h map[string]string) {
+	h["Cache-Control"] = "no-store"
+	h["X-Content-Type-Options"] = "nosniff"
+	h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+	h["X-Frame-Options"] = "DENY"
+	h["Referrer-Policy"] = "no-referrer"
+	if h["Content-Security-Policy"] == "" {
+		h["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+	}
+}

@@ -108,8 +108,7 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 		resp.Headers = map[string]string{}
 	}
 	resp.Headers["X-Request-Id"] = reqID
-	resp.Headers["Cache-Control"] = "no-store"
-	resp.Headers["X-Content-Type-Options"] = "nosniff"
+	SecureHeaders(resp.Headers)
 	rt.cors(req, resp.Headers)
 
 	ms := float64(time.Since(start).Microseconds()) / 1000

@@ -262,14 +262,22 @@ func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *http
 
 // NewAccountsRouter returns the builder of the accounts function: the two
 // routes that create logins and so judge password strength (sign-up and
-// adding a member), with strength as the policy.
-func NewAccountsRouter(strength func(pw string, userInputs ...string) string) platform.RouterFunc {
+// adding a member), with strength as the policy and mailer's Mailer for the
+// notice to an address a sign-up found taken (nil: no notices).
+func NewAccountsRouter(strength func(pw string, userInputs ...string) string, mailer MailerFunc) platform.RouterFunc {
 	return func(d *platform.Deps) (*httpapi.Router, error) {
 		if d.Tokens == nil {
 			return nil, errNoTokenSecret
 		}
 		svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
 		svc.Strength = strength
+		if mailer != nil {
+			m, err := mailer(d)
+			if err != nil {
+				return nil, err
+			}
+			svc.Mailer = m
+		}
 		rt := httpapi.NewRouter(routes.FnAccounts, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
 		rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			var in signupRequest

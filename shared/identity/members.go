@@ -310,9 +310,14 @@ type NewMember struct {
 // CreateUser adds a member to the caller's org. Nobody grants a role above
 // their own: admins cannot create owners.
 func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMember) (User, error) {
-	actor, err := s.actor(ctx, p)
+	// The org comes with the caller in one read: its names are words a
+	// guesser tries first, so the strength check must know them.
+	actor, org, err := s.Me(ctx, p)
 	if err != nil {
 		return User{}, err
+	}
+	if !access.Can(actor.Role, access.ManageUsers) {
+		return User{}, fault.E(fault.Forbidden, "Only owners and admins manage members.")
 	}
 	var c fault.Checker
 	text(&c, "name", in.Name, true, 200)
@@ -322,7 +327,7 @@ func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMem
 	c.Check(ok, "username", "must be 3-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit")
 	c.Check(in.Role.Valid(), "role", "must be one of owner, admin, attorney, staff, billing")
 	c.Check(in.Phone == "" || validPhone(in.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
-	if err := s.checkStrength(&c, in.Password, in.Name, in.Email, in.Username); err != nil {
+	if err := s.checkStrength(&c, in.Password, in.Name, in.Email, in.Username, org.Name, org.BusinessName); err != nil {
 		return User{}, err
 	}
 	if err := c.Err(); err != nil {

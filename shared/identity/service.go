@@ -44,6 +44,9 @@ type Service struct {
 	// function sets it: the others never set passwords and so do not pay
 	// for its dictionaries at cold start.
 	Strength func(pw string, userInputs ...string) string
+	// Mailer tells an address's owner of a sign-up that tried to use it
+	// (accounts function only; nil logs that no notice went out).
+	Mailer Mailer
 }
 
 // NewService returns a Service with production defaults.
@@ -94,7 +97,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 		return Org{}, Session{}, err
 	}
 	now := s.Now().UTC()
-	if err := s.signupBudgetLeft(ctx, in.IP, now); err != nil {
+	if err := s.takeSignup(ctx, in.IP, now); err != nil {
 		return Org{}, Session{}, err
 	}
 	hash, err := password.Hash(in.Password, s.Password)
@@ -118,18 +121,49 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err != nil {
 		return Org{}, Session{}, err
 	}
-	slot, retry := s.signupSlot(in.IP, now)
 	all := append(append([]types.TransactWriteItem{orgPut}, items...), sessWrites...)
-	all = append(all, slot)
 	if err := s.DB.Transact(ctx, all...); err != nil {
-		var tce *store.TxCanceledError
-		if errors.As(err, &tce) && tce.Failed(len(all)-1) {
-			return Org{}, Session{}, signupLimited(retry)
-		}
-		return Org{}, Session{}, uniquenessErr(err, 1)
+		return Org{}, Session{}, s.signupTaken(ctx, err, email)
 	}
 	s.Log.Info("security event", "event", "signup", "orgId", org.ID, "userId", user.ID)
 	return org, sess, nil
+}
+
+// signupTaken answers a sign-up whose email or username is taken without
+// telling whether the email is registered, whenever that can be hidden:
+//
+//   - A taken username is reported alone, as it always was (usernames are
+//     public handles, shown to a whole org), and the email's state is
+//     never added to it.
+//   - A free username with a taken email answers one fixed 409 naming the
+//     email. It cannot look like a success (that answer is a working
+//     session), but it tells no more than that: it costs the same sign-up
+//     token and the same password hash as a success, and the address's
+//     owner is emailed that someone tried to sign up with it.
+//
+// Either way a taken email's owner hears of it, through the Mailer.
+func (s *Service) signupTaken(ctx context.Context, err error, email string) error {
+	var tce *store.TxCanceledError
+	if !errors.As(err, &tce) {
+		return err
+	}
+	emailTaken, usernameTaken := tce.Failed(2), tce.Failed(3) // after the org put and the user put
+	if emailTaken {
+		s.noticeSignupAttempt(ctx, email)
+	}
+	switch {
+	case usernameTaken:
+		return taken(fault.FieldError{Field: "username", Message: "is already taken"})
+	case emailTaken:
+		return taken(fault.FieldError{Field: "email", Message: "cannot be used to sign up; if it is yours, log in instead"})
+	}
+	return err
+}
+
+func taken(f fault.FieldError) error {
+	e := fault.E(fault.Conflict, "That email or username is already in use.")
+	e.Fields = []fault.FieldError{f}
+	return e
 }
 
 // checkStrength records a password policy failure in c.

@@ -86,10 +86,12 @@ func (h SpeechHandler) Handle(ctx context.Context, req events.LambdaFunctionURLR
 		for k, v := range headers {
 			resp.Headers[k] = v
 		}
+		httpapi.SecureHeaders(resp.Headers)
 		return &events.LambdaFunctionURLStreamingResponse{StatusCode: resp.StatusCode, Headers: resp.Headers, Body: strings.NewReader(resp.Body)}, nil
 	}
-	return &events.LambdaFunctionURLStreamingResponse{StatusCode: 200, Body: &closingReader{audio},
-		Headers: map[string]string{"Content-Type": "audio/mpeg", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}}, nil
+	h2 := map[string]string{"Content-Type": "audio/mpeg"}
+	httpapi.SecureHeaders(h2)
+	return &events.LambdaFunctionURLStreamingResponse{StatusCode: 200, Body: &closingReader{audio}, Headers: h2}, nil
 }
 
 func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLRequest) (io.ReadCloser, error) {
