@@ -75,7 +75,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 // NewRouter serves the ai function: summaries and drafts.
 func NewRouter(d *platform.Deps, model ai.Model) (*httpapi.Router, error) {
 	svc := FromDeps(d, model)
-	rt := httpapi.NewRouter(routes.FnAI, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnAI, d.RouterOptions())
 	Register(rt, d, svc)
 	drafts.Register(rt, &drafts.Service{DB: d.DB, Credits: svc.Credits, Model: model, Docs: svc.Docs, Now: d.Now})
 	return rt, rt.Check()

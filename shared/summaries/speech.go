@@ -70,6 +70,7 @@ func (s *Service) Speech(ctx context.Context, orgID, userID, id string) (io.Read
 type SpeechHandler struct {
 	Svc      *Service
 	Verifier httpapi.Verifier
+	Members  httpapi.Members // the caller's current membership, as routers check it
 }
 
 // Handle answers one request.
@@ -100,7 +101,7 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 	if route.Function != routes.FnSpeech {
 		return nil, fault.E(fault.NotFound, "No such route.")
 	}
-	p, err := httpapi.Authenticate(h.Verifier, req.Headers["authorization"])
+	p, _, err := httpapi.Authenticate(ctx, h.Verifier, h.Members, req.Headers["authorization"])
 	if err != nil {
 		return nil, err
 	}
@@ -127,5 +128,5 @@ func (c *closingReader) Read(p []byte) (int, error) {
 
 // NewSpeechHandler builds the speech function's handler.
 func NewSpeechHandler(d *platform.Deps, model ai.Model) SpeechHandler {
-	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier}
+	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier, Members: d.RouterOptions().Members}
 }
