@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -34,7 +35,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		sum, err := svc.Create(ctx, r.Principal.OrgID, r.Principal.UserID, r.Param("documentId"))
+		sum, err := svc.Create(ctx, activity.ActorOf(r), r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +66,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, r.Principal.OrgID, r.Param("summaryId")); err != nil {
+		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("summaryId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil
