@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -116,8 +117,13 @@ func (s *Service) RecordConsent(ctx context.Context, orgID, actorID string, in C
 	if in.Email != "" {
 		channel, addr = Email, in.Email
 	}
-	return s.ChangeConsent(ctx, orgID, ConsentChange{Channel: channel, Address: addr, State: in.State, Method: in.Method,
-		ActorID: actorID, ClientID: in.ClientID, Note: in.Note})
+	// The change holds only while the member may still record consent.
+	c, err := s.ChangeConsent(ctx, orgID, ConsentChange{Channel: channel, Address: addr, State: in.State, Method: in.Method,
+		ActorID: actorID, ClientID: in.ClientID, Note: in.Note}, tenant.MemberWith(s.DB, orgID, actorID, access.RecordConsent))
+	if tenant.RoleLost(err) {
+		return ConsentChange{}, tenant.ErrRoleChanged
+	}
+	return c, err
 }
 
 // ConsentLog pages through an address's consent log, newest first.
