@@ -116,7 +116,11 @@ func TestMatterTeamIsNotSelfMade(t *testing.T) {
 	}
 	// The attorney who tried to add themselves is still off the matter.
 	lawyer.must(403, "GET", ledger, nil)
-	lawyer.must(403, "DELETE", "/v1/matters/"+m, nil)
+	// Staff may delete the matters they are on; one they tried to put
+	// themselves on stays out of reach.
+	other := a.newMatter(c)
+	clerk.must(403, "PATCH", "/v1/matters/"+other, map[string]any{"team": []string{clerk.userID}})
+	clerk.must(403, "DELETE", "/v1/matters/"+other, nil)
 	lead.must(200, "GET", ledger, nil)
 	if r := a.must(200, "GET", "/v1/matters/"+m, nil); strings.Contains(r.Raw, lawyer.userID) {
 		t.Errorf("the self-added attorney is on the matter: %s", r.Raw)
