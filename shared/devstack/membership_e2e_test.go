@@ -1,10 +1,17 @@
 package devstack
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/summaries"
+	"github.com/matterly/matterly/shared/tenant"
 )
 
 // TestRevokedMemberSweep walks every authenticated route of the route table
@@ -174,6 +181,51 @@ func TestSummaryActivity(t *testing.T) {
 	lawyer.must(401, "POST", "/v1/documents/"+doc+"/summaries", nil)
 	lawyer.must(401, "GET", "/v1/summaries/"+second+"/speech", nil)
 	lawyer.must(401, "DELETE", "/v1/summaries/"+second, nil)
+	if after, bal := itemCount(t), func() float64 { b, _, _ := creditsOf(t, a); return b }(); after != before || bal != balance {
+		t.Errorf("a removed member wrote %d items and spent %v credits", after-before, balance-bal)
+	}
+}
+
+// TestWritesCheckMembershipInTransaction: the router's read and the write
+// are two requests to DynamoDB, and a member can be removed in between. The
+// AI writes and a consent change therefore check the membership again in
+// their own transaction: called as a member removed after the router let
+// them in, each is refused as a role change, writing and spending nothing.
+func TestWritesCheckMembershipInTransaction(t *testing.T) {
+	a := signup(t)
+	a.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 10, "reason": "trial"})
+	lawyer := a.member("attorney")
+	_, matter := clientAndMatter(a)
+	doc := readyDocument(t, a, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
+	sum := str(lawyer.must(201, "POST", "/v1/documents/"+doc+"/summaries", nil).Body, "id")
+	a.must(204, "DELETE", "/v1/users/"+lawyer.userID, nil)
+
+	ctx := context.Background()
+	svc := summaries.FromDeps(stack.Deps, openai.FromDeps(stack.Deps))
+	actor := activity.Actor{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
+	before := itemCount(t)
+	balance, _, _ := creditsOf(t, a)
+	writes := map[string]func() error{
+		"create summary": func() error { _, err := svc.Create(ctx, actor, doc); return err },
+		"read aloud": func() error {
+			audio, err := svc.Speech(ctx, actor, sum)
+			if audio != nil {
+				audio.Close()
+			}
+			return err
+		},
+		"delete summary": func() error { return svc.Delete(ctx, actor, sum) },
+		"record consent": func() error {
+			_, err := messaging.FromDeps(stack.Deps).RecordConsent(ctx, a.orgID, lawyer.userID,
+				messaging.ConsentInput{Phone: "+14155550111", State: "opted_out", Method: "staff"})
+			return err
+		},
+	}
+	for name, write := range writes {
+		if err := write(); !errors.Is(err, tenant.ErrRoleChanged) {
+			t.Errorf("%s by a removed member: err = %v, want tenant.ErrRoleChanged", name, err)
+		}
+	}
 	if after, bal := itemCount(t), func() float64 { b, _, _ := creditsOf(t, a); return b }(); after != before || bal != balance {
 		t.Errorf("a removed member wrote %d items and spent %v credits", after-before, balance-bal)
 	}
