@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 
@@ -229,4 +230,13 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 	if after, bal := itemCount(t), func() float64 { b, _, _ := creditsOf(t, a); return b }(); after != before || bal != balance {
 		t.Errorf("a removed member wrote %d items and spent %v credits", after-before, balance-bal)
 	}
+}
+
+// plusMemberRead is what a request costs in DynamoDB calls with the
+// router's read of the caller's member item: one GetItem for every
+// authenticated request.
+func plusMemberRead(want map[string]int) map[string]int {
+	out := maps.Clone(want)
+	out["GetItem"]++
+	return out
 }
