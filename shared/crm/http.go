@@ -22,7 +22,7 @@ import (
 // the activity log.
 func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 	svc := NewService(d.DB, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnCRM, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnCRM, d.RouterOptions())
 	h := handlers{svc: svc, d: d}
 
 	rt.Handle("POST /v1/clients", create(access.WriteClients, svc.CreateClient))

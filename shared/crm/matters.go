@@ -224,6 +224,12 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		case !isOpen(before.Status) && isOpen(m.Status):
 			items = append(items, s.openDelta(a.OrgID, m.ClientID, 1))
 		}
+		perm := access.WriteMatters
+		if slices.Contains(fields, "team") || slices.Contains(fields, "responsibleAttorneyId") {
+			if perm, err = s.mayStaff(a, before); err != nil {
+				return Matter{}, err
+			}
+		}
 		e := activity.Entry{Action: "matter.updated", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID, Fields: fields}
 		if before.Status != m.Status {
 			e.Detail = before.Status + " → " + m.Status
@@ -235,7 +241,7 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 			// Subscribers (client case updates) read the matter for the rest.
 			e.Event = "matter.status_changed"
 		}
-		err = s.commit(ctx, a, access.WriteMatters, e, items...)
+		err = s.commit(ctx, a, perm, e, items...)
 		switch {
 		case store.Failed(err, 0):
 			continue // edited or deleted meanwhile: read again
@@ -247,6 +253,28 @@ func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string,
 		return m, nil
 	}
 	return Matter{}, errEditRace
+}
+
+// errNotTeamLead refuses a team change by someone who does not lead the
+// matter.
+var errNotTeamLead = fault.E(fault.Forbidden, "Only owners, admins and the matter's responsible attorney change its team or its responsible attorney.")
+
+// mayStaff decides whether a may change who works on m (its team or its
+// responsible attorney), and with which permission the write must commit.
+// Being on a matter widens access (deleting it, reading its trust ledger),
+// so nobody may grant it to themselves: only owners and admins, who have
+// that access anyway, and the matter's responsible attorney staff it. An
+// owner or admin commits with a permission only they hold (ManageOrg), so a
+// demotion since their token was issued stops the write; the responsible
+// attorney is held by the write's own condition on the matter as read.
+func (s *Service) mayStaff(a activity.Actor, m Matter) (access.Permission, error) {
+	switch r := access.Role(a.Role); {
+	case r == access.Owner || r == access.Admin:
+		return access.ManageOrg, nil
+	case m.ResponsibleAttorneyID != "" && m.ResponsibleAttorneyID == a.UserID:
+		return access.WriteMatters, nil
+	}
+	return "", errNotTeamLead
 }
 
 // withCurrent adds the members a matter already names to roles, so an

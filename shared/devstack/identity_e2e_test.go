@@ -203,7 +203,7 @@ func TestMemberRoles(t *testing.T) {
 	demoted := owner.member("admin")
 	owner.must(204, "DELETE", "/v1/users/"+exAdmin.userID, nil)
 	owner.must(200, "PATCH", "/v1/users/"+demoted.userID, map[string]any{"role": "staff"})
-	exAdmin.must(403, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"})
+	exAdmin.must(401, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"}) // a removed member's token is no longer valid
 	demoted.must(403, "PATCH", "/v1/org", map[string]any{"name": "Hijacked"})
 	if got := str(owner.must(200, "GET", "/v1/org", nil).Body, "name"); got == "Hijacked" {
 		t.Error("a former admin renamed the org")

@@ -49,7 +49,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		return nil, errNoBucket
 	}
 	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnDocuments, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnDocuments, d.RouterOptions())
 
 	rt.Handle("POST /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.WriteDocuments); err != nil {

@@ -116,7 +116,11 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, in Input) (Draft
 	}
 	length := Lengths[in.Length]
 	id := ulid.Make().String()
-	u, err := s.Credits.Spend(ctx, a.OrgID, a.UserID, credits.KindDraft, id, length.Credits)
+	// The spend holds only while the caller may still use the AI.
+	u, err := s.Credits.Spend(ctx, a.OrgID, a.UserID, credits.KindDraft, id, length.Credits, tenant.MemberWith(s.DB, a.OrgID, a.UserID, access.UseAI))
+	if store.Failed(err, 3) {
+		return Draft{}, tenant.ErrRoleChanged
+	}
 	if err != nil {
 		return Draft{}, err
 	}

@@ -145,7 +145,7 @@ var securityHeaders = map[string]string{
 }
 
 func TestRouter(t *testing.T) {
-	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, AllowedOrigins: []string{"https://app.example"}})
+	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, Members: fakeMembers(nil), AllowedOrigins: []string{"https://app.example"}})
 	for _, r := range routes.ForFunction(routes.FnOrg) {
 		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) {
 			return JSON(200, map[string]string{"ok": "1"}), nil
@@ -236,7 +236,7 @@ func TestRouter(t *testing.T) {
 // Embedded Metric Format record and carries no token.
 func TestAccessLogIsEMF(t *testing.T) {
 	var buf bytes.Buffer
-	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, Members: fakeMembers(nil), Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	for _, r := range routes.ForFunction(routes.FnOrg) {
 		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) { return nil, fault.E(fault.NotFound, "no") })
 	}

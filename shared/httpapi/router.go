@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -26,9 +27,28 @@ type Verifier interface {
 	Verify(token string) (Principal, error)
 }
 
+// Member is the caller's member item as read for this request: the role
+// it holds now (which may differ from the token's), and the item itself for
+// handlers that would read it anyway (GET /v1/me), so it is read once.
+type Member struct {
+	Role access.Role
+	Item any // the store's raw item; the Members implementation decides its type
+}
+
+// Members reads a caller's current membership. An access token outlives a
+// removal or a demotion by up to its 15 minutes: every authenticated request
+// asks the table, once, whether its caller is still a member and with which
+// role. It lives behind this interface so httpapi does not import the store.
+type Members interface {
+	// Member returns the member item of userID in orgID; found is false when
+	// there is none (the member was removed, or the org deleted).
+	Member(ctx context.Context, orgID, userID string) (m Member, found bool, err error)
+}
+
 // Options configure a Router.
 type Options struct {
 	Verifier       Verifier // required when the function has authenticated routes
+	Members        Members  // required with Verifier: the caller's current membership
 	AllowedOrigins []string // CORS origins allowed to call with credentials
 	Logger         *slog.Logger
 	MaxBody        int // bytes; DefaultMaxBody when zero
@@ -76,6 +96,9 @@ func (rt *Router) Check() error {
 	}
 	if rt.opts.Verifier == nil && needsAuth {
 		return fmt.Errorf("function %s: authenticated routes need a token verifier", rt.function)
+	}
+	if rt.opts.Members == nil && needsAuth {
+		return fmt.Errorf("function %s: authenticated routes need a membership check (Options.Members)", rt.function)
 	}
 	return nil
 }
@@ -155,15 +178,20 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 		return problemResponse(fault.E(fault.NotFound, "No such route."), req.ID)
 	}
 	if !rt.public[req.Event.RouteKey] {
-		p, err := rt.authenticate(req)
+		p, m, err := rt.authenticate(ctx, req)
 		if err != nil {
+			if fe := fault.As(err); fe == nil || fe.Err != nil {
+				req.Log.Error("membership check failed", "err", err)
+			}
 			r := problemResponse(err, req.ID)
-			r.Headers["WWW-Authenticate"] = `Bearer realm="matterly"`
+			if fe := fault.As(err); fe != nil && fe.Kind == fault.Unauthorized {
+				r.Headers["WWW-Authenticate"] = `Bearer realm="matterly"`
+			}
 			return r
 		}
 		req.Principal = p
 		req.Log = req.Log.With("orgId", p.OrgID, "userId", p.UserID)
-		ctx = WithPrincipal(ctx, p)
+		ctx = WithMember(WithPrincipal(ctx, p), m)
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -187,23 +215,56 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 	return render(out, req.ID)
 }
 
-func (rt *Router) authenticate(req *Request) (Principal, error) {
-	return Authenticate(rt.opts.Verifier, req.Header("authorization"))
+func (rt *Router) authenticate(ctx context.Context, req *Request) (Principal, Member, error) {
+	return Authenticate(ctx, rt.opts.Verifier, rt.opts.Members, req.Header("authorization"))
 }
 
-// Authenticate checks an Authorization header's bearer token. Handlers
-// outside a Router (the streaming speech function) call it too, so every
-// entry point refuses the same tokens with the same answers.
-func Authenticate(v Verifier, authz string) (Principal, error) {
+// errInvalidToken answers a bad token and a removed member alike: a token
+// whose member is gone is no longer a valid token, and the answer does not
+// tell a former member anything a stranger would not learn.
+var errInvalidToken = fault.E(fault.Unauthorized, "The access token is invalid or expired.")
+
+// Authenticate checks an Authorization header's bearer token, then the
+// caller's current membership (one consistent read): a removed member is
+// refused as an invalid token, and a member whose role changed acts with
+// the role they hold now. Handlers outside a Router (the streaming speech
+// function) call it too, so every entry point refuses the same tokens with
+// the same answers.
+func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (Principal, Member, error) {
 	scheme, tok, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return Principal{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
+		return Principal{}, Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
 	}
 	p, err := v.Verify(strings.TrimSpace(tok))
 	if err != nil {
-		return Principal{}, fault.E(fault.Unauthorized, "The access token is invalid or expired.")
+		return Principal{}, Member{}, errInvalidToken
 	}
-	return p, nil
+	if members == nil {
+		return Principal{}, Member{}, errors.New("no membership check configured")
+	}
+	m, found, err := members.Member(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return Principal{}, Member{}, err
+	}
+	if !found {
+		return Principal{}, Member{}, errInvalidToken
+	}
+	p.Role = m.Role
+	return p, m, nil
+}
+
+type memberKey struct{}
+
+// WithMember stores the caller's member item, as the router read it, in ctx.
+func WithMember(ctx context.Context, m Member) context.Context {
+	return context.WithValue(ctx, memberKey{}, m)
+}
+
+// MemberFrom returns the caller's member item read for this request, so a
+// handler that needs it does not read it again.
+func MemberFrom(ctx context.Context) (Member, bool) {
+	m, ok := ctx.Value(memberKey{}).(Member)
+	return m, ok
 }
 
 func render(out *Response, reqID string) events.APIGatewayV2HTTPResponse {

@@ -125,7 +125,7 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 		return nil, errNoTokenSecret
 	}
 	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnAuth, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnAuth, d.RouterOptions())
 	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in loginRequest
 		if err := r.Decode(&in); err != nil {
@@ -163,7 +163,7 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 // NewOrgRouter serves the org function: me, org settings, members.
 func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnOrg, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnOrg, d.RouterOptions())
 	rt.Handle("GET /v1/me", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		u, o, err := svc.Me(ctx, r.Principal)
 		if err != nil {
@@ -278,7 +278,7 @@ func NewAccountsRouter(strength func(pw string, userInputs ...string) string, ma
 			}
 			svc.Mailer = m
 		}
-		rt := httpapi.NewRouter(routes.FnAccounts, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+		rt := httpapi.NewRouter(routes.FnAccounts, d.RouterOptions())
 		rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			var in signupRequest
 			if err := r.Decode(&in); err != nil {

@@ -58,7 +58,7 @@ func Sandboxed(local bool, twilioSID, sesEndpoint string) (sms, email bool) {
 
 // NewRouter serves the messaging API and the unsubscribe link.
 func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
-	rt := httpapi.NewRouter(routes.FnMessaging, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnMessaging, d.RouterOptions())
 	rt.Handle("POST /v1/messages/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.SendMessages, func(in SMSInput) (any, error) {
 			return svc.SendSMS(ctx, activity.ActorOf(r), in)

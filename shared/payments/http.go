@@ -25,7 +25,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		appURL = d.Config.CORSOrigins[0]
 	}
 	svc := NewService(d.DB, d.Log, d.Now, stripe, appURL)
-	rt := httpapi.NewRouter(routes.FnPayments, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnPayments, d.RouterOptions())
 	rt.Handle("POST /v1/payments/connect", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManagePayments, func(in ConnectInput) (any, error) {
 			return svc.Connect(ctx, activity.ActorOf(r), "", in)

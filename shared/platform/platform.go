@@ -23,10 +23,12 @@ import (
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/keys"
 	"github.com/matterly/matterly/shared/logging"
 	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
 	"github.com/matterly/matterly/shared/token"
 )
 
@@ -214,6 +216,14 @@ func (d *Deps) tokenKeys(tokenRoot []byte) error {
 	}
 	d.Verifier = token.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
 	return nil
+}
+
+// RouterOptions are the options of every API function's router: token
+// verification, the caller's membership read on every authenticated
+// request (a removed member's token stops working at once, a demoted one
+// acts with its new role), CORS and the logger.
+func (d *Deps) RouterOptions() httpapi.Options {
+	return httpapi.Options{Verifier: d.Verifier, Members: tenant.Members{DB: d.DB}, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
 }
 
 // SecretsManager adapts the Secrets Manager client to keys.SecretGetter.

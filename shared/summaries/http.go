@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -34,7 +35,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		sum, err := svc.Create(ctx, r.Principal.OrgID, r.Principal.UserID, r.Param("documentId"))
+		sum, err := svc.Create(ctx, activity.ActorOf(r), r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +66,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, r.Principal.OrgID, r.Param("summaryId")); err != nil {
+		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("summaryId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil
@@ -75,7 +76,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 // NewRouter serves the ai function: summaries and drafts.
 func NewRouter(d *platform.Deps, model ai.Model) (*httpapi.Router, error) {
 	svc := FromDeps(d, model)
-	rt := httpapi.NewRouter(routes.FnAI, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnAI, d.RouterOptions())
 	Register(rt, d, svc)
 	drafts.Register(rt, &drafts.Service{DB: d.DB, Credits: svc.Credits, Model: model, Docs: svc.Docs, Now: d.Now})
 	return rt, rt.Check()

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
@@ -69,8 +71,12 @@ type job struct {
 // Create summarizes a document at its owner's explicit request: the only
 // way a document reaches the AI provider. It answers the summary ready
 // (short texts) or pending (the worker finishes it), and 402 when the
-// org's credits do not cover it.
-func (s *Service) Create(ctx context.Context, orgID, userID, documentID string) (Summary, error) {
+// org's credits do not cover it. The spend, the summary and its activity
+// entry ("summary.created": who, which document; never text) land in one
+// transaction that also holds only while a is still a member allowed to use
+// the AI.
+func (s *Service) Create(ctx context.Context, a activity.Actor, documentID string) (Summary, error) {
+	orgID, userID := a.OrgID, a.UserID
 	if s.Model == nil {
 		return Summary{}, ai.ErrNotConfigured
 	}
@@ -93,11 +99,20 @@ func (s *Service) Create(ctx context.Context, orgID, userID, documentID string) 
 	if err != nil {
 		return Summary{}, err
 	}
-	_, err = s.Credits.SpendAs(ctx, sum.UsageID, orgID, userID, credits.KindSummary, sum.ID, sum.Credits, put,
-		s.DB.Check(tenant.PK(orgID), documents.SK(doc.ID), *store.Exists()))
+	rec, err := activity.Record(s.DB, a, now, activity.Entry{Action: "summary.created", EntityType: "summary", EntityID: sum.ID,
+		MatterID: doc.MatterID, Detail: fmt.Sprintf("document %s, version %d", doc.ID, doc.Version)})
 	if err != nil {
-		if store.Failed(err, 4) {
+		return Summary{}, err
+	}
+	_, err = s.Credits.SpendAs(ctx, sum.UsageID, orgID, userID, credits.KindSummary, sum.ID, sum.Credits, put,
+		s.DB.Check(tenant.PK(orgID), documents.SK(doc.ID), *store.Exists()), rec,
+		tenant.MemberWith(s.DB, orgID, userID, access.UseAI))
+	if err != nil {
+		switch {
+		case store.Failed(err, 4):
 			return Summary{}, fault.E(fault.NotFound, "No such document.")
+		case store.Failed(err, 6):
+			return Summary{}, tenant.ErrRoleChanged
 		}
 		return Summary{}, err
 	}
@@ -275,13 +290,22 @@ func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32,
 	return out, next, err
 }
 
-// Delete removes a summary (and its playback marker). Credits are not
+// Delete removes a summary (and its playback marker), with its activity
+// entry, while a is still a member allowed to use the AI. Credits are not
 // given back: the work was done.
-func (s *Service) Delete(ctx context.Context, orgID, id string) error {
-	if _, err := s.Get(ctx, orgID, id); err != nil {
+func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error {
+	sum, err := s.Get(ctx, a.OrgID, id)
+	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, s.DB.Delete(tenant.PK(orgID), summarySK(id), nil), s.DB.Delete(tenant.PK(orgID), speechSK(id), nil))
+	e := activity.Entry{Action: "summary.deleted", EntityType: "summary", EntityID: id, MatterID: sum.MatterID,
+		Detail: "document " + sum.DocumentID}
+	err = activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now(), access.UseAI, e,
+		s.DB.Delete(tenant.PK(a.OrgID), summarySK(id), store.Exists()), s.DB.Delete(tenant.PK(a.OrgID), speechSK(id), nil))
+	if store.Failed(err, 0) {
+		return errNotFound // deleted meanwhile
+	}
+	return err
 }
 
 // Work is the worker's part: summarize a pending summary. It returns an

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
@@ -22,8 +23,12 @@ import (
 // streams it, never stored. The first playback costs SpeechCredits, taken
 // in one transaction with the summary's "spoken" marker, so two first
 // playbacks at once charge once; replays are free. If the provider fails
-// before any audio, a first playback's credit comes back.
-func (s *Service) Speech(ctx context.Context, orgID, userID, id string) (io.ReadCloser, error) {
+// before any audio, a first playback's credit comes back. Every playback
+// sends the summary to the provider, so every one is recorded
+// ("summary.read-aloud", in the same transaction as its spend, or alone for
+// a replay) and holds only while a is still a member allowed to use the AI.
+func (s *Service) Speech(ctx context.Context, a activity.Actor, id string) (io.ReadCloser, error) {
+	orgID, userID := a.OrgID, a.UserID
 	if s.Model == nil {
 		return nil, ai.ErrNotConfigured
 	}
@@ -38,14 +43,30 @@ func (s *Service) Speech(ctx context.Context, orgID, userID, id string) (io.Read
 	if err != nil {
 		return nil, err
 	}
+	e := activity.Entry{Action: "summary.read-aloud", EntityType: "summary", EntityID: id, MatterID: sum.MatterID,
+		Detail: "document " + sum.DocumentID}
+	rec, err := activity.Record(s.DB, a, s.Now(), e)
+	if err != nil {
+		return nil, err
+	}
+	exists := s.DB.Check(tenant.PK(orgID), summarySK(id), *store.Exists())
 	var usage *credits.Usage
-	u, err := s.Credits.Spend(ctx, orgID, userID, credits.KindSpeech, id, SpeechCredits, marker,
-		s.DB.Check(tenant.PK(orgID), summarySK(id), *store.Exists()))
+	u, err := s.Credits.Spend(ctx, orgID, userID, credits.KindSpeech, id, SpeechCredits, marker, exists, rec,
+		tenant.MemberWith(s.DB, orgID, userID, access.UseAI))
 	switch {
 	case store.Failed(err, 3):
-		// Played before: a free replay.
+		// Played before: a free replay, recorded all the same.
+		err = activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now(), access.UseAI, e, exists)
+		if store.Failed(err, 0) {
+			return nil, errNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
 	case store.Failed(err, 4):
 		return nil, errNotFound
+	case store.Failed(err, 6):
+		return nil, tenant.ErrRoleChanged
 	case err != nil:
 		return nil, err
 	default:
@@ -70,6 +91,7 @@ func (s *Service) Speech(ctx context.Context, orgID, userID, id string) (io.Read
 type SpeechHandler struct {
 	Svc      *Service
 	Verifier httpapi.Verifier
+	Members  httpapi.Members // the caller's current membership, as routers check it
 }
 
 // Handle answers one request.
@@ -102,15 +124,24 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 	if route.Function != routes.FnSpeech {
 		return nil, fault.E(fault.NotFound, "No such route.")
 	}
-	p, err := httpapi.Authenticate(h.Verifier, req.Headers["authorization"])
+	p, _, err := httpapi.Authenticate(ctx, h.Verifier, h.Members, req.Headers["authorization"])
 	if err != nil {
 		return nil, err
 	}
 	if !access.Can(p.Role, access.UseAI) {
 		return nil, fault.E(fault.Forbidden, "Your role does not allow this.")
 	}
-	return h.Svc.Speech(ctx, p.OrgID, p.UserID, params["summaryId"])
+	ua := req.RequestContext.HTTP.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	a := activity.Actor{OrgID: p.OrgID, UserID: p.UserID, Role: string(p.Role), IP: req.RequestContext.HTTP.SourceIP, UserAgent: ua}
+	return h.Svc.Speech(ctx, a, params["summaryId"])
 }
+
+// maxUserAgent bounds the caller-chosen header stored in the activity log,
+// as activity.ActorOf does for routed requests.
+const maxUserAgent = 512
 
 // closingReader closes the provider's stream at its end, so the
 // connection goes back to the pool.
@@ -129,5 +160,5 @@ func (c *closingReader) Read(p []byte) (int, error) {
 
 // NewSpeechHandler builds the speech function's handler.
 func NewSpeechHandler(d *platform.Deps, model ai.Model) SpeechHandler {
-	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier}
+	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier, Members: d.RouterOptions().Members}
 }

@@ -47,6 +47,15 @@ func MemberWith(db *store.DB, orgID, userID string, p access.Permission) types.T
 // was removed) after their access token was issued.
 var ErrRoleChanged = fault.E(fault.Forbidden, "Your role changed while your session was open; it no longer allows this.")
 
+// RoleLost reports whether err is a canceled transaction whose last item
+// failed: for a transaction that ends with MemberWith, that the caller lost
+// the role it needed (or was removed). It serves callers that add the check
+// to a transaction whose other items they do not count.
+func RoleLost(err error) bool {
+	var tce *store.TxCanceledError
+	return errors.As(err, &tce) && tce.Failed(len(tce.Reasons)-1)
+}
+
 // OrgSK is the sort key of the org item itself.
 const OrgSK = "ORG"
 

@@ -23,7 +23,7 @@ import (
 // reconciliation and the trust audit trail.
 func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 	h := handlers{svc: NewService(d.DB, d.Log, d.Now), d: d}
-	rt := httpapi.NewRouter(routes.FnTrust, httpapi.Options{Verifier: d.Verifier, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log})
+	rt := httpapi.NewRouter(routes.FnTrust, d.RouterOptions())
 	rt.Handle("POST /v1/trust/accounts", h.createAccount)
 	rt.Handle("GET /v1/trust/accounts", h.listAccounts)
 	rt.Handle("GET /v1/trust/accounts/{accountId}", h.getAccount)
