@@ -134,10 +134,28 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			}
 			d.ai.openai.GrantRead(fn, nil)
 		}
+		if p.AccountEmail && props.EmailFrom != "" {
+			setEnv(config.EnvEmailFrom, jsii.String(props.EmailFrom))
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("ses:SendEmail"),
+				Resources: sendingIdentities(stack, props.EmailFrom),
+			}))
+		}
 		if len(queues) > 0 {
 			setEnv(config.EnvQueueURLs, jsii.String(strings.Join(queues, ",")))
 		}
 		out = append(out, function{name: name, fn: fn})
 	}
 	return out
+}
+
+// sendingIdentities are the SES identities an address may be sent from:
+// the address itself and its domain (SES authorizes a send against
+// whichever of the two is verified).
+func sendingIdentities(stack awscdk.Stack, address string) *[]*string {
+	arn := func(identity string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(identity)})
+	}
+	_, domain, _ := strings.Cut(address, "@")
+	return &[]*string{arn(address), arn(domain)}
 }

@@ -29,6 +29,10 @@ type perms struct {
 	OpenAI bool
 	// Summaries sends to the summaries queue (the AI worker's).
 	Summaries bool
+	// AccountEmail sends the platform's own account notices (someone tried
+	// to sign up with your address) from EMAIL_FROM through SES: only from
+	// that address's identities.
+	AccountEmail bool
 	// MemoryMB overrides the 256 MB default (PDFium in WebAssembly wants
 	// room, and Lambda's CPU grows with memory).
 	MemoryMB float64
@@ -45,7 +49,7 @@ var defaultPerms = perms{Table: true, Secret: true}
 // functionPerms lists the functions whose needs differ from defaultPerms, or
 // that are worth spelling out. Keys are routes.Function names.
 var functionPerms = map[string]perms{
-	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true},
+	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true, AccountEmail: true},
 	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
 	routes.FnOrg:      {Table: true, Secret: true},
 	routes.FnCRM:      {Table: true, Secret: true},

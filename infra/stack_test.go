@@ -71,6 +71,7 @@ func synth(m *testing.M) int {
 	stack := NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
 		CodeDir:     codeDir,
 		CorsOrigins: corsOrigins,
+		EmailFrom:   testEmailFrom,
 	})
 	// cdk-nag's AwsSolutions pack runs as an aspect at synth; findings the
 	// stack suppresses (nag.go) come out as nothing, the rest as
@@ -99,6 +100,31 @@ func check(t *testing.T, assert func()) {
 }
 
 type obj = map[string]any
+
+// testEmailFrom is the platform's sending address the test stack is given
+// (-c emailFrom=...).
+const testEmailFrom = "notices@matterly.example"
+
+// TestAccountEmail: the accounts function sends its notices (a sign-up
+// with a registered address) from the platform address, and may send
+// from that address's identities only.
+func TestAccountEmail(t *testing.T) {
+	env, _ := dig(props(resources[functionID(t, routes.FnAccounts)].(obj)), "Environment", "Variables").(map[string]any)
+	if env["EMAIL_FROM"] != testEmailFrom {
+		t.Errorf("accounts EMAIL_FROM = %v, want %s", env["EMAIL_FROM"], testEmailFrom)
+	}
+	var sends []string
+	for _, st := range roleStatements(t, routes.FnAccounts) {
+		if strings.Contains(fmt.Sprint(st["Action"]), "ses:") {
+			sends = append(sends, fmt.Sprint(st["Action"]), fmt.Sprint(st["Resource"]))
+		}
+	}
+	got := strings.Join(sends, " ")
+	if !strings.HasPrefix(got, "ses:SendEmail ") || !strings.Contains(got, "identity/"+testEmailFrom) ||
+		!strings.Contains(got, "identity/matterly.example") || strings.Contains(got, "*") || len(sends) != 2 {
+		t.Errorf("accounts SES grants = %s, want ses:SendEmail on the platform address's identities only", got)
+	}
+}
 
 func arrayWith(items ...any) assertions.Matcher { return assertions.Match_ArrayWith(&items) }
 func objectLike(m obj) assertions.Matcher       { return assertions.Match_ObjectLike(&m) }
@@ -817,7 +843,7 @@ func TestPermsFor(t *testing.T) {
 		name string
 		want perms
 	}{
-		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true}},
+		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true, AccountEmail: true}},
 		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true}},
 		{routes.FnOrg, perms{Table: true, Secret: true}},
 		// They write activity entries; the relay publishes the events.
