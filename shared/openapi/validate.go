@@ -167,7 +167,7 @@ func closeObjects(doc map[string]any) {
 	findBranches(doc)
 
 	for name, s := range schemas {
-		closeSchema(s, open[name])
+		closeSchema(s, open[name], open)
 	}
 	paths, _ := doc["paths"].(map[string]any)
 	for _, rawItem := range paths {
@@ -180,7 +180,7 @@ func closeObjects(doc map[string]any) {
 				content, _ := resp["content"].(map[string]any)
 				for _, rawMedia := range content {
 					media, _ := rawMedia.(map[string]any)
-					closeSchema(media["schema"], false)
+					closeSchema(media["schema"], false, open)
 				}
 			}
 		}
@@ -188,31 +188,31 @@ func closeObjects(doc map[string]any) {
 }
 
 // closeSchema closes s (unless it is an allOf branch, inAllOf) and every
-// schema nested in it.
-func closeSchema(v any, inAllOf bool) {
+// schema nested in it. open names the components left open.
+func closeSchema(v any, inAllOf bool, open map[string]bool) {
 	s, ok := v.(map[string]any)
 	if !ok {
 		return
 	}
 	if props, ok := s["properties"].(map[string]any); ok {
 		for _, p := range props {
-			closeSchema(p, false)
+			closeSchema(p, false, open)
 		}
 	}
 	for _, k := range []string{"items", "additionalProperties", "not", "contains"} {
-		closeSchema(s[k], false)
+		closeSchema(s[k], false, open)
 	}
 	for _, k := range []string{"oneOf", "anyOf", "prefixItems"} {
 		list, _ := s[k].([]any)
 		for _, b := range list {
-			closeSchema(b, false)
+			closeSchema(b, false, open)
 		}
 	}
 	all, _ := s["allOf"].([]any)
 	for _, b := range all {
-		closeSchema(b, true)
+		closeSchema(b, true, open)
 	}
-	if inAllOf || !objectLike(s) {
+	if inAllOf || !needsClosing(s, open) {
 		return
 	}
 	if _, ok := s["additionalProperties"]; ok {
@@ -224,14 +224,29 @@ func closeSchema(v any, inAllOf bool) {
 	s["unevaluatedProperties"] = false
 }
 
-// objectLike reports whether s may describe an object: it declares
-// properties, is of type object, or takes its shape from a reference or a
-// composition. (unevaluatedProperties constrains objects only, so adding it
-// to a reference to a string schema changes nothing.)
-func objectLike(s map[string]any) bool {
-	for _, k := range []string{"properties", "$ref", "allOf", "oneOf", "anyOf"} {
+// needsClosing reports whether s may describe an object that nothing
+// inside it closes: it declares properties, is of type object, composes
+// with allOf, refers to a component left open, or has a oneOf/anyOf branch
+// that needs closing. (A reference to a closed component is closed there;
+// closing it twice only repeats every property in the errors.)
+func needsClosing(s map[string]any, open map[string]bool) bool {
+	for _, k := range []string{"properties", "allOf"} {
 		if _, ok := s[k]; ok {
 			return true
+		}
+	}
+	if ref, ok := s["$ref"].(string); ok {
+		name, local := strings.CutPrefix(ref, "#/components/schemas/")
+		if !local || open[name] {
+			return true
+		}
+	}
+	for _, k := range []string{"oneOf", "anyOf"} {
+		list, _ := s[k].([]any)
+		for _, b := range list {
+			if bm, ok := b.(map[string]any); ok && needsClosing(bm, open) {
+				return true
+			}
 		}
 	}
 	switch t := s["type"].(type) {
