@@ -118,3 +118,27 @@ func TestClosedObjects(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNewValidator is the one-time cost per test binary.
+func BenchmarkNewValidator(b *testing.B) {
+	for b.Loop() {
+		if _, err := NewValidator(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidateResponse is the cost each e2e response adds.
+func BenchmarkValidateResponse(b *testing.B) {
+	v, err := SharedValidator()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"items":[` + strings.Repeat(`{"id":"01J9Z3KXW6N4P8R2T5V7Y9B1C3","clientId":"c1","body":"Called.","authorId":"u1","createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z"},`, 24) +
+		`{"id":"n","body":"b","authorId":"u1","createdAt":"2026-01-02T03:04:05Z","updatedAt":"2026-01-02T03:04:05Z"}],"nextCursor":"abc"}`
+	for b.Loop() {
+		if err := v.ValidateResponse("GET /v1/clients/{clientId}/notes", 200, "application/json", body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
