@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/matterly/matterly/shared/localaws"
+	"github.com/matterly/matterly/shared/openapi"
+	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -210,12 +212,42 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 	raw, _ := io.ReadAll(resp.Body)
 	r := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.Body)
+	checkSpec(c.t, method, path, r)
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "matterly_refresh" {
 			c.refresh = ck.Value
 		}
 	}
 	return r
+}
+
+// checkSpec validates a 2xx JSON body against the schema openapi.json
+// declares for its route and status, so the spec and the wire never drift
+// apart: a property the spec does not declare, a wrong type, or a 2xx body
+// of a status with no declared schema fails the test. (Errorf, not Fatal:
+// a drift is reported without stopping the flow that found it.)
+func checkSpec(t testing.TB, method, path string, r result) {
+	t.Helper()
+	media := r.Header.Get("Content-Type")
+	if r.Status < 200 || r.Status > 299 || r.Raw == "" || !strings.Contains(media, "json") {
+		return
+	}
+	v, err := openapi.SharedValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, _ := strings.Cut(path, "?")
+	if strings.HasPrefix(p, "/dev/") {
+		return // the dev server's own endpoints (outbox, schedules, the spec) are no part of the API
+	}
+	route, _, _ := routes.Match(method, p)
+	if route.Path == "" {
+		t.Errorf("openapi: %s %s answered %d with a JSON body but matches no route", method, p, r.Status)
+		return
+	}
+	if err := v.ValidateResponse(route.Key(), r.Status, media, r.Raw); err != nil {
+		t.Errorf("openapi: %s %s: %v\nbody: %.2000s", method, path, err, r.Raw)
+	}
 }
 
 // must asserts the status and returns the result.
