@@ -125,6 +125,16 @@ func (f *fakeTwilio) provision(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return true
 	}
+	if key == "POST "+acct+"/IncomingPhoneNumbers.json" {
+		f.mu.Lock()
+		h := f.hold
+		f.hold = nil
+		f.mu.Unlock()
+		if h != nil {
+			close(h.arrived)
+			<-h.release
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -334,6 +344,53 @@ func TestSMSSenderAssignment(t *testing.T) {
 	}
 	if n := len(twilioFake.to(o.phone)); n != 0 {
 		t.Errorf("twilio got %d messages from an unassigned number", n)
+	}
+}
+
+// twilioHold stops one number purchase at the fake Twilio.
+type twilioHold struct{ arrived, release chan struct{} }
+
+// holdNextPurchase makes the next purchase wait until release is closed;
+// arrived is closed when it reaches Twilio.
+func (f *fakeTwilio) holdNextPurchase() *twilioHold {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = &twilioHold{arrived: make(chan struct{}), release: make(chan struct{})}
+	return f.hold
+}
+
+func (f *fakeTwilio) purchases() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.bought)
+}
+
+// TestSMSNumberPurchaseRace: a second purchase request while the first is
+// at Twilio gets 409 and never reaches Twilio (each purchase is the
+// platform's money); once the first has set the number, so does a third.
+func TestSMSNumberPurchaseRace(t *testing.T) {
+	a := signup(t)
+	before := twilioFake.purchases()
+	h := twilioFake.holdNextPurchase()
+	first := make(chan result, 1)
+	go func() { first <- a.do("POST", "/v1/messaging/sms-numbers", map[string]any{}) }()
+	<-h.arrived
+	second := a.do("POST", "/v1/messaging/sms-numbers", map[string]any{})
+	close(h.release)
+	r := <-first
+	if r.Status != 201 || second.Status != 409 {
+		t.Fatalf("concurrent purchases answered %d %s and %d %s, want 201 and 409", r.Status, r.Raw, second.Status, second.Raw)
+	}
+	if n := twilioFake.purchases() - before; n != 1 {
+		t.Errorf("%d purchases reached Twilio, want 1", n)
+	}
+	number := str(r.Body, "smsFromNumber")
+	if got := str(a.must(200, "GET", "/v1/org", nil).Body, "smsFromNumber"); got != number {
+		t.Errorf("org's number %q, want %q", got, number)
+	}
+	a.must(409, "POST", "/v1/messaging/sms-numbers", map[string]any{})
+	if n := twilioFake.purchases() - before; n != 1 {
+		t.Errorf("%d purchases reached Twilio after the claim was released, want 1", n)
 	}
 }
 
