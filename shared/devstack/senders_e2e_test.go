@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/senders"
@@ -391,6 +393,63 @@ func TestSMSNumberPurchaseRace(t *testing.T) {
 	a.must(409, "POST", "/v1/messaging/sms-numbers", map[string]any{})
 	if n := twilioFake.purchases() - before; n != 1 {
 		t.Errorf("%d purchases reached Twilio after the claim was released, want 1", n)
+	}
+}
+
+// TestSMSNumberPurchaseClaim: a claim left by a stopped request blocks
+// purchases until its lease ends, then is taken over; a number it bought
+// and assigned is set instead of buying another.
+func TestSMSNumberPurchaseClaim(t *testing.T) {
+	type claimRow struct {
+		PK      string `dynamodbav:"PK"`
+		SK      string `dynamodbav:"SK"`
+		Request string `dynamodbav:"requestId"`
+		Until   int64  `dynamodbav:"until"`
+		Number  string `dynamodbav:"number,omitempty"`
+	}
+	ctx := context.Background()
+	db := stack.Deps.DB
+	for _, tc := range []struct {
+		name     string
+		until    time.Duration // from now
+		assigned bool          // the claim's number was bought and assigned
+		status   int
+		buys     int
+	}{
+		{name: "held", until: time.Minute, status: 409},
+		{name: "expired", until: -time.Second, status: 201, buys: 1},
+		{name: "expired with its number assigned", until: -time.Second, assigned: true, status: 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := signup(t)
+			row := claimRow{PK: tenant.PK(a.orgID), SK: "SMSNUMBER#PURCHASE", Request: "stopped", Until: clock.Now().Add(tc.until).Unix()}
+			if tc.assigned {
+				row.Number = fmt.Sprintf("+1646%07d", seq.Add(1))
+				w, err := identity.SMSNumberAssignment(db, a.orgID, row.Number)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Transact(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.PutItem(ctx, row, nil); err != nil {
+				t.Fatal(err)
+			}
+			before := twilioFake.purchases()
+			r := a.must(tc.status, "POST", "/v1/messaging/sms-numbers", map[string]any{})
+			if n := twilioFake.purchases() - before; n != tc.buys {
+				t.Errorf("%d purchases reached Twilio, want %d", n, tc.buys)
+			}
+			if tc.assigned && str(r.Body, "smsFromNumber") != row.Number {
+				t.Errorf("set %s, want the claim's number %s", r.Raw, row.Number)
+			}
+			var left claimRow
+			err := db.Get(ctx, row.PK, row.SK, &left)
+			if held := tc.status == 409; held != (err == nil) || held && left.Request != "stopped" {
+				t.Errorf("claim after the request: %+v, %v", left, err)
+			}
+		})
 	}
 }
 
