@@ -29,6 +29,9 @@ type DirLock struct {
 // process ends, so a crash leaves nothing stale); on systems without flock
 // it is not taken.
 func LockDir(dir string) (*DirLock, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
 	path := filepath.Join(dir, DirLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
