@@ -93,9 +93,8 @@ func freePort(t *testing.T) string {
 
 var readyLine = regexp.MustCompile(`ready on (http://\S+)`)
 
-// startDev starts the server on dataDir and returns once its banner says
-// it is ready (polled with a deadline, no sleeps).
-func startDev(t *testing.T, dataDir string, env ...string) *devProc {
+// devCmd is the dev server on dataDir, in a sandboxed environment.
+func devCmd(t *testing.T, dataDir string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(buildDevserver(t))
 	cmd.Dir = "../.." // the module root: stripe-mock is a go tool of it
@@ -113,6 +112,14 @@ func startDev(t *testing.T, dataDir string, env ...string) *devProc {
 	}
 	cmd.Env = append(cmd.Env, "PORT="+freePort(t), "DEV_DATA_DIR="+dataDir)
 	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// startDev starts the server on dataDir and returns once its banner says
+// it is ready (polled with a deadline, no sleeps).
+func startDev(t *testing.T, dataDir string, env ...string) *devProc {
+	t.Helper()
+	cmd := devCmd(t, dataDir, env...)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -288,7 +295,7 @@ func TestKillNineLosesNothing(t *testing.T) {
 	p.must(201, "POST", "/v1/auth/signup", "", map[string]any{"orgName": "Acme Law", "name": "Ada Lovelace",
 		"email": "ada@example.com", "username": "ada", "password": "correct horse battery staple"})
 	tok := p.login()
-	const texted, stopped, from = "+14155550123", "+14155550124", "+14155550100"
+	const texted, stopped = "+14155550123", "+14155550124"
 	var clients []string
 	for i, phone := range []string{texted, stopped, ""} {
 		body := map[string]any{"name": fmt.Sprintf("Client %d", i), "kind": "person"}
@@ -302,13 +309,20 @@ func TestKillNineLosesNothing(t *testing.T) {
 	deposit := map[string]any{"accountId": acct, "clientId": clients[0], "type": "deposit", "amount": 250000, "date": "2026-11-02",
 		"description": "Retainer", "counterparty": "Pat Client", "method": map[string]any{"kind": "wire", "reference": "FW-1"}}
 	entryID := p.must(201, "POST", "/v1/trust/entries", tok, deposit, "Idempotency-Key", "crash-1").body["id"].(string)
-	p.must(200, "PATCH", "/v1/org", tok, map[string]any{"smsFromNumber": from})
+	// Only a number the platform bought for the org may send (the sandbox's).
+	from := p.must(201, "POST", "/v1/messaging/sms-numbers", tok, map[string]any{}).body["smsFromNumber"].(string)
 	p.must(200, "PATCH", "/v1/messaging/settings", tok, map[string]any{"quietHoursStart": "00:00", "quietHoursEnd": "00:00"})
 	if r := p.twilio("/webhooks/twilio/sms", url.Values{"Body": {"STOP"}, "From": {stopped}, "To": {from},
 		"MessageSid": {"SM00000000000000000000000000000001"}}); r.status != 200 {
 		t.Fatalf("STOP = %d: %s", r.status, r.raw)
 	}
 	p.must(202, "POST", "/v1/messages/sms", tok, map[string]any{"clientId": clients[0], "body": "Your will is ready to sign.", "kind": "general"})
+
+	// A second server on the same folder stops, naming it and the first.
+	out, err := devCmd(t, dataDir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), dataDir) || !strings.Contains(string(out), fmt.Sprintf("process %d", p.cmd.Process.Pid)) {
+		t.Errorf("a second server on the data folder: %v\n%s", err, out)
+	}
 
 	kids := children(t, p.cmd.Process.Pid)
 	if len(kids) == 0 {

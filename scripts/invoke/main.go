@@ -51,12 +51,25 @@ func run() (err error) {
 	if dataDir == "" {
 		dataDir = ".dev"
 	}
+	// Opening the data folder's files directly takes its lock, as a dev
+	// server does: a server started meanwhile would interleave journals.
+	var lock *localaws.DirLock
+	defer func() { _ = lock.Release() }() // after the stores below are saved
+	lockDir := func() (err error) {
+		if lock == nil {
+			lock, err = localaws.LockDir(dataDir)
+		}
+		return err
+	}
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	if endpoint == "" {
 		endpoint = devstack.RunningDynamo(dataDir)
 	}
 	if endpoint == "" {
 		// No dev server: work on the snapshot directly and save it back.
+		if err := lockDir(); err != nil {
+			return err
+		}
 		dyn, startErr := localaws.StartDynamo(filepath.Join(dataDir, "dynamodb.json"))
 		if startErr != nil {
 			return startErr
@@ -71,6 +84,9 @@ func run() (err error) {
 	}
 	if s3Endpoint == "" {
 		// The documents bucket, from the dev server's bolt file.
+		if err := lockDir(); err != nil {
+			return err
+		}
 		objects, startErr := localaws.StartS3(filepath.Join(dataDir, "s3.bolt"))
 		if startErr != nil {
 			return startErr

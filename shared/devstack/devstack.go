@@ -173,6 +173,7 @@ type Stack struct {
 	srv       *http.Server
 	cancel    context.CancelFunc
 	dataDir   string
+	lock      *localaws.DirLock
 }
 
 // Start brings the stack up and serves HTTP until Close.
@@ -194,6 +195,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 	}()
 	var err error
+	// One stack per data directory: two would interleave the DynamoDB
+	// and queue journals. Taken before anything is read, held until Close.
+	if s.lock, err = localaws.LockDir(opts.DataDir); err != nil {
+		return nil, err
+	}
 	if s.Dynamo, err = localaws.StartDynamo(filepath.Join(opts.DataDir, "dynamodb.json")); err != nil {
 		return nil, fmt.Errorf("embedded dynamodb: %w", err)
 	}
@@ -336,6 +342,7 @@ func (s *Stack) Close() error {
 	if s.Broker != nil {
 		errs = append(errs, s.Broker.Close())
 	}
+	errs = append(errs, s.lock.Release()) // last: the stores are saved
 	return errors.Join(errs...)
 }
 

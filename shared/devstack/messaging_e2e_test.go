@@ -34,6 +34,8 @@ type fakeTwilio struct {
 	n     int
 	// bought and services are the provisioning requests (senders_e2e_test.go).
 	bought, searches, services []url.Values
+	// hold, when set, stops the next number purchase until released.
+	hold *twilioHold
 }
 
 type twilioFailure struct {

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/senders"
@@ -124,6 +126,16 @@ func (f *fakeTwilio) provision(w http.ResponseWriter, r *http.Request) bool {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return true
+	}
+	if key == "POST "+acct+"/IncomingPhoneNumbers.json" {
+		f.mu.Lock()
+		h := f.hold
+		f.hold = nil
+		f.mu.Unlock()
+		if h != nil {
+			close(h.arrived)
+			<-h.release
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -334,6 +346,110 @@ func TestSMSSenderAssignment(t *testing.T) {
 	}
 	if n := len(twilioFake.to(o.phone)); n != 0 {
 		t.Errorf("twilio got %d messages from an unassigned number", n)
+	}
+}
+
+// twilioHold stops one number purchase at the fake Twilio.
+type twilioHold struct{ arrived, release chan struct{} }
+
+// holdNextPurchase makes the next purchase wait until release is closed;
+// arrived is closed when it reaches Twilio.
+func (f *fakeTwilio) holdNextPurchase() *twilioHold {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hold = &twilioHold{arrived: make(chan struct{}), release: make(chan struct{})}
+	return f.hold
+}
+
+func (f *fakeTwilio) purchases() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.bought)
+}
+
+// TestSMSNumberPurchaseRace: a second purchase request while the first is
+// at Twilio gets 409 and never reaches Twilio (each purchase is the
+// platform's money); once the first has set the number, so does a third.
+func TestSMSNumberPurchaseRace(t *testing.T) {
+	a := signup(t)
+	before := twilioFake.purchases()
+	h := twilioFake.holdNextPurchase()
+	first := make(chan result, 1)
+	go func() { first <- a.do("POST", "/v1/messaging/sms-numbers", map[string]any{}) }()
+	<-h.arrived
+	second := a.do("POST", "/v1/messaging/sms-numbers", map[string]any{})
+	close(h.release)
+	r := <-first
+	if r.Status != 201 || second.Status != 409 {
+		t.Fatalf("concurrent purchases answered %d %s and %d %s, want 201 and 409", r.Status, r.Raw, second.Status, second.Raw)
+	}
+	if n := twilioFake.purchases() - before; n != 1 {
+		t.Errorf("%d purchases reached Twilio, want 1", n)
+	}
+	number := str(r.Body, "smsFromNumber")
+	if got := str(a.must(200, "GET", "/v1/org", nil).Body, "smsFromNumber"); got != number {
+		t.Errorf("org's number %q, want %q", got, number)
+	}
+	a.must(409, "POST", "/v1/messaging/sms-numbers", map[string]any{})
+	if n := twilioFake.purchases() - before; n != 1 {
+		t.Errorf("%d purchases reached Twilio after the claim was released, want 1", n)
+	}
+}
+
+// TestSMSNumberPurchaseClaim: a claim left by a stopped request blocks
+// purchases until its lease ends, then is taken over; a number it bought
+// and assigned is set instead of buying another.
+func TestSMSNumberPurchaseClaim(t *testing.T) {
+	type claimRow struct {
+		PK      string `dynamodbav:"PK"`
+		SK      string `dynamodbav:"SK"`
+		Request string `dynamodbav:"requestId"`
+		Until   int64  `dynamodbav:"until"`
+		Number  string `dynamodbav:"number,omitempty"`
+	}
+	ctx := context.Background()
+	db := stack.Deps.DB
+	for _, tc := range []struct {
+		name     string
+		until    time.Duration // from now
+		assigned bool          // the claim's number was bought and assigned
+		status   int
+		buys     int
+	}{
+		{name: "held", until: time.Minute, status: 409},
+		{name: "expired", until: -time.Second, status: 201, buys: 1},
+		{name: "expired with its number assigned", until: -time.Second, assigned: true, status: 201},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := signup(t)
+			row := claimRow{PK: tenant.PK(a.orgID), SK: "SMSNUMBER#PURCHASE", Request: "stopped", Until: clock.Now().Add(tc.until).Unix()}
+			if tc.assigned {
+				row.Number = fmt.Sprintf("+1646%07d", seq.Add(1))
+				w, err := identity.SMSNumberAssignment(db, a.orgID, row.Number)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Transact(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.PutItem(ctx, row, nil); err != nil {
+				t.Fatal(err)
+			}
+			before := twilioFake.purchases()
+			r := a.must(tc.status, "POST", "/v1/messaging/sms-numbers", map[string]any{})
+			if n := twilioFake.purchases() - before; n != tc.buys {
+				t.Errorf("%d purchases reached Twilio, want %d", n, tc.buys)
+			}
+			if tc.assigned && str(r.Body, "smsFromNumber") != row.Number {
+				t.Errorf("set %s, want the claim's number %s", r.Raw, row.Number)
+			}
+			var left claimRow
+			err := db.Get(ctx, row.PK, row.SK, &left)
+			if held := tc.status == 409; held != (err == nil) || held && left.Request != "stopped" {
+				t.Errorf("claim after the request: %+v, %v", left, err)
+			}
+		})
 	}
 }
 

@@ -99,8 +99,8 @@ type brokerQueue struct {
 	handler  SQSHandler
 	cfg      QueueConfig
 	msgs     []*brokerMsg // not yet deleted or dead-lettered, in send order
-	dlq      []events.SQSMessage
-	inFlight int // batches being handled
+	dlq      []*brokerMsg // dead-lettered, in the order they moved
+	inFlight int          // batches being handled
 }
 
 type brokerMsg struct {
@@ -195,7 +195,11 @@ func (b *Broker) DLQ(queue string) []events.SQSMessage {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if q, ok := b.queues[queue]; ok {
-		return slices.Clone(q.dlq)
+		out := make([]events.SQSMessage, len(q.dlq))
+		for i, m := range q.dlq {
+			out[i] = m.event(q.name)
+		}
+		return out
 	}
 	return nil
 }
@@ -284,11 +288,16 @@ func (b *Broker) nudge() {
 func (b *Broker) take(limit bool) (*brokerQueue, []events.SQSMessage) {
 	b.mu.Lock()
 	var dead []string
+	var received []*brokerMsg
 	defer func() {
-		wal, seq := b.journalDelLocked(dead)
+		wal, seq := b.journalTakeLocked(received, dead)
 		b.mu.Unlock()
 		if seq > 0 {
-			_ = wal.wait(seq) // lost: moved to the DLQ again after a restart
+			// Receives are on disk before the handler sees the batch, so
+			// a crash never lets a message be received more than
+			// MaxReceiveCount times. Should the write fail, the batch is
+			// delivered anyway, as by a broker without Persist.
+			_ = wal.wait(seq)
 		}
 	}()
 	now := b.clock()
@@ -308,7 +317,7 @@ func (b *Broker) take(limit bool) (*brokerQueue, []events.SQSMessage) {
 			if m.receives >= q.cfg.MaxReceiveCount {
 				m.done = true
 				dead = append(dead, m.id)
-				q.dlq = append(q.dlq, m.event(q.name))
+				q.dlq = append(q.dlq, m)
 				b.log.Error("sqs message moved to DLQ", "queue", q.name, "messageId", m.id, "receives", m.receives)
 				continue
 			}
@@ -318,6 +327,7 @@ func (b *Broker) take(limit bool) (*brokerQueue, []events.SQSMessage) {
 			}
 			m.inFlight = true
 			m.visibleAt = now.Add(q.cfg.VisibilityTimeout)
+			received = append(received, m)
 			batch = append(batch, m.event(q.name))
 		}
 		q.compact()

@@ -1,11 +1,14 @@
 package localaws
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -88,8 +91,102 @@ func TestBrokerPersistsUntilDeleted(t *testing.T) {
 	if err := b3.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if data, err := os.ReadFile(path); err != nil || len(data) != 0 {
+	// Nothing queued: the file holds only the DLQ's message.
+	if data, err := os.ReadFile(path); err != nil || bytes.Count(data, []byte("\n")) != 1 || !bytes.Contains(data, []byte(`"body":"failing"`)) ||
+		!bytes.Contains(data, []byte(`"dead":true`)) {
 		t.Errorf("journal after a clean stop with nothing queued: %q, %v", data, err)
+	}
+}
+
+// deliverOnce delivers the next batch, waiting out visibility timeouts.
+func deliverOnce(t *testing.T, b *Broker) {
+	t.Helper()
+	b.skipToNextVisible()
+	q, batch := b.take(false)
+	if q == nil {
+		t.Fatal("nothing to deliver")
+	}
+	b.deliver(context.Background(), q, batch)
+}
+
+func dlqOf(b *Broker, queue string) []string {
+	var out []string
+	for _, m := range b.DLQ(queue) {
+		var k string
+		if v := m.MessageAttributes["k"].StringValue; v != nil {
+			k = *v
+		}
+		out = append(out, fmt.Sprintf("%s#%d %s", m.Body, receiveCount(m), k))
+	}
+	return out
+}
+
+// TestBrokerPersistsReceivesAndDLQ: a failing message moves to the DLQ
+// after MaxReceiveCount receives in all, however many restarts (crashes or
+// clean stops) come between, and the DLQ itself survives them, each
+// message until dlqRetention after it was sent.
+func TestBrokerPersistsReceivesAndDLQ(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		stop func(*Broker)
+	}{
+		{"crash", crashBroker},
+		{"clean stop", func(b *Broker) {
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "queues.jsonl")
+			b, c := persisted(t, path, "poison")
+			if err := b.Send(ctx, "a", "poison", map[string]string{"k": "v"}); err != nil {
+				t.Fatal(err)
+			}
+			deliverOnce(t, b)
+			deliverOnce(t, b)
+			tc.stop(b)
+
+			b2, c2 := persisted(t, path, "poison")
+			if err := b2.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, cc := range []*consumer{c, c2} {
+				got = append(got, cc.bodies()...)
+			}
+			if want := []string{"poison#1", "poison#2", "poison#3", "poison#4", "poison#5"}; !slices.Equal(got, want) {
+				t.Errorf("deliveries across the restart %q, want %q", got, want)
+			}
+			want := []string{"poison#5 v"}
+			if got := dlqOf(b2, "a"); !slices.Equal(got, want) {
+				t.Errorf("DLQ %q, want %q", got, want)
+			}
+			tc.stop(b2)
+
+			b3, c3 := persisted(t, path)
+			if err := b3.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(c3.deliveries) != 0 {
+				t.Errorf("a dead-lettered message delivered again: %q", c3.bodies())
+			}
+			if got := dlqOf(b3, "a"); !slices.Equal(got, want) {
+				t.Errorf("DLQ after a restart %q, want %q", got, want)
+			}
+			tc.stop(b3)
+
+			late := NewBroker(BrokerOptions{Now: func() time.Time { return t0.Add(dlqRetention + time.Hour) }, Logger: b3.log})
+			late.Register("a", handled, QueueConfig{})
+			if err := late.Persist(path); err != nil {
+				t.Fatal(err)
+			}
+			if got := late.DLQ("a"); len(got) != 0 {
+				t.Errorf("DLQ past its retention: %v", got)
+			}
+			_ = late.Close()
+		})
 	}
 }
 

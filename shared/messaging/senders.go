@@ -411,7 +411,10 @@ type SMSSenderOut struct {
 }
 
 // BuyNumber buys a number in the platform's Twilio account, assigns it to
-// the org and makes it the org's smsFromNumber.
+// the org and makes it the org's smsFromNumber. One request per org buys at
+// a time (claimPurchase): every purchase costs the platform money, and
+// "the org has no number yet" cannot be checked in the transaction that
+// follows Twilio's answer.
 func (s *Service) BuyNumber(ctx context.Context, a activity.Actor, in NumberInput) (SMSSenderOut, error) {
 	if in.AreaCode != 0 && (in.AreaCode < 200 || in.AreaCode > 999) {
 		return SMSSenderOut{}, fault.Fields(fault.FieldError{Field: "areaCode", Message: "must be a three-digit US area code"})
@@ -419,6 +422,13 @@ func (s *Service) BuyNumber(ctx context.Context, a activity.Actor, in NumberInpu
 	if s.Numbers == nil {
 		return SMSSenderOut{}, errNoSMS
 	}
+	c, err := s.claimPurchase(ctx, a.OrgID)
+	if err != nil {
+		return SMSSenderOut{}, err
+	}
+	defer func() { s.releasePurchase(ctx, c) }()
+	// Read after the claim: a purchase finished before it has set the
+	// org's number by now.
 	o, err := s.orgOf(ctx, a.OrgID)
 	if err != nil {
 		return SMSSenderOut{}, err
@@ -430,26 +440,122 @@ func (s *Service) BuyNumber(ctx context.Context, a activity.Actor, in NumberInpu
 			return SMSSenderOut{}, fault.E(fault.Conflict, "This org has its number already: %s.", o.SMSFromNumber)
 		}
 	}
-	n, err := s.Numbers.BuyNumber(ctx, in.AreaCode, s.inboundURL())
-	if err != nil {
-		s.Log.Warn("number not bought", "err", err)
-		if errors.Is(err, ErrNoNumbers) {
-			return SMSSenderOut{}, fault.Fields(fault.FieldError{Field: "areaCode", Message: "has no SMS-capable number available; try another"})
+	n := c.Number // bought and assigned by a request that stopped before setting it
+	if n != "" {
+		if who, err := identity.SMSNumberAssignee(ctx, s.DB, n); err != nil {
+			return SMSSenderOut{}, err
+		} else if who != a.OrgID {
+			n, c.Number = "", ""
 		}
-		return SMSSenderOut{}, errTwilio
 	}
-	w, err := identity.SMSNumberAssignment(s.DB, a.OrgID, n)
-	if err != nil {
-		return SMSSenderOut{}, err
-	}
-	if err := s.assign(ctx, a, "messaging.sms_number.assigned", n, w); err != nil {
-		return SMSSenderOut{}, err
+	if n == "" {
+		n, err = s.Numbers.BuyNumber(ctx, in.AreaCode, s.inboundURL())
+		if err != nil {
+			s.Log.Warn("number not bought", "err", err)
+			if errors.Is(err, ErrNoNumbers) {
+				return SMSSenderOut{}, fault.Fields(fault.FieldError{Field: "areaCode", Message: "has no SMS-capable number available; try another"})
+			}
+			return SMSSenderOut{}, errTwilio
+		}
+		w, err := identity.SMSNumberAssignment(s.DB, a.OrgID, n)
+		if err != nil {
+			return SMSSenderOut{}, err
+		}
+		// The claim records the number with its assignment, for a
+		// request taking it over should this one stop before the org's
+		// smsFromNumber is set.
+		held := c
+		held.Number = n
+		cw, err := s.DB.Put(held, c.ours())
+		if err != nil {
+			return SMSSenderOut{}, err
+		}
+		if err := s.assign(ctx, a, "messaging.sms_number.assigned", n, w, cw); store.Failed(err, 1) {
+			// Only after purchaseLease: a request that slow lost its claim.
+			s.Log.Error("number bought after the purchase claim was taken over; not assigned", "number", n)
+			return SMSSenderOut{}, errPurchasing
+		} else if err != nil {
+			return SMSSenderOut{}, err
+		}
+		c = held
 	}
 	org, err := s.identity().UpdateOrg(ctx, principal(a), identity.OrgPatch{SMSFromNumber: &n})
 	if err != nil {
 		return SMSSenderOut{}, err
 	}
+	c.Number = "" // set: the claim may go
 	return SMSSenderOut{SMSFromNumber: org.SMSFromNumber, TwilioMessagingServiceSID: org.TwilioMessagingServiceSID, Sandbox: s.SandboxSMS}, nil
+}
+
+// purchaseClaim is the org's number purchase in progress, taken before
+// Twilio is called. A claim whose Until has passed is a stopped request's
+// (Lambda's timeout is far shorter than purchaseLease) and is taken over;
+// Number is what that request bought and assigned, if it got that far,
+// and is set instead of buying another.
+type purchaseClaim struct {
+	store.Keys
+	Request string `dynamodbav:"requestId"`
+	Until   int64  `dynamodbav:"until"` // Unix seconds
+	Number  string `dynamodbav:"number,omitempty"`
+}
+
+const (
+	purchaseSK    = "SMSNUMBER#PURCHASE"
+	purchaseLease = 5 * time.Minute
+)
+
+var errPurchasing = &fault.Error{Kind: fault.Conflict, RetryAfter: time.Minute,
+	Message: "A number is being bought for this org already; GET /v1/org shows it once bought."}
+
+// ours is the condition that the claim is still this request's.
+func (c purchaseClaim) ours() *store.Cond {
+	return &store.Cond{Expr: "#rid = :rid", Names: map[string]string{"#rid": "requestId"},
+		Values: map[string]types.AttributeValue{":rid": store.S(c.Request)}}
+}
+
+// claimPurchase takes the org's purchase claim, or answers 409 while
+// another request holds it. Taking over an expired claim is conditional on
+// its request id, so two requests cannot both take over one claim.
+func (s *Service) claimPurchase(ctx context.Context, orgID string) (purchaseClaim, error) {
+	now := s.Now()
+	c := purchaseClaim{Keys: store.Keys{PK: tenant.PK(orgID), SK: purchaseSK, Type: "smsPurchase"},
+		Request: randomToken(), Until: now.Add(purchaseLease).Unix()}
+	var old purchaseClaim
+	cond := store.NotExists()
+	switch err := s.DB.Get(ctx, c.PK, c.SK, &old); {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return c, err
+	case now.Unix() < old.Until:
+		return c, errPurchasing
+	default:
+		cond, c.Number = old.ours(), old.Number
+	}
+	if err := s.DB.PutItem(ctx, c, cond); errors.Is(err, store.ErrConditionFailed) {
+		return c, errPurchasing
+	} else if err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// releasePurchase deletes the claim, or, when a number is assigned but
+// not yet the org's smsFromNumber, leaves it for the next request to take
+// over at once and set. A failure only delays the next purchase until the
+// lease ends.
+func (s *Service) releasePurchase(ctx context.Context, c purchaseClaim) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if c.Number == "" {
+		err = s.DB.Transact(ctx, s.DB.Delete(c.PK, c.SK, c.ours()))
+	} else {
+		left := c
+		left.Until = 0
+		err = s.DB.PutItem(ctx, left, c.ours())
+	}
+	if err != nil && !store.Failed(err, 0) && !errors.Is(err, store.ErrConditionFailed) {
+		s.Log.Warn("sms number purchase claim not released", "err", err)
+	}
 }
 
 // CreateService creates a Messaging Service in the platform's Twilio
@@ -492,9 +598,11 @@ func (s *Service) CreateService(ctx context.Context, a activity.Actor) (SMSSende
 var errTwilio = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
 	Message: "Twilio did not answer as expected; try again in a minute."}
 
-func (s *Service) assign(ctx context.Context, a activity.Actor, action, what string, w types.TransactWriteItem) error {
+// assign commits the assignment w (with writes that go with it) and its
+// activity entry.
+func (s *Service) assign(ctx context.Context, a activity.Actor, action, what string, w types.TransactWriteItem, with ...types.TransactWriteItem) error {
 	e := activity.Entry{Action: action, EntityType: "org", EntityID: a.OrgID, Detail: what}
-	err := activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now().UTC(), access.ManageMessaging, e, w)
+	err := activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now().UTC(), access.ManageMessaging, e, append([]types.TransactWriteItem{w}, with...)...)
 	if store.Failed(err, 0) {
 		// Twilio gave the platform something another org holds: never
 		// handed over.
