@@ -125,7 +125,7 @@ func (s *Service) remindBooking(ctx context.Context, orgID string, o org, b crm.
 	}
 	loc := tenant.Zone(b.Timezone)
 	if b.Timezone == "" {
-		loc = tenant.Zone(o.Timezone)
+		loc = o.Loc()
 	}
 	when := b.StartsAt.In(loc)
 	body := "Reminder: your appointment on " + when.Format("Mon Jan 2 at 3:04 PM MST")
@@ -257,7 +257,7 @@ func (s *Service) sweep(ctx context.Context, orgID string, now time.Time) error 
 
 // quietOf is an org's quiet hours.
 func quietOf(o org, st Settings) quiet {
-	return quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}
+	return quiet{loc: o.Loc(), start: st.QuietStart, end: st.QuietEnd}
 }
 
 // quiet is an org's quiet hours in its time zone.

@@ -64,11 +64,9 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	var matter crm.Matter
 	var acct ConnectedAccount
 	var tacct trust.Account
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var org tenant.OrgZone
 	var claim idempotency.Record
-	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, {PK: pk, SK: tenant.OrgSK, Out: &org},
+	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, tenant.ZoneKey(a.OrgID, &org),
 		{PK: pk, SK: idempotency.SK(invoiceScope, idemKey), Out: &claim}}
 	var matterReq *store.KeyOut
 	if in.MatterID != "" {
@@ -95,7 +93,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		ck.Check(r.Found, "trustAccountId", "no such trust account")
 		ck.Check(!r.Found || tacct.Currency == in.Currency, "currency", "must be the trust account's currency ("+tacct.Currency+")")
 	}
-	loc := tenant.Zone(org.Timezone)
+	loc := org.Loc()
 	now := s.Now().UTC()
 	ck.Check(in.DueDate >= now.In(loc).Format(check.DateLayout), "dueDate", "cannot be in the past")
 	if err := ck.Err(); err != nil {

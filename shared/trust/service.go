@@ -91,12 +91,10 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	pk := tenant.PK(orgID)
 	var reqs []*store.KeyOut
 	var acct Account
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var org tenant.OrgZone
 	var idem idempotency.Record
 	acctReq := &store.KeyOut{PK: pk, SK: accountSK(accountID), Out: &acct}
-	orgReq := &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &org}
+	orgReq := tenant.ZoneKey(orgID, &org)
 	reqs = append(reqs, orgReq)
 	reqs = append(reqs, extra...)
 	if check.ID(accountID) {
@@ -129,7 +127,7 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	if acctReq.Found {
 		r.account = &acct
 	}
-	r.loc = tenant.Zone(org.Timezone)
+	r.loc = org.Loc()
 	if idemReq != nil && idemReq.Found && idem.Live(s.Now()) {
 		r.idem = &idem
 	}
