@@ -226,6 +226,14 @@ func bookingsOfClientPK(orgID, clientID string) string {
 	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#BOOKINGS"
 }
 
+// BookingsStarting is the query of the org's bookings that start from from
+// through to (whole seconds, both inclusive), soonest first, on the org's
+// bookings index (GSI1): for capabilities that act on upcoming bookings
+// (messaging's reminders).
+func BookingsStarting(orgID string, from, to time.Time) store.Query {
+	return store.Query{Index: store.IndexGSI1, PK: bookingsPK(orgID), SKFrom: timeKey(from), SKTo: timeKey(to) + "~", Forward: true}
+}
+
 // timeKey formats a time for a sort key: fixed width, so strings sort as times.
 func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
