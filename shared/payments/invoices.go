@@ -63,7 +63,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	var client crm.Client
 	var matter crm.Matter
 	var acct accountRow
-	var tacct trust.Account
+	var tacct trust.AccountRef
 	var org tenant.OrgZone
 	var claim idempotency.Record
 	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, tenant.ZoneKey(a.OrgID, &org),
@@ -74,7 +74,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		reqs = append(reqs, matterReq)
 	}
 	if in.TrustAccountID != "" {
-		reqs = append(reqs, &store.KeyOut{PK: pk, SK: trust.AccountSK(in.TrustAccountID), Out: &tacct})
+		reqs = append(reqs, trust.AccountKey(a.OrgID, in.TrustAccountID, &tacct))
 	}
 	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
 		return Invoice{}, err

@@ -49,7 +49,6 @@ func (r *reads) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...fun
 // id and the statement balance as of asOf.
 func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.AttributeValue, string, int64) {
 	acct := Account{ID: ulid.Make().String(), Name: "IOLTA", BankName: "Bank", AccountLast4: "1234", Currency: "usd", CreatedAt: time.Now().UTC()}
-	acct.Keys = store.Keys{PK: tenant.PK(orgID), SK: accountSK(acct.ID), Type: "trustAccount"}
 	ids := make([]string, clients)
 	for i := range ids {
 		ids[i] = ulid.Make().String()
@@ -105,7 +104,7 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 		}
 	}
 	acct.Version = 1
-	put(acct)
+	put(toAccountRow(orgID, acct))
 	return items, acct.ID, bank
 }
 

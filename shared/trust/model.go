@@ -62,20 +62,59 @@ const (
 	RuleNotBank      = "trust.not-a-bank-item"
 )
 
-// Account is a trust bank account. Balance and Version are kept by the
-// entries' transactions; LockedThrough by signed-off reconciliations.
+// Account is a trust bank account, as the API shows it (Version, which it
+// leaves out, is the server's); accountRow stores it. Balance and Version
+// are kept by the entries' transactions; LockedThrough by signed-off
+// reconciliations.
 type Account struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	BankName      string    `json:"bankName"`
+	AccountLast4  string    `json:"accountLast4"`
+	Currency      string    `json:"currency"` // ISO 4217, lower case as Stripe writes it
+	Balance       int64     `json:"balance"`  // the journal balance, all entries
+	Version       int64     `json:"-"`        // bumped by every change a reconciliation depends on
+	LockedThrough string    `json:"lockedThrough,omitempty"`
+	CreatedBy     string    `json:"createdBy"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// accountRow is the item of an Account.
+type accountRow struct {
 	store.Keys
-	ID            string    `dynamodbav:"id" json:"id"`
-	Name          string    `dynamodbav:"name" json:"name"`
-	BankName      string    `dynamodbav:"bankName" json:"bankName"`
-	AccountLast4  string    `dynamodbav:"accountLast4" json:"accountLast4"`
-	Currency      string    `dynamodbav:"currency" json:"currency"` // ISO 4217, lower case as Stripe writes it
-	Balance       int64     `dynamodbav:"balance" json:"balance"`   // the journal balance, all entries
-	Version       int64     `dynamodbav:"version" json:"-"`         // bumped by every change a reconciliation depends on
-	LockedThrough string    `dynamodbav:"lockedThrough,omitempty" json:"lockedThrough,omitempty"`
-	CreatedBy     string    `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt     time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	ID            string    `dynamodbav:"id"`
+	Name          string    `dynamodbav:"name"`
+	BankName      string    `dynamodbav:"bankName"`
+	AccountLast4  string    `dynamodbav:"accountLast4"`
+	Currency      string    `dynamodbav:"currency"`
+	Balance       int64     `dynamodbav:"balance"`
+	Version       int64     `dynamodbav:"version"`
+	LockedThrough string    `dynamodbav:"lockedThrough,omitempty"`
+	CreatedBy     string    `dynamodbav:"createdBy"`
+	CreatedAt     time.Time `dynamodbav:"createdAt"`
+}
+
+func toAccountRow(orgID string, a Account) accountRow {
+	return accountRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: accountSK(a.ID), Type: "trustAccount"},
+		ID: a.ID, Name: a.Name, BankName: a.BankName, AccountLast4: a.AccountLast4, Currency: a.Currency, Balance: a.Balance,
+		Version: a.Version, LockedThrough: a.LockedThrough, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
+}
+
+func (r accountRow) toAccount() Account {
+	return Account{ID: r.ID, Name: r.Name, BankName: r.BankName, AccountLast4: r.AccountLast4, Currency: r.Currency, Balance: r.Balance,
+		Version: r.Version, LockedThrough: r.LockedThrough, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// AccountRef is what other capabilities read of a trust account: payments
+// checks that an invoice paid into trust is in the account's currency.
+type AccountRef struct {
+	Currency string `dynamodbav:"currency"`
+}
+
+// AccountKey is the read of trust account id into out, for a BatchGet with
+// the caller's other items.
+func AccountKey(orgID, id string, out *AccountRef) *store.KeyOut {
+	return &store.KeyOut{PK: tenant.PK(orgID), SK: accountSK(id), Out: out}
 }
 
 // Method is how money moved: a check with its number, a wire, ACH, card or

@@ -1,0 +1,90 @@
+package trust
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// TestRows pins the split of the API types from their items: an item
+// holds the same attributes as before the split (items already stored are
+// read as they are), converting there and back loses nothing, and the JSON
+// shows no key and no storage-only attribute.
+func TestRows(t *testing.T) {
+	const org = "01JAAAAAAAAAAAAAAAAAAAAAAA"
+	at := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	acct := Account{ID: "01JBBBBBBBBBBBBBBBBBBBBBBB", Name: "IOLTA", BankName: "Bank", AccountLast4: "1234", Currency: "usd", Balance: 500,
+		Version: 3, LockedThrough: "2026-10-31", CreatedBy: "u", CreatedAt: at}
+	tests := []struct {
+		name      string
+		row       any
+		back      func(map[string]types.AttributeValue) (any, error)
+		api       any
+		attrs     []string // of the item
+		jsonNames []string // of the API form
+	}{
+		{"account", toAccountRow(org, acct), func(item map[string]types.AttributeValue) (any, error) {
+			var r accountRow
+			err := attributevalue.UnmarshalMap(item, &r)
+			return r.toAccount(), err
+		}, acct,
+			[]string{"PK", "SK", "accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name", "type", "version"},
+			[]string{"accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			item, err := attributevalue.MarshalMap(tt.row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sortedKeys(item); !slices.Equal(got, tt.attrs) {
+				t.Errorf("item attributes = %q, want %q", got, tt.attrs)
+			}
+			back, err := tt.back(item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, tt.api) {
+				t.Errorf("round trip = %+v, want %+v", back, tt.api)
+			}
+			b, err := json.Marshal(tt.api)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var shown map[string]json.RawMessage
+			if err := json.Unmarshal(b, &shown); err != nil {
+				t.Fatal(err)
+			}
+			if got := sortedKeys(shown); !slices.Equal(got, tt.jsonNames) {
+				t.Errorf("JSON fields = %q, want %q", got, tt.jsonNames)
+			}
+		})
+	}
+	// AccountKey reads the currency of the item toAccountRow writes.
+	item, err := attributevalue.MarshalMap(toAccountRow(org, acct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref AccountRef
+	k := AccountKey(org, acct.ID, &ref)
+	if k.PK != item["PK"].(*types.AttributeValueMemberS).Value || k.SK != item["SK"].(*types.AttributeValueMemberS).Value {
+		t.Errorf("AccountKey = %s %s, want the account item's keys", k.PK, k.SK)
+	}
+	if err := attributevalue.UnmarshalMap(item, k.Out); err != nil || ref.Currency != "usd" {
+		t.Errorf("AccountRef = %+v (%v), want usd", ref, err)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
