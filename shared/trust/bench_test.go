@@ -78,7 +78,7 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 			date = asOf.AddDate(0, 0, 1+(i-n)%20)
 		}
 		in.Date = date.Format("2006-01-02")
-		e := in.legs(orgID, acct, func() string { return ulid.Make().String() }, "seed", time.Now().UTC())[0]
+		e := in.legs(acct, func() string { return ulid.Make().String() }, "seed", time.Now().UTC())[0]
 		cleared := e.Date
 		if i >= n-open && i < n {
 			cleared = notCleared
@@ -88,8 +88,8 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 		if cleared != notCleared {
 			e.ClearedOn = cleared
 		}
-		put(e)
-		put(ref{Keys: store.Keys{PK: e.PK, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: acct.ID, EntrySK: e.SK})
+		put(toEntryRow(orgID, e))
+		put(ref{Keys: store.Keys{PK: tenant.PK(orgID), SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: acct.ID, EntrySK: e.sk()})
 		put(bankItemOf(orgID, e, cleared))
 		balances[client] += e.Change
 		acct.Balance += e.Change

@@ -69,12 +69,12 @@ func (s *Service) export(ctx context.Context, orgID string, acct Account, sc Sco
 	// the opening balance; the rows stop at "to".
 	var rows []Entry
 	for {
-		var page []Entry
+		var page []entryRow
 		next, err := s.DB.QueryPage(ctx, q, &page)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, page...)
+		rows = append(rows, toEntries(page)...)
 		if len(rows) > maxExportRows {
 			return nil, errExportTooBig
 		}

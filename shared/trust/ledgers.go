@@ -29,13 +29,13 @@ func (s *Service) lines(ctx context.Context, q store.Query) ([]Line, map[string]
 		delete(q.StartKey, runKey)
 	}
 	q.Forward = true
-	var rows []Entry
+	var rows []entryRow
 	next, err := s.DB.QueryPage(ctx, q, &rows)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make([]Line, len(rows))
-	for i, e := range rows {
+	for i, e := range toEntries(rows) {
 		bal += e.Change
 		out[i] = Line{Entry: e, Balance: bal}
 	}

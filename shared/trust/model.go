@@ -128,41 +128,105 @@ type Method struct {
 	ReissueReason string `dynamodbav:"reissueReason,omitempty" json:"reissueReason,omitempty"`
 }
 
-// Entry is one line of the journal. Amount is positive; Change is its
-// signed effect on its ledger and on the account (a transfer is two
-// entries, one per ledger, that net to zero).
+// Entry is one line of the journal, as the API shows it (CounterpartSK,
+// which it leaves out, is the server's); entryRow stores it. Amount is
+// positive; Change is its signed effect on its ledger and on the account
+// (a transfer is two entries, one per ledger, that net to zero).
 type Entry struct {
-	store.Keys
-	ID           string  `dynamodbav:"id" json:"id"`
-	AccountID    string  `dynamodbav:"accountId" json:"accountId"`
-	Currency     string  `dynamodbav:"currency" json:"currency"`
-	ClientID     string  `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
-	MatterID     string  `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
-	FirmFunds    bool    `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
-	Type         string  `dynamodbav:"entryType" json:"type"`
-	Amount       int64   `dynamodbav:"amount" json:"amount"`
-	Change       int64   `dynamodbav:"change" json:"change"`
-	Date         string  `dynamodbav:"date" json:"date"`
-	Description  string  `dynamodbav:"description" json:"description"`
-	Counterparty string  `dynamodbav:"counterparty,omitempty" json:"counterparty,omitempty"` // who paid in, or who was paid
-	Method       *Method `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	ID           string  `json:"id"`
+	AccountID    string  `json:"accountId"`
+	Currency     string  `json:"currency"`
+	ClientID     string  `json:"clientId,omitempty"`
+	MatterID     string  `json:"matterId,omitempty"`
+	FirmFunds    bool    `json:"firmFunds,omitempty"`
+	Type         string  `json:"type"`
+	Amount       int64   `json:"amount"`
+	Change       int64   `json:"change"`
+	Date         string  `json:"date"`
+	Description  string  `json:"description"`
+	Counterparty string  `json:"counterparty,omitempty"` // who paid in, or who was paid
+	Method       *Method `json:"method,omitempty"`
 	// TransferID joins the two legs of a transfer; CounterpartID is the
 	// other leg.
-	TransferID    string `dynamodbav:"transferId,omitempty" json:"transferId,omitempty"`
-	CounterpartID string `dynamodbav:"counterpartId,omitempty" json:"counterpartId,omitempty"`
-	ReversalOf    string `dynamodbav:"reversalOf,omitempty" json:"reversalOf,omitempty"`
+	TransferID    string `json:"transferId,omitempty"`
+	CounterpartID string `json:"counterpartId,omitempty"`
+	ReversalOf    string `json:"reversalOf,omitempty"`
 	// Set once each, never changed: the reversing entry, and the statement
 	// date the entry appeared on (or its reversal's date, for an entry
 	// reversed before it reached the bank).
-	ReversedBy string `dynamodbav:"reversedBy,omitempty" json:"reversedBy,omitempty"`
-	ClearedOn  string `dynamodbav:"clearedOn,omitempty" json:"clearedOn,omitempty"`
+	ReversedBy string `json:"reversedBy,omitempty"`
+	ClearedOn  string `json:"clearedOn,omitempty"`
 	// Bank says the entry moved money at the bank (everything but
 	// transfers between ledgers and their reversals).
-	Bank      bool      `dynamodbav:"bank" json:"bankItem"`
-	EnteredBy string    `dynamodbav:"enteredBy" json:"enteredBy"`
-	EnteredAt time.Time `dynamodbav:"enteredAt" json:"enteredAt"`
+	Bank      bool      `json:"bankItem"`
+	EnteredBy string    `json:"enteredBy"`
+	EnteredAt time.Time `json:"enteredAt"`
 	// CounterpartSK locates the other leg, for its reversal.
-	CounterpartSK string `dynamodbav:"counterpartSK,omitempty" json:"-"`
+	CounterpartSK string `json:"-"`
+}
+
+// entryRow is the item of an Entry: in the journal by date, and in its
+// ledger's index (GSI1) and its matter's (GSI2).
+type entryRow struct {
+	store.Keys
+	ID            string    `dynamodbav:"id"`
+	AccountID     string    `dynamodbav:"accountId"`
+	Currency      string    `dynamodbav:"currency"`
+	ClientID      string    `dynamodbav:"clientId,omitempty"`
+	MatterID      string    `dynamodbav:"matterId,omitempty"`
+	FirmFunds     bool      `dynamodbav:"firmFunds,omitempty"`
+	Type          string    `dynamodbav:"entryType"`
+	Amount        int64     `dynamodbav:"amount"`
+	Change        int64     `dynamodbav:"change"`
+	Date          string    `dynamodbav:"date"`
+	Description   string    `dynamodbav:"description"`
+	Counterparty  string    `dynamodbav:"counterparty,omitempty"`
+	Method        *Method   `dynamodbav:"method,omitempty"`
+	TransferID    string    `dynamodbav:"transferId,omitempty"`
+	CounterpartID string    `dynamodbav:"counterpartId,omitempty"`
+	ReversalOf    string    `dynamodbav:"reversalOf,omitempty"`
+	ReversedBy    string    `dynamodbav:"reversedBy,omitempty"`
+	ClearedOn     string    `dynamodbav:"clearedOn,omitempty"`
+	Bank          bool      `dynamodbav:"bank"`
+	EnteredBy     string    `dynamodbav:"enteredBy"`
+	EnteredAt     time.Time `dynamodbav:"enteredAt"`
+	CounterpartSK string    `dynamodbav:"counterpartSK,omitempty"`
+}
+
+// sk is the sort key of e's item: an entry's account, date and id never
+// change.
+func (e Entry) sk() string { return entrySK(e.AccountID, e.Date, e.ID) }
+
+func toEntryRow(orgID string, e Entry) entryRow {
+	r := entryRow{
+		Keys: store.Keys{PK: tenant.PK(orgID), SK: e.sk(), Type: "trustEntry",
+			GSI1PK: clientLedgerPK(orgID, e.AccountID, ledgerOf(e)), GSI1SK: e.Date + "#" + e.ID},
+		ID: e.ID, AccountID: e.AccountID, Currency: e.Currency, ClientID: e.ClientID, MatterID: e.MatterID, FirmFunds: e.FirmFunds,
+		Type: e.Type, Amount: e.Amount, Change: e.Change, Date: e.Date, Description: e.Description, Counterparty: e.Counterparty,
+		Method: e.Method, TransferID: e.TransferID, CounterpartID: e.CounterpartID, ReversalOf: e.ReversalOf, ReversedBy: e.ReversedBy,
+		ClearedOn: e.ClearedOn, Bank: e.Bank, EnteredBy: e.EnteredBy, EnteredAt: e.EnteredAt, CounterpartSK: e.CounterpartSK,
+	}
+	if e.MatterID != "" {
+		r.GSI2PK, r.GSI2SK = matterLedgerPK(orgID, e.AccountID, e.MatterID), e.Date+"#"+e.ID
+	}
+	return r
+}
+
+func (r entryRow) toEntry() Entry {
+	return Entry{
+		ID: r.ID, AccountID: r.AccountID, Currency: r.Currency, ClientID: r.ClientID, MatterID: r.MatterID, FirmFunds: r.FirmFunds,
+		Type: r.Type, Amount: r.Amount, Change: r.Change, Date: r.Date, Description: r.Description, Counterparty: r.Counterparty,
+		Method: r.Method, TransferID: r.TransferID, CounterpartID: r.CounterpartID, ReversalOf: r.ReversalOf, ReversedBy: r.ReversedBy,
+		ClearedOn: r.ClearedOn, Bank: r.Bank, EnteredBy: r.EnteredBy, EnteredAt: r.EnteredAt, CounterpartSK: r.CounterpartSK,
+	}
+}
+
+func toEntries(rows []entryRow) []Entry {
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.toEntry()
+	}
+	return out
 }
 
 // Line is an entry with the running balance after it, as a journal or a

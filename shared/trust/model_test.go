@@ -20,6 +20,10 @@ func TestRows(t *testing.T) {
 	at := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 	acct := Account{ID: "01JBBBBBBBBBBBBBBBBBBBBBBB", Name: "IOLTA", BankName: "Bank", AccountLast4: "1234", Currency: "usd", Balance: 500,
 		Version: 3, LockedThrough: "2026-10-31", CreatedBy: "u", CreatedAt: at}
+	entry := Entry{ID: "01JEEEEEEEEEEEEEEEEEEEEEEE", AccountID: acct.ID, Currency: "usd", ClientID: "01JCCCCCCCCCCCCCCCCCCCCCCC",
+		MatterID: "01JMMMMMMMMMMMMMMMMMMMMMMM", FirmFunds: true, Type: Transfer, Amount: 100, Change: -100, Date: "2026-11-02", Description: "d",
+		Counterparty: "p", Method: &Method{Kind: Check, Reference: "77"}, TransferID: "t", CounterpartID: "c", ReversalOf: "r", ReversedBy: "b",
+		ClearedOn: "2026-11-03", Bank: true, EnteredBy: "u", EnteredAt: at, CounterpartSK: "TRUST#E#x"}
 	tests := []struct {
 		name      string
 		row       any
@@ -35,6 +39,16 @@ func TestRows(t *testing.T) {
 		}, acct,
 			[]string{"PK", "SK", "accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name", "type", "version"},
 			[]string{"accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name"}},
+		{"entry", toEntryRow(org, entry), func(item map[string]types.AttributeValue) (any, error) {
+			var r entryRow
+			err := attributevalue.UnmarshalMap(item, &r)
+			return r.toEntry(), err
+		}, entry,
+			[]string{"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK", "accountId", "amount", "bank", "change", "clearedOn", "clientId", "counterpartId",
+				"counterpartSK", "counterparty", "currency", "date", "description", "enteredAt", "enteredBy", "entryType", "firmFunds", "id", "matterId",
+				"method", "reversalOf", "reversedBy", "transferId", "type"},
+			[]string{"accountId", "amount", "bankItem", "change", "clearedOn", "clientId", "counterpartId", "counterparty", "currency", "date", "description",
+				"enteredAt", "enteredBy", "firmFunds", "id", "matterId", "method", "reversalOf", "reversedBy", "transferId", "type"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,17 +79,23 @@ func TestRows(t *testing.T) {
 			}
 		})
 	}
+	// An entry's item is where the journal, its ledger and its matter find it.
+	k := toEntryRow(org, entry).Keys
+	if k.SK != entrySK(acct.ID, entry.Date, entry.ID) || k.SK != entry.sk() || k.GSI1PK != clientLedgerPK(org, acct.ID, firmLedger) ||
+		k.GSI2PK != matterLedgerPK(org, acct.ID, entry.MatterID) || k.GSI1SK != "2026-11-02#"+entry.ID || k.Type != "trustEntry" {
+		t.Errorf("entry keys = %+v", k)
+	}
 	// AccountKey reads the currency of the item toAccountRow writes.
 	item, err := attributevalue.MarshalMap(toAccountRow(org, acct))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ref AccountRef
-	k := AccountKey(org, acct.ID, &ref)
-	if k.PK != item["PK"].(*types.AttributeValueMemberS).Value || k.SK != item["SK"].(*types.AttributeValueMemberS).Value {
-		t.Errorf("AccountKey = %s %s, want the account item's keys", k.PK, k.SK)
+	read := AccountKey(org, acct.ID, &ref)
+	if read.PK != item["PK"].(*types.AttributeValueMemberS).Value || read.SK != item["SK"].(*types.AttributeValueMemberS).Value {
+		t.Errorf("AccountKey = %s %s, want the account item's keys", read.PK, read.SK)
 	}
-	if err := attributevalue.UnmarshalMap(item, k.Out); err != nil || ref.Currency != "usd" {
+	if err := attributevalue.UnmarshalMap(item, read.Out); err != nil || ref.Currency != "usd" {
 		t.Errorf("AccountRef = %+v (%v), want usd", ref, err)
 	}
 }

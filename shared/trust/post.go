@@ -131,7 +131,7 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	// twice at once, the one that loses must replay the other's entry, not
 	// report the balance or the check number the other one just used.
 	if idemKey != "" {
-		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].SK, now)
+		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].sk(), now)
 		t.addErr(w, err)
 		t.why[0] = func() error { return idempotency.ErrClaimed }
 	}
@@ -183,7 +183,7 @@ func (s *Service) plan(ctx context.Context, a activity.Actor, in EntryInput, ide
 	now := s.Now().UTC()
 	// The legs are laid out before the reads, so that the ledgers they move
 	// are read in the same batch as everything else.
-	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
+	legs := in.legs(Account{ID: in.AccountID}, s.NewID, a.UserID, now)
 	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
 	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey, ledgerReads...)
 	if err != nil || r.idem != nil {
@@ -228,7 +228,7 @@ func (in EntryInput) checkRefs(r refs, now time.Time) error {
 
 // legs turns in into its entries: one, or for a transfer the leg that
 // leaves one ledger and the leg that enters the other.
-func (in EntryInput) legs(orgID string, acct Account, newID func() string, userID string, now time.Time) []Entry {
+func (in EntryInput) legs(acct Account, newID func() string, userID string, now time.Time) []Entry {
 	base := Entry{
 		AccountID: acct.ID, Currency: acct.Currency, ClientID: in.ClientID, MatterID: in.MatterID, FirmFunds: in.FirmFunds || in.Type == BankFee,
 		Type: in.Type, Amount: in.Amount, Change: in.Amount, Date: in.Date, Description: in.Description,
@@ -240,31 +240,19 @@ func (in EntryInput) legs(orgID string, acct Account, newID func() string, userI
 	out := base
 	out.ID = newID()
 	if in.Type != Transfer {
-		return []Entry{withKeys(orgID, out)}
+		return []Entry{out}
 	}
 	into := base
 	into.ID, into.ClientID, into.MatterID, into.Change = newID(), in.ToClientID, in.ToMatterID, in.Amount
-	return pair(orgID, out, into)
+	return pair(out, into)
 }
 
 // pair joins two transfer legs.
-func pair(orgID string, a, b Entry) []Entry {
+func pair(a, b Entry) []Entry {
 	a.TransferID, b.TransferID = a.ID, a.ID
 	a.CounterpartID, b.CounterpartID = b.ID, a.ID
-	a, b = withKeys(orgID, a), withKeys(orgID, b)
-	a.CounterpartSK, b.CounterpartSK = b.SK, a.SK
+	a.CounterpartSK, b.CounterpartSK = b.sk(), a.sk()
 	return []Entry{a, b}
-}
-
-// withKeys sets an entry's table and index keys: the journal by date, the
-// ledger (GSI1) and the matter (GSI2).
-func withKeys(orgID string, e Entry) Entry {
-	e.Keys = store.Keys{PK: tenant.PK(orgID), SK: entrySK(e.AccountID, e.Date, e.ID), Type: "trustEntry",
-		GSI1PK: clientLedgerPK(orgID, e.AccountID, ledgerOf(e)), GSI1SK: e.Date + "#" + e.ID}
-	if e.MatterID != "" {
-		e.GSI2PK, e.GSI2SK = matterLedgerPK(orgID, e.AccountID, e.MatterID), e.Date+"#"+e.ID
-	}
-	return e
 }
 
 // ref is where an entry is, by id.
@@ -363,9 +351,9 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 			func() error { return fault.Fields(fault.FieldError{Field: "matterId", Message: "no such matter"}) })
 	}
 	for _, e := range legs {
-		w, err := s.DB.Put(e, store.NotExists())
+		w, err := s.DB.Put(toEntryRow(orgID, e), store.NotExists())
 		t.addErr(w, err)
-		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: e.AccountID, EntrySK: e.SK, CounterpartSK: e.CounterpartSK}, store.NotExists())
+		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: e.AccountID, EntrySK: e.sk(), CounterpartSK: e.CounterpartSK}, store.NotExists())
 		t.addErr(w, err)
 		if e.Bank && e.ClearedOn == "" {
 			w, err = s.DB.Put(bankItemOf(orgID, e, notCleared), nil)
@@ -511,7 +499,7 @@ func (s *Service) replay(ctx context.Context, orgID string, rec idempotency.Reco
 
 // entryAt reads the entry at sort key sk.
 func (s *Service) entryAt(ctx context.Context, orgID, sk string) (Entry, error) {
-	var e Entry
-	err := s.DB.Get(ctx, tenant.PK(orgID), sk, &e)
-	return e, err
+	var r entryRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), sk, &r)
+	return r.toEntry(), err
 }
