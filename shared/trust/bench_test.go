@@ -95,12 +95,8 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 		acct.Balance += e.Change
 	}
 	for client, bal := range balances {
-		for _, sk := range []string{ledgerSK(acct.ID, client), bucketSK(acct.ID, client, generalBucket)} {
-			row := Ledger{Keys: store.Keys{PK: tenant.PK(orgID), SK: sk, Type: "trustLedger"}, AccountID: acct.ID, Currency: "usd", ClientID: client, Balance: bal}
-			if sk != ledgerSK(acct.ID, client) {
-				row.Bucket = generalBucket
-			}
-			put(row)
+		for _, bucket := range []string{"", generalBucket} {
+			put(toLedgerRow(orgID, Ledger{AccountID: acct.ID, Currency: "usd", ClientID: client, Bucket: bucket, Balance: bal}))
 		}
 	}
 	acct.Version = 1

@@ -58,7 +58,7 @@ func (s *Service) export(ctx context.Context, orgID string, acct Account, sc Sco
 	if !journal {
 		q = sc.query(orgID)
 		q.SKFrom, q.SKTo = from, notCleared
-		var l Ledger
+		var l ledgerRow
 		if err := s.DB.Get(ctx, pk, sc.balanceSK(), &l); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}

@@ -237,19 +237,52 @@ type Line struct {
 }
 
 // Ledger is the stored balance of a client's (or the firm's) ledger in one
-// account, or of one matter's part of it.
+// account, or of one matter's part of it, as the API shows it (Bucket,
+// which it leaves out, is the server's); ledgerRow stores it.
 type Ledger struct {
-	store.Keys
-	AccountID string `dynamodbav:"accountId" json:"accountId"`
-	Currency  string `dynamodbav:"currency" json:"currency"`
-	ClientID  string `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
-	MatterID  string `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
-	FirmFunds bool   `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
-	Bucket    string `dynamodbav:"bucket,omitempty" json:"-"` // "" for a ledger's total
-	Balance   int64  `dynamodbav:"balance" json:"balance"`
+	AccountID string `json:"accountId"`
+	Currency  string `json:"currency"`
+	ClientID  string `json:"clientId,omitempty"`
+	MatterID  string `json:"matterId,omitempty"`
+	FirmFunds bool   `json:"firmFunds,omitempty"`
+	Bucket    string `json:"-"` // "" for a ledger's total
+	Balance   int64  `json:"balance"`
 	// LastDate is the date of the latest entry: money may not leave the
 	// ledger with an earlier date.
-	LastDate string `dynamodbav:"lastDate,omitempty" json:"lastDate,omitempty"`
+	LastDate string `json:"lastDate,omitempty"`
+}
+
+// ledgerRow is the item of a Ledger. Its attributes are written by
+// ledgerMove's update, never by a put.
+type ledgerRow struct {
+	store.Keys
+	AccountID string `dynamodbav:"accountId"`
+	Currency  string `dynamodbav:"currency"`
+	ClientID  string `dynamodbav:"clientId,omitempty"`
+	MatterID  string `dynamodbav:"matterId,omitempty"`
+	FirmFunds bool   `dynamodbav:"firmFunds,omitempty"`
+	Bucket    string `dynamodbav:"bucket,omitempty"`
+	Balance   int64  `dynamodbav:"balance"`
+	LastDate  string `dynamodbav:"lastDate,omitempty"`
+}
+
+// toLedgerRow is l's item: the ledger's total, or the part (Bucket) of it.
+func toLedgerRow(orgID string, l Ledger) ledgerRow {
+	ledger := l.ClientID
+	if l.FirmFunds {
+		ledger = firmLedger
+	}
+	sk := ledgerSK(l.AccountID, ledger)
+	if l.Bucket != "" {
+		sk = bucketSK(l.AccountID, ledger, l.Bucket)
+	}
+	return ledgerRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: sk, Type: "trustLedger"}, AccountID: l.AccountID, Currency: l.Currency,
+		ClientID: l.ClientID, MatterID: l.MatterID, FirmFunds: l.FirmFunds, Bucket: l.Bucket, Balance: l.Balance, LastDate: l.LastDate}
+}
+
+func (r ledgerRow) toLedger() Ledger {
+	return Ledger{AccountID: r.AccountID, Currency: r.Currency, ClientID: r.ClientID, MatterID: r.MatterID, FirmFunds: r.FirmFunds,
+		Bucket: r.Bucket, Balance: r.Balance, LastDate: r.LastDate}
 }
 
 // Key layout. Everything lives in the org's partition (tenant.PK):

@@ -24,6 +24,8 @@ func TestRows(t *testing.T) {
 		MatterID: "01JMMMMMMMMMMMMMMMMMMMMMMM", FirmFunds: true, Type: Transfer, Amount: 100, Change: -100, Date: "2026-11-02", Description: "d",
 		Counterparty: "p", Method: &Method{Kind: Check, Reference: "77"}, TransferID: "t", CounterpartID: "c", ReversalOf: "r", ReversedBy: "b",
 		ClearedOn: "2026-11-03", Bank: true, EnteredBy: "u", EnteredAt: at, CounterpartSK: "TRUST#E#x"}
+	part := Ledger{AccountID: acct.ID, Currency: "usd", ClientID: "01JCCCCCCCCCCCCCCCCCCCCCCC", MatterID: "01JMMMMMMMMMMMMMMMMMMMMMMM",
+		Bucket: "01JMMMMMMMMMMMMMMMMMMMMMMM", Balance: 40, LastDate: "2026-11-02"}
 	tests := []struct {
 		name      string
 		row       any
@@ -39,6 +41,13 @@ func TestRows(t *testing.T) {
 		}, acct,
 			[]string{"PK", "SK", "accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name", "type", "version"},
 			[]string{"accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name"}},
+		{"ledger part", toLedgerRow(org, part), func(item map[string]types.AttributeValue) (any, error) {
+			var r ledgerRow
+			err := attributevalue.UnmarshalMap(item, &r)
+			return r.toLedger(), err
+		}, part,
+			[]string{"PK", "SK", "accountId", "balance", "bucket", "clientId", "currency", "lastDate", "matterId", "type"},
+			[]string{"accountId", "balance", "clientId", "currency", "lastDate", "matterId"}},
 		{"entry", toEntryRow(org, entry), func(item map[string]types.AttributeValue) (any, error) {
 			var r entryRow
 			err := attributevalue.UnmarshalMap(item, &r)
@@ -84,6 +93,19 @@ func TestRows(t *testing.T) {
 	if k.SK != entrySK(acct.ID, entry.Date, entry.ID) || k.SK != entry.sk() || k.GSI1PK != clientLedgerPK(org, acct.ID, firmLedger) ||
 		k.GSI2PK != matterLedgerPK(org, acct.ID, entry.MatterID) || k.GSI1SK != "2026-11-02#"+entry.ID || k.Type != "trustEntry" {
 		t.Errorf("entry keys = %+v", k)
+	}
+	// A ledger's item is its total or, with a bucket, its part.
+	for _, tc := range []struct {
+		l    Ledger
+		want string
+	}{
+		{Ledger{AccountID: "a", ClientID: "c"}, ledgerSK("a", "c")},
+		{Ledger{AccountID: "a", ClientID: "c", Bucket: generalBucket}, bucketSK("a", "c", generalBucket)},
+		{Ledger{AccountID: "a", FirmFunds: true, MatterID: "m", Bucket: "m"}, bucketSK("a", firmLedger, "m")},
+	} {
+		if r := toLedgerRow(org, tc.l); r.SK != tc.want || r.PK != "ORG#"+org || r.Type != "trustLedger" {
+			t.Errorf("ledger %+v keys = %+v, want SK %s", tc.l, r.Keys, tc.want)
+		}
 	}
 	// AccountKey reads the currency of the item toAccountRow writes.
 	item, err := attributevalue.MarshalMap(toAccountRow(org, acct))

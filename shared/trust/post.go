@@ -268,24 +268,20 @@ type ref struct {
 // one client moves its ledger total by their sum, zero), and that balance
 // as read before the write.
 type move struct {
-	row    Ledger
+	row    ledgerRow
 	change int64
-	read   Ledger
+	read   ledgerRow
 }
 
 // movesOf lays out the balances legs move, in a stable order, with the
 // reads that fetch their current state.
 func (s *Service) movesOf(orgID, accountID string, legs []Entry) ([]*move, []*store.KeyOut) {
-	pk := tenant.PK(orgID)
 	var out []*move
 	bySK := map[string]*move{}
 	for _, e := range legs {
-		ledger := ledgerOf(e)
-		for _, row := range []Ledger{
-			{Keys: store.Keys{PK: pk, SK: ledgerSK(accountID, ledger), Type: "trustLedger"}},
-			{Keys: store.Keys{PK: pk, SK: bucketSK(accountID, ledger, bucketOf(e)), Type: "trustLedger"}, MatterID: e.MatterID, Bucket: bucketOf(e)},
-		} {
-			row.AccountID, row.ClientID, row.FirmFunds = accountID, e.ClientID, e.FirmFunds
+		for _, l := range []Ledger{{}, {MatterID: e.MatterID, Bucket: bucketOf(e)}} {
+			l.AccountID, l.ClientID, l.FirmFunds = accountID, e.ClientID, e.FirmFunds
+			row := toLedgerRow(orgID, l)
 			if bySK[row.SK] == nil {
 				bySK[row.SK] = &move{row: row}
 				out = append(out, bySK[row.SK])
@@ -332,7 +328,7 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 	for _, m := range moves {
 		m.row.Currency = acct.Currency
 		if m.change < 0 && date < m.read.LastDate {
-			return backdated(m.row, date, m.read.LastDate)
+			return backdated(m.row.toLedger(), date, m.read.LastDate)
 		}
 		t.add(s.ledgerMove(m.row, m.change, date, m.read.LastDate), s.shortWhy(ctx, m.row, -m.change, date))
 	}
@@ -397,7 +393,7 @@ func (t *txn) addErr(w types.TransactWriteItem, err error) {
 // balance covers it and no later-dated entry has come, which is what keeps
 // every ledger at zero or above, as of any date, under any interleaving of
 // requests. A write dated after the latest entry moves that date forward.
-func (s *Service) ledgerMove(row Ledger, change int64, date, last string) types.TransactWriteItem {
+func (s *Service) ledgerMove(row ledgerRow, change int64, date, last string) types.TransactWriteItem {
 	names := map[string]string{"#bal": "balance", "#acc": "accountId", "#cur": "currency", "#type": "type"}
 	values := map[string]types.AttributeValue{":chg": store.N(change), ":acc": store.S(row.AccountID), ":cur": store.S(row.Currency), ":type": store.S(row.Type)}
 	sets := []string{"#acc = :acc", "#cur = :cur", "#type = :type"}
@@ -431,19 +427,19 @@ func (s *Service) ledgerMove(row Ledger, change int64, date, last string) types.
 
 // shortWhy explains a refused ledger move: the balance does not cover it,
 // or an entry dated after it arrived meanwhile.
-func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64, date string) func() error {
+func (s *Service) shortWhy(ctx context.Context, row ledgerRow, need int64, date string) func() error {
 	return func() error {
-		var cur Ledger
+		var cur ledgerRow
 		err := s.DB.Get(ctx, row.PK, row.SK, &cur)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if need > 0 && cur.Balance < need {
 			return fault.Refused(RuleNoNegative, "Refused: %s holds %s, less than the %s this needs; a trust balance may never go below zero.",
-				ledgerName(row), Money(cur.Balance, row.Currency), Money(need, row.Currency))
+				ledgerName(row.toLedger()), Money(cur.Balance, row.Currency), Money(need, row.Currency))
 		}
 		if need > 0 && cur.LastDate > date {
-			return backdated(row, date, cur.LastDate)
+			return backdated(row.toLedger(), date, cur.LastDate)
 		}
 		return errRace
 	}

@@ -107,9 +107,13 @@ func (s *Service) reconcileRead(ctx context.Context, orgID string, acct Account,
 		return Reconciliation{}, err
 	}
 	later := toEntries(laterRows)
-	ledgers, err := queryAll[Ledger](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
+	ledgerRows, err := queryAll[ledgerRow](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
 	if err != nil {
 		return Reconciliation{}, err
+	}
+	ledgers := make([]Ledger, len(ledgerRows))
+	for i, r := range ledgerRows {
+		ledgers[i] = r.toLedger()
 	}
 	open, err := queryAll[BankItem](ctx, s.DB, store.Query{PK: pk, Consistent: true,
 		SKFrom: bankSK(acct.ID, asOf, notCleared, ""), SKTo: bankPfx + acct.ID + "#" + notCleared + notCleared})
