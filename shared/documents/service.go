@@ -84,8 +84,7 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string,
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
-	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
-		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID, Detail: "version 1"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, count)
 	switch {
@@ -123,8 +122,7 @@ func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileNam
 	if err != nil {
 		return Document{}, err
 	}
-	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
-		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 		Detail: "AI draft, version 1", Event: "document.ready"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, putVersion, count)
@@ -491,8 +489,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 			items = append(items, s.DB.Delete(tenant.PK(a.OrgID), v.SK, nil))
 		}
 		matter := len(items)
-		items = append(items, s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(d.MatterID), "ADD #docs :minus", store.Exists(),
-			map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":minus": store.N(-1)}))
+		items = append(items, crm.CountDocuments(s.DB, a.OrgID, d.MatterID, -1))
 		e := activity.Entry{Action: "document.deleted", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 			Detail: strconv.Itoa(len(versions)) + " versions", Event: "document.deleted"}
 		err = crm.Commit(ctx, s.DB, a, s.Now(), access.DeleteDocuments, e, items...)

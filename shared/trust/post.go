@@ -333,17 +333,12 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 		t.add(s.ledgerMove(m.row, m.change, date, m.read.LastDate), s.shortWhy(ctx, m.row, -m.change, date))
 	}
 	for _, id := range clientOrder {
-		t.add(s.DB.Update(pk, crm.ClientSK(id), "ADD #trust :n", store.Exists(),
-			map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(clients[id])}),
+		t.add(crm.CountClientTrust(s.DB, orgID, id, clients[id]),
 			func() error { return fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"}) })
 	}
 	for _, mc := range matterOrder {
 		id, client, _ := strings.Cut(mc, "#")
-		t.add(s.DB.Update(pk, crm.MatterSK(id), "ADD #trust :n", &store.Cond{
-			Expr:   "attribute_exists(PK) AND #client = :client",
-			Names:  map[string]string{"#client": "clientId"},
-			Values: map[string]types.AttributeValue{":client": store.S(client)},
-		}, map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(matters[id])}),
+		t.add(crm.CountMatterTrust(s.DB, orgID, id, client, matters[id]),
 			func() error { return fault.Fields(fault.FieldError{Field: "matterId", Message: "no such matter"}) })
 	}
 	for _, e := range legs {
