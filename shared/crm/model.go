@@ -6,6 +6,7 @@
 package crm
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -213,6 +214,33 @@ func errTrustRecords(what string) error {
 // with conditional ADDs; a matter with documents cannot be deleted.
 const AttrDocumentCount = "documentCount"
 
+// CountDocuments is the transaction item by which the documents capability
+// adds n (1 or -1) to a matter's document count. It holds only while the
+// matter exists.
+func CountDocuments(db *store.DB, orgID, matterID string, n int64) types.TransactWriteItem {
+	return db.Update(tenant.PK(orgID), MatterSK(matterID), "ADD #docs :n", store.Exists(),
+		map[string]string{"#docs": AttrDocumentCount}, map[string]types.AttributeValue{":n": store.N(n)})
+}
+
+// CountClientTrust is the transaction item by which the trust capability
+// adds n entries to a client's trust entry count. It holds only while the
+// client exists.
+func CountClientTrust(db *store.DB, orgID, clientID string, n int64) types.TransactWriteItem {
+	return db.Update(tenant.PK(orgID), ClientSK(clientID), "ADD #trust :n", store.Exists(),
+		map[string]string{"#trust": AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(n)})
+}
+
+// CountMatterTrust is the transaction item by which the trust capability
+// adds n entries to a matter's trust entry count. It holds only while the
+// matter exists and is clientID's.
+func CountMatterTrust(db *store.DB, orgID, matterID, clientID string, n int64) types.TransactWriteItem {
+	return db.Update(tenant.PK(orgID), MatterSK(matterID), "ADD #trust :n", &store.Cond{
+		Expr:   "attribute_exists(PK) AND #client = :client",
+		Names:  map[string]string{"#client": "clientId"},
+		Values: map[string]types.AttributeValue{":client": store.S(clientID)},
+	}, map[string]string{"#trust": AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(n)})
+}
+
 func clientsByNamePK(orgID string) string { return tenant.PK(orgID) + "#CLIENTS" }
 func mattersOfClientPK(orgID, clientID string) string {
 	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#MATTERS"
@@ -224,6 +252,14 @@ func notesPK(orgID, parentKind, parentID string) string {
 func bookingsPK(orgID string) string { return tenant.PK(orgID) + "#BOOKINGS" }
 func bookingsOfClientPK(orgID, clientID string) string {
 	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#BOOKINGS"
+}
+
+// BookingsStarting is the query of the org's bookings that start from from
+// through to (whole seconds, both inclusive), soonest first, on the org's
+// bookings index (GSI1): for capabilities that act on upcoming bookings
+// (messaging's reminders).
+func BookingsStarting(orgID string, from, to time.Time) store.Query {
+	return store.Query{Index: store.IndexGSI1, PK: bookingsPK(orgID), SKFrom: timeKey(from), SKTo: timeKey(to) + "~", Forward: true}
 }
 
 // timeKey formats a time for a sort key: fixed width, so strings sort as times.
@@ -252,6 +288,25 @@ const (
 // ContactPrefix is the sort key prefix of the contact entries of one phone
 // number or (lower-cased) email address.
 func ContactPrefix(channel, address string) string { return "CONTACT#" + channel + "#" + address + "#" }
+
+// ClientsWithContact are the ids of up to limit clients whose contact
+// entries name address (a phone number, or an email in any case) on
+// channel. An entry may trail an edit or a delete of its client: callers
+// read the client before acting on it.
+func ClientsWithContact(ctx context.Context, db *store.DB, orgID, channel, address string, limit int32) ([]string, error) {
+	if channel == ContactEmail {
+		address = strings.ToLower(address)
+	}
+	var entries []contactEntry
+	if _, err := db.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: ContactPrefix(channel, address), Limit: limit}, &entries); err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ClientID
+	}
+	return ids, nil
+}
 
 // contacts are the contact entries of c: its phone and email.
 func contacts(c Client) map[string]string {

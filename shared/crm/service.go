@@ -88,9 +88,7 @@ const maxLookupMembers = 50
 // lookup reads everything w names in one batch. Ids that cannot be ours
 // are not read; they are simply not found.
 func (s *Service) lookup(ctx context.Context, orgID string, w want) (found, error) {
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var org tenant.OrgZone
 	f := found{loc: time.UTC, tz: "UTC", roles: map[string]access.Role{}}
 	var client Client
 	var matter Matter
@@ -102,7 +100,8 @@ func (s *Service) lookup(ctx context.Context, orgID string, w want) (found, erro
 	}
 	var orgReq, clientReq, matterReq *store.KeyOut
 	if w.org {
-		orgReq = add(tenant.OrgSK, &org)
+		orgReq = tenant.ZoneKey(orgID, &org)
+		reqs = append(reqs, orgReq)
 	}
 	if check.ID(w.clientID) {
 		clientReq = add(ClientSK(w.clientID), &client)
@@ -130,7 +129,7 @@ func (s *Service) lookup(ctx context.Context, orgID string, w want) (found, erro
 		return found{}, err
 	}
 	if orgReq != nil && orgReq.Found {
-		f.loc = tenant.Zone(org.Timezone)
+		f.loc = org.Loc()
 		f.tz = f.loc.String()
 	}
 	if clientReq != nil && clientReq.Found {

@@ -76,17 +76,15 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string,
 	now := s.Now().UTC()
 	d := Document{ID: s.NewID(), MatterID: m.ID, ClientID: m.ClientID, FileName: name, ContentType: t.ContentType, Size: in.Size,
 		Status: StatusPending, Version: 1, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
-	d.setKeys(a.OrgID)
 	up, err := s.startUpload(ctx, a, &d, 1, name, t, in.Size, now)
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
-	put, err := s.DB.Put(d, store.NotExists())
+	put, err := s.DB.Put(toDocumentRow(a.OrgID, d), store.NotExists())
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
-	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
-		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID, Detail: "version 1"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, count)
 	switch {
@@ -114,20 +112,17 @@ func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileNam
 	if d.S3VersionID, err = s.Storage.Put(ctx, d.ObjectKey, contentType, body); err != nil {
 		return Document{}, err
 	}
-	d.setKeys(a.OrgID)
 	v := Version{DocumentID: d.ID, Version: 1, FileName: fileName, ContentType: contentType, Size: d.Size,
 		ObjectKey: d.ObjectKey, S3VersionID: d.S3VersionID, UploadedBy: a.UserID, UploadedAt: now}
-	v.setKeys(a.OrgID)
-	put, err := s.DB.Put(d, store.NotExists())
+	put, err := s.DB.Put(toDocumentRow(a.OrgID, d), store.NotExists())
 	if err != nil {
 		return Document{}, err
 	}
-	putVersion, err := s.DB.Put(v, store.NotExists())
+	putVersion, err := s.DB.Put(toVersionRow(a.OrgID, v), store.NotExists())
 	if err != nil {
 		return Document{}, err
 	}
-	count := s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(m.ID), "ADD #docs :one", store.Exists(),
-		map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":one": store.N(1)})
+	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 		Detail: "AI draft, version 1", Event: "document.ready"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, putVersion, count)
@@ -161,15 +156,15 @@ func (s *Service) startUpload(ctx context.Context, a activity.Actor, d *Document
 
 // Get reads one document of the org.
 func (s *Service) Get(ctx context.Context, orgID, id string) (Document, error) {
-	var d Document
 	if !check.ID(id) {
-		return d, errNotFound
+		return Document{}, errNotFound
 	}
-	err := s.DB.Get(ctx, tenant.PK(orgID), docSK(id), &d)
+	var r documentRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), docSK(id), &r)
 	if errors.Is(err, store.ErrNotFound) {
-		return d, errNotFound
+		return Document{}, errNotFound
 	}
-	return d, err
+	return r.toDocument(), err
 }
 
 // Complete checks that the pending upload landed as declared and makes it
@@ -209,8 +204,7 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	now := s.Now().UTC()
 	v := Version{DocumentID: d.ID, Version: p.Version, FileName: p.FileName, ContentType: p.ContentType, Size: p.Size,
 		ObjectKey: p.ObjectKey, S3VersionID: obj.VersionID, UploadedBy: a.UserID, UploadedAt: now}
-	v.setKeys(a.OrgID)
-	putVersion, err := s.DB.Put(v, store.NotExists())
+	putVersion, err := s.DB.Put(toVersionRow(a.OrgID, v), store.NotExists())
 	if err != nil {
 		return Document{}, err
 	}
@@ -218,10 +212,9 @@ func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Do
 	d.FileName, d.ContentType, d.Size = p.FileName, p.ContentType, p.Size
 	d.ObjectKey, d.S3VersionID = p.ObjectKey, obj.VersionID
 	d.Pending, d.UpdatedAt = nil, now
-	d.setKeys(a.OrgID)
 	// Only the upload that was checked completes: not one that replaced it
 	// meanwhile, nor the same one twice.
-	update, err := s.DB.Replace(d, pendingIs(p.ID), "createdAt", "createdBy")
+	update, err := s.DB.Replace(toDocumentRow(a.OrgID, d), pendingIs(p.ID), "createdAt", "createdBy")
 	if err != nil {
 		return Document{}, err
 	}
@@ -346,8 +339,7 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 		if err != nil {
 			return Document{}, UploadURL{}, err
 		}
-		d.setKeys(a.OrgID)
-		update, err := s.DB.Replace(d, store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
+		update, err := s.DB.Replace(toDocumentRow(a.OrgID, d), store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
 		if err != nil {
 			return Document{}, UploadURL{}, err
 		}
@@ -371,8 +363,12 @@ func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32,
 	if _, err := crm.LoadMatter(ctx, s.DB, orgID, matterID); err != nil {
 		return nil, nil, err
 	}
-	out := []Document{}
-	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: matterDocsPK(orgID, matterID), Limit: limit, StartKey: start}, &out)
+	var rows []documentRow
+	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: matterDocsPK(orgID, matterID), Limit: limit, StartKey: start}, &rows)
+	out := make([]Document, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDocument()
+	}
 	return out, next, err
 }
 
@@ -383,10 +379,14 @@ func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, s
 	if !check.ID(id) {
 		return nil, nil, errNotFound
 	}
-	out := []Version{}
-	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: versionsPrefix(id), Limit: limit, StartKey: start, Consistent: true}, &out)
+	var rows []versionRow
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: versionsPrefix(id), Limit: limit, StartKey: start, Consistent: true}, &rows)
 	if err != nil {
 		return nil, nil, err
+	}
+	out := make([]Version, len(rows))
+	for i, r := range rows {
+		out[i] = r.toVersion()
 	}
 	if len(out) == 0 {
 		if _, err := s.Get(ctx, orgID, id); err != nil {
@@ -417,13 +417,15 @@ func (s *Service) Download(ctx context.Context, a activity.Actor, d Document, n 
 		if n < 1 || n > d.VersionCount {
 			return Download{}, errVersionNotFound
 		}
-		err := s.DB.Get(ctx, tenant.PK(a.OrgID), versionSK(d.ID, n), &src)
+		var r versionRow
+		err := s.DB.Get(ctx, tenant.PK(a.OrgID), versionSK(d.ID, n), &r)
 		if errors.Is(err, store.ErrNotFound) {
 			return Download{}, errVersionNotFound
 		}
 		if err != nil {
 			return Download{}, err
 		}
+		src = r.toVersion()
 	}
 	t, _ := filetype.Lookup(src.ContentType)
 	want := "attachment"
@@ -460,7 +462,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 		if err != nil {
 			return err
 		}
-		var versions []Version
+		var versions []versionRow
 		q := store.Query{PK: tenant.PK(a.OrgID), SKPrefix: versionsPrefix(d.ID), Forward: true, Consistent: true}
 		if _, err := s.DB.QueryPage(ctx, q, &versions); err != nil {
 			return err
@@ -487,8 +489,7 @@ func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error
 			items = append(items, s.DB.Delete(tenant.PK(a.OrgID), v.SK, nil))
 		}
 		matter := len(items)
-		items = append(items, s.DB.Update(tenant.PK(a.OrgID), crm.MatterSK(d.MatterID), "ADD #docs :minus", store.Exists(),
-			map[string]string{"#docs": crm.AttrDocumentCount}, map[string]types.AttributeValue{":minus": store.N(-1)}))
+		items = append(items, crm.CountDocuments(s.DB, a.OrgID, d.MatterID, -1))
 		e := activity.Entry{Action: "document.deleted", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 			Detail: strconv.Itoa(len(versions)) + " versions", Event: "document.deleted"}
 		err = crm.Commit(ctx, s.DB, a, s.Now(), access.DeleteDocuments, e, items...)

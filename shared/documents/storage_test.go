@@ -55,10 +55,13 @@ func TestDocumentKeys(t *testing.T) {
 	if got := matterDocsPK(testOrg, testMatter); got != "ORG#"+testOrg+"#MATTER#"+testMatter+"#DOCS" {
 		t.Errorf("matterDocsPK = %q", got)
 	}
-	d := Document{ID: testDoc, MatterID: testMatter}
-	d.setKeys(testOrg)
-	if d.PK != "ORG#"+testOrg || d.SK != "DOC#"+testDoc || d.GSI1SK != testDoc || d.Type != "document" {
+	d := toDocumentRow(testOrg, Document{ID: testDoc, MatterID: testMatter})
+	if d.PK != "ORG#"+testOrg || d.SK != "DOC#"+testDoc || d.GSI1PK != matterDocsPK(testOrg, testMatter) || d.GSI1SK != testDoc || d.Type != "document" {
 		t.Errorf("document keys = %+v", d.Keys)
+	}
+	v := toVersionRow(testOrg, Version{DocumentID: testDoc, Version: 7})
+	if v.PK != "ORG#"+testOrg || v.SK != versionSK(testDoc, 7) || v.GSI1PK != "" || v.Type != "documentVersion" {
+		t.Errorf("version keys = %+v", v.Keys)
 	}
 }
 

@@ -88,8 +88,9 @@ func (s *Service) appointmentReminders(ctx context.Context, orgID string, o org,
 	var start map[string]types.AttributeValue
 	for {
 		var rows []crm.Booking
-		next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: tenant.PK(orgID) + "#BOOKINGS",
-			SKFrom: from.Format(bookingTime), SKTo: to.Format(bookingTime) + "~", Forward: true, Limit: 100, StartKey: start}, &rows)
+		page := crm.BookingsStarting(orgID, from, to)
+		page.Limit, page.StartKey = 100, start
+		next, err := s.DB.QueryPage(ctx, page, &rows)
 		if err != nil {
 			return err
 		}
@@ -108,7 +109,7 @@ func (s *Service) appointmentReminders(ctx context.Context, orgID string, o org,
 	}
 }
 
-// bookingTime is the booking index's time format (crm's timeKey).
+// bookingTime is the time format of the reminder markers' keys.
 const bookingTime = "2006-01-02T15:04:05Z"
 
 func (s *Service) remindBooking(ctx context.Context, orgID string, o org, b crm.Booking) error {
@@ -125,7 +126,7 @@ func (s *Service) remindBooking(ctx context.Context, orgID string, o org, b crm.
 	}
 	loc := tenant.Zone(b.Timezone)
 	if b.Timezone == "" {
-		loc = tenant.Zone(o.Timezone)
+		loc = o.Loc()
 	}
 	when := b.StartsAt.In(loc)
 	body := "Reminder: your appointment on " + when.Format("Mon Jan 2 at 3:04 PM MST")
@@ -257,7 +258,7 @@ func (s *Service) sweep(ctx context.Context, orgID string, now time.Time) error 
 
 // quietOf is an org's quiet hours.
 func quietOf(o org, st Settings) quiet {
-	return quiet{loc: tenant.Zone(o.Timezone), start: st.QuietStart, end: st.QuietEnd}
+	return quiet{loc: o.Loc(), start: st.QuietStart, end: st.QuietEnd}
 }
 
 // quiet is an org's quiet hours in its time zone.

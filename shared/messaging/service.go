@@ -66,8 +66,8 @@ func newID() string { return ulid.Make().String() }
 
 // org is what messaging reads of the org item.
 type org struct {
+	tenant.OrgZone
 	Name                      string `dynamodbav:"name"`
-	Timezone                  string `dynamodbav:"timezone"`
 	SMSSenderName             string `dynamodbav:"smsSenderName"`
 	SMSFromNumber             string `dynamodbav:"smsFromNumber"`
 	TwilioMessagingServiceSID string `dynamodbav:"twilioMessagingServiceSid"`

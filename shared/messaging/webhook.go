@@ -139,16 +139,14 @@ func isDuplicate(err error) bool {
 // clientByPhone is the org's client with this number, "" for none (or
 // when several share it: the conversation then stays under the number).
 func (s *Service) clientByPhone(ctx context.Context, orgID, phone string) (string, error) {
-	var entries []struct {
-		ClientID string `dynamodbav:"clientId"`
-	}
-	if _, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: crm.ContactPrefix(crm.ContactPhone, phone), Limit: 5}, &entries); err != nil {
+	ids, err := crm.ClientsWithContact(ctx, s.DB, orgID, crm.ContactPhone, phone, 5)
+	if err != nil {
 		return "", err
 	}
 	var match []string
-	for _, e := range entries {
+	for _, id := range ids {
 		var c crm.Client
-		err := s.DB.Get(ctx, tenant.PK(orgID), crm.ClientSK(e.ClientID), &c)
+		err := s.DB.Get(ctx, tenant.PK(orgID), crm.ClientSK(id), &c)
 		if err == nil && c.Phone == phone { // an entry may trail an edit or a delete
 			match = append(match, c.ID)
 		} else if err != nil && !errors.Is(err, store.ErrNotFound) {

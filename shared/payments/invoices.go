@@ -62,13 +62,11 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	pk := tenant.PK(a.OrgID)
 	var client crm.Client
 	var matter crm.Matter
-	var acct ConnectedAccount
-	var tacct trust.Account
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var acct accountRow
+	var tacct trust.AccountRef
+	var org tenant.OrgZone
 	var claim idempotency.Record
-	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, {PK: pk, SK: tenant.OrgSK, Out: &org},
+	reqs := []*store.KeyOut{{PK: pk, SK: crm.ClientSK(in.ClientID), Out: &client}, {PK: pk, SK: accountSK, Out: &acct}, tenant.ZoneKey(a.OrgID, &org),
 		{PK: pk, SK: idempotency.SK(invoiceScope, idemKey), Out: &claim}}
 	var matterReq *store.KeyOut
 	if in.MatterID != "" {
@@ -76,7 +74,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		reqs = append(reqs, matterReq)
 	}
 	if in.TrustAccountID != "" {
-		reqs = append(reqs, &store.KeyOut{PK: pk, SK: trust.AccountSK(in.TrustAccountID), Out: &tacct})
+		reqs = append(reqs, trust.AccountKey(a.OrgID, in.TrustAccountID, &tacct))
 	}
 	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
 		return Invoice{}, err
@@ -95,7 +93,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 		ck.Check(r.Found, "trustAccountId", "no such trust account")
 		ck.Check(!r.Found || tacct.Currency == in.Currency, "currency", "must be the trust account's currency ("+tacct.Currency+")")
 	}
-	loc := tenant.Zone(org.Timezone)
+	loc := org.Loc()
 	now := s.Now().UTC()
 	ck.Check(in.DueDate >= now.In(loc).Format(check.DateLayout), "dueDate", "cannot be in the past")
 	if err := ck.Err(); err != nil {
@@ -107,9 +105,7 @@ func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, 
 	inv := Invoice{ID: s.NewID(), ClientID: in.ClientID, MatterID: in.MatterID, Currency: in.Currency, DueDate: in.DueDate,
 		LineItems: in.LineItems, Total: total, Destination: in.Destination, TrustAccountID: in.TrustAccountID, Status: Draft,
 		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now, RetainUntil: RetainUntil(now)}
-	inv.Keys = store.Keys{PK: pk, SK: invoicePf + inv.ID, Type: "invoice", GSI1PK: invoicesOfClientPK(a.OrgID, in.ClientID), GSI1SK: inv.ID}
-	inv.indexDue(a.OrgID)
-	put, err := s.DB.Put(inv, store.NotExists())
+	put, err := s.DB.Put(toInvoiceRow(a.OrgID, inv), store.NotExists())
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -266,9 +262,8 @@ func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id strin
 		}
 		before := inv.UpdatedAt
 		change(&inv)
-		inv.indexDue(orgID)
 		inv.UpdatedAt = s.Now().UTC()
-		w, err := s.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
+		w, err := s.DB.Replace(toInvoiceRow(orgID, inv), store.Unchanged(before), "createdAt", "createdBy")
 		if err != nil {
 			return inv, err
 		}
@@ -287,15 +282,15 @@ func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id strin
 
 // Invoice reads one invoice.
 func (s *Service) Invoice(ctx context.Context, orgID, id string) (Invoice, error) {
-	var inv Invoice
 	if !check.ID(id) {
-		return inv, errNoInvoice
+		return Invoice{}, errNoInvoice
 	}
-	err := s.DB.Get(ctx, tenant.PK(orgID), invoicePf+id, &inv)
+	var r invoiceRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), invoiceSK(id), &r)
 	if errors.Is(err, store.ErrNotFound) {
-		return inv, errNoInvoice
+		return Invoice{}, errNoInvoice
 	}
-	return inv, err
+	return r.toInvoice(), err
 }
 
 var errNoInvoice = fault.E(fault.NotFound, "No such invoice.")
@@ -306,9 +301,9 @@ func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limi
 	if clientID != "" {
 		q = store.Query{Index: store.IndexGSI1, PK: invoicesOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
 	}
-	var out []Invoice
-	next, err := s.DB.QueryPage(ctx, q, &out)
-	return out, next, err
+	var rows []invoiceRow
+	next, err := s.DB.QueryPage(ctx, q, &rows)
+	return toInvoices(rows), next, err
 }
 
 // SendInvoice finishes the mirror if needed, finalizes a draft on Stripe
@@ -402,29 +397,23 @@ func advance(cur, next string) string {
 	return next
 }
 
-// indexDue files an invoice that can still be paid under its due date
-// (GSI2), and takes a paid or void one out, so the overdue list reads only
-// invoices that are owed.
-func (inv *Invoice) indexDue(orgID string) {
-	inv.GSI2PK, inv.GSI2SK = "", ""
-	if inv.Status != Paid && inv.Status != Void {
-		inv.GSI2PK, inv.GSI2SK = tenant.PK(orgID)+"#INVDUE", inv.DueDate+"#"+inv.ID
-	}
-}
+// invoicesDuePK is the index partition (GSI2) of the org's invoices that
+// can still be paid, by due date (see toInvoiceRow).
+func invoicesDuePK(orgID string) string { return tenant.PK(orgID) + "#INVDUE" }
 
 // OverdueInvoices pages through the org's open and uncollectible invoices
 // due before today (YYYY-MM-DD, in the org's time zone), oldest due first:
 // what the reminder schedule (the messaging capability) sends payment
 // reminders for.
 func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
-	var rows []Invoice
-	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI2, PK: tenant.PK(orgID) + "#INVDUE", SKFrom: "0", SKTo: today, Forward: true,
+	var rows []invoiceRow
+	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI2, PK: invoicesDuePK(orgID), SKFrom: "0", SKTo: today, Forward: true,
 		Limit: limit, StartKey: start}, &rows)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := rows[:0]
-	for _, inv := range rows {
+	var out []Invoice
+	for _, inv := range toInvoices(rows) {
 		// Drafts were never sent; an index entry may trail a payment by a moment.
 		if inv.Status == Open || inv.Status == Uncollectible {
 			out = append(out, inv)

@@ -58,6 +58,8 @@ const (
 
 func mapPK(stripeAccountID string) string { return "STRIPEACCT#" + stripeAccountID }
 
+func invoiceSK(id string) string { return invoicePf + id }
+
 func invoicesOfClientPK(orgID, clientID string) string {
 	return tenant.PK(orgID) + "#CLIENT#" + clientID + "#INV"
 }
@@ -65,13 +67,12 @@ func invoicesOfClientPK(orgID, clientID string) string {
 // Account reads the org's connected account (status not_connected when
 // there is none).
 func (s *Service) Account(ctx context.Context, orgID string) (ConnectedAccount, error) {
-	var a ConnectedAccount
-	err := s.DB.Get(ctx, tenant.PK(orgID), accountSK, &a)
+	var r accountRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), accountSK, &r)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return a, err
+		return ConnectedAccount{}, err
 	}
-	a.status()
-	return a, nil
+	return r.toAccount(), nil
 }
 
 // ConnectInput says where Stripe sends the user back.
@@ -115,8 +116,8 @@ func (s *Service) Connect(ctx context.Context, a activity.Actor, email string, i
 			return Connection{}, err
 		}
 		now := s.Now().UTC()
-		acct = ConnectedAccount{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: accountSK, Type: "stripeAccount"}, StripeAccountID: id, CreatedAt: now, UpdatedAt: now}
-		put, err := s.DB.Put(acct, store.NotExists())
+		acct = ConnectedAccount{StripeAccountID: id, CreatedAt: now, UpdatedAt: now}
+		put, err := s.DB.Put(toAccountRow(a.OrgID, acct), store.NotExists())
 		if err != nil {
 			return Connection{}, err
 		}

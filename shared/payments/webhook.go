@@ -263,8 +263,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, orgID string, ev stripego.Eve
 		inv.Number = si.Number
 	}
 	inv.UpdatedAt = w.svc.Now().UTC()
-	inv.indexDue(orgID)
-	upd, err := w.svc.DB.Replace(inv, store.Unchanged(before), "createdAt", "createdBy")
+	upd, err := w.svc.DB.Replace(toInvoiceRow(orgID, inv), store.Unchanged(before), "createdAt", "createdBy")
 	if err != nil {
 		return nil, nil, e, err
 	}
@@ -365,10 +364,11 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 	if err != nil {
 		return nil, activity.Entry{}, err
 	}
-	var orig Payment
-	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), paymentPf+ref.PaymentID, &orig); err != nil {
+	var row paymentRow
+	if err := w.svc.DB.Get(ctx, tenant.PK(orgID), paymentSK(ref.PaymentID), &row); err != nil {
 		return nil, activity.Entry{}, err
 	}
+	orig := row.toPayment()
 	loc, err := tenant.ReadZone(ctx, w.svc.DB, orgID)
 	if err != nil {
 		return nil, activity.Entry{}, err
@@ -420,6 +420,8 @@ func (w *Worker) chargeEvent(ctx context.Context, orgID string, ev stripego.Even
 // charge, refund or dispute is recorded once, whichever event brings it).
 const paymentPf = "PAYMENT#"
 
+func paymentSK(id string) string { return paymentPf + id }
+
 func refSK(stripeID string) string { return "PAY#REF#" + stripeID }
 
 func paymentsOfClientPK(orgID, clientID string) string {
@@ -433,11 +435,7 @@ func paymentsOfInvoicePK(orgID, invoiceID string) string {
 // recordItems are the writes of a payment record and its claim on the
 // Stripe object it records.
 func (s *Service) recordItems(orgID string, p Payment) ([]types.TransactWriteItem, error) {
-	p.Keys = store.Keys{PK: tenant.PK(orgID), SK: paymentPf + p.ID, Type: "payment", GSI1PK: paymentsOfClientPK(orgID, p.ClientID), GSI1SK: p.ID}
-	if p.InvoiceID != "" {
-		p.GSI2PK, p.GSI2SK = paymentsOfInvoicePK(orgID, p.InvoiceID), p.ID
-	}
-	rec, err := s.DB.Put(p, store.NotExists())
+	rec, err := s.DB.Put(toPaymentRow(orgID, p), store.NotExists())
 	if err != nil {
 		return nil, err
 	}
@@ -455,8 +453,12 @@ func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID s
 	if invoiceID != "" {
 		q = store.Query{Index: store.IndexGSI2, PK: paymentsOfInvoicePK(orgID, invoiceID), Limit: limit, StartKey: start}
 	}
-	var out []Payment
-	next, err := s.DB.QueryPage(ctx, q, &out)
+	var rows []paymentRow
+	next, err := s.DB.QueryPage(ctx, q, &rows)
+	out := make([]Payment, len(rows))
+	for i, r := range rows {
+		out[i] = r.toPayment()
+	}
 	return out, next, err
 }
 

@@ -76,13 +76,29 @@ func Zone(name string) *time.Location {
 	return time.UTC
 }
 
+// OrgZone is the one projection of the org item's time zone setting that
+// other capabilities read (the org item itself belongs to identity, which
+// this package must not import). Embed it in a wider projection of the org
+// item, or read it alone with ZoneKey in a batch.
+type OrgZone struct {
+	Timezone string `dynamodbav:"timezone"` // IANA; "" when unset
+}
+
+// Loc is the org's time zone: UTC when unset or unknown (see Zone).
+func (o OrgZone) Loc() *time.Location { return Zone(o.Timezone) }
+
+// ZoneKey is the read of org's time zone into out, for a BatchGet with the
+// caller's other items. An org item that is not found leaves out unset
+// (UTC).
+func ZoneKey(orgID string, out *OrgZone) *store.KeyOut {
+	return &store.KeyOut{PK: PK(orgID), SK: OrgSK, Out: out}
+}
+
 // ReadZone reads an org's time zone (UTC for an org without one).
 func ReadZone(ctx context.Context, db *store.DB, orgID string) (*time.Location, error) {
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var org OrgZone
 	if err := db.Get(ctx, PK(orgID), OrgSK, &org); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	return Zone(org.Timezone), nil
+	return org.Loc(), nil
 }

@@ -1,6 +1,12 @@
 package tenant
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
 
 func TestOrgOf(t *testing.T) {
 	tests := map[string]string{
@@ -28,5 +34,31 @@ func TestZone(t *testing.T) {
 		if got := Zone(name).String(); got != want {
 			t.Errorf("Zone(%q) = %s, want %s", name, got, want)
 		}
+	}
+}
+
+// TestOrgZoneEmbedded: capabilities embed OrgZone in their wider projection
+// of the org item (messaging), so it must decode alone and embedded.
+func TestOrgZoneEmbedded(t *testing.T) {
+	item := map[string]types.AttributeValue{"timezone": &types.AttributeValueMemberS{Value: "America/New_York"},
+		"name": &types.AttributeValueMemberS{Value: "Firm"}}
+	var alone OrgZone
+	var wide struct {
+		OrgZone
+		Name string `dynamodbav:"name"`
+	}
+	for name, tc := range map[string]struct {
+		out  any
+		zone *OrgZone
+	}{"alone": {&alone, &alone}, "embedded": {&wide, &wide.OrgZone}} {
+		if err := attributevalue.UnmarshalMap(item, tc.out); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got := tc.zone.Loc().String(); got != "America/New_York" {
+			t.Errorf("%s: Loc() = %s, want America/New_York", name, got)
+		}
+	}
+	if got := (OrgZone{}).Loc(); got != time.UTC {
+		t.Errorf("unset OrgZone: Loc() = %v, want UTC", got)
 	}
 }

@@ -42,9 +42,8 @@ func (s *Service) CreateAccount(ctx context.Context, a activity.Actor, in Accoun
 	now := s.Now().UTC()
 	acct := Account{ID: s.NewID(), Name: in.Name, BankName: in.BankName, AccountLast4: in.AccountLast4, Currency: code,
 		CreatedBy: a.UserID, CreatedAt: now}
-	acct.Keys = store.Keys{PK: tenant.PK(a.OrgID), SK: accountSK(acct.ID), Type: "trustAccount"}
 	var t txn
-	w, err := s.DB.Put(acct, store.NotExists())
+	w, err := s.DB.Put(toAccountRow(a.OrgID, acct), store.NotExists())
 	t.addErr(w, err)
 	ae := activity.Entry{Action: "trust.account.created", EntityType: "trustAccount", EntityID: acct.ID, Detail: acct.Name}
 	if err := s.commit(ctx, a, access.WriteTrust, ae, &t); err != nil {
@@ -55,23 +54,27 @@ func (s *Service) CreateAccount(ctx context.Context, a activity.Actor, in Accoun
 
 // Account reads one trust account.
 func (s *Service) Account(ctx context.Context, orgID, id string) (Account, error) {
-	var acct Account
 	if !check.ID(id) {
-		return acct, errNoAccount
+		return Account{}, errNoAccount
 	}
-	err := s.DB.Get(ctx, tenant.PK(orgID), accountSK(id), &acct)
+	var r accountRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), accountSK(id), &r)
 	if errors.Is(err, store.ErrNotFound) {
-		return acct, errNoAccount
+		return Account{}, errNoAccount
 	}
-	return acct, err
+	return r.toAccount(), err
 }
 
 var errNoAccount = fault.E(fault.NotFound, "No such trust account.")
 
 // ListAccounts pages through the org's trust accounts, oldest first.
 func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
-	var out []Account
-	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: accountPfx, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &out)
+	var rows []accountRow
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: accountPfx, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &rows)
+	out := make([]Account, len(rows))
+	for i, r := range rows {
+		out[i] = r.toAccount()
+	}
 	return out, next, err
 }
 

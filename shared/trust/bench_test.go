@@ -49,7 +49,6 @@ func (r *reads) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...fun
 // id and the statement balance as of asOf.
 func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.AttributeValue, string, int64) {
 	acct := Account{ID: ulid.Make().String(), Name: "IOLTA", BankName: "Bank", AccountLast4: "1234", Currency: "usd", CreatedAt: time.Now().UTC()}
-	acct.Keys = store.Keys{PK: tenant.PK(orgID), SK: accountSK(acct.ID), Type: "trustAccount"}
 	ids := make([]string, clients)
 	for i := range ids {
 		ids[i] = ulid.Make().String()
@@ -79,7 +78,7 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 			date = asOf.AddDate(0, 0, 1+(i-n)%20)
 		}
 		in.Date = date.Format("2006-01-02")
-		e := in.legs(orgID, acct, func() string { return ulid.Make().String() }, "seed", time.Now().UTC())[0]
+		e := in.legs(acct, func() string { return ulid.Make().String() }, "seed", time.Now().UTC())[0]
 		cleared := e.Date
 		if i >= n-open && i < n {
 			cleared = notCleared
@@ -89,23 +88,19 @@ func seedAccount(orgID string, n, clients, later, open int) ([]map[string]types.
 		if cleared != notCleared {
 			e.ClearedOn = cleared
 		}
-		put(e)
-		put(ref{Keys: store.Keys{PK: e.PK, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: acct.ID, EntrySK: e.SK})
+		put(toEntryRow(orgID, e))
+		put(ref{Keys: store.Keys{PK: tenant.PK(orgID), SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: acct.ID, EntrySK: e.sk()})
 		put(bankItemOf(orgID, e, cleared))
 		balances[client] += e.Change
 		acct.Balance += e.Change
 	}
 	for client, bal := range balances {
-		for _, sk := range []string{ledgerSK(acct.ID, client), bucketSK(acct.ID, client, generalBucket)} {
-			row := Ledger{Keys: store.Keys{PK: tenant.PK(orgID), SK: sk, Type: "trustLedger"}, AccountID: acct.ID, Currency: "usd", ClientID: client, Balance: bal}
-			if sk != ledgerSK(acct.ID, client) {
-				row.Bucket = generalBucket
-			}
-			put(row)
+		for _, bucket := range []string{"", generalBucket} {
+			put(toLedgerRow(orgID, Ledger{AccountID: acct.ID, Currency: "usd", ClientID: client, Bucket: bucket, Balance: bal}))
 		}
 	}
 	acct.Version = 1
-	put(acct)
+	put(toAccountRow(orgID, acct))
 	return items, acct.ID, bank
 }
 

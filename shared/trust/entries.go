@@ -75,7 +75,7 @@ func (s *Service) entry(ctx context.Context, orgID, id string, forWrite bool) (E
 	if err != nil {
 		return Entry{}, nil, refs{}, err
 	}
-	var e, other Entry
+	var e, other entryRow
 	reqs := []*store.KeyOut{{PK: tenant.PK(orgID), SK: r.EntrySK, Out: &e}}
 	if r.CounterpartSK != "" {
 		reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: r.CounterpartSK, Out: &other})
@@ -93,9 +93,10 @@ func (s *Service) entry(ctx context.Context, orgID, id string, forWrite bool) (E
 		return Entry{}, nil, refs{}, errNoEntry
 	}
 	if len(reqs) > 1 && reqs[1].Found {
-		return e, &other, loaded, nil
+		o := other.toEntry()
+		return e.toEntry(), &o, loaded, nil
 	}
-	return e, nil, loaded, nil
+	return e.toEntry(), nil, loaded, nil
 }
 
 // ReverseInput is a reversal: when, and why.
@@ -161,9 +162,7 @@ func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in R
 		legs = append(legs, rev)
 	}
 	if len(legs) == 2 {
-		legs = pair(a.OrgID, legs[0], legs[1])
-	} else {
-		legs[0] = withKeys(a.OrgID, legs[0])
+		legs = pair(legs[0], legs[1])
 	}
 
 	moves, reads := s.movesOf(a.OrgID, orig.AccountID, legs)
@@ -184,7 +183,7 @@ func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in R
 			names["#cleared"], values[":cleared"] = "clearedOn", store.S(in.Date)
 			s.moveToCleared(&t, a.OrgID, o, in.Date)
 		}
-		t.add(s.DB.Update(o.PK, o.SK, expr, &store.Cond{Expr: cond}, names, values), func() error {
+		t.add(s.DB.Update(tenant.PK(a.OrgID), o.sk(), expr, &store.Cond{Expr: cond}, names, values), func() error {
 			return fault.Refused(RuleReversed, "Entry %s was reversed or cleared by someone else meanwhile; read it again.", o.ID)
 		})
 	}
@@ -231,7 +230,7 @@ func (s *Service) Clear(ctx context.Context, a activity.Actor, id string, in Cle
 	}
 	var t txn
 	t.add(s.accountChange(a.OrgID, e.AccountID, in.StatementDate, 0), s.relockedWhy(ctx, a.OrgID, e.AccountID, "statementDate", in.StatementDate))
-	t.add(s.DB.Update(e.PK, e.SK, "SET #cleared = :cleared", &store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#cleared)"},
+	t.add(s.DB.Update(tenant.PK(a.OrgID), e.sk(), "SET #cleared = :cleared", &store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#cleared)"},
 		map[string]string{"#cleared": "clearedOn"}, map[string]types.AttributeValue{":cleared": store.S(in.StatementDate)}),
 		func() error {
 			return fault.Refused(RuleCleared, "Entry %s was cleared or reversed by someone else meanwhile; read it again.", e.ID)

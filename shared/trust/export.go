@@ -58,7 +58,7 @@ func (s *Service) export(ctx context.Context, orgID string, acct Account, sc Sco
 	if !journal {
 		q = sc.query(orgID)
 		q.SKFrom, q.SKTo = from, notCleared
-		var l Ledger
+		var l ledgerRow
 		if err := s.DB.Get(ctx, pk, sc.balanceSK(), &l); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -69,12 +69,12 @@ func (s *Service) export(ctx context.Context, orgID string, acct Account, sc Sco
 	// the opening balance; the rows stop at "to".
 	var rows []Entry
 	for {
-		var page []Entry
+		var page []entryRow
 		next, err := s.DB.QueryPage(ctx, q, &page)
 		if err != nil {
 			return nil, err
 		}
-		rows = append(rows, page...)
+		rows = append(rows, toEntries(page)...)
 		if len(rows) > maxExportRows {
 			return nil, errExportTooBig
 		}

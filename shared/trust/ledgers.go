@@ -29,13 +29,13 @@ func (s *Service) lines(ctx context.Context, q store.Query) ([]Line, map[string]
 		delete(q.StartKey, runKey)
 	}
 	q.Forward = true
-	var rows []Entry
+	var rows []entryRow
 	next, err := s.DB.QueryPage(ctx, q, &rows)
 	if err != nil {
 		return nil, nil, err
 	}
 	out := make([]Line, len(rows))
-	for i, e := range rows {
+	for i, e := range toEntries(rows) {
 		bal += e.Change
 		out[i] = Line{Entry: e, Balance: bal}
 	}
@@ -98,7 +98,7 @@ type LedgerView struct {
 
 // Ledger reads a ledger's stored balance and a page of its entries.
 func (s *Service) Ledger(ctx context.Context, orgID string, acct Account, sc Scope, limit int32, start map[string]types.AttributeValue) (LedgerView, map[string]types.AttributeValue, error) {
-	var bal Ledger
+	var bal ledgerRow
 	err := s.DB.Get(ctx, tenant.PK(orgID), sc.balanceSK(), &bal)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return LedgerView{}, nil, err
@@ -121,15 +121,15 @@ func (s *Service) Balances(ctx context.Context, orgID, accountID string, limit i
 	if accountID != "" {
 		prefix += accountID + "#"
 	}
-	var rows []Ledger
+	var rows []ledgerRow
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: prefix, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &rows)
 	if err != nil {
 		return nil, nil, err
 	}
-	out := rows[:0]
+	out := make([]Ledger, 0, len(rows))
 	for _, r := range rows {
 		if r.Bucket != generalBucket {
-			out = append(out, r)
+			out = append(out, r.toLedger())
 		}
 	}
 	return out, next, nil

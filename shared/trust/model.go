@@ -62,20 +62,59 @@ const (
 	RuleNotBank      = "trust.not-a-bank-item"
 )
 
-// Account is a trust bank account. Balance and Version are kept by the
-// entries' transactions; LockedThrough by signed-off reconciliations.
+// Account is a trust bank account, as the API shows it (Version, which it
+// leaves out, is the server's); accountRow stores it. Balance and Version
+// are kept by the entries' transactions; LockedThrough by signed-off
+// reconciliations.
 type Account struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	BankName      string    `json:"bankName"`
+	AccountLast4  string    `json:"accountLast4"`
+	Currency      string    `json:"currency"` // ISO 4217, lower case as Stripe writes it
+	Balance       int64     `json:"balance"`  // the journal balance, all entries
+	Version       int64     `json:"-"`        // bumped by every change a reconciliation depends on
+	LockedThrough string    `json:"lockedThrough,omitempty"`
+	CreatedBy     string    `json:"createdBy"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// accountRow is the item of an Account.
+type accountRow struct {
 	store.Keys
-	ID            string    `dynamodbav:"id" json:"id"`
-	Name          string    `dynamodbav:"name" json:"name"`
-	BankName      string    `dynamodbav:"bankName" json:"bankName"`
-	AccountLast4  string    `dynamodbav:"accountLast4" json:"accountLast4"`
-	Currency      string    `dynamodbav:"currency" json:"currency"` // ISO 4217, lower case as Stripe writes it
-	Balance       int64     `dynamodbav:"balance" json:"balance"`   // the journal balance, all entries
-	Version       int64     `dynamodbav:"version" json:"-"`         // bumped by every change a reconciliation depends on
-	LockedThrough string    `dynamodbav:"lockedThrough,omitempty" json:"lockedThrough,omitempty"`
-	CreatedBy     string    `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt     time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	ID            string    `dynamodbav:"id"`
+	Name          string    `dynamodbav:"name"`
+	BankName      string    `dynamodbav:"bankName"`
+	AccountLast4  string    `dynamodbav:"accountLast4"`
+	Currency      string    `dynamodbav:"currency"`
+	Balance       int64     `dynamodbav:"balance"`
+	Version       int64     `dynamodbav:"version"`
+	LockedThrough string    `dynamodbav:"lockedThrough,omitempty"`
+	CreatedBy     string    `dynamodbav:"createdBy"`
+	CreatedAt     time.Time `dynamodbav:"createdAt"`
+}
+
+func toAccountRow(orgID string, a Account) accountRow {
+	return accountRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: accountSK(a.ID), Type: "trustAccount"},
+		ID: a.ID, Name: a.Name, BankName: a.BankName, AccountLast4: a.AccountLast4, Currency: a.Currency, Balance: a.Balance,
+		Version: a.Version, LockedThrough: a.LockedThrough, CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt}
+}
+
+func (r accountRow) toAccount() Account {
+	return Account{ID: r.ID, Name: r.Name, BankName: r.BankName, AccountLast4: r.AccountLast4, Currency: r.Currency, Balance: r.Balance,
+		Version: r.Version, LockedThrough: r.LockedThrough, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+}
+
+// AccountRef is what other capabilities read of a trust account: payments
+// checks that an invoice paid into trust is in the account's currency.
+type AccountRef struct {
+	Currency string `dynamodbav:"currency"`
+}
+
+// AccountKey is the read of trust account id into out, for a BatchGet with
+// the caller's other items.
+func AccountKey(orgID, id string, out *AccountRef) *store.KeyOut {
+	return &store.KeyOut{PK: tenant.PK(orgID), SK: accountSK(id), Out: out}
 }
 
 // Method is how money moved: a check with its number, a wire, ACH, card or
@@ -89,41 +128,105 @@ type Method struct {
 	ReissueReason string `dynamodbav:"reissueReason,omitempty" json:"reissueReason,omitempty"`
 }
 
-// Entry is one line of the journal. Amount is positive; Change is its
-// signed effect on its ledger and on the account (a transfer is two
-// entries, one per ledger, that net to zero).
+// Entry is one line of the journal, as the API shows it (CounterpartSK,
+// which it leaves out, is the server's); entryRow stores it. Amount is
+// positive; Change is its signed effect on its ledger and on the account
+// (a transfer is two entries, one per ledger, that net to zero).
 type Entry struct {
-	store.Keys
-	ID           string  `dynamodbav:"id" json:"id"`
-	AccountID    string  `dynamodbav:"accountId" json:"accountId"`
-	Currency     string  `dynamodbav:"currency" json:"currency"`
-	ClientID     string  `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
-	MatterID     string  `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
-	FirmFunds    bool    `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
-	Type         string  `dynamodbav:"entryType" json:"type"`
-	Amount       int64   `dynamodbav:"amount" json:"amount"`
-	Change       int64   `dynamodbav:"change" json:"change"`
-	Date         string  `dynamodbav:"date" json:"date"`
-	Description  string  `dynamodbav:"description" json:"description"`
-	Counterparty string  `dynamodbav:"counterparty,omitempty" json:"counterparty,omitempty"` // who paid in, or who was paid
-	Method       *Method `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	ID           string  `json:"id"`
+	AccountID    string  `json:"accountId"`
+	Currency     string  `json:"currency"`
+	ClientID     string  `json:"clientId,omitempty"`
+	MatterID     string  `json:"matterId,omitempty"`
+	FirmFunds    bool    `json:"firmFunds,omitempty"`
+	Type         string  `json:"type"`
+	Amount       int64   `json:"amount"`
+	Change       int64   `json:"change"`
+	Date         string  `json:"date"`
+	Description  string  `json:"description"`
+	Counterparty string  `json:"counterparty,omitempty"` // who paid in, or who was paid
+	Method       *Method `json:"method,omitempty"`
 	// TransferID joins the two legs of a transfer; CounterpartID is the
 	// other leg.
-	TransferID    string `dynamodbav:"transferId,omitempty" json:"transferId,omitempty"`
-	CounterpartID string `dynamodbav:"counterpartId,omitempty" json:"counterpartId,omitempty"`
-	ReversalOf    string `dynamodbav:"reversalOf,omitempty" json:"reversalOf,omitempty"`
+	TransferID    string `json:"transferId,omitempty"`
+	CounterpartID string `json:"counterpartId,omitempty"`
+	ReversalOf    string `json:"reversalOf,omitempty"`
 	// Set once each, never changed: the reversing entry, and the statement
 	// date the entry appeared on (or its reversal's date, for an entry
 	// reversed before it reached the bank).
-	ReversedBy string `dynamodbav:"reversedBy,omitempty" json:"reversedBy,omitempty"`
-	ClearedOn  string `dynamodbav:"clearedOn,omitempty" json:"clearedOn,omitempty"`
+	ReversedBy string `json:"reversedBy,omitempty"`
+	ClearedOn  string `json:"clearedOn,omitempty"`
 	// Bank says the entry moved money at the bank (everything but
 	// transfers between ledgers and their reversals).
-	Bank      bool      `dynamodbav:"bank" json:"bankItem"`
-	EnteredBy string    `dynamodbav:"enteredBy" json:"enteredBy"`
-	EnteredAt time.Time `dynamodbav:"enteredAt" json:"enteredAt"`
+	Bank      bool      `json:"bankItem"`
+	EnteredBy string    `json:"enteredBy"`
+	EnteredAt time.Time `json:"enteredAt"`
 	// CounterpartSK locates the other leg, for its reversal.
-	CounterpartSK string `dynamodbav:"counterpartSK,omitempty" json:"-"`
+	CounterpartSK string `json:"-"`
+}
+
+// entryRow is the item of an Entry: in the journal by date, and in its
+// ledger's index (GSI1) and its matter's (GSI2).
+type entryRow struct {
+	store.Keys
+	ID            string    `dynamodbav:"id"`
+	AccountID     string    `dynamodbav:"accountId"`
+	Currency      string    `dynamodbav:"currency"`
+	ClientID      string    `dynamodbav:"clientId,omitempty"`
+	MatterID      string    `dynamodbav:"matterId,omitempty"`
+	FirmFunds     bool      `dynamodbav:"firmFunds,omitempty"`
+	Type          string    `dynamodbav:"entryType"`
+	Amount        int64     `dynamodbav:"amount"`
+	Change        int64     `dynamodbav:"change"`
+	Date          string    `dynamodbav:"date"`
+	Description   string    `dynamodbav:"description"`
+	Counterparty  string    `dynamodbav:"counterparty,omitempty"`
+	Method        *Method   `dynamodbav:"method,omitempty"`
+	TransferID    string    `dynamodbav:"transferId,omitempty"`
+	CounterpartID string    `dynamodbav:"counterpartId,omitempty"`
+	ReversalOf    string    `dynamodbav:"reversalOf,omitempty"`
+	ReversedBy    string    `dynamodbav:"reversedBy,omitempty"`
+	ClearedOn     string    `dynamodbav:"clearedOn,omitempty"`
+	Bank          bool      `dynamodbav:"bank"`
+	EnteredBy     string    `dynamodbav:"enteredBy"`
+	EnteredAt     time.Time `dynamodbav:"enteredAt"`
+	CounterpartSK string    `dynamodbav:"counterpartSK,omitempty"`
+}
+
+// sk is the sort key of e's item: an entry's account, date and id never
+// change.
+func (e Entry) sk() string { return entrySK(e.AccountID, e.Date, e.ID) }
+
+func toEntryRow(orgID string, e Entry) entryRow {
+	r := entryRow{
+		Keys: store.Keys{PK: tenant.PK(orgID), SK: e.sk(), Type: "trustEntry",
+			GSI1PK: clientLedgerPK(orgID, e.AccountID, ledgerOf(e)), GSI1SK: e.Date + "#" + e.ID},
+		ID: e.ID, AccountID: e.AccountID, Currency: e.Currency, ClientID: e.ClientID, MatterID: e.MatterID, FirmFunds: e.FirmFunds,
+		Type: e.Type, Amount: e.Amount, Change: e.Change, Date: e.Date, Description: e.Description, Counterparty: e.Counterparty,
+		Method: e.Method, TransferID: e.TransferID, CounterpartID: e.CounterpartID, ReversalOf: e.ReversalOf, ReversedBy: e.ReversedBy,
+		ClearedOn: e.ClearedOn, Bank: e.Bank, EnteredBy: e.EnteredBy, EnteredAt: e.EnteredAt, CounterpartSK: e.CounterpartSK,
+	}
+	if e.MatterID != "" {
+		r.GSI2PK, r.GSI2SK = matterLedgerPK(orgID, e.AccountID, e.MatterID), e.Date+"#"+e.ID
+	}
+	return r
+}
+
+func (r entryRow) toEntry() Entry {
+	return Entry{
+		ID: r.ID, AccountID: r.AccountID, Currency: r.Currency, ClientID: r.ClientID, MatterID: r.MatterID, FirmFunds: r.FirmFunds,
+		Type: r.Type, Amount: r.Amount, Change: r.Change, Date: r.Date, Description: r.Description, Counterparty: r.Counterparty,
+		Method: r.Method, TransferID: r.TransferID, CounterpartID: r.CounterpartID, ReversalOf: r.ReversalOf, ReversedBy: r.ReversedBy,
+		ClearedOn: r.ClearedOn, Bank: r.Bank, EnteredBy: r.EnteredBy, EnteredAt: r.EnteredAt, CounterpartSK: r.CounterpartSK,
+	}
+}
+
+func toEntries(rows []entryRow) []Entry {
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		out[i] = r.toEntry()
+	}
+	return out
 }
 
 // Line is an entry with the running balance after it, as a journal or a
@@ -134,19 +237,52 @@ type Line struct {
 }
 
 // Ledger is the stored balance of a client's (or the firm's) ledger in one
-// account, or of one matter's part of it.
+// account, or of one matter's part of it, as the API shows it (Bucket,
+// which it leaves out, is the server's); ledgerRow stores it.
 type Ledger struct {
-	store.Keys
-	AccountID string `dynamodbav:"accountId" json:"accountId"`
-	Currency  string `dynamodbav:"currency" json:"currency"`
-	ClientID  string `dynamodbav:"clientId,omitempty" json:"clientId,omitempty"`
-	MatterID  string `dynamodbav:"matterId,omitempty" json:"matterId,omitempty"`
-	FirmFunds bool   `dynamodbav:"firmFunds,omitempty" json:"firmFunds,omitempty"`
-	Bucket    string `dynamodbav:"bucket,omitempty" json:"-"` // "" for a ledger's total
-	Balance   int64  `dynamodbav:"balance" json:"balance"`
+	AccountID string `json:"accountId"`
+	Currency  string `json:"currency"`
+	ClientID  string `json:"clientId,omitempty"`
+	MatterID  string `json:"matterId,omitempty"`
+	FirmFunds bool   `json:"firmFunds,omitempty"`
+	Bucket    string `json:"-"` // "" for a ledger's total
+	Balance   int64  `json:"balance"`
 	// LastDate is the date of the latest entry: money may not leave the
 	// ledger with an earlier date.
-	LastDate string `dynamodbav:"lastDate,omitempty" json:"lastDate,omitempty"`
+	LastDate string `json:"lastDate,omitempty"`
+}
+
+// ledgerRow is the item of a Ledger. Its attributes are written by
+// ledgerMove's update, never by a put.
+type ledgerRow struct {
+	store.Keys
+	AccountID string `dynamodbav:"accountId"`
+	Currency  string `dynamodbav:"currency"`
+	ClientID  string `dynamodbav:"clientId,omitempty"`
+	MatterID  string `dynamodbav:"matterId,omitempty"`
+	FirmFunds bool   `dynamodbav:"firmFunds,omitempty"`
+	Bucket    string `dynamodbav:"bucket,omitempty"`
+	Balance   int64  `dynamodbav:"balance"`
+	LastDate  string `dynamodbav:"lastDate,omitempty"`
+}
+
+// toLedgerRow is l's item: the ledger's total, or the part (Bucket) of it.
+func toLedgerRow(orgID string, l Ledger) ledgerRow {
+	ledger := l.ClientID
+	if l.FirmFunds {
+		ledger = firmLedger
+	}
+	sk := ledgerSK(l.AccountID, ledger)
+	if l.Bucket != "" {
+		sk = bucketSK(l.AccountID, ledger, l.Bucket)
+	}
+	return ledgerRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: sk, Type: "trustLedger"}, AccountID: l.AccountID, Currency: l.Currency,
+		ClientID: l.ClientID, MatterID: l.MatterID, FirmFunds: l.FirmFunds, Bucket: l.Bucket, Balance: l.Balance, LastDate: l.LastDate}
+}
+
+func (r ledgerRow) toLedger() Ledger {
+	return Ledger{AccountID: r.AccountID, Currency: r.Currency, ClientID: r.ClientID, MatterID: r.MatterID, FirmFunds: r.FirmFunds,
+		Bucket: r.Bucket, Balance: r.Balance, LastDate: r.LastDate}
 }
 
 // Key layout. Everything lives in the org's partition (tenant.PK):

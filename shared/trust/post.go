@@ -131,7 +131,7 @@ func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in
 	// twice at once, the one that loses must replay the other's entry, not
 	// report the balance or the check number the other one just used.
 	if idemKey != "" {
-		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].SK, now)
+		w, err := idempotency.Claim(s.DB, a.OrgID, idemScope, idemKey, fingerprint, legs[0].sk(), now)
 		t.addErr(w, err)
 		t.why[0] = func() error { return idempotency.ErrClaimed }
 	}
@@ -183,7 +183,7 @@ func (s *Service) plan(ctx context.Context, a activity.Actor, in EntryInput, ide
 	now := s.Now().UTC()
 	// The legs are laid out before the reads, so that the ledgers they move
 	// are read in the same batch as everything else.
-	legs := in.legs(a.OrgID, Account{ID: in.AccountID}, s.NewID, a.UserID, now)
+	legs := in.legs(Account{ID: in.AccountID}, s.NewID, a.UserID, now)
 	moves, ledgerReads := s.movesOf(a.OrgID, in.AccountID, legs)
 	r, err := s.load(ctx, a.OrgID, in.AccountID, []string{in.ClientID, in.ToClientID}, []string{in.MatterID, in.ToMatterID}, idemKey, ledgerReads...)
 	if err != nil || r.idem != nil {
@@ -228,7 +228,7 @@ func (in EntryInput) checkRefs(r refs, now time.Time) error {
 
 // legs turns in into its entries: one, or for a transfer the leg that
 // leaves one ledger and the leg that enters the other.
-func (in EntryInput) legs(orgID string, acct Account, newID func() string, userID string, now time.Time) []Entry {
+func (in EntryInput) legs(acct Account, newID func() string, userID string, now time.Time) []Entry {
 	base := Entry{
 		AccountID: acct.ID, Currency: acct.Currency, ClientID: in.ClientID, MatterID: in.MatterID, FirmFunds: in.FirmFunds || in.Type == BankFee,
 		Type: in.Type, Amount: in.Amount, Change: in.Amount, Date: in.Date, Description: in.Description,
@@ -240,31 +240,19 @@ func (in EntryInput) legs(orgID string, acct Account, newID func() string, userI
 	out := base
 	out.ID = newID()
 	if in.Type != Transfer {
-		return []Entry{withKeys(orgID, out)}
+		return []Entry{out}
 	}
 	into := base
 	into.ID, into.ClientID, into.MatterID, into.Change = newID(), in.ToClientID, in.ToMatterID, in.Amount
-	return pair(orgID, out, into)
+	return pair(out, into)
 }
 
 // pair joins two transfer legs.
-func pair(orgID string, a, b Entry) []Entry {
+func pair(a, b Entry) []Entry {
 	a.TransferID, b.TransferID = a.ID, a.ID
 	a.CounterpartID, b.CounterpartID = b.ID, a.ID
-	a, b = withKeys(orgID, a), withKeys(orgID, b)
-	a.CounterpartSK, b.CounterpartSK = b.SK, a.SK
+	a.CounterpartSK, b.CounterpartSK = b.sk(), a.sk()
 	return []Entry{a, b}
-}
-
-// withKeys sets an entry's table and index keys: the journal by date, the
-// ledger (GSI1) and the matter (GSI2).
-func withKeys(orgID string, e Entry) Entry {
-	e.Keys = store.Keys{PK: tenant.PK(orgID), SK: entrySK(e.AccountID, e.Date, e.ID), Type: "trustEntry",
-		GSI1PK: clientLedgerPK(orgID, e.AccountID, ledgerOf(e)), GSI1SK: e.Date + "#" + e.ID}
-	if e.MatterID != "" {
-		e.GSI2PK, e.GSI2SK = matterLedgerPK(orgID, e.AccountID, e.MatterID), e.Date+"#"+e.ID
-	}
-	return e
 }
 
 // ref is where an entry is, by id.
@@ -280,24 +268,20 @@ type ref struct {
 // one client moves its ledger total by their sum, zero), and that balance
 // as read before the write.
 type move struct {
-	row    Ledger
+	row    ledgerRow
 	change int64
-	read   Ledger
+	read   ledgerRow
 }
 
 // movesOf lays out the balances legs move, in a stable order, with the
 // reads that fetch their current state.
 func (s *Service) movesOf(orgID, accountID string, legs []Entry) ([]*move, []*store.KeyOut) {
-	pk := tenant.PK(orgID)
 	var out []*move
 	bySK := map[string]*move{}
 	for _, e := range legs {
-		ledger := ledgerOf(e)
-		for _, row := range []Ledger{
-			{Keys: store.Keys{PK: pk, SK: ledgerSK(accountID, ledger), Type: "trustLedger"}},
-			{Keys: store.Keys{PK: pk, SK: bucketSK(accountID, ledger, bucketOf(e)), Type: "trustLedger"}, MatterID: e.MatterID, Bucket: bucketOf(e)},
-		} {
-			row.AccountID, row.ClientID, row.FirmFunds = accountID, e.ClientID, e.FirmFunds
+		for _, l := range []Ledger{{}, {MatterID: e.MatterID, Bucket: bucketOf(e)}} {
+			l.AccountID, l.ClientID, l.FirmFunds = accountID, e.ClientID, e.FirmFunds
+			row := toLedgerRow(orgID, l)
 			if bySK[row.SK] == nil {
 				bySK[row.SK] = &move{row: row}
 				out = append(out, bySK[row.SK])
@@ -344,28 +328,23 @@ func (s *Service) addLegs(ctx context.Context, t *txn, orgID string, acct Accoun
 	for _, m := range moves {
 		m.row.Currency = acct.Currency
 		if m.change < 0 && date < m.read.LastDate {
-			return backdated(m.row, date, m.read.LastDate)
+			return backdated(m.row.toLedger(), date, m.read.LastDate)
 		}
 		t.add(s.ledgerMove(m.row, m.change, date, m.read.LastDate), s.shortWhy(ctx, m.row, -m.change, date))
 	}
 	for _, id := range clientOrder {
-		t.add(s.DB.Update(pk, crm.ClientSK(id), "ADD #trust :n", store.Exists(),
-			map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(clients[id])}),
+		t.add(crm.CountClientTrust(s.DB, orgID, id, clients[id]),
 			func() error { return fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"}) })
 	}
 	for _, mc := range matterOrder {
 		id, client, _ := strings.Cut(mc, "#")
-		t.add(s.DB.Update(pk, crm.MatterSK(id), "ADD #trust :n", &store.Cond{
-			Expr:   "attribute_exists(PK) AND #client = :client",
-			Names:  map[string]string{"#client": "clientId"},
-			Values: map[string]types.AttributeValue{":client": store.S(client)},
-		}, map[string]string{"#trust": crm.AttrTrustEntries}, map[string]types.AttributeValue{":n": store.N(matters[id])}),
+		t.add(crm.CountMatterTrust(s.DB, orgID, id, client, matters[id]),
 			func() error { return fault.Fields(fault.FieldError{Field: "matterId", Message: "no such matter"}) })
 	}
 	for _, e := range legs {
-		w, err := s.DB.Put(e, store.NotExists())
+		w, err := s.DB.Put(toEntryRow(orgID, e), store.NotExists())
 		t.addErr(w, err)
-		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: e.AccountID, EntrySK: e.SK, CounterpartSK: e.CounterpartSK}, store.NotExists())
+		w, err = s.DB.Put(ref{Keys: store.Keys{PK: pk, SK: pointerPfx + e.ID, Type: "trustEntryRef"}, AccountID: e.AccountID, EntrySK: e.sk(), CounterpartSK: e.CounterpartSK}, store.NotExists())
 		t.addErr(w, err)
 		if e.Bank && e.ClearedOn == "" {
 			w, err = s.DB.Put(bankItemOf(orgID, e, notCleared), nil)
@@ -409,7 +388,7 @@ func (t *txn) addErr(w types.TransactWriteItem, err error) {
 // balance covers it and no later-dated entry has come, which is what keeps
 // every ledger at zero or above, as of any date, under any interleaving of
 // requests. A write dated after the latest entry moves that date forward.
-func (s *Service) ledgerMove(row Ledger, change int64, date, last string) types.TransactWriteItem {
+func (s *Service) ledgerMove(row ledgerRow, change int64, date, last string) types.TransactWriteItem {
 	names := map[string]string{"#bal": "balance", "#acc": "accountId", "#cur": "currency", "#type": "type"}
 	values := map[string]types.AttributeValue{":chg": store.N(change), ":acc": store.S(row.AccountID), ":cur": store.S(row.Currency), ":type": store.S(row.Type)}
 	sets := []string{"#acc = :acc", "#cur = :cur", "#type = :type"}
@@ -443,19 +422,19 @@ func (s *Service) ledgerMove(row Ledger, change int64, date, last string) types.
 
 // shortWhy explains a refused ledger move: the balance does not cover it,
 // or an entry dated after it arrived meanwhile.
-func (s *Service) shortWhy(ctx context.Context, row Ledger, need int64, date string) func() error {
+func (s *Service) shortWhy(ctx context.Context, row ledgerRow, need int64, date string) func() error {
 	return func() error {
-		var cur Ledger
+		var cur ledgerRow
 		err := s.DB.Get(ctx, row.PK, row.SK, &cur)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if need > 0 && cur.Balance < need {
 			return fault.Refused(RuleNoNegative, "Refused: %s holds %s, less than the %s this needs; a trust balance may never go below zero.",
-				ledgerName(row), Money(cur.Balance, row.Currency), Money(need, row.Currency))
+				ledgerName(row.toLedger()), Money(cur.Balance, row.Currency), Money(need, row.Currency))
 		}
 		if need > 0 && cur.LastDate > date {
-			return backdated(row, date, cur.LastDate)
+			return backdated(row.toLedger(), date, cur.LastDate)
 		}
 		return errRace
 	}
@@ -511,7 +490,7 @@ func (s *Service) replay(ctx context.Context, orgID string, rec idempotency.Reco
 
 // entryAt reads the entry at sort key sk.
 func (s *Service) entryAt(ctx context.Context, orgID, sk string) (Entry, error) {
-	var e Entry
-	err := s.DB.Get(ctx, tenant.PK(orgID), sk, &e)
-	return e, err
+	var r entryRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), sk, &r)
+	return r.toEntry(), err
 }

@@ -101,14 +101,19 @@ func (s *Service) Reconcile(ctx context.Context, orgID, accountID, asOf string, 
 
 func (s *Service) reconcileRead(ctx context.Context, orgID string, acct Account, asOf string, bankBalance int64) (Reconciliation, error) {
 	pk := tenant.PK(orgID)
-	later, err := queryAll[Entry](ctx, s.DB, store.Query{PK: pk, Consistent: true,
+	laterRows, err := queryAll[entryRow](ctx, s.DB, store.Query{PK: pk, Consistent: true,
 		SKFrom: entrySK(acct.ID, asOf, notCleared), SKTo: entryPfx + acct.ID + "#" + notCleared})
 	if err != nil {
 		return Reconciliation{}, err
 	}
-	ledgers, err := queryAll[Ledger](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
+	later := toEntries(laterRows)
+	ledgerRows, err := queryAll[ledgerRow](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
 	if err != nil {
 		return Reconciliation{}, err
+	}
+	ledgers := make([]Ledger, len(ledgerRows))
+	for i, r := range ledgerRows {
+		ledgers[i] = r.toLedger()
 	}
 	open, err := queryAll[BankItem](ctx, s.DB, store.Query{PK: pk, Consistent: true,
 		SKFrom: bankSK(acct.ID, asOf, notCleared, ""), SKTo: bankPfx + acct.ID + "#" + notCleared + notCleared})

@@ -90,13 +90,11 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 	r := refs{loc: time.UTC, clients: map[string]*crm.Client{}, matters: map[string]*crm.Matter{}}
 	pk := tenant.PK(orgID)
 	var reqs []*store.KeyOut
-	var acct Account
-	var org struct {
-		Timezone string `dynamodbav:"timezone"`
-	}
+	var acct accountRow
+	var org tenant.OrgZone
 	var idem idempotency.Record
 	acctReq := &store.KeyOut{PK: pk, SK: accountSK(accountID), Out: &acct}
-	orgReq := &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &org}
+	orgReq := tenant.ZoneKey(orgID, &org)
 	reqs = append(reqs, orgReq)
 	reqs = append(reqs, extra...)
 	if check.ID(accountID) {
@@ -127,9 +125,10 @@ func (s *Service) load(ctx context.Context, orgID, accountID string, clientIDs, 
 		return refs{}, err
 	}
 	if acctReq.Found {
-		r.account = &acct
+		a := acct.toAccount()
+		r.account = &a
 	}
-	r.loc = tenant.Zone(org.Timezone)
+	r.loc = org.Loc()
 	if idemReq != nil && idemReq.Found && idem.Live(s.Now()) {
 		r.idem = &idem
 	}
@@ -183,10 +182,11 @@ func (s *Service) accountChange(orgID, accountID, date string, change int64) typ
 // relockedWhy reads the account again to say why its condition failed.
 func (s *Service) relockedWhy(ctx context.Context, orgID, accountID, field, date string) func() error {
 	return func() error {
-		var acct Account
-		if err := s.DB.Get(ctx, tenant.PK(orgID), accountSK(accountID), &acct); err != nil {
+		var r accountRow
+		if err := s.DB.Get(ctx, tenant.PK(orgID), accountSK(accountID), &r); err != nil {
 			return err
 		}
+		acct := r.toAccount()
 		if isLocked(acct, date) {
 			return locked(acct, field, date)
 		}
