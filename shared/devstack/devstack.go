@@ -346,8 +346,24 @@ func (s *Stack) Close() error {
 	return errors.Join(errs...)
 }
 
+// TraceHeader names a request for tests: its value rides in the context of
+// everything the request's function does (TraceOf), so a test can count the
+// DynamoDB calls of one request while schedules and other tests run.
+const TraceHeader = "X-Devstack-Trace"
+
+type traceKey struct{}
+
+// TraceOf is the TraceHeader value of the request ctx serves ("" if none).
+func TraceOf(ctx context.Context) string {
+	v, _ := ctx.Value(traceKey{}).(string)
+	return v
+}
+
 // ServeHTTP routes a request to its function the way API Gateway does.
 func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if trace := r.Header.Get(TraceHeader); trace != "" {
+		r = r.WithContext(context.WithValue(r.Context(), traceKey{}, trace))
+	}
 	if !localaws.IsLoopbackHost(r.Host) {
 		// A web page on another origin could point a DNS name at 127.0.0.1
 		// (DNS rebinding); only loopback names may reach the dev stack.

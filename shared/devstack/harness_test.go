@@ -67,8 +67,10 @@ func (c *testClock) Advance(d time.Duration) {
 type countingClient struct {
 	next  dynamodb.HTTPClient
 	mu    sync.Mutex
-	n     map[string]int
 	total atomic.Int64
+	// byTrace counts the calls of each traced request (TraceHeader): a
+	// request's own calls, whatever schedules or other tests do meanwhile.
+	byTrace map[string]map[string]int
 }
 
 // Do counts the call, then sends it.
@@ -77,19 +79,42 @@ func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
 	op = op[strings.LastIndex(op, ".")+1:]
 	c.total.Add(1)
 	c.mu.Lock()
-	if c.n == nil {
-		c.n = map[string]int{}
+	if trace := TraceOf(r.Context()); trace != "" {
+		if c.byTrace == nil {
+			c.byTrace = map[string]map[string]int{}
+		}
+		if c.byTrace[trace] == nil {
+			c.byTrace[trace] = map[string]int{}
+		}
+		c.byTrace[trace][op]++
 	}
-	c.n[op]++
 	c.mu.Unlock()
 	return c.next.Do(r)
 }
 
-// Snapshot returns the per-operation counts so far.
-func (c *countingClient) Snapshot() map[string]int {
+// Of returns the per-operation calls made on behalf of the request whose
+// result is r.
+func (c *countingClient) Of(r result) map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return maps.Clone(c.n)
+	out := maps.Clone(c.byTrace[r.trace])
+	if out == nil {
+		out = map[string]int{}
+	}
+	return out
+}
+
+// WritesOf counts the write calls made on behalf of the request whose
+// result is r.
+func (c *countingClient) WritesOf(r result) int {
+	n := 0
+	for op, k := range c.Of(r) {
+		switch op {
+		case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem":
+			n += k
+		}
+	}
+	return n
 }
 
 // counted rebuilds the stack's DynamoDB client to send through calls.
@@ -165,6 +190,7 @@ type result struct {
 	Header http.Header
 	Body   map[string]any
 	Raw    string
+	trace  string // the request's TraceHeader: calls.Of(r) are its DynamoDB calls
 }
 
 // do sends one request; body may be a string (sent raw) or a value (sent as JSON).
@@ -204,13 +230,15 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 	if c.ip != "" {
 		req.Header.Set(sourceIPHeader, c.ip)
 	}
+	trace := fmt.Sprintf("t%d", traces.Add(1))
+	req.Header.Set(TraceHeader, trace)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	r := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	r := result{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw), trace: trace}
 	_ = json.Unmarshal(raw, &r.Body)
 	checkSpec(c.t, method, path, r)
 	for _, ck := range resp.Cookies() {
@@ -261,6 +289,9 @@ func (c *client) must(want int, method, path string, body any) result {
 }
 
 var seq atomic.Int64
+
+// traces numbers the requests tests send (TraceHeader).
+var traces atomic.Int64
 
 // account is a signed-up org with its owner logged in.
 type account struct {

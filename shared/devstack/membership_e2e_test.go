@@ -34,12 +34,12 @@ func TestRevokedMemberSweep(t *testing.T) {
 			if !ok {
 				t.Fatalf("no sample request for %s: add one to sampleRequest", rt.Key())
 			}
-			writesBefore := writeCalls()
 			c := &client{t: t, token: removed.token}
-			if r := c.do(rt.Method, path, body); r.Status != 401 || str(r.Body, "type") == "" {
+			r := c.do(rt.Method, path, body)
+			if r.Status != 401 || str(r.Body, "type") == "" {
 				t.Errorf("removed member: status %d, want 401: %s", r.Status, r.Raw)
 			}
-			if n := writeCalls() - writesBefore; n != 0 {
+			if n := calls.WritesOf(r); n != 0 {
 				t.Errorf("removed member's request sent %d writes to DynamoDB", n)
 			}
 		})
@@ -70,9 +70,8 @@ func TestDemotedMemberSweep(t *testing.T) {
 				t.Fatalf("no sample request for %s: add one to sampleRequest", rt.Key())
 			}
 			want := (&client{t: t, token: fresh.token}).do(rt.Method, path, body)
-			writesBefore := writeCalls()
 			got := (&client{t: t, token: demoted.token}).do(rt.Method, path, body)
-			writes := writeCalls() - writesBefore
+			writes := calls.WritesOf(got)
 			switch {
 			case got.Status >= 500:
 				t.Fatalf("demoted member: status %d: %s", got.Status, got.Raw)
