@@ -133,7 +133,7 @@ func Commit(ctx context.Context, db *store.DB, log Log, a Actor, now time.Time, 
 }
 
 // List reads one page of the main log, newest first.
-func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start store.StartKey) ([]Entry, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: string(MainLog), Limit: limit, StartKey: start, Consistent: true}
 	switch {
 	case f.MatterID != "":
@@ -145,11 +145,11 @@ func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32
 }
 
 // ListIn reads one page of a log other than the main one, newest first.
-func ListIn(ctx context.Context, db *store.DB, log Log, orgID string, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+func ListIn(ctx context.Context, db *store.DB, log Log, orgID string, limit int32, start store.StartKey) ([]Entry, store.StartKey, error) {
 	return query(ctx, db, store.Query{PK: tenant.PK(orgID), SKPrefix: string(log), Limit: limit, StartKey: start, Consistent: true})
 }
 
-func query(ctx context.Context, db *store.DB, q store.Query) ([]Entry, map[string]types.AttributeValue, error) {
+func query(ctx context.Context, db *store.DB, q store.Query) ([]Entry, store.StartKey, error) {
 	var rows []row
 	next, err := db.QueryPage(ctx, q, &rows)
 	if err != nil {

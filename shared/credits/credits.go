@@ -90,7 +90,7 @@ func (s *Service) Balance(ctx context.Context, orgID string) (Balance, error) {
 }
 
 // Usage pages through the usage records, newest first.
-func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Usage, map[string]types.AttributeValue, error) {
+func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]Usage, store.StartKey, error) {
 	var out []Usage
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: usagePfx, Limit: limit, StartKey: start, Consistent: true}, &out)
 	return out, next, err

@@ -220,7 +220,7 @@ type BookingFilter struct {
 }
 
 // ListBookings pages through bookings by start time, earliest first.
-func (s *Service) ListBookings(ctx context.Context, orgID string, f BookingFilter, limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+func (s *Service) ListBookings(ctx context.Context, orgID string, f BookingFilter, limit int32, start store.StartKey) ([]Booking, store.StartKey, error) {
 	from, to := "0", "9"
 	if !f.From.IsZero() {
 		from = timeKey(f.From)

@@ -254,7 +254,7 @@ func (s *Service) nameIndex(orgID string, before *Client, c Client) ([]types.Tra
 // ListClients pages through the org's clients: newest first or, with a
 // query, those with a word of their name starting with it (case and accents
 // ignored), in name order: one index query, then one batch read.
-func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start store.StartKey) ([]Client, store.StartKey, error) {
 	if q == "" {
 		var out []Client
 		next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: clientPfx, Limit: limit, StartKey: start, Consistent: true}, &out)

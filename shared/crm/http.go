@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -16,6 +14,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the crm function: clients, matters, notes, bookings and
@@ -47,7 +46,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		})
 		rt.Handle("GET /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			p := Parent{Kind: kind, ID: r.Param(param)}
-			return page(r, d, access.ReadNotes, "notes?"+kind+"="+p.ID, func(limit int32, start map[string]types.AttributeValue) ([]Note, map[string]types.AttributeValue, error) {
+			return page(r, d, access.ReadNotes, "notes?"+kind+"="+p.ID, func(limit int32, start store.StartKey) ([]Note, store.StartKey, error) {
 				return svc.ListNotes(ctx, r.Principal.OrgID, p, limit, start)
 			})
 		})
@@ -142,7 +141,7 @@ func (h handlers) listClients(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err := ck.Err(); err != nil {
 		return nil, err
 	}
-	return page(r, h.d, access.ReadClients, listName("clients", "q", fold(q)), func(limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+	return page(r, h.d, access.ReadClients, listName("clients", "q", fold(q)), func(limit int32, start store.StartKey) ([]Client, store.StartKey, error) {
 		return h.svc.ListClients(ctx, r.Principal.OrgID, q, limit, start)
 	})
 }
@@ -155,7 +154,7 @@ func (h handlers) listMatters(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err := ck.Err(); err != nil {
 		return nil, err
 	}
-	return page(r, h.d, access.ReadMatters, listName("matters", "clientId", f.ClientID, "status", f.Status), func(limit int32, start map[string]types.AttributeValue) ([]Matter, map[string]types.AttributeValue, error) {
+	return page(r, h.d, access.ReadMatters, listName("matters", "clientId", f.ClientID, "status", f.Status), func(limit int32, start store.StartKey) ([]Matter, store.StartKey, error) {
 		return h.svc.ListMatters(ctx, r.Principal.OrgID, f, limit, start)
 	})
 }
@@ -177,7 +176,7 @@ func (h handlers) listBookings(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	name := listName("bookings", "clientId", f.ClientID, "from", r.Query("from"), "to", r.Query("to"))
-	return page(r, h.d, access.ReadBookings, name, func(limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+	return page(r, h.d, access.ReadBookings, name, func(limit int32, start store.StartKey) ([]Booking, store.StartKey, error) {
 		return h.svc.ListBookings(ctx, r.Principal.OrgID, f, limit, start)
 	})
 }
@@ -190,7 +189,7 @@ func (h handlers) listActivity(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	name := listName("activity", "clientId", f.ClientID, "matterId", f.MatterID)
-	return page(r, h.d, access.ReadActivity, name, func(limit int32, start map[string]types.AttributeValue) ([]activity.Entry, map[string]types.AttributeValue, error) {
+	return page(r, h.d, access.ReadActivity, name, func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
 		return activity.List(ctx, h.d.DB, r.Principal.OrgID, f, limit, start)
 	})
 }

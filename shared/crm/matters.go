@@ -339,7 +339,7 @@ type MatterFilter struct{ ClientID, Status string }
 
 // ListMatters pages through matters: of one client (pending, open, then
 // closed, newest first within each), of one status, or all, newest first.
-func (s *Service) ListMatters(ctx context.Context, orgID string, f MatterFilter, limit int32, start map[string]types.AttributeValue) ([]Matter, map[string]types.AttributeValue, error) {
+func (s *Service) ListMatters(ctx context.Context, orgID string, f MatterFilter, limit int32, start store.StartKey) ([]Matter, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: matterPfx, Limit: limit, StartKey: start, Consistent: true}
 	switch {
 	case f.ClientID != "":

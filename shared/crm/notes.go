@@ -81,7 +81,7 @@ func (s *Service) CreateNote(ctx context.Context, a activity.Actor, p Parent, in
 }
 
 // ListNotes pages through the notes of a client or matter, newest first.
-func (s *Service) ListNotes(ctx context.Context, orgID string, p Parent, limit int32, start map[string]types.AttributeValue) ([]Note, map[string]types.AttributeValue, error) {
+func (s *Service) ListNotes(ctx context.Context, orgID string, p Parent, limit int32, start store.StartKey) ([]Note, store.StartKey, error) {
 	var err error
 	if p.Kind == "matter" {
 		_, err = s.Matter(ctx, orgID, p.ID)

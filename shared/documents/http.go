@@ -7,14 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // uploadRequest declares a file to upload (a new document or a new version).
@@ -80,7 +79,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "matters/" + r.Param("matterId") + "/documents"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
 			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
 		})
 	})
@@ -129,7 +128,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "documents/" + r.Param("documentId") + "/versions"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
 			return svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
 		})
 	})

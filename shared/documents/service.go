@@ -367,7 +367,7 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 
 // List pages through a matter's documents, newest first, pending ones
 // included.
-func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
 	if _, err := crm.LoadMatter(ctx, s.DB, orgID, matterID); err != nil {
 		return nil, nil, err
 	}
@@ -379,7 +379,7 @@ func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32,
 // Versions pages through a document's completed versions, newest first,
 // in one query. Only an empty first page needs the document read, to tell
 // a pending document (no versions yet) from a missing one.
-func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
 	if !check.ID(id) {
 		return nil, nil, errNotFound
 	}

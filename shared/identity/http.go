@@ -7,13 +7,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // RefreshCookie is the name of the HttpOnly refresh-token cookie.
@@ -199,7 +198,7 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.ReadUsers); err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "users", func(limit int32, start map[string]types.AttributeValue) ([]UserJSON, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "users", func(limit int32, start store.StartKey) ([]UserJSON, store.StartKey, error) {
 			users, next, err := svc.ListUsers(ctx, r.Principal.OrgID, limit, start)
 			out := make([]UserJSON, len(users))
 			for i, u := range users {

@@ -225,7 +225,7 @@ func assignee(ctx context.Context, db *store.DB, pk string) (string, error) {
 }
 
 // ListUsers returns one page of the org's members.
-func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]User, map[string]types.AttributeValue, error) {
+func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]User, store.StartKey, error) {
 	var rows []userRow
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: orgPK(orgID), SKPrefix: userPfx, Forward: true, Limit: limit, StartKey: start}, &rows)
 	if err != nil {

@@ -196,7 +196,7 @@ func (s *Service) RecordConsent(ctx context.Context, a activity.Actor, in Consen
 }
 
 // ConsentLog pages through an address's consent log, newest first.
-func (s *Service) ConsentLog(ctx context.Context, orgID, channel, address string, limit int32, start map[string]types.AttributeValue) ([]ConsentChange, map[string]types.AttributeValue, error) {
+func (s *Service) ConsentLog(ctx context.Context, orgID, channel, address string, limit int32, start store.StartKey) ([]ConsentChange, store.StartKey, error) {
 	var out []ConsentChange
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: consentLogPrefix(channel, address), Limit: limit, StartKey: start}, &out)
 	return out, next, err

@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -77,7 +75,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "messages|"+pk, func(limit int32, start map[string]types.AttributeValue) ([]Message, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "messages|"+pk, func(limit int32, start store.StartKey) ([]Message, store.StartKey, error) {
 			var out []Message
 			next, err := svc.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: pk, Limit: limit, StartKey: start}, &out)
 			return out, next, err
@@ -91,7 +89,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "consent|"+channel+"|"+addr, func(limit int32, start map[string]types.AttributeValue) ([]ConsentChange, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "consent|"+channel+"|"+addr, func(limit int32, start store.StartKey) ([]ConsentChange, store.StartKey, error) {
 			return svc.ConsentLog(ctx, r.Principal.OrgID, channel, addr, limit, start)
 		})
 	})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -15,6 +13,7 @@ import (
 	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the payments function: the org's Stripe connected
@@ -61,7 +60,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if clientID != "" && !check.ID(clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "clientId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "invoices?"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "invoices?"+clientID, func(limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 			return svc.ListInvoices(ctx, r.Principal.OrgID, clientID, limit, start)
 		})
 	})
@@ -83,7 +82,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if (invoiceID == "") == (clientID == "") || !check.ID(invoiceID+clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "invoiceId", Message: "give invoiceId or clientId (one of them, an id)"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
 			return svc.ListPayments(ctx, r.Principal.OrgID, invoiceID, clientID, limit, start)
 		})
 	})

@@ -301,7 +301,7 @@ func (s *Service) Invoice(ctx context.Context, orgID, id string) (Invoice, error
 var errNoInvoice = fault.E(fault.NotFound, "No such invoice.")
 
 // ListInvoices pages through the org's invoices, or a client's, newest first.
-func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: invoicePf, Limit: limit, StartKey: start, Consistent: true}
 	if clientID != "" {
 		q = store.Query{Index: store.IndexGSI1, PK: invoicesOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
@@ -416,7 +416,7 @@ func (inv *Invoice) indexDue(orgID string) {
 // due before today (YYYY-MM-DD, in the org's time zone), oldest due first:
 // what the reminder schedule (the messaging capability) sends payment
 // reminders for.
-func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 	var rows []Invoice
 	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI2, PK: tenant.PK(orgID) + "#INVDUE", SKFrom: "0", SKTo: today, Forward: true,
 		Limit: limit, StartKey: start}, &rows)

@@ -450,7 +450,7 @@ func (s *Service) recordItems(orgID string, p Payment) ([]types.TransactWriteIte
 
 // ListPayments pages through the payment records of an invoice or a
 // client, newest first.
-func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID string, limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
 	q := store.Query{Index: store.IndexGSI1, PK: paymentsOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
 	if invoiceID != "" {
 		q = store.Query{Index: store.IndexGSI2, PK: paymentsOfInvoicePK(orgID, invoiceID), Limit: limit, StartKey: start}

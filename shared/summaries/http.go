@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
@@ -17,6 +16,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // FromDeps builds the service for a function; model is nil-safe (the
@@ -51,7 +51,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if _, err := crm.LoadMatter(ctx, d.DB, r.Principal.OrgID, r.Param("matterId")); err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "summaries|"+r.Param("matterId"), func(limit int32, start map[string]types.AttributeValue) ([]Summary, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, d.Cursors, "summaries|"+r.Param("matterId"), func(limit int32, start store.StartKey) ([]Summary, store.StartKey, error) {
 			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
 		})
 	})

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
@@ -279,7 +278,7 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (Summary, error) {
 }
 
 // List pages through a matter's summaries, newest first.
-func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start map[string]types.AttributeValue) ([]Summary, map[string]types.AttributeValue, error) {
+func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start store.StartKey) ([]Summary, store.StartKey, error) {
 	var out []Summary
 	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: matterSummariesPK(orgID, matterID), Limit: limit, StartKey: start}, &out)
 	for i := range out {

@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -69,7 +67,7 @@ func (s *Service) Account(ctx context.Context, orgID, id string) (Account, error
 var errNoAccount = fault.E(fault.NotFound, "No such trust account.")
 
 // ListAccounts pages through the org's trust accounts, oldest first.
-func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
+func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
 	var out []Account
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: accountPfx, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &out)
 	return out, next, err

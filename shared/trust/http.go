@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/check"
@@ -17,6 +15,7 @@ import (
 	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the trust function: accounts, entries, ledgers,
@@ -60,7 +59,7 @@ func (h handlers) listAccounts(ctx context.Context, r *httpapi.Request) (*httpap
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-accounts", func(limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.d.Cursors, "trust-accounts", func(limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
 		return h.svc.ListAccounts(ctx, r.Principal.OrgID, limit, start)
 	})
 }
@@ -136,7 +135,7 @@ func (h handlers) journal(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-journal?"+acct.ID, func(limit int32, start map[string]types.AttributeValue) ([]Line, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.d.Cursors, "trust-journal?"+acct.ID, func(limit int32, start store.StartKey) ([]Line, store.StartKey, error) {
 		return h.svc.Journal(ctx, r.Principal.OrgID, acct.ID, limit, start)
 	})
 }
@@ -187,7 +186,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		if id != "" && !check.ID(id) {
 			return nil, fault.Fields(fault.FieldError{Field: "accountId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, h.d.Cursors, "trust-ledgers?"+id, func(limit int32, start map[string]types.AttributeValue) ([]Ledger, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, h.d.Cursors, "trust-ledgers?"+id, func(limit int32, start store.StartKey) ([]Ledger, store.StartKey, error) {
 			return h.svc.Balances(ctx, r.Principal.OrgID, id, limit, start)
 		})
 	}
@@ -246,7 +245,7 @@ func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (
 	if asOf != "" && !check.Date(asOf) {
 		return nil, fault.Fields(fault.FieldError{Field: "asOf", Message: "must be a date, YYYY-MM-DD"})
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
 		return h.svc.Reconciliations(ctx, r.Principal.OrgID, acct.ID, asOf, limit, start)
 	})
 }
@@ -297,7 +296,7 @@ func (h handlers) activity(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-activity", func(limit int32, start map[string]types.AttributeValue) ([]activity.Entry, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.d.Cursors, "trust-activity", func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
 		return activity.ListIn(ctx, h.d.DB, activity.TrustLog, r.Principal.OrgID, limit, start)
 	})
 }

@@ -312,7 +312,7 @@ func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput
 // Reconciliations pages through an account's signed-off reconciliations,
 // newest first, without their ledger lists (a page of full records could
 // outgrow a response); asOf picks the one of that date, in full.
-func (s *Service) Reconciliations(ctx context.Context, orgID, accountID, asOf string, limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+func (s *Service) Reconciliations(ctx context.Context, orgID, accountID, asOf string, limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
 	var out []Reconciliation
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: reconPfx + accountID + "#" + asOf, Limit: limit, StartKey: start, Consistent: true}, &out)
 	if asOf == "" {
