@@ -18,6 +18,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/idempotency"
@@ -225,7 +226,7 @@ type TopUpInput struct {
 // later through the same record).
 //
 // With an idempotency key, a retried top-up adds nothing the second time.
-func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, in TopUpInput) (Balance, error) {
+func (s *Service) TopUp(ctx context.Context, a caller.Caller, idemKey string, in TopUpInput) (Balance, error) {
 	if err := idempotency.Check(idemKey); err != nil {
 		return Balance{}, err
 	}

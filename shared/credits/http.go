@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
 	"github.com/matterly/matterly/shared/platform"
@@ -50,7 +49,7 @@ func Register(rt *httpapi.Router, d *platform.Deps) {
 	})
 	topUp := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.TopUpCredits, func(in TopUpInput) (any, error) {
-			return svc.TopUp(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
+			return svc.TopUp(ctx, r.Principal, r.Header(idempotency.Header), in)
 		}, http.StatusOK)
 	}
 	rt.Handle("POST /v1/billing/credits/grants", topUp) // API.md's name

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -41,7 +42,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		param := kind + "Id"
 		rt.Handle("POST /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			return httpapi.DecodeAnd(r, access.WriteNotes, func(in NoteInput) (any, error) {
-				return svc.CreateNote(ctx, activity.ActorOf(r), Parent{Kind: kind, ID: r.Param(param)}, in)
+				return svc.CreateNote(ctx, r.Principal, Parent{Kind: kind, ID: r.Param(param)}, in)
 			}, http.StatusCreated)
 		})
 		rt.Handle("GET /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -70,9 +71,9 @@ type handlers struct {
 	d   *platform.Deps
 }
 
-func create[In, Out any](perm access.Permission, do func(context.Context, activity.Actor, In) (Out, error)) httpapi.HandlerFunc {
+func create[In, Out any](perm access.Permission, do func(context.Context, caller.Caller, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), in) }, http.StatusCreated)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, r.Principal, in) }, http.StatusCreated)
 	}
 }
 
@@ -89,18 +90,18 @@ func get[Out any](perm access.Permission, param string, do func(ctx context.Cont
 	}
 }
 
-func update[In, Out any](perm access.Permission, param string, do func(context.Context, activity.Actor, string, In) (Out, error)) httpapi.HandlerFunc {
+func update[In, Out any](perm access.Permission, param string, do func(context.Context, caller.Caller, string, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), r.Param(param), in) }, http.StatusOK)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, r.Principal, r.Param(param), in) }, http.StatusOK)
 	}
 }
 
-func remove(perm access.Permission, param string, do func(context.Context, activity.Actor, string) error) httpapi.HandlerFunc {
+func remove(perm access.Permission, param string, do func(context.Context, caller.Caller, string) error) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(perm); err != nil {
 			return nil, err
 		}
-		if err := do(ctx, activity.ActorOf(r), r.Param(param)); err != nil {
+		if err := do(ctx, r.Principal, r.Param(param)); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil

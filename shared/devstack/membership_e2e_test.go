@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/routes"
@@ -203,7 +203,7 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 
 	ctx := context.Background()
 	svc := summaries.FromDeps(stack.Deps, openai.FromDeps(stack.Deps))
-	actor := activity.Actor{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
+	actor := caller.Caller{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
 	before := itemCount(t)
 	balance, _, _ := creditsOf(t, a)
 	writes := map[string]func() error{

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
@@ -58,7 +57,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		doc, up, err := svc.Create(ctx, activity.ActorOf(r), r.Param("matterId"), Declared(in))
+		doc, up, err := svc.Create(ctx, r.Principal, r.Param("matterId"), Declared(in))
 		if err != nil {
 			return nil, err
 		}
@@ -68,7 +67,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.WriteDocuments); err != nil {
 			return nil, err
 		}
-		doc, err := svc.Complete(ctx, activity.ActorOf(r), r.Param("documentId"))
+		doc, err := svc.Complete(ctx, r.Principal, r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -102,7 +101,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			}
 			return httpapi.JSON(http.StatusOK, out), nil // nothing to download yet
 		}
-		dl, err := svc.Download(ctx, activity.ActorOf(r), doc, version, inline)
+		dl, err := svc.Download(ctx, r.Principal, doc, version, inline)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +116,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		doc, up, err := svc.NewVersion(ctx, activity.ActorOf(r), r.Param("documentId"), Declared(in))
+		doc, up, err := svc.NewVersion(ctx, r.Principal, r.Param("documentId"), Declared(in))
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +135,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.DeleteDocuments); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("documentId")); err != nil {
+		if err := svc.Delete(ctx, r.Principal, r.Param("documentId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil

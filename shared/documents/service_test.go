@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/bus"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -58,7 +58,7 @@ type fixture struct {
 	svc    *Service
 	s3     *s3.Client
 	flaky  *flakyS3
-	actor  activity.Actor
+	actor  caller.Caller
 	matter string
 	events atomic.Int32
 	logs   *bytes.Buffer
@@ -83,7 +83,7 @@ func newFixtureOn(t *testing.T, publish bus.PublisherFunc, versioned bool) *fixt
 	db := store.New(dyn.Client(), dyn.TableName())
 	st, client := memS3(t, versioned)
 	f := &fixture{s3: client, flaky: &flakyS3{ObjectAPI: st.API}, logs: &bytes.Buffer{},
-		actor: activity.Actor{OrgID: testOrg, UserID: "01JEEEEEEEEEEEEEEEEEEEEEEE", Role: "owner", IP: "192.0.2.1"}, matter: testMatter}
+		actor: caller.Caller{OrgID: testOrg, UserID: "01JEEEEEEEEEEEEEEEEEEEEEEE", Role: "owner", IP: "192.0.2.1"}, matter: testMatter}
 	st.API = f.flaky
 	if publish == nil {
 		publish = func(context.Context, string, any) error { f.events.Add(1); return nil }

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -147,7 +147,7 @@ func consentPermission(in ConsentInput) access.Permission {
 // caller's role (checked again inside the transaction: a token outlives a
 // demotion) decides what they may record; an opt-in undoes the client's
 // own opt-out only as a staff_override.
-func (s *Service) RecordConsent(ctx context.Context, a activity.Actor, in ConsentInput) (ConsentChange, error) {
+func (s *Service) RecordConsent(ctx context.Context, a caller.Caller, in ConsentInput) (ConsentChange, error) {
 	perm := consentPermission(in)
 	if !access.Can(access.Role(a.Role), perm) {
 		return ConsentChange{}, fault.E(fault.Forbidden, "Your role cannot record this consent change (%s).", perm)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -59,12 +60,12 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	rt := httpapi.NewRouter(routes.FnMessaging, d.RouterOptions())
 	rt.Handle("POST /v1/messages/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.SendMessages, func(in SMSInput) (any, error) {
-			return svc.SendSMS(ctx, activity.ActorOf(r), in)
+			return svc.SendSMS(ctx, r.Principal, in)
 		}, http.StatusAccepted)
 	})
 	rt.Handle("POST /v1/messages/email", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.SendMessages, func(in EmailInput) (any, error) {
-			return svc.SendEmail(ctx, activity.ActorOf(r), in)
+			return svc.SendEmail(ctx, r.Principal, in)
 		}, http.StatusAccepted)
 	})
 	rt.Handle("GET /v1/messages", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -109,7 +110,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("POST /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.RecordConsent, func(in ConsentInput) (any, error) {
-			return svc.RecordConsent(ctx, activity.ActorOf(r), in)
+			return svc.RecordConsent(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -121,12 +122,12 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("PATCH /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in SettingsPatch) (any, error) {
-			return svc.UpdateSettings(ctx, activity.ActorOf(r), in)
+			return svc.UpdateSettings(ctx, r.Principal, in)
 		}, http.StatusOK)
 	})
 	rt.Handle("POST /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in DomainInput) (any, error) {
-			return svc.AddDomain(ctx, activity.ActorOf(r), in)
+			return svc.AddDomain(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -140,18 +141,18 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err := r.Require(access.ManageMessaging); err != nil {
 			return nil, err
 		}
-		return httpapi.NoContent(), svc.DeleteDomain(ctx, activity.ActorOf(r), r.Param("domain"))
+		return httpapi.NoContent(), svc.DeleteDomain(ctx, r.Principal, r.Param("domain"))
 	})
 	rt.Handle("POST /v1/messaging/sms-numbers", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in NumberInput) (any, error) {
-			return svc.BuyNumber(ctx, activity.ActorOf(r), in)
+			return svc.BuyNumber(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("POST /v1/messaging/sms-services", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManageMessaging); err != nil {
 			return nil, err
 		}
-		out, err := svc.CreateService(ctx, activity.ActorOf(r))
+		out, err := svc.CreateService(ctx, r.Principal)
 		return httpapi.JSON(http.StatusCreated, out), err
 	})
 	handlePages(rt, svc) // pages.go: unsubscribe, double opt-in
@@ -236,7 +237,7 @@ type SettingsPatch struct {
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
 // UpdateSettings saves the org's messaging settings.
-func (s *Service) UpdateSettings(ctx context.Context, a activity.Actor, p SettingsPatch) (Settings, error) {
+func (s *Service) UpdateSettings(ctx context.Context, a caller.Caller, p SettingsPatch) (Settings, error) {
 	st, err := s.settings(ctx, a.OrgID)
 	if err != nil {
 		return Settings{}, err

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
@@ -27,7 +27,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 	rt := httpapi.NewRouter(routes.FnPayments, d.RouterOptions())
 	rt.Handle("POST /v1/payments/connect", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManagePayments, func(in ConnectInput) (any, error) {
-			return svc.Connect(ctx, activity.ActorOf(r), "", in)
+			return svc.Connect(ctx, r.Principal, "", in)
 		}, http.StatusOK)
 	})
 	rt.Handle("GET /v1/payments/account", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -43,7 +43,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 	rt.Handle("POST /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		replayed := false
 		resp, err := httpapi.DecodeAnd(r, access.WriteInvoices, func(in InvoiceInput) (any, error) {
-			inv, again, err := svc.CreateInvoice(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
+			inv, again, err := svc.CreateInvoice(ctx, r.Principal, r.Header(idempotency.Header), in)
 			replayed = again
 			return inv, err
 		}, http.StatusCreated)
@@ -86,12 +86,12 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 			return svc.ListPayments(ctx, r.Principal.OrgID, invoiceID, clientID, limit, start)
 		})
 	})
-	for action, do := range map[string]func(context.Context, activity.Actor, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
+	for action, do := range map[string]func(context.Context, caller.Caller, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
 		rt.Handle("POST /v1/invoices/{invoiceId}/"+action, func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			if err := r.Require(access.WriteInvoices); err != nil {
 				return nil, err
 			}
-			inv, err := do(ctx, activity.ActorOf(r), r.Param("invoiceId"))
+			inv, err := do(ctx, r.Principal, r.Param("invoiceId"))
 			if err != nil {
 				return nil, err
 			}

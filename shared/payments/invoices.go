@@ -13,6 +13,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -31,7 +32,7 @@ import (
 //
 // With an idempotency key, a retried request answers the invoice the first
 // one made (replayed true) instead of making a second.
-func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey string, in InvoiceInput) (Invoice, bool, error) {
+func (s *Service) CreateInvoice(ctx context.Context, a caller.Caller, idemKey string, in InvoiceInput) (Invoice, bool, error) {
 	if err := idempotency.Check(idemKey); err != nil {
 		return Invoice{}, false, err
 	}
@@ -55,7 +56,7 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey s
 // invoiceScope is the invoices' idempotency keys.
 const invoiceScope = "invoice"
 
-func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
+func (s *Service) createInvoice(ctx context.Context, a caller.Caller, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
 	if _, err := s.stripe(); err != nil {
 		return Invoice{}, err
 	}
@@ -258,7 +259,7 @@ func (s *Service) customer(ctx context.Context, orgID, account string, client cr
 // the version read (with e in the activity log, as a, when a is set),
 // reading again when another write (the API or the webhook worker) landed
 // in between: no update overwrites another.
-func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id string, e activity.Entry, change func(*Invoice)) (Invoice, error) {
+func (s *Service) update(ctx context.Context, a *caller.Caller, orgID, id string, e activity.Entry, change func(*Invoice)) (Invoice, error) {
 	for range 3 {
 		inv, err := s.Invoice(ctx, orgID, id)
 		if err != nil {
@@ -314,7 +315,7 @@ func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limi
 // SendInvoice finishes the mirror if needed, finalizes a draft on Stripe
 // (which gives it its hosted payment page) and has Stripe email it; an
 // open invoice is emailed again.
-func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+func (s *Service) SendInvoice(ctx context.Context, a caller.Caller, id string) (Invoice, error) {
 	st, err := s.stripe()
 	if err != nil {
 		return Invoice{}, err
@@ -356,7 +357,7 @@ func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) 
 }
 
 // VoidInvoice voids an invoice that is not paid.
-func (s *Service) VoidInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+func (s *Service) VoidInvoice(ctx context.Context, a caller.Caller, id string) (Invoice, error) {
 	st, err := s.stripe()
 	if err != nil {
 		return Invoice{}, err

@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -102,8 +103,8 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 }
 
 // stripeActor is who the activity log names for changes Stripe reports.
-func stripeActor(orgID string) activity.Actor {
-	return activity.Actor{OrgID: orgID, UserID: "stripe", Role: "system", IP: "", UserAgent: "Stripe webhook"}
+func stripeActor(orgID string) caller.Caller {
+	return caller.Caller{OrgID: orgID, UserID: "stripe", Role: "system", IP: "", UserAgent: "Stripe webhook"}
 }
 
 // apply applies one event exactly once: its id is recorded with a

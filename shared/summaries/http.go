@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -35,7 +34,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		sum, err := svc.Create(ctx, activity.ActorOf(r), r.Param("documentId"))
+		sum, err := svc.Create(ctx, r.Principal, r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +65,7 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("summaryId")); err != nil {
+		if err := svc.Delete(ctx, r.Principal, r.Param("summaryId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil

@@ -10,6 +10,7 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
@@ -27,7 +28,7 @@ import (
 // sends the summary to the provider, so every one is recorded
 // ("summary.read-aloud", in the same transaction as its spend, or alone for
 // a replay) and holds only while a is still a member allowed to use the AI.
-func (s *Service) Speech(ctx context.Context, a activity.Actor, id string) (io.ReadCloser, error) {
+func (s *Service) Speech(ctx context.Context, a caller.Caller, id string) (io.ReadCloser, error) {
 	orgID, userID := a.OrgID, a.UserID
 	if s.Model == nil {
 		return nil, ai.ErrNotConfigured
@@ -131,17 +132,9 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 	if !access.Can(p.Role, access.UseAI) {
 		return nil, fault.E(fault.Forbidden, "Your role does not allow this.")
 	}
-	ua := req.RequestContext.HTTP.UserAgent
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
-	a := activity.Actor{OrgID: p.OrgID, UserID: p.UserID, Role: string(p.Role), IP: req.RequestContext.HTTP.SourceIP, UserAgent: ua}
+	a := p.From(req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
 	return h.Svc.Speech(ctx, a, params["summaryId"])
 }
-
-// maxUserAgent bounds the caller-chosen header stored in the activity log,
-// as activity.ActorOf does for routed requests.
-const maxUserAgent = 512
 
 // closingReader closes the provider's stream at its end, so the
 // connection goes back to the pool.

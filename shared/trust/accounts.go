@@ -8,6 +8,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -26,7 +27,7 @@ var last4Re = regexp.MustCompile(`^[0-9]{4}$`)
 
 // CreateAccount records a trust bank account. Only the last four digits of
 // its number are kept: the full number is never needed to keep the books.
-func (s *Service) CreateAccount(ctx context.Context, a activity.Actor, in AccountInput) (Account, error) {
+func (s *Service) CreateAccount(ctx context.Context, a caller.Caller, in AccountInput) (Account, error) {
 	in.Name, in.BankName = strings.TrimSpace(in.Name), strings.TrimSpace(in.BankName)
 	var ck fault.Checker
 	check.Text(&ck, "name", in.Name, true, 100)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -47,12 +48,12 @@ type handlers struct {
 
 // write checks the caller keeps the trust books, decodes the body and
 // answers status with what do returns.
-func write[In any](r *httpapi.Request, status int, do func(activity.Actor, In) (any, error)) (*httpapi.Response, error) {
-	return httpapi.DecodeAnd(r, access.WriteTrust, func(in In) (any, error) { return do(activity.ActorOf(r), in) }, status)
+func write[In any](r *httpapi.Request, status int, do func(caller.Caller, In) (any, error)) (*httpapi.Response, error) {
+	return httpapi.DecodeAnd(r, access.WriteTrust, func(in In) (any, error) { return do(r.Principal, in) }, status)
 }
 
 func (h handlers) createAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in AccountInput) (any, error) { return h.svc.CreateAccount(ctx, a, in) })
+	return write(r, http.StatusCreated, func(a caller.Caller, in AccountInput) (any, error) { return h.svc.CreateAccount(ctx, a, in) })
 }
 
 func (h handlers) listAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -80,7 +81,7 @@ func (h handlers) getAccount(ctx context.Context, r *httpapi.Request) (*httpapi.
 // with Idempotent-Replayed.
 func (h handlers) postEntry(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	replayed := false
-	resp, err := write(r, http.StatusCreated, func(a activity.Actor, in EntryInput) (any, error) {
+	resp, err := write(r, http.StatusCreated, func(a caller.Caller, in EntryInput) (any, error) {
 		e, again, err := h.svc.Post(ctx, a, r.Header(idempotency.Header), in)
 		replayed = again
 		return e, err
@@ -103,13 +104,13 @@ func (h handlers) getEntry(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 }
 
 func (h handlers) reverse(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in ReverseInput) (any, error) {
+	return write(r, http.StatusCreated, func(a caller.Caller, in ReverseInput) (any, error) {
 		return h.svc.Reverse(ctx, a, r.Param("entryId"), in)
 	})
 }
 
 func (h handlers) clear(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusOK, func(a activity.Actor, in ClearInput) (any, error) {
+	return write(r, http.StatusOK, func(a caller.Caller, in ClearInput) (any, error) {
 		return h.svc.Clear(ctx, a, r.Param("entryId"), in)
 	})
 }
@@ -230,7 +231,7 @@ func (h handlers) preview(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h handlers) signOff(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in SignOffInput) (any, error) { return h.svc.SignOff(ctx, a, in) })
+	return write(r, http.StatusCreated, func(a caller.Caller, in SignOffInput) (any, error) { return h.svc.SignOff(ctx, a, in) })
 }
 
 func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -241,7 +242,7 @@ type SignOffInput struct {
 // be dated on or before it afterwards, so the record stays true. It is
 // refused, naming the differences, when the three balances disagree, and
 // when anything was posted between its figures and its sign-off.
-func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput) (Reconciliation, error) {
+func (s *Service) SignOff(ctx context.Context, a caller.Caller, in SignOffInput) (Reconciliation, error) {
 	in.Note = strings.TrimSpace(in.Note)
 	var ck fault.Checker
 	ck.Check(check.ID(in.AccountID), "accountId", "must be the id of a trust account")
