@@ -8,6 +8,7 @@ import (
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/senders"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
@@ -17,7 +18,7 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			return messaging.NewWorker(messaging.FromDeps(d), sms, email).Handle, nil
+			return messaging.NewWorker(wire.Messaging(d), sms, email).Handle, nil
 		})
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -41,13 +40,13 @@ type DocumentJSON struct {
 
 var errNoBucket = errors.New("the documents function needs the documents bucket: BUCKET_NAME is required")
 
-// NewRouter serves the documents function.
-func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	if d.S3 == nil || d.Config.BucketName == "" {
+// NewRouter serves the documents function from svc, which must have its
+// bucket (StorageFor gives none without one).
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	if svc.Storage == nil || svc.Storage.Bucket == "" {
 		return nil, errNoBucket
 	}
-	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnDocuments, d.RouterOptions())
+	rt := httpapi.NewRouter(routes.FnDocuments, rc.Options)
 
 	rt.Handle("POST /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.WriteDocuments); err != nil {
@@ -78,7 +77,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "matters/" + r.Param("matterId") + "/documents"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
+		return httpapi.ListPage(r, rc.Cursors, list, func(limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
 			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
 		})
 	})
@@ -127,7 +126,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "documents/" + r.Param("documentId") + "/versions"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
+		return httpapi.ListPage(r, rc.Cursors, list, func(limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
 			return svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
 		})
 	})

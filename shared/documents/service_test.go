@@ -17,11 +17,10 @@ import (
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/caller"
-	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -261,11 +260,14 @@ func TestDocumentRefusedTypeDeleted(t *testing.T) {
 }
 
 func TestDocumentRouterNeedsBucket(t *testing.T) {
-	if _, err := NewRouter(&platform.Deps{Config: config.Config{BucketName: "b"}}); !errors.Is(err, errNoBucket) {
-		t.Errorf("without an S3 client: %v", err)
-	}
-	d := &platform.Deps{S3: s3.New(s3.Options{Region: "us-east-1"})}
-	if _, err := NewRouter(d); !errors.Is(err, errNoBucket) {
-		t.Errorf("without a bucket name: %v", err)
+	client := s3.New(s3.Options{Region: "us-east-1"})
+	for name, st := range map[string]*Storage{
+		"without an S3 client":  StorageFor(nil, "b", ""),
+		"without a bucket name": StorageFor(client, "", ""),
+		"with an empty bucket":  {API: client},
+	} {
+		if _, err := NewRouter(NewService(nil, st, nil, time.Now), httpapi.RouterConfig{}); !errors.Is(err, errNoBucket) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -53,6 +54,16 @@ type Options struct {
 	AllowedOrigins []string // CORS origins allowed to call with credentials
 	Logger         *slog.Logger
 	MaxBody        int // bytes; DefaultMaxBody when zero
+}
+
+// RouterConfig is what an API function's router needs besides its
+// services: the router's Options (token verification, the membership read,
+// CORS, the logger) and the sealer of its list cursors. A domain package's
+// NewRouter takes it with the services it serves; the mains and the devstack
+// fill it in.
+type RouterConfig struct {
+	Options
+	Cursors *cursor.Sealer // seals and opens list cursors; required by routers with list routes
 }
 
 // Router dispatches one function's requests by API Gateway route key.

@@ -11,20 +11,25 @@ import (
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
 
-// NewRouter serves the payments function: the org's Stripe connected
-// account and its invoices. stripe is nil when Stripe is not configured.
-func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
-	appURL := "http://localhost:5173"
-	if len(d.Config.CORSOrigins) > 0 {
-		appURL = d.Config.CORSOrigins[0]
+// AppURL is the web app's address, where Stripe's onboarding and
+// checkout pages send the user back: the first allowed CORS origin, or
+// make dev's app.
+func AppURL(corsOrigins []string) string {
+	if len(corsOrigins) > 0 {
+		return corsOrigins[0]
 	}
-	svc := NewService(d.DB, d.Log, d.Now, stripe, appURL)
-	rt := httpapi.NewRouter(routes.FnPayments, d.RouterOptions())
+	return "http://localhost:5173"
+}
+
+// NewRouter serves the payments function: the org's Stripe connected
+// account and its invoices from svc (whose Stripe is nil when Stripe is not
+// configured), and the org's AI credits from cr.
+func NewRouter(svc *Service, cr *credits.Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnPayments, rc.Options)
 	rt.Handle("POST /v1/payments/connect", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManagePayments, func(in ConnectInput) (any, error) {
 			return svc.Connect(ctx, r.Principal, "", in)
@@ -60,7 +65,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if clientID != "" && !check.ID(clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "clientId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "invoices?"+clientID, func(limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
+		return httpapi.ListPage(r, rc.Cursors, "invoices?"+clientID, func(limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 			return svc.ListInvoices(ctx, r.Principal.OrgID, clientID, limit, start)
 		})
 	})
@@ -82,7 +87,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if (invoiceID == "") == (clientID == "") || !check.ID(invoiceID+clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "invoiceId", Message: "give invoiceId or clientId (one of them, an id)"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
+		return httpapi.ListPage(r, rc.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
 			return svc.ListPayments(ctx, r.Principal.OrgID, invoiceID, clientID, limit, start)
 		})
 	})
@@ -98,6 +103,6 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 			return httpapi.JSON(http.StatusOK, inv), nil
 		})
 	}
-	credits.Register(rt, d)
+	credits.Register(rt, cr, rc.Cursors)
 	return rt, rt.Check()
 }

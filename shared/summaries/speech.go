@@ -14,7 +14,6 @@ import (
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -151,7 +150,8 @@ func (c *closingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// NewSpeechHandler builds the speech function's handler.
-func NewSpeechHandler(d *platform.Deps, model ai.Model) SpeechHandler {
-	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier, Members: d.RouterOptions().Members}
+// NewSpeechHandler builds the speech function's handler: svc answers,
+// after the token and the caller's membership check out as a router's would.
+func NewSpeechHandler(svc *Service, opts httpapi.Options) SpeechHandler {
+	return SpeechHandler{Svc: svc, Verifier: opts.Verifier, Members: opts.Members}
 }

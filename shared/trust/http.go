@@ -11,19 +11,19 @@ import (
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the trust function: accounts, entries, ledgers,
 // reconciliation and the trust audit trail.
-func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	h := handlers{svc: NewService(d.DB, d.Log, d.Now), d: d}
-	rt := httpapi.NewRouter(routes.FnTrust, d.RouterOptions())
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	h := handlers{svc: svc, cursors: rc.Cursors}
+	rt := httpapi.NewRouter(routes.FnTrust, rc.Options)
 	rt.Handle("POST /v1/trust/accounts", h.createAccount)
 	rt.Handle("GET /v1/trust/accounts", h.listAccounts)
 	rt.Handle("GET /v1/trust/accounts/{accountId}", h.getAccount)
@@ -42,8 +42,8 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 }
 
 type handlers struct {
-	svc *Service
-	d   *platform.Deps
+	svc     *Service
+	cursors *cursor.Sealer
 }
 
 // write checks the caller keeps the trust books, decodes the body and
@@ -60,7 +60,7 @@ func (h handlers) listAccounts(ctx context.Context, r *httpapi.Request) (*httpap
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-accounts", func(limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-accounts", func(limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
 		return h.svc.ListAccounts(ctx, r.Principal.OrgID, limit, start)
 	})
 }
@@ -136,7 +136,7 @@ func (h handlers) journal(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-journal?"+acct.ID, func(limit int32, start store.StartKey) ([]Line, store.StartKey, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-journal?"+acct.ID, func(limit int32, start store.StartKey) ([]Line, store.StartKey, error) {
 		return h.svc.Journal(ctx, r.Principal.OrgID, acct.ID, limit, start)
 	})
 }
@@ -161,7 +161,7 @@ func (h handlers) scope(ctx context.Context, r *httpapi.Request) (Scope, bool, e
 	if err := r.Require(access.ReadMatterLedger); err != nil {
 		return Scope{}, false, err
 	}
-	m, err := crm.LoadMatter(ctx, h.d.DB, r.Principal.OrgID, sc.MatterID)
+	m, err := crm.LoadMatter(ctx, h.svc.DB, r.Principal.OrgID, sc.MatterID)
 	if err != nil {
 		return Scope{}, false, err
 	}
@@ -187,7 +187,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		if id != "" && !check.ID(id) {
 			return nil, fault.Fields(fault.FieldError{Field: "accountId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, h.d.Cursors, "trust-ledgers?"+id, func(limit int32, start store.StartKey) ([]Ledger, store.StartKey, error) {
+		return httpapi.ListPage(r, h.cursors, "trust-ledgers?"+id, func(limit int32, start store.StartKey) ([]Ledger, store.StartKey, error) {
 			return h.svc.Balances(ctx, r.Principal.OrgID, id, limit, start)
 		})
 	}
@@ -197,7 +197,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	}
 	sc.AccountID = acct.ID
 	list := "trust-ledger?" + url.Values{"a": {acct.ID}, "c": {sc.ClientID}, "m": {sc.MatterID}, "f": {strconv.FormatBool(sc.FirmFunds)}}.Encode()
-	limit, start, err := httpapi.PageParams(r, h.d.Cursors, list)
+	limit, start, err := httpapi.PageParams(r, h.cursors, list)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	if view.NextCursor, err = httpapi.SealCursor(r, h.d.Cursors, list, next); err != nil {
+	if view.NextCursor, err = httpapi.SealCursor(r, h.cursors, list, next); err != nil {
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, view), nil
@@ -246,7 +246,7 @@ func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (
 	if asOf != "" && !check.Date(asOf) {
 		return nil, fault.Fields(fault.FieldError{Field: "asOf", Message: "must be a date, YYYY-MM-DD"})
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
 		return h.svc.Reconciliations(ctx, r.Principal.OrgID, acct.ID, asOf, limit, start)
 	})
 }
@@ -297,7 +297,7 @@ func (h handlers) activity(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-activity", func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
-		return activity.ListIn(ctx, h.d.DB, activity.TrustLog, r.Principal.OrgID, limit, start)
+	return httpapi.ListPage(r, h.cursors, "trust-activity", func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
+		return activity.ListIn(ctx, h.svc.DB, activity.TrustLog, r.Principal.OrgID, limit, start)
 	})
 }
