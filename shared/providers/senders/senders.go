@@ -34,7 +34,7 @@ func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messagin
 
 // Provision gives svc the platform's Twilio account (to buy numbers and
 // create Messaging Services) and SES identities (orgs' email domains) on
-// the same conditions as Build; a sandboxed channel keeps FromDeps's
+// the same conditions as Build; a sandboxed channel keeps messaging.Build's
 // sandbox.
 func Provision(ctx context.Context, d *platform.Deps, svc *messaging.Service) error {
 	if d.TwilioAccountSID != "" && d.TwilioAuthToken != "" {
