@@ -14,7 +14,7 @@ import (
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			sms, email, err := senders.Build(context.Background(), d)
+			sms, email, err := senders.Build(context.Background(), wire.Senders(d))
 			if err != nil {
 				return nil, err
 			}

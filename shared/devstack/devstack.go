@@ -101,7 +101,7 @@ var Consumers = map[string]Consumer{
 // senders are the message providers: make dev's outbox for a channel with
 // no credentials, the real provider otherwise.
 func (s *Stack) senders(d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
-	sms, email, err := senders.Build(context.Background(), d)
+	sms, email, err := senders.Build(context.Background(), wire.Senders(d))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -30,7 +30,7 @@ import (
 func init() {
 	Routers[routes.FnMessaging] = func(d *platform.Deps) (*httpapi.Router, error) {
 		svc := wire.Messaging(d)
-		if err := senders.Provision(context.Background(), d, svc); err != nil {
+		if err := senders.Provision(context.Background(), wire.Senders(d), svc); err != nil {
 			return nil, err
 		}
 		svc.Domains, svc.Resolver, svc.SandboxDomains = sesDomains, dnsFake, false

@@ -9,6 +9,7 @@ package wire
 import (
 	"context"
 
+	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -24,6 +25,23 @@ import (
 	"github.com/matterly/matterly/shared/summaries"
 	"github.com/matterly/matterly/shared/trust"
 )
+
+// Model is the language model the configuration names (OPENAI_API_KEY or
+// the OpenAI secret, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_TTS_MODEL); with
+// neither key nor base URL every call answers 503 saying what to set.
+func Model(d *platform.Deps) ai.Model {
+	return openai.New(openai.Config{APIKey: d.OpenAIKey, BaseURL: d.Config.OpenAIBaseURL, Model: d.Config.OpenAIModel, TTSModel: d.Config.OpenAITTSModel})
+}
+
+// Stripe is the platform's Stripe client, nil when its key is not set.
+func Stripe(d *platform.Deps) payments.Stripe {
+	return stripe.Configured(d.StripeKey, d.Config.StripeAPIBaseURL)
+}
+
+// Senders is what the message providers are built from.
+func Senders(d *platform.Deps) senders.Setup {
+	return senders.Setup{Config: d.Config, TwilioAccountSID: d.TwilioAccountSID, TwilioAuthToken: d.TwilioAuthToken}
+}
 
 // Identity is the identity service; it issues tokens only in the functions
 // given the token secret.
@@ -48,7 +66,7 @@ func AccountsRouter(box messaging.EmailSender) platform.RouterFunc {
 	return func(d *platform.Deps) (*httpapi.Router, error) {
 		svc := Identity(d)
 		svc.Strength = strength.Problem
-		m, err := senders.AccountMailer(d, box)
+		m, err := senders.AccountMailer(Senders(d), box)
 		if err != nil {
 			return nil, err
 		}
@@ -90,7 +108,7 @@ func DocumentsRouter(d *platform.Deps) (*httpapi.Router, error) {
 // Summaries is the summaries service over the configured model (nil-safe:
 // the AI routes then answer 503 saying what to set).
 func Summaries(d *platform.Deps) *summaries.Service {
-	return summaries.New(d.DB, d.Log, d.Now, openai.FromDeps(d), Documents(d), d.Queue)
+	return summaries.New(d.DB, d.Log, d.Now, Model(d), Documents(d), d.Queue)
 }
 
 // AIRouter builds the ai function: summaries and drafts.
@@ -105,7 +123,7 @@ func SpeechHandler(d *platform.Deps) summaries.SpeechHandler {
 
 // Payments is the payments service over the configured Stripe client.
 func Payments(d *platform.Deps) *payments.Service {
-	return payments.NewService(d.DB, d.Log, d.Now, stripe.FromDeps(d), payments.AppURL(d.Config.CORSOrigins))
+	return payments.NewService(d.DB, d.Log, d.Now, Stripe(d), payments.AppURL(d.Config.CORSOrigins))
 }
 
 // PaymentsRouter builds the payments function: payments and AI credits.
@@ -120,7 +138,7 @@ func StripeWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 
 // StripeWorker builds the worker of payments.EventsQueue.
 func StripeWorker(d *platform.Deps) *payments.Worker {
-	return payments.NewWorker(payments.NewService(d.DB, d.Log, d.Now, stripe.FromDeps(d), ""), trust.NewService(d.DB, d.Log, d.Now))
+	return payments.NewWorker(payments.NewService(d.DB, d.Log, d.Now, Stripe(d), ""), trust.NewService(d.DB, d.Log, d.Now))
 }
 
 // Messaging is the messaging service, with make dev's sandboxes where a
@@ -134,7 +152,7 @@ func Messaging(d *platform.Deps) *messaging.Service {
 // Twilio account and SES to provision orgs' senders.
 func MessagingRouter(d *platform.Deps) (*httpapi.Router, error) {
 	svc := Messaging(d)
-	if err := senders.Provision(context.Background(), d, svc); err != nil {
+	if err := senders.Provision(context.Background(), Senders(d), svc); err != nil {
 		return nil, err
 	}
 	return messaging.NewRouter(svc, d.RouterConfig())

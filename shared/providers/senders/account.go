@@ -5,14 +5,13 @@ import (
 
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/messaging"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 // AccountMailer is identity's Mailer over the email path messages take:
 // Amazon SES from the deployment's sending address (EMAIL_FROM), or box,
 // make dev's outbox, when email is sandboxed. With no sending address it
 // is nil and identity logs the notices it could not send.
-func AccountMailer(d *platform.Deps, box messaging.EmailSender) (identity.Mailer, error) {
+func AccountMailer(d Setup, box messaging.EmailSender) (identity.Mailer, error) {
 	if d.Config.EmailFrom == "" && box == nil {
 		return nil, nil
 	}
