@@ -3,14 +3,12 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/identity"
-	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/senders"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
-		return platform.StartHTTP(identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(nil)))
+		return platform.StartHTTP(wire.AccountsRouter(nil))
 	})
 }

@@ -3,16 +3,12 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/openai"
-	"github.com/matterly/matterly/shared/summaries"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
-		return platform.StartHTTP(func(d *platform.Deps) (*httpapi.Router, error) {
-			return summaries.NewRouter(d, openai.FromDeps(d))
-		})
+		return platform.StartHTTP(wire.AIRouter)
 	})
 }

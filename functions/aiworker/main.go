@@ -4,14 +4,13 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/openai"
-	"github.com/matterly/matterly/shared/summaries"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return summaries.FromDeps(d, openai.FromDeps(d)).Handle, nil
+			return wire.Summaries(d).Handle, nil
 		})
 	})
 }

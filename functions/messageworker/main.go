@@ -8,16 +8,17 @@ import (
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/senders"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			sms, email, err := senders.Build(context.Background(), d)
+			sms, email, err := senders.Build(context.Background(), wire.Senders(d))
 			if err != nil {
 				return nil, err
 			}
-			return messaging.NewWorker(messaging.FromDeps(d), sms, email).Handle, nil
+			return messaging.NewWorker(wire.Messaging(d), sms, email).Handle, nil
 		})
 	})
 }

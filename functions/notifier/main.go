@@ -3,14 +3,14 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return messaging.FromDeps(d).HandleEvent, nil
+			return wire.Messaging(d).HandleEvent, nil
 		})
 	})
 }

@@ -2,10 +2,10 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(identity.NewOrgRouter) })
+	platform.Main(func() error { return platform.StartHTTP(wire.OrgRouter) })
 }

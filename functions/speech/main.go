@@ -5,14 +5,13 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/openai"
-	"github.com/matterly/matterly/shared/summaries"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return summaries.NewSpeechHandler(d, openai.FromDeps(d)).Handle, nil
+			return wire.SpeechHandler(d).Handle, nil
 		}, config.HTTP...)
 	})
 }

@@ -3,10 +3,10 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(payments.NewWebhookRouter) })
+	platform.Main(func() error { return platform.StartHTTP(wire.StripeWebhookRouter) })
 }

@@ -5,15 +5,14 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/config"
-	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/stripe"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return payments.NewWorker(d, stripe.FromDeps(d)).Handle, nil
+			return wire.StripeWorker(d).Handle, nil
 		}, config.Table)
 	})
 }

@@ -4,9 +4,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/trust"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(trust.NewRouter) })
+	platform.Main(func() error { return platform.StartHTTP(wire.TrustRouter) })
 }

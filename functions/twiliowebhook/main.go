@@ -3,15 +3,12 @@
 package main
 
 import (
-	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 func main() {
 	platform.Main(func() error {
-		return platform.StartHTTP(func(d *platform.Deps) (*httpapi.Router, error) {
-			return messaging.NewWebhookRouter(d, messaging.FromDeps(d))
-		})
+		return platform.StartHTTP(wire.TwilioWebhookRouter)
 	})
 }

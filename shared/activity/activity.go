@@ -15,7 +15,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -68,35 +68,18 @@ func matterPK(orgID, matterID string) string {
 	return tenant.PK(orgID) + "#MATTER#" + matterID + "#ACT"
 }
 
-// Actor is who makes a change, and from where.
-type Actor struct {
-	OrgID, UserID, Role, IP, UserAgent string
-}
-
-// maxUserAgent bounds what a caller-chosen header can make us store.
-const maxUserAgent = 512
-
-// ActorOf is the caller of an authenticated request.
-func ActorOf(r *httpapi.Request) Actor {
-	ua := r.UserAgent()
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
-	return Actor{OrgID: r.Principal.OrgID, UserID: r.Principal.UserID, Role: string(r.Principal.Role), IP: r.SourceIP(), UserAgent: ua}
-}
-
 // Record returns the transaction item that logs e in the main log as done
 // by a at now.
-func Record(db *store.DB, a Actor, now time.Time, e Entry) (types.TransactWriteItem, error) {
+func Record(db *store.DB, a caller.Caller, now time.Time, e Entry) (types.TransactWriteItem, error) {
 	return RecordIn(db, MainLog, a, now, e)
 }
 
 // RecordIn is Record for any log. Only main log entries appear in the
 // per-client and per-matter feeds.
-func RecordIn(db *store.DB, log Log, a Actor, now time.Time, e Entry) (types.TransactWriteItem, error) {
+func RecordIn(db *store.DB, log Log, a caller.Caller, now time.Time, e Entry) (types.TransactWriteItem, error) {
 	e.ID = ulid.Make().String()
 	e.At = now.UTC()
-	e.ActorID, e.ActorRole, e.IP, e.UserAgent = a.UserID, a.Role, a.IP, a.UserAgent
+	e.ActorID, e.ActorRole, e.IP, e.UserAgent = a.UserID, string(a.Role), a.IP, a.UserAgent
 	r := row{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: string(log) + e.ID, Type: "activity"}, Entry: e}
 	if log != MainLog {
 		return db.Put(r, store.NotExists())
@@ -118,7 +101,7 @@ type Filter struct{ ClientID, MatterID string }
 // together or not at all. A failed condition comes back as a
 // *store.TxCanceledError whose indexes are those of items; a lost role is
 // tenant.ErrRoleChanged.
-func Commit(ctx context.Context, db *store.DB, log Log, a Actor, now time.Time, perm access.Permission, e Entry, items ...types.TransactWriteItem) error {
+func Commit(ctx context.Context, db *store.DB, log Log, a caller.Caller, now time.Time, perm access.Permission, e Entry, items ...types.TransactWriteItem) error {
 	rec, err := RecordIn(db, log, a, now, e)
 	if err != nil {
 		return err
@@ -133,7 +116,7 @@ func Commit(ctx context.Context, db *store.DB, log Log, a Actor, now time.Time, 
 }
 
 // List reads one page of the main log, newest first.
-func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32, start store.StartKey) ([]Entry, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: string(MainLog), Limit: limit, StartKey: start, Consistent: true}
 	switch {
 	case f.MatterID != "":
@@ -145,11 +128,11 @@ func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32
 }
 
 // ListIn reads one page of a log other than the main one, newest first.
-func ListIn(ctx context.Context, db *store.DB, log Log, orgID string, limit int32, start map[string]types.AttributeValue) ([]Entry, map[string]types.AttributeValue, error) {
+func ListIn(ctx context.Context, db *store.DB, log Log, orgID string, limit int32, start store.StartKey) ([]Entry, store.StartKey, error) {
 	return query(ctx, db, store.Query{PK: tenant.PK(orgID), SKPrefix: string(log), Limit: limit, StartKey: start, Consistent: true})
 }
 
-func query(ctx context.Context, db *store.DB, q store.Query) ([]Entry, map[string]types.AttributeValue, error) {
+func query(ctx context.Context, db *store.DB, q store.Query) ([]Entry, store.StartKey, error) {
 	var rows []row
 	next, err := db.QueryPage(ctx, q, &rows)
 	if err != nil {

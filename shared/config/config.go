@@ -75,6 +75,10 @@ type Config struct {
 	S3Endpoint     string // S3_ENDPOINT
 }
 
+// UnsetSecret is a provider secret's value until the operator sets it:
+// the capability then answers 503 saying what to set.
+const UnsetSecret = "unset"
+
 // Getenv looks a name up; os.Getenv in production, a map in tests.
 type Getenv func(string) string
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/store/storetest"
@@ -18,11 +18,11 @@ import (
 
 var creditsClock = time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 
-func newCredits(t *testing.T) (*Service, activity.Actor) {
+func newCredits(t *testing.T) (*Service, caller.Caller) {
 	t.Helper()
 	db := storetest.DB(t)
 	org := storetest.NewOrg(t, db)
-	return NewService(db, nil, func() time.Time { return creditsClock }), activity.Actor{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}
+	return NewService(db, nil, func() time.Time { return creditsClock }), caller.Caller{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}
 }
 
 func balanceOf(t *testing.T, s *Service, orgID string) Balance {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/idempotency"
@@ -90,7 +91,7 @@ func (s *Service) Balance(ctx context.Context, orgID string) (Balance, error) {
 }
 
 // Usage pages through the usage records, newest first.
-func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Usage, map[string]types.AttributeValue, error) {
+func (s *Service) Usage(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]Usage, store.StartKey, error) {
 	var out []Usage
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: usagePfx, Limit: limit, StartKey: start, Consistent: true}, &out)
 	return out, next, err
@@ -225,7 +226,7 @@ type TopUpInput struct {
 // later through the same record).
 //
 // With an idempotency key, a retried top-up adds nothing the second time.
-func (s *Service) TopUp(ctx context.Context, a activity.Actor, idemKey string, in TopUpInput) (Balance, error) {
+func (s *Service) TopUp(ctx context.Context, a caller.Caller, idemKey string, in TopUpInput) (Balance, error) {
 	if err := idempotency.Check(idemKey); err != nil {
 		return Balance{}, err
 	}

@@ -5,10 +5,9 @@ import (
 	"net/http"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 // Dashboard is GET /v1/billing/credits: the balance, this month's spending
@@ -21,13 +20,12 @@ type Dashboard struct {
 
 // Register serves the credit routes on rt (the payments function, which
 // owns billing).
-func Register(rt *httpapi.Router, d *platform.Deps) {
-	svc := NewService(d.DB, d.Log, d.Now)
+func Register(rt *httpapi.Router, svc *Service, cursors *cursor.Sealer) {
 	rt.Handle("GET /v1/billing/credits", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ReadCredits); err != nil {
 			return nil, err
 		}
-		limit, start, err := httpapi.PageParams(r, d.Cursors, "credit-usage")
+		limit, start, err := httpapi.PageParams(r, cursors, "credit-usage")
 		if err != nil {
 			return nil, err
 		}
@@ -43,14 +41,14 @@ func Register(rt *httpapi.Router, d *platform.Deps) {
 		if out.Usage == nil {
 			out.Usage = []Usage{}
 		}
-		if out.NextCursor, err = httpapi.SealCursor(r, d.Cursors, "credit-usage", next); err != nil {
+		if out.NextCursor, err = httpapi.SealCursor(r, cursors, "credit-usage", next); err != nil {
 			return nil, err
 		}
 		return httpapi.JSON(http.StatusOK, out), nil
 	})
 	topUp := func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.TopUpCredits, func(in TopUpInput) (any, error) {
-			return svc.TopUp(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
+			return svc.TopUp(ctx, r.Principal, r.Header(idempotency.Header), in)
 		}, http.StatusOK)
 	}
 	rt.Handle("POST /v1/billing/credits/grants", topUp) // API.md's name

@@ -10,6 +10,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -129,7 +130,7 @@ func (s *Service) bookingRefs(orgID string, b Booking) []types.TransactWriteItem
 }
 
 // CreateBooking books an appointment; its time zone defaults to the org's.
-func (s *Service) CreateBooking(ctx context.Context, a activity.Actor, in BookingPatch) (Booking, error) {
+func (s *Service) CreateBooking(ctx context.Context, a caller.Caller, in BookingPatch) (Booking, error) {
 	now := s.Now().UTC()
 	b := Booking{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
 	r, err := s.refs(ctx, a.OrgID, b, in, in.Timezone == nil)
@@ -166,7 +167,7 @@ func (s *Service) Booking(ctx context.Context, orgID, id string) (Booking, error
 }
 
 // UpdateBooking applies a partial update (moving, renaming, re-assigning).
-func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string, p BookingPatch) (Booking, error) {
+func (s *Service) UpdateBooking(ctx context.Context, a caller.Caller, id string, p BookingPatch) (Booking, error) {
 	for range retryEdits {
 		b, err := s.Booking(ctx, a.OrgID, id)
 		if err != nil {
@@ -204,7 +205,7 @@ func (s *Service) UpdateBooking(ctx context.Context, a activity.Actor, id string
 }
 
 // DeleteBooking cancels a booking.
-func (s *Service) DeleteBooking(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) DeleteBooking(ctx context.Context, a caller.Caller, id string) error {
 	return s.deleteAsRead(ctx, a, bookingPfx+id, func() (time.Time, access.Permission, activity.Entry, error) {
 		b, err := s.Booking(ctx, a.OrgID, id)
 		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID}
@@ -220,7 +221,7 @@ type BookingFilter struct {
 }
 
 // ListBookings pages through bookings by start time, earliest first.
-func (s *Service) ListBookings(ctx context.Context, orgID string, f BookingFilter, limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+func (s *Service) ListBookings(ctx context.Context, orgID string, f BookingFilter, limit int32, start store.StartKey) ([]Booking, store.StartKey, error) {
 	from, to := "0", "9"
 	if !f.From.IsZero() {
 		from = timeKey(f.From)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -100,7 +101,7 @@ func cleanTags(ck *fault.Checker, tags []string) []string {
 }
 
 // CreateClient adds a client.
-func (s *Service) CreateClient(ctx context.Context, a activity.Actor, in ClientPatch) (Client, error) {
+func (s *Service) CreateClient(ctx context.Context, a caller.Caller, in ClientPatch) (Client, error) {
 	now := s.Now().UTC()
 	c := Client{ID: s.NewID(), CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&c); err != nil {
@@ -142,7 +143,7 @@ func LoadClient(ctx context.Context, db *store.DB, orgID, id string) (Client, er
 
 // UpdateClient applies a partial update. Counters kept by other writes
 // (open matters) are never overwritten with what this read.
-func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string, p ClientPatch) (Client, error) {
+func (s *Service) UpdateClient(ctx context.Context, a caller.Caller, id string, p ClientPatch) (Client, error) {
 	for range retryEdits {
 		c, err := s.Client(ctx, a.OrgID, id)
 		if err != nil {
@@ -184,7 +185,7 @@ func (s *Service) UpdateClient(ctx context.Context, a activity.Actor, id string,
 // DeleteClient removes a client that has no open matters. Its closed
 // matters, notes and activity are kept: a practice's records outlive the
 // client relationship (erasure is its own process).
-func (s *Service) DeleteClient(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) DeleteClient(ctx context.Context, a caller.Caller, id string) error {
 	if !check.ID(id) {
 		return notFound("client")
 	}
@@ -254,7 +255,7 @@ func (s *Service) nameIndex(orgID string, before *Client, c Client) ([]types.Tra
 // ListClients pages through the org's clients: newest first or, with a
 // query, those with a word of their name starting with it (case and accents
 // ignored), in name order: one index query, then one batch read.
-func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+func (s *Service) ListClients(ctx context.Context, orgID, q string, limit int32, start store.StartKey) ([]Client, store.StartKey, error) {
 	if q == "" {
 		var out []Client
 		next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: clientPfx, Limit: limit, StartKey: start, Consistent: true}, &out)

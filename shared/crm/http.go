@@ -7,23 +7,22 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the crm function: clients, matters, notes, bookings and
-// the activity log.
-func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	svc := NewService(d.DB, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnCRM, d.RouterOptions())
-	h := handlers{svc: svc, d: d}
+// the activity log, all from svc (its table holds the activity log too).
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnCRM, rc.Options)
+	h := handlers{svc: svc, cursors: rc.Cursors}
 
 	rt.Handle("POST /v1/clients", create(access.WriteClients, svc.CreateClient))
 	rt.Handle("GET /v1/clients/{clientId}", get(access.ReadClients, "clientId", svc.Client))
@@ -42,12 +41,12 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		param := kind + "Id"
 		rt.Handle("POST /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			return httpapi.DecodeAnd(r, access.WriteNotes, func(in NoteInput) (any, error) {
-				return svc.CreateNote(ctx, activity.ActorOf(r), Parent{Kind: kind, ID: r.Param(param)}, in)
+				return svc.CreateNote(ctx, r.Principal, Parent{Kind: kind, ID: r.Param(param)}, in)
 			}, http.StatusCreated)
 		})
 		rt.Handle("GET /v1/"+kind+"s/{"+param+"}/notes", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			p := Parent{Kind: kind, ID: r.Param(param)}
-			return page(r, d, access.ReadNotes, "notes?"+kind+"="+p.ID, func(limit int32, start map[string]types.AttributeValue) ([]Note, map[string]types.AttributeValue, error) {
+			return page(r, rc.Cursors, access.ReadNotes, "notes?"+kind+"="+p.ID, func(limit int32, start store.StartKey) ([]Note, store.StartKey, error) {
 				return svc.ListNotes(ctx, r.Principal.OrgID, p, limit, start)
 			})
 		})
@@ -67,13 +66,13 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 }
 
 type handlers struct {
-	svc *Service
-	d   *platform.Deps
+	svc     *Service
+	cursors *cursor.Sealer
 }
 
-func create[In, Out any](perm access.Permission, do func(context.Context, activity.Actor, In) (Out, error)) httpapi.HandlerFunc {
+func create[In, Out any](perm access.Permission, do func(context.Context, caller.Caller, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), in) }, http.StatusCreated)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, r.Principal, in) }, http.StatusCreated)
 	}
 }
 
@@ -90,18 +89,18 @@ func get[Out any](perm access.Permission, param string, do func(ctx context.Cont
 	}
 }
 
-func update[In, Out any](perm access.Permission, param string, do func(context.Context, activity.Actor, string, In) (Out, error)) httpapi.HandlerFunc {
+func update[In, Out any](perm access.Permission, param string, do func(context.Context, caller.Caller, string, In) (Out, error)) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, activity.ActorOf(r), r.Param(param), in) }, http.StatusOK)
+		return httpapi.DecodeAnd(r, perm, func(in In) (any, error) { return do(ctx, r.Principal, r.Param(param), in) }, http.StatusOK)
 	}
 }
 
-func remove(perm access.Permission, param string, do func(context.Context, activity.Actor, string) error) httpapi.HandlerFunc {
+func remove(perm access.Permission, param string, do func(context.Context, caller.Caller, string) error) httpapi.HandlerFunc {
 	return func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(perm); err != nil {
 			return nil, err
 		}
-		if err := do(ctx, activity.ActorOf(r), r.Param(param)); err != nil {
+		if err := do(ctx, r.Principal, r.Param(param)); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil
@@ -110,11 +109,11 @@ func remove(perm access.Permission, param string, do func(context.Context, activ
 
 // page answers one page of a list after checking perm; list names the list
 // and its filters, so a cursor only continues the query that made it.
-func page[T any](r *httpapi.Request, d *platform.Deps, perm access.Permission, list string, query httpapi.PageQuery[T]) (*httpapi.Response, error) {
+func page[T any](r *httpapi.Request, cursors *cursor.Sealer, perm access.Permission, list string, query httpapi.PageQuery[T]) (*httpapi.Response, error) {
 	if err := r.Require(perm); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, d.Cursors, list, query)
+	return httpapi.ListPage(r, cursors, list, query)
 }
 
 // filterID reads an optional id filter; a malformed one is a field error.
@@ -142,7 +141,7 @@ func (h handlers) listClients(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err := ck.Err(); err != nil {
 		return nil, err
 	}
-	return page(r, h.d, access.ReadClients, listName("clients", "q", fold(q)), func(limit int32, start map[string]types.AttributeValue) ([]Client, map[string]types.AttributeValue, error) {
+	return page(r, h.cursors, access.ReadClients, listName("clients", "q", fold(q)), func(limit int32, start store.StartKey) ([]Client, store.StartKey, error) {
 		return h.svc.ListClients(ctx, r.Principal.OrgID, q, limit, start)
 	})
 }
@@ -155,7 +154,7 @@ func (h handlers) listMatters(ctx context.Context, r *httpapi.Request) (*httpapi
 	if err := ck.Err(); err != nil {
 		return nil, err
 	}
-	return page(r, h.d, access.ReadMatters, listName("matters", "clientId", f.ClientID, "status", f.Status), func(limit int32, start map[string]types.AttributeValue) ([]Matter, map[string]types.AttributeValue, error) {
+	return page(r, h.cursors, access.ReadMatters, listName("matters", "clientId", f.ClientID, "status", f.Status), func(limit int32, start store.StartKey) ([]Matter, store.StartKey, error) {
 		return h.svc.ListMatters(ctx, r.Principal.OrgID, f, limit, start)
 	})
 }
@@ -177,7 +176,7 @@ func (h handlers) listBookings(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	name := listName("bookings", "clientId", f.ClientID, "from", r.Query("from"), "to", r.Query("to"))
-	return page(r, h.d, access.ReadBookings, name, func(limit int32, start map[string]types.AttributeValue) ([]Booking, map[string]types.AttributeValue, error) {
+	return page(r, h.cursors, access.ReadBookings, name, func(limit int32, start store.StartKey) ([]Booking, store.StartKey, error) {
 		return h.svc.ListBookings(ctx, r.Principal.OrgID, f, limit, start)
 	})
 }
@@ -190,7 +189,7 @@ func (h handlers) listActivity(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	name := listName("activity", "clientId", f.ClientID, "matterId", f.MatterID)
-	return page(r, h.d, access.ReadActivity, name, func(limit int32, start map[string]types.AttributeValue) ([]activity.Entry, map[string]types.AttributeValue, error) {
-		return activity.List(ctx, h.d.DB, r.Principal.OrgID, f, limit, start)
+	return page(r, h.cursors, access.ReadActivity, name, func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
+		return activity.List(ctx, h.svc.DB, r.Principal.OrgID, f, limit, start)
 	})
 }

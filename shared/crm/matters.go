@@ -12,6 +12,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -150,7 +151,7 @@ func (s *Service) clientExists(orgID, clientID string) types.TransactWriteItem {
 }
 
 // CreateMatter opens a matter for a client.
-func (s *Service) CreateMatter(ctx context.Context, a activity.Actor, in MatterPatch) (Matter, error) {
+func (s *Service) CreateMatter(ctx context.Context, a caller.Caller, in MatterPatch) (Matter, error) {
 	f, err := s.lookup(ctx, a.OrgID, want{org: true, members: in.people()})
 	if err != nil {
 		return Matter{}, err
@@ -190,7 +191,7 @@ func (s *Service) Matter(ctx context.Context, orgID, id string) (Matter, error) 
 
 // UpdateMatter applies a partial update; closing or reopening a matter
 // moves the client's open-matter count in the same transaction.
-func (s *Service) UpdateMatter(ctx context.Context, a activity.Actor, id string, p MatterPatch) (Matter, error) {
+func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, p MatterPatch) (Matter, error) {
 	// The org's time zone dates a closing (or a cleared date); other edits
 	// need no date.
 	dates := p.Status != nil || p.OpenedOn != nil || p.ClosedOn != nil
@@ -267,7 +268,7 @@ var errNotTeamLead = fault.E(fault.Forbidden, "Only owners, admins and the matte
 // owner or admin commits with a permission only they hold (ManageOrg), so a
 // demotion since their token was issued stops the write; the responsible
 // attorney is held by the write's own condition on the matter as read.
-func (s *Service) mayStaff(a activity.Actor, m Matter) (access.Permission, error) {
+func (s *Service) mayStaff(a caller.Caller, m Matter) (access.Permission, error) {
 	switch r := access.Role(a.Role); {
 	case r == access.Owner || r == access.Admin:
 		return access.ManageOrg, nil
@@ -295,7 +296,7 @@ func withCurrent(roles map[string]access.Role, m Matter) map[string]access.Role 
 // DeleteMatter removes a matter that has no documents (documents are
 // deleted one by one, deliberately). Lawyers may delete any matter; the
 // rest of the case team only the matters they are on.
-func (s *Service) DeleteMatter(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) DeleteMatter(ctx context.Context, a caller.Caller, id string) error {
 	for range retryEdits {
 		m, err := s.Matter(ctx, a.OrgID, id)
 		if err != nil {
@@ -339,7 +340,7 @@ type MatterFilter struct{ ClientID, Status string }
 
 // ListMatters pages through matters: of one client (pending, open, then
 // closed, newest first within each), of one status, or all, newest first.
-func (s *Service) ListMatters(ctx context.Context, orgID string, f MatterFilter, limit int32, start map[string]types.AttributeValue) ([]Matter, map[string]types.AttributeValue, error) {
+func (s *Service) ListMatters(ctx context.Context, orgID string, f MatterFilter, limit int32, start store.StartKey) ([]Matter, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: matterPfx, Limit: limit, StartKey: start, Consistent: true}
 	switch {
 	case f.ClientID != "":

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -56,7 +57,7 @@ func (s *Service) parent(ctx context.Context, orgID string, p Parent) (clientID,
 // CreateNote adds a note to a client or matter. A client note takes one
 // transaction (the client's existence is one of its conditions); a matter
 // note first reads the matter for its client.
-func (s *Service) CreateNote(ctx context.Context, a activity.Actor, p Parent, in NoteInput) (Note, error) {
+func (s *Service) CreateNote(ctx context.Context, a caller.Caller, p Parent, in NoteInput) (Note, error) {
 	now := s.Now().UTC()
 	n := Note{ID: s.NewID(), AuthorID: a.UserID, CreatedAt: now, UpdatedAt: now}
 	if err := in.apply(&n); err != nil {
@@ -81,7 +82,7 @@ func (s *Service) CreateNote(ctx context.Context, a activity.Actor, p Parent, in
 }
 
 // ListNotes pages through the notes of a client or matter, newest first.
-func (s *Service) ListNotes(ctx context.Context, orgID string, p Parent, limit int32, start map[string]types.AttributeValue) ([]Note, map[string]types.AttributeValue, error) {
+func (s *Service) ListNotes(ctx context.Context, orgID string, p Parent, limit int32, start store.StartKey) ([]Note, store.StartKey, error) {
 	var err error
 	if p.Kind == "matter" {
 		_, err = s.Matter(ctx, orgID, p.ID)
@@ -106,7 +107,7 @@ func (s *Service) Note(ctx context.Context, orgID, id string) (Note, error) {
 
 // notePerm is what it takes to change note n: one's own note needs
 // WriteNotes, anyone else's ManageNotes.
-func notePerm(a activity.Actor, n Note) (access.Permission, error) {
+func notePerm(a caller.Caller, n Note) (access.Permission, error) {
 	perm := access.WriteNotes
 	if n.AuthorID != a.UserID {
 		perm = access.ManageNotes
@@ -118,7 +119,7 @@ func notePerm(a activity.Actor, n Note) (access.Permission, error) {
 }
 
 // UpdateNote replaces a note's body.
-func (s *Service) UpdateNote(ctx context.Context, a activity.Actor, id string, in NoteInput) (Note, error) {
+func (s *Service) UpdateNote(ctx context.Context, a caller.Caller, id string, in NoteInput) (Note, error) {
 	for range retryEdits {
 		n, err := s.Note(ctx, a.OrgID, id)
 		if err != nil {
@@ -150,7 +151,7 @@ func (s *Service) UpdateNote(ctx context.Context, a activity.Actor, id string, i
 }
 
 // DeleteNote removes a note.
-func (s *Service) DeleteNote(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) DeleteNote(ctx context.Context, a caller.Caller, id string) error {
 	return s.deleteAsRead(ctx, a, notePfx+id, func() (time.Time, access.Permission, activity.Entry, error) {
 		n, err := s.Note(ctx, a.OrgID, id)
 		if err != nil {

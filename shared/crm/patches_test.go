@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/store/storetest"
@@ -28,7 +28,7 @@ func refOf[T any](v T) *T { return &v }
 // staffer member.
 type crmFixture struct {
 	svc     *Service
-	a       activity.Actor
+	a       caller.Caller
 	staffer string
 }
 
@@ -39,7 +39,7 @@ func newCRM(t *testing.T) crmFixture {
 	para := storetest.ID()
 	storetest.AddMember(t, db, org.ID, para, string(access.Staff))
 	return crmFixture{svc: NewService(db, nil, func() time.Time { return crmClock }),
-		a: activity.Actor{OrgID: org.ID, UserID: org.OwnerID, Role: string(access.Owner)}, staffer: para}
+		a: caller.Caller{OrgID: org.ID, UserID: org.OwnerID, Role: access.Owner}, staffer: para}
 }
 
 // wantFieldErr fails unless err is a 422 naming field ("" for no error).
@@ -233,7 +233,7 @@ func TestMatterPatches(t *testing.T) {
 	if list, _, err := f.svc.ListMatters(ctx, f.a.OrgID, MatterFilter{Status: StatusOpen}, 10, nil); err != nil || len(list) != 2 {
 		t.Fatalf("open matters: %d %v", len(list), err)
 	}
-	para := activity.Actor{OrgID: f.a.OrgID, UserID: f.staffer, Role: string(access.Staff)}
+	para := caller.Caller{OrgID: f.a.OrgID, UserID: f.staffer, Role: access.Staff}
 	if err := f.svc.DeleteMatter(ctx, para, m.ID); !fault.Is(err, fault.Forbidden) {
 		t.Fatalf("staff off the matter deleted it: %v", err)
 	}
@@ -326,7 +326,7 @@ func TestBookingsAndNotes(t *testing.T) {
 	if _, err := f.svc.CreateNote(ctx, f.a, Parent{Kind: "client", ID: storetest.ID()}, NoteInput{Body: refOf("x")}); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("note on no client: %v", err)
 	}
-	para := activity.Actor{OrgID: f.a.OrgID, UserID: f.staffer, Role: string(access.Staff)}
+	para := caller.Caller{OrgID: f.a.OrgID, UserID: f.staffer, Role: access.Staff}
 	mine, err := f.svc.CreateNote(ctx, f.a, Parent{Kind: "client", ID: c.ID}, NoteInput{Body: refOf("Called the client.")})
 	if err != nil {
 		t.Fatal(err)

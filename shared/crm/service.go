@@ -14,6 +14,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -35,11 +36,11 @@ func NewService(db *store.DB, log *slog.Logger, now func() time.Time) *Service {
 
 // Commit writes items with their main-log activity entry and the check
 // that the actor still holds perm, in one transaction (activity.Commit).
-func Commit(ctx context.Context, db *store.DB, a activity.Actor, now time.Time, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
+func Commit(ctx context.Context, db *store.DB, a caller.Caller, now time.Time, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
 	return activity.Commit(ctx, db, activity.MainLog, a, now, perm, e, items...)
 }
 
-func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
+func (s *Service) commit(ctx context.Context, a caller.Caller, perm access.Permission, e activity.Entry, items ...types.TransactWriteItem) error {
 	return Commit(ctx, s.DB, a, s.Now(), perm, e, items...)
 }
 
@@ -172,7 +173,7 @@ func changed(before, after any) []string {
 // deleteAsRead deletes the item at sk of the org as read returns it (its
 // updatedAt, the permission the delete needs and its activity entry),
 // reading again when the item changed between the read and the delete.
-func (s *Service) deleteAsRead(ctx context.Context, a activity.Actor, sk string, read func() (time.Time, access.Permission, activity.Entry, error)) error {
+func (s *Service) deleteAsRead(ctx context.Context, a caller.Caller, sk string, read func() (time.Time, access.Permission, activity.Entry, error)) error {
 	for range retryEdits {
 		updatedAt, perm, e, err := read()
 		if err != nil {

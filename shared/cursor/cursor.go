@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // Sealer seals and opens cursors with one HMAC key.
@@ -31,7 +32,7 @@ func New(key []byte) (*Sealer, error) {
 // Seal turns a LastEvaluatedKey into a cursor for scope. An empty key (the
 // last page) gives "". Only string key attributes are supported: every key of
 // the table and its indexes is a string.
-func (s *Sealer) Seal(scope string, key map[string]types.AttributeValue) (string, error) {
+func (s *Sealer) Seal(scope string, key store.StartKey) (string, error) {
 	if len(key) == 0 {
 		return "", nil
 	}
@@ -53,7 +54,7 @@ func (s *Sealer) Seal(scope string, key map[string]types.AttributeValue) (string
 
 // Open checks a cursor against scope and returns its key. "" opens to nil
 // (the first page). A bad cursor answers a Malformed fault (400).
-func (s *Sealer) Open(scope, c string) (map[string]types.AttributeValue, error) {
+func (s *Sealer) Open(scope, c string) (store.StartKey, error) {
 	if c == "" {
 		return nil, nil
 	}
@@ -74,7 +75,7 @@ func (s *Sealer) Open(scope, c string) (map[string]types.AttributeValue, error) 
 	if err := json.Unmarshal(payload, &plain); err != nil || len(plain) == 0 {
 		return nil, bad
 	}
-	key := make(map[string]types.AttributeValue, len(plain))
+	key := make(store.StartKey, len(plain))
 	for k, v := range plain {
 		key[k] = &types.AttributeValueMemberS{Value: v}
 	}

@@ -23,55 +23,37 @@ import (
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
-	"github.com/matterly/matterly/shared/crm"
-	"github.com/matterly/matterly/shared/documents"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/logging"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/openapi"
-	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
-	"github.com/matterly/matterly/shared/providers/stripe"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/summaries"
-	"github.com/matterly/matterly/shared/trust"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // Routers maps each function of the route table to its router constructor.
 // A function missing here fails Start, so the route table and the wiring
 // cannot drift apart.
 var Routers = map[string]platform.RouterFunc{
-	routes.FnAccounts:  identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(nil)), // Start gives it the outbox
-	routes.FnAuth:      identity.NewAuthRouter,
-	routes.FnOrg:       identity.NewOrgRouter,
-	routes.FnCRM:       crm.NewRouter,
-	routes.FnDocuments: documents.NewRouter,
-	routes.FnTrust:     trust.NewRouter,
-	routes.FnPayments: func(d *platform.Deps) (*httpapi.Router, error) {
-		return payments.NewRouter(d, stripe.FromDeps(d))
-	},
-	routes.FnStripeWebhook: payments.NewWebhookRouter,
-	routes.FnMessaging: func(d *platform.Deps) (*httpapi.Router, error) {
-		svc := messaging.FromDeps(d)
-		if err := senders.Provision(context.Background(), d, svc); err != nil {
-			return nil, err
-		}
-		return messaging.NewRouter(d, svc)
-	},
-	routes.FnTwilioWebhook: func(d *platform.Deps) (*httpapi.Router, error) {
-		return messaging.NewWebhookRouter(d, messaging.FromDeps(d))
-	},
-	routes.FnAI: func(d *platform.Deps) (*httpapi.Router, error) {
-		return summaries.NewRouter(d, openai.FromDeps(d))
-	},
+	routes.FnAccounts:      wire.AccountsRouter(nil), // Start gives it the outbox
+	routes.FnAuth:          wire.AuthRouter,
+	routes.FnOrg:           wire.OrgRouter,
+	routes.FnCRM:           wire.CRMRouter,
+	routes.FnDocuments:     wire.DocumentsRouter,
+	routes.FnTrust:         wire.TrustRouter,
+	routes.FnPayments:      wire.PaymentsRouter,
+	routes.FnStripeWebhook: wire.StripeWebhookRouter,
+	routes.FnMessaging:     wire.MessagingRouter,
+	routes.FnTwilioWebhook: wire.TwilioWebhookRouter,
+	routes.FnAI:            wire.AIRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -79,7 +61,7 @@ type StreamFunc func(context.Context, events.LambdaFunctionURLRequest) (*events.
 
 // Streamers maps each streaming function of the route table to its handler.
 var Streamers = map[string]func(*platform.Deps) StreamFunc{
-	routes.FnSpeech: func(d *platform.Deps) StreamFunc { return summaries.NewSpeechHandler(d, openai.FromDeps(d)).Handle },
+	routes.FnSpeech: func(d *platform.Deps) StreamFunc { return wire.SpeechHandler(d).Handle },
 }
 
 // ReminderSchedule is the notifier's schedule (messaging.RunSchedule).
@@ -98,17 +80,17 @@ type Consumer struct {
 // Consumers maps each queue to its consumer.
 var Consumers = map[string]Consumer{
 	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return payments.NewWorker(d, stripe.FromDeps(d)).Handle, nil
+		return wire.StripeWorker(d).Handle, nil
 	}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return summaries.FromDeps(d, openai.FromDeps(d)).Handle, nil
+		return wire.Summaries(d).Handle, nil
 	}},
 	messaging.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
 		sms, email, err := s.senders(d)
 		if err != nil {
 			return nil, err
 		}
-		w := messaging.NewWorker(messaging.FromDeps(d), sms, email)
+		w := messaging.NewWorker(wire.Messaging(d), sms, email)
 		if s.sleep != nil {
 			w.Sleep = s.sleep
 		}
@@ -119,7 +101,7 @@ var Consumers = map[string]Consumer{
 // senders are the message providers: make dev's outbox for a channel with
 // no credentials, the real provider otherwise.
 func (s *Stack) senders(d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
-	sms, email, err := senders.Build(context.Background(), d)
+	sms, email, err := senders.Build(context.Background(), wire.Senders(d))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,7 +230,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		build, found := Routers[fn]
 		if fn == routes.FnAccounts {
 			// Sign-up notices go out as messages do: sandboxed, to the outbox.
-			build = identity.NewAccountsRouter(strength.Problem, senders.AccountMailer(s.Outbox))
+			build = wire.AccountsRouter(s.Outbox)
 		}
 		if !found {
 			return nil, fmt.Errorf("function %s has routes but no router in devstack.Routers", fn)
@@ -267,7 +249,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.Scheduler = localaws.NewScheduler()
 	// The notifier: the 5-minute schedule and the case-update events, as
 	// EventBridge delivers them in AWS.
-	notifier := messaging.FromDeps(s.Deps)
+	notifier := wire.Messaging(s.Deps)
 	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
 	// EventBridge invokes its targets asynchronously; so does this: the
 	// event waits on a local queue, and the notifier never runs inside the

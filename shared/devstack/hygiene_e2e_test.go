@@ -75,9 +75,9 @@ func TestEmptyBodySweep(t *testing.T) {
 			continue
 		}
 		// A webhook refuses anything unsigned with 400 before reading it;
-		// the one-click unsubscribe and the double opt-in confirmation read
-		// their signed links, not a JSON body
-		// (its sample link is a bad one, answered 400 for that).
+		// the one-click unsubscribe and the consent confirmation read their
+		// signed link, not a JSON body (their sample links are bad ones,
+		// answered 400 for that).
 		if strings.HasPrefix(rt.Path, "/webhooks/") || rt.Path == "/unsubscribe" || rt.Path == "/consent/confirm" {
 			continue
 		}

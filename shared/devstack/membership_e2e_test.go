@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/messaging"
-	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/routes"
-	"github.com/matterly/matterly/shared/summaries"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // TestRevokedMemberSweep walks every authenticated route of the route table
@@ -201,8 +200,8 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 	a.must(204, "DELETE", "/v1/users/"+lawyer.userID, nil)
 
 	ctx := context.Background()
-	svc := summaries.FromDeps(stack.Deps, openai.FromDeps(stack.Deps))
-	actor := activity.Actor{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
+	svc := wire.Summaries(stack.Deps)
+	actor := caller.Caller{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
 	before := itemCount(t)
 	balance, _, _ := creditsOf(t, a)
 	writes := map[string]func() error{
@@ -216,7 +215,7 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 		},
 		"delete summary": func() error { return svc.Delete(ctx, actor, sum) },
 		"record consent": func() error {
-			_, err := messaging.FromDeps(stack.Deps).RecordConsent(ctx, actor,
+			_, err := wire.Messaging(stack.Deps).RecordConsent(ctx, actor,
 				messaging.ConsentInput{Phone: "+14155550111", State: "opted_out", Method: "staff"})
 			return err
 		},

@@ -22,6 +22,7 @@ import (
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // The stack's email is make dev's sandbox (no SES endpoint), whose domains
@@ -30,12 +31,12 @@ import (
 // SES's wire format), so ownership is proved as in AWS.
 func init() {
 	Routers[routes.FnMessaging] = func(d *platform.Deps) (*httpapi.Router, error) {
-		svc := messaging.FromDeps(d)
-		if err := senders.Provision(context.Background(), d, svc); err != nil {
+		svc := wire.Messaging(d)
+		if err := senders.Provision(context.Background(), wire.Senders(d), svc); err != nil {
 			return nil, err
 		}
 		svc.Domains, svc.Resolver, svc.SandboxDomains = sesDomains, dnsFake, false
-		return messaging.NewRouter(d, svc)
+		return messaging.NewRouter(svc, d.RouterConfig())
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/token"
 )
@@ -234,7 +234,7 @@ func TestCrossTenantSweep(t *testing.T) {
 func badTokens(t *testing.T, a *account) map[string]string {
 	t.Helper()
 	d := stack.Deps
-	p := httpapi.Principal{UserID: a.userID, OrgID: a.orgID, Role: access.Owner}
+	p := caller.Caller{UserID: a.userID, OrgID: a.orgID, Role: access.Owner}
 	past := func() time.Time { return clock.Now().Add(-time.Hour) }
 	expired, _, err := token.NewIssuer(d.TokenKey, d.Config.TokenIssuer, d.Config.TokenAudience, past).Issue(p)
 	if err != nil {

@@ -7,14 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // uploadRequest declares a file to upload (a new document or a new version).
@@ -43,13 +40,13 @@ type DocumentJSON struct {
 
 var errNoBucket = errors.New("the documents function needs the documents bucket: BUCKET_NAME is required")
 
-// NewRouter serves the documents function.
-func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	if d.S3 == nil || d.Config.BucketName == "" {
+// NewRouter serves the documents function from svc, which must have its
+// bucket (StorageFor gives none without one).
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	if svc.Storage == nil || svc.Storage.Bucket == "" {
 		return nil, errNoBucket
 	}
-	svc := NewService(d.DB, NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnDocuments, d.RouterOptions())
+	rt := httpapi.NewRouter(routes.FnDocuments, rc.Options)
 
 	rt.Handle("POST /v1/matters/{matterId}/documents", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.WriteDocuments); err != nil {
@@ -59,7 +56,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		doc, up, err := svc.Create(ctx, activity.ActorOf(r), r.Param("matterId"), Declared(in))
+		doc, up, err := svc.Create(ctx, r.Principal, r.Param("matterId"), Declared(in))
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +66,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.WriteDocuments); err != nil {
 			return nil, err
 		}
-		doc, err := svc.Complete(ctx, activity.ActorOf(r), r.Param("documentId"))
+		doc, err := svc.Complete(ctx, r.Principal, r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +77,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "matters/" + r.Param("matterId") + "/documents"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, list, func(limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
 			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
 		})
 	})
@@ -103,7 +100,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			}
 			return httpapi.JSON(http.StatusOK, out), nil // nothing to download yet
 		}
-		dl, err := svc.Download(ctx, activity.ActorOf(r), doc, version, inline)
+		dl, err := svc.Download(ctx, r.Principal, doc, version, inline)
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +115,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		doc, up, err := svc.NewVersion(ctx, activity.ActorOf(r), r.Param("documentId"), Declared(in))
+		doc, up, err := svc.NewVersion(ctx, r.Principal, r.Param("documentId"), Declared(in))
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +126,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 			return nil, err
 		}
 		list := "documents/" + r.Param("documentId") + "/versions"
-		return httpapi.ListPage(r, d.Cursors, list, func(limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, list, func(limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
 			return svc.Versions(ctx, r.Principal.OrgID, r.Param("documentId"), limit, start)
 		})
 	})
@@ -137,7 +134,7 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.DeleteDocuments); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("documentId")); err != nil {
+		if err := svc.Delete(ctx, r.Principal, r.Param("documentId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil

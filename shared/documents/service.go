@@ -14,6 +14,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -64,7 +65,7 @@ const retryEdits = 3
 // until its first upload is completed, and a presigned PUT for that upload.
 // The matter's document count goes up in the same transaction, so a matter
 // with documents can never be deleted.
-func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string, in Declared) (Document, UploadURL, error) {
+func (s *Service) Create(ctx context.Context, a caller.Caller, matterID string, in Declared) (Document, UploadURL, error) {
 	name, t, err := in.check()
 	if err != nil {
 		return Document{}, UploadURL{}, err
@@ -100,7 +101,7 @@ func (s *Service) Create(ctx context.Context, a activity.Actor, matterID string,
 // the object is written here, and the document is ready at once, in one
 // transaction with its version, the matter's document count and the
 // activity entry. A failed transaction leaves the object to be removed.
-func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileName, contentType string, body []byte) (Document, error) {
+func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName, contentType string, body []byte) (Document, error) {
 	m, err := crm.LoadMatter(ctx, s.DB, a.OrgID, matterID)
 	if err != nil {
 		return Document{}, err
@@ -140,7 +141,7 @@ func (s *Service) Store(ctx context.Context, a activity.Actor, matterID, fileNam
 
 // startUpload signs the PUT of version n to a staging key of its own and
 // sets it as d's pending upload.
-func (s *Service) startUpload(ctx context.Context, a activity.Actor, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {
+func (s *Service) startUpload(ctx context.Context, a caller.Caller, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {
 	id := s.NewID()
 	staging := StagingKey(a.OrgID, d.ID, n, id)
 	up, err := s.Storage.PresignUpload(ctx, staging, t.ContentType, size)
@@ -174,7 +175,7 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (Document, error) {
 // file is never kept. The checked object is then copied to the version's
 // own key, the only one downloads read, and the staged one deleted: the
 // upload URL, still valid for a while, can never replace a version.
-func (s *Service) Complete(ctx context.Context, a activity.Actor, id string) (Document, error) {
+func (s *Service) Complete(ctx context.Context, a caller.Caller, id string) (Document, error) {
 	d, err := s.Get(ctx, a.OrgID, id)
 	if err != nil {
 		return Document{}, err
@@ -305,7 +306,7 @@ func pendingIs(id string) *store.Cond {
 // version stays readable until the new one completes. A new version started
 // while another is pending replaces that upload; on a document whose first
 // upload never completed, it restarts that upload with a fresh URL.
-func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, in Declared) (Document, UploadURL, error) {
+func (s *Service) NewVersion(ctx context.Context, a caller.Caller, id string, in Declared) (Document, UploadURL, error) {
 	name, t, err := in.check()
 	if err != nil {
 		return Document{}, UploadURL{}, err
@@ -359,7 +360,7 @@ func (s *Service) NewVersion(ctx context.Context, a activity.Actor, id string, i
 
 // List pages through a matter's documents, newest first, pending ones
 // included.
-func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start map[string]types.AttributeValue) ([]Document, map[string]types.AttributeValue, error) {
+func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start store.StartKey) ([]Document, store.StartKey, error) {
 	if _, err := crm.LoadMatter(ctx, s.DB, orgID, matterID); err != nil {
 		return nil, nil, err
 	}
@@ -375,7 +376,7 @@ func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32,
 // Versions pages through a document's completed versions, newest first,
 // in one query. Only an empty first page needs the document read, to tell
 // a pending document (no versions yet) from a missing one.
-func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, start map[string]types.AttributeValue) ([]Version, map[string]types.AttributeValue, error) {
+func (s *Service) Versions(ctx context.Context, orgID, id string, limit int32, start store.StartKey) ([]Version, store.StartKey, error) {
 	if !check.ID(id) {
 		return nil, nil, errNotFound
 	}
@@ -408,7 +409,7 @@ type Download struct {
 // shown inline when asked and the type allows it, and records the download
 // (or view) in the activity log first: a link is handed out only when its
 // record is written.
-func (s *Service) Download(ctx context.Context, a activity.Actor, d Document, n int, inline bool) (Download, error) {
+func (s *Service) Download(ctx context.Context, a caller.Caller, d Document, n int, inline bool) (Download, error) {
 	if d.Status != StatusReady {
 		return Download{}, errVersionNotFound
 	}
@@ -456,7 +457,7 @@ func (s *Service) Download(ctx context.Context, a activity.Actor, d Document, n 
 // one from the matter's document count. Objects go first, so a delete that
 // fails halfway leaves a document that a retried delete finishes, never a
 // document-less file.
-func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) Delete(ctx context.Context, a caller.Caller, id string) error {
 	for range retryEdits {
 		d, err := s.Get(ctx, a.OrgID, id)
 		if err != nil {

@@ -15,13 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/bus"
-	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -58,7 +57,7 @@ type fixture struct {
 	svc    *Service
 	s3     *s3.Client
 	flaky  *flakyS3
-	actor  activity.Actor
+	actor  caller.Caller
 	matter string
 	events atomic.Int32
 	logs   *bytes.Buffer
@@ -83,7 +82,7 @@ func newFixtureOn(t *testing.T, publish bus.PublisherFunc, versioned bool) *fixt
 	db := store.New(dyn.Client(), dyn.TableName())
 	st, client := memS3(t, versioned)
 	f := &fixture{s3: client, flaky: &flakyS3{ObjectAPI: st.API}, logs: &bytes.Buffer{},
-		actor: activity.Actor{OrgID: testOrg, UserID: "01JEEEEEEEEEEEEEEEEEEEEEEE", Role: "owner", IP: "192.0.2.1"}, matter: testMatter}
+		actor: caller.Caller{OrgID: testOrg, UserID: "01JEEEEEEEEEEEEEEEEEEEEEEE", Role: "owner", IP: "192.0.2.1"}, matter: testMatter}
 	st.API = f.flaky
 	if publish == nil {
 		publish = func(context.Context, string, any) error { f.events.Add(1); return nil }
@@ -261,11 +260,14 @@ func TestDocumentRefusedTypeDeleted(t *testing.T) {
 }
 
 func TestDocumentRouterNeedsBucket(t *testing.T) {
-	if _, err := NewRouter(&platform.Deps{Config: config.Config{BucketName: "b"}}); !errors.Is(err, errNoBucket) {
-		t.Errorf("without an S3 client: %v", err)
-	}
-	d := &platform.Deps{S3: s3.New(s3.Options{Region: "us-east-1"})}
-	if _, err := NewRouter(d); !errors.Is(err, errNoBucket) {
-		t.Errorf("without a bucket name: %v", err)
+	client := s3.New(s3.Options{Region: "us-east-1"})
+	for name, st := range map[string]*Storage{
+		"without an S3 client":  StorageFor(nil, "b", ""),
+		"without a bucket name": StorageFor(client, "", ""),
+		"with an empty bucket":  {API: client},
+	} {
+		if _, err := NewRouter(NewService(nil, st, nil, time.Now), httpapi.RouterConfig{}); !errors.Is(err, errNoBucket) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -65,6 +65,17 @@ func NewStorage(client *s3.Client, bucket, kmsKeyID string) *Storage {
 	return &Storage{API: client, Presign: s3.NewPresignClient(client), Bucket: bucket, KMSKeyID: kmsKeyID}
 }
 
+// StorageFor is NewStorage for a function's configuration: nil when it has
+// no S3 client or no bucket, so services that only sometimes read documents
+// (summaries, drafts) know they cannot, and the documents router refuses
+// to start.
+func StorageFor(client *s3.Client, bucket, kmsKeyID string) *Storage {
+	if client == nil || bucket == "" {
+		return nil
+	}
+	return NewStorage(client, bucket, kmsKeyID)
+}
+
 // UploadURL is a presigned PUT: the client sends the file's bytes to URL
 // with exactly Headers, before ExpiresAt.
 type UploadURL struct {

@@ -14,8 +14,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
@@ -81,7 +81,7 @@ const instructions = `You draft documents for a law practice. Write %s following
 
 // Create drafts a document and, for a matter, saves it as a document of
 // the matter. Credits are taken first and given back if the model fails.
-func (s *Service) Create(ctx context.Context, a activity.Actor, in Input) (Draft, error) {
+func (s *Service) Create(ctx context.Context, a caller.Caller, in Input) (Draft, error) {
 	if s.Model == nil {
 		return Draft{}, ai.ErrNotConfigured
 	}
@@ -200,7 +200,7 @@ func fileName(title string) string {
 func Register(rt *httpapi.Router, svc *Service) {
 	rt.Handle("POST /v1/drafts", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.UseAI, func(in Input) (any, error) {
-			return svc.Create(ctx, activity.ActorOf(r), in)
+			return svc.Create(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 }

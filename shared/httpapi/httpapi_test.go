@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -127,11 +128,11 @@ func FuzzDecode(f *testing.F) {
 
 type fakeVerifier struct{}
 
-func (fakeVerifier) Verify(tok string) (Principal, error) {
+func (fakeVerifier) Verify(tok string) (caller.Caller, error) {
 	if tok == "good" {
-		return Principal{UserID: "u1", OrgID: "o1", Role: access.Staff}, nil
+		return caller.Caller{UserID: "u1", OrgID: "o1", Role: access.Staff}, nil
 	}
-	return Principal{}, errors.New("bad token")
+	return caller.Caller{}, errors.New("bad token")
 }
 
 // securityHeaders are on every answer, success or problem.
@@ -286,5 +287,53 @@ func TestRouterCheck(t *testing.T) {
 	}
 	if err := rt.Check(); err == nil {
 		t.Error("Check passed with a handler for another function's route")
+	}
+}
+
+// TestRouterCaller pins what the router hands a handler as its caller: on
+// every route where the call came from (the User-Agent clipped to what the
+// activity log stores), and on an authenticated route who, the same in
+// req.Principal and in the context.
+func TestRouterCaller(t *testing.T) {
+	long := strings.Repeat("a", caller.MaxUserAgent+10)
+	tests := []struct {
+		name, fn, key, authz, ua string
+		want                     caller.Caller
+	}{
+		{name: "authenticated", fn: routes.FnOrg, key: "GET /v1/me", authz: "Bearer good", ua: "curl/8",
+			want: caller.Caller{OrgID: "o1", UserID: "u1", Role: access.Staff, IP: "192.0.2.7", UserAgent: "curl/8"}},
+		{name: "long user agent clipped", fn: routes.FnOrg, key: "GET /v1/me", authz: "Bearer good", ua: long,
+			want: caller.Caller{OrgID: "o1", UserID: "u1", Role: access.Staff, IP: "192.0.2.7", UserAgent: long[:caller.MaxUserAgent]}},
+		{name: "public route: where from only", fn: routes.FnAuth, key: "POST /v1/auth/login", ua: "curl/8",
+			want: caller.Caller{IP: "192.0.2.7", UserAgent: "curl/8"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := NewRouter(tt.fn, Options{Verifier: fakeVerifier{}, Members: fakeMembers(nil)})
+			var got, inCtx caller.Caller
+			for _, r := range routes.ForFunction(tt.fn) {
+				rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) {
+					got = req.Principal
+					inCtx, _ = PrincipalFrom(ctx)
+					return NoContent(), nil
+				})
+			}
+			if err := rt.Check(); err != nil {
+				t.Fatal(err)
+			}
+			method, _, _ := strings.Cut(tt.key, " ")
+			ev := events.APIGatewayV2HTTPRequest{RouteKey: tt.key, Headers: map[string]string{"authorization": tt.authz}}
+			ev.RequestContext.HTTP.Method, ev.RequestContext.HTTP.SourceIP, ev.RequestContext.HTTP.UserAgent = method, "192.0.2.7", tt.ua
+			resp, err := rt.Serve(context.Background(), ev)
+			if err != nil || resp.StatusCode != 204 {
+				t.Fatalf("status %d, err %v: %s", resp.StatusCode, err, resp.Body)
+			}
+			if got != tt.want {
+				t.Errorf("req.Principal = %+v, want %+v", got, tt.want)
+			}
+			if tt.authz != "" && inCtx != tt.want {
+				t.Errorf("PrincipalFrom = %+v, want %+v", inCtx, tt.want)
+			}
+		})
 	}
 }

@@ -4,10 +4,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // Page sizes of every list.
@@ -23,7 +22,7 @@ func cursorScope(r *Request, list string) string { return r.Principal.OrgID + "|
 // PageParams reads ?limit= (1-100, default 25) and ?cursor= for the named
 // list. A list with filters must name them in list ("matters?clientId=X"):
 // a cursor only fits the query that made it.
-func PageParams(r *Request, c *cursor.Sealer, list string) (int32, map[string]types.AttributeValue, error) {
+func PageParams(r *Request, c *cursor.Sealer, list string) (int32, store.StartKey, error) {
 	limit := int32(DefaultLimit)
 	if v := r.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -37,12 +36,12 @@ func PageParams(r *Request, c *cursor.Sealer, list string) (int32, map[string]ty
 }
 
 // SealCursor turns the next page's start key into the list's nextCursor.
-func SealCursor(r *Request, c *cursor.Sealer, list string, next map[string]types.AttributeValue) (string, error) {
+func SealCursor(r *Request, c *cursor.Sealer, list string, next store.StartKey) (string, error) {
 	return c.Seal(cursorScope(r, list), next)
 }
 
 // PageQuery reads one page of a list from start (nil for the first page).
-type PageQuery[T any] func(limit int32, start map[string]types.AttributeValue) (items []T, next map[string]types.AttributeValue, err error)
+type PageQuery[T any] func(limit int32, start store.StartKey) (items []T, next store.StartKey, err error)
 
 // ListPage answers one page of the named list (see PageParams for the
 // name): ?limit and ?cursor in, {items, nextCursor} out, items never null.

@@ -12,23 +12,21 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 )
 
-// Principal is the verified caller of an authenticated route. OrgID comes
-// only from the verified token: it scopes every data access.
-type Principal struct {
-	UserID string
-	OrgID  string
-	Role   access.Role
-}
-
 // Request is one API request as a handler sees it.
 type Request struct {
-	Event     events.APIGatewayV2HTTPRequest
-	ID        string // request id, also in every log line and problem
-	Principal Principal
+	Event events.APIGatewayV2HTTPRequest
+	ID    string // request id, also in every log line and problem
+	// Principal is the caller: where from (IP, User-Agent) on every route,
+	// and on an authenticated route who, from the verified token and the
+	// caller's current membership. OrgID comes only from the verified token:
+	// it scopes every data access.
+	Principal caller.Caller
 	Log       *slog.Logger
 	maxBody   int
 }
@@ -129,13 +127,13 @@ type Page[T any] struct {
 type principalKey struct{}
 
 // WithPrincipal stores p in ctx.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
+func WithPrincipal(ctx context.Context, p caller.Caller) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
 // PrincipalFrom returns the verified caller stored in ctx.
-func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
+func PrincipalFrom(ctx context.Context) (caller.Caller, bool) {
+	p, ok := ctx.Value(principalKey{}).(caller.Caller)
 	return p, ok
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -24,7 +26,7 @@ type HandlerFunc func(ctx context.Context, r *Request) (*Response, error)
 
 // Verifier checks an access token and returns its principal.
 type Verifier interface {
-	Verify(token string) (Principal, error)
+	Verify(token string) (caller.Caller, error)
 }
 
 // Member is the caller's member item as read for this request: the role
@@ -52,6 +54,16 @@ type Options struct {
 	AllowedOrigins []string // CORS origins allowed to call with credentials
 	Logger         *slog.Logger
 	MaxBody        int // bytes; DefaultMaxBody when zero
+}
+
+// RouterConfig is what an API function's router needs besides its
+// services: the router's Options (token verification, the membership read,
+// CORS, the logger) and the sealer of its list cursors. A domain package's
+// NewRouter takes it with the services it serves; the mains and the devstack
+// fill it in.
+type RouterConfig struct {
+	Options
+	Cursors *cursor.Sealer // seals and opens list cursors; required by routers with list routes
 }
 
 // Router dispatches one function's requests by API Gateway route key.
@@ -120,6 +132,7 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	}
 	log := rt.opts.Logger.With("requestId", reqID, "function", rt.function, "route", ev.RouteKey)
 	req := &Request{Event: ev, ID: reqID, Log: log, maxBody: rt.opts.MaxBody}
+	req.Principal = caller.Caller{}.From(req.SourceIP(), req.UserAgent())
 
 	var resp events.APIGatewayV2HTTPResponse
 	if ev.RequestContext.HTTP.Method == http.MethodOptions {
@@ -189,9 +202,9 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 			}
 			return r
 		}
-		req.Principal = p
+		req.Principal = p.From(req.Principal.IP, req.Principal.UserAgent)
 		req.Log = req.Log.With("orgId", p.OrgID, "userId", p.UserID)
-		ctx = WithMember(WithPrincipal(ctx, p), m)
+		ctx = WithMember(WithPrincipal(ctx, req.Principal), m)
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -215,7 +228,7 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 	return render(out, req.ID)
 }
 
-func (rt *Router) authenticate(ctx context.Context, req *Request) (Principal, Member, error) {
+func (rt *Router) authenticate(ctx context.Context, req *Request) (caller.Caller, Member, error) {
 	return Authenticate(ctx, rt.opts.Verifier, rt.opts.Members, req.Header("authorization"))
 }
 
@@ -230,24 +243,24 @@ var errInvalidToken = fault.E(fault.Unauthorized, "The access token is invalid o
 // the role they hold now. Handlers outside a Router (the streaming speech
 // function) call it too, so every entry point refuses the same tokens with
 // the same answers.
-func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (Principal, Member, error) {
+func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (caller.Caller, Member, error) {
 	scheme, tok, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return Principal{}, Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
+		return caller.Caller{}, Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
 	}
 	p, err := v.Verify(strings.TrimSpace(tok))
 	if err != nil {
-		return Principal{}, Member{}, errInvalidToken
+		return caller.Caller{}, Member{}, errInvalidToken
 	}
 	if members == nil {
-		return Principal{}, Member{}, errors.New("no membership check configured")
+		return caller.Caller{}, Member{}, errors.New("no membership check configured")
 	}
 	m, found, err := members.Member(ctx, p.OrgID, p.UserID)
 	if err != nil {
-		return Principal{}, Member{}, err
+		return caller.Caller{}, Member{}, err
 	}
 	if !found {
-		return Principal{}, Member{}, errInvalidToken
+		return caller.Caller{}, Member{}, errInvalidToken
 	}
 	p.Role = m.Role
 	return p, m, nil

@@ -7,13 +7,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // RefreshCookie is the name of the HttpOnly refresh-token cookie.
@@ -120,12 +118,11 @@ func refreshCookie(tok string, expires time.Time, now time.Time) string {
 }
 
 // NewAuthRouter serves the auth function: login, refresh, logout.
-func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
-	if d.Tokens == nil {
+func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	if svc.Tokens == nil {
 		return nil, errNoTokenSecret
 	}
-	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnAuth, d.RouterOptions())
+	rt := httpapi.NewRouter(routes.FnAuth, rc.Options)
 	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in loginRequest
 		if err := r.Decode(&in); err != nil {
@@ -135,35 +132,34 @@ func NewAuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return sessionResponse(d, http.StatusOK, sess, nil), nil
+		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
 		if fault.Is(err, fault.Unauthorized) {
 			// The cookie is dead: tell the browser to drop it.
-			return &httpapi.Response{Cookies: []string{refreshCookie("", time.Time{}, d.Now())}}, err
+			return &httpapi.Response{Cookies: []string{refreshCookie("", time.Time{}, svc.Now())}}, err
 		}
 		if err != nil {
 			return nil, err
 		}
 		sess.User = User{} // API.md: refresh answers {accessToken} only
-		return sessionResponse(d, http.StatusOK, sess, nil), nil
+		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
 	})
 	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {
 			return nil, err
 		}
 		resp := httpapi.NoContent()
-		resp.Cookies = []string{refreshCookie("", time.Time{}, d.Now())}
+		resp.Cookies = []string{refreshCookie("", time.Time{}, svc.Now())}
 		return resp, nil
 	})
 	return rt, rt.Check()
 }
 
 // NewOrgRouter serves the org function: me, org settings, members.
-func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
-	svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
-	rt := httpapi.NewRouter(routes.FnOrg, d.RouterOptions())
+func NewOrgRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnOrg, rc.Options)
 	rt.Handle("GET /v1/me", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		u, o, err := svc.Me(ctx, r.Principal)
 		if err != nil {
@@ -199,7 +195,7 @@ func NewOrgRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err := r.Require(access.ReadUsers); err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "users", func(limit int32, start map[string]types.AttributeValue) ([]UserJSON, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, "users", func(limit int32, start store.StartKey) ([]UserJSON, store.StartKey, error) {
 			users, next, err := svc.ListUsers(ctx, r.Principal.OrgID, limit, start)
 			out := make([]UserJSON, len(users))
 			for i, u := range users {
@@ -245,7 +241,7 @@ var errNoTokenSecret = errors.New("this function issues access tokens: TOKEN_SEC
 
 // sessionResponse answers a new session: the access token in the body, the
 // refresh token in its HttpOnly cookie.
-func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *httpapi.Response {
+func sessionResponse(now func() time.Time, status int, sess Session, org *Org) *httpapi.Response {
 	body := SessionJSON{AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}
 	if sess.User.ID != "" {
 		u := toUserJSON(sess.User)
@@ -256,57 +252,47 @@ func sessionResponse(d *platform.Deps, status int, sess Session, org *Org) *http
 		body.Org = &o
 	}
 	resp := httpapi.JSON(status, body)
-	resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, d.Now())}
+	resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, now())}
 	return resp
 }
 
-// NewAccountsRouter returns the builder of the accounts function: the two
-// routes that create logins and so judge password strength (sign-up and
-// adding a member), with strength as the policy and mailer's Mailer for the
-// notice to an address a sign-up found taken (nil: no notices).
-func NewAccountsRouter(strength func(pw string, userInputs ...string) string, mailer MailerFunc) platform.RouterFunc {
-	return func(d *platform.Deps) (*httpapi.Router, error) {
-		if d.Tokens == nil {
-			return nil, errNoTokenSecret
-		}
-		svc := NewService(d.DB, d.Tokens, d.Log, d.Now)
-		svc.Strength = strength
-		if mailer != nil {
-			m, err := mailer(d)
-			if err != nil {
-				return nil, err
-			}
-			svc.Mailer = m
-		}
-		rt := httpapi.NewRouter(routes.FnAccounts, d.RouterOptions())
-		rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-			var in signupRequest
-			if err := r.Decode(&in); err != nil {
-				return nil, err
-			}
-			org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
-				Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
-				IP: r.SourceIP()})
-			if err != nil {
-				return nil, err
-			}
-			return sessionResponse(d, http.StatusCreated, sess, &org), nil
-		})
-		rt.Handle("POST /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-			if err := r.Require(access.ManageUsers); err != nil {
-				return nil, err
-			}
-			var in userCreateRequest
-			if err := r.Decode(&in); err != nil {
-				return nil, err
-			}
-			u, err := svc.CreateUser(ctx, r.Principal, NewMember{Name: in.Name, Email: in.Email, Username: in.Username,
-				Password: in.Password, Phone: in.Phone, Role: access.Role(in.Role)})
-			if err != nil {
-				return nil, err
-			}
-			return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
-		})
-		return rt, rt.Check()
+// NewAccountsRouter serves the accounts function: the two routes that
+// create logins and so judge password strength (sign-up and adding a
+// member). svc must issue tokens; its Strength is the password policy and
+// its Mailer (nil: none) sends the notice to an address a sign-up found
+// taken.
+func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	if svc.Tokens == nil {
+		return nil, errNoTokenSecret
 	}
+	rt := httpapi.NewRouter(routes.FnAccounts, rc.Options)
+	rt.Handle("POST /v1/auth/signup", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in signupRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
+			Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
+			IP: r.SourceIP()})
+		if err != nil {
+			return nil, err
+		}
+		return sessionResponse(svc.Now, http.StatusCreated, sess, &org), nil
+	})
+	rt.Handle("POST /v1/users", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageUsers); err != nil {
+			return nil, err
+		}
+		var in userCreateRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		u, err := svc.CreateUser(ctx, r.Principal, NewMember{Name: in.Name, Email: in.Email, Username: in.Username,
+			Password: in.Password, Phone: in.Phone, Role: access.Role(in.Role)})
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
+	})
+	return rt, rt.Check()
 }

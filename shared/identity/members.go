@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
-	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -18,7 +18,7 @@ import (
 var errUserNotFound = fault.E(fault.NotFound, "No such user.")
 
 // Me returns the caller and their org in one read.
-func (s *Service) Me(ctx context.Context, p httpapi.Principal) (User, Org, error) {
+func (s *Service) Me(ctx context.Context, p caller.Caller) (User, Org, error) {
 	var ur userRow
 	var or orgRow
 	u := &store.KeyOut{PK: orgPK(p.OrgID), SK: userSK(p.UserID), Out: &ur}
@@ -54,7 +54,7 @@ type OrgPatch struct {
 // UpdateOrg applies patch to the caller's org. A new SMS from-number is
 // reserved for this org in the same transaction: inbound SMS are routed by it,
 // so two orgs can never share one.
-func (s *Service) UpdateOrg(ctx context.Context, p httpapi.Principal, patch OrgPatch) (Org, error) {
+func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch) (Org, error) {
 	org, err := s.Org(ctx, p.OrgID)
 	if err != nil {
 		return Org{}, err
@@ -225,7 +225,7 @@ func assignee(ctx context.Context, db *store.DB, pk string) (string, error) {
 }
 
 // ListUsers returns one page of the org's members.
-func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]User, map[string]types.AttributeValue, error) {
+func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]User, store.StartKey, error) {
 	var rows []userRow
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: orgPK(orgID), SKPrefix: userPfx, Forward: true, Limit: limit, StartKey: start}, &rows)
 	if err != nil {
@@ -241,7 +241,7 @@ func (s *Service) ListUsers(ctx context.Context, orgID string, limit int32, star
 // actor loads the caller's current member record. Role checks for member
 // management use it rather than the token's role, which may be up to 15
 // minutes old.
-func (s *Service) actor(ctx context.Context, p httpapi.Principal) (User, error) {
+func (s *Service) actor(ctx context.Context, p caller.Caller) (User, error) {
 	u, err := s.user(ctx, p.OrgID, p.UserID)
 	if fault.Is(err, fault.NotFound) {
 		return User{}, fault.E(fault.Unauthorized, "This account no longer exists.")
@@ -255,7 +255,7 @@ func (s *Service) actor(ctx context.Context, p httpapi.Principal) (User, error) 
 // actorAndTarget loads the caller and the member they act on. Acting on
 // oneself uses the one record the role rules were checked against, so the
 // write's role condition pins exactly that.
-func (s *Service) actorAndTarget(ctx context.Context, p httpapi.Principal, userID string) (User, User, error) {
+func (s *Service) actorAndTarget(ctx context.Context, p caller.Caller, userID string) (User, User, error) {
 	actor, err := s.actor(ctx, p)
 	if err != nil {
 		return User{}, User{}, err
@@ -270,7 +270,7 @@ func (s *Service) actorAndTarget(ctx context.Context, p httpapi.Principal, userI
 // stillHasRole is a transaction item that holds only while the caller still
 // has role: a member demoted or removed between our read and our write
 // cannot complete a change their old role allowed.
-func (s *Service) stillHasRole(p httpapi.Principal, roles ...access.Role) types.TransactWriteItem {
+func (s *Service) stillHasRole(p caller.Caller, roles ...access.Role) types.TransactWriteItem {
 	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), *roleIn(roles...))
 }
 
@@ -309,7 +309,7 @@ type NewMember struct {
 
 // CreateUser adds a member to the caller's org. Nobody grants a role above
 // their own: admins cannot create owners.
-func (s *Service) CreateUser(ctx context.Context, p httpapi.Principal, in NewMember) (User, error) {
+func (s *Service) CreateUser(ctx context.Context, p caller.Caller, in NewMember) (User, error) {
 	// The org comes with the caller in one read: its names are words a
 	// guesser tries first, so the strength check must know them.
 	actor, org, err := s.Me(ctx, p)
@@ -384,7 +384,7 @@ type MemberPatch struct {
 // UpdateUser changes a member's name, phone or role under the role rules:
 // only owners touch owners or grant ownership, admins manage the other roles,
 // nobody raises their own role, and the last owner stays an owner.
-func (s *Service) UpdateUser(ctx context.Context, p httpapi.Principal, userID string, patch MemberPatch) (User, error) {
+func (s *Service) UpdateUser(ctx context.Context, p caller.Caller, userID string, patch MemberPatch) (User, error) {
 	actor, target, err := s.actorAndTarget(ctx, p, userID)
 	if err != nil {
 		return User{}, err
@@ -468,7 +468,7 @@ func memberTxErr(err error) error {
 
 // DeleteUser removes a member and their logins; their sessions end because
 // refresh checks the member still exists.
-func (s *Service) DeleteUser(ctx context.Context, p httpapi.Principal, userID string) error {
+func (s *Service) DeleteUser(ctx context.Context, p caller.Caller, userID string) error {
 	actor, target, err := s.actorAndTarget(ctx, p, userID)
 	if err != nil {
 		return err

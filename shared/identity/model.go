@@ -8,8 +8,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -203,7 +201,7 @@ func markerOwner(ctx context.Context, db *store.DB, pk string) (string, error) {
 const orgsIndex = "ORGS"
 
 // ListOrgs pages through the ids of all orgs.
-func ListOrgs(ctx context.Context, db *store.DB, limit int32, start map[string]types.AttributeValue) ([]string, map[string]types.AttributeValue, error) {
+func ListOrgs(ctx context.Context, db *store.DB, limit int32, start store.StartKey) ([]string, store.StartKey, error) {
 	var rows []struct {
 		ID string `dynamodbav:"id"`
 	}

@@ -1,10 +1,6 @@
 package identity
 
-import (
-	"context"
-
-	"github.com/matterly/matterly/shared/platform"
-)
+import "context"
 
 // Mailer sends the platform's own emails to account holders (not an org's
 // messages to its clients, which go through messaging). Identity cannot
@@ -13,9 +9,6 @@ import (
 type Mailer interface {
 	SendAccountEmail(ctx context.Context, to, subject, text string) error
 }
-
-// MailerFunc builds a function's Mailer from its dependencies.
-type MailerFunc func(*platform.Deps) (Mailer, error)
 
 // signupNotice is what the owner of an address hears when someone tries to
 // sign up with it. It holds nothing the person signing up typed (their

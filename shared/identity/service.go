@@ -17,8 +17,8 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
-	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/token"
@@ -261,8 +261,8 @@ func hashSecret(secret []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-func principalOf(u User) httpapi.Principal {
-	return httpapi.Principal{UserID: u.ID, OrgID: u.OrgID, Role: u.Role}
+func principalOf(u User) caller.Caller {
+	return caller.Caller{UserID: u.ID, OrgID: u.OrgID, Role: u.Role}
 }
 
 var errBadCredentials = fault.E(fault.Unauthorized, "The login or password is incorrect.")
@@ -432,7 +432,7 @@ func (s *Service) revokeFamily(ctx context.Context, orgID, familyID, why string)
 
 // Logout revokes the session the refresh token belongs to, when it is the
 // caller's own. An absent or unknown token is not an error: logout is idempotent.
-func (s *Service) Logout(ctx context.Context, p httpapi.Principal, tok string) error {
+func (s *Service) Logout(ctx context.Context, p caller.Caller, tok string) error {
 	if tok == "" {
 		return nil
 	}

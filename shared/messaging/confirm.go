@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -60,7 +60,7 @@ func confirmationSK(id string) string { return "CONSENTCONFIRM#" + id }
 
 // RequestConfirmation sends the client a link to confirm they want
 // messages at an address they opted out of themselves.
-func (s *Service) RequestConfirmation(ctx context.Context, a activity.Actor, in ConfirmationInput) (Confirmation, error) {
+func (s *Service) RequestConfirmation(ctx context.Context, a caller.Caller, in ConfirmationInput) (Confirmation, error) {
 	if !access.Can(access.Role(a.Role), access.OptInConsent) {
 		return Confirmation{}, fault.E(fault.Forbidden, "Your role cannot ask clients to opt back in.")
 	}

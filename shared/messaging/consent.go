@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -147,7 +147,7 @@ func consentPermission(in ConsentInput) access.Permission {
 // caller's role (checked again inside the transaction: a token outlives a
 // demotion) decides what they may record; an opt-in undoes the client's
 // own opt-out only as a staff_override.
-func (s *Service) RecordConsent(ctx context.Context, a activity.Actor, in ConsentInput) (ConsentChange, error) {
+func (s *Service) RecordConsent(ctx context.Context, a caller.Caller, in ConsentInput) (ConsentChange, error) {
 	perm := consentPermission(in)
 	if !access.Can(access.Role(a.Role), perm) {
 		return ConsentChange{}, fault.E(fault.Forbidden, "Your role cannot record this consent change (%s).", perm)
@@ -196,7 +196,7 @@ func (s *Service) RecordConsent(ctx context.Context, a activity.Actor, in Consen
 }
 
 // ConsentLog pages through an address's consent log, newest first.
-func (s *Service) ConsentLog(ctx context.Context, orgID, channel, address string, limit int32, start map[string]types.AttributeValue) ([]ConsentChange, map[string]types.AttributeValue, error) {
+func (s *Service) ConsentLog(ctx context.Context, orgID, channel, address string, limit int32, start store.StartKey) ([]ConsentChange, store.StartKey, error) {
 	var out []ConsentChange
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: consentLogPrefix(channel, address), Limit: limit, StartKey: start}, &out)
 	return out, next, err

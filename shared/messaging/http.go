@@ -3,27 +3,43 @@ package messaging
 import (
 	"context"
 	"html"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"time"
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
-// FromDeps builds the service for a function.
-func FromDeps(d *platform.Deps) *Service {
+// Setup is what a function's messaging Service is built from: its
+// configuration, the table, and the platform's Twilio credentials and link
+// key.
+type Setup struct {
+	Config           config.Config
+	DB               *store.DB
+	Log              *slog.Logger
+	Now              func() time.Time
+	Queue            queue.Sender // the send queue; nil in functions that only read
+	LinkKey          []byte       // signs unsubscribe and confirmation links
+	TwilioAccountSID string
+	TwilioAuthToken  string
+}
+
+// Build builds the service for a function.
+func Build(d Setup) *Service {
 	cfg := d.Config
 	smsBox, emailBox := Sandboxed(cfg.Local(), d.TwilioAccountSID, cfg.SESEndpoint)
 	from := cfg.EmailFrom
@@ -43,7 +59,7 @@ func FromDeps(d *platform.Deps) *Service {
 	return &Service{Domains: domains, Numbers: numbers, DB: d.DB, Log: d.Log, Now: d.Now, NewID: newID, Queue: d.Queue,
 		SMSReady:   smsBox || d.TwilioAccountSID != "" && d.TwilioAuthToken != "",
 		EmailReady: emailBox || cfg.EmailFrom != "" || !cfg.Local(),
-		SandboxSMS: smsBox, SandboxDomains: emailBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.Keys.LinkKey, EmailFrom: from}
+		SandboxSMS: smsBox, SandboxDomains: emailBox, MaxSegments: cfg.SMSMaxSegments, PublicURL: cfg.PublicBaseURL, WebhookURL: cfg.WebhookBaseURL, LinkKey: d.LinkKey, EmailFrom: from}
 }
 
 // sandboxFrom is the sender of make dev's sandboxed email.
@@ -57,16 +73,16 @@ func Sandboxed(local bool, twilioSID, sesEndpoint string) (sms, email bool) {
 }
 
 // NewRouter serves the messaging API and the unsubscribe link.
-func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
-	rt := httpapi.NewRouter(routes.FnMessaging, d.RouterOptions())
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnMessaging, rc.Options)
 	rt.Handle("POST /v1/messages/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.SendMessages, func(in SMSInput) (any, error) {
-			return svc.SendSMS(ctx, activity.ActorOf(r), in)
+			return svc.SendSMS(ctx, r.Principal, in)
 		}, http.StatusAccepted)
 	})
 	rt.Handle("POST /v1/messages/email", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.SendMessages, func(in EmailInput) (any, error) {
-			return svc.SendEmail(ctx, activity.ActorOf(r), in)
+			return svc.SendEmail(ctx, r.Principal, in)
 		}, http.StatusAccepted)
 	})
 	rt.Handle("GET /v1/messages", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -77,7 +93,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "messages|"+pk, func(limit int32, start map[string]types.AttributeValue) ([]Message, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, "messages|"+pk, func(limit int32, start store.StartKey) ([]Message, store.StartKey, error) {
 			var out []Message
 			next, err := svc.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: pk, Limit: limit, StartKey: start}, &out)
 			return out, next, err
@@ -91,7 +107,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "consent|"+channel+"|"+addr, func(limit int32, start map[string]types.AttributeValue) ([]ConsentChange, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, "consent|"+channel+"|"+addr, func(limit int32, start store.StartKey) ([]ConsentChange, store.StartKey, error) {
 			return svc.ConsentLog(ctx, r.Principal.OrgID, channel, addr, limit, start)
 		})
 	})
@@ -111,7 +127,7 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("POST /v1/consent", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.RecordConsent, func(in ConsentInput) (any, error) {
-			return svc.RecordConsent(ctx, activity.ActorOf(r), in)
+			return svc.RecordConsent(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -123,12 +139,12 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 	})
 	rt.Handle("PATCH /v1/messaging/settings", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in SettingsPatch) (any, error) {
-			return svc.UpdateSettings(ctx, activity.ActorOf(r), in)
+			return svc.UpdateSettings(ctx, r.Principal, in)
 		}, http.StatusOK)
 	})
 	rt.Handle("POST /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in DomainInput) (any, error) {
-			return svc.AddDomain(ctx, activity.ActorOf(r), in)
+			return svc.AddDomain(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("GET /v1/messaging/email-domains", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -142,18 +158,18 @@ func NewRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
 		if err := r.Require(access.ManageMessaging); err != nil {
 			return nil, err
 		}
-		return httpapi.NoContent(), svc.DeleteDomain(ctx, activity.ActorOf(r), r.Param("domain"))
+		return httpapi.NoContent(), svc.DeleteDomain(ctx, r.Principal, r.Param("domain"))
 	})
 	rt.Handle("POST /v1/messaging/sms-numbers", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManageMessaging, func(in NumberInput) (any, error) {
-			return svc.BuyNumber(ctx, activity.ActorOf(r), in)
+			return svc.BuyNumber(ctx, r.Principal, in)
 		}, http.StatusCreated)
 	})
 	rt.Handle("POST /v1/messaging/sms-services", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManageMessaging); err != nil {
 			return nil, err
 		}
-		out, err := svc.CreateService(ctx, activity.ActorOf(r))
+		out, err := svc.CreateService(ctx, r.Principal)
 		return httpapi.JSON(http.StatusCreated, out), err
 	})
 	handlePages(rt, svc) // pages.go: unsubscribe, double opt-in
@@ -238,7 +254,7 @@ type SettingsPatch struct {
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
 // UpdateSettings saves the org's messaging settings.
-func (s *Service) UpdateSettings(ctx context.Context, a activity.Actor, p SettingsPatch) (Settings, error) {
+func (s *Service) UpdateSettings(ctx context.Context, a caller.Caller, p SettingsPatch) (Settings, error) {
 	st, err := s.settings(ctx, a.OrgID)
 	if err != nil {
 		return Settings{}, err
@@ -312,23 +328,32 @@ func (s *Service) UpdateSettings(ctx context.Context, a activity.Actor, p Settin
 	return st, nil
 }
 
+// Webhook is what Twilio's webhooks need: the platform's auth token (every
+// request's signature is checked with it), the public base URL Twilio
+// signed, and whether Twilio answers STOP/START/HELP itself.
+type Webhook struct {
+	AuthToken         string
+	PublicBaseURL     string
+	RepliesToKeywords bool
+}
+
 // NewWebhookRouter serves Twilio's webhooks (a function URL in AWS): each
 // signature is checked before anything else.
-func NewWebhookRouter(d *platform.Deps, svc *Service) (*httpapi.Router, error) {
-	rt := httpapi.NewRouter(routes.FnTwilioWebhook, httpapi.Options{Verifier: d.Verifier, Logger: d.Log, MaxBody: 64 << 10})
+func NewWebhookRouter(svc *Service, wh Webhook, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnTwilioWebhook, httpapi.Options{Verifier: rc.Verifier, Logger: rc.Logger, MaxBody: 64 << 10})
 	rt.Handle("POST /webhooks/twilio/sms", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		form, err := verifiedForm(r, d.TwilioAuthToken, d.Config.PublicBaseURL)
+		form, err := verifiedForm(r, wh.AuthToken, wh.PublicBaseURL)
 		if err != nil {
 			return nil, err
 		}
-		reply, err := svc.Inbound(ctx, form, !d.Config.TwilioRepliesToKeywords)
+		reply, err := svc.Inbound(ctx, form, !wh.RepliesToKeywords)
 		if err != nil {
 			return nil, err
 		}
 		return twiml(reply), nil
 	})
 	rt.Handle("POST /webhooks/twilio/status", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		form, err := verifiedForm(r, d.TwilioAuthToken, d.Config.PublicBaseURL)
+		form, err := verifiedForm(r, wh.AuthToken, wh.PublicBaseURL)
 		if err != nil {
 			return nil, err
 		}

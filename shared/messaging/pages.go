@@ -7,7 +7,6 @@ import (
 	"net/http"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/store"
@@ -88,7 +87,7 @@ func handlePages(rt *httpapi.Router, svc *Service) {
 	})
 	rt.Handle("POST /v1/consent/confirmations", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.OptInConsent, func(in ConfirmationInput) (any, error) {
-			return svc.RequestConfirmation(ctx, activity.ActorOf(r), in)
+			return svc.RequestConfirmation(ctx, r.Principal, in)
 		}, http.StatusAccepted)
 	})
 }

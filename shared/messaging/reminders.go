@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/payments"
@@ -41,7 +39,7 @@ const (
 // late, often or in parallel this runs: its message is stored in one
 // transaction with a "sent" marker that must not exist yet.
 func (s *Service) RunSchedule(ctx context.Context) error {
-	var start map[string]types.AttributeValue
+	var start store.StartKey
 	var errs []error
 	for {
 		ids, next, err := identity.ListOrgs(ctx, s.DB, 100, start)
@@ -85,7 +83,7 @@ func (s *Service) appointmentReminders(ctx context.Context, orgID string, o org,
 	lead := time.Duration(st.ReminderLeadMinutes) * time.Minute
 	// A reminder moved before quiet hours goes out up to a day early.
 	from, to := now, now.Add(lead+24*time.Hour)
-	var start map[string]types.AttributeValue
+	var start store.StartKey
 	for {
 		var rows []crm.Booking
 		page := crm.BookingsStarting(orgID, from, to)
@@ -182,7 +180,7 @@ func (s *Service) mark(ctx context.Context, orgID, marker, why string) error {
 func (s *Service) paymentReminders(ctx context.Context, orgID string, o org, q quiet, now time.Time) error {
 	today := now.In(q.loc).Format(time.DateOnly)
 	pay := &payments.Service{DB: s.DB}
-	var start map[string]types.AttributeValue
+	var start store.StartKey
 	for {
 		invs, next, err := pay.OverdueInvoices(ctx, orgID, today, 100, start)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -46,7 +47,7 @@ var errNoEmail = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Hour,
 // SendSMS stores a text to a client as queued and hands it to the worker.
 // It is refused with 409 when the client's number opted out; the consent
 // check is part of the transaction that stores the message.
-func (s *Service) SendSMS(ctx context.Context, a activity.Actor, in SMSInput) (Message, error) {
+func (s *Service) SendSMS(ctx context.Context, a caller.Caller, in SMSInput) (Message, error) {
 	if !s.SMSReady {
 		return Message{}, errNoSMS
 	}
@@ -93,7 +94,7 @@ func (s *Service) maxSegments() int {
 }
 
 // SendEmail stores an email to a client as queued and hands it to the worker.
-func (s *Service) SendEmail(ctx context.Context, a activity.Actor, in EmailInput) (Message, error) {
+func (s *Service) SendEmail(ctx context.Context, a caller.Caller, in EmailInput) (Message, error) {
 	if !s.EmailReady {
 		return Message{}, errNoEmail
 	}
@@ -157,7 +158,7 @@ func (s *Service) recipient(ctx context.Context, orgID, clientID, matterID strin
 // store writes a new outbound message as queued, with the consent check,
 // and queues it. a is the member who sent it (their role is checked in the
 // same transaction and the send is logged); nil for the schedules' messages.
-func (s *Service) store(ctx context.Context, a *activity.Actor, orgID string, m *Message, extra ...types.TransactWriteItem) error {
+func (s *Service) store(ctx context.Context, a *caller.Caller, orgID string, m *Message, extra ...types.TransactWriteItem) error {
 	now := s.Now().UTC()
 	m.ID, m.Status, m.CreatedAt, m.UpdatedAt = s.NewID(), StatusQueued, now, now
 	m.setKeys(orgID)

@@ -15,9 +15,9 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
-	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -147,7 +147,7 @@ type DomainInput struct {
 // AddDomain creates the domain's SES identity (or finds the one another
 // org created) and records it for the org as pending, with the records to
 // publish.
-func (s *Service) AddDomain(ctx context.Context, a activity.Actor, in DomainInput) (EmailDomain, error) {
+func (s *Service) AddDomain(ctx context.Context, a caller.Caller, in DomainInput) (EmailDomain, error) {
 	domain := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(in.Domain)), ".")
 	if !validDomain(domain) {
 		return EmailDomain{}, fault.Fields(fault.FieldError{Field: "domain", Message: "must be a domain name such as smithlaw.com"})
@@ -318,7 +318,7 @@ func (s *Service) domainVerifiedFor(ctx context.Context, orgID, domain string) (
 
 // DeleteDomain removes the org's domain (and its verification); SES's
 // identity goes with the last org that added it.
-func (s *Service) DeleteDomain(ctx context.Context, a activity.Actor, domain string) error {
+func (s *Service) DeleteDomain(ctx context.Context, a caller.Caller, domain string) error {
 	domain = strings.ToLower(domain)
 	var d EmailDomain
 	owner := domainOwner{}
@@ -415,7 +415,7 @@ type SMSSenderOut struct {
 // a time (claimPurchase): every purchase costs the platform money, and
 // "the org has no number yet" cannot be checked in the transaction that
 // follows Twilio's answer.
-func (s *Service) BuyNumber(ctx context.Context, a activity.Actor, in NumberInput) (SMSSenderOut, error) {
+func (s *Service) BuyNumber(ctx context.Context, a caller.Caller, in NumberInput) (SMSSenderOut, error) {
 	if in.AreaCode != 0 && (in.AreaCode < 200 || in.AreaCode > 999) {
 		return SMSSenderOut{}, fault.Fields(fault.FieldError{Field: "areaCode", Message: "must be a three-digit US area code"})
 	}
@@ -561,7 +561,7 @@ func (s *Service) releasePurchase(ctx context.Context, c purchaseClaim) {
 // CreateService creates a Messaging Service in the platform's Twilio
 // account, assigns it to the org and makes it the org's
 // twilioMessagingServiceSid. Its number pool is the platform's to fill.
-func (s *Service) CreateService(ctx context.Context, a activity.Actor) (SMSSenderOut, error) {
+func (s *Service) CreateService(ctx context.Context, a caller.Caller) (SMSSenderOut, error) {
 	if s.Numbers == nil {
 		return SMSSenderOut{}, errNoSMS
 	}
@@ -600,7 +600,7 @@ var errTwilio = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
 
 // assign commits the assignment w (with writes that go with it) and its
 // activity entry.
-func (s *Service) assign(ctx context.Context, a activity.Actor, action, what string, w types.TransactWriteItem, with ...types.TransactWriteItem) error {
+func (s *Service) assign(ctx context.Context, a caller.Caller, action, what string, w types.TransactWriteItem, with ...types.TransactWriteItem) error {
 	e := activity.Entry{Action: action, EntityType: "org", EntityID: a.OrgID, Detail: what}
 	err := activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now().UTC(), access.ManageMessaging, e, append([]types.TransactWriteItem{w}, with...)...)
 	if store.Failed(err, 0) {
@@ -631,6 +631,6 @@ func (s *Service) identity() *identity.Service {
 	return &identity.Service{DB: s.DB, Log: s.Log, Now: s.Now, NewID: s.NewID}
 }
 
-func principal(a activity.Actor) httpapi.Principal {
-	return httpapi.Principal{UserID: a.UserID, OrgID: a.OrgID, Role: access.Role(a.Role)}
+func principal(a caller.Caller) caller.Caller {
+	return caller.Caller{UserID: a.UserID, OrgID: a.OrgID, Role: access.Role(a.Role)}
 }

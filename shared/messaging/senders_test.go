@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/matterly/matterly/shared/config"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 func TestAddressAndDomain(t *testing.T) {
@@ -36,10 +35,10 @@ func TestAddressAndDomain(t *testing.T) {
 
 // TestSandboxSenders: make dev without SES or Twilio credentials still
 // gives orgs domains and numbers, labelled sandbox; with credentials
-// FromDeps leaves the providers to providers/senders.Provision.
+// Build leaves the providers to providers/senders.Provision.
 func TestSandboxSenders(t *testing.T) {
 	local := config.Config{DynamoEndpoint: "http://127.0.0.1:8000"}
-	svc := FromDeps(&platform.Deps{Config: local})
+	svc := Build(Setup{Config: local})
 	if _, ok := svc.Domains.(SandboxDomains); !ok || !svc.SandboxDomains {
 		t.Errorf("local without SES: Domains %T, sandbox %v", svc.Domains, svc.SandboxDomains)
 	}
@@ -48,11 +47,11 @@ func TestSandboxSenders(t *testing.T) {
 	}
 	withCreds := local
 	withCreds.SESEndpoint = "http://127.0.0.1:9000"
-	svc = FromDeps(&platform.Deps{Config: withCreds, TwilioAccountSID: "AC1", TwilioAuthToken: "t"})
+	svc = Build(Setup{Config: withCreds, TwilioAccountSID: "AC1", TwilioAuthToken: "t"})
 	if svc.Domains != nil || svc.Numbers != nil || svc.SandboxDomains {
 		t.Errorf("configured providers replaced by sandboxes: %T %T", svc.Domains, svc.Numbers)
 	}
-	if svc = FromDeps(&platform.Deps{}); svc.Domains != nil || svc.Numbers != nil || svc.SandboxDomains {
+	if svc = Build(Setup{}); svc.Domains != nil || svc.Numbers != nil || svc.SandboxDomains {
 		t.Errorf("AWS got sandboxes: %T %T", svc.Domains, svc.Numbers)
 	}
 

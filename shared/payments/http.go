@@ -4,31 +4,35 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
-// NewRouter serves the payments function: the org's Stripe connected
-// account and its invoices. stripe is nil when Stripe is not configured.
-func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
-	appURL := "http://localhost:5173"
-	if len(d.Config.CORSOrigins) > 0 {
-		appURL = d.Config.CORSOrigins[0]
+// AppURL is the web app's address, where Stripe's onboarding and
+// checkout pages send the user back: the first allowed CORS origin, or
+// make dev's app.
+func AppURL(corsOrigins []string) string {
+	if len(corsOrigins) > 0 {
+		return corsOrigins[0]
 	}
-	svc := NewService(d.DB, d.Log, d.Now, stripe, appURL)
-	rt := httpapi.NewRouter(routes.FnPayments, d.RouterOptions())
+	return "http://localhost:5173"
+}
+
+// NewRouter serves the payments function: the org's Stripe connected
+// account and its invoices from svc (whose Stripe is nil when Stripe is not
+// configured), and the org's AI credits from cr.
+func NewRouter(svc *Service, cr *credits.Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnPayments, rc.Options)
 	rt.Handle("POST /v1/payments/connect", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		return httpapi.DecodeAnd(r, access.ManagePayments, func(in ConnectInput) (any, error) {
-			return svc.Connect(ctx, activity.ActorOf(r), "", in)
+			return svc.Connect(ctx, r.Principal, "", in)
 		}, http.StatusOK)
 	})
 	rt.Handle("GET /v1/payments/account", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -44,7 +48,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 	rt.Handle("POST /v1/invoices", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		replayed := false
 		resp, err := httpapi.DecodeAnd(r, access.WriteInvoices, func(in InvoiceInput) (any, error) {
-			inv, again, err := svc.CreateInvoice(ctx, activity.ActorOf(r), r.Header(idempotency.Header), in)
+			inv, again, err := svc.CreateInvoice(ctx, r.Principal, r.Header(idempotency.Header), in)
 			replayed = again
 			return inv, err
 		}, http.StatusCreated)
@@ -61,7 +65,7 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if clientID != "" && !check.ID(clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "clientId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "invoices?"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, "invoices?"+clientID, func(limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 			return svc.ListInvoices(ctx, r.Principal.OrgID, clientID, limit, start)
 		})
 	})
@@ -83,22 +87,22 @@ func NewRouter(d *platform.Deps, stripe Stripe) (*httpapi.Router, error) {
 		if (invoiceID == "") == (clientID == "") || !check.ID(invoiceID+clientID) {
 			return nil, fault.Fields(fault.FieldError{Field: "invoiceId", Message: "give invoiceId or clientId (one of them, an id)"})
 		}
-		return httpapi.ListPage(r, d.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, rc.Cursors, "payments?"+invoiceID+"&"+clientID, func(limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
 			return svc.ListPayments(ctx, r.Principal.OrgID, invoiceID, clientID, limit, start)
 		})
 	})
-	for action, do := range map[string]func(context.Context, activity.Actor, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
+	for action, do := range map[string]func(context.Context, caller.Caller, string) (Invoice, error){"send": svc.SendInvoice, "void": svc.VoidInvoice} {
 		rt.Handle("POST /v1/invoices/{invoiceId}/"+action, func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 			if err := r.Require(access.WriteInvoices); err != nil {
 				return nil, err
 			}
-			inv, err := do(ctx, activity.ActorOf(r), r.Param("invoiceId"))
+			inv, err := do(ctx, r.Principal, r.Param("invoiceId"))
 			if err != nil {
 				return nil, err
 			}
 			return httpapi.JSON(http.StatusOK, inv), nil
 		})
 	}
-	credits.Register(rt, d)
+	credits.Register(rt, cr, rc.Cursors)
 	return rt, rt.Check()
 }

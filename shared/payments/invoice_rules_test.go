@@ -7,7 +7,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 )
 
@@ -39,7 +39,7 @@ func TestInvoiceDueDate(t *testing.T) {
 			if tt.ok {
 				return
 			}
-			_, _, err := svc.CreateInvoice(context.Background(), activity.Actor{OrgID: ulid.Make().String()}, "", in)
+			_, _, err := svc.CreateInvoice(context.Background(), caller.Caller{OrgID: ulid.Make().String()}, "", in)
 			e := fault.As(err)
 			if e == nil || e.Kind != fault.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "dueDate" {
 				t.Fatalf("got %v, want 422 naming dueDate", err)

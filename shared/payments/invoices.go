@@ -13,6 +13,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -31,7 +32,7 @@ import (
 //
 // With an idempotency key, a retried request answers the invoice the first
 // one made (replayed true) instead of making a second.
-func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey string, in InvoiceInput) (Invoice, bool, error) {
+func (s *Service) CreateInvoice(ctx context.Context, a caller.Caller, idemKey string, in InvoiceInput) (Invoice, bool, error) {
 	if err := idempotency.Check(idemKey); err != nil {
 		return Invoice{}, false, err
 	}
@@ -55,7 +56,7 @@ func (s *Service) CreateInvoice(ctx context.Context, a activity.Actor, idemKey s
 // invoiceScope is the invoices' idempotency keys.
 const invoiceScope = "invoice"
 
-func (s *Service) createInvoice(ctx context.Context, a activity.Actor, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
+func (s *Service) createInvoice(ctx context.Context, a caller.Caller, idemKey, fingerprint string, in InvoiceInput, total int64) (Invoice, error) {
 	if _, err := s.stripe(); err != nil {
 		return Invoice{}, err
 	}
@@ -254,7 +255,7 @@ func (s *Service) customer(ctx context.Context, orgID, account string, client cr
 // the version read (with e in the activity log, as a, when a is set),
 // reading again when another write (the API or the webhook worker) landed
 // in between: no update overwrites another.
-func (s *Service) update(ctx context.Context, a *activity.Actor, orgID, id string, e activity.Entry, change func(*Invoice)) (Invoice, error) {
+func (s *Service) update(ctx context.Context, a *caller.Caller, orgID, id string, e activity.Entry, change func(*Invoice)) (Invoice, error) {
 	for range 3 {
 		inv, err := s.Invoice(ctx, orgID, id)
 		if err != nil {
@@ -296,7 +297,7 @@ func (s *Service) Invoice(ctx context.Context, orgID, id string) (Invoice, error
 var errNoInvoice = fault.E(fault.NotFound, "No such invoice.")
 
 // ListInvoices pages through the org's invoices, or a client's, newest first.
-func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: invoicePf, Limit: limit, StartKey: start, Consistent: true}
 	if clientID != "" {
 		q = store.Query{Index: store.IndexGSI1, PK: invoicesOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
@@ -309,7 +310,7 @@ func (s *Service) ListInvoices(ctx context.Context, orgID, clientID string, limi
 // SendInvoice finishes the mirror if needed, finalizes a draft on Stripe
 // (which gives it its hosted payment page) and has Stripe email it; an
 // open invoice is emailed again.
-func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+func (s *Service) SendInvoice(ctx context.Context, a caller.Caller, id string) (Invoice, error) {
 	st, err := s.stripe()
 	if err != nil {
 		return Invoice{}, err
@@ -351,7 +352,7 @@ func (s *Service) SendInvoice(ctx context.Context, a activity.Actor, id string) 
 }
 
 // VoidInvoice voids an invoice that is not paid.
-func (s *Service) VoidInvoice(ctx context.Context, a activity.Actor, id string) (Invoice, error) {
+func (s *Service) VoidInvoice(ctx context.Context, a caller.Caller, id string) (Invoice, error) {
 	st, err := s.stripe()
 	if err != nil {
 		return Invoice{}, err
@@ -405,7 +406,7 @@ func invoicesDuePK(orgID string) string { return tenant.PK(orgID) + "#INVDUE" }
 // due before today (YYYY-MM-DD, in the org's time zone), oldest due first:
 // what the reminder schedule (the messaging capability) sends payment
 // reminders for.
-func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start map[string]types.AttributeValue) ([]Invoice, map[string]types.AttributeValue, error) {
+func (s *Service) OverdueInvoices(ctx context.Context, orgID, today string, limit int32, start store.StartKey) ([]Invoice, store.StartKey, error) {
 	var rows []invoiceRow
 	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI2, PK: invoicesDuePK(orgID), SKFrom: "0", SKTo: today, Forward: true,
 		Limit: limit, StartKey: start}, &rows)

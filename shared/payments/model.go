@@ -9,13 +9,13 @@ import (
 	"context"
 	"time"
 
-	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
 // UnsetSecret is the Stripe secret's value until the operator sets it.
-const UnsetSecret = platform.UnsetSecret
+const UnsetSecret = config.UnsetSecret
 
 // Stripe is what this package needs of Stripe (shared/providers/stripe).
 // Every write takes an idempotency key derived from Matterly's ids.

@@ -11,10 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/store/storetest"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/trust"
 )
 
 // noStripe fails the test on any call: the cases below must be settled
@@ -52,8 +52,8 @@ func TestWorkerOnQueueSample(t *testing.T) {
 	}
 	ctx := context.Background()
 	db := storetest.DB(t)
-	d := &platform.Deps{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-	w := NewWorker(d, noStripe{t: t})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := NewWorker(NewService(db, log, time.Now, noStripe{t: t}, ""), trust.NewService(db, log, time.Now))
 
 	resp, err := w.Handle(ctx, batch)
 	if err != nil || len(resp.BatchItemFailures) != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -89,7 +90,7 @@ type Connection struct {
 
 // Connect creates the org's Express account once (a second call, or two at
 // once, reuse it) and returns a fresh onboarding link for it.
-func (s *Service) Connect(ctx context.Context, a activity.Actor, email string, in ConnectInput) (Connection, error) {
+func (s *Service) Connect(ctx context.Context, a caller.Caller, email string, in ConnectInput) (Connection, error) {
 	st, err := s.stripe()
 	if err != nil {
 		return Connection{}, err

@@ -16,10 +16,11 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -41,13 +42,21 @@ const signatureTolerance = 5 * time.Minute
 // maxWebhookBody keeps a verified event within one SQS message.
 const maxWebhookBody = 250 << 10
 
+// Webhook is what the Stripe webhook needs: the endpoint's signing secret
+// ("" or UnsetSecret until configured: the route then answers 503) and the
+// queue its verified events go to (EventsQueue).
+type Webhook struct {
+	Secret string
+	Queue  queue.Sender
+}
+
 // NewWebhookRouter serves POST /webhooks/stripe: the signature is checked
 // before anything else, then the event is queued; nothing else is done in
 // the request.
-func NewWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
-	rt := httpapi.NewRouter(routes.FnStripeWebhook, httpapi.Options{Verifier: d.Verifier, Logger: d.Log, MaxBody: maxWebhookBody})
+func NewWebhookRouter(wh Webhook, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnStripeWebhook, httpapi.Options{Verifier: rc.Verifier, Logger: rc.Logger, MaxBody: maxWebhookBody})
 	rt.Handle("POST /webhooks/stripe", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		if d.StripeWebhookSecret == "" || d.StripeWebhookSecret == UnsetSecret {
+		if wh.Secret == "" || wh.Secret == UnsetSecret {
 			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
 				Message: "The Stripe webhook is not configured: set STRIPE_WEBHOOK_SECRET (locally) or the webhook secret in AWS."}
 		}
@@ -55,17 +64,17 @@ func NewWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		ev, err := webhook.ConstructEventWithOptions(body, r.Header("Stripe-Signature"), d.StripeWebhookSecret,
+		ev, err := webhook.ConstructEventWithOptions(body, r.Header("Stripe-Signature"), wh.Secret,
 			webhook.ConstructEventOptions{Tolerance: signatureTolerance, IgnoreAPIVersionMismatch: true})
 		if err != nil {
 			return nil, fault.E(fault.Malformed, "The Stripe-Signature header does not verify (wrong secret, altered body or a delivery older than 5 minutes).")
 		}
-		if d.Queue == nil {
+		if wh.Queue == nil {
 			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute, Message: "The Stripe event queue is not configured."}
 		}
 		// Stripe redelivers anything not answered 2xx, so a failed send is a
 		// 503 (Stripe tries again), never a dropped event.
-		if err := d.Queue.Send(ctx, EventsQueue, string(body), map[string]string{"eventId": ev.ID, "eventType": string(ev.Type)}); err != nil {
+		if err := wh.Queue.Send(ctx, EventsQueue, string(body), map[string]string{"eventId": ev.ID, "eventType": string(ev.Type)}); err != nil {
 			return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: 10 * time.Second, Message: "The event could not be queued; Stripe will redeliver it.", Err: err}
 		}
 		return httpapi.JSON(http.StatusOK, map[string]bool{"received": true}), nil
@@ -79,9 +88,10 @@ type Worker struct {
 	trust *trust.Service
 }
 
-// NewWorker returns the worker of EventsQueue.
-func NewWorker(d *platform.Deps, st Stripe) *Worker {
-	return &Worker{svc: NewService(d.DB, d.Log, d.Now, st, ""), trust: trust.NewService(d.DB, d.Log, d.Now)}
+// NewWorker returns the worker of EventsQueue: svc applies the events,
+// tr posts the trust deposits of trust-account payments.
+func NewWorker(svc *Service, tr *trust.Service) *Worker {
+	return &Worker{svc: svc, trust: tr}
 }
 
 // Handle applies a batch in order and reports the messages that failed,
@@ -102,8 +112,8 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 }
 
 // stripeActor is who the activity log names for changes Stripe reports.
-func stripeActor(orgID string) activity.Actor {
-	return activity.Actor{OrgID: orgID, UserID: "stripe", Role: "system", IP: "", UserAgent: "Stripe webhook"}
+func stripeActor(orgID string) caller.Caller {
+	return caller.Caller{OrgID: orgID, UserID: "stripe", Role: "system", IP: "", UserAgent: "Stripe webhook"}
 }
 
 // apply applies one event exactly once: its id is recorded with a
@@ -448,7 +458,7 @@ func (s *Service) recordItems(orgID string, p Payment) ([]types.TransactWriteIte
 
 // ListPayments pages through the payment records of an invoice or a
 // client, newest first.
-func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID string, limit int32, start map[string]types.AttributeValue) ([]Payment, map[string]types.AttributeValue, error) {
+func (s *Service) ListPayments(ctx context.Context, orgID, invoiceID, clientID string, limit int32, start store.StartKey) ([]Payment, store.StartKey, error) {
 	q := store.Query{Index: store.IndexGSI1, PK: paymentsOfClientPK(orgID, clientID), Limit: limit, StartKey: start}
 	if invoiceID != "" {
 		q = store.Query{Index: store.IndexGSI2, PK: paymentsOfInvoicePK(orgID, invoiceID), Limit: limit, StartKey: start}

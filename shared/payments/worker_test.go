@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/localaws"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/trust"
 )
 
 // fakeStripe answers the worker's reads: a charge paying the given
@@ -61,8 +61,8 @@ func TestWorkerRetriesWhatIsNotKnownYet(t *testing.T) {
 		{"refund of a charge made outside Matterly", event("charge.refunded", "acct_known", 0), "", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &platform.Deps{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}
-			w := NewWorker(d, fakeStripe{invoiceOfCharge: tt.ofInvoice})
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			w := NewWorker(NewService(db, log, time.Now, fakeStripe{invoiceOfCharge: tt.ofInvoice}, ""), trust.NewService(db, log, time.Now))
 			err := w.apply(ctx, tt.body)
 			if (err != nil) != tt.retry {
 				t.Fatalf("apply = %v, want retry %v", err, tt.retry)

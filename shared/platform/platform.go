@@ -62,9 +62,8 @@ type Deps struct {
 	OpenAIKey string
 }
 
-// UnsetSecret is a provider secret's value until the operator sets it:
-// the capability then answers 503 saying what to set.
-const UnsetSecret = "unset"
+// UnsetSecret is a provider secret's value until the operator sets it.
+const UnsetSecret = config.UnsetSecret
 
 // twilioSecret is the JSON the Twilio secret holds in AWS.
 type twilioSecret struct {
@@ -224,6 +223,12 @@ func (d *Deps) tokenKeys(tokenRoot []byte) error {
 // acts with its new role), CORS and the logger.
 func (d *Deps) RouterOptions() httpapi.Options {
 	return httpapi.Options{Verifier: d.Verifier, Members: tenant.Members{DB: d.DB}, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
+}
+
+// RouterConfig is RouterOptions with the list cursors' sealer: what every
+// domain package's NewRouter takes besides its services.
+func (d *Deps) RouterConfig() httpapi.RouterConfig {
+	return httpapi.RouterConfig{Options: d.RouterOptions(), Cursors: d.Cursors}
 }
 
 // SecretsManager adapts the Secrets Manager client to keys.SecretGetter.

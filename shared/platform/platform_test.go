@@ -17,8 +17,8 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/bus"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/config"
-	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/keys"
 )
 
@@ -87,7 +87,7 @@ func TestTokenKeys(t *testing.T) {
 				t.Errorf("issuer %v, key %v, verifier %v", d.Tokens != nil, d.TokenKey != nil, d.Verifier != nil)
 			}
 			if tt.wantIssuer {
-				tok, _, _ := d.Tokens.Issue(httpapi.Principal{UserID: "u", OrgID: "o", Role: access.Staff})
+				tok, _, _ := d.Tokens.Issue(caller.Caller{UserID: "u", OrgID: "o", Role: access.Staff})
 				if _, err := d.Verifier.Verify(tok); err != nil {
 					t.Errorf("own token does not verify: %v", err)
 				}

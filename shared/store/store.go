@@ -388,6 +388,12 @@ func conditionErr(err error, op string) error {
 	return wrap(op, err)
 }
 
+// StartKey names where a page of a query starts: the DynamoDB
+// ExclusiveStartKey of the next page, as QueryPage returns it. nil is the
+// first page going in and the last page coming out. Services pass it through
+// opaquely; only shared/cursor looks inside, to seal it for a client.
+type StartKey map[string]types.AttributeValue
+
 // Query is one page of a key-condition query.
 type Query struct {
 	Index      string // "" for the table
@@ -397,7 +403,7 @@ type Query struct {
 	SKTo       string // optional inclusive upper bound on the sort key, with SKFrom
 	Forward    bool   // ascending sort key order
 	Limit      int32
-	StartKey   map[string]types.AttributeValue
+	StartKey   StartKey
 	Consistent bool
 }
 
@@ -405,7 +411,7 @@ type Query struct {
 // returns the key to start the next page from, nil on the last page. It asks
 // for one item more than Limit so that a full last page is known to be the
 // last, instead of handing out a cursor to an empty page.
-func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.AttributeValue, error) {
+func (d *DB) QueryPage(ctx context.Context, q Query, out any) (StartKey, error) {
 	pkName, skName := AttrPK, AttrSK
 	for _, ix := range Indexes {
 		if ix.Name == q.Index {
@@ -458,8 +464,8 @@ func (d *DB) QueryPage(ctx context.Context, q Query, out any) (map[string]types.
 
 // keyOf extracts the ExclusiveStartKey of item: the table key plus, for an
 // index query, the index key.
-func keyOf(item map[string]types.AttributeValue, pkName, skName string) map[string]types.AttributeValue {
-	key := map[string]types.AttributeValue{}
+func keyOf(item map[string]types.AttributeValue, pkName, skName string) StartKey {
+	key := StartKey{}
 	for _, n := range []string{AttrPK, AttrSK, pkName, skName} {
 		if v, ok := item[n]; ok {
 			key[n] = v

@@ -6,36 +6,23 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/activity"
-	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/crm"
-	"github.com/matterly/matterly/shared/documents"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/drafts"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
-// FromDeps builds the service for a function; model is nil-safe (the
-// routes then answer 503 saying what to set).
-func FromDeps(d *platform.Deps, model ai.Model) *Service {
-	var docs *documents.Service
-	if d.S3 != nil && d.Config.BucketName != "" {
-		docs = documents.NewService(d.DB, documents.NewStorage(d.S3, d.Config.BucketName, d.Config.KMSKeyID), d.Log, d.Now)
-	}
-	return New(d.DB, d.Log, d.Now, model, docs, d.Queue)
-}
-
 // Register serves the summary routes on rt.
-func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
+func Register(rt *httpapi.Router, svc *Service, cursors *cursor.Sealer) {
 	rt.Handle("POST /v1/documents/{documentId}/summaries", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		sum, err := svc.Create(ctx, activity.ActorOf(r), r.Param("documentId"))
+		sum, err := svc.Create(ctx, r.Principal, r.Param("documentId"))
 		if err != nil {
 			return nil, err
 		}
@@ -48,10 +35,10 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.ReadDocuments); err != nil {
 			return nil, err
 		}
-		if _, err := crm.LoadMatter(ctx, d.DB, r.Principal.OrgID, r.Param("matterId")); err != nil {
+		if _, err := crm.LoadMatter(ctx, svc.DB, r.Principal.OrgID, r.Param("matterId")); err != nil {
 			return nil, err
 		}
-		return httpapi.ListPage(r, d.Cursors, "summaries|"+r.Param("matterId"), func(limit int32, start map[string]types.AttributeValue) ([]Summary, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, cursors, "summaries|"+r.Param("matterId"), func(limit int32, start store.StartKey) ([]Summary, store.StartKey, error) {
 			return svc.List(ctx, r.Principal.OrgID, r.Param("matterId"), limit, start)
 		})
 	})
@@ -66,19 +53,19 @@ func Register(rt *httpapi.Router, d *platform.Deps, svc *Service) {
 		if err := r.Require(access.UseAI); err != nil {
 			return nil, err
 		}
-		if err := svc.Delete(ctx, activity.ActorOf(r), r.Param("summaryId")); err != nil {
+		if err := svc.Delete(ctx, r.Principal, r.Param("summaryId")); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil
 	})
 }
 
-// NewRouter serves the ai function: summaries and drafts.
-func NewRouter(d *platform.Deps, model ai.Model) (*httpapi.Router, error) {
-	svc := FromDeps(d, model)
-	rt := httpapi.NewRouter(routes.FnAI, d.RouterOptions())
-	Register(rt, d, svc)
-	drafts.Register(rt, &drafts.Service{DB: d.DB, Credits: svc.Credits, Model: model, Docs: svc.Docs, Now: d.Now})
+// NewRouter serves the ai function: summaries from svc, and drafts from a
+// drafts service sharing its model, credits and documents.
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnAI, rc.Options)
+	Register(rt, svc, rc.Cursors)
+	drafts.Register(rt, &drafts.Service{DB: svc.DB, Credits: svc.Credits, Model: svc.Model, Docs: svc.Docs, Now: svc.Now})
 	return rt, rt.Check()
 }
 

@@ -9,12 +9,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/documents"
@@ -75,7 +75,7 @@ type job struct {
 // entry ("summary.created": who, which document; never text) land in one
 // transaction that also holds only while a is still a member allowed to use
 // the AI.
-func (s *Service) Create(ctx context.Context, a activity.Actor, documentID string) (Summary, error) {
+func (s *Service) Create(ctx context.Context, a caller.Caller, documentID string) (Summary, error) {
 	orgID, userID := a.OrgID, a.UserID
 	if s.Model == nil {
 		return Summary{}, ai.ErrNotConfigured
@@ -279,7 +279,7 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (Summary, error) {
 }
 
 // List pages through a matter's summaries, newest first.
-func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start map[string]types.AttributeValue) ([]Summary, map[string]types.AttributeValue, error) {
+func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32, start store.StartKey) ([]Summary, store.StartKey, error) {
 	var out []Summary
 	next, err := s.DB.QueryPage(ctx, store.Query{Index: store.IndexGSI1, PK: matterSummariesPK(orgID, matterID), Limit: limit, StartKey: start}, &out)
 	for i := range out {
@@ -293,7 +293,7 @@ func (s *Service) List(ctx context.Context, orgID, matterID string, limit int32,
 // Delete removes a summary (and its playback marker), with its activity
 // entry, while a is still a member allowed to use the AI. Credits are not
 // given back: the work was done.
-func (s *Service) Delete(ctx context.Context, a activity.Actor, id string) error {
+func (s *Service) Delete(ctx context.Context, a caller.Caller, id string) error {
 	sum, err := s.Get(ctx, a.OrgID, id)
 	if err != nil {
 		return err

@@ -10,10 +10,10 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -27,7 +27,7 @@ import (
 // sends the summary to the provider, so every one is recorded
 // ("summary.read-aloud", in the same transaction as its spend, or alone for
 // a replay) and holds only while a is still a member allowed to use the AI.
-func (s *Service) Speech(ctx context.Context, a activity.Actor, id string) (io.ReadCloser, error) {
+func (s *Service) Speech(ctx context.Context, a caller.Caller, id string) (io.ReadCloser, error) {
 	orgID, userID := a.OrgID, a.UserID
 	if s.Model == nil {
 		return nil, ai.ErrNotConfigured
@@ -131,17 +131,9 @@ func (h SpeechHandler) open(ctx context.Context, req events.LambdaFunctionURLReq
 	if !access.Can(p.Role, access.UseAI) {
 		return nil, fault.E(fault.Forbidden, "Your role does not allow this.")
 	}
-	ua := req.RequestContext.HTTP.UserAgent
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
-	a := activity.Actor{OrgID: p.OrgID, UserID: p.UserID, Role: string(p.Role), IP: req.RequestContext.HTTP.SourceIP, UserAgent: ua}
+	a := p.From(req.RequestContext.HTTP.SourceIP, req.RequestContext.HTTP.UserAgent)
 	return h.Svc.Speech(ctx, a, params["summaryId"])
 }
-
-// maxUserAgent bounds the caller-chosen header stored in the activity log,
-// as activity.ActorOf does for routed requests.
-const maxUserAgent = 512
 
 // closingReader closes the provider's stream at its end, so the
 // connection goes back to the pool.
@@ -158,7 +150,8 @@ func (c *closingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// NewSpeechHandler builds the speech function's handler.
-func NewSpeechHandler(d *platform.Deps, model ai.Model) SpeechHandler {
-	return SpeechHandler{Svc: FromDeps(d, model), Verifier: d.Verifier, Members: d.RouterOptions().Members}
+// NewSpeechHandler builds the speech function's handler: svc answers,
+// after the token and the caller's membership check out as a router's would.
+func NewSpeechHandler(svc *Service, opts httpapi.Options) SpeechHandler {
+	return SpeechHandler{Svc: svc, Verifier: opts.Verifier, Members: opts.Members}
 }

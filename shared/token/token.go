@@ -13,7 +13,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/caller"
 )
 
 // TTL is the lifetime of an access token.
@@ -43,7 +43,7 @@ func NewIssuer(key ed25519.PrivateKey, issuer, audience string, now func() time.
 }
 
 // Issue signs a token for p; it returns the token and its expiry.
-func (i *Issuer) Issue(p httpapi.Principal) (string, time.Time, error) {
+func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 	now := i.now().UTC().Truncate(time.Second)
 	exp := now.Add(TTL)
 	c := claims{
@@ -92,15 +92,15 @@ func NewVerifier(key ed25519.PublicKey, issuer, audience string, now func() time
 var ErrInvalid = errors.New("invalid access token")
 
 // Verify parses and checks tok.
-func (v *Verifier) Verify(tok string) (httpapi.Principal, error) {
+func (v *Verifier) Verify(tok string) (caller.Caller, error) {
 	var c claims
 	_, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.key, nil })
 	if err != nil {
-		return httpapi.Principal{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return caller.Caller{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	role := access.Role(c.Role)
 	if c.Subject == "" || c.Org == "" || !role.Valid() {
-		return httpapi.Principal{}, fmt.Errorf("%w: missing subject, org or role", ErrInvalid)
+		return caller.Caller{}, fmt.Errorf("%w: missing subject, org or role", ErrInvalid)
 	}
-	return httpapi.Principal{UserID: c.Subject, OrgID: c.Org, Role: role}, nil
+	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role}, nil
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/caller"
 )
 
 func TestIssueVerify(t *testing.T) {
@@ -18,7 +18,7 @@ func TestIssueVerify(t *testing.T) {
 	_, otherPriv, _ := ed25519.GenerateKey(nil)
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	p := httpapi.Principal{UserID: "u1", OrgID: "o1", Role: access.Admin}
+	p := caller.Caller{UserID: "u1", OrgID: "o1", Role: access.Admin}
 	tok, exp, err := NewIssuer(priv, "matterly", "app", clock).Issue(p)
 	if err != nil {
 		t.Fatal(err)

@@ -6,10 +6,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -28,7 +27,7 @@ var last4Re = regexp.MustCompile(`^[0-9]{4}$`)
 
 // CreateAccount records a trust bank account. Only the last four digits of
 // its number are kept: the full number is never needed to keep the books.
-func (s *Service) CreateAccount(ctx context.Context, a activity.Actor, in AccountInput) (Account, error) {
+func (s *Service) CreateAccount(ctx context.Context, a caller.Caller, in AccountInput) (Account, error) {
 	in.Name, in.BankName = strings.TrimSpace(in.Name), strings.TrimSpace(in.BankName)
 	var ck fault.Checker
 	check.Text(&ck, "name", in.Name, true, 100)
@@ -68,7 +67,7 @@ func (s *Service) Account(ctx context.Context, orgID, id string) (Account, error
 var errNoAccount = fault.E(fault.NotFound, "No such trust account.")
 
 // ListAccounts pages through the org's trust accounts, oldest first.
-func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
+func (s *Service) ListAccounts(ctx context.Context, orgID string, limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
 	var rows []accountRow
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: accountPfx, Forward: true, Limit: limit, StartKey: start, Consistent: true}, &rows)
 	out := make([]Account, len(rows))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -111,7 +112,7 @@ type ReverseInput struct {
 // zero (the deposit it undoes was already spent) or falls in a locked
 // period; an entry on a signed-off reconciliation is reversed with a later
 // date and shows up in the next reconciliation.
-func (s *Service) Reverse(ctx context.Context, a activity.Actor, id string, in ReverseInput) (Entry, error) {
+func (s *Service) Reverse(ctx context.Context, a caller.Caller, id string, in ReverseInput) (Entry, error) {
 	in.Reason = strings.TrimSpace(in.Reason)
 	var ck fault.Checker
 	check.Text(&ck, "reason", in.Reason, true, 500)
@@ -204,7 +205,7 @@ type ClearInput struct {
 // Uncleared entries are the reconciliation's deposits in transit and
 // outstanding checks. An entry clears once; transfers between ledgers never
 // reach the bank.
-func (s *Service) Clear(ctx context.Context, a activity.Actor, id string, in ClearInput) (Entry, error) {
+func (s *Service) Clear(ctx context.Context, a caller.Caller, id string, in ClearInput) (Entry, error) {
 	var dateCk fault.Checker
 	if !check.MoneyDate(&dateCk, "statementDate", in.StatementDate, s.Now()) {
 		return Entry{}, dateCk.Err()

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -38,7 +39,7 @@ func (p *Prepared) Refusal(err error) error {
 // such as Stripe's webhook, with the same checks and balance conditions as
 // Post, and its trust-log record; the caller adds its own items and runs
 // the transaction.
-func (s *Service) PrepareDeposit(ctx context.Context, a activity.Actor, in EntryInput) (*Prepared, error) {
+func (s *Service) PrepareDeposit(ctx context.Context, a caller.Caller, in EntryInput) (*Prepared, error) {
 	in.Type = Deposit
 	if err := in.normalize(s.Now()); err != nil {
 		return nil, err

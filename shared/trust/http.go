@@ -6,24 +6,24 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/idempotency"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
 )
 
 // NewRouter serves the trust function: accounts, entries, ledgers,
 // reconciliation and the trust audit trail.
-func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
-	h := handlers{svc: NewService(d.DB, d.Log, d.Now), d: d}
-	rt := httpapi.NewRouter(routes.FnTrust, d.RouterOptions())
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	h := handlers{svc: svc, cursors: rc.Cursors}
+	rt := httpapi.NewRouter(routes.FnTrust, rc.Options)
 	rt.Handle("POST /v1/trust/accounts", h.createAccount)
 	rt.Handle("GET /v1/trust/accounts", h.listAccounts)
 	rt.Handle("GET /v1/trust/accounts/{accountId}", h.getAccount)
@@ -42,25 +42,25 @@ func NewRouter(d *platform.Deps) (*httpapi.Router, error) {
 }
 
 type handlers struct {
-	svc *Service
-	d   *platform.Deps
+	svc     *Service
+	cursors *cursor.Sealer
 }
 
 // write checks the caller keeps the trust books, decodes the body and
 // answers status with what do returns.
-func write[In any](r *httpapi.Request, status int, do func(activity.Actor, In) (any, error)) (*httpapi.Response, error) {
-	return httpapi.DecodeAnd(r, access.WriteTrust, func(in In) (any, error) { return do(activity.ActorOf(r), in) }, status)
+func write[In any](r *httpapi.Request, status int, do func(caller.Caller, In) (any, error)) (*httpapi.Response, error) {
+	return httpapi.DecodeAnd(r, access.WriteTrust, func(in In) (any, error) { return do(r.Principal, in) }, status)
 }
 
 func (h handlers) createAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in AccountInput) (any, error) { return h.svc.CreateAccount(ctx, a, in) })
+	return write(r, http.StatusCreated, func(a caller.Caller, in AccountInput) (any, error) { return h.svc.CreateAccount(ctx, a, in) })
 }
 
 func (h handlers) listAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-accounts", func(limit int32, start map[string]types.AttributeValue) ([]Account, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-accounts", func(limit int32, start store.StartKey) ([]Account, store.StartKey, error) {
 		return h.svc.ListAccounts(ctx, r.Principal.OrgID, limit, start)
 	})
 }
@@ -81,7 +81,7 @@ func (h handlers) getAccount(ctx context.Context, r *httpapi.Request) (*httpapi.
 // with Idempotent-Replayed.
 func (h handlers) postEntry(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	replayed := false
-	resp, err := write(r, http.StatusCreated, func(a activity.Actor, in EntryInput) (any, error) {
+	resp, err := write(r, http.StatusCreated, func(a caller.Caller, in EntryInput) (any, error) {
 		e, again, err := h.svc.Post(ctx, a, r.Header(idempotency.Header), in)
 		replayed = again
 		return e, err
@@ -104,13 +104,13 @@ func (h handlers) getEntry(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 }
 
 func (h handlers) reverse(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in ReverseInput) (any, error) {
+	return write(r, http.StatusCreated, func(a caller.Caller, in ReverseInput) (any, error) {
 		return h.svc.Reverse(ctx, a, r.Param("entryId"), in)
 	})
 }
 
 func (h handlers) clear(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusOK, func(a activity.Actor, in ClearInput) (any, error) {
+	return write(r, http.StatusOK, func(a caller.Caller, in ClearInput) (any, error) {
 		return h.svc.Clear(ctx, a, r.Param("entryId"), in)
 	})
 }
@@ -136,7 +136,7 @@ func (h handlers) journal(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-journal?"+acct.ID, func(limit int32, start map[string]types.AttributeValue) ([]Line, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-journal?"+acct.ID, func(limit int32, start store.StartKey) ([]Line, store.StartKey, error) {
 		return h.svc.Journal(ctx, r.Principal.OrgID, acct.ID, limit, start)
 	})
 }
@@ -161,7 +161,7 @@ func (h handlers) scope(ctx context.Context, r *httpapi.Request) (Scope, bool, e
 	if err := r.Require(access.ReadMatterLedger); err != nil {
 		return Scope{}, false, err
 	}
-	m, err := crm.LoadMatter(ctx, h.d.DB, r.Principal.OrgID, sc.MatterID)
+	m, err := crm.LoadMatter(ctx, h.svc.DB, r.Principal.OrgID, sc.MatterID)
 	if err != nil {
 		return Scope{}, false, err
 	}
@@ -187,7 +187,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 		if id != "" && !check.ID(id) {
 			return nil, fault.Fields(fault.FieldError{Field: "accountId", Message: "must be an id"})
 		}
-		return httpapi.ListPage(r, h.d.Cursors, "trust-ledgers?"+id, func(limit int32, start map[string]types.AttributeValue) ([]Ledger, map[string]types.AttributeValue, error) {
+		return httpapi.ListPage(r, h.cursors, "trust-ledgers?"+id, func(limit int32, start store.StartKey) ([]Ledger, store.StartKey, error) {
 			return h.svc.Balances(ctx, r.Principal.OrgID, id, limit, start)
 		})
 	}
@@ -197,7 +197,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	}
 	sc.AccountID = acct.ID
 	list := "trust-ledger?" + url.Values{"a": {acct.ID}, "c": {sc.ClientID}, "m": {sc.MatterID}, "f": {strconv.FormatBool(sc.FirmFunds)}}.Encode()
-	limit, start, err := httpapi.PageParams(r, h.d.Cursors, list)
+	limit, start, err := httpapi.PageParams(r, h.cursors, list)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (h handlers) ledgers(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 	if err != nil {
 		return nil, err
 	}
-	if view.NextCursor, err = httpapi.SealCursor(r, h.d.Cursors, list, next); err != nil {
+	if view.NextCursor, err = httpapi.SealCursor(r, h.cursors, list, next); err != nil {
 		return nil, err
 	}
 	return httpapi.JSON(http.StatusOK, view), nil
@@ -231,7 +231,7 @@ func (h handlers) preview(ctx context.Context, r *httpapi.Request) (*httpapi.Res
 }
 
 func (h handlers) signOff(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	return write(r, http.StatusCreated, func(a activity.Actor, in SignOffInput) (any, error) { return h.svc.SignOff(ctx, a, in) })
+	return write(r, http.StatusCreated, func(a caller.Caller, in SignOffInput) (any, error) { return h.svc.SignOff(ctx, a, in) })
 }
 
 func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -246,7 +246,7 @@ func (h handlers) listReconciliations(ctx context.Context, r *httpapi.Request) (
 	if asOf != "" && !check.Date(asOf) {
 		return nil, fault.Fields(fault.FieldError{Field: "asOf", Message: "must be a date, YYYY-MM-DD"})
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+	return httpapi.ListPage(r, h.cursors, "trust-reconciliations?"+acct.ID+"&"+asOf, func(limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
 		return h.svc.Reconciliations(ctx, r.Principal.OrgID, acct.ID, asOf, limit, start)
 	})
 }
@@ -297,7 +297,7 @@ func (h handlers) activity(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err := r.Require(access.ReadTrust); err != nil {
 		return nil, err
 	}
-	return httpapi.ListPage(r, h.d.Cursors, "trust-activity", func(limit int32, start map[string]types.AttributeValue) ([]activity.Entry, map[string]types.AttributeValue, error) {
-		return activity.ListIn(ctx, h.d.DB, activity.TrustLog, r.Principal.OrgID, limit, start)
+	return httpapi.ListPage(r, h.cursors, "trust-activity", func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
+		return activity.ListIn(ctx, h.svc.DB, activity.TrustLog, r.Principal.OrgID, limit, start)
 	})
 }

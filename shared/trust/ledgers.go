@@ -19,7 +19,7 @@ const runKey = "runningBalance"
 
 // lines reads one page of q, oldest first, with each entry's running
 // balance.
-func (s *Service) lines(ctx context.Context, q store.Query) ([]Line, map[string]types.AttributeValue, error) {
+func (s *Service) lines(ctx context.Context, q store.Query) ([]Line, store.StartKey, error) {
 	var bal int64
 	if q.StartKey != nil {
 		if v, ok := q.StartKey[runKey].(*types.AttributeValueMemberN); ok {
@@ -47,7 +47,7 @@ func (s *Service) lines(ctx context.Context, q store.Query) ([]Line, map[string]
 
 // Journal pages through an account's journal: every entry, in date order,
 // with the account's running balance.
-func (s *Service) Journal(ctx context.Context, orgID, accountID string, limit int32, start map[string]types.AttributeValue) ([]Line, map[string]types.AttributeValue, error) {
+func (s *Service) Journal(ctx context.Context, orgID, accountID string, limit int32, start store.StartKey) ([]Line, store.StartKey, error) {
 	return s.lines(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: entryPfx + accountID + "#", Limit: limit, StartKey: start, Consistent: true})
 }
 
@@ -97,7 +97,7 @@ type LedgerView struct {
 }
 
 // Ledger reads a ledger's stored balance and a page of its entries.
-func (s *Service) Ledger(ctx context.Context, orgID string, acct Account, sc Scope, limit int32, start map[string]types.AttributeValue) (LedgerView, map[string]types.AttributeValue, error) {
+func (s *Service) Ledger(ctx context.Context, orgID string, acct Account, sc Scope, limit int32, start store.StartKey) (LedgerView, store.StartKey, error) {
 	var bal ledgerRow
 	err := s.DB.Get(ctx, tenant.PK(orgID), sc.balanceSK(), &bal)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -116,7 +116,7 @@ func (s *Service) Ledger(ctx context.Context, orgID string, acct Account, sc Sco
 // Balances pages through the stored ledger balances: each client's (and
 // the firm's) total per account, and each matter's part. A client's part
 // not held for any matter is its total less its matters'.
-func (s *Service) Balances(ctx context.Context, orgID, accountID string, limit int32, start map[string]types.AttributeValue) ([]Ledger, map[string]types.AttributeValue, error) {
+func (s *Service) Balances(ctx context.Context, orgID, accountID string, limit int32, start store.StartKey) ([]Ledger, store.StartKey, error) {
 	prefix := ledgerPfx
 	if accountID != "" {
 		prefix += accountID + "#"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -108,7 +109,7 @@ func (in *EntryInput) normalize(now time.Time) error {
 // refused with nothing written. With an idempotency key, a retried request
 // answers the entry the first one recorded (replayed true) instead of
 // recording it twice.
-func (s *Service) Post(ctx context.Context, a activity.Actor, idemKey string, in EntryInput) (Entry, bool, error) {
+func (s *Service) Post(ctx context.Context, a caller.Caller, idemKey string, in EntryInput) (Entry, bool, error) {
 	if err := idempotency.Check(idemKey); err != nil {
 		return Entry{}, false, err
 	}
@@ -179,7 +180,7 @@ type plan struct {
 // clients, matters, the balances its legs move, an idempotency claim) in
 // one batch, checks it and lays it out. A live claim stops it before the
 // checks: the caller replays the claim.
-func (s *Service) plan(ctx context.Context, a activity.Actor, in EntryInput, idemKey string) (plan, error) {
+func (s *Service) plan(ctx context.Context, a caller.Caller, in EntryInput, idemKey string) (plan, error) {
 	now := s.Now().UTC()
 	// The legs are laid out before the reads, so that the ledgers they move
 	// are read in the same batch as everything else.

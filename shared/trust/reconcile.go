@@ -10,6 +10,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -246,7 +247,7 @@ type SignOffInput struct {
 // be dated on or before it afterwards, so the record stays true. It is
 // refused, naming the differences, when the three balances disagree, and
 // when anything was posted between its figures and its sign-off.
-func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput) (Reconciliation, error) {
+func (s *Service) SignOff(ctx context.Context, a caller.Caller, in SignOffInput) (Reconciliation, error) {
 	in.Note = strings.TrimSpace(in.Note)
 	var ck fault.Checker
 	ck.Check(check.ID(in.AccountID), "accountId", "must be the id of a trust account")
@@ -317,7 +318,7 @@ func (s *Service) SignOff(ctx context.Context, a activity.Actor, in SignOffInput
 // Reconciliations pages through an account's signed-off reconciliations,
 // newest first, without their ledger lists (a page of full records could
 // outgrow a response); asOf picks the one of that date, in full.
-func (s *Service) Reconciliations(ctx context.Context, orgID, accountID, asOf string, limit int32, start map[string]types.AttributeValue) ([]Reconciliation, map[string]types.AttributeValue, error) {
+func (s *Service) Reconciliations(ctx context.Context, orgID, accountID, asOf string, limit int32, start store.StartKey) ([]Reconciliation, store.StartKey, error) {
 	var out []Reconciliation
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: reconPfx + accountID + "#" + asOf, Limit: limit, StartKey: start, Consistent: true}, &out)
 	if asOf == "" {

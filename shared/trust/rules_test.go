@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
@@ -28,7 +28,7 @@ var clock = time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
 type books struct {
 	t       *testing.T
 	svc     *Service
-	a       activity.Actor
+	a       caller.Caller
 	acct    Account
 	client  string
 	client2 string
@@ -40,7 +40,7 @@ func newBooks(t *testing.T) *books {
 	db := storetest.DB(t)
 	org := storetest.NewOrg(t, db)
 	b := &books{t: t, svc: NewService(db, nil, func() time.Time { return clock }),
-		a: activity.Actor{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}}
+		a: caller.Caller{OrgID: org.ID, UserID: org.OwnerID, Role: "owner"}}
 	acct, err := b.svc.CreateAccount(context.Background(), b.a, AccountInput{Name: "IOLTA", BankName: "First Bank", AccountLast4: "1234", Currency: "USD"})
 	if err != nil {
 		t.Fatal(err)

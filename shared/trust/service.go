@@ -12,6 +12,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
@@ -52,7 +53,7 @@ var errRace = fault.E(fault.Conflict, "The trust records changed while this was 
 // commit runs t with its trust-log entry and the check that the caller
 // still keeps the trust books. A failed condition becomes the refusal that
 // item names.
-func (s *Service) commit(ctx context.Context, a activity.Actor, perm access.Permission, e activity.Entry, t *txn) error {
+func (s *Service) commit(ctx context.Context, a caller.Caller, perm access.Permission, e activity.Entry, t *txn) error {
 	if t.err != nil {
 		return t.err
 	}

@@ -42,7 +42,6 @@ import (
 
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/fault"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 // Defaults for the zero fields of Config.
@@ -400,11 +399,4 @@ func (unconfigured) Text(context.Context, ai.TextRequest) (string, ai.Usage, err
 
 func (unconfigured) Speech(context.Context, ai.SpeechRequest) (io.ReadCloser, error) {
 	return nil, ai.ErrNotConfigured
-}
-
-// FromDeps is the model a function's configuration names (OPENAI_API_KEY
-// or the OpenAI secret, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_TTS_MODEL);
-// with neither key nor base URL every call answers 503 saying what to set.
-func FromDeps(d *platform.Deps) ai.Model {
-	return New(Config{APIKey: d.OpenAIKey, BaseURL: d.Config.OpenAIBaseURL, Model: d.Config.OpenAIModel, TTSModel: d.Config.OpenAITTSModel})
 }

@@ -8,15 +8,23 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/messaging"
-	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/ses"
 	"github.com/matterly/matterly/shared/providers/twilio"
 )
 
+// Setup is what the providers are built from: the function's
+// configuration and the platform's Twilio credentials.
+type Setup struct {
+	Config           config.Config
+	TwilioAccountSID string
+	TwilioAuthToken  string
+}
+
 // Build returns the SMS and email senders; either is nil when its channel
 // is not configured (the worker then fails those messages, saying so).
-func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
+func Build(ctx context.Context, d Setup) (messaging.SMSSender, messaging.EmailSender, error) {
 	var sms messaging.SMSSender
 	if d.TwilioAccountSID != "" && d.TwilioAuthToken != "" {
 		sms = twilio.New(d.TwilioAccountSID, d.TwilioAuthToken, d.Config.TwilioAPIBaseURL)
@@ -34,9 +42,9 @@ func Build(ctx context.Context, d *platform.Deps) (messaging.SMSSender, messagin
 
 // Provision gives svc the platform's Twilio account (to buy numbers and
 // create Messaging Services) and SES identities (orgs' email domains) on
-// the same conditions as Build; a sandboxed channel keeps FromDeps's
+// the same conditions as Build; a sandboxed channel keeps messaging.Build's
 // sandbox.
-func Provision(ctx context.Context, d *platform.Deps, svc *messaging.Service) error {
+func Provision(ctx context.Context, d Setup, svc *messaging.Service) error {
 	if d.TwilioAccountSID != "" && d.TwilioAuthToken != "" {
 		svc.Numbers = twilio.New(d.TwilioAccountSID, d.TwilioAuthToken, d.Config.TwilioAPIBaseURL)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/payments"
-	"github.com/matterly/matterly/shared/platform"
 )
 
 // Client is a Stripe platform account's API client.
@@ -241,11 +240,12 @@ func wrap(err error) error {
 	return &fault.Error{Kind: fault.Unavailable, Message: "Stripe is not answering; try again shortly.", RetryAfter: 5 * time.Second, Err: err}
 }
 
-// FromDeps is the configured client, nil (typed as the interface) when no
-// secret key is set, so the payment routes answer 503 saying what to set.
-func FromDeps(d *platform.Deps) payments.Stripe {
-	if d.StripeKey == "" || d.StripeKey == payments.UnsetSecret {
+// Configured is the client of the platform's secret key, nil (typed as
+// the interface) when no key is set, so the payment routes answer 503
+// saying what to set.
+func Configured(secretKey, baseURL string) payments.Stripe {
+	if secretKey == "" || secretKey == payments.UnsetSecret {
 		return nil
 	}
-	return New(d.StripeKey, d.Config.StripeAPIBaseURL)
+	return New(secretKey, baseURL)
 }

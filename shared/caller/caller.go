@@ -1,0 +1,34 @@
+// Package caller names who makes a request or a change: the verified
+// principal of an access token (org, user, role) and where the call came
+// from (IP, User-Agent). The router builds one per authenticated request,
+// the token package issues and verifies its identity part, and the activity
+// log records it with every change. It is a leaf: it imports nothing of the
+// project but shared/access, so none of those three has to import another.
+package caller
+
+import "github.com/matterly/matterly/shared/access"
+
+// Caller is who makes a request or a change, and from where. OrgID, UserID
+// and Role come from a verified access token (Role as the caller's current
+// membership holds it); IP and UserAgent from the request. System actors
+// (a webhook, a worker) fill in what describes them.
+type Caller struct {
+	OrgID     string
+	UserID    string
+	Role      access.Role
+	IP        string
+	UserAgent string
+}
+
+// MaxUserAgent bounds what a caller-chosen header can make us store.
+const MaxUserAgent = 512
+
+// From returns c as calling from ip with userAgent, the header clipped to
+// MaxUserAgent bytes.
+func (c Caller) From(ip, userAgent string) Caller {
+	if len(userAgent) > MaxUserAgent {
+		userAgent = userAgent[:MaxUserAgent]
+	}
+	c.IP, c.UserAgent = ip, userAgent
+	return c
+}

@@ -1,0 +1,165 @@
+// Package wire builds each function's services and routers from
+// platform.Deps, what a function was configured with and given. The domain
+// packages take only what they use (their constructors say so); this is
+// the glue between the two, shared by the mains (functions/*/main.go) and
+// the devstack so both build a function the same way. Nothing imports it
+// but those.
+package wire
+
+import (
+	"context"
+
+	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/credits"
+	"github.com/matterly/matterly/shared/crm"
+	"github.com/matterly/matterly/shared/documents"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/identity"
+	"github.com/matterly/matterly/shared/messaging"
+	"github.com/matterly/matterly/shared/password/strength"
+	"github.com/matterly/matterly/shared/payments"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/openai"
+	"github.com/matterly/matterly/shared/providers/senders"
+	"github.com/matterly/matterly/shared/providers/stripe"
+	"github.com/matterly/matterly/shared/summaries"
+	"github.com/matterly/matterly/shared/trust"
+)
+
+// Model is the language model the configuration names (OPENAI_API_KEY or
+// the OpenAI secret, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_TTS_MODEL); with
+// neither key nor base URL every call answers 503 saying what to set.
+func Model(d *platform.Deps) ai.Model {
+	return openai.New(openai.Config{APIKey: d.OpenAIKey, BaseURL: d.Config.OpenAIBaseURL, Model: d.Config.OpenAIModel, TTSModel: d.Config.OpenAITTSModel})
+}
+
+// Stripe is the platform's Stripe client, nil when its key is not set.
+func Stripe(d *platform.Deps) payments.Stripe {
+	return stripe.Configured(d.StripeKey, d.Config.StripeAPIBaseURL)
+}
+
+// Senders is what the message providers are built from.
+func Senders(d *platform.Deps) senders.Setup {
+	return senders.Setup{Config: d.Config, TwilioAccountSID: d.TwilioAccountSID, TwilioAuthToken: d.TwilioAuthToken}
+}
+
+// Identity is the identity service; it issues tokens only in the functions
+// given the token secret.
+func Identity(d *platform.Deps) *identity.Service {
+	return identity.NewService(d.DB, d.Tokens, d.Log, d.Now)
+}
+
+// AuthRouter builds the auth function.
+func AuthRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return identity.NewAuthRouter(Identity(d), d.RouterConfig())
+}
+
+// OrgRouter builds the org function.
+func OrgRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return identity.NewOrgRouter(Identity(d), d.RouterConfig())
+}
+
+// AccountsRouter returns the builder of the accounts function: the
+// password policy, and sign-up notices sent as messages are (box is make
+// dev's outbox for sandboxed email; nil in AWS).
+func AccountsRouter(box messaging.EmailSender) platform.RouterFunc {
+	return func(d *platform.Deps) (*httpapi.Router, error) {
+		svc := Identity(d)
+		svc.Strength = strength.Problem
+		m, err := senders.AccountMailer(Senders(d), box)
+		if err != nil {
+			return nil, err
+		}
+		svc.Mailer = m
+		return identity.NewAccountsRouter(svc, d.RouterConfig())
+	}
+}
+
+// CRMRouter builds the crm function.
+func CRMRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return crm.NewRouter(crm.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
+}
+
+// TrustRouter builds the trust function.
+func TrustRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return trust.NewRouter(trust.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
+}
+
+// Documents is the documents service, nil without the documents bucket
+// (summaries and drafts then cannot read documents).
+func Documents(d *platform.Deps) *documents.Service {
+	st := documents.StorageFor(d.S3, d.Config.BucketName, d.Config.KMSKeyID)
+	if st == nil {
+		return nil
+	}
+	return documents.NewService(d.DB, st, d.Log, d.Now)
+}
+
+// DocumentsRouter builds the documents function; it refuses to start
+// without the bucket.
+func DocumentsRouter(d *platform.Deps) (*httpapi.Router, error) {
+	svc := Documents(d)
+	if svc == nil {
+		svc = documents.NewService(d.DB, nil, d.Log, d.Now)
+	}
+	return documents.NewRouter(svc, d.RouterConfig())
+}
+
+// Summaries is the summaries service over the configured model (nil-safe:
+// the AI routes then answer 503 saying what to set).
+func Summaries(d *platform.Deps) *summaries.Service {
+	return summaries.New(d.DB, d.Log, d.Now, Model(d), Documents(d), d.Queue)
+}
+
+// AIRouter builds the ai function: summaries and drafts.
+func AIRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return summaries.NewRouter(Summaries(d), d.RouterConfig())
+}
+
+// SpeechHandler builds the speech function's streaming handler.
+func SpeechHandler(d *platform.Deps) summaries.SpeechHandler {
+	return summaries.NewSpeechHandler(Summaries(d), d.RouterOptions())
+}
+
+// Payments is the payments service over the configured Stripe client.
+func Payments(d *platform.Deps) *payments.Service {
+	return payments.NewService(d.DB, d.Log, d.Now, Stripe(d), payments.AppURL(d.Config.CORSOrigins))
+}
+
+// PaymentsRouter builds the payments function: payments and AI credits.
+func PaymentsRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return payments.NewRouter(Payments(d), credits.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
+}
+
+// StripeWebhookRouter builds the stripewebhook function.
+func StripeWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return payments.NewWebhookRouter(payments.Webhook{Secret: d.StripeWebhookSecret, Queue: d.Queue}, d.RouterConfig())
+}
+
+// StripeWorker builds the worker of payments.EventsQueue.
+func StripeWorker(d *platform.Deps) *payments.Worker {
+	return payments.NewWorker(payments.NewService(d.DB, d.Log, d.Now, Stripe(d), ""), trust.NewService(d.DB, d.Log, d.Now))
+}
+
+// Messaging is the messaging service, with make dev's sandboxes where a
+// channel has no provider (see ProvisionedMessaging for the providers).
+func Messaging(d *platform.Deps) *messaging.Service {
+	return messaging.Build(messaging.Setup{Config: d.Config, DB: d.DB, Log: d.Log, Now: d.Now, Queue: d.Queue,
+		LinkKey: d.Keys.LinkKey, TwilioAccountSID: d.TwilioAccountSID, TwilioAuthToken: d.TwilioAuthToken})
+}
+
+// MessagingRouter builds the messaging function, with the platform's
+// Twilio account and SES to provision orgs' senders.
+func MessagingRouter(d *platform.Deps) (*httpapi.Router, error) {
+	svc := Messaging(d)
+	if err := senders.Provision(context.Background(), Senders(d), svc); err != nil {
+		return nil, err
+	}
+	return messaging.NewRouter(svc, d.RouterConfig())
+}
+
+// TwilioWebhookRouter builds the twiliowebhook function.
+func TwilioWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
+	wh := messaging.Webhook{AuthToken: d.TwilioAuthToken, PublicBaseURL: d.Config.PublicBaseURL, RepliesToKeywords: d.Config.TwilioRepliesToKeywords}
+	return messaging.NewWebhookRouter(Messaging(d), wh, d.RouterConfig())
+}

@@ -1,0 +1,93 @@
+package wire
+
+import (
+	"crypto/ed25519"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/token"
+)
+
+// deps is a function's Deps with everything configured; tests remove
+// what they check is required.
+func deps(t *testing.T) *platform.Deps {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal, err := cursor.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now
+	return &platform.Deps{
+		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1"},
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now,
+		Tokens:   token.NewIssuer(priv, "iss", "aud", now),
+		Verifier: token.NewVerifier(priv.Public().(ed25519.PublicKey), "iss", "aud", now),
+		Cursors:  seal, S3: s3.New(s3.Options{Region: "us-east-1"}),
+	}
+}
+
+// TestRouters: every API function's router builds from a configured
+// function's Deps (its Check passes: every route of the table served, a
+// membership check behind the authenticated ones), and the functions that
+// cannot work without a piece refuse to start without it.
+func TestRouters(t *testing.T) {
+	builders := map[string]platform.RouterFunc{
+		"accounts": AccountsRouter(nil), "auth": AuthRouter, "org": OrgRouter, "crm": CRMRouter,
+		"documents": DocumentsRouter, "trust": TrustRouter, "payments": PaymentsRouter,
+		"stripewebhook": StripeWebhookRouter, "messaging": MessagingRouter,
+		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter,
+	}
+	for name, build := range builders {
+		t.Run(name, func(t *testing.T) {
+			if _, err := build(deps(t)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	tests := []struct {
+		name    string
+		build   platform.RouterFunc
+		without func(*platform.Deps)
+		want    string
+	}{
+		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.S3 = nil }, "BUCKET_NAME"},
+		{"documents without a bucket", DocumentsRouter, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
+		{"auth without the token secret", AuthRouter, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"accounts without the token secret", AccountsRouter(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := deps(t)
+			tt.without(d)
+			if _, err := tt.build(d); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRouterConfig: what the routers get is what platform holds, with the
+// membership check a router with authenticated routes requires.
+func TestRouterConfig(t *testing.T) {
+	d := deps(t)
+	rc := d.RouterConfig()
+	if rc.Cursors != d.Cursors || rc.Verifier != httpapi.Verifier(d.Verifier) || rc.Members == nil || rc.Logger != d.Log {
+		t.Errorf("RouterConfig = %+v", rc)
+	}
+	if len(rc.AllowedOrigins) != 1 || rc.AllowedOrigins[0] != "https://app.example" {
+		t.Errorf("AllowedOrigins = %v", rc.AllowedOrigins)
+	}
+}
