@@ -32,3 +32,11 @@ func (c Caller) From(ip, userAgent string) Caller {
 	c.IP, c.UserAgent = ip, userAgent
 	return c
 }
+
+// Member is a caller's membership as the table holds it now: the role (which
+// may differ from an older token's) and the member item itself, for the
+// handlers that would read it anyway (GET /v1/me), so it is read once.
+type Member struct {
+	Role access.Role
+	Item any // the store's raw item; whoever reads it decides its type
+}

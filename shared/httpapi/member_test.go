@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/routes"
 )
@@ -17,15 +18,15 @@ import (
 // u1 of o1 is a staff member unless a test says otherwise.
 type fakeMembers map[string]access.Role
 
-func (f fakeMembers) Member(_ context.Context, orgID, userID string) (Member, bool, error) {
+func (f fakeMembers) Member(_ context.Context, orgID, userID string) (caller.Member, bool, error) {
 	if f == nil {
-		return Member{Role: access.Staff, Item: "u1"}, true, nil
+		return caller.Member{Role: access.Staff, Item: "u1"}, true, nil
 	}
 	if f["fail"] != "" {
-		return Member{}, false, errors.New("table unreachable")
+		return caller.Member{}, false, errors.New("table unreachable")
 	}
 	r, ok := f[orgID+"/"+userID]
-	return Member{Role: r, Item: userID}, ok, nil
+	return caller.Member{Role: r, Item: userID}, ok, nil
 }
 
 // TestRouterMembership checks the router asks for the caller's current

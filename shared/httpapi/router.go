@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/oklog/ulid/v2"
 
-	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/fault"
@@ -29,14 +28,6 @@ type Verifier interface {
 	Verify(token string) (caller.Caller, error)
 }
 
-// Member is the caller's member item as read for this request: the role
-// it holds now (which may differ from the token's), and the item itself for
-// handlers that would read it anyway (GET /v1/me), so it is read once.
-type Member struct {
-	Role access.Role
-	Item any // the store's raw item; the Members implementation decides its type
-}
-
 // Members reads a caller's current membership. An access token outlives a
 // removal or a demotion by up to its 15 minutes: every authenticated request
 // asks the table, once, whether its caller is still a member and with which
@@ -44,7 +35,7 @@ type Member struct {
 type Members interface {
 	// Member returns the member item of userID in orgID; found is false when
 	// there is none (the member was removed, or the org deleted).
-	Member(ctx context.Context, orgID, userID string) (m Member, found bool, err error)
+	Member(ctx context.Context, orgID, userID string) (m caller.Member, found bool, err error)
 }
 
 // Options configure a Router.
@@ -228,7 +219,7 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 	return render(out, req.ID)
 }
 
-func (rt *Router) authenticate(ctx context.Context, req *Request) (caller.Caller, Member, error) {
+func (rt *Router) authenticate(ctx context.Context, req *Request) (caller.Caller, caller.Member, error) {
 	return Authenticate(ctx, rt.opts.Verifier, rt.opts.Members, req.Header("authorization"))
 }
 
@@ -243,24 +234,24 @@ var errInvalidToken = fault.E(fault.Unauthorized, "The access token is invalid o
 // the role they hold now. Handlers outside a Router (the streaming speech
 // function) call it too, so every entry point refuses the same tokens with
 // the same answers.
-func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (caller.Caller, Member, error) {
+func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (caller.Caller, caller.Member, error) {
 	scheme, tok, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return caller.Caller{}, Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
+		return caller.Caller{}, caller.Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")
 	}
 	p, err := v.Verify(strings.TrimSpace(tok))
 	if err != nil {
-		return caller.Caller{}, Member{}, errInvalidToken
+		return caller.Caller{}, caller.Member{}, errInvalidToken
 	}
 	if members == nil {
-		return caller.Caller{}, Member{}, errors.New("no membership check configured")
+		return caller.Caller{}, caller.Member{}, errors.New("no membership check configured")
 	}
 	m, found, err := members.Member(ctx, p.OrgID, p.UserID)
 	if err != nil {
-		return caller.Caller{}, Member{}, err
+		return caller.Caller{}, caller.Member{}, err
 	}
 	if !found {
-		return caller.Caller{}, Member{}, errInvalidToken
+		return caller.Caller{}, caller.Member{}, errInvalidToken
 	}
 	p.Role = m.Role
 	return p, m, nil
@@ -269,14 +260,14 @@ func Authenticate(ctx context.Context, v Verifier, members Members, authz string
 type memberKey struct{}
 
 // WithMember stores the caller's member item, as the router read it, in ctx.
-func WithMember(ctx context.Context, m Member) context.Context {
+func WithMember(ctx context.Context, m caller.Member) context.Context {
 	return context.WithValue(ctx, memberKey{}, m)
 }
 
 // MemberFrom returns the caller's member item read for this request, so a
 // handler that needs it does not read it again.
-func MemberFrom(ctx context.Context) (Member, bool) {
-	m, ok := ctx.Value(memberKey{}).(Member)
+func MemberFrom(ctx context.Context) (caller.Member, bool) {
+	m, ok := ctx.Value(memberKey{}).(caller.Member)
 	return m, ok
 }
 
