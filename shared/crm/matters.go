@@ -164,6 +164,7 @@ func (s *Service) CreateMatter(ctx context.Context, a caller.Caller, in MatterPa
 	if !check.ID(m.ClientID) {
 		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 	}
+	m.grantTeam(Matter{}, a.UserID)
 	m.setKeys(a.OrgID)
 	put, err := s.DB.Put(m, store.NotExists())
 	if err != nil {
@@ -212,6 +213,7 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 		if len(fields) == 0 {
 			return m, nil
 		}
+		m.grantTeam(before, a.UserID)
 		m.UpdatedAt = s.Now().UTC()
 		m.setKeys(a.OrgID)
 		w, err := s.DB.Replace(m, store.Unchanged(before.UpdatedAt), AttrDocumentCount, "createdAt", "createdBy")

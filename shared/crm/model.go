@@ -8,6 +8,7 @@ package crm
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,10 +112,14 @@ type Matter struct {
 	Status                string `dynamodbav:"status" json:"status"`
 	ResponsibleAttorneyID string `dynamodbav:"responsibleAttorneyId,omitempty" json:"responsibleAttorneyId,omitempty"`
 	Team                  List   `dynamodbav:"team,omitempty" json:"team"` // member ids working on the matter
-	Description           string `dynamodbav:"description,omitempty" json:"description,omitempty"`
-	OpenedOn              string `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
-	ClosedOn              string `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
-	DocumentCount         int    `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
+	// TeamGrants names, for each team member, who put them on the team:
+	// membership granted by oneself (or of unknown origin, from before
+	// grants were kept) never widens access (OnMatter).
+	TeamGrants    map[string]string `dynamodbav:"teamGrants,omitempty" json:"-"`
+	Description   string            `dynamodbav:"description,omitempty" json:"description,omitempty"`
+	OpenedOn      string            `dynamodbav:"openedOn" json:"openedOn"`                     // YYYY-MM-DD
+	ClosedOn      string            `dynamodbav:"closedOn,omitempty" json:"closedOn,omitempty"` // YYYY-MM-DD
+	DocumentCount int               `dynamodbav:"documentCount" json:"documentCount"`           // kept by the documents capability
 	// ClientUpdates is how the client hears of status changes: "none"
 	// (the default), "sms" or "email" (the messaging capability sends them).
 	ClientUpdates string    `dynamodbav:"clientUpdates,omitempty" json:"clientUpdates"`
@@ -130,17 +135,36 @@ const (
 	UpdatesEmail = "email"
 )
 
-// OnMatter reports whether member userID works on m.
+// OnMatter reports whether member userID works on m, as access rules
+// count it: the responsible attorney, and team members someone else (an
+// owner, an admin, the responsible attorney, or whoever opened the matter)
+// put on the team. A place one gave oneself widens nothing.
 func (m Matter) OnMatter(userID string) bool {
+	if userID == "" {
+		return false
+	}
 	if m.ResponsibleAttorneyID == userID {
 		return true
 	}
+	by, ok := m.TeamGrants[userID]
+	return ok && by != userID && slices.Contains(m.Team, userID)
+}
+
+// grantTeam records who put each member of m's team there: members already
+// on before keep their grant, new ones are granted by by.
+func (m *Matter) grantTeam(before Matter, by string) {
+	grants := map[string]string{}
 	for _, id := range m.Team {
-		if id == userID {
-			return true
+		if g, ok := before.TeamGrants[id]; ok && slices.Contains(before.Team, id) {
+			grants[id] = g
+		} else if !slices.Contains(before.Team, id) {
+			grants[id] = by
 		}
 	}
-	return false
+	m.TeamGrants = grants
+	if len(grants) == 0 {
+		m.TeamGrants = nil
+	}
 }
 
 // Note is a free-text note on a client or a matter.

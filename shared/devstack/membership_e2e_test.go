@@ -128,6 +128,14 @@ func TestMatterTeamIsNotSelfMade(t *testing.T) {
 	clerk.must(403, "PATCH", "/v1/matters/"+other, map[string]any{"team": []string{clerk.userID}})
 	clerk.must(403, "DELETE", "/v1/matters/"+other, nil)
 	lead.must(200, "GET", ledger, nil)
+	// Nor does a place on the team one gives oneself when opening a matter;
+	// the same place given by an owner does.
+	own := str(clerk.must(201, "POST", "/v1/matters", map[string]any{"clientId": c, "title": "Self-staffed",
+		"team": []string{clerk.userID}}).Body, "id")
+	clerk.must(403, "DELETE", "/v1/matters/"+own, nil)
+	a.must(200, "PATCH", "/v1/matters/"+own, map[string]any{"team": []string{}})
+	a.must(200, "PATCH", "/v1/matters/"+own, map[string]any{"team": []string{clerk.userID}})
+	clerk.must(204, "DELETE", "/v1/matters/"+own, nil)
 	if r := a.must(200, "GET", "/v1/matters/"+m, nil); strings.Contains(r.Raw, lawyer.userID) {
 		t.Errorf("the self-added attorney is on the matter: %s", r.Raw)
 	}
