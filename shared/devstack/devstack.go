@@ -129,6 +129,9 @@ type Options struct {
 	// WrapDynamo, when set, wraps the functions' DynamoDB client (tests and
 	// benchmarks count calls with it).
 	WrapDynamo func(store.API) store.API
+	// WrapMembers, when set, wraps the routers' membership check (tests
+	// play a member removed between that check and the write with it).
+	WrapMembers func(httpapi.Members) httpapi.Members
 	// Sleep, when set, replaces the workers' waits between provider
 	// retries (tests keep them instant).
 	Sleep func(context.Context, time.Duration) error
@@ -217,6 +220,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.Broker = localaws.NewBroker(localaws.BrokerOptions{})
 	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Queue: s.Broker, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
 		return nil, err
+	}
+	if opts.WrapMembers != nil {
+		s.Deps.Members = opts.WrapMembers(s.Deps.Members)
 	}
 	// Domain events leave through the table's stream and the relay, as in AWS.
 	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")

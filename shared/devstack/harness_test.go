@@ -21,6 +21,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/routes"
@@ -34,7 +37,39 @@ var (
 	stack *Stack
 	clock = &testClock{}
 	calls = &countingClient{}
+	stale = &staleMembers{}
 )
+
+// staleMembers plays members removed between the router's membership read
+// and their request's write: for the users it names, the router sees the
+// role they had, whatever the table holds now.
+type staleMembers struct {
+	next httpapi.Members
+	mu   sync.Mutex
+	as   map[string]access.Role // userID → the role the router still sees
+}
+
+func (s *staleMembers) wrap(next httpapi.Members) httpapi.Members { s.next = next; return s }
+
+// Pretend makes the router see userID as still holding role.
+func (s *staleMembers) Pretend(userID string, role access.Role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.as == nil {
+		s.as = map[string]access.Role{}
+	}
+	s.as[userID] = role
+}
+
+func (s *staleMembers) Member(ctx context.Context, orgID, userID string) (caller.Member, bool, error) {
+	s.mu.Lock()
+	role, ok := s.as[userID]
+	s.mu.Unlock()
+	if ok {
+		return caller.Member{Role: role}, true, nil
+	}
+	return s.next.Member(ctx, orgID, userID)
+}
 
 // testClock is the stack's clock; tests move it forward instead of sleeping.
 type testClock struct {
@@ -71,6 +106,10 @@ type countingClient struct {
 	// byTrace counts the calls of each traced request (TraceHeader): a
 	// request's own calls, whatever schedules or other tests do meanwhile.
 	byTrace map[string]map[string]int
+	// landed counts each traced request's write calls that DynamoDB
+	// carried out (200): a write refused by its condition is sent but
+	// changes nothing.
+	landed map[string]int
 }
 
 // Do counts the call, then sends it.
@@ -89,7 +128,32 @@ func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
 		c.byTrace[trace][op]++
 	}
 	c.mu.Unlock()
-	return c.next.Do(r)
+	resp, err := c.next.Do(r)
+	if trace := TraceOf(r.Context()); trace != "" && err == nil && resp.StatusCode == http.StatusOK && isWrite(op) {
+		c.mu.Lock()
+		if c.landed == nil {
+			c.landed = map[string]int{}
+		}
+		c.landed[trace]++
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+func isWrite(op string) bool {
+	switch op {
+	case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem":
+		return true
+	}
+	return false
+}
+
+// LandedWritesOf counts the writes DynamoDB carried out for the request
+// whose result is r.
+func (c *countingClient) LandedWritesOf(r result) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.landed[r.trace]
 }
 
 // Of returns the per-operation calls made on behalf of the request whose
@@ -109,8 +173,7 @@ func (c *countingClient) Of(r result) map[string]int {
 func (c *countingClient) WritesOf(r result) int {
 	n := 0
 	for op, k := range c.Of(r) {
-		switch op {
-		case "PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem":
+		if isWrite(op) {
 			n += k
 		}
 	}
@@ -157,7 +220,7 @@ func runMain(m *testing.M) int {
 		"OPENAI_API_KEY": openAIKey, "OPENAI_BASE_URL": openAI.URL + "/v1", "OPENAI_MODEL": "test-model"}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
-		WrapDynamo: counted, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})
+		WrapDynamo: counted, WrapMembers: stale.wrap, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

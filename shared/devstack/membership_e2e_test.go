@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/routes"
@@ -235,6 +236,41 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 	}
 	if after, bal := itemCount(t), func() float64 { b, _, _ := creditsOf(t, a); return b }(); after != before || bal != balance {
 		t.Errorf("a removed member wrote %d items and spent %v credits", after-before, balance-bal)
+	}
+}
+
+// TestStaleMembershipSweep walks every authenticated route as an owner
+// removed after the router's membership read (the router still sees an
+// owner): every write must check the membership in its own transaction,
+// so each route is refused or, if it answers 2xx, DynamoDB carried out no
+// write for it. A new route whose write forgets the check fails here.
+func TestStaleMembershipSweep(t *testing.T) {
+	v := newVictim(t, "staff")
+	gone := v.owner.member("owner")
+	v.owner.must(204, "DELETE", "/v1/users/"+gone.userID, nil)
+	stale.Pretend(gone.userID, access.Owner)
+	// Logging out ends one's own session: a removed member may.
+	selfService := map[string]bool{"POST /v1/auth/logout": true}
+	for _, rt := range routes.Table {
+		if rt.Public || selfService[rt.Key()] {
+			continue
+		}
+		t.Run(rt.Key(), func(t *testing.T) {
+			path, body, ok := sampleRequest(rt.Key(), gone, v)
+			if !ok {
+				t.Fatalf("no sample request for %s: add one to sampleRequest", rt.Key())
+			}
+			r := (&client{t: t, token: gone.token}).do(rt.Method, path, body)
+			if r.Status >= 500 {
+				t.Fatalf("status %d: %s", r.Status, r.Raw)
+			}
+			if n := calls.LandedWritesOf(r); n != 0 {
+				t.Errorf("a member removed before the write: status %d and %d writes carried out: %s", r.Status, n, r.Raw)
+			}
+			if rt.Method != "GET" && r.Status < 300 {
+				t.Errorf("a member removed before the write: status %d: %s", r.Status, r.Raw)
+			}
+		})
 	}
 }
 

@@ -151,7 +151,7 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		if err := r.Require(access.ManageMessaging); err != nil {
 			return nil, err
 		}
-		ds, err := svc.ListDomains(ctx, r.Principal.OrgID)
+		ds, err := svc.ListDomains(ctx, r.Principal)
 		return httpapi.JSON(http.StatusOK, map[string]any{"items": ds}), err
 	})
 	rt.Handle("DELETE /v1/messaging/email-domains/{domain}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

@@ -165,6 +165,9 @@ func (s *Service) AddDomain(ctx context.Context, a caller.Caller, in DomainInput
 	if len(have) >= maxDomains {
 		return EmailDomain{}, fault.Fields(fault.FieldError{Field: "domain", Message: "an org may have at most 10 email domains; delete one first"})
 	}
+	if err := tenant.Confirm(ctx, s.DB, a.OrgID, a.UserID, access.ManageMessaging); err != nil {
+		return EmailDomain{}, err
+	}
 	st, err := s.Domains.CreateDomain(ctx, domain)
 	if err != nil {
 		s.Log.Warn("SES identity not created", "err", err)
@@ -205,13 +208,14 @@ func randomToken() string {
 // ListDomains lists the org's email domains, each checked again: SES's DKIM
 // status and sending status, the org's TXT record, and whether another
 // org verified the domain first.
-func (s *Service) ListDomains(ctx context.Context, orgID string) ([]EmailDomain, error) {
+func (s *Service) ListDomains(ctx context.Context, a caller.Caller) ([]EmailDomain, error) {
+	orgID := a.OrgID
 	var ds []EmailDomain
 	if _, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: domainSK(""), Forward: true, Limit: maxDomains}, &ds); err != nil {
 		return nil, err
 	}
 	for i := range ds {
-		if err := s.refresh(ctx, orgID, &ds[i]); err != nil {
+		if err := s.refresh(ctx, a, &ds[i]); err != nil {
 			return nil, err
 		}
 		ds[i].records()
@@ -221,7 +225,8 @@ func (s *Service) ListDomains(ctx context.Context, orgID string) ([]EmailDomain,
 }
 
 // refresh checks one domain again and saves what changed.
-func (s *Service) refresh(ctx context.Context, orgID string, d *EmailDomain) error {
+func (s *Service) refresh(ctx context.Context, a caller.Caller, d *EmailDomain) error {
+	orgID := a.OrgID
 	if s.Domains == nil {
 		return errNoEmail
 	}
@@ -249,7 +254,7 @@ func (s *Service) refresh(ctx context.Context, orgID string, d *EmailDomain) err
 	case !s.ownsDomain(ctx, d):
 		d.Status, d.Problem = DomainPending, "The TXT record "+ownershipName(d.Domain)+" with this org's value is not published yet."
 	default:
-		ok, err := s.claimVerified(ctx, orgID, d.Domain)
+		ok, err := s.claimVerified(ctx, a, d.Domain)
 		if err != nil {
 			return err
 		}
@@ -267,12 +272,20 @@ func (s *Service) refresh(ctx context.Context, orgID string, d *EmailDomain) err
 	}
 	d.CheckedAt = s.Now().UTC()
 	d.setKeys(orgID)
-	// A domain deleted meanwhile stays deleted.
-	err = s.DB.PutItem(ctx, *d, store.Exists())
-	if errors.Is(err, store.ErrConditionFailed) {
-		return nil
+	// A domain deleted meanwhile stays deleted; what a listing learns is
+	// saved only while its caller still manages messaging.
+	put, err := s.DB.Put(*d, store.Exists())
+	if err != nil {
+		return err
 	}
-	return err
+	switch err := s.DB.Transact(ctx, put, tenant.MemberWith(s.DB, orgID, a.UserID, access.ManageMessaging)); {
+	case store.Failed(err, 0):
+		return nil
+	case store.Failed(err, 1):
+		return tenant.ErrRoleChanged
+	default:
+		return err
+	}
 }
 
 // ownsDomain looks for the org's token at _matterly.<domain>.
@@ -296,14 +309,21 @@ func (s *Service) resolver() TXTResolver {
 
 // claimVerified makes orgID the domain's one verified org, unless another
 // org is.
-func (s *Service) claimVerified(ctx context.Context, orgID, domain string) (bool, error) {
+func (s *Service) claimVerified(ctx context.Context, a caller.Caller, domain string) (bool, error) {
 	cond := &store.Cond{Expr: "attribute_not_exists(PK) OR #org = :org", Names: map[string]string{"#org": "orgId"},
-		Values: map[string]types.AttributeValue{":org": store.S(orgID)}}
-	err := s.DB.PutItem(ctx, domainOwner{PK: domainPK(domain), SK: domainVerifiedSK, OrgID: orgID}, cond)
-	if errors.Is(err, store.ErrConditionFailed) {
-		return false, nil
+		Values: map[string]types.AttributeValue{":org": store.S(a.OrgID)}}
+	put, err := s.DB.Put(domainOwner{PK: domainPK(domain), SK: domainVerifiedSK, OrgID: a.OrgID}, cond)
+	if err != nil {
+		return false, err
 	}
-	return err == nil, err
+	switch err := s.DB.Transact(ctx, put, tenant.MemberWith(s.DB, a.OrgID, a.UserID, access.ManageMessaging)); {
+	case store.Failed(err, 0):
+		return false, nil
+	case store.Failed(err, 1):
+		return false, tenant.ErrRoleChanged
+	default:
+		return err == nil, err
+	}
 }
 
 // domainVerifiedFor reports whether domain is verified for orgID.
@@ -422,7 +442,7 @@ func (s *Service) BuyNumber(ctx context.Context, a caller.Caller, in NumberInput
 	if s.Numbers == nil {
 		return SMSSenderOut{}, errNoSMS
 	}
-	c, err := s.claimPurchase(ctx, a.OrgID)
+	c, err := s.claimPurchase(ctx, a)
 	if err != nil {
 		return SMSSenderOut{}, err
 	}
@@ -516,7 +536,8 @@ func (c purchaseClaim) ours() *store.Cond {
 // claimPurchase takes the org's purchase claim, or answers 409 while
 // another request holds it. Taking over an expired claim is conditional on
 // its request id, so two requests cannot both take over one claim.
-func (s *Service) claimPurchase(ctx context.Context, orgID string) (purchaseClaim, error) {
+func (s *Service) claimPurchase(ctx context.Context, a caller.Caller) (purchaseClaim, error) {
+	orgID := a.OrgID
 	now := s.Now()
 	c := purchaseClaim{Keys: store.Keys{PK: tenant.PK(orgID), SK: purchaseSK, Type: "smsPurchase"},
 		Request: randomToken(), Until: now.Add(purchaseLease).Unix()}
@@ -531,9 +552,18 @@ func (s *Service) claimPurchase(ctx context.Context, orgID string) (purchaseClai
 	default:
 		cond, c.Number = old.ours(), old.Number
 	}
-	if err := s.DB.PutItem(ctx, c, cond); errors.Is(err, store.ErrConditionFailed) {
+	// The claim holds only while the caller may still buy: a member
+	// removed meanwhile never reaches Twilio.
+	put, err := s.DB.Put(c, cond)
+	if err != nil {
+		return c, err
+	}
+	switch err := s.DB.Transact(ctx, put, tenant.MemberWith(s.DB, orgID, a.UserID, access.ManageMessaging)); {
+	case store.Failed(err, 0):
 		return c, errPurchasing
-	} else if err != nil {
+	case store.Failed(err, 1):
+		return c, tenant.ErrRoleChanged
+	case err != nil:
 		return c, err
 	}
 	return c, nil
@@ -575,6 +605,9 @@ func (s *Service) CreateService(ctx context.Context, a caller.Caller) (SMSSender
 		} else if who == a.OrgID {
 			return SMSSenderOut{}, fault.E(fault.Conflict, "This org has its Messaging Service already: %s.", o.TwilioMessagingServiceSID)
 		}
+	}
+	if err := tenant.Confirm(ctx, s.DB, a.OrgID, a.UserID, access.ManageMessaging); err != nil {
+		return SMSSenderOut{}, err
 	}
 	sid, err := s.Numbers.CreateMessagingService(ctx, "Matterly "+a.OrgID, s.inboundURL())
 	if err != nil {

@@ -105,6 +105,11 @@ func (s *Service) Connect(ctx context.Context, a caller.Caller, email string, in
 	if err := ck.Err(); err != nil {
 		return Connection{}, err
 	}
+	// An onboarding link hands over the org's Stripe account (its bank
+	// details): only to a member who still manages payments.
+	if err := tenant.Confirm(ctx, s.DB, a.OrgID, a.UserID, access.ManagePayments); err != nil {
+		return Connection{}, err
+	}
 	acct, err := s.Account(ctx, a.OrgID)
 	if err != nil {
 		return Connection{}, err

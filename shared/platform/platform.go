@@ -45,9 +45,12 @@ type Deps struct {
 	Tokens   *token.Issuer      // nil unless this function issues tokens
 	Verifier *token.Verifier    // nil unless a token key is configured
 	Cursors  *cursor.Sealer     // nil without the signing keys
-	Now      func() time.Time
-	S3       *s3.Client    // nil unless BUCKET_NAME is set
-	Bus      bus.Publisher // domain events; nil in AWS unless EVENT_BUS_NAME is set
+	// Members is the routers' membership check: the caller's member item,
+	// read once per authenticated request (tenant.Members; nil without a table).
+	Members httpapi.Members
+	Now     func() time.Time
+	S3      *s3.Client    // nil unless BUCKET_NAME is set
+	Bus     bus.Publisher // domain events; nil in AWS unless EVENT_BUS_NAME is set
 	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
 	// configured (the payment routes then answer 503 saying what to set).
 	StripeKey string
@@ -168,6 +171,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	}
 	if cfg.TableName != "" {
 		d.DB = store.New(dyn, cfg.TableName)
+		d.Members = tenant.Members{DB: d.DB}
 	}
 	if signingRoot != nil {
 		if d.Keys, err = keys.Derive(signingRoot); err != nil {
@@ -222,7 +226,7 @@ func (d *Deps) tokenKeys(tokenRoot []byte) error {
 // request (a removed member's token stops working at once, a demoted one
 // acts with its new role), CORS and the logger.
 func (d *Deps) RouterOptions() httpapi.Options {
-	return httpapi.Options{Verifier: d.Verifier, Members: tenant.Members{DB: d.DB}, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
+	return httpapi.Options{Verifier: d.Verifier, Members: d.Members, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
 }
 
 // RouterConfig is RouterOptions with the list cursors' sealer: what every

@@ -43,6 +43,18 @@ func MemberWith(db *store.DB, orgID, userID string, p access.Permission) types.T
 	return db.Check(PK(orgID), MemberSK(userID), *RoleIn(access.RolesWith(p)...))
 }
 
+// Confirm checks, in a transaction of its own, that user is still a member
+// of org with a role that holds p: for a request about to act outside the
+// table (a provider call that creates or hands out something), before it
+// does. Its own writes, if any, check again when they commit.
+func Confirm(ctx context.Context, db *store.DB, orgID, userID string, p access.Permission) error {
+	err := db.Transact(ctx, MemberWith(db, orgID, userID, p))
+	if store.Failed(err, 0) {
+		return ErrRoleChanged
+	}
+	return err
+}
+
 // ErrRoleChanged answers a write whose caller lost the role it needed (or
 // was removed) after their access token was issued.
 var ErrRoleChanged = fault.E(fault.Forbidden, "Your role changed while your session was open; it no longer allows this.")
