@@ -168,40 +168,40 @@ func (s *Service) Booking(ctx context.Context, orgID, id string) (Booking, error
 
 // UpdateBooking applies a partial update (moving, renaming, re-assigning).
 func (s *Service) UpdateBooking(ctx context.Context, a caller.Caller, id string, p BookingPatch) (Booking, error) {
-	for range retryEdits {
-		b, err := s.Booking(ctx, a.OrgID, id)
-		if err != nil {
-			return Booking{}, err
+	var b Booking
+	err := s.updateAsRead(ctx, a, func() (edit, bool, error) {
+		var err error
+		if b, err = s.Booking(ctx, a.OrgID, id); err != nil {
+			return edit{}, false, err
 		}
 		before := b
 		r, err := s.refs(ctx, a.OrgID, b, p, false)
 		if err != nil {
-			return Booking{}, err
+			return edit{}, false, err
 		}
 		if err := p.apply(&b, r); err != nil {
-			return Booking{}, err
+			return edit{}, false, err
 		}
 		fields := changed(before, b)
 		if len(fields) == 0 {
-			return b, nil
+			return edit{}, false, nil
 		}
 		b.UpdatedAt = s.Now().UTC()
 		b.setKeys(a.OrgID)
 		w, err := s.DB.Replace(b, store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
-		if err != nil {
-			return Booking{}, err
-		}
 		e := activity.Entry{Action: "booking.updated", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Fields: fields}
-		err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...)...)
-		switch {
-		case store.Failed(err, 0):
-			continue
-		case store.Failed(err, 1) || store.Failed(err, 2):
-			return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
-		}
-		return b, err
+		return edit{perm: access.WriteBookings, entry: e, items: append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...),
+			refused: func(err error) error {
+				if store.Failed(err, 1) || store.Failed(err, 2) {
+					return fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
+				}
+				return nil
+			}}, err == nil, err
+	})
+	if err != nil {
+		return Booking{}, err
 	}
-	return Booking{}, errEditRace
+	return b, nil
 }
 
 // DeleteBooking cancels a booking.

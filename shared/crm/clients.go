@@ -144,42 +144,41 @@ func LoadClient(ctx context.Context, db *store.DB, orgID, id string) (Client, er
 // UpdateClient applies a partial update. Counters kept by other writes
 // (open matters) are never overwritten with what this read.
 func (s *Service) UpdateClient(ctx context.Context, a caller.Caller, id string, p ClientPatch) (Client, error) {
-	for range retryEdits {
-		c, err := s.Client(ctx, a.OrgID, id)
-		if err != nil {
-			return Client{}, err
+	var c Client
+	err := s.updateAsRead(ctx, a, func() (edit, bool, error) {
+		var err error
+		if c, err = s.Client(ctx, a.OrgID, id); err != nil {
+			return edit{}, false, err
 		}
 		before := c
 		if err := p.apply(&c); err != nil {
-			return Client{}, err
+			return edit{}, false, err
 		}
 		fields := changed(before, c)
 		if len(fields) == 0 {
-			return c, nil
+			return edit{}, false, nil
 		}
 		c.UpdatedAt = s.Now().UTC()
 		c.setKeys(a.OrgID)
 		w, err := s.DB.Replace(c, store.Unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy")
 		if err != nil {
-			return Client{}, err
+			return edit{}, false, err
 		}
 		names, err := s.nameIndex(a.OrgID, &before, c)
 		if err != nil {
-			return Client{}, err
+			return edit{}, false, err
 		}
 		contacts, err := s.contactWrites(a.OrgID, &before, &c)
 		if err != nil {
-			return Client{}, err
+			return edit{}, false, err
 		}
-		names = append(names, contacts...)
 		e := activity.Entry{Action: "client.updated", EntityType: "client", EntityID: c.ID, ClientID: c.ID, Fields: fields}
-		err = s.commit(ctx, a, access.WriteClients, e, append([]types.TransactWriteItem{w}, names...)...)
-		if store.Failed(err, 0) {
-			continue // edited or deleted meanwhile: read again
-		}
-		return c, err
+		return edit{perm: access.WriteClients, entry: e, items: append(append([]types.TransactWriteItem{w}, names...), contacts...)}, true, nil
+	})
+	if err != nil {
+		return Client{}, err
 	}
-	return Client{}, errEditRace
+	return c, nil
 }
 
 // DeleteClient removes a client that has no open matters. Its closed

@@ -200,25 +200,26 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 	if err != nil {
 		return Matter{}, err
 	}
-	for range retryEdits {
-		m, err := s.Matter(ctx, a.OrgID, id)
-		if err != nil {
-			return Matter{}, err
+	var m Matter
+	err = s.updateAsRead(ctx, a, func() (edit, bool, error) {
+		var err error
+		if m, err = s.Matter(ctx, a.OrgID, id); err != nil {
+			return edit{}, false, err
 		}
 		before := m
 		if err := p.apply(&m, s.today(f.loc), withCurrent(f.roles, before)); err != nil {
-			return Matter{}, err
+			return edit{}, false, err
 		}
 		fields := changed(before, m)
 		if len(fields) == 0 {
-			return m, nil
+			return edit{}, false, nil
 		}
 		m.grantTeam(before, a.UserID)
 		m.UpdatedAt = s.Now().UTC()
 		m.setKeys(a.OrgID)
 		w, err := s.DB.Replace(m, store.Unchanged(before.UpdatedAt), AttrDocumentCount, "createdAt", "createdBy")
 		if err != nil {
-			return Matter{}, err
+			return edit{}, false, err
 		}
 		items := []types.TransactWriteItem{w}
 		switch {
@@ -230,7 +231,7 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 		perm := access.WriteMatters
 		if slices.Contains(fields, "team") || slices.Contains(fields, "responsibleAttorneyId") {
 			if perm, err = s.mayStaff(a, before); err != nil {
-				return Matter{}, err
+				return edit{}, false, err
 			}
 		}
 		e := activity.Entry{Action: "matter.updated", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID, Fields: fields}
@@ -244,18 +245,17 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 			// Subscribers (client case updates) read the matter for the rest.
 			e.Event = "matter.status_changed"
 		}
-		err = s.commit(ctx, a, perm, e, items...)
-		switch {
-		case store.Failed(err, 0):
-			continue // edited or deleted meanwhile: read again
-		case len(items) > 1 && store.Failed(err, 1):
-			return Matter{}, fault.E(fault.Conflict, "The matter's client no longer exists; a matter of a deleted client stays closed.")
-		case err != nil:
-			return Matter{}, err
-		}
-		return m, nil
+		return edit{perm: perm, entry: e, items: items, refused: func(err error) error {
+			if len(items) > 1 && store.Failed(err, 1) {
+				return fault.E(fault.Conflict, "The matter's client no longer exists; a matter of a deleted client stays closed.")
+			}
+			return nil
+		}}, true, nil
+	})
+	if err != nil {
+		return Matter{}, err
 	}
-	return Matter{}, errEditRace
+	return m, nil
 }
 
 // errNotTeamLead refuses a team change by someone who does not lead the

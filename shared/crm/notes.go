@@ -120,34 +120,29 @@ func notePerm(a caller.Caller, n Note) (access.Permission, error) {
 
 // UpdateNote replaces a note's body.
 func (s *Service) UpdateNote(ctx context.Context, a caller.Caller, id string, in NoteInput) (Note, error) {
-	for range retryEdits {
-		n, err := s.Note(ctx, a.OrgID, id)
-		if err != nil {
-			return Note{}, err
+	var n Note
+	err := s.updateAsRead(ctx, a, func() (edit, bool, error) {
+		var err error
+		if n, err = s.Note(ctx, a.OrgID, id); err != nil {
+			return edit{}, false, err
 		}
 		perm, err := notePerm(a, n)
 		if err != nil {
-			return Note{}, err
+			return edit{}, false, err
 		}
 		before := n
-		if err := in.apply(&n); err != nil {
-			return Note{}, err
-		}
-		if n.Body == before.Body {
-			return n, nil
+		if err := in.apply(&n); err != nil || n.Body == before.Body {
+			return edit{}, false, err
 		}
 		n.UpdatedAt = s.Now().UTC()
 		w, err := s.DB.Replace(n, store.Unchanged(before.UpdatedAt), "createdAt", "authorId")
-		if err != nil {
-			return Note{}, err
-		}
 		e := activity.Entry{Action: "note.updated", EntityType: "note", EntityID: n.ID, ClientID: n.ClientID, MatterID: n.MatterID, Fields: []string{"body"}}
-		if err = s.commit(ctx, a, perm, e, w); store.Failed(err, 0) {
-			continue
-		}
-		return n, err
+		return edit{perm: perm, entry: e, items: []types.TransactWriteItem{w}}, err == nil, err
+	})
+	if err != nil {
+		return Note{}, err
 	}
-	return Note{}, errEditRace
+	return n, nil
 }
 
 // DeleteNote removes a note.

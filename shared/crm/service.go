@@ -170,21 +170,54 @@ func changed(before, after any) []string {
 	return out
 }
 
+// edit is one read-modify-write round's change: items[0] is the item as
+// read and changed, written on the condition that it is unchanged since
+// the read; the rest go with it.
+type edit struct {
+	perm  access.Permission
+	entry activity.Entry
+	items []types.TransactWriteItem
+	// refused, when set, names the error of a failed condition of one of
+	// the other items (nil: the error as is).
+	refused func(err error) error
+}
+
+// updateAsRead runs read-modify-write rounds: round reads the item, changes
+// it and returns the edit to commit with its activity entry (ok false:
+// nothing changed, nothing to write). When the item changed between a
+// round's read and its commit, it reads again, retryEdits times at most.
+func (s *Service) updateAsRead(ctx context.Context, a caller.Caller, round func() (e edit, ok bool, err error)) error {
+	for range retryEdits {
+		e, ok, err := round()
+		if err != nil || !ok {
+			return err
+		}
+		err = s.commit(ctx, a, e.perm, e.entry, e.items...)
+		if store.Failed(err, 0) {
+			continue // edited or deleted meanwhile: read again
+		}
+		if err != nil && e.refused != nil {
+			if refused := e.refused(err); refused != nil {
+				return refused
+			}
+		}
+		return err
+	}
+	return errEditRace
+}
+
 // deleteAsRead deletes the item at sk of the org as read returns it (its
 // updatedAt, the permission the delete needs and its activity entry),
 // reading again when the item changed between the read and the delete.
 func (s *Service) deleteAsRead(ctx context.Context, a caller.Caller, sk string, read func() (time.Time, access.Permission, activity.Entry, error)) error {
-	for range retryEdits {
+	return s.updateAsRead(ctx, a, func() (edit, bool, error) {
 		updatedAt, perm, e, err := read()
 		if err != nil {
-			return err
+			return edit{}, false, err
 		}
 		del := s.DB.Delete(tenant.PK(a.OrgID), sk, store.Unchanged(updatedAt))
-		if err = s.commit(ctx, a, perm, e, del); !store.Failed(err, 0) {
-			return err
-		}
-	}
-	return errEditRace
+		return edit{perm: perm, entry: e, items: []types.TransactWriteItem{del}}, true, nil
+	})
 }
 
 // retryEdits is how often a read-modify-write is redone when another edit
