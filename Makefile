@@ -14,12 +14,29 @@ FUZZTIME ?= 150000x
 dev: ## the whole system on http://127.0.0.1:$(PORT), embedded stand-ins, no AWS
 	PORT=$(PORT) $(GO) run ./scripts/devserver
 
-test: ## all tests: vet, race-enabled unit and end-to-end tests, CDK assertions, a short fuzz run
+# The end-to-end tests that race requests against each other (goroutines in
+# the test): they also run under -race. A new test of that kind is named to
+# match. TestSummaryCreditsNeverOverdraw is left to the run without -race
+# (100 s under the detector, 7 s without: each summary reads the PDF), and
+# TestCreditsNeverOverdraw races the same credit spends under it.
+E2E_RACE ?= Concurren|Parallel|Race|Contention|^TestCreditsNeverOverdraw$$|Locked|Once
+# Per test binary, under go test's 10-minute default: a stuck test fails
+# with its goroutines dumped, well before CI's own limit.
+TEST_TIMEOUT ?= 8m
+
+test: ## all tests: vet, race-enabled unit tests, end-to-end tests, CDK assertions, a short fuzz run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /infra)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /infra -e /shared/devstack$$)
+	@# The end-to-end suite (one stack, the own-org tests in parallel) runs
+	@# without -race: the detector costs it several times the CPU, and the
+	@# unit tests above and the concurrent flows below keep it on where
+	@# goroutines meet. Its non-race build is the one scripts/devserver's and
+	@# scripts/build's tests reuse from the build cache.
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_RACE)' ./shared/devstack
 	@# The jsii runtime behind CDK has data races of its own, so infra runs without -race.
-	$(GO) test -count=1 ./infra/...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./infra/...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
 
 build: ## every function to an arm64 bootstrap, zipped as build/<fn>.zip

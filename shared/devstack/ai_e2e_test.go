@@ -192,6 +192,7 @@ func TestSummaryFlow(t *testing.T) {
 // TestSpeechReplayFreeAtZero: a replay is free even when the balance is
 // empty; a first playback then is 402.
 func TestSpeechReplayFreeAtZero(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	a.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 3, "reason": "trial"})
 	_, matter := clientAndMatter(a)
@@ -271,6 +272,7 @@ func TestSummaryRefusals(t *testing.T) {
 // TestSummaryCreditsNeverOverdraw: 50 summaries at once on 10 credits
 // charge exactly 10; the rest answer 402.
 func TestSummaryCreditsNeverOverdraw(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	a.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 10, "reason": "trial"})
 	_, matter := clientAndMatter(a)

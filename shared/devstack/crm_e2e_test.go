@@ -219,6 +219,7 @@ func TestClientSearch(t *testing.T) {
 // the same transaction, and a name matching at two words is listed once
 // even when its two entries fall on different pages.
 func TestClientSearchFollowsChanges(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	search := func(q string, limit int) []string {
 		var out []string
@@ -333,6 +334,7 @@ func mustLoc(t *testing.T, name string) *time.Location {
 }
 
 func TestMatterLists(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	c1, c2 := a.newClient("One"), a.newClient("Two")
 	open1 := a.newMatter(c1)
@@ -360,6 +362,7 @@ func TestMatterLists(t *testing.T) {
 }
 
 func TestMatterDeletionByRole(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	staffOn, staffOff, biller, lawyer := a.member("staff"), a.member("staff"), a.member("billing"), a.member("attorney")
 	c := a.newClient("Role Client")
@@ -405,6 +408,7 @@ func TestRemovedMemberCannotWrite(t *testing.T) {
 }
 
 func TestNotes(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	clerk, other, lawyer := a.member("staff"), a.member("staff"), a.member("attorney")
 	c := a.newClient("Note Client")
@@ -504,6 +508,7 @@ func TestBookings(t *testing.T) {
 }
 
 func TestActivityLog(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	a.client.ip = "203.0.113.9"
 	c := a.newClient("Audited Client")
@@ -539,6 +544,7 @@ func TestActivityLog(t *testing.T) {
 }
 
 func TestPaginationStableWhileAdding(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	var want []string
 	for i := range 12 {
@@ -651,6 +657,7 @@ func parallel(n int, req func(i int) result) []int {
 // leave the client's open count exact, and a client deleted while a matter
 // is being opened for it ends with exactly one of the two having happened.
 func TestOpenMatterCountUnderContention(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	c := a.newClient("Busy Client")
 	st := parallel(12, func(i int) result {
@@ -685,6 +692,7 @@ func TestOpenMatterCountUnderContention(t *testing.T) {
 // TestConcurrentEditsAreNotLost: edits of different fields of one client at
 // once either land or answer 409 (try again); none is silently overwritten.
 func TestConcurrentEditsAreNotLost(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	c := a.newClient("Edited Client")
 	edits := []map[string]any{

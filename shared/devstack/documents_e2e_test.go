@@ -436,6 +436,7 @@ func countItems(t testing.TB, orgID, prefix string) int {
 // TestDocumentUploadChecks: complete refuses an upload that is not what was
 // declared, deletes it, and lets the uploader try again.
 func TestDocumentUploadChecks(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	_, matterID := clientAndMatter(a)
 	pdf := samplePDF("the right file")
@@ -506,6 +507,7 @@ func TestDocumentUploadChecks(t *testing.T) {
 
 // TestDocumentVersionRules: replacing a pending version upload, and the cap.
 func TestDocumentVersionRules(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	_, matterID := clientAndMatter(a)
 	pdf := samplePDF("v1")
@@ -548,6 +550,7 @@ func TestDocumentVersionRules(t *testing.T) {
 // bytes and type), nor leave an object under a deleted document's keys;
 // a complete without a staged object answers as before.
 func TestDocumentReplayedUploadURL(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	_, matterID := clientAndMatter(a)
 	v1 := samplePDF("the checked file")
@@ -610,6 +613,7 @@ func objectsUnder(t testing.TB, prefix string) []string {
 // TestDocumentRoles: billing never reads documents; staff upload but do
 // not delete; attorneys delete.
 func TestDocumentRoles(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	_, matterID := clientAndMatter(a)
 	pdf := samplePDF("roles")
@@ -645,6 +649,7 @@ func TestDocumentRoles(t *testing.T) {
 // TestDocumentOtherOrg: another org's owner gets 404 for every document
 // route aimed at our matter and document, and changes nothing.
 func TestDocumentOtherOrg(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	_, matterID := clientAndMatter(a)
 	pdf := samplePDF("ours")

@@ -41,6 +41,7 @@ func checkSecurityHeaders(t *testing.T, r result) {
 // with a valid token and with a garbage one, and checks the security headers
 // on both answers.
 func TestSecurityHeadersSweep(t *testing.T) {
+	t.Parallel()
 	v := newVictim(t, "staff")
 	a := v.owner
 	for _, rt := range routes.Table {
@@ -68,6 +69,7 @@ func TestSecurityHeadersSweep(t *testing.T) {
 // accepts it as {}). It is never a 400: a route with a required field
 // answers 422 naming it, one with none does its work.
 func TestEmptyBodySweep(t *testing.T) {
+	t.Parallel()
 	v := newVictim(t, "staff")
 	a := v.owner
 	for _, rt := range routes.Table {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestSignupLoginMeRefreshLogout(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	// A login sets the refresh cookie with the contract's attributes.
 	c := &client{t: t}
@@ -168,6 +169,7 @@ func TestSignupValidation(t *testing.T) {
 }
 
 func TestMemberRoles(t *testing.T) {
+	t.Parallel()
 	owner := signup(t)
 	admin := owner.member("admin")
 	staff := owner.member("staff")
@@ -221,6 +223,7 @@ func TestMemberRoles(t *testing.T) {
 }
 
 func TestLastOwnerUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	b := a.member("owner")
 	// Both owners demote each other at once: exactly one may succeed.
@@ -248,6 +251,7 @@ func TestLastOwnerUnderConcurrency(t *testing.T) {
 }
 
 func TestOrgSettings(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	b := signup(t)
 	// The number and the service are the platform's, assigned to a.
@@ -282,6 +286,7 @@ func TestOrgSettings(t *testing.T) {
 }
 
 func TestUsersPagination(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	want := map[string]bool{a.userID: true}
 	for i := 0; i < 4; i++ {
@@ -329,6 +334,7 @@ func TestUsersPagination(t *testing.T) {
 // never write back a stale owner count, so exactly all but one owner can be
 // demoted afterwards.
 func TestOwnerCountSurvivesConcurrentOrgEdits(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	members := make([]*account, 4)
 	for i := range members {
@@ -446,6 +452,7 @@ func TestSessionLifetimes(t *testing.T) {
 // TestRefreshCarriesCurrentRole: a refreshed access token has the member's
 // current role, not the one they logged in with.
 func TestRefreshCarriesCurrentRole(t *testing.T) {
+	t.Parallel()
 	owner := signup(t)
 	m := owner.member("admin")
 	owner.must(200, "PATCH", "/v1/users/"+m.userID, map[string]any{"role": "billing"})
@@ -461,6 +468,7 @@ func TestRefreshCarriesCurrentRole(t *testing.T) {
 // TestLogoutOnlyEndsOwnSession: presenting someone else's refresh cookie to
 // logout does not end their session.
 func TestLogoutOnlyEndsOwnSession(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	b := signup(t)
 	stolen := b.refresh
@@ -546,6 +554,7 @@ func TestLoginThrottleAcrossBoundary(t *testing.T) {
 // TestCreateUserStrengthKnowsOrgName: a new member's password is judged
 // against the org's names too, as a sign-up's is.
 func TestCreateUserStrengthKnowsOrgName(t *testing.T) {
+	t.Parallel()
 	n := seq.Add(1)
 	c := &client{t: t, ip: nextIP()}
 	r := c.must(201, "POST", "/v1/auth/signup", map[string]any{"orgName": "Quillfeather Brackenridge LLP", "name": "Olive Owner",

@@ -29,6 +29,7 @@ func invoiceBody(clientID string, extra ...any) map[string]any {
 // when asked twice), invoices a client, and sends the invoice; every call
 // goes to stripe-mock.
 func TestPaymentsConnectAndInvoice(t *testing.T) {
+	t.Parallel()
 	owner := signup(t)
 	billing := owner.member("billing")
 	client, matter := clientAndMatter(owner)
@@ -98,6 +99,7 @@ func TestPaymentsConnectAndInvoice(t *testing.T) {
 }
 
 func TestInvoiceValidation(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	other := a.newClient("Other Client")

@@ -196,6 +196,7 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 // a second org, aimed at the first org's resources. It must never see the
 // first org's data (404 or 403 where a path names it) and never change it.
 func TestCrossTenantSweep(t *testing.T) {
+	t.Parallel()
 	v := newVictim(t, "attorney")
 	secrets := []string{v.owner.orgID, v.owner.userID, v.member.userID, v.owner.email, v.member.email, v.owner.username, v.member.username,
 		"Victoria", "Privileged"}
@@ -339,6 +340,7 @@ func wrongValue(v any) string {
 }
 
 func TestUnknownRoutesAndMethods(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	if r := a.do("GET", "/dev/openapi.json", nil); r.Status != 200 || str(r.Body, "openapi") != "3.1.0" {
 		t.Errorf("GET /dev/openapi.json = %d, openapi %q", r.Status, str(r.Body, "openapi"))

@@ -70,6 +70,7 @@ func reconcile(t testing.TB, a *account, accountID, asOf string, bank int64) map
 // deposit, a disbursement by check, a refused overdraft, a reversal, and a
 // reconciliation that balances and is signed off.
 func TestTrustDoneWhen(t *testing.T) {
+	t.Parallel()
 	owner := signup(t)
 	billing := owner.member("billing")
 	client, matter := clientAndMatter(owner)
@@ -125,6 +126,7 @@ func TestTrustDoneWhen(t *testing.T) {
 // TestTrustConcurrentDisbursements: 100 disbursements at once against a
 // balance that covers 10 of them leave exactly 10 and a balance of zero.
 func TestTrustConcurrentDisbursements(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, matter := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -163,6 +165,7 @@ func TestTrustConcurrentDisbursements(t *testing.T) {
 }
 
 func TestTrustReversalChains(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, matter := clientAndMatter(a)
 	other := a.newClient("Other Client")
@@ -210,6 +213,7 @@ func TestTrustReversalChains(t *testing.T) {
 }
 
 func TestTrustCheckNumbersAndIdempotency(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -270,6 +274,7 @@ func TestTrustCheckNumbersAndIdempotency(t *testing.T) {
 // and a ledger tampered with behind the application's back, are both found
 // and named; neither can be signed off.
 func TestTrustReconciliationFindsDiscrepancies(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, matter := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -316,6 +321,7 @@ func TestTrustReconciliationFindsDiscrepancies(t *testing.T) {
 }
 
 func TestTrustLockedPeriod(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -361,6 +367,7 @@ func TestTrustLockedPeriod(t *testing.T) {
 }
 
 func TestTrustRoles(t *testing.T) {
+	t.Parallel()
 	owner := signup(t)
 	staff, attorney, billing := owner.member("staff"), owner.member("attorney"), owner.member("billing")
 	client := owner.newClient("Role Client")
@@ -412,6 +419,7 @@ func TestTrustRoles(t *testing.T) {
 }
 
 func TestTrustExportCSV(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -441,6 +449,7 @@ func TestTrustExportCSV(t *testing.T) {
 // ledger was below zero as of any day, and a reconciliation against the
 // model's bank statement balances.
 func TestTrustRandomSequences(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	acct := a.trustAccount()
 	clients := []string{a.newClient("Ada"), a.newClient("Ben"), a.newClient("Cy")}
@@ -564,6 +573,7 @@ func TestTrustRandomSequences(t *testing.T) {
 // TestTrustAmounts: amounts are whole minor units up to 10^12, summed
 // exactly; anything else is refused with nothing written.
 func TestTrustAmounts(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -592,6 +602,7 @@ func TestTrustAmounts(t *testing.T) {
 // TestTrustEntriesAreImmutable: reversing and clearing an entry add the
 // two facts, once each, and change nothing else of it.
 func TestTrustEntriesAreImmutable(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, matter := clientAndMatter(a)
 	acct := a.trustAccount()
@@ -689,6 +700,7 @@ func BenchmarkPostTrustEntry(b *testing.B) {
 // in the account, never a client's; interest goes to a client or to the
 // firm ledger; all of it reconciles.
 func TestTrustBankFeesAndInterest(t *testing.T) {
+	t.Parallel()
 	a := signup(t)
 	client, _ := clientAndMatter(a)
 	acct := a.trustAccount()
