@@ -1,14 +1,12 @@
 package documents
 
 import (
-	"encoding/json"
-	"reflect"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store/storetest"
 )
 
 // TestRows pins the split of the API types from their items: an item
@@ -32,60 +30,18 @@ func TestRows(t *testing.T) {
 		attrs     []string // of the item
 		jsonNames []string // of the API form
 	}{
-		{"document", toDocumentRow(testOrg, full), func(item map[string]types.AttributeValue) (any, error) {
-			var r documentRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toDocument(), err
-		}, full,
+		{"document", toDocumentRow(testOrg, full), storetest.Back(documentRow.toDocument), full,
 			[]string{"GSI1PK", "GSI1SK", "PK", "SK", "clientId", "contentType", "createdAt", "createdBy", "fileName", "id", "matterId", "objectKey",
 				"pending", "s3VersionId", "size", "status", "type", "updatedAt", "version", "versionCount"},
 			[]string{"clientId", "contentType", "createdAt", "createdBy", "fileName", "id", "matterId", "pendingUpload", "size", "status", "updatedAt",
 				"version", "versionCount"}},
-		{"version", toVersionRow(testOrg, version), func(item map[string]types.AttributeValue) (any, error) {
-			var r versionRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toVersion(), err
-		}, version,
+		{"version", toVersionRow(testOrg, version), storetest.Back(versionRow.toVersion), version,
 			[]string{"PK", "SK", "contentType", "documentId", "fileName", "objectKey", "s3VersionId", "size", "type", "uploadedAt", "uploadedBy", "version"},
 			[]string{"contentType", "documentId", "fileName", "size", "uploadedAt", "uploadedBy", "version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			item, err := attributevalue.MarshalMap(tt.row)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var names []string
-			for k := range item {
-				names = append(names, k)
-			}
-			slices.Sort(names)
-			if !slices.Equal(names, tt.attrs) {
-				t.Errorf("item attributes = %q, want %q", names, tt.attrs)
-			}
-			back, err := tt.back(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(back, tt.api) {
-				t.Errorf("round trip = %+v, want %+v", back, tt.api)
-			}
-			b, err := json.Marshal(tt.api)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var shown map[string]json.RawMessage
-			if err := json.Unmarshal(b, &shown); err != nil {
-				t.Fatal(err)
-			}
-			var keys []string
-			for k := range shown {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			if !slices.Equal(keys, tt.jsonNames) {
-				t.Errorf("JSON fields = %q, want %q", keys, tt.jsonNames)
-			}
+			storetest.CheckRow(t, tt.row, tt.back, tt.api, tt.attrs, tt.jsonNames)
 		})
 	}
 	if pending := toDocumentRow(testOrg, full).Pending; pending == nil || pending.ID != full.Pending.ID || pending.StagingKey == "" {

@@ -1,14 +1,12 @@
 package payments
 
 import (
-	"encoding/json"
-	"reflect"
-	"slices"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store/storetest"
 
 	"github.com/matterly/matterly/shared/store"
 )
@@ -37,60 +35,24 @@ func TestRows(t *testing.T) {
 		attrs     []string // of the item
 		jsonNames []string // of the API form
 	}{
-		{"invoice", toInvoiceRow(org, inv), func(item map[string]types.AttributeValue) (any, error) {
-			var r invoiceRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toInvoice(), err
-		}, inv,
+		{"invoice", toInvoiceRow(org, inv), storetest.Back(invoiceRow.toInvoice), inv,
 			[]string{"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK", "clientId", "createdAt", "createdBy", "currency", "destination", "dueDate", "hostedUrl",
 				"id", "lineItems", "linesMirrored", "matterId", "number", "retainUntil", "status", "stripeCustomerId", "stripeInvoiceId", "syncError", "total",
 				"trustAccountId", "type", "updatedAt"},
 			[]string{"clientId", "createdAt", "createdBy", "currency", "destination", "dueDate", "hostedUrl", "id", "lineItems", "matterId", "number",
 				"retainUntil", "status", "stripeInvoiceId", "syncError", "total", "trustAccountId", "updatedAt"}},
-		{"payment", toPaymentRow(org, pay), func(item map[string]types.AttributeValue) (any, error) {
-			var r paymentRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toPayment(), err
-		}, pay,
+		{"payment", toPaymentRow(org, pay), storetest.Back(paymentRow.toPayment), pay,
 			[]string{"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK", "amount", "chargeId", "clientId", "createdAt", "currency", "date", "destination",
 				"fee", "id", "invoiceId", "kind", "matterId", "method", "net", "retainUntil", "status", "stripeId", "trustEntryId", "type"},
 			[]string{"amount", "chargeId", "clientId", "createdAt", "currency", "date", "destination", "fee", "id", "invoiceId", "kind", "matterId",
 				"method", "net", "retainUntil", "status", "stripeId", "trustEntryId"}},
-		{"connected account", toAccountRow(org, acct), func(item map[string]types.AttributeValue) (any, error) {
-			var r accountRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toAccount(), err
-		}, acct,
+		{"connected account", toAccountRow(org, acct), storetest.Back(accountRow.toAccount), acct,
 			[]string{"PK", "SK", "chargesEnabled", "createdAt", "detailsSubmitted", "payoutsEnabled", "stripeAccountId", "type", "updatedAt"},
 			[]string{"chargesEnabled", "createdAt", "detailsSubmitted", "payoutsEnabled", "requirementsDue", "status", "stripeAccountId", "updatedAt"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			item, err := attributevalue.MarshalMap(tt.row)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := sortedKeys(item); !slices.Equal(got, tt.attrs) {
-				t.Errorf("item attributes = %q, want %q", got, tt.attrs)
-			}
-			back, err := tt.back(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(back, tt.api) {
-				t.Errorf("round trip = %+v, want %+v", back, tt.api)
-			}
-			b, err := json.Marshal(tt.api)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var shown map[string]json.RawMessage
-			if err := json.Unmarshal(b, &shown); err != nil {
-				t.Fatal(err)
-			}
-			if got := sortedKeys(shown); !slices.Equal(got, tt.jsonNames) {
-				t.Errorf("JSON fields = %q, want %q", got, tt.jsonNames)
-			}
+			storetest.CheckRow(t, tt.row, tt.back, tt.api, tt.attrs, tt.jsonNames)
 		})
 	}
 }
@@ -108,13 +70,4 @@ func TestInvoiceDueIndex(t *testing.T) {
 			t.Errorf("%s: keys = %+v, want %+v", status, k, want)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,14 +1,13 @@
 package trust
 
 import (
-	"encoding/json"
-	"reflect"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store/storetest"
 )
 
 // TestRows pins the split of the API types from their items: an item
@@ -34,25 +33,13 @@ func TestRows(t *testing.T) {
 		attrs     []string // of the item
 		jsonNames []string // of the API form
 	}{
-		{"account", toAccountRow(org, acct), func(item map[string]types.AttributeValue) (any, error) {
-			var r accountRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toAccount(), err
-		}, acct,
+		{"account", toAccountRow(org, acct), storetest.Back(accountRow.toAccount), acct,
 			[]string{"PK", "SK", "accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name", "type", "version"},
 			[]string{"accountLast4", "balance", "bankName", "createdAt", "createdBy", "currency", "id", "lockedThrough", "name"}},
-		{"ledger part", toLedgerRow(org, part), func(item map[string]types.AttributeValue) (any, error) {
-			var r ledgerRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toLedger(), err
-		}, part,
+		{"ledger part", toLedgerRow(org, part), storetest.Back(ledgerRow.toLedger), part,
 			[]string{"PK", "SK", "accountId", "balance", "bucket", "clientId", "currency", "lastDate", "matterId", "type"},
 			[]string{"accountId", "balance", "clientId", "currency", "lastDate", "matterId"}},
-		{"entry", toEntryRow(org, entry), func(item map[string]types.AttributeValue) (any, error) {
-			var r entryRow
-			err := attributevalue.UnmarshalMap(item, &r)
-			return r.toEntry(), err
-		}, entry,
+		{"entry", toEntryRow(org, entry), storetest.Back(entryRow.toEntry), entry,
 			[]string{"GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "PK", "SK", "accountId", "amount", "bank", "change", "clearedOn", "clientId", "counterpartId",
 				"counterpartSK", "counterparty", "currency", "date", "description", "enteredAt", "enteredBy", "entryType", "firmFunds", "id", "matterId",
 				"method", "reversalOf", "reversedBy", "transferId", "type"},
@@ -61,31 +48,7 @@ func TestRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			item, err := attributevalue.MarshalMap(tt.row)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := sortedKeys(item); !slices.Equal(got, tt.attrs) {
-				t.Errorf("item attributes = %q, want %q", got, tt.attrs)
-			}
-			back, err := tt.back(item)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(back, tt.api) {
-				t.Errorf("round trip = %+v, want %+v", back, tt.api)
-			}
-			b, err := json.Marshal(tt.api)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var shown map[string]json.RawMessage
-			if err := json.Unmarshal(b, &shown); err != nil {
-				t.Fatal(err)
-			}
-			if got := sortedKeys(shown); !slices.Equal(got, tt.jsonNames) {
-				t.Errorf("JSON fields = %q, want %q", got, tt.jsonNames)
-			}
+			storetest.CheckRow(t, tt.row, tt.back, tt.api, tt.attrs, tt.jsonNames)
 		})
 	}
 	// An entry's item is where the journal, its ledger and its matter find it.
@@ -120,13 +83,4 @@ func TestRows(t *testing.T) {
 	if err := attributevalue.UnmarshalMap(item, read.Out); err != nil || ref.Currency != "usd" {
 		t.Errorf("AccountRef = %+v (%v), want usd", ref, err)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
