@@ -22,7 +22,7 @@ dev: ## the whole system on http://127.0.0.1:$(PORT), embedded stand-ins, no AWS
 E2E_RACE ?= Concurren|Parallel|Race|Contention|^TestCreditsNeverOverdraw$$|Locked|Once
 # Per test binary, under go test's 10-minute default: a stuck test fails
 # with its goroutines dumped, well before CI's own limit.
-TEST_TIMEOUT ?= 8m
+TEST_TIMEOUT ?= 20m
 
 test: ## all tests: vet, race-enabled unit tests, end-to-end tests, CDK assertions, a short fuzz run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -1,7 +1,3 @@
-// Package events holds sample events (API Gateway, SQS, EventBridge, the
-// DynamoDB stream, function URL webhooks) shared by tests and make invoke;
-// this test keeps them faithful. The worker and relay tests read them as
-// their input (shared/relay, shared/messaging, shared/payments).
 package events
 
 import (

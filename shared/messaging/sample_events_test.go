@@ -6,28 +6,17 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	samples "github.com/matterly/matterly/events"
+
 	"github.com/matterly/matterly/shared/store/storetest"
 	"github.com/matterly/matterly/shared/tenant"
 )
-
-// readEventSample decodes a sample event of events/ into v.
-func readEventSample(t *testing.T, name string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile("../../events/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // sampleSMS records what the worker hands to the provider.
 type sampleSMS struct{ sent []OutboundSMS }
@@ -47,7 +36,7 @@ func (f *sampleSMS) SendSMS(_ context.Context, m OutboundSMS) (string, error) {
 func TestSampleEvents(t *testing.T) {
 	ctx := context.Background()
 	var queued events.SQSEvent
-	readEventSample(t, "sqs-messages.json", &queued)
+	samples.Read(t, "sqs-messages.json", &queued)
 	var j job
 	if err := json.Unmarshal([]byte(queued.Records[0].Body), &j); err != nil {
 		t.Fatal(err)
@@ -94,7 +83,7 @@ func TestSampleEvents(t *testing.T) {
 	})
 	t.Run("furl-twilio-status.json: delivered", func(t *testing.T) {
 		var cb events.LambdaFunctionURLRequest
-		readEventSample(t, "furl-twilio-status.json", &cb)
+		samples.Read(t, "furl-twilio-status.json", &cb)
 		form, err := url.ParseQuery(cb.Body)
 		if err != nil {
 			t.Fatal(err)
@@ -108,7 +97,7 @@ func TestSampleEvents(t *testing.T) {
 	})
 	t.Run("eventbridge-ses-bounce.json: the email is undelivered", func(t *testing.T) {
 		var bounce events.EventBridgeEvent
-		readEventSample(t, "eventbridge-ses-bounce.json", &bounce)
+		samples.Read(t, "eventbridge-ses-bounce.json", &bounce)
 		m := Message{ID: j.MessageID, Channel: Email, Direction: Outbound, To: "jane@example.com", Subject: "Update", Body: "Hello",
 			Status: StatusSent, ProviderID: "010001930000abcd-sample-000000", CreatedAt: now, UpdatedAt: now}
 		m.setKeys(j.OrgID)
@@ -123,7 +112,7 @@ func TestSampleEvents(t *testing.T) {
 	})
 	t.Run("eventbridge-schedule.json: the sweep runs", func(t *testing.T) {
 		var tick events.EventBridgeEvent
-		readEventSample(t, "eventbridge-schedule.json", &tick)
+		samples.Read(t, "eventbridge-schedule.json", &tick)
 		if tick.DetailType != ScheduleDetailType {
 			t.Fatalf("detail-type %q is not the schedule's", tick.DetailType)
 		}
@@ -133,7 +122,7 @@ func TestSampleEvents(t *testing.T) {
 	})
 	t.Run("eventbridge-matter-closed.json: no matter, nothing sent", func(t *testing.T) {
 		var closed events.EventBridgeEvent
-		readEventSample(t, "eventbridge-matter-closed.json", &closed)
+		samples.Read(t, "eventbridge-matter-closed.json", &closed)
 		if err := svc.HandleEvent(ctx, closed); err != nil {
 			t.Fatal(err)
 		}

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	samples "github.com/matterly/matterly/events"
 
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/store/storetest"
@@ -36,14 +37,8 @@ func (n noStripe) Charge(context.Context, string, string) (ChargeInfo, error) {
 // redelivery and acknowledged without asking Stripe; an unreadable body is
 // reported for SQS to deliver again (then to the DLQ).
 func TestWorkerOnQueueSample(t *testing.T) {
-	raw, err := os.ReadFile("../../events/sqs-stripe-events.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch events.SQSEvent
-	if err := json.Unmarshal(raw, &batch); err != nil {
-		t.Fatal(err)
-	}
+	samples.Read(t, "sqs-stripe-events.json", &batch)
 	var ev struct {
 		ID, Account string
 	}

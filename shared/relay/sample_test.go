@@ -5,24 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"reflect"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-)
 
-// readSample decodes a sample event of events/ into v.
-func readSample(t *testing.T, name string, v any) {
-	t.Helper()
-	raw, err := os.ReadFile("../../events/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatal(err)
-	}
-}
+	samples "github.com/matterly/matterly/events"
+)
 
 // TestStreamSample: the stream record of events/dynamodb-stream.json (a
 // matter closed) is published as exactly the event the notifier's sample
@@ -30,9 +19,9 @@ func readSample(t *testing.T, name string, v any) {
 // relay and notifier tests that read them, agree.
 func TestStreamSample(t *testing.T) {
 	var stream events.DynamoDBEvent
-	readSample(t, "dynamodb-stream.json", &stream)
+	samples.Read(t, "dynamodb-stream.json", &stream)
 	var want events.EventBridgeEvent
-	readSample(t, "eventbridge-matter-closed.json", &want)
+	samples.Read(t, "eventbridge-matter-closed.json", &want)
 
 	var types []string
 	var details []json.RawMessage

@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	samples "github.com/matterly/matterly/events"
 
 	"github.com/matterly/matterly/shared/store/storetest"
 )
@@ -19,14 +20,8 @@ import (
 // queued, or one already finished (a redelivery), is acknowledged without
 // touching the model; an unreadable job is dropped, never retried forever.
 func TestWorkerOnQueueSample(t *testing.T) {
-	raw, err := os.ReadFile("../../events/sqs-summaries.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch events.SQSEvent
-	if err := json.Unmarshal(raw, &batch); err != nil {
-		t.Fatal(err)
-	}
+	samples.Read(t, "sqs-summaries.json", &batch)
 	var j job
 	if err := json.Unmarshal([]byte(batch.Records[0].Body), &j); err != nil || j.OrgID == "" || j.SummaryID == "" {
 		t.Fatalf("the sample's body is not a job: %v", err)
