@@ -226,7 +226,11 @@ func (d *Deps) tokenKeys(tokenRoot []byte) error {
 // request (a removed member's token stops working at once, a demoted one
 // acts with its new role), CORS and the logger.
 func (d *Deps) RouterOptions() httpapi.Options {
-	return httpapi.Options{Verifier: d.Verifier, Members: d.Members, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
+	members := d.Members
+	if members == nil {
+		members = tenant.Members{DB: d.DB} // Deps built by hand (tests)
+	}
+	return httpapi.Options{Verifier: d.Verifier, Members: members, AllowedOrigins: d.Config.CORSOrigins, Logger: d.Log}
 }
 
 // RouterConfig is RouterOptions with the list cursors' sealer: what every
