@@ -20,10 +20,7 @@ import (
 func TestBookingsStarting(t *testing.T) {
 	f := newCRM(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateClient(ctx, f.a, ClientPatch{Kind: refOf(Person), Name: refOf("Client")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	starts := []string{"2026-12-10T10:00:00Z", "2026-12-10T12:00:00Z"}
 	ids := map[string]string{}
 	for _, s := range starts {
@@ -75,14 +72,7 @@ func TestBookingsStarting(t *testing.T) {
 func TestCounters(t *testing.T) {
 	f := newCRM(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateClient(ctx, f.a, ClientPatch{Kind: refOf(Person), Name: refOf("Client")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := f.svc.CreateMatter(ctx, f.a, MatterPatch{ClientID: refOf(c.ID), Title: refOf("Matter")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, m := f.clientAndMatter(t)
 	db, org, gone := f.svc.DB, f.a.OrgID, storetest.ID()
 	tests := []struct {
 		name  string

@@ -42,6 +42,27 @@ func newCRM(t *testing.T) crmFixture {
 		a: caller.Caller{OrgID: org.ID, UserID: org.OwnerID, Role: access.Owner}, staffer: para}
 }
 
+// client adds a client to the fixture's org.
+func (f crmFixture) client(t *testing.T) Client {
+	t.Helper()
+	c, err := f.svc.CreateClient(context.Background(), f.a, ClientPatch{Kind: refOf(Person), Name: refOf("Client")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// clientAndMatter adds a client and a matter of it.
+func (f crmFixture) clientAndMatter(t *testing.T) (Client, Matter) {
+	t.Helper()
+	c := f.client(t)
+	m, err := f.svc.CreateMatter(context.Background(), f.a, MatterPatch{ClientID: refOf(c.ID), Title: refOf("Matter")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, m
+}
+
 // wantFieldErr fails unless err is a 422 naming field ("" for no error).
 func wantFieldErr(t *testing.T, err error, field string) {
 	t.Helper()
@@ -174,10 +195,7 @@ func TestClientLifecycle(t *testing.T) {
 func TestMatterPatches(t *testing.T) {
 	f := newCRM(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateClient(ctx, f.a, ClientPatch{Kind: refOf(Person), Name: refOf("Client")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := f.client(t)
 	tests := []struct {
 		name  string
 		p     MatterPatch
@@ -248,14 +266,7 @@ func TestMatterPatches(t *testing.T) {
 func TestBookingsAndNotes(t *testing.T) {
 	f := newCRM(t)
 	ctx := context.Background()
-	c, err := f.svc.CreateClient(ctx, f.a, ClientPatch{Kind: refOf(Person), Name: refOf("Client")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := f.svc.CreateMatter(ctx, f.a, MatterPatch{ClientID: refOf(c.ID), Title: refOf("Matter")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, m := f.clientAndMatter(t)
 	base := func(mod func(*BookingPatch)) BookingPatch {
 		p := BookingPatch{ClientID: refOf(c.ID), Title: refOf("Intake"), StartsAt: refOf("2026-12-10T10:00:00-05:00"), EndsAt: refOf("2026-12-10T11:00:00-05:00")}
 		if mod != nil {
