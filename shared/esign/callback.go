@@ -171,7 +171,11 @@ func (s *Service) Apply(ctx context.Context, ev Event) (Applied, error) {
 		}
 		var seen struct{}
 		if err := s.DB.Get(ctx, tenant.PK(m.OrgID), claimSK, &seen); err == nil {
-			return out, nil // applied before (a worker retry queues the download again, harmlessly)
+			// Applied before. A redelivered downloadable event queues the
+			// download again: its first queueing may have failed (that
+			// answer was a 503), and the worker stores the file only once.
+			out.Download = ev.Event.Type == "signature_request_downloadable" && r.SignedDocumentID == ""
+			return out, nil
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return Applied{}, err
 		}
@@ -199,7 +203,7 @@ func (s *Service) Apply(ctx context.Context, ev Event) (Applied, error) {
 		err = s.DB.Transact(ctx, claim, upd, rec)
 		switch {
 		case store.Failed(err, 0):
-			return out, nil // a redelivery applied at the same moment
+			return out, nil // a redelivery applied at the same moment (it queues the download)
 		case store.Failed(err, 1):
 			continue // another event changed the request: read it again
 		}
