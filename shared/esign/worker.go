@@ -42,7 +42,9 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 	for _, m := range batch.Records {
 		var job FileJob
 		if err := json.Unmarshal([]byte(m.Body), &job); err != nil || job.OrgID == "" || job.RequestID == "" {
-			w.svc.Log.Error("unreadable signed-file job, dropped", "messageId", m.MessageId)
+			// Reported, not dropped: the DLQ's alarm brings it to a person.
+			w.svc.Log.Error("unreadable signed-file job", "messageId", m.MessageId)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			continue
 		}
 		start := time.Now()
