@@ -29,7 +29,7 @@ const DefaultBaseURL = "https://api.hellosign.com"
 
 // callTimeout bounds one call; sends carry a file of up to the documents'
 // size limit, downloads a signed PDF.
-const callTimeout = 60 * time.Second
+const callTimeout = 45 * time.Second
 
 // maxFile bounds a downloaded signed PDF (Dropbox Sign takes files of up to
 // 40 MB; signing adds pages, not multiples).
