@@ -5,132 +5,30 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
-	"strings"
-	"sync"
+	"slices"
 	"testing"
 
 	"github.com/matterly/matterly/shared/esign"
+	"github.com/matterly/matterly/shared/providers/dropboxsign/dropboxsigntest"
 )
 
 // dropboxSignKey is the tests' Dropbox Sign API key.
 const dropboxSignKey = "dbx_test_matterly_key"
 
-// dropboxSignFake stands in for Dropbox Sign's API v3: it refuses any
-// call without the API key as Basic auth user, checks the exact multipart
-// form of a send, and serves each request's signed PDF after answering
-// 409 (still being prepared) once.
-var dropboxSignFake = &fakeDropboxSign{sent: map[string]sentForm{}, files: map[string]int{}}
+// dropboxSignFake stands in for Dropbox Sign (see dropboxsigntest): the
+// exact multipart form of each send, Basic auth, the signed file after a
+// 409 once.
+var dropboxSignFake = dropboxsigntest.New(dropboxSignKey)
 
-type sentForm struct {
-	fields   map[string]string
-	fileName string
-	fileType string
-	file     []byte
-}
-
-type fakeDropboxSign struct {
-	mu       sync.Mutex
-	n        int
-	sent     map[string]sentForm // by signature_request_id
-	files    map[string]int      // downloads asked, by signature_request_id
-	canceled []string
-	reminded []string // id + " " + email
-}
-
-// signedPDF is what the fake serves as a request's signed file.
-func signedPDF(id string) []byte {
-	return []byte("%PDF-1.7\n% signed copy of " + id + "\n%%EOF\n")
-}
-
-func (f *fakeDropboxSign) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != dropboxSignKey || pass != "" {
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = io.WriteString(w, `{"error":{"error_msg":"Unauthorized api key","error_name":"unauthorized"}}`)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch {
-	case r.Method == "POST" && r.URL.Path == "/v3/signature_request/send":
-		if err := r.ParseMultipartForm(32 << 20); err != nil {
-			http.Error(w, `{"error":{"error_msg":"not multipart","error_name":"bad_request"}}`, http.StatusBadRequest)
-			return
-		}
-		form := sentForm{fields: map[string]string{}}
-		for k, v := range r.MultipartForm.Value {
-			form.fields[k] = v[0]
-		}
-		if fh := r.MultipartForm.File["file[0]"]; len(fh) == 1 {
-			form.fileName, form.fileType = fh[0].Filename, fh[0].Header.Get("Content-Type")
-			fd, _ := fh[0].Open()
-			form.file, _ = io.ReadAll(fd)
-			_ = fd.Close()
-		}
-		f.n++
-		id := fmt.Sprintf("fa%038d", f.n)
-		f.sent[id] = form
-		var sigs []map[string]any
-		for i := 0; ; i++ {
-			email, ok := form.fields[fmt.Sprintf("signers[%d][email_address]", i)]
-			if !ok {
-				break
-			}
-			sigs = append(sigs, map[string]any{"signature_id": fmt.Sprintf("sig%d_%s", i, id), "signer_email_address": email, "status_code": "awaiting_signature"})
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"signature_request": map[string]any{"signature_request_id": id, "signatures": sigs}})
-	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, "/v3/signature_request/cancel/"):
-		f.canceled = append(f.canceled, strings.TrimPrefix(r.URL.Path, "/v3/signature_request/cancel/"))
-	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, "/v3/signature_request/remind/"):
-		var in struct {
-			Email string `json:"email_address"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&in)
-		f.reminded = append(f.reminded, strings.TrimPrefix(r.URL.Path, "/v3/signature_request/remind/")+" "+in.Email)
-	case r.Method == "GET" && strings.HasPrefix(r.URL.Path, "/v3/signature_request/files/") && r.URL.Query().Get("file_type") == "pdf":
-		id := strings.TrimPrefix(r.URL.Path, "/v3/signature_request/files/")
-		f.files[id]++
-		if f.files[id] == 1 {
-			w.WriteHeader(http.StatusConflict)
-			_, _ = io.WriteString(w, `{"error":{"error_msg":"Files are still being processed. Please try again later.","error_name":"conflict"}}`)
-			return
-		}
-		w.Header().Set("Content-Type", "application/pdf")
-		_, _ = w.Write(signedPDF(id))
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (f *fakeDropboxSign) form(id string) sentForm {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.sent[id]
-}
-
-func (f *fakeDropboxSign) downloads(id string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.files[id]
-}
-
-// providerIDOf is the Dropbox Sign id the fake gave the send whose
-// metadata names request id.
-func (f *fakeDropboxSign) providerIDOf(t testing.TB, id string) string {
+// providerIDOf is the Dropbox Sign id the stand-in gave request id's send.
+func providerIDOf(t testing.TB, id string) string {
 	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for pid, form := range f.sent {
-		if form.fields["metadata[matterlyRequestId]"] == id {
-			return pid
-		}
+	pid := dropboxSignFake.ProviderIDOf(id)
+	if pid == "" {
+		t.Fatalf("no send for request %s", id)
 	}
-	t.Fatalf("no send for request %s", id)
-	return ""
+	return pid
 }
 
 // dropboxSignEvent posts a callback as Dropbox Sign does (the event JSON
@@ -180,25 +78,23 @@ func TestESignSendSignStoreOnce(t *testing.T) {
 	if again.Status != 201 || str(again.Body, "id") != id || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retry = %d %s", again.Status, again.Raw)
 	}
-	pid := dropboxSignFake.providerIDOf(t, id)
-	form := dropboxSignFake.form(pid)
+	pid := providerIDOf(t, id)
+	form := dropboxSignFake.Form(pid)
 	want := map[string]string{"title": "contract.pdf", "subject": "Engagement letter", "message": "Please sign.",
 		"signers[0][name]": "Ann Client", "signers[0][email_address]": "ann@example.com", "signers[0][order]": "0",
 		"signers[1][name]": "Bob Witness", "signers[1][email_address]": "bob@example.com", "signers[1][order]": "1",
 		"metadata[matterlyRequestId]": id, "metadata[orgId]": a.orgID, "test_mode": "1"}
 	for k, v := range want {
-		if form.fields[k] != v {
-			t.Errorf("sent %s = %q, want %q", k, form.fields[k], v)
+		if form.Fields[k] != v {
+			t.Errorf("sent %s = %q, want %q", k, form.Fields[k], v)
 		}
 	}
-	if len(form.fields) != len(want) || form.fileName != "contract.pdf" || form.fileType != "application/pdf" || !bytes.Equal(form.file, pdf) {
-		t.Errorf("sent form %v, file %q %q %d bytes", form.fields, form.fileName, form.fileType, len(form.file))
+	if len(form.Fields) != len(want) || form.FileName != "contract.pdf" || form.FileType != "application/pdf" || !bytes.Equal(form.File, pdf) {
+		t.Errorf("sent form %v, file %q %q %d bytes", form.Fields, form.FileName, form.FileType, len(form.File))
 	}
-	dropboxSignFake.mu.Lock()
-	sends := dropboxSignFake.n
-	dropboxSignFake.mu.Unlock()
+	sends := dropboxSignFake.Sends()
 
-	s1, s2 := "sig0_"+pid, "sig1_"+pid
+	s1, s2 := dropboxsigntest.SignatureID(0, pid), dropboxsigntest.SignatureID(1, pid)
 	signed := func(sig string, at int64) map[string]any {
 		return map[string]any{"signature_id": sig, "status_code": "signed", "signed_at": at}
 	}
@@ -247,20 +143,18 @@ func TestESignSendSignStoreOnce(t *testing.T) {
 		t.Fatalf("signed copies = %v (signedDocumentId %q)", copies, signedDoc)
 	}
 	d := a.must(200, "GET", "/v1/documents/"+signedDoc, nil).Body
-	if _, b := fetch(t, str(d, "downloadUrl")); !bytes.Equal(b, signedPDF(pid)) {
+	if _, b := fetch(t, str(d, "downloadUrl")); !bytes.Equal(b, dropboxsigntest.SignedPDF(pid)) {
 		t.Errorf("signed download = %q", b)
 	}
-	if n := dropboxSignFake.downloads(pid); n != 2 {
+	if n := dropboxSignFake.Downloads(pid); n != 2 {
 		t.Errorf("%d downloads asked, want 2 (a 409, then the file)", n)
 	}
 	list := items(a.must(200, "GET", "/v1/matters/"+matter+"/signature-requests", nil))
 	if len(list) != 1 || str(list[0], "id") != id {
 		t.Errorf("matter's requests = %v", list)
 	}
-	dropboxSignFake.mu.Lock()
-	defer dropboxSignFake.mu.Unlock()
-	if dropboxSignFake.n != sends {
-		t.Errorf("%d sends after the callbacks, want %d", dropboxSignFake.n, sends)
+	if n := dropboxSignFake.Sends(); n != sends {
+		t.Errorf("%d sends after the callbacks, want %d", n, sends)
 	}
 }
 
@@ -297,7 +191,7 @@ func TestESignCancelRemindAndRules(t *testing.T) {
 	doc := readyDocument(t, a, matter, "nda.pdf", fixture(t, "contract.pdf")).docID
 	body := map[string]any{"signers": []map[string]any{{"name": "Ann Client", "email": "ann@example.com"}}}
 	id := str(a.must(201, "POST", "/v1/documents/"+doc+"/signature-requests", body).Body, "id")
-	pid := dropboxSignFake.providerIDOf(t, id)
+	pid := providerIDOf(t, id)
 	a.must(200, "POST", "/v1/signature-requests/"+id+"/remind", map[string]any{"email": "ann@example.com"})
 	if r := a.do("POST", "/v1/signature-requests/"+id+"/remind", map[string]any{"email": "zed@example.com"}); r.Status != 422 {
 		t.Errorf("remind a non-signer = %d %s", r.Status, r.Raw)
@@ -319,18 +213,7 @@ func TestESignCancelRemindAndRules(t *testing.T) {
 	if r := a.do("POST", "/v1/documents/"+pending+"/signature-requests", body); r.Status != 409 {
 		t.Errorf("send a pending document = %d %s", r.Status, r.Raw)
 	}
-	dropboxSignFake.mu.Lock()
-	defer dropboxSignFake.mu.Unlock()
-	if !contains(dropboxSignFake.reminded, pid+" ann@example.com") || !contains(dropboxSignFake.canceled, pid) {
-		t.Errorf("reminded %v, canceled %v", dropboxSignFake.reminded, dropboxSignFake.canceled)
+	if !slices.Contains(dropboxSignFake.Reminded(), pid+" ann@example.com") || !slices.Contains(dropboxSignFake.Canceled(), pid) {
+		t.Errorf("reminded %v, canceled %v", dropboxSignFake.Reminded(), dropboxSignFake.Canceled())
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
