@@ -87,9 +87,11 @@ var Consumers = map[string]Consumer{
 	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.StripeWorker(d).Handle, nil
 	}},
+	// A signed file Dropbox Sign is still preparing (409) is tried again
+	// after 5 s locally (6 minutes in AWS: the queue's visibility timeout).
 	esign.FilesQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.ESignWorker(d).Handle, nil
-	}},
+	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.Summaries(d).Handle, nil
 	}},
