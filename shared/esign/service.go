@@ -56,6 +56,7 @@ var errNotFound = fault.E(fault.NotFound, "No such signature request.")
 // Limits of a request.
 const (
 	MaxSigners    = 20
+	MaxFileSize   = 40 << 20 // Dropbox Sign's limit per file
 	maxSubject    = 255
 	maxMessage    = 5000
 	maxSignerName = 200
@@ -137,6 +138,9 @@ func (s *Service) Send(ctx context.Context, a caller.Caller, idemKey, documentID
 	t, ok := filetype.Lookup(d.ContentType)
 	if d.Status != documents.StatusReady || !ok || (t.Name != "PDF" && t.Name != "DOCX") {
 		return Request{}, false, fault.Refused("esign-document-type", "Only a ready PDF or DOCX document can be sent for signature.")
+	}
+	if d.Size > MaxFileSize {
+		return Request{}, false, fault.Refused("esign-file-too-large", "Dropbox Sign takes files of up to %d MB; this document is larger.", MaxFileSize>>20)
 	}
 	if err := tenant.Confirm(ctx, s.DB, a.OrgID, a.UserID, access.SendSignatures); err != nil {
 		return Request{}, false, err

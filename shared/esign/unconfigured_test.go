@@ -29,7 +29,10 @@ func TestUnconfiguredAnswers503(t *testing.T) {
 	for name, err := range map[string]error{
 		"send":   func() error { _, _, err := svc.Send(ctx, a, "", storetest.ID(), in); return err }(),
 		"cancel": func() error { _, err := svc.Cancel(ctx, a, storetest.ID()); return err }(),
-		"remind": func() error { _, err := svc.Remind(ctx, a, storetest.ID(), RemindInput{Email: "ann@example.com"}); return err }(),
+		"remind": func() error {
+			_, err := svc.Remind(ctx, a, storetest.ID(), RemindInput{Email: "ann@example.com"})
+			return err
+		}(),
 	} {
 		if !fault.Is(err, fault.Unavailable) || !strings.Contains(err.Error(), "DROPBOX_SIGN_API_KEY") {
 			t.Errorf("%s: %v, want a 503 naming DROPBOX_SIGN_API_KEY", name, err)
