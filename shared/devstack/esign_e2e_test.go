@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/matterly/matterly/shared/esign"
@@ -215,5 +216,47 @@ func TestESignCancelRemindAndRules(t *testing.T) {
 	}
 	if !slices.Contains(dropboxSignFake.Reminded(), pid+" ann@example.com") || !slices.Contains(dropboxSignFake.Canceled(), pid) {
 		t.Errorf("reminded %v, canceled %v", dropboxSignFake.Reminded(), dropboxSignFake.Canceled())
+	}
+}
+
+// TestESignConcurrentRetrySendsOnce: the same send, under one
+// Idempotency-Key, four times at once reaches Dropbox Sign once, and every
+// answer is that one request.
+func TestESignConcurrentRetrySendsOnce(t *testing.T) {
+	a := signup(t)
+	_, matter := clientAndMatter(a)
+	doc := readyDocument(t, a, matter, "lease.pdf", fixture(t, "contract.pdf")).docID
+	body := map[string]any{"signers": []map[string]any{{"name": "Ann Client", "email": "ann@example.com"}}}
+	const n = 4
+	ids := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := a.do("POST", "/v1/documents/"+doc+"/signature-requests", body, "Idempotency-Key", "lease-"+doc)
+			if r.Status != 201 {
+				t.Errorf("send = %d %s", r.Status, r.Raw)
+			}
+			ids <- str(r.Body, "id")
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := ""
+	for id := range ids {
+		if first == "" {
+			first = id
+		}
+		if id != first || id == "" {
+			t.Errorf("answers name requests %q and %q", first, id)
+		}
+	}
+	if n := dropboxSignFake.SendsOf(first); n != 1 {
+		t.Errorf("request %s sent to Dropbox Sign %d times, want once", first, n)
+	}
+	list := items(a.must(200, "GET", "/v1/matters/"+matter+"/signature-requests", nil))
+	if len(list) != 1 {
+		t.Errorf("%d requests on the matter, want 1", len(list))
 	}
 }

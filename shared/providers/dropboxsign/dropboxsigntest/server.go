@@ -148,6 +148,19 @@ func (f *Server) ProviderIDOf(requestID string) string {
 	return ""
 }
 
+// SendsOf counts the sends whose metadata names Matterly's request id.
+func (f *Server) SendsOf(requestID string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, form := range f.sent {
+		if form.Fields["metadata[matterlyRequestId]"] == requestID {
+			n++
+		}
+	}
+	return n
+}
+
 // Canceled and Reminded list the cancels and reminders received (a
 // reminder as "<id> <email>").
 func (f *Server) Canceled() []string {
