@@ -35,6 +35,7 @@ type dataPlane struct {
 	stripeDLQ    awssqs.Queue
 	messaging    *messagingPlane
 	ai           *aiPlane
+	esign        *esignPlane
 }
 
 func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
@@ -179,7 +180,8 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 	stripeEvents, stripeDLQ := newWorkQueue(stack, key, "StripeEvents", 4, 5, workerTimeoutSeconds,
 		"Stripe events the worker could not apply: payments or invoice states need a person")
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
-		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key)}
+		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key),
+		esign: newESignPlane(stack, key)}
 }
 
 // newAccessLogBucket receives the documents bucket's server access logs.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/routes"
@@ -22,6 +23,7 @@ var functionNeeds = map[string][]config.Need{
 	fnMessageWorker: {config.Table, config.Signing}, // StartHandler's default
 	fnNotifier:      {config.Table, config.Signing},
 	fnAIWorker:      {config.Table, config.Signing},
+	fnESignWorker:   {config.Table},
 }
 
 // render spells a template value as the function would see it, with
@@ -105,7 +107,9 @@ func TestFunctionEnvironments(t *testing.T) {
 				set  bool
 				want bool
 			}{
-				{config.EnvBucketName, cfg.BucketName != "", p.Bucket},
+				{config.EnvBucketName, cfg.BucketName != "", p.Bucket || p.ReadDocuments},
+				{config.EnvDropboxSignSecretARN, cfg.DropboxSignSecretARN != "", p.ESign},
+				{"queue " + esign.FilesQueue, cfg.QueueURLs[esign.FilesQueue] != "", p.ESignFiles},
 				{config.EnvTokenSecretARN, cfg.TokenSecret != "", p.TokenSigner},
 				{config.EnvStripeSecretARN, cfg.StripeSecretARN != "", p.Stripe},
 				{config.EnvStripeWebhookSecretARN, cfg.StripeWebhookSecretARN != "", p.StripeWebhook},

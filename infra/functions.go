@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/routes"
@@ -98,6 +99,20 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			// Presigned URLs act with this role, so browsers get no more.
 			setEnv(config.EnvBucketName, d.bucket.BucketName())
 			d.grantDocuments(fn, true)
+		}
+		if p.ReadDocuments {
+			setEnv(config.EnvBucketName, d.bucket.BucketName())
+			d.grantDocuments(fn, false)
+		}
+		if p.ESign {
+			for k, v := range d.esign.env(props) {
+				setEnv(k, v)
+			}
+			d.esign.secret.GrantRead(fn, nil)
+		}
+		if p.ESignFiles {
+			queues = append(queues, esign.FilesQueue+"="+*d.esign.files.QueueUrl())
+			d.esign.files.GrantSendMessages(fn)
 		}
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)

@@ -61,6 +61,8 @@ func main() {
 	emailFrom, _ := app.Node().TryGetContext(jsii.String(ContextEmailFrom)).(string)
 	aiBase, _ := app.Node().TryGetContext(jsii.String(ContextOpenAIBaseURL)).(string)
 	aiModel, _ := app.Node().TryGetContext(jsii.String(ContextOpenAIModel)).(string)
+	dbxClient, _ := app.Node().TryGetContext(jsii.String(ContextDropboxSignClientID)).(string)
+	dbxTestMode, _ := app.Node().TryGetContext(jsii.String(ContextDropboxSignTestMode)).(string)
 	NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
 		CodeDir:         codeDir,
 		CorsOrigins:     origins,
@@ -68,6 +70,9 @@ func main() {
 		EmailFrom:       emailFrom,
 		OpenAIBaseURL:   aiBase,
 		OpenAIModel:     aiModel,
+
+		DropboxSignClientID: dbxClient,
+		DropboxSignTestMode: dbxTestMode,
 	})
 	app.Synth(nil)
 }

@@ -33,6 +33,13 @@ type perms struct {
 	// to sign up with your address) from EMAIL_FROM through SES: only from
 	// that address's identities.
 	AccountEmail bool
+	// ESign reads the Dropbox Sign API key (DROPBOX_SIGN_SECRET_ARN).
+	ESign bool
+	// ESignFiles sends to the signed-file queue (the e-signature worker's).
+	ESignFiles bool
+	// ReadDocuments reads the documents bucket's objects (no writes, no
+	// presigned URLs): a capability that sends a document elsewhere.
+	ReadDocuments bool
 	// MemoryMB overrides the 256 MB default (PDFium in WebAssembly wants
 	// room, and Lambda's CPU grows with memory).
 	MemoryMB float64
@@ -77,6 +84,12 @@ var functionPerms = map[string]perms{
 	routes.FnAI: {Table: true, Secret: true, Bucket: true, OpenAI: true, Summaries: true, MemoryMB: 1024, TimeoutSeconds: 90},
 	// Speech streams audio from the provider: no documents, no bucket.
 	routes.FnSpeech: {Table: true, Secret: true, OpenAI: true, TimeoutSeconds: 120},
+	// E-signatures read the document sent (never write: the worker stores
+	// signed copies) and call Dropbox Sign, a send carrying the file.
+	routes.FnESign: {Table: true, Secret: true, ReadDocuments: true, ESign: true, MemoryMB: 512, TimeoutSeconds: 60},
+	// The callback checks event hashes with the API key, applies events to
+	// requests and queues signed-file downloads.
+	routes.FnDropboxSignWebhook: {Table: true, Secret: true, ESign: true, ESignFiles: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -41,6 +41,9 @@ type MatterlyStackProps struct {
 	// EmailFrom is the SES-verified address email goes from when an org
 	// sets none; empty, orgs must set their own (fromEmail).
 	EmailFrom string
+	// DropboxSignClientID is the Dropbox Sign API app; DropboxSignTestMode
+	// "0" sends legally binding requests ("" keeps test mode).
+	DropboxSignClientID, DropboxSignTestMode string
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -68,7 +71,8 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 	background := []function{{name: fnStripeWorker, fn: worker},
 		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
-		{name: fnAIWorker, fn: newAIWorker(stack, d, props)}}
+		{name: fnAIWorker, fn: newAIWorker(stack, d, props)},
+		{name: fnESignWorker, fn: newESignWorker(stack, d, props)}}
 	newAlarms(stack, append(fns, background...), r, api)
 	suppressNag(stack, d, api, append(fns, background...), r)
 
@@ -82,7 +86,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker)
 }
 
 // codePath is where the build puts a function's deployment package.

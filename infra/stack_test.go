@@ -416,8 +416,9 @@ func TestBucketPolicy(t *testing.T) {
 
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
-	// the Stripe key and webhook secret, the Twilio credentials and the AI key.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(6)) })
+	// the Stripe key and webhook secret, the Twilio credentials, the AI key
+	// and the Dropbox Sign key.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(7)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -430,9 +431,9 @@ func TestFunctions(t *testing.T) {
 	fns := routes.Functions()
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
-		// the event relay, the Stripe worker, the message worker, the notifier
-		// and the AI worker.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+6)))
+		// the event relay, the Stripe worker, the message worker, the notifier,
+		// the AI worker and the e-signature worker.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+7)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -471,8 +472,8 @@ func TestFunctions(t *testing.T) {
 				}
 			}
 			// Only functions that may use the bucket are told its name.
-			if (env["BUCKET_NAME"] != nil) != permsFor(name).Bucket {
-				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, permsFor(name).Bucket)
+			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments) {
+				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments)
 			}
 			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) {
 				t.Errorf("KMS_KEY_ID = %v, want the key ARN", env["KMS_KEY_ID"])
@@ -765,7 +766,8 @@ func TestFunctionPermissions(t *testing.T) {
 			}{
 				{"table", p.Table, "dynamodb:PutItem"},
 				{"secret", p.Secret, "secretsmanager:GetSecretValue"},
-				{"bucket", p.Bucket, "s3:"},
+				{"bucket", p.Bucket || p.ReadDocuments, "s3:"},
+				{"bucket writes", p.Bucket, "s3:PutObject"},
 				{"events", p.Events, "events:PutEvents"},
 			} {
 				if got := has(c.action); got != c.want {
@@ -1315,8 +1317,8 @@ func TestStripeEventPipeline(t *testing.T) {
 // speech function's URL streams (RESPONSE_STREAM) to the app's origins.
 func TestWebhookFunctionURL(t *testing.T) {
 	urls := ofType("AWS::Lambda::Url")
-	if len(urls) != 3 {
-		t.Fatalf("%d function URLs, want 3 (the Stripe and Twilio webhooks, speech)", len(urls))
+	if len(urls) != 4 {
+		t.Fatalf("%d function URLs, want 4 (the Stripe, Twilio and Dropbox Sign webhooks, speech)", len(urls))
 	}
 	for _, u := range urls {
 		p := props(u)
@@ -1327,7 +1329,8 @@ func TestWebhookFunctionURL(t *testing.T) {
 			t.Errorf("function URL %v", p)
 		case speech && (p["InvokeMode"] != "RESPONSE_STREAM" || fmt.Sprint(dig(p, "Cors", "AllowOrigins")) != fmt.Sprint(corsOrigins)):
 			t.Errorf("speech URL %v", p)
-		case !speech && !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)):
+		case !speech && !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)) &&
+			!strings.Contains(target, functionID(t, routes.FnDropboxSignWebhook)):
 			t.Errorf("function URL %v", p)
 		}
 	}

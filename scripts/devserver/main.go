@@ -56,6 +56,7 @@ func run() error {
 	banner(browserURL(stack.URL), dataDir, time.Since(start))
 	fmt.Println(stripeNote)
 	fmt.Println(twilioNote)
+	fmt.Println(esignNote())
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nshutting down; saving dev data to", dataDir)
 	return stack.Close()
@@ -115,6 +116,16 @@ func twilioSandbox(port string) string {
 	}
 	return "SMS and email: SANDBOX, nothing leaves this machine; see GET " + os.Getenv("PUBLIC_BASE_URL") + "/dev/outbox\n" +
 		"        Twilio webhooks at /webhooks/twilio/sms and /status, signed with " + secretNote("TWILIO_AUTH_TOKEN", devTwilioToken)
+}
+
+// esignNote says where e-signatures go: Dropbox Sign (or the stand-in the
+// base URL names) with a key, otherwise nowhere (the routes answer 503).
+func esignNote() string {
+	if os.Getenv("DROPBOX_SIGN_API_KEY") == "" {
+		return "E-signatures: not configured, the signature routes answer 503; run go run ./scripts/dropboxsignfake for a local stand-in"
+	}
+	return "E-signatures: Dropbox Sign at " + envOr("DROPBOX_SIGN_API_BASE_URL", "https://api.hellosign.com") +
+		" with DROPBOX_SIGN_API_KEY (yours); callbacks at /webhooks/dropbox-sign"
 }
 
 // devTwilioToken signs the sandbox's Twilio webhooks (README shows how).

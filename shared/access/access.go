@@ -102,6 +102,10 @@ const (
 	ReadConsent     Permission = "consent:read"
 	RecordConsent   Permission = "consent:record"   // a staff action: the client said so by phone or in person
 	ManageMessaging Permission = "messaging:manage" // reminder lead time, quiet hours
+
+	// E-signatures: sending documents to Dropbox Sign, cancel and remind.
+	SendSignatures Permission = "esign:send"
+	ReadSignatures Permission = "esign:read"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -171,6 +175,10 @@ var matrix = map[Permission][]Role{
 	// makes anyone reachable again.
 	OptInConsent:    caseTeam,
 	OverrideConsent: {Owner, Admin},
+
+	// Sending a document for signature speaks for the firm: lawyers only.
+	SendSignatures: lawyers,
+	ReadSignatures: caseTeam,
 }
 
 // Can reports whether role r holds permission p.

@@ -59,6 +59,14 @@ type Config struct {
 	// SESConfigurationSet (SES_CONFIGURATION_SET) is the configuration set
 	// emails go out with, whose events report bounces and complaints.
 	SESConfigurationSet string
+	// Dropbox Sign: DROPBOX_SIGN_API_KEY locally, the secret
+	// DROPBOX_SIGN_SECRET_ARN names in AWS ("unset" until set). Requests are
+	// sent in test mode unless DROPBOX_SIGN_TEST_MODE is "0".
+	DropboxSignAPIKey     string
+	DropboxSignSecretARN  string
+	DropboxSignAPIBaseURL string // DROPBOX_SIGN_API_BASE_URL: a stand-in; "" for Dropbox Sign
+	DropboxSignClientID   string // DROPBOX_SIGN_CLIENT_ID: the API app, when callbacks go to it
+	DropboxSignTestMode   bool
 	// OpenAI or any OpenAI-compatible server: OPENAI_API_KEY locally, the
 	// secret OPENAI_SECRET_ARN names in AWS.
 	OpenAIKey       string
@@ -129,6 +137,12 @@ func Load(getenv Getenv) (Config, error) {
 		EmailFrom:                 get(EnvEmailFrom, ""),
 		SESEndpoint:               get(EnvSESEndpoint, ""),
 		SESConfigurationSet:       get(EnvSESConfigurationSet, ""),
+
+		DropboxSignAPIKey:     get(EnvDropboxSignAPIKey, ""),
+		DropboxSignSecretARN:  get(EnvDropboxSignSecretARN, ""),
+		DropboxSignAPIBaseURL: get(EnvDropboxSignAPIBaseURL, ""),
+		DropboxSignClientID:   get(EnvDropboxSignClientID, ""),
+		DropboxSignTestMode:   get(EnvDropboxSignTestMode, "1") != "0",
 
 		OpenAIKey:       get(EnvOpenAIKey, ""),
 		OpenAISecretARN: get(EnvOpenAISecretARN, ""),

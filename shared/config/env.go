@@ -41,6 +41,12 @@ const (
 	EnvSESEndpoint         = "SES_ENDPOINT"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
 
+	EnvDropboxSignAPIKey     = "DROPBOX_SIGN_API_KEY"
+	EnvDropboxSignSecretARN  = "DROPBOX_SIGN_SECRET_ARN"
+	EnvDropboxSignAPIBaseURL = "DROPBOX_SIGN_API_BASE_URL"
+	EnvDropboxSignClientID   = "DROPBOX_SIGN_CLIENT_ID"
+	EnvDropboxSignTestMode   = "DROPBOX_SIGN_TEST_MODE"
+
 	EnvOpenAIKey       = "OPENAI_API_KEY"
 	EnvOpenAISecretARN = "OPENAI_SECRET_ARN"
 	EnvOpenAIBaseURL   = "OPENAI_BASE_URL"

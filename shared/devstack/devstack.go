@@ -23,6 +23,7 @@ import (
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
@@ -54,6 +55,10 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnMessaging:     wire.MessagingRouter,
 	routes.FnTwilioWebhook: wire.TwilioWebhookRouter,
 	routes.FnAI:            wire.AIRouter,
+
+	// E-signatures: the API and Dropbox Sign's callback.
+	routes.FnESign:              wire.ESignRouter,
+	routes.FnDropboxSignWebhook: wire.DropboxSignWebhookRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -82,6 +87,11 @@ var Consumers = map[string]Consumer{
 	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.StripeWorker(d).Handle, nil
 	}},
+	// A signed file Dropbox Sign is still preparing (409) is tried again
+	// after 5 s locally (6 minutes in AWS: the queue's visibility timeout).
+	esign.FilesQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
+		return wire.ESignWorker(d).Handle, nil
+	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.Summaries(d).Handle, nil
 	}},

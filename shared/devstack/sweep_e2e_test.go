@@ -52,6 +52,8 @@ func newVictim(t *testing.T, role string) victim {
 	o.must(201, "POST", "/v1/messaging/email-domains", map[string]any{"domain": v.ids["domain"]})
 	ready := readyDocument(t, o, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
 	v.ids["summaryId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/summaries", nil).Body, "id")
+	v.ids["requestId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/signature-requests", map[string]any{
+		"signers": []map[string]any{{"name": "Vera Signer", "email": "vera@example.com"}}}).Body, "id")
 	return v
 }
 
@@ -65,7 +67,8 @@ func (v victim) snapshot() string {
 		"/v1/trust/accounts", "/v1/trust/entries?accountId=" + ids["accountId"], "/v1/trust/ledgers", "/v1/trust/activity",
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
 		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings", "/v1/messaging/email-domains",
-		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"]} {
+		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"],
+		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -182,6 +185,15 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		"DELETE /v1/summaries/{summaryId}", "GET /v1/summaries/{summaryId}/speech":
 	case "POST /v1/drafts":
 		body = map[string]any{"kind": "letter", "instructions": "Thank the client.", "matterId": v.ids["matterId"]}
+	case "POST /v1/documents/{documentId}/signature-requests":
+		body = map[string]any{"signers": []map[string]any{{"name": "Sweep Signer", "email": "sweep@example.com"}}}
+	case "GET /v1/signature-requests/{requestId}", "GET /v1/matters/{matterId}/signature-requests", "POST /v1/signature-requests/{requestId}/cancel":
+	case "POST /v1/signature-requests/{requestId}/remind":
+		body = map[string]any{"email": "vera@example.com"}
+	case "POST /webhooks/dropbox-sign":
+		// Not hashed with the API key: refused before anything is read
+		// (the hashed ones are TestESign*'s).
+		body = map[string]any{"event": map[string]any{"event_time": "1669926463", "event_type": "signature_request_canceled", "event_hash": "00"}}
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).

@@ -47,12 +47,16 @@ type Document struct {
 	Version      int    `json:"version"`      // the current version's number
 	VersionCount int    `json:"versionCount"` // completed versions
 	// The current version's object; empty while the first upload is pending.
-	ObjectKey   string    `json:"-"`
-	S3VersionID string    `json:"-"`
-	Pending     *Upload   `json:"pendingUpload,omitempty"` // an upload in progress
-	CreatedBy   string    `json:"createdBy"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ObjectKey   string  `json:"-"`
+	S3VersionID string  `json:"-"`
+	Pending     *Upload `json:"pendingUpload,omitempty"` // an upload in progress
+	// A signed copy stored from an e-signature request: the request, and
+	// the document that was sent for signature.
+	SignatureRequestID string    `json:"signatureRequestId,omitempty"`
+	SignedFrom         string    `json:"signedFrom,omitempty"`
+	CreatedBy          string    `json:"createdBy"`
+	CreatedAt          time.Time `json:"createdAt"`
+	UpdatedAt          time.Time `json:"updatedAt"`
 }
 
 // Upload is a version being uploaded: what the uploader declared, which
@@ -91,21 +95,23 @@ type Version struct {
 // API never shows.
 type documentRow struct {
 	store.Keys
-	ID           string     `dynamodbav:"id"`
-	MatterID     string     `dynamodbav:"matterId"`
-	ClientID     string     `dynamodbav:"clientId"`
-	FileName     string     `dynamodbav:"fileName"`
-	ContentType  string     `dynamodbav:"contentType"`
-	Size         int64      `dynamodbav:"size"`
-	Status       string     `dynamodbav:"status"`
-	Version      int        `dynamodbav:"version"`
-	VersionCount int        `dynamodbav:"versionCount"`
-	ObjectKey    string     `dynamodbav:"objectKey,omitempty"`
-	S3VersionID  string     `dynamodbav:"s3VersionId,omitempty"`
-	Pending      *uploadRow `dynamodbav:"pending,omitempty"`
-	CreatedBy    string     `dynamodbav:"createdBy"`
-	CreatedAt    time.Time  `dynamodbav:"createdAt"`
-	UpdatedAt    time.Time  `dynamodbav:"updatedAt"`
+	ID                 string     `dynamodbav:"id"`
+	MatterID           string     `dynamodbav:"matterId"`
+	ClientID           string     `dynamodbav:"clientId"`
+	FileName           string     `dynamodbav:"fileName"`
+	ContentType        string     `dynamodbav:"contentType"`
+	Size               int64      `dynamodbav:"size"`
+	Status             string     `dynamodbav:"status"`
+	Version            int        `dynamodbav:"version"`
+	VersionCount       int        `dynamodbav:"versionCount"`
+	ObjectKey          string     `dynamodbav:"objectKey,omitempty"`
+	S3VersionID        string     `dynamodbav:"s3VersionId,omitempty"`
+	Pending            *uploadRow `dynamodbav:"pending,omitempty"`
+	SignatureRequestID string     `dynamodbav:"signatureRequestId,omitempty"`
+	SignedFrom         string     `dynamodbav:"signedFrom,omitempty"`
+	CreatedBy          string     `dynamodbav:"createdBy"`
+	CreatedAt          time.Time  `dynamodbav:"createdAt"`
+	UpdatedAt          time.Time  `dynamodbav:"updatedAt"`
 }
 
 // uploadRow is an Upload as its document's item keeps it (attribute
@@ -142,7 +148,7 @@ func toDocumentRow(orgID string, d Document) documentRow {
 		Keys: store.Keys{PK: tenant.PK(orgID), SK: docSK(d.ID), Type: "document", GSI1PK: matterDocsPK(orgID, d.MatterID), GSI1SK: d.ID},
 		ID:   d.ID, MatterID: d.MatterID, ClientID: d.ClientID, FileName: d.FileName, ContentType: d.ContentType, Size: d.Size,
 		Status: d.Status, Version: d.Version, VersionCount: d.VersionCount, ObjectKey: d.ObjectKey, S3VersionID: d.S3VersionID,
-		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
+		CreatedBy: d.CreatedBy, CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, SignatureRequestID: d.SignatureRequestID, SignedFrom: d.SignedFrom,
 	}
 	if u := d.Pending; u != nil {
 		r.Pending = &uploadRow{ID: u.ID, Version: u.Version, FileName: u.FileName, ContentType: u.ContentType, Size: u.Size,
@@ -155,7 +161,7 @@ func (r documentRow) toDocument() Document {
 	d := Document{
 		ID: r.ID, MatterID: r.MatterID, ClientID: r.ClientID, FileName: r.FileName, ContentType: r.ContentType, Size: r.Size,
 		Status: r.Status, Version: r.Version, VersionCount: r.VersionCount, ObjectKey: r.ObjectKey, S3VersionID: r.S3VersionID,
-		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, SignatureRequestID: r.SignatureRequestID, SignedFrom: r.SignedFrom,
 	}
 	if u := r.Pending; u != nil {
 		d.Pending = &Upload{ID: u.ID, Version: u.Version, FileName: u.FileName, ContentType: u.ContentType, Size: u.Size,

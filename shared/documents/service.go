@@ -139,6 +139,78 @@ func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName
 	return d, nil
 }
 
+// Signed is a signed copy of a document, made by an e-signature provider.
+type Signed struct {
+	ID                 string // chosen by the caller, so a retried store finds the first one
+	FileName           string
+	ContentType        string
+	Body               []byte
+	SignatureRequestID string
+	SignedFrom         string // the document sent for signature
+	// Items join the document's transaction (the request's link to it).
+	Items []types.TransactWriteItem
+}
+
+// ErrStoredBefore is a StoreSigned whose document exists already: a
+// retried or duplicated store, which changed nothing.
+var ErrStoredBefore = errors.New("documents: the signed document is stored already")
+
+// StoreSigned saves a signed copy on a matter, ready at once, like Store;
+// it is a system write (no member's role is checked: the provider, not a
+// person, made it), logged as done by a. The document, its version, the
+// matter's count, in.Items and the entry land in one transaction; a second
+// store under the same ID answers ErrStoredBefore and leaves the first
+// document and its object as they were.
+func (s *Service) StoreSigned(ctx context.Context, a caller.Caller, matterID string, in Signed) (Document, error) {
+	m, err := crm.LoadMatter(ctx, s.DB, a.OrgID, matterID)
+	if err != nil {
+		return Document{}, err
+	}
+	now := s.Now().UTC()
+	d := Document{ID: in.ID, MatterID: m.ID, ClientID: m.ClientID, FileName: in.FileName, ContentType: in.ContentType, Size: int64(len(in.Body)),
+		Status: StatusReady, Version: 1, VersionCount: 1, SignatureRequestID: in.SignatureRequestID, SignedFrom: in.SignedFrom,
+		CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
+	d.ObjectKey = ObjectKey(a.OrgID, m.ID, d.ID, 1)
+	if d.S3VersionID, err = s.Storage.Put(ctx, d.ObjectKey, in.ContentType, in.Body); err != nil {
+		return Document{}, err
+	}
+	v := Version{DocumentID: d.ID, Version: 1, FileName: in.FileName, ContentType: in.ContentType, Size: d.Size,
+		ObjectKey: d.ObjectKey, S3VersionID: d.S3VersionID, UploadedBy: a.UserID, UploadedAt: now}
+	put, err := s.DB.Put(toDocumentRow(a.OrgID, d), store.NotExists())
+	if err != nil {
+		return Document{}, err
+	}
+	putVersion, err := s.DB.Put(toVersionRow(a.OrgID, v), store.NotExists())
+	if err != nil {
+		return Document{}, err
+	}
+	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
+		Detail: "signed copy, version 1", Event: "document.ready"}
+	rec, err := activity.Record(s.DB, a, now, e)
+	if err != nil {
+		return Document{}, err
+	}
+	items := append([]types.TransactWriteItem{put, putVersion, crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)}, in.Items...)
+	err = s.DB.Transact(ctx, append(items, rec)...)
+	if err == nil {
+		return d, nil
+	}
+	// Only the object version written here is removed: in a bucket without
+	// versions the key is the first store's, which must stay.
+	if d.S3VersionID != "" {
+		if rerr := s.Storage.Remove(ctx, d.ObjectKey, d.S3VersionID); rerr != nil {
+			s.Log.Error("orphan signed object", "documentId", d.ID, "err", rerr)
+		}
+	}
+	switch {
+	case store.Failed(err, 0):
+		return Document{}, ErrStoredBefore
+	case store.Failed(err, 2):
+		return Document{}, fault.E(fault.NotFound, "No such matter.")
+	}
+	return Document{}, err
+}
+
 // startUpload signs the PUT of version n to a staging key of its own and
 // sets it as d's pending upload.
 func (s *Service) startUpload(ctx context.Context, a caller.Caller, d *Document, n int, name string, t filetype.Type, size int64, now time.Time) (UploadURL, error) {

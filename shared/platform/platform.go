@@ -63,6 +63,9 @@ type Deps struct {
 	// OpenAIKey is the AI provider's key; "" when none is set (a local
 	// OpenAI-compatible server may need none).
 	OpenAIKey string
+	// DropboxSignKey is the Dropbox Sign API key; "" until set (the
+	// e-signature routes and the callback then answer 503).
+	DropboxSignKey string
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -155,6 +158,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 				d.OpenAIKey = string(raw)
 			}
 		}
+		if err == nil && cfg.DropboxSignSecretARN != "" {
+			var raw []byte
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.DropboxSignSecretARN); err == nil && string(raw) != UnsetSecret {
+				d.DropboxSignKey = string(raw)
+			}
+		}
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
@@ -168,6 +177,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	if cfg.Local() {
 		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
 		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
+		d.DropboxSignKey = cfg.DropboxSignAPIKey
 	}
 	if cfg.TableName != "" {
 		d.DB = store.New(dyn, cfg.TableName)

@@ -13,12 +13,14 @@ import (
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
+	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/providers/dropboxsign"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/providers/stripe"
@@ -162,4 +164,36 @@ func MessagingRouter(d *platform.Deps) (*httpapi.Router, error) {
 func TwilioWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 	wh := messaging.Webhook{AuthToken: d.TwilioAuthToken, PublicBaseURL: d.Config.PublicBaseURL, RepliesToKeywords: d.Config.TwilioRepliesToKeywords}
 	return messaging.NewWebhookRouter(Messaging(d), wh, d.RouterConfig())
+}
+
+// DropboxSign is the e-signature provider the configuration names
+// (DROPBOX_SIGN_API_KEY or the Dropbox Sign secret, DROPBOX_SIGN_API_BASE_URL,
+// DROPBOX_SIGN_CLIENT_ID, DROPBOX_SIGN_TEST_MODE); nil without a key.
+func DropboxSign(d *platform.Deps) esign.Provider {
+	c := dropboxsign.New(dropboxsign.Config{APIKey: d.DropboxSignKey, BaseURL: d.Config.DropboxSignAPIBaseURL,
+		ClientID: d.Config.DropboxSignClientID, TestMode: d.Config.DropboxSignTestMode})
+	if c == nil {
+		return nil // a nil *Client in the interface would not read as unset
+	}
+	return c
+}
+
+// ESign is the e-signature service.
+func ESign(d *platform.Deps) *esign.Service {
+	return esign.NewService(d.DB, Documents(d), DropboxSign(d), d.Log, d.Now)
+}
+
+// ESignRouter builds the esign function.
+func ESignRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return esign.NewRouter(ESign(d), d.RouterConfig())
+}
+
+// DropboxSignWebhookRouter builds the dropboxsignwebhook function.
+func DropboxSignWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return esign.NewWebhookRouter(ESign(d), esign.Webhook{APIKey: d.DropboxSignKey, Queue: d.Queue}, d.RouterConfig())
+}
+
+// ESignWorker builds the worker of esign.FilesQueue.
+func ESignWorker(d *platform.Deps) *esign.Worker {
+	return esign.NewWorker(ESign(d))
 }

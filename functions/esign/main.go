@@ -1,0 +1,13 @@
+// Command esign is the Lambda function for e-signatures through Dropbox
+// Sign: sending a matter's document for signature, tracking, cancelling
+// and reminding.
+package main
+
+import (
+	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/wire"
+)
+
+func main() {
+	platform.Main(func() error { return platform.StartHTTP(wire.ESignRouter) })
+}
