@@ -48,7 +48,8 @@ func TestRouters(t *testing.T) {
 		"accounts": AccountsRouter(nil), "auth": AuthRouter, "org": OrgRouter, "crm": CRMRouter,
 		"documents": DocumentsRouter, "trust": TrustRouter, "payments": PaymentsRouter,
 		"stripewebhook": StripeWebhookRouter, "messaging": MessagingRouter,
-		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter,
+		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter, "esign": ESignRouter,
+		"dropboxsignwebhook": DropboxSignWebhookRouter,
 	}
 	for name, build := range builders {
 		t.Run(name, func(t *testing.T) {
