@@ -31,6 +31,9 @@ type Config struct {
 	// WebhookBaseURL (WEBHOOK_BASE_URL) is where Twilio's callbacks go (a
 	// function URL in AWS); PUBLIC_BASE_URL when unset.
 	WebhookBaseURL string
+	// AppBaseURL (APP_BASE_URL) is the web app's origin, where the links
+	// in account emails (invitations) lead; PUBLIC_BASE_URL when unset.
+	AppBaseURL string
 	// Stripe: the secret key comes from STRIPE_SECRET_KEY locally and from
 	// the Secrets Manager secret STRIPE_SECRET_ARN names in AWS.
 	StripeSecretKey  string
@@ -116,6 +119,7 @@ func Load(getenv Getenv) (Config, error) {
 		LogLevel:       get(EnvLogLevel, DefaultLogLevel),
 		PublicBaseURL:  get(EnvPublicBaseURL, ""),
 		WebhookBaseURL: get(EnvWebhookBaseURL, getenv(EnvPublicBaseURL)),
+		AppBaseURL:     get(EnvAppBaseURL, getenv(EnvPublicBaseURL)),
 		DevDataDir:     get(EnvDevDataDir, ".dev"),
 		DynamoEndpoint: get(EnvDynamoEndpoint, ""),
 		S3Endpoint:     get(EnvS3Endpoint, ""),

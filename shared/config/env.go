@@ -20,6 +20,7 @@ const (
 	EnvCORSOrigins    = "CORS_ORIGINS"
 	EnvLogLevel       = "LOG_LEVEL"
 	EnvPublicBaseURL  = "PUBLIC_BASE_URL"
+	EnvAppBaseURL     = "APP_BASE_URL"
 	EnvWebhookBaseURL = "WEBHOOK_BASE_URL"
 	EnvQueueURLs      = "QUEUE_URLS"
 

@@ -29,9 +29,9 @@ func (m Members) Member(ctx context.Context, orgID, userID string) (caller.Membe
 		return caller.Member{}, false, err
 	}
 	role, _ := item["role"].(string)
-	if !access.Role(role).Valid() {
-		// No item, or one that is not a member's (a corrupt role grants
-		// nothing): either way, not a member.
+	if status, _ := item["status"].(string); !access.Role(role).Valid() || status == Invited {
+		// No item, one that is not a member's (a corrupt role grants
+		// nothing), or an invitation not yet accepted: not a member.
 		return caller.Member{}, false, nil
 	}
 	return caller.Member{Role: access.Role(role), Item: item}, true, nil

@@ -23,11 +23,14 @@ func TestMembers(t *testing.T) {
 	type member struct {
 		store.Keys
 		Role string `dynamodbav:"role"`
-		Name string `dynamodbav:"name"`
+		Name   string `dynamodbav:"name"`
+		Status string `dynamodbav:"status,omitempty"`
 	}
 	for _, m := range []member{
 		{Keys: store.Keys{PK: tenant.PK("o1"), SK: tenant.MemberSK("ada"), Type: "user"}, Role: "attorney", Name: "Ada"},
 		{Keys: store.Keys{PK: tenant.PK("o1"), SK: tenant.MemberSK("bob"), Type: "user"}, Role: "superuser"},
+		{Keys: store.Keys{PK: tenant.PK("o1"), SK: tenant.MemberSK("ivy"), Type: "user"}, Role: "owner", Name: "Ada", Status: tenant.Invited},
+		{Keys: store.Keys{PK: tenant.PK("o1"), SK: tenant.MemberSK("al"), Type: "user"}, Role: "attorney", Name: "Ada", Status: "active"},
 	} {
 		if err := db.PutItem(ctx, m, nil); err != nil {
 			t.Fatal(err)
@@ -42,6 +45,8 @@ func TestMembers(t *testing.T) {
 		{name: "removed", org: "o1", user: "cy"},
 		{name: "other org", org: "o2", user: "ada"},
 		{name: "unknown role grants nothing", org: "o1", user: "bob"},
+		{name: "invitation not accepted", org: "o1", user: "ivy"},
+		{name: "active status", org: "o1", user: "al", wantFound: true, wantRole: access.Attorney},
 		{name: "empty ids", org: "", user: ""},
 	}
 	for _, tt := range tests {
@@ -49,6 +54,11 @@ func TestMembers(t *testing.T) {
 			m, found, err := tenant.Members{DB: db}.Member(ctx, tt.org, tt.user)
 			if err != nil || found != tt.wantFound || m.Role != tt.wantRole {
 				t.Fatalf("Member = %+v, %v, %v; want %s, %v", m, found, err, tt.wantRole, tt.wantFound)
+			}
+			// The write-time check agrees with the read-time one.
+			err = db.Transact(ctx, tenant.MemberWith(db, tt.org, tt.user, access.ReadOrg))
+			if (err == nil) != tt.wantFound {
+				t.Errorf("MemberWith: err = %v, want found %v", err, tt.wantFound)
 			}
 			if found {
 				if item, _ := m.Item.(map[string]any); item["name"] != "Ada" {

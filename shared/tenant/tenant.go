@@ -37,10 +37,24 @@ func RoleIn(roles ...access.Role) *store.Cond {
 	return &store.Cond{Expr: "#r IN (" + strings.Join(keys, ", ") + ")", Names: map[string]string{"#r": "role"}, Values: values}
 }
 
-// MemberWith is a transaction item that holds only while user is a member of
-// org with a role that has permission p.
+// Invited is the status of a member who has not accepted their invitation:
+// they hold a role but are no member yet (no sign-in, no token works).
+// Members without a status are active.
+const Invited = "invited"
+
+// ActiveRoleIn is RoleIn for a member who accepted their invitation.
+func ActiveRoleIn(roles ...access.Role) *store.Cond {
+	c := RoleIn(roles...)
+	c.Expr = "(" + c.Expr + ") AND (attribute_not_exists(#st) OR #st <> :invited)"
+	c.Names["#st"] = "status"
+	c.Values[":invited"] = store.S(Invited)
+	return c
+}
+
+// MemberWith is a transaction item that holds only while user is an active
+// member of org with a role that has permission p.
 func MemberWith(db *store.DB, orgID, userID string, p access.Permission) types.TransactWriteItem {
-	return db.Check(PK(orgID), MemberSK(userID), *RoleIn(access.RolesWith(p)...))
+	return db.Check(PK(orgID), MemberSK(userID), *ActiveRoleIn(access.RolesWith(p)...))
 }
 
 // Confirm checks, in a transaction of its own, that user is still a member
