@@ -22,7 +22,7 @@ func TestMembers(t *testing.T) {
 	ctx := context.Background()
 	type member struct {
 		store.Keys
-		Role string `dynamodbav:"role"`
+		Role   string `dynamodbav:"role"`
 		Name   string `dynamodbav:"name"`
 		Status string `dynamodbav:"status,omitempty"`
 	}
