@@ -96,6 +96,10 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "POST /v1/users":
 		body = map[string]any{"name": "New Hire", "email": fmt.Sprintf("hire%d@example.com", n), "username": fmt.Sprintf("hire_%d", n),
 			"role": "staff", "password": "violet tractor umbrella mosaic"}
+	case "POST /v1/users/{userId}/invitation":
+	case "POST /v1/auth/invitations/accept": // a forged link: 400
+		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43),
+			"username": fmt.Sprintf("accept_%d", n), "password": "violet tractor umbrella mosaic"}
 	case "PATCH /v1/users/{userId}":
 		body = map[string]any{"role": "staff", "name": "Renamed"}
 

@@ -26,16 +26,21 @@ type UserJSON struct {
 	OrgID     string    `json:"orgId"`
 	Name      string    `json:"name"`
 	Email     string    `json:"email"`
-	Username  string    `json:"username"`
+	Username  string    `json:"username,omitempty"` // none until an invitation is accepted
 	Role      string    `json:"role"`
+	Status    string    `json:"status"` // "active" or "invited"
 	Phone     string    `json:"phone,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 func toUserJSON(u User) UserJSON {
+	status := "active"
+	if !u.Active() {
+		status = u.Status
+	}
 	return UserJSON{ID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email, Username: u.Username, Role: string(u.Role),
-		Phone: u.Phone, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Status: status, Phone: u.Phone, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
 // OrgJSON is an org as the API shows it.
@@ -99,6 +104,12 @@ type userCreateRequest struct {
 	Role     string `json:"role"`
 	Password string `json:"password"`
 	Phone    string `json:"phone"`
+}
+
+type acceptInvitationRequest struct {
+	Token    string `json:"token"`
+	Username string `json:"username"`
+	Password string `json:"password"`
 }
 
 type userPatchRequest struct {
@@ -256,9 +267,9 @@ func sessionResponse(now func() time.Time, status int, sess Session, org *Org) *
 	return resp
 }
 
-// NewAccountsRouter serves the accounts function: the two routes that
-// create logins and so judge password strength (sign-up and adding a
-// member). svc must issue tokens; its Strength is the password policy and
+// NewAccountsRouter serves the accounts function: the routes that
+// create logins and so judge password strength (sign-up, adding or
+// inviting a member, accepting an invitation). svc must issue tokens; its Strength is the password policy and
 // its Mailer (nil: none) sends the notice to an address a sign-up found
 // taken.
 func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
@@ -293,6 +304,26 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 			return nil, err
 		}
 		return httpapi.JSON(http.StatusCreated, toUserJSON(u)), nil
+	})
+	rt.Handle("POST /v1/users/{userId}/invitation", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManageUsers); err != nil {
+			return nil, err
+		}
+		if err := svc.ResendInvitation(ctx, r.Principal, r.Param("userId")); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	})
+	rt.Handle("POST /v1/auth/invitations/accept", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in acceptInvitationRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		sess, err := svc.AcceptInvitation(ctx, in.Token, in.Username, in.Password)
+		if err != nil {
+			return nil, err
+		}
+		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
 	})
 	return rt, rt.Check()
 }

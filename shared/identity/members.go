@@ -271,7 +271,7 @@ func (s *Service) actorAndTarget(ctx context.Context, p caller.Caller, userID st
 // has role: a member demoted or removed between our read and our write
 // cannot complete a change their old role allowed.
 func (s *Service) stillHasRole(p caller.Caller, roles ...access.Role) types.TransactWriteItem {
-	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), *roleIn(roles...))
+	return s.DB.Check(orgPK(p.OrgID), userSK(p.UserID), *tenant.ActiveRoleIn(roles...))
 }
 
 // roleIn is the condition that a member item exists with one of roles.
@@ -318,6 +318,9 @@ func (s *Service) CreateUser(ctx context.Context, p caller.Caller, in NewMember)
 	}
 	if !access.Can(actor.Role, access.ManageUsers) {
 		return User{}, fault.E(fault.Forbidden, "Only owners and admins manage members.")
+	}
+	if in.Password == "" && in.Username == "" {
+		return s.invite(ctx, p, actor, org, in)
 	}
 	var c fault.Checker
 	text(&c, "name", in.Name, true, 200)
@@ -417,9 +420,10 @@ func (s *Service) UpdateUser(ctx context.Context, p caller.Caller, userID string
 		case !actor.Role.AtLeast(oldRole) || !actor.Role.AtLeast(newRole):
 			return User{}, fault.E(fault.Forbidden, "You cannot manage a role above your own.")
 		}
-		if oldRole == access.Owner {
+		// Only active owners count: an invitation counts when accepted.
+		if oldRole == access.Owner && target.Active() {
 			writes = append(writes, s.ownerDelta(p.OrgID, -1))
-		} else if newRole == access.Owner {
+		} else if newRole == access.Owner && target.Active() {
 			writes = append(writes, s.ownerDelta(p.OrgID, +1))
 		}
 		target.Role = newRole
@@ -479,10 +483,15 @@ func (s *Service) DeleteUser(ctx context.Context, p caller.Caller, userID string
 	writes := []types.TransactWriteItem{
 		s.DB.Delete(orgPK(p.OrgID), userSK(target.ID), roleIn(target.Role)),
 	}
-	if target.Role == access.Owner {
+	// An invited member holds no logins (their email may well be another
+	// account's) and does not count as an owner; deleting the item voids
+	// their link.
+	if target.Role == access.Owner && target.Active() {
 		writes = append(writes, s.ownerDelta(p.OrgID, -1))
 	}
-	writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
+	if target.Active() {
+		writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
+	}
 	if target.ID != actor.ID { // on oneself, the delete's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}

@@ -29,15 +29,24 @@ type Org struct {
 
 // User is a member of an org.
 type User struct {
-	ID, OrgID            string
-	Name                 string
-	Email                string
-	Username             string
-	Role                 access.Role
-	Phone                string
-	PasswordHash         string
+	ID, OrgID    string
+	Name         string
+	Email        string
+	Username     string
+	Role         access.Role
+	Phone        string
+	PasswordHash string
+	// Status is "invited" until the member accepts their invitation, ""
+	// (active) after. An invited member has no username, password or
+	// logins; InviteHash is the SHA-256 of their link's secret.
+	Status               string
+	InviteHash           string
+	InviteExpires        int64
 	CreatedAt, UpdatedAt time.Time
 }
+
+// Active reports whether the member may sign in (accepted any invitation).
+func (u User) Active() bool { return u.Status != tenant.Invited }
 
 // Key layout. Tenant items live under ORG#<orgId>; the login lookups and
 // throttle counters are global by nature (a login names no org).
@@ -105,6 +114,9 @@ type userRow struct {
 	Role         string `dynamodbav:"role"`
 	Phone        string `dynamodbav:"phone,omitempty"`
 	PasswordHash string `dynamodbav:"passwordHash"`
+	Status       string `dynamodbav:"status,omitempty"`
+	InviteHash   string `dynamodbav:"inviteHash,omitempty"`
+	InviteExp    int64  `dynamodbav:"inviteExpiresAt,omitempty"`
 	CreatedAt    string `dynamodbav:"createdAt"`
 	UpdatedAt    string `dynamodbav:"updatedAt"`
 }
@@ -113,6 +125,7 @@ func toUserRow(u User) userRow {
 	return userRow{
 		PK: orgPK(u.OrgID), SK: userSK(u.ID), Type: "user", ID: u.ID, OrgID: u.OrgID, Name: u.Name, Email: u.Email,
 		Username: u.Username, Role: string(u.Role), Phone: u.Phone, PasswordHash: u.PasswordHash,
+		Status: u.Status, InviteHash: u.InviteHash, InviteExp: u.InviteExpires,
 		CreatedAt: formatTime(u.CreatedAt), UpdatedAt: formatTime(u.UpdatedAt),
 	}
 }
@@ -120,7 +133,8 @@ func toUserRow(u User) userRow {
 func (r userRow) toUser() User {
 	return User{
 		ID: r.ID, OrgID: r.OrgID, Name: r.Name, Email: r.Email, Username: r.Username, Role: access.Role(r.Role),
-		Phone: r.Phone, PasswordHash: r.PasswordHash, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		Phone: r.Phone, PasswordHash: r.PasswordHash, Status: r.Status, InviteHash: r.InviteHash, InviteExpires: r.InviteExp,
+		CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
 	}
 }
 

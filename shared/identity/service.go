@@ -21,6 +21,7 @@ import (
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
 	"github.com/matterly/matterly/shared/token"
 )
 
@@ -47,6 +48,9 @@ type Service struct {
 	// Mailer tells an address's owner of a sign-up that tried to use it
 	// (accounts function only; nil logs that no notice went out).
 	Mailer Mailer
+	// AppBaseURL is the web app's origin (APP_BASE_URL): account emails'
+	// links (invitations) lead there.
+	AppBaseURL string
 }
 
 // NewService returns a Service with production defaults.
@@ -311,14 +315,15 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		return Session{}, uerr
 	}
 	hash := ur.PasswordHash
-	if uerr != nil || len(pw) > 4*password.MaxLength {
+	invited := ur.Status == tenant.Invited // holds no password until they accept
+	if uerr != nil || invited || len(pw) > 4*password.MaxLength {
 		hash = dummyHash
 	}
 	ok, err := password.Verify(pw, hash)
 	if err != nil {
 		return Session{}, fmt.Errorf("verify password: %w", err)
 	}
-	if !ok || uerr != nil {
+	if !ok || uerr != nil || invited {
 		s.Log.Info("security event", "event", "login_failed", "orgId", lr.OrgID)
 		return Session{}, errBadCredentials
 	}
@@ -400,7 +405,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		map[string]types.AttributeValue{":t": store.Bool(true), ":f": store.Bool(false)})
 	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": store.Bool(false)}})
 	// The member must still exist with the role the new token will carry.
-	userOK := s.DB.Check(orgPK(orgID), ur.SK, *roleIn(access.Role(ur.Role)))
+	userOK := s.DB.Check(orgPK(orgID), ur.SK, *tenant.ActiveRoleIn(access.Role(ur.Role)))
 	if err := s.DB.Transact(ctx, spend, famOK, userOK, put); err != nil {
 		var tce *store.TxCanceledError
 		if errors.As(err, &tce) && tce.Failed(0) {

@@ -2,7 +2,7 @@ package routes
 
 // Function names of sign-up, orgs, users and roles.
 const (
-	FnAccounts = "accounts" // creating logins: sign-up and new members (the password policy lives here)
+	FnAccounts = "accounts" // creating logins: sign-up, new and invited members (the password policy and account emails live here)
 	FnAuth     = "auth"     // login, refresh, logout
 	FnOrg      = "org"      // me, org settings, members and roles
 )
@@ -12,12 +12,14 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
+	{Method: "POST", Path: "/v1/auth/invitations/accept", Function: FnAccounts, Public: true},
 
 	{Method: "GET", Path: "/v1/me", Function: FnOrg},
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
 	{Method: "GET", Path: "/v1/users", Function: FnOrg},
 	{Method: "POST", Path: "/v1/users", Function: FnAccounts},
+	{Method: "POST", Path: "/v1/users/{userId}/invitation", Function: FnAccounts},
 	{Method: "PATCH", Path: "/v1/users/{userId}", Function: FnOrg},
 	{Method: "DELETE", Path: "/v1/users/{userId}", Function: FnOrg},
 }

@@ -73,6 +73,7 @@ func AccountsRouter(box messaging.EmailSender) platform.RouterFunc {
 			return nil, err
 		}
 		svc.Mailer = m
+		svc.AppBaseURL = d.Config.AppBaseURL
 		return identity.NewAccountsRouter(svc, d.RouterConfig())
 	}
 }

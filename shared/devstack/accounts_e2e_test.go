@@ -1,0 +1,168 @@
+package devstack
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The account-security flows over HTTP, with the emailed links read from
+// the outbox. They read the outbox and move the clock, so they stay
+// sequential.
+
+// lastLink is the token of the newest email to `to` holding a link to
+// publicURL+prefix ("/accept-invite?token=").
+func lastLink(t *testing.T, to, prefix string) string {
+	t.Helper()
+	tok := ""
+	for _, it := range stack.Outbox.Items() { // newest first
+		if it.To != to {
+			continue
+		}
+		if _, link, ok := strings.Cut(it.Body, publicURL+prefix); ok {
+			tok = strings.Fields(link)[0]
+			break
+		}
+	}
+	if tok == "" {
+		t.Fatalf("no email to %s with a %s link", to, prefix)
+	}
+	return tok
+}
+
+// invite has a invite a new address with role; it returns the member's id and address.
+func (a *account) invite(role string) (userID, email string) {
+	a.t.Helper()
+	email = fmt.Sprintf("invitee%d-%d@example.com", seq.Add(1), time.Now().UnixNano())
+	r := a.must(201, "POST", "/v1/users", map[string]any{"name": "Ines Invitee", "email": email, "role": role})
+	if str(r.Body, "status") != "invited" || r.Body["username"] != nil {
+		a.t.Fatalf("invited member = %s", r.Raw)
+	}
+	return str(r.Body, "id"), email
+}
+
+func acceptBody(tok string) map[string]any {
+	return map[string]any{"token": tok, "username": fmt.Sprintf("invitee_%d", seq.Add(1)), "password": "maroon kettle lantern oboe"}
+}
+
+// TestInvitationAccept: an owner invites a member by email; until they
+// accept, the address cannot sign in; the link signs them in once and makes
+// them an active member who logs in with what they chose.
+func TestInvitationAccept(t *testing.T) {
+	owner := signup(t)
+	userID, email := owner.invite("attorney")
+	tok := lastLink(t, email, "/accept-invite?token=")
+
+	anon := &client{t: t, ip: nextIP()}
+	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": email, "password": "maroon kettle lantern oboe"})
+
+	m := &account{client: &client{t: t, ip: nextIP()}}
+	body := acceptBody(tok)
+	r := m.must(200, "POST", "/v1/auth/invitations/accept", body)
+	if str(r.Body, "user", "id") != userID || str(r.Body, "user", "status") != "active" || str(r.Body, "user", "username") != body["username"] ||
+		str(r.Body, "accessToken") == "" || m.refresh == "" {
+		t.Fatalf("accept = %s (refresh cookie %v)", r.Raw, m.refresh != "")
+	}
+	m.token = str(r.Body, "accessToken")
+	if me := m.must(200, "GET", "/v1/me", nil); str(me.Body, "user", "role") != "attorney" || str(me.Body, "org", "id") != owner.orgID {
+		t.Errorf("me = %s", me.Raw)
+	}
+	// The link works once.
+	again := acceptBody(tok)
+	if r := anon.do("POST", "/v1/auth/invitations/accept", again); r.Status != 400 {
+		t.Errorf("replayed link = %d, want 400: %s", r.Status, r.Raw)
+	}
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": email, "password": body["password"]})
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": body["username"], "password": body["password"]})
+	// Resending to a member who accepted is refused.
+	owner.must(409, "POST", "/v1/users/"+userID+"/invitation", nil)
+}
+
+// TestInvitationResendAndDelete: a resend voids the earlier link, deleting
+// the invited member voids theirs, and an expired link is refused.
+func TestInvitationResendAndDelete(t *testing.T) {
+	owner := signup(t)
+	anon := &client{t: t, ip: nextIP()}
+
+	userID, email := owner.invite("staff")
+	first := lastLink(t, email, "/accept-invite?token=")
+	owner.must(204, "POST", "/v1/users/"+userID+"/invitation", nil)
+	second := lastLink(t, email, "/accept-invite?token=")
+	if first == second {
+		t.Fatal("the resend sent the same link")
+	}
+	anon.must(400, "POST", "/v1/auth/invitations/accept", acceptBody(first))
+	owner.must(204, "DELETE", "/v1/users/"+userID, nil)
+	anon.must(400, "POST", "/v1/auth/invitations/accept", acceptBody(second))
+
+	userID, email = owner.invite("staff")
+	tok := lastLink(t, email, "/accept-invite?token=")
+	clock.Advance(7*24*time.Hour + time.Minute)
+	anon.must(400, "POST", "/v1/auth/invitations/accept", acceptBody(tok))
+	owner.login() // the clock moved past the access token
+	owner.must(204, "POST", "/v1/users/"+userID+"/invitation", nil)
+	anon.must(200, "POST", "/v1/auth/invitations/accept", acceptBody(lastLink(t, email, "/accept-invite?token=")))
+
+	// Forged links: another member's id, a wrong secret, garbage.
+	forged := owner.orgID + "." + owner.userID + "." + strings.Repeat("A", 43)
+	for _, tok := range []string{forged, "not-a-token", tok + "x"} {
+		anon.must(400, "POST", "/v1/auth/invitations/accept", acceptBody(tok))
+	}
+}
+
+// TestInvitationNoEnumeration: inviting an address that already has an
+// account (here, another org's owner) answers exactly as a new one; the
+// address's owner, who alone reads the link, learns it cannot be used;
+// removing that invitation leaves the existing account's login alone.
+func TestInvitationNoEnumeration(t *testing.T) {
+	owner := signup(t)
+	other := signup(t)
+	fresh := owner.must(201, "POST", "/v1/users", map[string]any{"name": "Ines Invitee", "email": fmt.Sprintf("new%d@example.com", seq.Add(1)), "role": "staff"})
+	known := owner.must(201, "POST", "/v1/users", map[string]any{"name": "Ines Invitee", "email": strings.ToUpper(other.email), "role": "staff"})
+	if keys(fresh.Body) != keys(known.Body) || str(known.Body, "status") != "invited" {
+		t.Errorf("invite of a registered address differs:\nnew   %s\nknown %s", fresh.Raw, known.Raw)
+	}
+	// The owner of the address itself is also invited the same way.
+	self := owner.must(201, "POST", "/v1/users", map[string]any{"name": "Olive Again", "email": owner.email, "role": "staff"})
+	if keys(self.Body) != keys(fresh.Body) {
+		t.Errorf("invite of a member's own address differs: %s", self.Raw)
+	}
+
+	anon := &client{t: t, ip: nextIP()}
+	r := anon.do("POST", "/v1/auth/invitations/accept", acceptBody(lastLink(t, other.email, "/accept-invite?token=")))
+	if r.Status != 409 || !strings.Contains(r.Raw, `"field":"email"`) {
+		t.Errorf("accepting with a registered address = %d: %s", r.Status, r.Raw)
+	}
+	owner.must(204, "DELETE", "/v1/users/"+str(known.Body, "id"), nil)
+	other.login() // by username
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": other.email, "password": other.password})
+}
+
+// TestInvitationOwners: an admin cannot invite an owner; an invited owner
+// counts as an owner only once they accept (the last active owner stays
+// protected meanwhile, and removing the invitation needs no other owner).
+func TestInvitationOwners(t *testing.T) {
+	owner := signup(t)
+	admin := owner.member("admin")
+	admin.must(403, "POST", "/v1/users", map[string]any{"name": "Ines Invitee", "email": fmt.Sprintf("x%d@example.com", seq.Add(1)), "role": "owner"})
+
+	userID, _ := owner.invite("owner")
+	owner.must(409, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "admin"}) // the invitee does not count yet
+	owner.must(204, "DELETE", "/v1/users/"+userID, nil)
+
+	_, email := owner.invite("owner")
+	(&client{t: t, ip: nextIP()}).must(200, "POST", "/v1/auth/invitations/accept", acceptBody(lastLink(t, email, "/accept-invite?token=")))
+	owner.must(200, "PATCH", "/v1/users/"+owner.userID, map[string]any{"role": "admin"}) // now another owner remains
+}
+
+// keys lists an object's keys, sorted, for comparing answers' shapes.
+func keys(m map[string]any) string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, ",")
+}
