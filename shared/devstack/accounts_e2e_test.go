@@ -166,3 +166,125 @@ func keys(m map[string]any) string {
 	slices.Sort(ks)
 	return strings.Join(ks, ",")
 }
+
+// TestPasswordChange: the current password is checked and the sign-up
+// rules apply to the new one; a change ends every session of the member
+// (another device's refresh fails) but the caller's, whose new session
+// comes in the cookie, and the member is emailed about it.
+func TestPasswordChange(t *testing.T) {
+	a := signup(t)
+	other := &account{client: &client{t: t, ip: nextIP()}, username: a.username, password: a.password}
+	other.login()
+	newPW := "amber falcon quarry whistle"
+
+	tests := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"wrong current password", map[string]any{"currentPassword": "not my password at all", "newPassword": newPW}, "currentPassword"},
+		{"weak new password", map[string]any{"currentPassword": a.password, "newPassword": "password1234"}, "newPassword"},
+		{"new password is the org's name", map[string]any{"currentPassword": a.password, "newPassword": strings.Repeat("Firm ", 3)}, "newPassword"},
+		{"same password", map[string]any{"currentPassword": a.password, "newPassword": a.password}, "newPassword"},
+		{"missing current password", map[string]any{"newPassword": newPW}, "currentPassword"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := a.do("POST", "/v1/me/password", tt.body)
+			if r.Status != 422 || !strings.Contains(r.Raw, `"field":"`+tt.field+`"`) {
+				t.Errorf("= %d, want 422 naming %s: %s", r.Status, tt.field, r.Raw)
+			}
+		})
+	}
+	a.must(200, "POST", "/v1/auth/refresh", nil) // nothing ended yet
+	other.must(200, "POST", "/v1/auth/refresh", nil)
+
+	oldRefresh := a.refresh
+	a.must(204, "POST", "/v1/me/password", map[string]any{"currentPassword": a.password, "newPassword": newPW})
+	if a.refresh == oldRefresh || a.refresh == "" {
+		t.Fatal("no new refresh cookie for the caller")
+	}
+	other.must(401, "POST", "/v1/auth/refresh", nil)
+	a.must(200, "POST", "/v1/auth/refresh", nil)
+	anon := &client{t: t, ip: nextIP()}
+	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password})
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.email, "password": newPW})
+	found := false
+	for _, it := range stack.Outbox.Items() {
+		found = found || (it.To == a.email && it.Subject == "Your Matterly password was changed" && !strings.Contains(it.Body, newPW))
+	}
+	if !found {
+		t.Error("no password-changed notice in the outbox")
+	}
+}
+
+// TestPasswordReset: every request answers 202 with the same body; a
+// member gets a single-use link valid 30 minutes, whose use sets the
+// password and ends every session; used, expired, forged and superseded
+// links answer 400 and change nothing; requests are throttled per address
+// (quietly) and per source address (429).
+func TestPasswordReset(t *testing.T) {
+	a := signup(t)
+	other := &account{client: &client{t: t, ip: nextIP()}, username: a.username, password: a.password}
+	other.login()
+	anon := &client{t: t, ip: nextIP()}
+	newPW := "amber falcon quarry whistle"
+
+	known := anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": strings.ToUpper(a.email)})
+	unknown := anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": fmt.Sprintf("nobody%d@example.com", seq.Add(1))})
+	if known.Raw != unknown.Raw {
+		t.Errorf("answers differ:\nknown   %s\nunknown %s", known.Raw, unknown.Raw)
+	}
+	tok := lastLink(t, a.email, "/reset-password?token=")
+
+	// A weak password is refused and spends nothing.
+	r := anon.do("POST", "/v1/auth/password-reset/confirm", map[string]any{"token": tok, "newPassword": "password1234"})
+	if r.Status != 422 || !strings.Contains(r.Raw, `"field":"newPassword"`) {
+		t.Fatalf("weak password = %d: %s", r.Status, r.Raw)
+	}
+	anon.must(204, "POST", "/v1/auth/password-reset/confirm", map[string]any{"token": tok, "newPassword": newPW})
+	other.must(401, "POST", "/v1/auth/refresh", nil) // every session ended
+	a.must(401, "POST", "/v1/auth/refresh", nil)
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": newPW})
+
+	// The used link, forged ones: 400 and the password stays.
+	for name, bad := range map[string]string{"used": tok, "forged": a.orgID + "." + a.userID + "." + strings.Repeat("A", 43),
+		"wrong secret": tok[:len(tok)-2] + "AA", "garbage": "nope"} {
+		if r := anon.do("POST", "/v1/auth/password-reset/confirm", map[string]any{"token": bad, "newPassword": "cobalt meadow sparrow violin"}); r.Status != 400 {
+			t.Errorf("%s link = %d, want 400: %s", name, r.Status, r.Raw)
+		}
+	}
+	// Two links out; using one voids the other.
+	anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email})
+	first := lastLink(t, a.email, "/reset-password?token=")
+	anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email})
+	second := lastLink(t, a.email, "/reset-password?token=")
+	anon.must(204, "POST", "/v1/auth/password-reset/confirm", map[string]any{"token": second, "newPassword": "cobalt meadow sparrow violin"})
+	anon.must(400, "POST", "/v1/auth/password-reset/confirm", map[string]any{"token": first, "newPassword": newPW})
+
+	// Expired after 30 minutes. (The address's budget of 3 an hour is
+	// spent now: the next request is dropped quietly.)
+	clock.Advance(time.Hour)
+	anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email})
+	expiring := lastLink(t, a.email, "/reset-password?token=")
+	clock.Advance(31 * time.Minute)
+	anon.must(400, "POST", "/v1/auth/password-reset/confirm", map[string]any{"token": expiring, "newPassword": newPW})
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": a.username, "password": "cobalt meadow sparrow violin"})
+
+	clock.Advance(time.Hour)
+	before := len(stack.Outbox.Items())
+	for range 3 {
+		anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email})
+	}
+	anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email}) // quietly dropped
+	if sent := len(stack.Outbox.Items()) - before; sent != 3 {
+		t.Errorf("%d reset emails in a row, want 3 (per-address throttle)", sent)
+	}
+	ip := &client{t: t, ip: nextIP()}
+	for i := range 20 {
+		ip.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": fmt.Sprintf("probe%d-%d@example.com", i, seq.Add(1))})
+	}
+	if r := ip.do("POST", "/v1/auth/password-reset", map[string]any{"email": a.email}); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("21st request from one address = %d, want 429 with Retry-After", r.Status)
+	}
+}

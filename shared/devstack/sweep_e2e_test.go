@@ -96,6 +96,12 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "POST /v1/users":
 		body = map[string]any{"name": "New Hire", "email": fmt.Sprintf("hire%d@example.com", n), "username": fmt.Sprintf("hire_%d", n),
 			"role": "staff", "password": "violet tractor umbrella mosaic"}
+	case "POST /v1/me/password":
+		body = map[string]any{"currentPassword": attacker.password, "newPassword": "amber falcon quarry whistle"}
+	case "POST /v1/auth/password-reset":
+		body = map[string]any{"email": fmt.Sprintf("nobody%d@example.com", n)}
+	case "POST /v1/auth/password-reset/confirm": // a forged link: 400
+		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43), "newPassword": "amber falcon quarry whistle"}
 	case "POST /v1/users/{userId}/invitation":
 	case "POST /v1/auth/invitations/accept": // a forged link: 400
 		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43),

@@ -112,6 +112,23 @@ type acceptInvitationRequest struct {
 	Password string `json:"password"`
 }
 
+type passwordChangeRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+type resetRequest struct {
+	Email string `json:"email"`
+}
+
+type resetConfirmRequest struct {
+	Token       string `json:"token"`
+	NewPassword string `json:"newPassword"`
+}
+
+// resetAccepted is the one answer to every reset request.
+var resetAccepted = map[string]string{"message": "If that address belongs to a Matterly account, a reset link is on its way."}
+
 type userPatchRequest struct {
 	Name  *string `json:"name"`
 	Role  *string `json:"role"`
@@ -310,6 +327,47 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 			return nil, err
 		}
 		if err := svc.ResendInvitation(ctx, r.Principal, r.Param("userId")); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
+	})
+	rt.Handle("POST /v1/me/password", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in passwordChangeRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		sess, err := svc.ChangePassword(ctx, r.Principal, in.CurrentPassword, in.NewPassword, r.SourceIP())
+		if err != nil {
+			return nil, err
+		}
+		// Every session ended; the caller's new one rides in the cookie.
+		resp := httpapi.NoContent()
+		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, svc.Now())}
+		return resp, nil
+	})
+	rt.Handle("POST /v1/auth/password-reset", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in resetRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		// Known and unknown addresses differ by a write and an email; no
+		// answer comes sooner than the floor, so their times match.
+		start := time.Now()
+		err := svc.RequestPasswordReset(ctx, in.Email, r.SourceIP())
+		if wait := svc.ResetFloor - time.Since(start); wait > 0 && !fault.Is(err, fault.Invalid) {
+			time.Sleep(wait)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusAccepted, resetAccepted), nil
+	})
+	rt.Handle("POST /v1/auth/password-reset/confirm", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in resetConfirmRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		if err := svc.ConfirmPasswordReset(ctx, in.Token, in.NewPassword); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil

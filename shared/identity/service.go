@@ -51,15 +51,19 @@ type Service struct {
 	// AppBaseURL is the web app's origin (APP_BASE_URL): account emails'
 	// links (invitations) lead there.
 	AppBaseURL string
+	// ResetFloor is the least time a password-reset request takes, so a
+	// known address (a write and an email) and an unknown one answer alike.
+	ResetFloor time.Duration
 }
 
 // NewService returns a Service with production defaults.
 func NewService(db *store.DB, tokens *token.Issuer, log *slog.Logger, now func() time.Time) *Service {
 	return &Service{
 		DB: db, Tokens: tokens, Log: log, Now: now,
-		NewID:    func() string { return ulid.Make().String() },
-		Password: password.OWASP,
-		Throttle: DefaultThrottle,
+		NewID:      func() string { return ulid.Make().String() },
+		Password:   password.OWASP,
+		Throttle:   DefaultThrottle,
+		ResetFloor: 300 * time.Millisecond,
 	}
 }
 
@@ -172,11 +176,16 @@ func taken(f fault.FieldError) error {
 
 // checkStrength records a password policy failure in c.
 func (s *Service) checkStrength(c *fault.Checker, pw string, userInputs ...string) error {
+	return s.checkStrengthOf(c, "password", pw, userInputs...)
+}
+
+// checkStrengthOf records a password policy failure of field in c.
+func (s *Service) checkStrengthOf(c *fault.Checker, field, pw string, userInputs ...string) error {
 	if s.Strength == nil {
 		return errors.New("identity: no password policy configured")
 	}
 	if p := s.Strength(pw, userInputs...); p != "" {
-		c.Add("password", p)
+		c.Add(field, p)
 	}
 	return nil
 }

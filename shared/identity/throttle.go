@@ -26,13 +26,18 @@ type ThrottlePolicy struct {
 
 	SignupWindow time.Duration
 	SignupsPerIP int // sign-up attempts per source address per signup window
+
+	ResetWindow      time.Duration
+	ResetsPerIP      int // password-reset requests per source address per reset window
+	ResetsPerAddress int // reset emails per email address per reset window
 }
 
 // DefaultThrottle: 10 failed logins per account (then one per 90 s) and 300
 // login attempts per IP (one per 3 s) in 15 minutes; 20 sign-ups per IP
-// an hour (one per 3 minutes).
+// an hour (one per 3 minutes); 20 password-reset requests per IP and 3
+// reset emails per address an hour.
 var DefaultThrottle = ThrottlePolicy{Window: 15 * time.Minute, PerAccount: 10, PerIP: 300,
-	SignupWindow: time.Hour, SignupsPerIP: 20}
+	SignupWindow: time.Hour, SignupsPerIP: 20, ResetWindow: time.Hour, ResetsPerIP: 20, ResetsPerAddress: 3}
 
 // attempt is a login attempt's account token, to give back on success.
 type attempt struct{ giveBack types.TransactWriteItem }

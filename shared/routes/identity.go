@@ -13,8 +13,11 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
 	{Method: "POST", Path: "/v1/auth/invitations/accept", Function: FnAccounts, Public: true},
+	{Method: "POST", Path: "/v1/auth/password-reset", Function: FnAccounts, Public: true},
+	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FnAccounts, Public: true},
 
 	{Method: "GET", Path: "/v1/me", Function: FnOrg},
+	{Method: "POST", Path: "/v1/me/password", Function: FnAccounts},
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
 	{Method: "GET", Path: "/v1/users", Function: FnOrg},
