@@ -288,3 +288,42 @@ func TestPasswordReset(t *testing.T) {
 		t.Errorf("21st request from one address = %d, want 429 with Retry-After", r.Status)
 	}
 }
+
+// TestSessionsEndEverywhere: DELETE /v1/me/sessions signs out every other
+// device at once (their refresh fails) and keeps the caller signed in
+// through the new cookie; the account events are in the activity log.
+func TestSessionsEndEverywhere(t *testing.T) {
+	a := signup(t)
+	phone := &account{client: &client{t: t, ip: nextIP()}, username: a.username, password: a.password}
+	phone.login()
+	laptop := &account{client: &client{t: t, ip: nextIP()}, username: a.username, password: a.password}
+	laptop.login()
+
+	a.must(204, "DELETE", "/v1/me/sessions", nil)
+	phone.must(401, "POST", "/v1/auth/refresh", nil)
+	laptop.must(401, "POST", "/v1/auth/refresh", nil)
+	a.must(200, "POST", "/v1/auth/refresh", nil)
+
+	// The log holds every account event of the org, naming the member only.
+	_, email := a.invite("staff")
+	anon := &client{t: t, ip: nextIP()}
+	anon.must(200, "POST", "/v1/auth/invitations/accept", acceptBody(lastLink(t, email, "/accept-invite?token=")))
+	a.must(204, "POST", "/v1/me/password", map[string]any{"currentPassword": a.password, "newPassword": "amber falcon quarry whistle"})
+	anon.must(202, "POST", "/v1/auth/password-reset", map[string]any{"email": a.email})
+	anon.must(204, "POST", "/v1/auth/password-reset/confirm", map[string]any{"token": lastLink(t, a.email, "/reset-password?token="),
+		"newPassword": "cobalt meadow sparrow violin"})
+	a.password = "cobalt meadow sparrow violin"
+	a.login()
+	r := a.must(200, "GET", "/v1/activity", nil)
+	for _, action := range []string{"user.sessions_ended", "user.invited", "user.invitation_accepted", "user.password_changed",
+		"user.password_reset_requested", "user.password_reset"} {
+		if !strings.Contains(r.Raw, `"action":"`+action+`"`) {
+			t.Errorf("no %s in the activity log", action)
+		}
+	}
+	for _, secret := range []string{"amber falcon", "cobalt meadow", "token="} {
+		if strings.Contains(r.Raw, secret) {
+			t.Errorf("the activity log holds %q", secret)
+		}
+	}
+}

@@ -102,6 +102,7 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"email": fmt.Sprintf("nobody%d@example.com", n)}
 	case "POST /v1/auth/password-reset/confirm": // a forged link: 400
 		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43), "newPassword": "amber falcon quarry whistle"}
+	case "DELETE /v1/me/sessions":
 	case "POST /v1/users/{userId}/invitation":
 	case "POST /v1/auth/invitations/accept": // a forged link: 400
 		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43),

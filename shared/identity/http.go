@@ -145,7 +145,8 @@ func refreshCookie(tok string, expires time.Time, now time.Time) string {
 		"; HttpOnly; Secure; SameSite=Strict"
 }
 
-// NewAuthRouter serves the auth function: login, refresh, logout.
+// NewAuthRouter serves the auth function: login, refresh, logout, signing
+// out other sessions.
 func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 	if svc.Tokens == nil {
 		return nil, errNoTokenSecret
@@ -173,6 +174,15 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		}
 		sess.User = User{} // API.md: refresh answers {accessToken} only
 		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
+	})
+	rt.Handle("DELETE /v1/me/sessions", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		sess, err := svc.EndOtherSessions(ctx, r.Principal)
+		if err != nil {
+			return nil, err
+		}
+		resp := httpapi.NoContent()
+		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, svc.Now())}
+		return resp, nil
 	})
 	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {
@@ -353,7 +363,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		// Known and unknown addresses differ by a write and an email; no
 		// answer comes sooner than the floor, so their times match.
 		start := time.Now()
-		err := svc.RequestPasswordReset(ctx, in.Email, r.SourceIP())
+		err := svc.RequestPasswordReset(ctx, r.Principal, in.Email, r.SourceIP())
 		if wait := svc.ResetFloor - time.Since(start); wait > 0 && !fault.Is(err, fault.Invalid) {
 			time.Sleep(wait)
 		}
@@ -367,7 +377,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		if err := svc.ConfirmPasswordReset(ctx, in.Token, in.NewPassword); err != nil {
+		if err := svc.ConfirmPasswordReset(ctx, r.Principal, in.Token, in.NewPassword); err != nil {
 			return nil, err
 		}
 		return httpapi.NoContent(), nil
@@ -377,7 +387,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.AcceptInvitation(ctx, in.Token, in.Username, in.Password)
+		sess, err := svc.AcceptInvitation(ctx, r.Principal, in.Token, in.Username, in.Password)
 		if err != nil {
 			return nil, err
 		}

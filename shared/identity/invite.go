@@ -58,7 +58,11 @@ func (s *Service) invite(ctx context.Context, p caller.Caller, actor User, org O
 	if err != nil {
 		return User{}, err
 	}
-	writes := []types.TransactWriteItem{put, s.stillHasRole(p, actor.Role)}
+	rec, err := s.record(p, now, actInvited, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	writes := []types.TransactWriteItem{put, rec, s.stillHasRole(p, actor.Role)}
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		if roleLost(err, len(writes)) {
 			return User{}, errRoleChanged
@@ -126,7 +130,11 @@ func (s *Service) ResendInvitation(ctx context.Context, p caller.Caller, userID 
 		&store.Cond{Expr: "#st = :invited", Names: map[string]string{"#st": "status"}}, nil,
 		map[string]types.AttributeValue{":h": store.S(target.InviteHash), ":e": store.N(target.InviteExpires),
 			":now": store.S(formatTime(now)), ":invited": store.S(tenant.Invited)})
-	writes := []types.TransactWriteItem{upd, s.stillHasRole(p, actor.Role)}
+	rec, err := s.record(p, now, actInvitationResent, target.ID)
+	if err != nil {
+		return err
+	}
+	writes := []types.TransactWriteItem{upd, rec, s.stillHasRole(p, actor.Role)}
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		if roleLost(err, len(writes)) {
 			return errRoleChanged
@@ -144,7 +152,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p caller.Caller, userID 
 // AcceptInvitation turns an invitation into an active member with the
 // username and password they chose, and signs them in. The link works
 // once: the member's write is conditional on the very hash it presented.
-func (s *Service) AcceptInvitation(ctx context.Context, tok, username, pw string) (Session, error) {
+func (s *Service) AcceptInvitation(ctx context.Context, from caller.Caller, tok, username, pw string) (Session, error) {
 	var req fault.Checker
 	req.Check(tok != "", "token", "is required")
 	req.Check(username != "", "username", "is required")
@@ -202,11 +210,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, tok, username, pw string
 	if user.Role == access.Owner {
 		writes = append(writes, s.ownerDelta(orgID, +1))
 	}
+	rec, err := s.record(as(user, from), now, actInvitationAccept, user.ID)
+	if err != nil {
+		return Session{}, err
+	}
 	sess, sessWrites, err := s.newSession(user, now)
 	if err != nil {
 		return Session{}, err
 	}
-	if err := s.DB.Transact(ctx, append(writes, sessWrites...)...); err != nil {
+	if err := s.DB.Transact(ctx, append(append(writes, rec), sessWrites...)...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
 		case errors.As(err, &tce) && tce.Failed(0):

@@ -67,7 +67,11 @@ func (s *Service) ChangePassword(ctx context.Context, p caller.Caller, current, 
 	if err != nil {
 		return Session{}, err
 	}
-	sess, err := s.setPassword(ctx, u, hash, now, "password_changed", true, slot.giveBack)
+	rec, err := s.record(p, now, actPasswordChanged, u.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	sess, err := s.setPassword(ctx, u, hash, now, "password_changed", true, slot.giveBack, rec)
 	if err != nil {
 		return Session{}, err
 	}
@@ -150,4 +154,36 @@ func (s *Service) notify(ctx context.Context, to, event, subject, text string) {
 	if err := s.Mailer.SendAccountEmail(ctx, to, subject, text); err != nil {
 		s.Log.Error("security event", "event", event, "notice", "not sent", "err", err)
 	}
+}
+
+// EndOtherSessions signs out every other session of the caller: all their
+// sessions end and a new one starts for the caller (as ChangePassword
+// does, the request cannot name its own session).
+func (s *Service) EndOtherSessions(ctx context.Context, p caller.Caller) (Session, error) {
+	u, _, err := s.Me(ctx, p)
+	if err != nil {
+		return Session{}, err
+	}
+	ended, err := s.endSessions(ctx, u.OrgID, u.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	now := s.Now().UTC()
+	sess, writes, err := s.newSession(u, now)
+	if err != nil {
+		return Session{}, err
+	}
+	rec, err := s.record(p, now, actSessionsEnded, u.ID)
+	if err != nil {
+		return Session{}, err
+	}
+	writes = append(writes, rec, s.stillHasRole(p, u.Role))
+	if err := s.DB.Transact(ctx, writes...); err != nil {
+		if roleLost(err, len(writes)) {
+			return Session{}, errRoleChanged
+		}
+		return Session{}, err
+	}
+	s.Log.Info("security event", "event", "sessions_ended", "orgId", u.OrgID, "userId", u.ID, "sessionsEnded", ended)
+	return sess, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
@@ -56,7 +57,7 @@ const (
 // The address's own bucket drops requests quietly (no 429 that would tell
 // it apart); the source address's answers 429, which tells nothing of the
 // address typed.
-func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) error {
+func (s *Service) RequestPasswordReset(ctx context.Context, from caller.Caller, email, ip string) error {
 	var c fault.Checker
 	addr, ok := normalizeEmail(email)
 	c.Check(ok, "email", "must be a valid email address")
@@ -99,7 +100,15 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) er
 	tokenID := s.NewID()
 	row := resetRow{PK: orgPK(ur.OrgID), SK: resetSK(tokenID), Type: "passwordReset", UserID: ur.ID, SecretHash: hashSecret(secret),
 		Stamp: hashSecret([]byte(ur.PasswordHash)), ExpiresAt: now.Add(ResetTTL).Unix()}
-	if err := s.DB.PutItem(ctx, row, store.NotExists()); err != nil {
+	put, err := s.DB.Put(row, store.NotExists())
+	if err != nil {
+		return err
+	}
+	rec, err := s.record(as(ur.toUser(), from), now, actResetRequested, ur.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.DB.Transact(ctx, put, rec); err != nil {
 		return err
 	}
 	link := strings.TrimRight(s.AppBaseURL, "/") + "/reset-password?token=" + ur.OrgID + "." + tokenID + "." +
@@ -115,7 +124,7 @@ var errBadReset = fault.E(fault.Malformed, "This password-reset link is invalid 
 
 // ConfirmPasswordReset sets a new password through a reset link, spends
 // the link and ends every session of the member.
-func (s *Service) ConfirmPasswordReset(ctx context.Context, tok, newPassword string) error {
+func (s *Service) ConfirmPasswordReset(ctx context.Context, from caller.Caller, tok, newPassword string) error {
 	var req fault.Checker
 	req.Check(tok != "", "token", "is required")
 	req.Check(newPassword != "", "newPassword", "is required")
@@ -164,7 +173,11 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, tok, newPassword str
 	}
 	spend := s.DB.Update(orgPK(orgID), rr.SK, "SET used = :t", &store.Cond{Expr: "used = :f"}, nil,
 		map[string]types.AttributeValue{":t": store.Bool(true), ":f": store.Bool(false)})
-	if _, err := s.setPassword(ctx, user, hash, now, "password_reset", false, spend); err != nil {
+	rec, err := s.record(as(user, from), now, actResetDone, user.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.setPassword(ctx, user, hash, now, "password_reset", false, spend, rec); err != nil {
 		if fault.Is(err, fault.Conflict) || store.Failed(err, 1) {
 			return errBadReset // spent, or the password changed, meanwhile
 		}

@@ -3,7 +3,7 @@ package routes
 // Function names of sign-up, orgs, users and roles.
 const (
 	FnAccounts = "accounts" // creating logins: sign-up, new and invited members (the password policy and account emails live here)
-	FnAuth     = "auth"     // login, refresh, logout
+	FnAuth     = "auth"     // login, refresh, logout, signing out other sessions
 	FnOrg      = "org"      // me, org settings, members and roles
 )
 
@@ -12,6 +12,7 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/login", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
+	{Method: "DELETE", Path: "/v1/me/sessions", Function: FnAuth},
 	{Method: "POST", Path: "/v1/auth/invitations/accept", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FnAccounts, Public: true},
