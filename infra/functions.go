@@ -149,6 +149,11 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			}
 			d.ai.openai.GrantRead(fn, nil)
 		}
+		if p.AccountEmail && len(props.CorsOrigins) > 0 {
+			// Invitation and password-reset links open the web app: its
+			// origin is the first CORS origin (as payments' return URLs).
+			setEnv(config.EnvAppBaseURL, jsii.String(props.CorsOrigins[0]))
+		}
 		if p.AccountEmail && props.EmailFrom != "" {
 			setEnv(config.EnvEmailFrom, jsii.String(props.EmailFrom))
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

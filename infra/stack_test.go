@@ -113,6 +113,9 @@ func TestAccountEmail(t *testing.T) {
 	if env["EMAIL_FROM"] != testEmailFrom {
 		t.Errorf("accounts EMAIL_FROM = %v, want %s", env["EMAIL_FROM"], testEmailFrom)
 	}
+	if env["APP_BASE_URL"] != corsOrigins[0] {
+		t.Errorf("accounts APP_BASE_URL = %v, want the app's origin %s (invitation and reset links)", env["APP_BASE_URL"], corsOrigins[0])
+	}
 	var sends []string
 	for _, st := range roleStatements(t, routes.FnAccounts) {
 		if strings.Contains(fmt.Sprint(st["Action"]), "ses:") {
