@@ -54,6 +54,11 @@ func TokenKey(root []byte) (ed25519.PrivateKey, error) {
 	return ed25519.NewKeyFromSeed(derive(root, "access-token-ed25519")), nil
 }
 
+// SealKey derives the AES-256 key that stands in for KMS locally when
+// secrets are sealed at rest (shared/envelope): in AWS those use KMS data
+// keys and this key is never derived.
+func SealKey(root []byte) []byte { return derive(root, "envelope-aes-256") }
+
 // EncodePublicKey renders a token public key for configuration (base64).
 func EncodePublicKey(pub ed25519.PublicKey) string { return base64.StdEncoding.EncodeToString(pub) }
 

@@ -16,6 +16,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -23,6 +24,7 @@ import (
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/keys"
 	"github.com/matterly/matterly/shared/logging"
@@ -66,6 +68,10 @@ type Deps struct {
 	// DropboxSignKey is the Dropbox Sign API key; "" until set (the
 	// e-signature routes and the callback then answer 503).
 	DropboxSignKey string
+	// Sealer encrypts secrets kept at rest (two-factor secrets, OAuth
+	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
+	// root locally; nil in AWS without KMS_KEY_ID.
+	Sealer *envelope.Sealer
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -170,6 +176,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if cfg.EventBusName != "" {
 			d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 		}
+		if cfg.KMSKeyID != "" {
+			d.Sealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -189,6 +198,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		}
 		if d.Cursors, err = cursor.New(d.Keys.CursorKey); err != nil {
 			return nil, err
+		}
+		if cfg.Local() {
+			if d.Sealer, err = envelope.NewLocal(keys.SealKey(signingRoot)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := d.tokenKeys(tokenRoot); err != nil {

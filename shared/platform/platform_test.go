@@ -106,11 +106,13 @@ func TestNewBuildsWhatIsConfigured(t *testing.T) {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	tests := []struct {
 		name    string
-		cfg     config.Config
-		wantBus bool
+		cfg        config.Config
+		wantBus    bool
+		wantSealer bool
 	}{
-		{"relay", config.Config{Region: "us-east-1", EventBusName: "events"}, true},
-		{"nothing", config.Config{Region: "us-east-1"}, false},
+		{"relay", config.Config{Region: "us-east-1", EventBusName: "events"}, true, false},
+		{"nothing", config.Config{Region: "us-east-1"}, false, false},
+		{"sealer", config.Config{Region: "us-east-1", KMSKeyID: "arn:aws:kms:us-east-1:1:key/k"}, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,6 +125,9 @@ func TestNewBuildsWhatIsConfigured(t *testing.T) {
 			}
 			if _, ok := d.Bus.(*bus.EventBridge); ok != tt.wantBus || (d.Bus != nil) != tt.wantBus {
 				t.Errorf("Bus = %T, want EventBridge %v", d.Bus, tt.wantBus)
+			}
+			if (d.Sealer != nil) != tt.wantSealer {
+				t.Errorf("Sealer built = %v, want %v", d.Sealer != nil, tt.wantSealer)
 			}
 		})
 	}
