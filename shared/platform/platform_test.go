@@ -105,7 +105,7 @@ func TestNewBuildsWhatIsConfigured(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
 	tests := []struct {
-		name    string
+		name       string
 		cfg        config.Config
 		wantBus    bool
 		wantSealer bool
