@@ -18,7 +18,15 @@ type Caller struct {
 	Role      access.Role
 	IP        string
 	UserAgent string
+	// Scope narrows what the token reaches: "" is everything the role
+	// allows; ScopeMFASetup only the two-factor enrolment routes and
+	// GET /v1/me (a member whose org requires two-factor and who has none).
+	Scope string
 }
+
+// ScopeMFASetup is the scope of a member who must set up two-factor
+// before anything else.
+const ScopeMFASetup = "mfa_setup"
 
 // MaxUserAgent bounds what a caller-chosen header can make us store.
 const MaxUserAgent = 512

@@ -129,8 +129,11 @@ func FuzzDecode(f *testing.F) {
 type fakeVerifier struct{}
 
 func (fakeVerifier) Verify(tok string) (caller.Caller, error) {
-	if tok == "good" {
+	switch tok {
+	case "good":
 		return caller.Caller{UserID: "u1", OrgID: "o1", Role: access.Staff}, nil
+	case "setup": // a member who must set up two-factor first
+		return caller.Caller{UserID: "u1", OrgID: "o1", Role: access.Staff, Scope: caller.ScopeMFASetup}, nil
 	}
 	return caller.Caller{}, errors.New("bad token")
 }

@@ -104,6 +104,51 @@ func TestAuthenticateMembers(t *testing.T) {
 	}
 }
 
+// TestRouterMFASetupScope: a two-factor-setup token reaches the routes the
+// table flags for it (GET /v1/me) and nothing else: every other route of
+// the function answers 403 saying setup is required, before its handler
+// runs; a full token is unaffected. Authenticate, which knows no route,
+// refuses the setup token everywhere.
+func TestRouterMFASetupScope(t *testing.T) {
+	rt := NewRouter(routes.FnOrg, Options{Verifier: fakeVerifier{}, Members: fakeMembers(nil)})
+	for _, r := range routes.ForFunction(routes.FnOrg) {
+		rt.Handle(r.Key(), func(ctx context.Context, req *Request) (*Response, error) {
+			if req.Principal.Scope != "" && req.Event.RouteKey != "GET /v1/me" {
+				t.Errorf("%s ran with a setup token", req.Event.RouteKey)
+			}
+			return nil, nil
+		})
+	}
+	if err := rt.Check(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes.ForFunction(routes.FnOrg) {
+		for _, tok := range []string{"good", "setup"} {
+			t.Run(r.Key()+" "+tok, func(t *testing.T) {
+				ev := events.APIGatewayV2HTTPRequest{RouteKey: r.Key(), Headers: map[string]string{"authorization": "Bearer " + tok}}
+				ev.RequestContext.HTTP.Method = r.Method
+				resp, _ := rt.Serve(context.Background(), ev)
+				want := 204
+				if tok == "setup" && !r.MFASetup {
+					want = 403
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, want, resp.Body)
+				}
+				if want == 403 {
+					var p Problem
+					if err := json.Unmarshal([]byte(resp.Body), &p); err != nil || p.Detail != errMFASetupRequired.Message {
+						t.Errorf("problem = %s, want the setup-required answer", resp.Body)
+					}
+				}
+			})
+		}
+	}
+	if _, _, err := Authenticate(context.Background(), fakeVerifier{}, fakeMembers(nil), "Bearer setup"); fault.As(err) == nil || fault.As(err).Kind != fault.Forbidden {
+		t.Errorf("Authenticate with a setup token: err = %v, want 403", err)
+	}
+}
+
 // TestRouterCheckNeedsMembers checks a function cannot forget the
 // membership check: a router with authenticated routes and no Members
 // fails Check; one with public routes only needs none.

@@ -63,6 +63,7 @@ type Router struct {
 	opts     Options
 	handlers map[string]HandlerFunc
 	public   map[string]bool
+	setup    map[string]bool // routes a two-factor-setup token reaches
 }
 
 // NewRouter returns an empty router for function.
@@ -73,7 +74,8 @@ func NewRouter(function string, opts Options) *Router {
 	if opts.MaxBody == 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
-	return &Router{function: function, opts: opts, handlers: map[string]HandlerFunc{}, public: map[string]bool{}}
+	return &Router{function: function, opts: opts, handlers: map[string]HandlerFunc{}, public: map[string]bool{},
+		setup: map[string]bool{}}
 }
 
 // Handle serves the route with the given key ("GET /v1/me") with h.
@@ -87,6 +89,7 @@ func (rt *Router) Check() error {
 	for _, r := range routes.ForFunction(rt.function) {
 		want[r.Key()] = true
 		rt.public[r.Key()] = r.Public
+		rt.setup[r.Key()] = r.MFASetup
 		needsAuth = needsAuth || !r.Public
 		if _, ok := rt.handlers[r.Key()]; !ok {
 			return fmt.Errorf("function %s: no handler for route %q", rt.function, r.Key())
@@ -220,8 +223,17 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 }
 
 func (rt *Router) authenticate(ctx context.Context, req *Request) (caller.Caller, caller.Member, error) {
-	return Authenticate(ctx, rt.opts.Verifier, rt.opts.Members, req.Header("authorization"))
+	p, m, err := authenticate(ctx, rt.opts.Verifier, rt.opts.Members, req.Header("authorization"))
+	if err == nil && p.Scope != "" && !rt.setup[req.Event.RouteKey] {
+		return caller.Caller{}, caller.Member{}, errMFASetupRequired
+	}
+	return p, m, err
 }
+
+// errMFASetupRequired answers a two-factor-setup token (caller.ScopeMFASetup)
+// on any route but the enrolment ones.
+var errMFASetupRequired = fault.E(fault.Forbidden,
+	"Two-factor setup is required: your org requires two-factor sign-in. Set it up with POST /v1/me/mfa/totp, then sign in again.")
 
 // errInvalidToken answers a bad token and a removed member alike: a token
 // whose member is gone is no longer a valid token, and the answer does not
@@ -233,8 +245,17 @@ var errInvalidToken = fault.E(fault.Unauthorized, "The access token is invalid o
 // refused as an invalid token, and a member whose role changed acts with
 // the role they hold now. Handlers outside a Router (the streaming speech
 // function) call it too, so every entry point refuses the same tokens with
-// the same answers.
+// the same answers. It refuses a two-factor-setup token, which reaches only
+// the Router's routes flagged for it.
 func Authenticate(ctx context.Context, v Verifier, members Members, authz string) (caller.Caller, caller.Member, error) {
+	p, m, err := authenticate(ctx, v, members, authz)
+	if err == nil && p.Scope != "" {
+		return caller.Caller{}, caller.Member{}, errMFASetupRequired
+	}
+	return p, m, err
+}
+
+func authenticate(ctx context.Context, v Verifier, members Members, authz string) (caller.Caller, caller.Member, error) {
 	scheme, tok, ok := strings.Cut(authz, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return caller.Caller{}, caller.Member{}, fault.E(fault.Unauthorized, "An access token is required (Authorization: Bearer <token>).")

@@ -17,7 +17,7 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/password-reset", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FnAccounts, Public: true},
 
-	{Method: "GET", Path: "/v1/me", Function: FnOrg},
+	{Method: "GET", Path: "/v1/me", Function: FnOrg, MFASetup: true},
 	{Method: "POST", Path: "/v1/me/password", Function: FnAccounts},
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},

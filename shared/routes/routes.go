@@ -12,6 +12,9 @@ type Route struct {
 	Path     string // API Gateway path template, e.g. /v1/users/{userId}
 	Function string // the functions/<name> that serves it
 	Public   bool   // true when no access token is required
+	// MFASetup routes also take a two-factor-setup token
+	// (caller.ScopeMFASetup); every other route refuses it with 403.
+	MFASetup bool
 	// FunctionURL routes are served in AWS by the function's own Lambda
 	// function URL, not the HTTP API: provider webhooks, which check the
 	// provider's signature and need no API Gateway in front.

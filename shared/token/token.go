@@ -24,6 +24,8 @@ type claims struct {
 	jwt.RegisteredClaims
 	Org  string `json:"org"`
 	Role string `json:"role"`
+	// Scope is caller.Scope: absent for a full token.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Issuer signs access tokens.
@@ -56,8 +58,9 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        ulid.Make().String(),
 		},
-		Org:  p.OrgID,
-		Role: string(p.Role),
+		Org:   p.OrgID,
+		Role:  string(p.Role),
+		Scope: p.Scope,
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(i.key)
 	if err != nil {
@@ -102,5 +105,8 @@ func (v *Verifier) Verify(tok string) (caller.Caller, error) {
 	if c.Subject == "" || c.Org == "" || !role.Valid() {
 		return caller.Caller{}, fmt.Errorf("%w: missing subject, org or role", ErrInvalid)
 	}
-	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role}, nil
+	if c.Scope != "" && c.Scope != caller.ScopeMFASetup {
+		return caller.Caller{}, fmt.Errorf("%w: unknown scope", ErrInvalid)
+	}
+	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role, Scope: c.Scope}, nil
 }

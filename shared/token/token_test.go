@@ -32,6 +32,17 @@ func TestIssueVerify(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v; want %+v", got, err, p)
 	}
 
+	// A setup token keeps its scope through the round trip.
+	setup := p
+	setup.Scope = caller.ScopeMFASetup
+	stok, _, _ := NewIssuer(priv, "matterly", "app", clock).Issue(setup)
+	if got, err := v.Verify(stok); err != nil || got != setup {
+		t.Fatalf("Verify(setup token) = %+v, %v; want %+v", got, err, setup)
+	}
+	unknownScope := p
+	unknownScope.Scope = "admin"
+	utok, _, _ := NewIssuer(priv, "matterly", "app", clock).Issue(unknownScope)
+
 	otherTok, _, _ := NewIssuer(otherPriv, "matterly", "app", clock).Issue(p)
 	wrongIss, _, _ := NewIssuer(priv, "evil", "app", clock).Issue(p)
 	wrongAud, _, _ := NewIssuer(priv, "matterly", "other", clock).Issue(p)
@@ -52,6 +63,7 @@ func TestIssueVerify(t *testing.T) {
 		"hs256 confusion": {hs, now},
 		"edited claims":   {parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"u2","org":"o1","role":"owner"}`)) + "." + parts[2], now},
 		"garbage":         {"not.a.jwt", now},
+		"unknown scope":   {utok, now},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
