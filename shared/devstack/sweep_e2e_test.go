@@ -109,6 +109,13 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 			"username": fmt.Sprintf("accept_%d", n), "password": "violet tractor umbrella mosaic"}
 	case "PATCH /v1/users/{userId}":
 		body = map[string]any{"role": "staff", "name": "Renamed"}
+	case "POST /v1/auth/mfa": // a forged token: 401
+		body = map[string]any{"mfaToken": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43), "code": "123456"}
+	case "POST /v1/me/mfa/totp":
+	case "POST /v1/me/mfa/totp/confirm": // nothing pending: 409
+		body = map[string]any{"code": "123456"}
+	case "DELETE /v1/me/mfa": // two-factor is off: 409
+		body = map[string]any{"currentPassword": attacker.password, "code": "123456"}
 
 	case "GET /v1/clients", "GET /v1/clients/{clientId}", "DELETE /v1/clients/{clientId}",
 		"GET /v1/matters", "GET /v1/matters/{matterId}", "DELETE /v1/matters/{matterId}",

@@ -20,6 +20,10 @@ const (
 	actResetRequested   = "user.password_reset_requested"
 	actResetDone        = "user.password_reset"
 	actSessionsEnded    = "user.sessions_ended"
+	actMFAEnabled       = "user.mfa_enabled"
+	actMFADisabled      = "user.mfa_disabled"
+	actRecoveryUsed     = "user.mfa_recovery_code_used"
+	actMFAFailed        = "user.mfa_failed" // a wrong or replayed two-factor code
 )
 
 // record is the activity entry of an account event about member userID,

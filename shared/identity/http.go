@@ -53,6 +53,7 @@ type OrgJSON struct {
 	SMSSenderName             string    `json:"smsSenderName"`
 	SMSFromNumber             string    `json:"smsFromNumber"`
 	TwilioMessagingServiceSID string    `json:"twilioMessagingServiceSid"`
+	RequireMFA                bool      `json:"requireMfa"`
 	CreatedAt                 time.Time `json:"createdAt"`
 	UpdatedAt                 time.Time `json:"updatedAt"`
 }
@@ -60,7 +61,7 @@ type OrgJSON struct {
 func toOrgJSON(o Org) OrgJSON {
 	return OrgJSON{ID: o.ID, Name: o.Name, BusinessName: o.BusinessName, Industry: o.Industry, Timezone: o.Timezone,
 		SMSSenderName: o.SMSSenderName, SMSFromNumber: o.SMSFromNumber, TwilioMessagingServiceSID: o.TwilioMessagingServiceSID,
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+		RequireMFA: o.RequireMFA, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
 }
 
 // SessionJSON answers signup, login and refresh.
@@ -95,6 +96,7 @@ type orgPatchRequest struct {
 	SMSSenderName             *string `json:"smsSenderName"`
 	SMSFromNumber             *string `json:"smsFromNumber"`
 	TwilioMessagingServiceSID *string `json:"twilioMessagingServiceSid"`
+	RequireMFA                *bool   `json:"requireMfa"`
 }
 
 type userCreateRequest struct {
@@ -115,6 +117,48 @@ type acceptInvitationRequest struct {
 type passwordChangeRequest struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+type mfaVerifyRequest struct {
+	MFAToken     string `json:"mfaToken"`
+	Code         string `json:"code"`
+	RecoveryCode string `json:"recoveryCode"`
+}
+
+type mfaConfirmRequest struct {
+	Code string `json:"code"`
+}
+
+type mfaDisableRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	Code            string `json:"code"`
+}
+
+// mfaRequiredJSON answers the login of a member with two-factor: no
+// session yet, a token for the second step (POST /v1/auth/mfa).
+type mfaRequiredJSON struct {
+	MFARequired       bool      `json:"mfaRequired"`
+	MFAToken          string    `json:"mfaToken"`
+	MFATokenExpiresAt time.Time `json:"mfaTokenExpiresAt"`
+}
+
+// mfaSetupJSON answers the login of a member who must set two-factor up:
+// an access token reaching only the setup routes and GET /v1/me, and no
+// refresh cookie.
+type mfaSetupJSON struct {
+	MFASetupRequired     bool      `json:"mfaSetupRequired"`
+	User                 UserJSON  `json:"user"`
+	AccessToken          string    `json:"accessToken"`
+	AccessTokenExpiresAt time.Time `json:"accessTokenExpiresAt"`
+}
+
+// mfaConfirmedJSON answers turning two-factor on: the recovery codes, and
+// for a setup token's holder their first full session.
+type mfaConfirmedJSON struct {
+	RecoveryCodes        []string   `json:"recoveryCodes"`
+	User                 *UserJSON  `json:"user,omitempty"`
+	AccessToken          string     `json:"accessToken,omitempty"`
+	AccessTokenExpiresAt *time.Time `json:"accessTokenExpiresAt,omitempty"`
 }
 
 type resetRequest struct {
@@ -145,11 +189,15 @@ func refreshCookie(tok string, expires time.Time, now time.Time) string {
 		"; HttpOnly; Secure; SameSite=Strict"
 }
 
-// NewAuthRouter serves the auth function: login, refresh, logout, signing
-// out other sessions.
+// NewAuthRouter serves the auth function: login and its two-factor step,
+// refresh, logout, signing out other sessions, and setting two-factor up
+// (svc.Sealer seals the TOTP secrets).
 func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 	if svc.Tokens == nil {
 		return nil, errNoTokenSecret
+	}
+	if svc.Sealer == nil {
+		return nil, errNoSealer
 	}
 	rt := httpapi.NewRouter(routes.FnAuth, rc.Options)
 	rt.Handle("POST /v1/auth/login", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -161,7 +209,62 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		if err != nil {
 			return nil, err
 		}
+		switch {
+		case sess.MFAToken != "":
+			return httpapi.JSON(http.StatusOK, mfaRequiredJSON{MFARequired: true, MFAToken: sess.MFAToken,
+				MFATokenExpiresAt: svc.Now().UTC().Add(MFATokenTTL).Truncate(time.Second)}), nil
+		case sess.SetupOnly:
+			return httpapi.JSON(http.StatusOK, mfaSetupJSON{MFASetupRequired: true, User: toUserJSON(sess.User),
+				AccessToken: sess.AccessToken, AccessTokenExpiresAt: sess.AccessExpires}), nil
+		}
 		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
+	})
+	rt.Handle("POST /v1/auth/mfa", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in mfaVerifyRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		sess, err := svc.VerifyMFA(ctx, r.Principal, in.MFAToken, in.Code, in.RecoveryCode, r.SourceIP())
+		if err != nil {
+			return nil, err
+		}
+		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
+	})
+	rt.Handle("POST /v1/me/mfa/totp", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		e, err := svc.StartTOTP(ctx, r.Principal)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, map[string]string{"secret": e.Secret, "otpauthUrl": e.OtpauthURL}), nil
+	})
+	rt.Handle("POST /v1/me/mfa/totp/confirm", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in mfaConfirmRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		c, err := svc.ConfirmTOTP(ctx, r.Principal, in.Code)
+		if err != nil {
+			return nil, err
+		}
+		body := mfaConfirmedJSON{RecoveryCodes: c.RecoveryCodes}
+		if c.Session == nil {
+			return httpapi.JSON(http.StatusOK, body), nil
+		}
+		u := toUserJSON(c.Session.User)
+		body.User, body.AccessToken, body.AccessTokenExpiresAt = &u, c.Session.AccessToken, &c.Session.AccessExpires
+		resp := httpapi.JSON(http.StatusOK, body)
+		resp.Cookies = []string{refreshCookie(c.Session.RefreshToken, c.Session.RefreshExpiry, svc.Now())}
+		return resp, nil
+	})
+	rt.Handle("DELETE /v1/me/mfa", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		var in mfaDisableRequest
+		if err := r.Decode(&in); err != nil {
+			return nil, err
+		}
+		if err := svc.DisableMFA(ctx, r.Principal, in.CurrentPassword, in.Code, r.SourceIP()); err != nil {
+			return nil, err
+		}
+		return httpapi.NoContent(), nil
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))

@@ -49,6 +49,8 @@ func (s *Service) Org(ctx context.Context, orgID string) (Org, error) {
 // "" clears an optional one.
 type OrgPatch struct {
 	Name, BusinessName, Industry, Timezone, SMSSenderName, SMSFromNumber, TwilioMessagingServiceSID *string
+	// RequireMFA makes every member sign in with two-factor; owners only.
+	RequireMFA *bool
 }
 
 // UpdateOrg applies patch to the caller's org. A new SMS from-number is
@@ -84,6 +86,13 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 	if err := c.Err(); err != nil {
 		return Org{}, err
 	}
+	editors := access.RolesWith(access.ManageOrg)
+	if patch.RequireMFA != nil && *patch.RequireMFA != org.RequireMFA {
+		if p.Role != access.Owner {
+			return Org{}, fault.E(fault.Forbidden, "Only an owner can change whether two-factor sign-in is required.")
+		}
+		org.RequireMFA, editors = *patch.RequireMFA, []access.Role{access.Owner}
+	}
 	prevUpdated := formatTime(org.UpdatedAt)
 	org.UpdatedAt = s.Now().UTC()
 	// Only the settings are written: the owner count on the same item changes
@@ -92,11 +101,12 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 	// settings edit.
 	r := toOrgRow(org)
 	put := s.DB.Update(orgPK(org.ID), orgSK,
-		"SET #name = :name, #bn = :bn, #ind = :ind, #tz = :tz, #ssn = :ssn, #sfn = :sfn, #mg = :mg, #up = :now",
+		"SET #name = :name, #bn = :bn, #ind = :ind, #tz = :tz, #ssn = :ssn, #sfn = :sfn, #mg = :mg, #rm = :rm, #up = :now",
 		&store.Cond{Expr: "#up = :prev"},
 		map[string]string{"#name": "name", "#bn": "businessName", "#ind": "industry", "#tz": "timezone",
-			"#ssn": "smsSenderName", "#sfn": "smsFromNumber", "#mg": "twilioMessagingServiceSid", "#up": "updatedAt"},
+			"#ssn": "smsSenderName", "#sfn": "smsFromNumber", "#mg": "twilioMessagingServiceSid", "#rm": "requireMfa", "#up": "updatedAt"},
 		map[string]types.AttributeValue{
+			":rm":   store.Bool(org.RequireMFA),
 			":name": store.S(r.Name), ":bn": store.S(r.BusinessName), ":ind": store.S(r.Industry), ":tz": store.S(r.Timezone),
 			":ssn": store.S(r.SMSSenderName), ":sfn": store.S(r.SMSFromNumber), ":mg": store.S(r.TwilioMessagingServiceSID),
 			":now": store.S(r.UpdatedAt), ":prev": store.S(prevUpdated),
@@ -139,7 +149,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 			}
 		}
 	}
-	writes = append(writes, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))
+	writes = append(writes, s.stillHasRole(p, editors...))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
@@ -492,6 +502,8 @@ func (s *Service) DeleteUser(ctx context.Context, p caller.Caller, userID string
 	if target.Active() {
 		writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
 	}
+	// Their sealed TOTP secret and recovery codes go with them.
+	writes = append(writes, s.DB.Delete(orgPK(p.OrgID), mfaSK(target.ID), nil))
 	if target.ID != actor.ID { // on oneself, the delete's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}

@@ -23,8 +23,10 @@ type Org struct {
 	SMSSenderName             string
 	SMSFromNumber             string // E.164; inbound SMS to it belong to this org
 	TwilioMessagingServiceSID string
-	OwnerCount                int
-	CreatedAt, UpdatedAt      time.Time
+	// RequireMFA: members must sign in with two-factor (set by owners).
+	RequireMFA           bool
+	OwnerCount           int
+	CreatedAt, UpdatedAt time.Time
 }
 
 // User is a member of an org.
@@ -80,6 +82,7 @@ type orgRow struct {
 	SMSSenderName             string `dynamodbav:"smsSenderName,omitempty"`
 	SMSFromNumber             string `dynamodbav:"smsFromNumber,omitempty"`
 	TwilioMessagingServiceSID string `dynamodbav:"twilioMessagingServiceSid,omitempty"`
+	RequireMFA                bool   `dynamodbav:"requireMfa,omitempty"`
 	OwnerCount                int    `dynamodbav:"ownerCount"`
 	CreatedAt                 string `dynamodbav:"createdAt"`
 	UpdatedAt                 string `dynamodbav:"updatedAt"`
@@ -89,7 +92,7 @@ func toOrgRow(o Org) orgRow {
 	return orgRow{
 		PK: orgPK(o.ID), SK: orgSK, GSI1PK: orgsIndex, GSI1SK: o.ID, Type: "org", ID: o.ID, Name: o.Name, BusinessName: o.BusinessName,
 		Industry: o.Industry, Timezone: o.Timezone, SMSSenderName: o.SMSSenderName, SMSFromNumber: o.SMSFromNumber,
-		TwilioMessagingServiceSID: o.TwilioMessagingServiceSID, OwnerCount: o.OwnerCount,
+		TwilioMessagingServiceSID: o.TwilioMessagingServiceSID, RequireMFA: o.RequireMFA, OwnerCount: o.OwnerCount,
 		CreatedAt: formatTime(o.CreatedAt), UpdatedAt: formatTime(o.UpdatedAt),
 	}
 }
@@ -98,7 +101,7 @@ func (r orgRow) toOrg() Org {
 	return Org{
 		ID: r.ID, Name: r.Name, BusinessName: r.BusinessName, Industry: r.Industry, Timezone: r.Timezone,
 		SMSSenderName: r.SMSSenderName, SMSFromNumber: r.SMSFromNumber, TwilioMessagingServiceSID: r.TwilioMessagingServiceSID,
-		OwnerCount: r.OwnerCount, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
+		RequireMFA: r.RequireMFA, OwnerCount: r.OwnerCount, CreatedAt: parseTime(r.CreatedAt), UpdatedAt: parseTime(r.UpdatedAt),
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
@@ -54,6 +55,9 @@ type Service struct {
 	// ResetFloor is the least time a password-reset request takes, so a
 	// known address (a write and an email) and an unknown one answer alike.
 	ResetFloor time.Duration
+	// Sealer encrypts TOTP secrets at rest (the auth function only: the
+	// others never see one).
+	Sealer *envelope.Sealer
 }
 
 // NewService returns a Service with production defaults.
@@ -74,6 +78,12 @@ type Session struct {
 	AccessExpires time.Time
 	RefreshToken  string
 	RefreshExpiry time.Time
+	// MFAToken, from a login of a member with two-factor, is all there is:
+	// no access or refresh token until the second step (VerifyMFA).
+	MFAToken string
+	// SetupOnly marks a login of a member whose org requires two-factor and
+	// who has none: an access token scoped to setting it up, no refresh token.
+	SetupOnly bool
 }
 
 // SignupInput is a new org and its first owner, and where the request came from.
@@ -318,10 +328,19 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	if err != nil {
 		return Session{}, err
 	}
+	// The member, their org and their two-factor state, in one read.
 	var ur userRow
-	uerr := s.DB.Get(ctx, orgPK(lr.OrgID), userSK(lr.UserID), &ur)
-	if uerr != nil && !errors.Is(uerr, store.ErrNotFound) {
-		return Session{}, uerr
+	var or orgRow
+	var mr mfaRow
+	uo := &store.KeyOut{PK: orgPK(lr.OrgID), SK: userSK(lr.UserID), Out: &ur}
+	oo := &store.KeyOut{PK: orgPK(lr.OrgID), SK: orgSK, Out: &or}
+	mo := &store.KeyOut{PK: orgPK(lr.OrgID), SK: mfaSK(lr.UserID), Out: &mr}
+	if err := s.DB.BatchGet(ctx, uo, oo, mo); err != nil {
+		return Session{}, err
+	}
+	var uerr error
+	if !uo.Found {
+		uerr = store.ErrNotFound
 	}
 	hash := ur.PasswordHash
 	invited := ur.Status == tenant.Invited // holds no password until they accept
@@ -337,11 +356,38 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		return Session{}, errBadCredentials
 	}
 	user := ur.toUser()
+	// A right password gives its account slot back, in the same write.
+	switch {
+	case mo.Found && mr.Enabled:
+		// Two-factor: the second step (VerifyMFA) starts the session.
+		tok, put, err := s.newMFAToken(user, now)
+		if err != nil {
+			return Session{}, err
+		}
+		if err := s.DB.Transact(ctx, put, slot.giveBack); err != nil {
+			return Session{}, err
+		}
+		s.Log.Info("security event", "event", "login_mfa_required", "orgId", user.OrgID, "userId", user.ID)
+		return Session{User: user, MFAToken: tok}, nil
+	case oo.Found && or.RequireMFA:
+		// The org requires two-factor and this member has none: a token that
+		// reaches only its setup, and no session to refresh.
+		p := principalOf(user)
+		p.Scope = caller.ScopeMFASetup
+		sess := Session{User: user, SetupOnly: true}
+		if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(p); err != nil {
+			return Session{}, err
+		}
+		if err := s.DB.Transact(ctx, slot.giveBack); err != nil {
+			return Session{}, err
+		}
+		s.Log.Info("security event", "event", "login_mfa_setup_required", "orgId", user.OrgID, "userId", user.ID)
+		return sess, nil
+	}
 	sess, writes, err := s.newSession(user, now)
 	if err != nil {
 		return Session{}, err
 	}
-	// A successful login gives its account slot back, in the same write.
 	if err := s.DB.Transact(ctx, append(writes, slot.giveBack)...); err != nil {
 		return Session{}, err
 	}
@@ -397,9 +443,13 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	}
 	fam := familyRow{}
 	ur := userRow{}
+	var or orgRow
+	var mr mfaRow
 	famReq := &store.KeyOut{PK: orgPK(orgID), SK: familySK(row.FamilyID), Out: &fam}
 	userReq := &store.KeyOut{PK: orgPK(orgID), SK: userSK(row.UserID), Out: &ur}
-	if err := s.DB.BatchGet(ctx, famReq, userReq); err != nil {
+	orgReq := &store.KeyOut{PK: orgPK(orgID), SK: orgSK, Out: &or}
+	mfaReq := &store.KeyOut{PK: orgPK(orgID), SK: mfaSK(row.UserID), Out: &mr}
+	if err := s.DB.BatchGet(ctx, famReq, userReq, orgReq, mfaReq); err != nil {
 		return Session{}, err
 	}
 	if now.Unix() >= row.ExpiresAt || !famReq.Found || fam.Revoked || now.Unix() >= fam.ExpiresAt || !userReq.Found {
@@ -427,7 +477,13 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		return Session{}, err
 	}
 	sess := Session{User: user, RefreshToken: refresh, RefreshExpiry: expiry}
-	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(user)); err != nil {
+	p := principalOf(user)
+	if or.RequireMFA && !mr.Enabled {
+		// A session from before the org required two-factor goes on only
+		// to set it up.
+		p.Scope = caller.ScopeMFASetup
+	}
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(p); err != nil {
 		return Session{}, err
 	}
 	return sess, nil

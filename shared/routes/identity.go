@@ -16,6 +16,13 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/invitations/accept", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FnAccounts, Public: true},
+	// Two-factor: the sign-in's second step, enrolment (which a member of
+	// an org requiring two-factor reaches with a setup token) and turning
+	// it off. Served by auth, the one function that opens TOTP secrets.
+	{Method: "POST", Path: "/v1/auth/mfa", Function: FnAuth, Public: true},
+	{Method: "POST", Path: "/v1/me/mfa/totp", Function: FnAuth, MFASetup: true},
+	{Method: "POST", Path: "/v1/me/mfa/totp/confirm", Function: FnAuth, MFASetup: true},
+	{Method: "DELETE", Path: "/v1/me/mfa", Function: FnAuth},
 
 	{Method: "GET", Path: "/v1/me", Function: FnOrg, MFASetup: true},
 	{Method: "POST", Path: "/v1/me/password", Function: FnAccounts},

@@ -53,7 +53,9 @@ func Identity(d *platform.Deps) *identity.Service {
 
 // AuthRouter builds the auth function.
 func AuthRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return identity.NewAuthRouter(Identity(d), d.RouterConfig())
+	svc := Identity(d)
+	svc.Sealer = d.Sealer // TOTP secrets, sealed at rest
+	return identity.NewAuthRouter(svc, d.RouterConfig())
 }
 
 // OrgRouter builds the org function.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/token"
@@ -29,8 +30,13 @@ func deps(t *testing.T) *platform.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealer, err := envelope.NewLocal(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now
 	return &platform.Deps{
+		Sealer: sealer,
 		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1"},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now,
 		Tokens:   token.NewIssuer(priv, "iss", "aud", now),
@@ -67,6 +73,7 @@ func TestRouters(t *testing.T) {
 		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.S3 = nil }, "BUCKET_NAME"},
 		{"documents without a bucket", DocumentsRouter, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
 		{"auth without the token secret", AuthRouter, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"auth without the secret sealer", AuthRouter, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
 		{"accounts without the token secret", AccountsRouter(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
 	}
 	for _, tt := range tests {
