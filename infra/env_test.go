@@ -85,6 +85,13 @@ func TestFunctionEnvironments(t *testing.T) {
 					if !grants(sts, "secretsmanager:GetSecretValue", v) {
 						t.Errorf("%s = %v, which the role may not read", k, v)
 					}
+				case k == config.EnvKMSKeyID && slices.Contains(routes.Functions(), name) && permsFor(name).Seal:
+					// A sealing function asks the key for data keys and opens them.
+					for _, a := range []string{"kms:GenerateDataKey", "kms:Decrypt"} {
+						if !grants(sts, a, getAtt(keyID(t))) {
+							t.Errorf("%s set for sealing, but the role may not %s on the key", k, a)
+						}
+					}
 				case k == config.EnvBucketName:
 					if !grants(sts, "s3:GetObject", objectsArn(bucketID(t))) {
 						t.Errorf("%s set, but the role may not read the bucket", k)
@@ -111,6 +118,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				{config.EnvDropboxSignSecretARN, cfg.DropboxSignSecretARN != "", p.ESign},
 				{"queue " + esign.FilesQueue, cfg.QueueURLs[esign.FilesQueue] != "", p.ESignFiles},
 				{config.EnvTokenSecretARN, cfg.TokenSecret != "", p.TokenSigner},
+				{config.EnvKMSKeyID + " (sealing)", cfg.KMSKeyID != "" || !p.Seal, true},
 				{config.EnvStripeSecretARN, cfg.StripeSecretARN != "", p.Stripe},
 				{config.EnvStripeWebhookSecretARN, cfg.StripeWebhookSecretARN != "", p.StripeWebhook},
 				{config.EnvTwilioSecretARN, cfg.TwilioSecretARN != "", p.Twilio},

@@ -117,6 +117,12 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)
 		}
+		if p.Seal {
+			// Stated on its own, not left to the table's key grant: the
+			// secrets' envelope keys are this function's to ask for.
+			setEnv(config.EnvKMSKeyID, d.key.KeyArn())
+			d.key.Grant(fn, jsii.String("kms:GenerateDataKey"), jsii.String("kms:Decrypt"))
+		}
 		if p.TokenSigner {
 			setEnv(config.EnvTokenSecretARN, d.tokenSecret.SecretArn())
 			d.tokenSecret.GrantRead(fn, nil)

@@ -37,6 +37,10 @@ type perms struct {
 	ESign bool
 	// ESignFiles sends to the signed-file queue (the e-signature worker's).
 	ESignFiles bool
+	// Seal encrypts and opens secrets kept at rest (shared/envelope: TOTP
+	// secrets): KMS_KEY_ID names the data key, and the role may ask it for
+	// data keys (kms:GenerateDataKey) and open them (kms:Decrypt).
+	Seal bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -57,9 +61,10 @@ var defaultPerms = perms{Table: true, Secret: true}
 // that are worth spelling out. Keys are routes.Function names.
 var functionPerms = map[string]perms{
 	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true, AccountEmail: true},
-	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
-	routes.FnOrg:      {Table: true, Secret: true},
-	routes.FnCRM:      {Table: true, Secret: true},
+	// Auth also seals and opens the members' TOTP secrets (two-factor).
+	routes.FnAuth: {Table: true, Secret: true, TokenSigner: true, Seal: true},
+	routes.FnOrg:  {Table: true, Secret: true},
+	routes.FnCRM:  {Table: true, Secret: true},
 	// The only app API function that touches the bucket: it presigns the
 	// browser's PUT/GET URLs, which act with this function's role.
 	routes.FnDocuments: {Table: true, Secret: true, Bucket: true},

@@ -849,7 +849,7 @@ func TestPermsFor(t *testing.T) {
 		want perms
 	}{
 		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true, AccountEmail: true}},
-		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true}},
+		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true, Seal: true}},
 		{routes.FnOrg, perms{Table: true, Secret: true}},
 		// They write activity entries; the relay publishes the events.
 		{routes.FnCRM, perms{Table: true, Secret: true}},
@@ -859,6 +859,12 @@ func TestPermsFor(t *testing.T) {
 	for _, tt := range tests {
 		if got := permsFor(tt.name); got != tt.want {
 			t.Errorf("permsFor(%q) = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+	// TOTP secrets are opened by the auth function alone.
+	for _, name := range routes.Functions() {
+		if permsFor(name).Seal != (name == routes.FnAuth) {
+			t.Errorf("permsFor(%q).Seal = %v: only auth seals secrets", name, permsFor(name).Seal)
 		}
 	}
 	// The bucket holds documents: only the documents function and the AI
