@@ -319,6 +319,13 @@ func TestMFARequiredByOrg(t *testing.T) {
 	before.token = str(before.must(200, "POST", "/v1/auth/refresh", nil).Body, "accessToken")
 	before.must(403, "GET", "/v1/clients", nil)
 
+	// A member joining now gets a setup token from their invitation too.
+	_, email := owner.invite("staff")
+	joined := &client{t: t, ip: nextIP()}
+	joined.token = str(joined.must(200, "POST", "/v1/auth/invitations/accept", acceptBody(lastLink(t, email, "/accept-invite?token="))).Body, "accessToken")
+	joined.must(200, "GET", "/v1/me", nil)
+	joined.must(403, "GET", "/v1/clients", nil)
+
 	sweepSetupToken(t, setup, m)
 
 	// Enrolling turns the setup token into a session.

@@ -218,6 +218,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, from caller.Caller, tok,
 	if err != nil {
 		return Session{}, err
 	}
+	if org.RequireMFA {
+		// A new member has no two-factor yet: in an org that requires it,
+		// their token reaches only its setup (and so does every refresh).
+		p := principalOf(user)
+		p.Scope = caller.ScopeMFASetup
+		if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(p); err != nil {
+			return Session{}, err
+		}
+	}
 	if err := s.DB.Transact(ctx, append(append(writes, rec), sessWrites...)...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
