@@ -337,6 +337,8 @@ func TestMFARequiredByOrg(t *testing.T) {
 	}
 	setup.token = str(c.Body, "accessToken")
 	setup.must(200, "GET", "/v1/clients", nil)
+	nextStep()
+	setup.must(409, "DELETE", "/v1/me/mfa", map[string]any{"currentPassword": m.password, "code": totpAt(t, str(e.Body, "secret"), clock.Now())})
 	setup.token = str(setup.must(200, "POST", "/v1/auth/refresh", nil).Body, "accessToken")
 	setup.must(200, "GET", "/v1/clients", nil)
 

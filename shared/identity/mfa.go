@@ -231,9 +231,12 @@ func (s *Service) DisableMFA(ctx context.Context, p caller.Caller, current, code
 	if s.Sealer == nil {
 		return errNoSealer
 	}
-	u, _, err := s.Me(ctx, p)
+	u, org, err := s.Me(ctx, p)
 	if err != nil {
 		return err
+	}
+	if org.RequireMFA {
+		return fault.E(fault.Conflict, "Your org requires two-factor sign-in; an owner can lift that first.")
 	}
 	now := s.Now().UTC()
 	slot, err := s.takeAttempt(ctx, "user#"+u.ID, ip, now)

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +73,35 @@ func TestOtpauthURL(t *testing.T) {
 	if u.Scheme != "otpauth" || u.Host != "totp" || u.Path != "/Matterly:ana+x@example.com" ||
 		q.Get("secret") != "JBSWY3DPEHPK3PXP" || q.Get("issuer") != "Matterly" || q.Get("digits") != "6" || q.Get("period") != "30" {
 		t.Errorf("otpauth URL = %s", u)
+	}
+}
+
+// TestRecoveryCodes: ten distinct codes of the documented shape whose
+// hashes match what a member types (any case, spaces or dashes), and only
+// for that member.
+func TestRecoveryCodes(t *testing.T) {
+	codes, hashes, err := newRecoveryCodes("u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(codes) != RecoveryCodes || len(hashes) != RecoveryCodes {
+		t.Fatalf("%d codes, %d hashes", len(codes), len(hashes))
+	}
+	seen := map[string]bool{}
+	for i, c := range codes {
+		if len(c) != 19 || strings.Count(c, "-") != 3 || strings.ToLower(c) != c || seen[c] {
+			t.Errorf("code %q malformed or repeated", c)
+		}
+		seen[c] = true
+		typed := map[string]string{"as shown": c, "upper case": strings.ToUpper(c), "spaces": strings.ReplaceAll(c, "-", " "),
+			"run together": strings.ReplaceAll(c, "-", "")}
+		for name, in := range typed {
+			if recoveryHash("u1", in) != hashes[i] {
+				t.Errorf("%s: %q does not match its hash", name, in)
+			}
+		}
+		if recoveryHash("u2", c) == hashes[i] {
+			t.Error("another member's hash of the same code matches")
+		}
 	}
 }
