@@ -68,7 +68,7 @@ func (v victim) snapshot() string {
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
 		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings", "/v1/messaging/email-domains",
 		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"],
-		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests"} {
+		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests", "/v1/audit"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -209,6 +209,7 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).
 		body = map[string]any{"id": "evt_sweep", "type": "invoice.paid"}
+	case "GET /v1/audit", "GET /v1/audit/verify":
 	default:
 		return "", nil, false
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/routes"
@@ -270,6 +271,7 @@ func NewOrgRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error
 		}
 		return httpapi.NoContent(), nil
 	})
+	audit.Register(rt, svc.DB, rc.Cursors)
 	return rt, rt.Check()
 }
 
