@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -126,4 +127,75 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// TestAuditAccountEvents: sign-ins, a failed sign-in of a member (and none
+// for an unknown login), sign-out, a reused refresh token, members added,
+// changed in role and removed, and org settings changes reach the audit
+// log with who, from where and with which browser, and the chain holds.
+func TestAuditAccountEvents(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	a.t = t
+	m := a.member("staff")
+	const ua = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+	anon := &client{t: t, ip: nextIP()}
+	if r := anon.do("POST", "/v1/auth/login", map[string]any{"login": m.username, "password": "wrong wrong wrong"}, "User-Agent", ua); r.Status != 401 {
+		t.Fatalf("wrong password: %d", r.Status)
+	}
+	unknown := anon.do("POST", "/v1/auth/login", map[string]any{"login": "nobody-" + m.username, "password": "wrong wrong wrong"}, "User-Agent", ua)
+	if unknown.Status != 401 {
+		t.Fatalf("unknown login: %d", unknown.Status)
+	}
+	if n := calls.Of(unknown)["TransactWriteItems"]; n != 1 {
+		t.Errorf("an unknown login made %d transactions, want 1 like a member's failed sign-in", n)
+	}
+	a.must(200, "PATCH", "/v1/users/"+m.userID, map[string]any{"role": "attorney"})
+	a.must(200, "PATCH", "/v1/org", map[string]any{"businessName": "Audit & Co"})
+
+	// A refresh token spent, then presented again.
+	phone := &account{client: &client{t: t, ip: nextIP()}, username: m.username, password: m.password}
+	phone.login()
+	spent := phone.refresh
+	phone.must(200, "POST", "/v1/auth/refresh", nil)
+	thief := &client{t: t, ip: nextIP(), refresh: spent}
+	thief.must(401, "POST", "/v1/auth/refresh", nil)
+	m.must(204, "POST", "/v1/auth/logout", nil)
+	a.must(204, "DELETE", "/v1/users/"+m.userID, nil)
+
+	log := auditLog(a, "")
+	for _, want := range []struct{ action, entity, actor, ip, detail string }{
+		{"user.added", m.userID, a.userID, a.ip, "role staff"},
+		{"user.login", m.userID, m.userID, "", ""},
+		{"user.login_failed", m.userID, m.userID, anon.ip, ""},
+		{"user.role_changed", m.userID, a.userID, a.ip, "staff → attorney"},
+		{"org.updated", a.orgID, a.userID, a.ip, ""},
+		{"user.refresh_token_reused", "", m.userID, thief.ip, ""},
+		{"user.logout", "", m.userID, "", ""},
+		{"user.removed", m.userID, a.userID, a.ip, "role attorney"},
+	} {
+		e := find(log, want.action, want.entity)
+		if e == nil {
+			t.Errorf("no %s of %s in the audit log", want.action, want.entity)
+			continue
+		}
+		if e["actorId"] != want.actor || (want.ip != "" && e["ip"] != want.ip) || (want.detail != "" && e["detail"] != want.detail) {
+			t.Errorf("%s = %v, want actor %s, ip %q, detail %q", want.action, e, want.actor, want.ip, want.detail)
+		}
+	}
+	if e := find(log, "user.login_failed", m.userID); e != nil && e["userAgent"] != ua {
+		t.Errorf("failed sign-in's browser = %v", e["userAgent"])
+	}
+	if e := find(log, "org.updated", ""); e != nil && fmt.Sprint(e["fields"]) != "[businessName]" {
+		t.Errorf("org.updated fields = %v", e["fields"])
+	}
+	if n := len(auditLog(a, "action=user.login_failed")); n != 1 {
+		t.Errorf("%d failed sign-ins logged, want the member's one", n)
+	}
+	if strings.Contains(fmt.Sprint(log), "wrong wrong") || strings.Contains(fmt.Sprint(log), m.password) {
+		t.Error("the audit log holds a password")
+	}
+	if v := a.must(200, "GET", "/v1/audit/verify", nil).Body; v["valid"] != true {
+		t.Errorf("verify = %v", v)
+	}
 }

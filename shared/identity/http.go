@@ -158,14 +158,14 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.Login(ctx, in.Login, in.Password, r.SourceIP())
+		sess, err := svc.Login(WithFrom(ctx, r.Principal), in.Login, in.Password, r.SourceIP())
 		if err != nil {
 			return nil, err
 		}
 		return sessionResponse(svc.Now, http.StatusOK, sess, nil), nil
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
+		sess, err := svc.Refresh(WithFrom(ctx, r.Principal), r.Cookie(RefreshCookie))
 		if fault.Is(err, fault.Unauthorized) {
 			// The cookie is dead: tell the browser to drop it.
 			return &httpapi.Response{Cookies: []string{refreshCookie("", time.Time{}, svc.Now())}}, err

@@ -139,7 +139,11 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 			}
 		}
 	}
-	writes = append(writes, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))
+	rec, err := s.orgEvent(p, org, patch)
+	if err != nil {
+		return Org{}, err
+	}
+	writes = append(writes, rec, s.stillHasRole(p, access.RolesWith(access.ManageOrg)...))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
@@ -353,7 +357,11 @@ func (s *Service) CreateUser(ctx context.Context, p caller.Caller, in NewMember)
 	if u.Role == access.Owner {
 		writes = append(writes, s.ownerDelta(p.OrgID, +1))
 	}
-	writes = append(writes, s.stillHasRole(p, actor.Role))
+	rec, err := s.memberEvent(p, now, actAdded, u, "role "+string(u.Role))
+	if err != nil {
+		return User{}, err
+	}
+	writes = append(writes, rec, s.stillHasRole(p, actor.Role))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		if roleLost(err, len(writes)) {
 			return User{}, errRoleChanged
@@ -441,6 +449,11 @@ func (s *Service) UpdateUser(ctx context.Context, p caller.Caller, userID string
 		return User{}, err
 	}
 	writes = append([]types.TransactWriteItem{put}, writes...)
+	rec, err := s.memberUpdateEvent(p, target, oldRole, patch)
+	if err != nil {
+		return User{}, err
+	}
+	writes = append(writes, rec)
 	if target.ID != actor.ID { // on oneself, the put's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}
@@ -492,6 +505,11 @@ func (s *Service) DeleteUser(ctx context.Context, p caller.Caller, userID string
 	if target.Active() {
 		writes = append(writes, s.DB.Delete(emailPK(target.Email), loginSK, nil), s.DB.Delete(usernamePK(target.Username), loginSK, nil))
 	}
+	rec, err := s.memberEvent(p, s.Now().UTC(), actRemoved, target, "role "+string(target.Role))
+	if err != nil {
+		return err
+	}
+	writes = append(writes, rec)
 	if target.ID != actor.ID { // on oneself, the delete's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}

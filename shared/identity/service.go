@@ -334,7 +334,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	}
 	if !ok || uerr != nil || invited {
 		s.Log.Info("security event", "event", "login_failed", "orgId", lr.OrgID)
-		return Session{}, errBadCredentials
+		return Session{}, s.failedLogin(ctx, lr, ur, uerr == nil, now)
 	}
 	user := ur.toUser()
 	sess, writes, err := s.newSession(user, now)
@@ -342,7 +342,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		return Session{}, err
 	}
 	// A successful login gives its account slot back, in the same write.
-	if err := s.DB.Transact(ctx, append(writes, slot.giveBack)...); err != nil {
+	if err := s.DB.Transact(ctx, append(writes, slot.giveBack, s.loginEvent(ctx, user, now))...); err != nil {
 		return Session{}, err
 	}
 	s.Log.Info("security event", "event", "login", "orgId", user.OrgID, "userId", user.ID)
@@ -393,7 +393,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	}
 	now := s.Now().UTC()
 	if row.Used {
-		return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+		return Session{}, s.refreshReused(ctx, orgID, row)
 	}
 	fam := familyRow{}
 	ur := userRow{}
@@ -419,7 +419,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		var tce *store.TxCanceledError
 		if errors.As(err, &tce) && tce.Failed(0) {
 			// Spent concurrently: a replay raced the rightful client.
-			return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+			return Session{}, s.refreshReused(ctx, orgID, row)
 		}
 		if errors.As(err, &tce) {
 			return Session{}, errBadRefresh
@@ -457,8 +457,5 @@ func (s *Service) Logout(ctx context.Context, p caller.Caller, tok string) error
 	if err != nil {
 		return err
 	}
-	if err := s.revokeFamily(ctx, orgID, row.FamilyID, "logout"); !errors.Is(err, errBadRefresh) {
-		return err
-	}
-	return nil
+	return s.endFamily(ctx, p, orgID, row.UserID, row.FamilyID, actLogout)
 }
