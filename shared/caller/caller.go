@@ -18,6 +18,10 @@ type Caller struct {
 	Role      access.Role
 	IP        string
 	UserAgent string
+	// SessionID is the login session (refresh token family) the access
+	// token was issued to, "" for tokens that name none: a member's
+	// session list marks the caller's own.
+	SessionID string
 }
 
 // MaxUserAgent bounds what a caller-chosen header can make us store.

@@ -199,3 +199,156 @@ func TestAuditAccountEvents(t *testing.T) {
 		t.Errorf("verify = %v", v)
 	}
 }
+
+// TestSessionsListAndSignOut: a member sees each of their sessions with
+// its browser, system, device and address, their current one marked, and
+// signs one out: its refresh token fails at once, the others go on.
+func TestSessionsListAndSignOut(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	a.t = t
+	const laptopUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+	const phoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+	login := func(ua string) *account {
+		c := &account{client: &client{t: t, ip: nextIP()}, userID: a.userID}
+		r := c.do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password}, "User-Agent", ua)
+		if r.Status != 200 {
+			t.Fatalf("login: %d %s", r.Status, r.Raw)
+		}
+		c.token = str(r.Body, "accessToken")
+		return c
+	}
+	laptop, phone := login(laptopUA), login(phoneUA)
+	if r := laptop.do("POST", "/v1/auth/refresh", nil, "User-Agent", laptopUA); r.Status != 200 {
+		t.Fatalf("refresh: %d", r.Status)
+	} else {
+		laptop.token = str(r.Body, "accessToken")
+	}
+
+	list := items(phone.must(200, "GET", "/v1/me/sessions", nil))
+	if len(list) != 3 {
+		t.Fatalf("%d sessions, want 3 (sign-up, laptop, phone): %v", len(list), list)
+	}
+	byIP := map[string]map[string]any{}
+	current := 0
+	for _, s := range list {
+		byIP[s["ip"].(string)] = s
+		if s["current"] == true {
+			current++
+		}
+	}
+	lap, ph := byIP[laptop.ip], byIP[phone.ip]
+	if lap == nil || ph == nil || current != 1 || ph["current"] != true {
+		t.Fatalf("sessions = %v", list)
+	}
+	if lap["browser"] != "Chrome 126" || lap["os"] != "Windows" || lap["device"] != "desktop" ||
+		ph["browser"] != "Safari 17" || ph["os"] != "iOS" || ph["device"] != "mobile" {
+		t.Errorf("laptop %v, phone %v", lap, ph)
+	}
+	if list[0]["ip"] != laptop.ip {
+		t.Errorf("the laptop refreshed last but is not first: %v", list)
+	}
+
+	// Another member cannot end it; the phone can.
+	other := a.member("admin")
+	other.must(404, "DELETE", "/v1/me/sessions/"+lap["id"].(string), nil)
+	phone.must(204, "DELETE", "/v1/me/sessions/"+lap["id"].(string), nil)
+	laptop.must(401, "POST", "/v1/auth/refresh", nil)
+	phone.must(200, "POST", "/v1/auth/refresh", nil)
+	phone.must(404, "DELETE", "/v1/me/sessions/"+lap["id"].(string), nil)
+	phone.must(404, "DELETE", "/v1/me/sessions/not-a-session", nil)
+	if n := len(items(phone.must(200, "GET", "/v1/me/sessions", nil))); n != 2 {
+		t.Errorf("%d sessions after the sign-out, want 2", n)
+	}
+	if e := find(auditLog(a, "action=user.session_ended"), "user.session_ended", lap["id"].(string)); e == nil || e["ip"] != phone.ip {
+		t.Errorf("session_ended entry = %v", e)
+	}
+}
+
+// TestMeCorrection: a member corrects their name and phone freely, and
+// their email and username with their password; the new login works, the
+// old one no longer does, a login taken by someone else is refused, and
+// the audit log names the fields changed.
+func TestMeCorrection(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	a.t = t
+	m := a.member("staff")
+	r := m.must(200, "PATCH", "/v1/me", map[string]any{"name": "Mia Corrected", "phone": "+14155550199"})
+	if str(r.Body, "name") != "Mia Corrected" || str(r.Body, "phone") != "+14155550199" {
+		t.Errorf("after the correction: %s", r.Raw)
+	}
+	newEmail := "corrected-" + m.email
+	if r := m.must(422, "PATCH", "/v1/me", map[string]any{"email": newEmail}); !strings.Contains(r.Raw, "currentPassword") {
+		t.Errorf("an email change without the password: %s", r.Raw)
+	}
+	m.must(422, "PATCH", "/v1/me", map[string]any{"email": newEmail, "currentPassword": "not my password"})
+	m.must(422, "PATCH", "/v1/me", map[string]any{"email": "not an email", "currentPassword": m.password})
+	if r := m.must(409, "PATCH", "/v1/me", map[string]any{"username": a.username, "currentPassword": m.password}); !strings.Contains(r.Raw, `"field":"username"`) {
+		t.Errorf("a taken username: %s", r.Raw)
+	}
+	if r := m.must(409, "PATCH", "/v1/me", map[string]any{"email": strings.ToUpper(a.email), "currentPassword": m.password}); !strings.Contains(r.Raw, `"field":"email"`) {
+		t.Errorf("a taken email: %s", r.Raw)
+	}
+	r = m.must(200, "PATCH", "/v1/me", map[string]any{"email": newEmail, "username": "fixed_" + m.username, "currentPassword": m.password})
+	if str(r.Body, "email") != newEmail || str(r.Body, "username") != "fixed_"+m.username {
+		t.Errorf("after the login change: %s", r.Raw)
+	}
+	anon := &client{t: t, ip: nextIP()}
+	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": m.email, "password": m.password})
+	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": m.username, "password": m.password})
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": newEmail, "password": m.password})
+	anon.must(200, "POST", "/v1/auth/login", map[string]any{"login": "fixed_" + m.username, "password": m.password})
+	// The old login is free for someone else.
+	a.must(201, "POST", "/v1/users", map[string]any{"name": "Next Hire", "email": m.email, "username": m.username,
+		"role": "staff", "password": "violet tractor umbrella mosaic"})
+
+	log := auditLog(a, "action=user.account_updated")
+	if len(log) != 2 || fmt.Sprint(log[0]["fields"]) != "[email username]" || fmt.Sprint(log[1]["fields"]) != "[name phone]" ||
+		log[0]["actorId"] != m.userID {
+		t.Errorf("account_updated entries = %v", log)
+	}
+	if strings.Contains(fmt.Sprint(log), newEmail) || strings.Contains(fmt.Sprint(log), "Mia Corrected") {
+		t.Error("the audit log holds the new values")
+	}
+}
+
+// TestMeDelete: deleting one's account needs the password, ends every
+// session and both logins, keeps what the member wrote (under an id no
+// member answers to), and is refused for the last owner.
+func TestMeDelete(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	a.t = t
+	if r := a.must(409, "DELETE", "/v1/me", map[string]any{"currentPassword": a.password}); !strings.Contains(r.Raw, "owner") {
+		t.Errorf("the last owner leaving: %s", r.Raw)
+	}
+	m := a.member("staff")
+	other := &account{client: &client{t: t, ip: nextIP()}, username: m.username, password: m.password}
+	other.login()
+	clientID := a.newClient("Noted Client")
+	note := str(m.must(201, "POST", "/v1/clients/"+clientID+"/notes", map[string]any{"body": "Called the client"}).Body, "id")
+
+	m.must(422, "DELETE", "/v1/me", map[string]any{"currentPassword": "not my password"})
+	m.must(422, "DELETE", "/v1/me", map[string]any{})
+	m.must(204, "DELETE", "/v1/me", map[string]any{"currentPassword": m.password})
+	m.must(401, "POST", "/v1/auth/refresh", nil)
+	other.must(401, "POST", "/v1/auth/refresh", nil)
+	m.must(401, "GET", "/v1/me", nil)
+	anon := &client{t: t, ip: nextIP()}
+	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": m.username, "password": m.password})
+	if strings.Contains(a.must(200, "GET", "/v1/users", nil).Raw, m.userID) {
+		t.Error("the deleted member is still listed")
+	}
+	if n := a.must(200, "GET", "/v1/notes/"+note, nil); str(n.Body, "authorId") != m.userID || str(n.Body, "body") != "Called the client" {
+		t.Errorf("the member's note after the deletion: %s", n.Raw)
+	}
+	if e := find(auditLog(a, "action=user.account_deleted"), "user.account_deleted", m.userID); e == nil || e["actorId"] != m.userID {
+		t.Errorf("account_deleted entry = %v", e)
+	}
+
+	// An owner may leave while another owner stays.
+	second := a.member("owner")
+	second.must(204, "DELETE", "/v1/me", map[string]any{"currentPassword": second.password})
+	a.must(409, "DELETE", "/v1/me", map[string]any{"currentPassword": a.password})
+}

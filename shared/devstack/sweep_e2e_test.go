@@ -42,6 +42,7 @@ func newVictim(t *testing.T, role string) victim {
 		"documentId": str(o.must(201, "POST", "/v1/matters/"+matter+"/documents", map[string]any{"fileName": "will.pdf",
 			"contentType": "application/pdf", "size": 1000}).Body, "document", "id"),
 	}
+	v.ids["sessionId"] = str(items(o.must(200, "GET", "/v1/me/sessions", nil))[0], "id")
 	acct := o.trustAccount()
 	v.ids["accountId"] = acct
 	v.ids["entryId"] = str(o.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 250000, "matterId", matter)).Body, "id")
@@ -209,7 +210,11 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).
 		body = map[string]any{"id": "evt_sweep", "type": "invoice.paid"}
-	case "GET /v1/audit", "GET /v1/audit/verify":
+	case "GET /v1/audit", "GET /v1/audit/verify", "GET /v1/me/sessions", "DELETE /v1/me/sessions/{sessionId}":
+	case "PATCH /v1/me":
+		body = map[string]any{"name": "Self Renamed"}
+	case "DELETE /v1/me": // a wrong password: no sweep deletes the account it walks with
+		body = map[string]any{"currentPassword": "not the password at all"}
 	default:
 		return "", nil, false
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/activity"
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -44,7 +45,10 @@ func WithFrom(ctx context.Context, from caller.Caller) context.Context {
 
 // fromOf is the request's origin WithFrom put on ctx.
 func fromOf(ctx context.Context) caller.Caller {
-	from, _ := ctx.Value(fromKey{}).(caller.Caller)
+	from, ok := ctx.Value(fromKey{}).(caller.Caller)
+	if !ok {
+		from, _ = httpapi.PrincipalFrom(ctx) // a signed-in request's
+	}
 	return caller.Caller{IP: from.IP, UserAgent: from.UserAgent}
 }
 

@@ -185,6 +185,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, svc.Now())}
 		return resp, nil
 	})
+	registerSessions(rt, svc)
 	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {
 			return nil, err
@@ -311,7 +312,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
+		org, sess, err := svc.Signup(WithFrom(ctx, r.Principal), SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
 			Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
 			IP: r.SourceIP()})
 		if err != nil {
@@ -343,6 +344,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		}
 		return httpapi.NoContent(), nil
 	})
+	registerAccount(rt, svc)
 	rt.Handle("POST /v1/me/password", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in passwordChangeRequest
 		if err := r.Decode(&in); err != nil {
@@ -389,7 +391,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.AcceptInvitation(ctx, r.Principal, in.Token, in.Username, in.Password)
+		sess, err := svc.AcceptInvitation(WithFrom(ctx, r.Principal), r.Principal, in.Token, in.Username, in.Password)
 		if err != nil {
 			return nil, err
 		}

@@ -125,7 +125,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err != nil {
 		return Org{}, Session{}, err
 	}
-	sess, sessWrites, err := s.newSession(user, now)
+	sess, sessWrites, err := s.newSession(ctx, user, now)
 	if err != nil {
 		return Org{}, Session{}, err
 	}
@@ -229,10 +229,11 @@ func uniquenessErr(err error, offset int) error {
 
 // newSession starts a token family and its first refresh token, and issues an
 // access token. The returned writes must be committed for the session to exist.
-func (s *Service) newSession(u User, now time.Time) (Session, []types.TransactWriteItem, error) {
+func (s *Service) newSession(ctx context.Context, u User, now time.Time) (Session, []types.TransactWriteItem, error) {
 	familyID := s.NewID()
+	from := fromOf(ctx)
 	fam := familyRow{PK: orgPK(u.OrgID), SK: familySK(familyID), UserID: u.ID, CreatedAt: formatTime(now),
-		ExpiresAt: now.Add(SessionTTL).Unix()}
+		ExpiresAt: now.Add(SessionTTL).Unix(), LastUsedAt: formatTime(now), IP: from.IP, UserAgent: from.UserAgent}
 	famPut, err := s.DB.Put(fam, store.NotExists())
 	if err != nil {
 		return Session{}, nil, err
@@ -242,7 +243,7 @@ func (s *Service) newSession(u User, now time.Time) (Session, []types.TransactWr
 		return Session{}, nil, err
 	}
 	sess := Session{User: u, RefreshToken: refresh, RefreshExpiry: expiry}
-	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(u)); err != nil {
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(inSession(u, familyID)); err != nil {
 		return Session{}, nil, err
 	}
 	return sess, []types.TransactWriteItem{famPut, refreshPut}, nil
@@ -337,7 +338,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		return Session{}, s.failedLogin(ctx, lr, ur, uerr == nil, now)
 	}
 	user := ur.toUser()
-	sess, writes, err := s.newSession(user, now)
+	sess, writes, err := s.newSession(ctx, user, now)
 	if err != nil {
 		return Session{}, err
 	}
@@ -412,7 +413,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	}
 	spend := s.DB.Update(orgPK(orgID), row.SK, "SET used = :t", &store.Cond{Expr: "used = :f"}, nil,
 		map[string]types.AttributeValue{":t": store.Bool(true), ":f": store.Bool(false)})
-	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": store.Bool(false)}})
+	famOK := s.sessionUsed(ctx, orgID, fam.SK, now)
 	// The member must still exist with the role the new token will carry.
 	userOK := s.DB.Check(orgPK(orgID), ur.SK, *tenant.ActiveRoleIn(access.Role(ur.Role)))
 	if err := s.DB.Transact(ctx, spend, famOK, userOK, put); err != nil {
@@ -427,7 +428,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		return Session{}, err
 	}
 	sess := Session{User: user, RefreshToken: refresh, RefreshExpiry: expiry}
-	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(user)); err != nil {
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(inSession(user, row.FamilyID)); err != nil {
 		return Session{}, err
 	}
 	return sess, nil

@@ -24,6 +24,7 @@ type claims struct {
 	jwt.RegisteredClaims
 	Org  string `json:"org"`
 	Role string `json:"role"`
+	Sid  string `json:"sid,omitempty"` // the login session, when the token names one
 }
 
 // Issuer signs access tokens.
@@ -58,6 +59,7 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 		},
 		Org:  p.OrgID,
 		Role: string(p.Role),
+		Sid:  p.SessionID,
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(i.key)
 	if err != nil {
@@ -102,5 +104,5 @@ func (v *Verifier) Verify(tok string) (caller.Caller, error) {
 	if c.Subject == "" || c.Org == "" || !role.Valid() {
 		return caller.Caller{}, fmt.Errorf("%w: missing subject, org or role", ErrInvalid)
 	}
-	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role}, nil
+	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role, SessionID: c.Sid}, nil
 }
