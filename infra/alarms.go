@@ -42,9 +42,9 @@ func newAlarms(stack awscdk.Stack, fns []function, r *relay, api awsapigatewayv2
 		Period:    awscdk.Duration_Minutes(jsii.Number(5)),
 		Statistic: jsii.String("Maximum"),
 	}
-	// A batch the relay gave up on: its events were not published.
+	// A batch the relay gave up on: its audit entries and events are missing.
 	r.dlq.MetricApproximateNumberOfMessagesVisible(fiveMinuteMax).CreateAlarm(stack,
-		jsii.String("RelayFailuresAlarm"), atLeastOne("Relay gave up on stream records: domain events not published"))
+		jsii.String("RelayFailuresAlarm"), atLeastOne("Relay gave up on stream records: audit entries not appended, domain events not published"))
 	// Events are late: a record reached the relay a minute or more after it
 	// was written.
 	iteratorAge := atLeastOne("Relay is behind the table stream (iterator age at least 60 s)")

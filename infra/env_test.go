@@ -19,7 +19,7 @@ import (
 // config.HTTP for the route table's functions). tokenkey reads no config.
 var functionNeeds = map[string][]config.Need{
 	fnStripeWorker:  {config.Table},
-	fnRelay:         {config.Events},
+	fnRelay:         {config.Table, config.Events},
 	fnMessageWorker: {config.Table, config.Signing}, // StartHandler's default
 	fnNotifier:      {config.Table, config.Signing},
 	fnAIWorker:      {config.Table, config.Signing},

@@ -1,9 +1,11 @@
-// The event relay: domain events from the table stream to the bus.
+// The event relay: domain events from the table stream to the bus, and
+// every activity entry to its org's audit chain.
 
 package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -12,11 +14,12 @@ import (
 	"github.com/matterly/matterly/shared/config"
 )
 
-// fnRelay is the function (functions/relay) that publishes domain events:
-// the API functions write an activity entry carrying the event's
-// detail-type in its `event` attribute in the same transaction as the
-// change, and the relay puts it on the bus from the table's stream. It
-// serves no route.
+// fnRelay is the function (functions/relay) that keeps the audit log and
+// publishes domain events: the API functions write an activity entry (which
+// may carry an event's detail-type in its `event` attribute) in the same
+// transaction as the change, and the relay appends it to the org's audit
+// chain and puts its event on the bus, from the table's stream. It serves
+// no route.
 const fnRelay = "relay"
 
 // relay is the stream consumer and the queue its failed batches go to.
@@ -26,18 +29,23 @@ type relay struct {
 }
 
 // newRelay runs functions/relay on the table's stream. Its role may read
-// the stream (and decrypt it with the data key) and put events on the bus;
-// it gets no item access and no secrets.
+// the stream (and decrypt it with the data key), put events on the bus,
+// and read and put items of the table itself for the audit chain (its head,
+// entries and redelivery markers: BatchGetItem and the PutItem a
+// transaction's puts are authorized as). IAM cannot narrow item access by
+// sort key, so it is narrowed by action: no query, update, delete or scan,
+// no index, no secrets.
 func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *relay {
 	fn := newGoFunction(stack, pascal(fnRelay), &awslambda.FunctionProps{
-		Description: jsii.String("Matterly relay: publishes domain events from the table stream"),
+		Description: jsii.String("Matterly relay: audit log and domain events from the table stream"),
 		Code:        awslambda.Code_FromAsset(jsii.String(codePath(props.CodeDir, fnRelay)), nil),
 		MemorySize:  jsii.Number(256),
 		Timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
 		Tracing:     awslambda.Tracing_ACTIVE,
 		Environment: &map[string]*string{
-			config.EnvEventBus: d.events.EventBusName(),
-			config.EnvLogLevel: jsii.String(logLevel),
+			config.EnvEventBus:  d.events.EventBusName(),
+			config.EnvTableName: d.table.TableName(),
+			config.EnvLogLevel:  jsii.String(logLevel),
 		},
 	})
 
@@ -74,22 +82,30 @@ func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *rela
 		// One batch per shard at a time keeps each item's events in order.
 		ParallelizationFactor: jsii.Number(1),
 		OnFailure:             awslambdaeventsources.NewSqsDlq(dlq),
-		// Only new activity entries that announce an event; every other
-		// write never invokes the function.
+		// Only new activity entries; every other write never invokes the
+		// function.
 		Filters: &[]*map[string]any{relayFilter()},
 	}))
 	d.events.GrantPutEventsTo(fn, nil)
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:BatchGetItem", "dynamodb:PutItem"),
+		Resources: &[]*string{d.table.TableArn()},
+	}))
+	// Writing the encrypted table needs the data key; reading the stream
+	// already decrypts with it.
+	d.key.GrantEncryptDecrypt(fn)
 	return &relay{fn: fn, dlq: dlq}
 }
 
-// relayFilter matches INSERT records whose new image has a string
-// attribute `event` (the EventBridge detail-type).
+// relayFilter matches INSERT records of activity entries (type
+// "activity"), as relay.Wanted does for the dev stack's stream. The audit
+// items the relay writes are of other types, so they never invoke it.
 func relayFilter() *map[string]any {
 	return awslambda.FilterCriteria_Filter(&map[string]any{
 		"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
 		"dynamodb": map[string]any{
 			"NewImage": map[string]any{
-				"event": map[string]any{"S": awslambda.FilterRule_Exists()},
+				"type": map[string]any{"S": awslambda.FilterRule_IsEqual(jsii.String("activity"))},
 			},
 		},
 	})

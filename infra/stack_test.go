@@ -1047,11 +1047,12 @@ func streamArn(t *testing.T) obj {
 }
 
 // relayFilterPattern is what the relay's event source lets through: new
-// items whose image has a string attribute `event` (a detail-type).
-const relayFilterPattern = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"event":{"S":[{"exists":true}]}}}}`
+// activity entries (every one goes to the audit log; some announce events).
+const relayFilterPattern = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["activity"]}}}}`
 
 // TestRelayFunction: the relay runs like the API functions, with only the
-// bus name and log level in its environment (no table, no secrets).
+// bus name, the table (for the audit log) and log level in its environment
+// (no secrets).
 func TestRelayFunction(t *testing.T) {
 	p := props(resources[functionID(t, fnRelay)].(obj))
 	for _, tt := range []struct {
@@ -1066,6 +1067,7 @@ func TestRelayFunction(t *testing.T) {
 		{"TracingConfig", obj{"Mode": "Active"}},
 		{"Environment", obj{"Variables": obj{
 			"EVENT_BUS_NAME": ref(busID(t)),
+			"TABLE_NAME":     ref(tableID(t)),
 			"LOG_LEVEL":      "info",
 		}}},
 	} {
@@ -1178,8 +1180,9 @@ func TestRelayQueue(t *testing.T) {
 }
 
 // TestRelayPermissions: the relay may read the stream (decrypting it with
-// the data key), publish to the bus and send to its DLQ, and nothing else:
-// no table items, no secrets, no bucket.
+// the data key), publish to the bus, send to its DLQ, and batch-read and
+// put the table's items (the audit chain), and nothing else: no queries,
+// updates, deletes or scans, no index, no secrets, no bucket.
 func TestRelayPermissions(t *testing.T) {
 	sts := roleStatements(t, fnRelay)
 	stream, key := streamArn(t), getAtt(keyID(t))
@@ -1196,6 +1199,8 @@ func TestRelayPermissions(t *testing.T) {
 		{"events:PutEvents", getAtt(busID(t))},
 		{"sqs:SendMessage", getAtt(relayQueueID(t))},
 		{"kms:GenerateDataKey", key}, // sending to the KMS-encrypted queue
+		{"dynamodb:BatchGetItem", getAtt(tableID(t))},
+		{"dynamodb:PutItem", getAtt(tableID(t))},
 	} {
 		if !grants(sts, tt.action, tt.resource) {
 			t.Errorf("%s not allowed on %v", tt.action, tt.resource)
@@ -1217,7 +1222,9 @@ func TestRelayPermissions(t *testing.T) {
 		"secretsmanager:GetSecretValue", "s3:GetObject", "s3:PutObject",
 	}
 	for _, a := range *tableActions {
-		denied = append(denied, *a)
+		if *a != "dynamodb:BatchGetItem" && *a != "dynamodb:PutItem" {
+			denied = append(denied, *a)
+		}
 	}
 	table := getAtt(tableID(t))
 	for _, a := range denied {
@@ -1231,15 +1238,21 @@ func TestRelayPermissions(t *testing.T) {
 		for _, a := range stringsOf(st["Action"]) {
 			for _, prefix := range []string{"secretsmanager:", "s3:", "dynamodb:Get", "dynamodb:Put", "dynamodb:Query",
 				"dynamodb:Update", "dynamodb:Delete", "dynamodb:Batch", "dynamodb:ConditionCheck"} {
-				if strings.HasPrefix(a, prefix) && a != "dynamodb:GetRecords" && a != "dynamodb:GetShardIterator" {
+				if strings.HasPrefix(a, prefix) && a != "dynamodb:GetRecords" && a != "dynamodb:GetShardIterator" &&
+					a != "dynamodb:BatchGetItem" && a != "dynamodb:PutItem" {
 					t.Errorf("allows %s on %v", a, st["Resource"])
 				}
 			}
 		}
-		// Nothing on the table itself, its indexes, the bucket or the secrets.
+		// The audit chain's reads and puts on the table itself only; nothing
+		// on its indexes, the bucket or the secrets.
 		res := fmt.Sprint(st["Resource"])
-		if strings.Contains(res, fmt.Sprint(table)) || strings.Contains(res, bucketID(t)) {
-			t.Errorf("statement on the table or bucket: %v", st)
+		if strings.Contains(res, "/index/") || strings.Contains(res, bucketID(t)) {
+			t.Errorf("statement on an index or the bucket: %v", st)
+		}
+		if strings.Contains(res, fmt.Sprint(table)) && !slices.Equal(stringsOf(st["Action"]), []string{"dynamodb:BatchGetItem", "dynamodb:PutItem"}) &&
+			!strings.HasPrefix(stringsOf(st["Action"])[0], "dynamodb:DescribeStream") && !strings.Contains(fmt.Sprint(st["Action"]), "GetRecords") {
+			t.Errorf("statement on the table: %v", st)
 		}
 		for id := range ofType("AWS::SecretsManager::Secret") {
 			if strings.Contains(res, id) {

@@ -1,6 +1,7 @@
 // Command relay is the Lambda function on the table's DynamoDB stream that
-// publishes the domain events changes announce (see package relay). It
-// needs only the event bus: no table access, no secrets.
+// appends every new activity entry to its org's audit chain and publishes
+// the domain events changes announce (see package relay). It needs the
+// event bus and the table (the audit items only), no secrets.
 package main
 
 import (
@@ -12,8 +13,8 @@ import (
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			h := relay.Handler{Bus: d.Bus, Log: d.Log}
+			h := relay.Handler{Bus: d.Bus, Log: d.Log, DB: d.DB}
 			return h.Handle, nil
-		}, config.Events)
+		}, config.Table, config.Events)
 	})
 }

@@ -106,6 +106,9 @@ const (
 	// E-signatures: sending documents to Dropbox Sign, cancel and remind.
 	SendSignatures Permission = "esign:send"
 	ReadSignatures Permission = "esign:read"
+
+	// The audit log: reading and verifying it (nobody edits it).
+	ReadAudit Permission = "audit:read"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -179,6 +182,8 @@ var matrix = map[Permission][]Role{
 	// Sending a document for signature speaks for the firm: lawyers only.
 	SendSignatures: lawyers,
 	ReadSignatures: caseTeam,
+
+	ReadAudit: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

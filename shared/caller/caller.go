@@ -22,6 +22,10 @@ type Caller struct {
 	// allows; ScopeMFASetup only the two-factor enrolment routes and
 	// GET /v1/me (a member whose org requires two-factor and who has none).
 	Scope string
+	// SessionID is the login session (refresh token family) the access
+	// token was issued to, "" for tokens that name none: a member's
+	// session list marks the caller's own.
+	SessionID string
 }
 
 // ScopeMFASetup is the scope of a member who must set up two-factor

@@ -234,9 +234,11 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.WrapMembers != nil {
 		s.Deps.Members = opts.WrapMembers(s.Deps.Members)
 	}
-	// Domain events leave through the table's stream and the relay, as in AWS.
+	// Domain events and the audit log leave through the table's stream and
+	// the relay, as in AWS.
 	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")
-	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog}.Handle, relayLog)
+	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog, DB: s.Deps.DB}.Handle, relayLog)
+	s.Dynamo.SetStreamFilter(relay.Wanted)
 	s.Outbox = messaging.NewOutbox(opts.LogOut, s.Deps.Now)
 	for _, fn := range routes.Functions() {
 		if stream, ok := Streamers[fn]; ok {

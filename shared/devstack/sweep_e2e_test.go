@@ -42,6 +42,7 @@ func newVictim(t *testing.T, role string) victim {
 		"documentId": str(o.must(201, "POST", "/v1/matters/"+matter+"/documents", map[string]any{"fileName": "will.pdf",
 			"contentType": "application/pdf", "size": 1000}).Body, "document", "id"),
 	}
+	v.ids["sessionId"] = str(items(o.must(200, "GET", "/v1/me/sessions", nil))[0], "id")
 	acct := o.trustAccount()
 	v.ids["accountId"] = acct
 	v.ids["entryId"] = str(o.must(201, "POST", "/v1/trust/entries", entry(acct, client, "deposit", 250000, "matterId", matter)).Body, "id")
@@ -68,7 +69,7 @@ func (v victim) snapshot() string {
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
 		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings", "/v1/messaging/email-domains",
 		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"],
-		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests"} {
+		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests", "/v1/audit"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -216,6 +217,11 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).
 		body = map[string]any{"id": "evt_sweep", "type": "invoice.paid"}
+	case "GET /v1/audit", "GET /v1/audit/verify", "GET /v1/me/sessions", "DELETE /v1/me/sessions/{sessionId}":
+	case "PATCH /v1/me":
+		body = map[string]any{"name": "Self Renamed"}
+	case "DELETE /v1/me": // a wrong password: no sweep deletes the account it walks with
+		body = map[string]any{"currentPassword": "not the password at all"}
 	default:
 		return "", nil, false
 	}

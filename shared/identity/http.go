@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/routes"
@@ -205,7 +206,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.Login(ctx, in.Login, in.Password, r.SourceIP())
+		sess, err := svc.Login(WithFrom(ctx, r.Principal), in.Login, in.Password, r.SourceIP())
 		if err != nil {
 			return nil, err
 		}
@@ -224,7 +225,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.VerifyMFA(ctx, r.Principal, in.MFAToken, in.Code, in.RecoveryCode, r.SourceIP())
+		sess, err := svc.VerifyMFA(WithFrom(ctx, r.Principal), r.Principal, in.MFAToken, in.Code, in.RecoveryCode, r.SourceIP())
 		if err != nil {
 			return nil, err
 		}
@@ -242,7 +243,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		c, err := svc.ConfirmTOTP(ctx, r.Principal, in.Code)
+		c, err := svc.ConfirmTOTP(WithFrom(ctx, r.Principal), r.Principal, in.Code)
 		if err != nil {
 			return nil, err
 		}
@@ -267,7 +268,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		return httpapi.NoContent(), nil
 	})
 	rt.Handle("POST /v1/auth/refresh", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		sess, err := svc.Refresh(ctx, r.Cookie(RefreshCookie))
+		sess, err := svc.Refresh(WithFrom(ctx, r.Principal), r.Cookie(RefreshCookie))
 		if fault.Is(err, fault.Unauthorized) {
 			// The cookie is dead: tell the browser to drop it.
 			return &httpapi.Response{Cookies: []string{refreshCookie("", time.Time{}, svc.Now())}}, err
@@ -287,6 +288,7 @@ func NewAuthRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, erro
 		resp.Cookies = []string{refreshCookie(sess.RefreshToken, sess.RefreshExpiry, svc.Now())}
 		return resp, nil
 	})
+	registerSessions(rt, svc)
 	rt.Handle("POST /v1/auth/logout", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := svc.Logout(ctx, r.Principal, r.Cookie(RefreshCookie)); err != nil {
 			return nil, err
@@ -373,6 +375,7 @@ func NewOrgRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error
 		}
 		return httpapi.NoContent(), nil
 	})
+	audit.Register(rt, svc.DB, rc.Cursors)
 	return rt, rt.Check()
 }
 
@@ -412,7 +415,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		org, sess, err := svc.Signup(ctx, SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
+		org, sess, err := svc.Signup(WithFrom(ctx, r.Principal), SignupInput{OrgName: in.OrgName, Name: in.Name, Email: in.Email,
 			Username: in.Username, Password: in.Password, Phone: in.Phone, Industry: in.Industry, Timezone: in.Timezone,
 			IP: r.SourceIP()})
 		if err != nil {
@@ -444,6 +447,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		}
 		return httpapi.NoContent(), nil
 	})
+	registerAccount(rt, svc)
 	rt.Handle("POST /v1/me/password", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in passwordChangeRequest
 		if err := r.Decode(&in); err != nil {
@@ -490,7 +494,7 @@ func NewAccountsRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, 
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		sess, err := svc.AcceptInvitation(ctx, r.Principal, in.Token, in.Username, in.Password)
+		sess, err := svc.AcceptInvitation(WithFrom(ctx, r.Principal), r.Principal, in.Token, in.Username, in.Password)
 		if err != nil {
 			return nil, err
 		}

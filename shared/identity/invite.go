@@ -214,7 +214,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, from caller.Caller, tok,
 	if err != nil {
 		return Session{}, err
 	}
-	sess, sessWrites, err := s.newSession(user, now)
+	sess, sessWrites, err := s.newSession(ctx, user, now)
 	if err != nil {
 		return Session{}, err
 	}

@@ -149,7 +149,11 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 			}
 		}
 	}
-	writes = append(writes, s.stillHasRole(p, editors...))
+	rec, err := s.orgEvent(p, org, patch)
+	if err != nil {
+		return Org{}, err
+	}
+	writes = append(writes, rec, s.stillHasRole(p, editors...))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		var tce *store.TxCanceledError
 		switch {
@@ -363,7 +367,11 @@ func (s *Service) CreateUser(ctx context.Context, p caller.Caller, in NewMember)
 	if u.Role == access.Owner {
 		writes = append(writes, s.ownerDelta(p.OrgID, +1))
 	}
-	writes = append(writes, s.stillHasRole(p, actor.Role))
+	rec, err := s.memberEvent(p, now, actAdded, u, "role "+string(u.Role))
+	if err != nil {
+		return User{}, err
+	}
+	writes = append(writes, rec, s.stillHasRole(p, actor.Role))
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		if roleLost(err, len(writes)) {
 			return User{}, errRoleChanged
@@ -451,6 +459,11 @@ func (s *Service) UpdateUser(ctx context.Context, p caller.Caller, userID string
 		return User{}, err
 	}
 	writes = append([]types.TransactWriteItem{put}, writes...)
+	rec, err := s.memberUpdateEvent(p, target, oldRole, patch)
+	if err != nil {
+		return User{}, err
+	}
+	writes = append(writes, rec)
 	if target.ID != actor.ID { // on oneself, the put's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}
@@ -504,6 +517,11 @@ func (s *Service) DeleteUser(ctx context.Context, p caller.Caller, userID string
 	}
 	// Their sealed TOTP secret and recovery codes go with them.
 	writes = append(writes, s.DB.Delete(orgPK(p.OrgID), mfaSK(target.ID), nil))
+	rec, err := s.memberEvent(p, s.Now().UTC(), actRemoved, target, "role "+string(target.Role))
+	if err != nil {
+		return err
+	}
+	writes = append(writes, rec)
 	if target.ID != actor.ID { // on oneself, the delete's own role condition does it
 		writes = append(writes, s.stillHasRole(p, actor.Role))
 	}

@@ -197,7 +197,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p caller.Caller, code string)
 	out := Confirmed{RecoveryCodes: codes}
 	if p.Scope == caller.ScopeMFASetup {
 		// Signed in only to set two-factor up: now a real session starts.
-		sess, sw, err := s.newSession(u, now)
+		sess, sw, err := s.newSession(ctx, u, now)
 		if err != nil {
 			return Confirmed{}, err
 		}
@@ -442,10 +442,11 @@ func (s *Service) VerifyMFA(ctx context.Context, from caller.Caller, mfaToken, c
 		}
 		writes = append(writes, rec)
 	}
-	sess, sw, err := s.newSession(u, now)
+	sess, sw, err := s.newSession(ctx, u, now)
 	if err != nil {
 		return Session{}, err
 	}
+	sw = append(sw, s.loginEvent(ctx, u, now)) // the sign-in completes here
 	// The token goes with the code: one sign-in per token, one per code.
 	used := s.DB.Delete(orgPK(orgID), tr.SK, &store.Cond{Expr: "attempts = :n",
 		Values: map[string]types.AttributeValue{":n": store.N(int64(tr.Attempts))}})

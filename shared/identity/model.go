@@ -165,6 +165,11 @@ type familyRow struct {
 	Revoked   bool   `dynamodbav:"revoked"`
 	CreatedAt string `dynamodbav:"createdAt"`
 	ExpiresAt int64  `dynamodbav:"expiresAt"`
+	// Where the session was last used from (sign-in, then each refresh),
+	// for the member's session list.
+	LastUsedAt string `dynamodbav:"lastUsedAt,omitempty"`
+	IP         string `dynamodbav:"ip,omitempty"`
+	UserAgent  string `dynamodbav:"userAgent,omitempty"`
 }
 
 // refreshRow is one refresh token; only a hash of its secret is stored.

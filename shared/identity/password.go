@@ -101,7 +101,7 @@ func (s *Service) setPassword(ctx context.Context, u User, hash string, now time
 		return Session{}, nil
 	}
 	u.PasswordHash, u.UpdatedAt = hash, now
-	sess, writes, err := s.newSession(u, now)
+	sess, writes, err := s.newSession(ctx, u, now)
 	if err != nil {
 		return Session{}, err
 	}
@@ -169,7 +169,7 @@ func (s *Service) EndOtherSessions(ctx context.Context, p caller.Caller) (Sessio
 		return Session{}, err
 	}
 	now := s.Now().UTC()
-	sess, writes, err := s.newSession(u, now)
+	sess, writes, err := s.newSession(ctx, u, now)
 	if err != nil {
 		return Session{}, err
 	}

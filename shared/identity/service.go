@@ -135,7 +135,7 @@ func (s *Service) Signup(ctx context.Context, in SignupInput) (Org, Session, err
 	if err != nil {
 		return Org{}, Session{}, err
 	}
-	sess, sessWrites, err := s.newSession(user, now)
+	sess, sessWrites, err := s.newSession(ctx, user, now)
 	if err != nil {
 		return Org{}, Session{}, err
 	}
@@ -239,10 +239,11 @@ func uniquenessErr(err error, offset int) error {
 
 // newSession starts a token family and its first refresh token, and issues an
 // access token. The returned writes must be committed for the session to exist.
-func (s *Service) newSession(u User, now time.Time) (Session, []types.TransactWriteItem, error) {
+func (s *Service) newSession(ctx context.Context, u User, now time.Time) (Session, []types.TransactWriteItem, error) {
 	familyID := s.NewID()
+	from := fromOf(ctx)
 	fam := familyRow{PK: orgPK(u.OrgID), SK: familySK(familyID), UserID: u.ID, CreatedAt: formatTime(now),
-		ExpiresAt: now.Add(SessionTTL).Unix()}
+		ExpiresAt: now.Add(SessionTTL).Unix(), LastUsedAt: formatTime(now), IP: from.IP, UserAgent: from.UserAgent}
 	famPut, err := s.DB.Put(fam, store.NotExists())
 	if err != nil {
 		return Session{}, nil, err
@@ -252,7 +253,7 @@ func (s *Service) newSession(u User, now time.Time) (Session, []types.TransactWr
 		return Session{}, nil, err
 	}
 	sess := Session{User: u, RefreshToken: refresh, RefreshExpiry: expiry}
-	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(principalOf(u)); err != nil {
+	if sess.AccessToken, sess.AccessExpires, err = s.Tokens.Issue(inSession(u, familyID)); err != nil {
 		return Session{}, nil, err
 	}
 	return sess, []types.TransactWriteItem{famPut, refreshPut}, nil
@@ -353,7 +354,7 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	}
 	if !ok || uerr != nil || invited {
 		s.Log.Info("security event", "event", "login_failed", "orgId", lr.OrgID)
-		return Session{}, errBadCredentials
+		return Session{}, s.failedLogin(ctx, lr, ur, uerr == nil, now)
 	}
 	user := ur.toUser()
 	// A right password gives its account slot back, in the same write.
@@ -384,11 +385,11 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 		s.Log.Info("security event", "event", "login_mfa_setup_required", "orgId", user.OrgID, "userId", user.ID)
 		return sess, nil
 	}
-	sess, writes, err := s.newSession(user, now)
+	sess, writes, err := s.newSession(ctx, user, now)
 	if err != nil {
 		return Session{}, err
 	}
-	if err := s.DB.Transact(ctx, append(writes, slot.giveBack)...); err != nil {
+	if err := s.DB.Transact(ctx, append(writes, slot.giveBack, s.loginEvent(ctx, user, now))...); err != nil {
 		return Session{}, err
 	}
 	s.Log.Info("security event", "event", "login", "orgId", user.OrgID, "userId", user.ID)
@@ -439,7 +440,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	}
 	now := s.Now().UTC()
 	if row.Used {
-		return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+		return Session{}, s.refreshReused(ctx, orgID, row)
 	}
 	fam := familyRow{}
 	ur := userRow{}
@@ -462,14 +463,14 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	}
 	spend := s.DB.Update(orgPK(orgID), row.SK, "SET used = :t", &store.Cond{Expr: "used = :f"}, nil,
 		map[string]types.AttributeValue{":t": store.Bool(true), ":f": store.Bool(false)})
-	famOK := s.DB.Check(orgPK(orgID), fam.SK, store.Cond{Expr: "revoked = :f", Values: map[string]types.AttributeValue{":f": store.Bool(false)}})
+	famOK := s.sessionUsed(ctx, orgID, fam.SK, now)
 	// The member must still exist with the role the new token will carry.
 	userOK := s.DB.Check(orgPK(orgID), ur.SK, *tenant.ActiveRoleIn(access.Role(ur.Role)))
 	if err := s.DB.Transact(ctx, spend, famOK, userOK, put); err != nil {
 		var tce *store.TxCanceledError
 		if errors.As(err, &tce) && tce.Failed(0) {
 			// Spent concurrently: a replay raced the rightful client.
-			return Session{}, s.revokeFamily(ctx, orgID, row.FamilyID, "refresh_reuse")
+			return Session{}, s.refreshReused(ctx, orgID, row)
 		}
 		if errors.As(err, &tce) {
 			return Session{}, errBadRefresh
@@ -477,7 +478,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 		return Session{}, err
 	}
 	sess := Session{User: user, RefreshToken: refresh, RefreshExpiry: expiry}
-	p := principalOf(user)
+	p := inSession(user, row.FamilyID)
 	if or.RequireMFA && !mr.Enabled {
 		// A session from before the org required two-factor goes on only
 		// to set it up.
@@ -513,8 +514,5 @@ func (s *Service) Logout(ctx context.Context, p caller.Caller, tok string) error
 	if err != nil {
 		return err
 	}
-	if err := s.revokeFamily(ctx, orgID, row.FamilyID, "logout"); !errors.Is(err, errBadRefresh) {
-		return err
-	}
-	return nil
+	return s.endFamily(ctx, p, orgID, row.UserID, row.FamilyID, actLogout)
 }

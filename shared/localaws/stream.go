@@ -30,6 +30,7 @@ type StreamHandler func(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 type stream struct {
 	mu      sync.Mutex // one batch at a time, in commit order
 	handler StreamHandler
+	keep    atomic.Pointer[func(map[string]events.DynamoDBAttributeValue) bool]
 	log     *slog.Logger
 	seq     atomic.Int64
 }
@@ -44,24 +45,41 @@ func (d *Dynamo) SetStream(h StreamHandler, log *slog.Logger) {
 	d.front.stream.handler, d.front.stream.log = h, log
 }
 
+// SetStreamFilter delivers only the records whose new image keep accepts,
+// as an event source mapping's filter does. Records filtered out never wait
+// for a batch in progress, so a handler's own writes (the relay's audit
+// items) do not wait on the delivery that made them.
+func (d *Dynamo) SetStreamFilter(keep func(img map[string]events.DynamoDBAttributeValue) bool) {
+	d.front.stream.keep.Store(&keep)
+}
+
 // streamAttempts is how often a failed record is delivered before it is dropped.
 const streamAttempts = 3
 
 // deliver sends the new items of one committed write to the handler.
 func (s *stream) deliver(items []map[string]any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.handler == nil || len(items) == 0 {
+	if len(items) == 0 {
 		return
 	}
+	keep := s.keep.Load()
 	records := make([]events.DynamoDBEventRecord, 0, len(items))
 	for _, item := range items {
 		rec, err := s.record(item)
 		if err != nil {
-			s.log.Error("local stream: record", "err", err)
+			slog.Error("local stream: record", "err", err)
 			continue
 		}
-		records = append(records, rec)
+		if keep == nil || (*keep)(rec.Change.NewImage) {
+			records = append(records, rec)
+		}
+	}
+	if len(records) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.handler == nil {
+		return
 	}
 	for attempt := 1; len(records) > 0; attempt++ {
 		resp, err := s.handler(context.Background(), events.DynamoDBEvent{Records: records})

@@ -1,13 +1,16 @@
-// Package relay publishes Matterly's domain events from the table's
-// DynamoDB stream. A change announces an event by writing it on its
-// activity entry, in the change's own transaction; the relay (a Lambda
-// function on the stream, NEW_IMAGE, filtered to new items with an event)
-// publishes each one to the event bus. So an event goes out if and only if
-// its change committed, however the writing function ends.
+// Package relay publishes Matterly's domain events and keeps the audit log,
+// both from the table's DynamoDB stream. A change writes its activity entry
+// in its own transaction, and may announce an event on it; the relay (a
+// Lambda function on the stream, NEW_IMAGE, filtered to new activity
+// entries) appends each entry to the org's audit chain (package audit) and
+// publishes the event to the event bus. So an audit entry is made and an
+// event goes out if and only if its change committed, however the writing
+// function ends, and no request pays a DynamoDB call for either.
 //
-// Delivery is at least once: a record whose publish fails is reported to
-// Lambda (ReportBatchItemFailures) and sent again with everything after it.
-// Subscribers deduplicate on the event's id.
+// Delivery is at least once: a record whose append or publish fails is
+// reported to Lambda (ReportBatchItemFailures) and sent again with
+// everything after it. The audit append is keyed by the entry's id, so a
+// redelivery appends nothing; subscribers deduplicate on the event's id.
 package relay
 
 import (
@@ -17,7 +20,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/bus"
+	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
 
@@ -40,6 +45,10 @@ type Event struct {
 type Handler struct {
 	Bus bus.Publisher
 	Log *slog.Logger
+	// DB is the table, where the audit chains are kept. The relay function
+	// always has it (TABLE_NAME is required); nil, as in tests of other
+	// packages that only want their events, keeps no audit log.
+	DB *store.DB
 }
 
 // Handle publishes the events of a batch of stream records in order. At
@@ -48,6 +57,10 @@ type Handler struct {
 func (h Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	for _, rec := range ev.Records {
+		if err := h.audit(ctx, rec); err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			return resp, nil
+		}
 		detailType, detail, ok := announcement(rec)
 		if !ok {
 			continue
@@ -60,6 +73,32 @@ func (h Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 		}
 	}
 	return resp, nil
+}
+
+// audit appends a new activity entry to its org's audit chain; a
+// redelivered one is already there and appends nothing.
+func (h Handler) audit(ctx context.Context, rec events.DynamoDBEventRecord) error {
+	if rec.EventName != "INSERT" || h.DB == nil {
+		return nil
+	}
+	orgID, e, ok := audit.FromImage(rec.Change.NewImage)
+	if !ok {
+		return nil
+	}
+	if _, err := audit.Append(ctx, h.DB, orgID, e); err != nil {
+		h.Log.Error("audit entry not appended; the stream will send it again", "entryId", e.ID, "orgId", orgID, "err", err)
+		return err
+	}
+	return nil
+}
+
+// Wanted reports whether the relay takes a stream record of an item with
+// image img: new activity entries. It is the filter of the function's event
+// source mapping (infra relayFilter), for the dev stack's stream to apply
+// alike.
+func Wanted(img map[string]events.DynamoDBAttributeValue) bool {
+	v, ok := img["type"]
+	return ok && v.DataType() == events.DataTypeString && v.String() == "activity"
 }
 
 // announcement reads the event a new activity entry announces. Records of

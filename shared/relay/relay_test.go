@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/audit"
+	"github.com/matterly/matterly/shared/store/storetest"
 )
 
 // record builds a stream record of an item given as DynamoDB JSON.
@@ -30,7 +33,7 @@ const closed = `{"PK":{"S":"ORG#01ORG"},"SK":{"S":"ACT#01ACT"},"type":{"S":"acti
 func TestHandlePublishesAnnouncedEvents(t *testing.T) {
 	var got []string
 	var details []Event
-	h := Handler{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
+	h := Handler{DB: storetest.DB(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
 		got = append(got, dt)
 		details = append(details, d.(Event))
 		return nil
@@ -66,7 +69,7 @@ func TestHandlePublishesAnnouncedEvents(t *testing.T) {
 // after it is published, since Lambda sends the batch again from there.
 func TestHandleStopsAtFirstFailure(t *testing.T) {
 	var got []string
-	h := Handler{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
+	h := Handler{DB: storetest.DB(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
 		if d.(Event).ID == "02" {
 			return errors.New("bus down")
 		}
@@ -91,3 +94,33 @@ func (p pub) Publish(_ context.Context, detailType string, detail any) error {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// TestHandleAppendsAudit: every new activity entry, with or without an
+// event, is appended to its org's audit chain once, however often the
+// stream sends it; other items are not.
+func TestHandleAppendsAudit(t *testing.T) {
+	db := storetest.DB(t)
+	org := storetest.ID()
+	h := Handler{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(string, any) error { return nil })}
+	entry := func(sk, id string) string {
+		return `{"PK":{"S":"ORG#` + org + `"},"SK":{"S":"` + sk + id + `"},"type":{"S":"activity"},"id":{"S":"` + id + `"},` +
+			`"action":{"S":"user.login"},"ip":{"S":"192.0.2.1"},"userAgent":{"S":"UA"},"at":{"S":"2026-12-01T09:00:00Z"}}`
+	}
+	batch := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{
+		record(t, "1", "INSERT", entry("ACT#", "01A")),
+		record(t, "2", "INSERT", entry("TRUSTACT#", "01B")),
+		record(t, "3", "INSERT", `{"PK":{"S":"ORG#`+org+`"},"SK":{"S":"CLIENT#01C"},"type":{"S":"client"},"id":{"S":"01C"}}`),
+	}}
+	for range 2 { // the second is a redelivery
+		if resp, err := h.Handle(context.Background(), batch); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("resp %+v, err %v", resp, err)
+		}
+	}
+	got, _, err := audit.List(context.Background(), db, org, audit.Filter{}, 10, nil)
+	if err != nil || len(got) != 2 || got[0].ID != "01B" || got[0].Log != "trust" || got[1].ID != "01A" || got[1].IP != "192.0.2.1" {
+		t.Fatalf("audit log %+v, %v", got, err)
+	}
+	if v, err := audit.Verify(context.Background(), db, org); err != nil || !v.Valid || v.Entries != 2 {
+		t.Fatalf("verify %+v, %v", v, err)
+	}
+}

@@ -3,7 +3,7 @@ package routes
 // Function names of sign-up, orgs, users and roles.
 const (
 	FnAccounts = "accounts" // creating logins: sign-up, new and invited members (the password policy and account emails live here)
-	FnAuth     = "auth"     // login, refresh, logout, signing out other sessions
+	FnAuth     = "auth"     // login, refresh, logout, listing and signing out sessions
 	FnOrg      = "org"      // me, org settings, members and roles
 )
 
@@ -13,6 +13,8 @@ var identityRoutes = []Route{
 	{Method: "POST", Path: "/v1/auth/refresh", Function: FnAuth, Public: true},
 	{Method: "POST", Path: "/v1/auth/logout", Function: FnAuth},
 	{Method: "DELETE", Path: "/v1/me/sessions", Function: FnAuth},
+	{Method: "GET", Path: "/v1/me/sessions", Function: FnAuth},
+	{Method: "DELETE", Path: "/v1/me/sessions/{sessionId}", Function: FnAuth},
 	{Method: "POST", Path: "/v1/auth/invitations/accept", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset", Function: FnAccounts, Public: true},
 	{Method: "POST", Path: "/v1/auth/password-reset/confirm", Function: FnAccounts, Public: true},
@@ -25,6 +27,8 @@ var identityRoutes = []Route{
 	{Method: "DELETE", Path: "/v1/me/mfa", Function: FnAuth},
 
 	{Method: "GET", Path: "/v1/me", Function: FnOrg, MFASetup: true},
+	{Method: "PATCH", Path: "/v1/me", Function: FnAccounts},
+	{Method: "DELETE", Path: "/v1/me", Function: FnAccounts},
 	{Method: "POST", Path: "/v1/me/password", Function: FnAccounts},
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},

@@ -26,6 +26,7 @@ type claims struct {
 	Role string `json:"role"`
 	// Scope is caller.Scope: absent for a full token.
 	Scope string `json:"scope,omitempty"`
+	Sid   string `json:"sid,omitempty"` // the login session, when the token names one
 }
 
 // Issuer signs access tokens.
@@ -61,6 +62,7 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 		Org:   p.OrgID,
 		Role:  string(p.Role),
 		Scope: p.Scope,
+		Sid:   p.SessionID,
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(i.key)
 	if err != nil {
@@ -108,5 +110,5 @@ func (v *Verifier) Verify(tok string) (caller.Caller, error) {
 	if c.Scope != "" && c.Scope != caller.ScopeMFASetup {
 		return caller.Caller{}, fmt.Errorf("%w: unknown scope", ErrInvalid)
 	}
-	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role, Scope: c.Scope}, nil
+	return caller.Caller{UserID: c.Subject, OrgID: c.Org, Role: role, Scope: c.Scope, SessionID: c.Sid}, nil
 }

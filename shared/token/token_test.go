@@ -75,3 +75,23 @@ func TestIssueVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionIDRoundTrip: a token issued to a login session names it (the
+// session list marks the caller's own); one without names none.
+func TestSessionIDRoundTrip(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	v := NewVerifier(priv.Public().(ed25519.PublicKey), "matterly", "app", nil)
+	for _, sid := range []string{"01JSESSION", ""} {
+		p := caller.Caller{UserID: "u1", OrgID: "o1", Role: access.Staff, SessionID: sid}
+		tok, _, err := NewIssuer(priv, "matterly", "app", nil).Issue(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := v.Verify(tok); err != nil || got != p {
+			t.Errorf("Verify = %+v, %v; want %+v", got, err, p)
+		}
+		if payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1]); (sid == "") == strings.Contains(string(payload), `"sid"`) {
+			t.Errorf("payload %s with session %q", payload, sid)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package audit
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+	"unicode/utf8"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/cursor"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// Register adds the audit routes (GET /v1/audit, GET /v1/audit/verify) to
+// rt, the router of the function the route table gives them. There is no
+// route that edits or deletes an entry.
+func Register(rt *httpapi.Router, db *store.DB, cursors *cursor.Sealer) {
+	rt.Handle("GET /v1/audit", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadAudit); err != nil {
+			return nil, err
+		}
+		f, err := filterOf(r)
+		if err != nil {
+			return nil, err
+		}
+		// The cursor fits only the filters that made it.
+		q := url.Values{"actorId": {f.ActorID}, "action": {f.Action}, "from": {r.Query("from")}, "to": {r.Query("to")}}
+		return httpapi.ListPage(r, cursors, "audit?"+q.Encode(), func(limit int32, start store.StartKey) ([]Entry, store.StartKey, error) {
+			return List(ctx, db, r.Principal.OrgID, f, limit, start)
+		})
+	})
+	rt.Handle("GET /v1/audit/verify", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ReadAudit); err != nil {
+			return nil, err
+		}
+		v, err := Verify(ctx, db, r.Principal.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, v), nil
+	})
+}
+
+// filterOf reads and checks ?actorId=&action=&from=&to=.
+func filterOf(r *httpapi.Request) (Filter, error) {
+	var c fault.Checker
+	f := Filter{ActorID: r.Query("actorId"), Action: r.Query("action")}
+	c.Check(len(f.ActorID) <= 64 && utf8.ValidString(f.ActorID), "actorId", "must be a member id")
+	c.Check(len(f.Action) <= 100 && utf8.ValidString(f.Action), "action", "must be an action name such as user.login")
+	at := func(name string, dst *time.Time) {
+		v := r.Query(name)
+		if v == "" {
+			return
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		c.Check(err == nil, name, "must be an RFC 3339 time such as 2026-01-31T09:00:00Z")
+		*dst = t
+	}
+	at("from", &f.From)
+	at("to", &f.To)
+	c.Check(f.From.IsZero() || f.To.IsZero() || !f.To.Before(f.From), "to", "must not be before from")
+	return f, c.Err()
+}
