@@ -106,6 +106,11 @@ const (
 	// E-signatures: sending documents to Dropbox Sign, cancel and remind.
 	SendSignatures Permission = "esign:send"
 	ReadSignatures Permission = "esign:read"
+
+	// Team chat: every member talks in the threads they belong to; owners
+	// and admins read every thread's full log for compliance monitoring.
+	UseChat            Permission = "chat:use"
+	ReadChatCompliance Permission = "chat:compliance"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -179,6 +184,9 @@ var matrix = map[Permission][]Role{
 	// Sending a document for signature speaks for the firm: lawyers only.
 	SendSignatures: lawyers,
 	ReadSignatures: caseTeam,
+
+	UseChat:            everyone,
+	ReadChatCompliance: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -66,6 +67,12 @@ type Deps struct {
 	// DropboxSignKey is the Dropbox Sign API key; "" until set (the
 	// e-signature routes and the callback then answer 503).
 	DropboxSignKey string
+	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
+	GiphyKey string
+	// AWS is the SDK configuration other AWS clients are built from (the
+	// WebSocket API's Management API): the Lambda's own in AWS, static
+	// local credentials in make dev.
+	AWS aws.Config
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -102,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = store.NewLocalClient(cfg.DynamoEndpoint)
 		}
 		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
+		d.AWS = config.LocalAWS("")
 		tokenRoot = signingRoot
 		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
 			d.S3 = s3.NewFromConfig(config.LocalAWS(cfg.S3Endpoint), func(o *s3.Options) { o.UsePathStyle = true })
@@ -119,6 +127,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if lerr != nil {
 			return nil, fmt.Errorf("aws config: %w", lerr)
 		}
+		d.AWS = awsCfg
 		if dyn == nil && cfg.TableName != "" {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
@@ -164,6 +173,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 				d.DropboxSignKey = string(raw)
 			}
 		}
+		if err == nil && cfg.GiphySecretARN != "" {
+			var raw []byte
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.GiphySecretARN); err == nil && string(raw) != UnsetSecret {
+				d.GiphyKey = string(raw)
+			}
+		}
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
@@ -178,6 +193,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
 		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
 		d.DropboxSignKey = cfg.DropboxSignAPIKey
+		d.GiphyKey = cfg.GiphyAPIKey
 	}
 	if cfg.TableName != "" {
 		d.DB = store.New(dyn, cfg.TableName)
