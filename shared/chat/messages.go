@@ -46,10 +46,11 @@ func (in SendInput) check() error {
 	return ck.Err()
 }
 
-// Send posts a message. The message, the thread's count and last message,
-// the author's read position and (in a direct thread) both members' rows
-// shown again are one transaction; then the frame goes to every member's
-// connections. Its cost does not grow with the thread's history.
+// Send posts a message: its number from the thread's counter (one atomic
+// update, with the author's read position), then the message, the list's
+// preview and (in a direct thread) both members' rows shown again in one
+// transaction; then the frame goes to every member's connections. Its cost
+// does not grow with the thread's history or its members' devices.
 func (s *Service) Send(ctx context.Context, a caller.Caller, threadID string, in SendInput) (Message, error) {
 	if err := in.check(); err != nil {
 		return Message{}, err
@@ -76,59 +77,69 @@ func (s *Service) Send(ctx context.Context, a caller.Caller, threadID string, in
 		}
 		m.Attachment = &att.Attachment
 	}
-	for attempt := 0; ; attempt++ {
-		t := p.thread
-		now := s.Now().UTC()
-		m.ID, m.Seq, m.CreatedAt = s.NewID(), t.Seq+1, now
-		put, err := s.DB.Put(msgRow{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: msgSK(threadID, m.ID), Type: "chatMessage"}, Message: m}, store.NotExists())
-		if err != nil {
-			return Message{}, err
-		}
-		last, err := store.Marshal(struct {
-			P *Preview `dynamodbav:"p"`
-		}{previewOf(m)})
-		if err != nil {
-			return Message{}, err
-		}
-		thread := s.DB.Update(tenant.PK(a.OrgID), threadSK(threadID),
-			"SET #seq = :seq, #lastAt = :at, #last = :last, #reads.#u = :id, #readSeq.#u = :seq",
-			&store.Cond{Expr: "#seq = :old"},
-			map[string]string{"#seq": "seq", "#lastAt": "lastAt", "#last": "last", "#reads": "reads", "#readSeq": "readSeq", "#u": a.UserID},
-			map[string]types.AttributeValue{":seq": store.N(m.Seq), ":old": store.N(t.Seq), ":at": store.S(now.Format(time.RFC3339Nano)),
-				":last": last["p"], ":id": store.S(m.ID)})
-		items := []types.TransactWriteItem{put, thread, s.showAgain(a.OrgID, a.UserID, threadID)}
-		if t.Kind == Direct {
-			for _, other := range t.Members {
-				if other != a.UserID {
-					items = append(items, s.showAgain(a.OrgID, other, threadID))
-				}
-			}
-		}
-		if att != nil {
-			items = append(items, s.DB.Update(tenant.PK(a.OrgID), attSK(threadID, att.ID), "SET #mid = :id",
-				&store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#mid) AND #by = :u"},
-				map[string]string{"#mid": "messageId", "#by": "uploadedBy"}, map[string]types.AttributeValue{":id": store.S(m.ID), ":u": store.S(a.UserID)}))
-		}
-		err = s.commit(ctx, a, items...)
-		switch {
-		case store.Failed(err, 1) && attempt < maxAttempts:
-			// Another message took this number: read the thread again.
-			if p, err = s.load(ctx, a.OrgID, a.UserID, threadID); err != nil {
-				return Message{}, err
-			}
-			continue
-		case store.Failed(err, 2), store.Failed(err, 3) && t.Kind == Direct:
-			return Message{}, errNoThread
-		case att != nil && store.Failed(err, len(items)-1):
-			return Message{}, fault.Refused("chat-attachment-used", "This attachment was already sent in a message.")
-		case err != nil:
-			return Message{}, err
-		}
-		t.Seq, t.LastAt = m.Seq, now
-		out := s.withDownloads(ctx, m.forMember())
-		s.fanout(ctx, a.OrgID, t, "", frame{Type: "message", ThreadID: threadID, Message: &out})
-		return out, nil
+	// The message's number comes from the thread's counter, one atomic
+	// update that also moves the author's read position to it: concurrent
+	// sends to one thread never fail each other's checks.
+	t := p.thread
+	now := s.Now().UTC()
+	m.ID, m.CreatedAt = s.NewID(), now
+	var counted threadRow
+	reserve := s.DB.Update(tenant.PK(a.OrgID), threadSK(threadID), "SET #seq = #seq + :one, #readSeq.#u = #seq + :one, #reads.#u = :id", store.Exists(),
+		map[string]string{"#seq": "seq", "#readSeq": "readSeq", "#reads": "reads", "#u": a.UserID},
+		map[string]types.AttributeValue{":one": store.N(1), ":id": store.S(m.ID)})
+	if err := s.DB.UpdateItem(ctx, reserve, &counted); errors.Is(err, store.ErrConditionFailed) {
+		return Message{}, errNoThread
+	} else if err != nil {
+		return Message{}, err
 	}
+	m.Seq = counted.Seq
+	put, err := s.DB.Put(msgRow{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: msgSK(threadID, m.ID), Type: "chatMessage"}, Message: m}, store.NotExists())
+	if err != nil {
+		return Message{}, err
+	}
+	last, err := store.Marshal(struct {
+		P *Preview `dynamodbav:"p"`
+	}{previewOf(m)})
+	if err != nil {
+		return Message{}, err
+	}
+	// The list's preview moves only forward: a send that commits after a
+	// later-numbered one leaves that one's preview.
+	preview := s.DB.Update(tenant.PK(a.OrgID), threadSK(threadID), "SET #lastSeq = :seq, #lastAt = :at, #last = :last",
+		&store.Cond{Expr: "attribute_not_exists(#lastSeq) OR #lastSeq < :seq"},
+		map[string]string{"#lastSeq": "lastSeq", "#lastAt": "lastAt", "#last": "last"},
+		map[string]types.AttributeValue{":seq": store.N(m.Seq), ":at": store.S(now.Format(time.RFC3339Nano)), ":last": last["p"]})
+	items := []types.TransactWriteItem{put, preview, s.showAgain(a.OrgID, a.UserID, threadID)}
+	if t.Kind == Direct {
+		for _, other := range t.Members {
+			if other != a.UserID {
+				items = append(items, s.showAgain(a.OrgID, other, threadID))
+			}
+		}
+	}
+	if att != nil {
+		items = append(items, s.DB.Update(tenant.PK(a.OrgID), attSK(threadID, att.ID), "SET #mid = :id",
+			&store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#mid) AND #by = :u"},
+			map[string]string{"#mid": "messageId", "#by": "uploadedBy"}, map[string]types.AttributeValue{":id": store.S(m.ID), ":u": store.S(a.UserID)}))
+	}
+	err = s.commit(ctx, a, items...)
+	if store.Failed(err, 1) {
+		// A later message's preview is already there: commit without it.
+		items[1] = s.DB.Check(tenant.PK(a.OrgID), threadSK(threadID), *store.Exists())
+		err = s.commit(ctx, a, items...)
+	}
+	switch {
+	case store.Failed(err, 1), store.Failed(err, 2), store.Failed(err, 3) && t.Kind == Direct:
+		return Message{}, errNoThread
+	case att != nil && store.Failed(err, len(items)-1):
+		return Message{}, fault.Refused("chat-attachment-used", "This attachment was already sent in a message.")
+	case err != nil:
+		return Message{}, err
+	}
+	t.Seq, t.LastAt = m.Seq, now
+	out := s.withDownloads(ctx, m.forMember())
+	s.fanout(ctx, a.OrgID, t, "", frame{Type: "message", ThreadID: threadID, Message: &out})
+	return out, nil
 }
 
 // showAgain is the update that shows a hidden thread to userID again (and
@@ -301,7 +312,10 @@ func (s *Service) change(ctx context.Context, a caller.Caller, threadID, message
 			return Message{}, err
 		}
 		err = s.commit(ctx, a, items...)
-		if store.Failed(err, 0) && attempt < maxAttempts {
+		if store.Failed(err, 0) {
+			if err := s.retry(ctx, attempt); err != nil {
+				return Message{}, err
+			}
 			continue
 		}
 		if store.Failed(err, 1) {
@@ -406,7 +420,10 @@ func (s *Service) react(ctx context.Context, a caller.Caller, threadID, messageI
 			return Message{}, false, err
 		}
 		err = s.commit(ctx, a, items[:2]...)
-		if store.Failed(err, 0) && attempt < maxAttempts {
+		if store.Failed(err, 0) {
+			if err := s.retry(ctx, attempt); err != nil {
+				return Message{}, false, err
+			}
 			continue
 		}
 		if store.Failed(err, 1) {

@@ -79,8 +79,9 @@ type threadRow struct {
 	Reads     map[string]string `dynamodbav:"reads"`   // userId → last read message id
 	ReadSeq   map[string]int64  `dynamodbav:"readSeq"` // userId → that message's seq
 	Muted     map[string]bool   `dynamodbav:"muted"`
-	Seq       int64             `dynamodbav:"seq"`  // messages sent so far
-	MVer      int64             `dynamodbav:"mver"` // version of Members
+	Seq       int64             `dynamodbav:"seq"`               // messages sent so far
+	MVer      int64             `dynamodbav:"mver"`              // version of Members
+	LastSeq   int64             `dynamodbav:"lastSeq,omitempty"` // the preview's message number
 	LastAt    time.Time         `dynamodbav:"lastAt"`
 	Last      *Preview          `dynamodbav:"last,omitempty"`
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -48,7 +49,27 @@ var (
 
 // maxAttempts bounds the retries of a write that lost an optimistic
 // check to a concurrent one (two sends to one thread at once).
-const maxAttempts = 6
+const maxAttempts = 10
+
+// errBusy answers a write that lost to concurrent ones maxAttempts times.
+var errBusy = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Second, Message: "The thread is busy; try again shortly."}
+
+// retry waits a short jittered, growing delay before attempt+1 of a write
+// that lost an optimistic check, or gives up with errBusy.
+func (s *Service) retry(ctx context.Context, attempt int) error {
+	if attempt+1 >= maxAttempts {
+		return errBusy
+	}
+	d := time.Duration(1<<min(attempt, 5)) * time.Millisecond
+	t := time.NewTimer(d/2 + rand.N(d/2+1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // place is a thread read with the caller's membership: one BatchGet.
 type place struct {
@@ -364,8 +385,11 @@ func (s *Service) AddMembers(ctx context.Context, a caller.Caller, threadID stri
 		}
 		e := activity.Entry{Action: "chat.members.added", EntityType: "chatThread", EntityID: t.ID, Detail: strconv.Itoa(len(added)) + " members"}
 		err = activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.UseChat, e, append([]types.TransactWriteItem{upd}, rows...)...)
-		if store.Failed(err, 0) && attempt < maxAttempts {
-			continue // the members changed meanwhile: decide again
+		if store.Failed(err, 0) { // the members changed meanwhile: decide again
+			if err := s.retry(ctx, attempt); err != nil {
+				return Thread{}, err
+			}
+			continue
 		}
 		if err != nil {
 			return Thread{}, err
@@ -421,7 +445,10 @@ func (s *Service) removeMember(ctx context.Context, a caller.Caller, threadID, u
 		del := s.DB.Delete(tenant.PK(a.OrgID), memberSK(userID, t.ID), nil)
 		e := activity.Entry{Action: action, EntityType: "chatThread", EntityID: t.ID, Detail: userID}
 		err = activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now(), access.UseChat, e, upd, del)
-		if store.Failed(err, 0) && attempt < maxAttempts {
+		if store.Failed(err, 0) {
+			if err := s.retry(ctx, attempt); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {
