@@ -3,8 +3,11 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/access"
@@ -94,28 +97,29 @@ type OrgData struct {
 	Attachments []Attachment       `json:"attachments"`
 }
 
-// orgItems walks every chat item of an org (one query, paged).
-func (s *Service) orgItems(ctx context.Context, orgID string, each func(item map[string]any, key store.KeyOut) error) error {
-	var start store.StartKey
+// orgItems walks every chat item of an org: one query, paged, read raw
+// (the items are of several kinds).
+func (s *Service) orgItems(ctx context.Context, orgID string, each func(sk string, item map[string]types.AttributeValue) error) error {
+	in := &dynamodb.QueryInput{TableName: &s.DB.Table, KeyConditionExpression: aws.String("#pk = :pk AND begins_with(#sk, :sk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": store.AttrPK, "#sk": store.AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(tenant.PK(orgID)), ":sk": store.S("CHAT#")},
+		ConsistentRead:            aws.Bool(true)}
 	for {
-		var page []map[string]types.AttributeValue
-		next, err := s.DB.QueryPage(ctx, store.Query{PK: tenant.PK(orgID), SKPrefix: "CHAT#", Limit: 100, StartKey: start, Consistent: true}, &page)
+		out, err := s.DB.API.Query(ctx, in)
 		if err != nil {
-			return err
+			return fmt.Errorf("chat items: %w", err)
 		}
-		for _, it := range page {
-			sk, _ := it[store.AttrSK].(*types.AttributeValueMemberS)
-			if sk == nil {
-				continue
-			}
-			if err := each(nil, store.KeyOut{PK: tenant.PK(orgID), SK: sk.Value, Out: it}); err != nil {
-				return err
+		for _, it := range out.Items {
+			if sk, ok := it[store.AttrSK].(*types.AttributeValueMemberS); ok {
+				if err := each(sk.Value, it); err != nil {
+					return err
+				}
 			}
 		}
-		if next == nil {
+		if len(out.LastEvaluatedKey) == 0 {
 			return nil
 		}
-		start = next
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
 
@@ -123,22 +127,21 @@ func (s *Service) orgItems(ctx context.Context, orgID string, each func(item map
 // ones included) and attachments, for the privacy export.
 func (s *Service) ExportOrg(ctx context.Context, orgID string) (OrgData, error) {
 	out := OrgData{Threads: []ComplianceThread{}, Messages: []Message{}, Attachments: []Attachment{}}
-	err := s.orgItems(ctx, orgID, func(_ map[string]any, k store.KeyOut) error {
-		item := k.Out.(map[string]types.AttributeValue)
+	err := s.orgItems(ctx, orgID, func(sk string, item map[string]types.AttributeValue) error {
 		switch {
-		case hasPrefix(k.SK, "CHAT#T#"):
+		case hasPrefix(sk, "CHAT#T#"):
 			var t threadRow
 			if err := unmarshal(item, &t); err != nil {
 				return err
 			}
 			out.Threads = append(out.Threads, t.compliance())
-		case hasPrefix(k.SK, "CHAT#MSG#"):
+		case hasPrefix(sk, "CHAT#MSG#"):
 			var m msgRow
 			if err := unmarshal(item, &m); err != nil {
 				return err
 			}
 			out.Messages = append(out.Messages, m.Message.counted())
-		case hasPrefix(k.SK, "CHAT#ATT#"):
+		case hasPrefix(sk, "CHAT#ATT#"):
 			var at attRow
 			if err := unmarshal(item, &at); err != nil {
 				return err
@@ -155,11 +158,11 @@ func (s *Service) ExportOrg(ctx context.Context, orgID string) (OrgData, error) 
 func (s *Service) DeleteOrg(ctx context.Context, orgID string) error {
 	var keys []string
 	var conns []string
-	err := s.orgItems(ctx, orgID, func(_ map[string]any, k store.KeyOut) error {
-		keys = append(keys, k.SK)
-		if hasPrefix(k.SK, "CHAT#CONN#") {
+	err := s.orgItems(ctx, orgID, func(sk string, item map[string]types.AttributeValue) error {
+		keys = append(keys, sk)
+		if hasPrefix(sk, "CHAT#CONN#") {
 			var c connsRow
-			if err := unmarshal(k.Out.(map[string]types.AttributeValue), &c); err == nil {
+			if err := unmarshal(item, &c); err == nil {
 				for id := range c.Conns {
 					conns = append(conns, id)
 				}

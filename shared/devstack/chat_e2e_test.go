@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/matterly/matterly/shared/providers/giphy/giphytest"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // giphyKey is the tests' Giphy API key.
@@ -492,4 +493,54 @@ func TestChatAttachments(t *testing.T) {
 	c.must(404, "GET", "/v1/chat/threads/"+th+"/messages", nil)
 	c.must(404, "POST", "/v1/chat/threads/"+th+"/attachments", map[string]any{"fileName": "x.pdf", "contentType": "application/pdf", "size": 10})
 	a.must(422, "POST", "/v1/chat/threads/"+th+"/attachments", map[string]any{"fileName": "x.exe", "contentType": "application/x-msdownload", "size": 10})
+}
+
+// TestChatExportAndErase: an org's chat is listed whole for the privacy
+// export (edit history, deleted messages and attachments included) and
+// erased whole (every item and file).
+func TestChatExportAndErase(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	b := a.member("staff")
+	th := group(a, "Export", b)
+	m := str(a.must(201, "POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"text": "v1"}).Body, "id")
+	a.must(200, "PATCH", "/v1/chat/threads/"+th+"/messages/"+m, map[string]any{"text": "v2"})
+	b.must(201, "POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"text": "gone soon"})
+	pdf := samplePDF("export me")
+	r := a.must(201, "POST", "/v1/chat/threads/"+th+"/attachments", map[string]any{"fileName": "x.pdf", "contentType": "application/pdf", "size": len(pdf)})
+	var up struct {
+		Upload struct {
+			URL     string            `json:"url"`
+			Headers map[string]string `json:"headers"`
+		} `json:"upload"`
+	}
+	_ = json.Unmarshal([]byte(r.Raw), &up)
+	if st := (upload{url: up.Upload.URL, method: "PUT", headers: up.Upload.Headers}).send(t, pdf); st != 200 {
+		t.Fatalf("upload = %d", st)
+	}
+	svc := wire.Chat(stack.Deps)
+	data, err := svc.ExportOrg(context.Background(), a.orgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data.Threads) != 1 || data.Threads[0].ID != th || len(data.Messages) != 2 || len(data.Attachments) != 1 {
+		t.Fatalf("export = %+v", data)
+	}
+	for _, msg := range data.Messages {
+		if msg.ID == m && (msg.Text != "v2" || len(msg.Versions) != 1 || msg.Versions[0].Text != "v1") {
+			t.Errorf("exported message %+v", msg)
+		}
+	}
+	if err := svc.DeleteOrg(context.Background(), a.orgID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countItems(t, a.orgID, "CHAT#"); n != 0 {
+		t.Errorf("%d chat items left", n)
+	}
+	if left := objectsUnder(t, "chat/"+a.orgID+"/"); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+	if ids := chatIDs(b.must(200, "GET", "/v1/chat/threads", nil)); len(ids) != 0 {
+		t.Errorf("threads after erasure: %v", ids)
+	}
 }
