@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -107,19 +108,26 @@ func (s *Service) fanout(ctx context.Context, orgID string, t threadRow, skip st
 
 type target struct{ userID, connID string }
 
-// connections are the live connections of users but skip: one BatchGet
-// per 100 members.
+// connections are the live connections of users but skip who are still
+// active members of the org: a member removed from the org while a socket
+// was open gets nothing more. Each user's connections item and member item
+// are read together, one BatchGet per 50 members.
 func (s *Service) connections(ctx context.Context, orgID string, users []string, skip string) ([]target, error) {
 	now := s.Now().Unix()
 	var out []target
-	for i := 0; i < len(users); i += 100 {
-		chunk := users[i:min(i+100, len(users))]
+	for i := 0; i < len(users); i += 50 {
+		chunk := users[i:min(i+50, len(users))]
 		rows := make([]connsRow, len(chunk))
+		members := make([]map[string]any, len(chunk))
 		var reqs []*store.KeyOut
+		index := map[int]int{} // chunk index → its connections' request
 		for j, u := range chunk {
-			if u != skip {
-				reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: connsSK(u), Out: &rows[j]})
+			if u == skip {
+				continue
 			}
+			index[j] = len(reqs)
+			reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: connsSK(u), Out: &rows[j]},
+				&store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(u), Out: &members[j]})
 		}
 		if len(reqs) == 0 {
 			continue
@@ -128,6 +136,10 @@ func (s *Service) connections(ctx context.Context, orgID string, users []string,
 			return nil, err
 		}
 		for j, u := range chunk {
+			k, ok := index[j]
+			if !ok || !reqs[k].Found || !reqs[k+1].Found || !activeMember(members[j]) {
+				continue
+			}
 			for id, exp := range rows[j].Conns {
 				if exp > now {
 					out = append(out, target{userID: u, connID: id})
@@ -136,6 +148,14 @@ func (s *Service) connections(ctx context.Context, orgID string, users []string,
 		}
 	}
 	return out, nil
+}
+
+// activeMember reports whether a member item is an active member's with a
+// role that chats.
+func activeMember(item map[string]any) bool {
+	role, _ := item["role"].(string)
+	status, _ := item["status"].(string)
+	return access.Can(access.Role(role), access.UseChat) && status != tenant.Invited
 }
 
 // forget deletes a connection that is gone: its entry in the member's

@@ -132,8 +132,7 @@ func (s *Service) Signal(ctx context.Context, connID string, body []byte) error 
 		if err != nil {
 			return err
 		}
-		role, _ := user["role"].(string)
-		if status, _ := user["status"].(string); !ko.Found || !access.Can(access.Role(role), access.UseChat) || status == tenant.Invited {
+		if !ko.Found || !activeMember(user) {
 			return tenant.ErrRoleChanged
 		}
 		s.fanout(ctx, c.OrgID, p.thread, c.UserID, frame{Type: "typing", ThreadID: in.ThreadID, UserID: c.UserID})

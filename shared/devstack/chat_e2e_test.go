@@ -544,3 +544,23 @@ func TestChatExportAndErase(t *testing.T) {
 		t.Errorf("threads after erasure: %v", ids)
 	}
 }
+
+// TestChatOrgRemovalStopsFrames: a member removed from the org while a
+// socket is open gets no more frames of the threads they were in.
+func TestChatOrgRemovalStopsFrames(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	b := a.member("staff")
+	th := group(a, "Before and after", b)
+	wb := connect(t, b, "member")
+	a.must(201, "POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"text": "before"})
+	wb.expect("message", th)
+	a.must(204, "DELETE", "/v1/users/"+b.userID, nil)
+	a.must(201, "POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"text": "after"})
+	// The socket's next frame is the answer to a frame of its own: the
+	// message (fanned out before the POST answered) never came.
+	wb.send(map[string]any{"action": "shout", "threadId": th})
+	if f := wb.next(); str(f, "type") != "error" {
+		t.Errorf("a member removed from the org got %v", f)
+	}
+}
