@@ -7,13 +7,18 @@ package wsapi
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
 
 	"github.com/matterly/matterly/shared/chat"
 )
+
+// maxIdle covers chat's fan-out workers.
+const maxIdle = 32
 
 // Client is the Management API of one WebSocket API stage.
 type Client struct {
@@ -27,8 +32,15 @@ func New(cfg aws.Config, endpoint string) *Client {
 	if endpoint == "" {
 		return nil
 	}
+	// One fan-out posts to many connections of one endpoint at once: keep
+	// as many idle connections to it as there are workers (the SDK's
+	// default keeps 10, so the rest would dial again every frame).
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConnsPerHost = maxIdle
+	})
 	return &Client{api: apigatewaymanagementapi.NewFromConfig(cfg, func(o *apigatewaymanagementapi.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
+		o.HTTPClient = hc
 	})}
 }
 
