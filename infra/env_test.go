@@ -24,6 +24,7 @@ var functionNeeds = map[string][]config.Need{
 	fnNotifier:      {config.Table, config.Signing},
 	fnAIWorker:      {config.Table, config.Signing},
 	fnESignWorker:   {config.Table},
+	fnChatWS:        {config.Table},
 }
 
 // render spells a template value as the function would see it, with
@@ -123,6 +124,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				{config.EnvStripeWebhookSecretARN, cfg.StripeWebhookSecretARN != "", p.StripeWebhook},
 				{config.EnvTwilioSecretARN, cfg.TwilioSecretARN != "", p.Twilio},
 				{config.EnvOpenAISecretARN, cfg.OpenAISecretARN != "", p.OpenAI},
+				{config.EnvGiphySecretARN, cfg.GiphySecretARN != "", p.Giphy},
 				{"queue " + payments.EventsQueue, cfg.QueueURLs[payments.EventsQueue] != "", p.StripeWebhook},
 				{"queue " + messaging.Queue, cfg.QueueURLs[messaging.Queue] != "", p.Messages},
 				{"queue " + summaries.Queue, cfg.QueueURLs[summaries.Queue] != "", p.Summaries},

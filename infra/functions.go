@@ -110,6 +110,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 			}
 			d.esign.secret.GrantRead(fn, nil)
 		}
+		if p.Giphy {
+			setEnv(config.EnvGiphySecretARN, d.chat.giphy.SecretArn())
+			d.chat.giphy.GrantRead(fn, nil)
+		}
 		if p.ESignFiles {
 			queues = append(queues, esign.FilesQueue+"="+*d.esign.files.QueueUrl())
 			d.esign.files.GrantSendMessages(fn)

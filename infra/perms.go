@@ -41,6 +41,8 @@ type perms struct {
 	// secrets): KMS_KEY_ID names the data key, and the role may ask it for
 	// data keys (kms:GenerateDataKey) and open them (kms:Decrypt).
 	Seal bool
+	// Giphy reads the Giphy API key (GIPHY_SECRET_ARN).
+	Giphy bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -95,6 +97,9 @@ var functionPerms = map[string]perms{
 	// The callback checks event hashes with the API key, applies events to
 	// requests and queues signed-file downloads.
 	routes.FnDropboxSignWebhook: {Table: true, Secret: true, ESign: true, ESignFiles: true},
+	// Chat presigns attachments' PUT and GET URLs (the bucket), calls
+	// Giphy, and posts frames to the WebSocket API (newChatWebSocket).
+	routes.FnChat: {Table: true, Secret: true, Bucket: true, Giphy: true},
 }
 
 // permsFor returns the permissions of one function.

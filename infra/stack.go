@@ -73,6 +73,8 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
 		{name: fnAIWorker, fn: newAIWorker(stack, d, props)},
 		{name: fnESignWorker, fn: newESignWorker(stack, d, props)}}
+	ws := newChatWebSocket(stack, d, props, functionNamed(fns, routes.FnChat))
+	background = append(background, function{name: fnChatWS, fn: ws.fn})
 	newAlarms(stack, append(fns, background...), r, api)
 	suppressNag(stack, d, api, append(fns, background...), r)
 
@@ -86,7 +88,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnChatWS)
 }
 
 // codePath is where the build puts a function's deployment package.

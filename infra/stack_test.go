@@ -420,8 +420,8 @@ func TestBucketPolicy(t *testing.T) {
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
 	// the Stripe key and webhook secret, the Twilio credentials, the AI key
-	// and the Dropbox Sign key.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(7)) })
+	// the Dropbox Sign key and the Giphy key.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(8)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -435,8 +435,8 @@ func TestFunctions(t *testing.T) {
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
 		// the event relay, the Stripe worker, the message worker, the notifier,
-		// the AI worker and the e-signature worker.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+7)))
+		// the AI worker, the e-signature worker and the chat WebSocket API's.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+8)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -536,8 +536,8 @@ func TestCORS(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	routeRes := ofType("AWS::ApiGatewayV2::Route")
-	integrations := ofType("AWS::ApiGatewayV2::Integration")
+	routeRes := httpAPIOnly(t, ofType("AWS::ApiGatewayV2::Route"))
+	integrations := httpAPIOnly(t, ofType("AWS::ApiGatewayV2::Integration"))
 	var apiRoutes []routes.Route
 	apiFns := map[string]bool{}
 	for _, r := range routes.Table {
@@ -867,11 +867,12 @@ func TestPermsFor(t *testing.T) {
 			t.Errorf("permsFor(%q).Seal = %v: only auth seals secrets", name, permsFor(name).Seal)
 		}
 	}
-	// The bucket holds documents: only the documents function and the AI
-	// function (which extracts their text, and saves drafts) may touch it.
+	// The bucket holds documents: only the documents function, the AI
+	// function (which extracts their text, and saves drafts) and chat (its
+	// attachments) may touch it.
 	for _, name := range routes.Functions() {
-		if p := permsFor(name); p.Table == (name == routes.FnStripeWebhook) || !p.Secret || p.Bucket != (name == routes.FnDocuments || name == routes.FnAI) {
-			t.Errorf("%s: %+v, want table (but the webhook) and secret, bucket only for %s and %s", name, p, routes.FnDocuments, routes.FnAI)
+		if p := permsFor(name); p.Table == (name == routes.FnStripeWebhook) || !p.Secret || p.Bucket != (name == routes.FnDocuments || name == routes.FnAI || name == routes.FnChat) {
+			t.Errorf("%s: %+v, want table (but the webhook) and secret, bucket only for %s, %s and %s", name, p, routes.FnDocuments, routes.FnAI, routes.FnChat)
 		}
 	}
 }

@@ -57,6 +57,7 @@ func run() error {
 	fmt.Println(stripeNote)
 	fmt.Println(twilioNote)
 	fmt.Println(esignNote())
+	fmt.Println(chatNote(browserURL(stack.URL)))
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "\nshutting down; saving dev data to", dataDir)
 	return stack.Close()
@@ -126,6 +127,15 @@ func esignNote() string {
 	}
 	return "E-signatures: Dropbox Sign at " + envOr("DROPBOX_SIGN_API_BASE_URL", "https://api.hellosign.com") +
 		" with DROPBOX_SIGN_API_KEY (yours); callbacks at /webhooks/dropbox-sign"
+}
+
+// chatNote says where the chat WebSocket is and whether GIFs work.
+func chatNote(url string) string {
+	gifs := "GIFs not configured (503); run go run ./scripts/giphyfake for a local stand-in"
+	if os.Getenv("GIPHY_API_KEY") != "" {
+		gifs = "GIFs from Giphy at " + envOr("GIPHY_API_BASE_URL", "https://api.giphy.com")
+	}
+	return "Team chat: WebSocket at " + strings.Replace(url, "http", "ws", 1) + "/v1/chat/ws?ticket= (POST /v1/chat/tickets; go run ./scripts/chatclient -token $TOKEN); " + gifs
 }
 
 // devTwilioToken signs the sandbox's Twilio webhooks (README shows how).

@@ -109,6 +109,10 @@ const (
 
 	// The audit log: reading and verifying it (nobody edits it).
 	ReadAudit Permission = "audit:read"
+	// Team chat: every member talks in the threads they belong to; owners
+	// and admins read every thread's full log for compliance monitoring.
+	UseChat            Permission = "chat:use"
+	ReadChatCompliance Permission = "chat:compliance"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -183,7 +187,9 @@ var matrix = map[Permission][]Role{
 	SendSignatures: lawyers,
 	ReadSignatures: caseTeam,
 
-	ReadAudit: {Owner, Admin},
+	ReadAudit:          {Owner, Admin},
+	UseChat:            everyone,
+	ReadChatCompliance: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

@@ -70,6 +70,15 @@ type Config struct {
 	DropboxSignAPIBaseURL string // DROPBOX_SIGN_API_BASE_URL: a stand-in; "" for Dropbox Sign
 	DropboxSignClientID   string // DROPBOX_SIGN_CLIENT_ID: the API app, when callbacks go to it
 	DropboxSignTestMode   bool
+	// Giphy for chat GIFs: GIPHY_API_KEY locally, the secret
+	// GIPHY_SECRET_ARN names in AWS; GIPHY_API_BASE_URL for a stand-in.
+	GiphyAPIKey     string
+	GiphySecretARN  string
+	GiphyAPIBaseURL string
+	// ChatWSEndpoint (CHAT_WS_ENDPOINT) is the WebSocket API's Management
+	// API endpoint (https://{api}.execute-api.{region}.amazonaws.com/{stage});
+	// "" sends no real-time frames (make dev sets its own).
+	ChatWSEndpoint string
 	// OpenAI or any OpenAI-compatible server: OPENAI_API_KEY locally, the
 	// secret OPENAI_SECRET_ARN names in AWS.
 	OpenAIKey       string
@@ -147,6 +156,11 @@ func Load(getenv Getenv) (Config, error) {
 		DropboxSignAPIBaseURL: get(EnvDropboxSignAPIBaseURL, ""),
 		DropboxSignClientID:   get(EnvDropboxSignClientID, ""),
 		DropboxSignTestMode:   get(EnvDropboxSignTestMode, "1") != "0",
+
+		GiphyAPIKey:     get(EnvGiphyAPIKey, ""),
+		GiphySecretARN:  get(EnvGiphySecretARN, ""),
+		GiphyAPIBaseURL: get(EnvGiphyAPIBaseURL, ""),
+		ChatWSEndpoint:  get(EnvChatWSEndpoint, ""),
 
 		OpenAIKey:       get(EnvOpenAIKey, ""),
 		OpenAISecretARN: get(EnvOpenAISecretARN, ""),

@@ -48,6 +48,14 @@ const (
 	EnvDropboxSignClientID   = "DROPBOX_SIGN_CLIENT_ID"
 	EnvDropboxSignTestMode   = "DROPBOX_SIGN_TEST_MODE"
 
+	// Team chat: Giphy (GIPHY_API_KEY locally, the secret GIPHY_SECRET_ARN
+	// names in AWS, "unset" until set) and the WebSocket API's Management
+	// API endpoint that fan-out posts frames to.
+	EnvGiphyAPIKey     = "GIPHY_API_KEY"
+	EnvGiphySecretARN  = "GIPHY_SECRET_ARN"
+	EnvGiphyAPIBaseURL = "GIPHY_API_BASE_URL"
+	EnvChatWSEndpoint  = "CHAT_WS_ENDPOINT"
+
 	EnvOpenAIKey       = "OPENAI_API_KEY"
 	EnvOpenAISecretARN = "OPENAI_SECRET_ARN"
 	EnvOpenAIBaseURL   = "OPENAI_BASE_URL"

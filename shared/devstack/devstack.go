@@ -59,6 +59,9 @@ var Routers = map[string]platform.RouterFunc{
 	// E-signatures: the API and Dropbox Sign's callback.
 	routes.FnESign:              wire.ESignRouter,
 	routes.FnDropboxSignWebhook: wire.DropboxSignWebhookRouter,
+
+	// Team chat's HTTP routes; its WebSocket API is served by chatws.go.
+	routes.FnChat: wire.ChatRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -162,6 +165,7 @@ type Stack struct {
 	// Outbox holds the SMS and email of sandboxed channels (GET /dev/outbox).
 	Outbox    *messaging.Outbox
 	routers   map[string]*httpapi.Router
+	ws        *wsHub // the chat WebSocket API (chatws.go)
 	streamers map[string]StreamFunc
 	sleep     func(context.Context, time.Duration) error
 	ipHeader  string
@@ -201,7 +205,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if s.S3, err = localaws.StartS3(filepath.Join(opts.DataDir, "s3.bolt")); err != nil {
 		return nil, fmt.Errorf("embedded s3: %w", err)
 	}
+	// The listener comes first: the chat functions post frames to this
+	// server's stand-in of the WebSocket Management API.
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok && s.srv == nil {
+			ln.Close()
+		}
+	}()
+	s.URL = "http://" + ln.Addr().String()
 	env := map[string]string{
+		"CHAT_WS_ENDPOINT":         s.URL + wsManagementPath,
 		"AWS_LAMBDA_FUNCTION_NAME": "devserver",
 		"TABLE_NAME":               store.DefaultTableName,
 		"DYNAMODB_ENDPOINT":        s.Dynamo.Endpoint(),
@@ -296,11 +313,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		})
 	}
 
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return nil, err
-	}
-	s.URL = "http://" + ln.Addr().String()
+	s.ws = newWSHub(wire.ChatWSHandler(s.Deps).Handle, s.Deps.Log)
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
@@ -369,6 +382,10 @@ func (s *Stack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (DNS rebinding); only loopback names may reach the dev stack.
 		p, _ := httpapi.ProblemFor(fault.E(fault.Forbidden, "The dev server answers only to localhost and loopback addresses."), "")
 		writeProblem(w, p)
+		return
+	}
+	if r.URL.Path == wsPath || strings.HasPrefix(r.URL.Path, wsManagementPath+"/") {
+		s.serveChatWS(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/dev/") {

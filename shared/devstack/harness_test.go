@@ -224,10 +224,13 @@ func runMain(m *testing.M) int {
 	defer openAI.Close()
 	dropboxSign := httptest.NewServer(dropboxSignFake)
 	defer dropboxSign.Close()
+	giphy := httptest.NewServer(giphyFake)
+	defer giphy.Close()
 	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL, "STRIPE_WEBHOOK_SECRET": webhookSecret,
 		"TWILIO_ACCOUNT_SID": twilioSID, "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_API_BASE_URL": twilio.URL, "PUBLIC_BASE_URL": publicURL,
 		"OPENAI_API_KEY": openAIKey, "OPENAI_BASE_URL": openAI.URL + "/v1", "OPENAI_MODEL": "test-model",
-		"DROPBOX_SIGN_API_KEY": dropboxSignKey, "DROPBOX_SIGN_API_BASE_URL": dropboxSign.URL}
+		"DROPBOX_SIGN_API_KEY": dropboxSignKey, "DROPBOX_SIGN_API_BASE_URL": dropboxSign.URL,
+		"GIPHY_API_KEY": giphyKey, "GIPHY_API_BASE_URL": giphy.URL}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
 		WrapDynamo: counted, WrapMembers: stale.wrap, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})

@@ -55,6 +55,9 @@ func newVictim(t *testing.T, role string) victim {
 	v.ids["summaryId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/summaries", nil).Body, "id")
 	v.ids["requestId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/signature-requests", map[string]any{
 		"signers": []map[string]any{{"name": "Vera Signer", "email": "vera@example.com"}}}).Body, "id")
+	v.ids["threadId"] = str(o.must(201, "POST", "/v1/chat/threads", map[string]any{"kind": "group", "name": "Victim team",
+		"memberIds": []string{v.member.userID}}).Body, "id")
+	v.ids["messageId"] = str(o.must(201, "POST", "/v1/chat/threads/"+v.ids["threadId"]+"/messages", map[string]any{"text": "Privileged chat"}).Body, "id")
 	return v
 }
 
@@ -69,7 +72,8 @@ func (v victim) snapshot() string {
 		"/v1/trust/reconciliations?accountId=" + ids["accountId"], "/v1/payments/account", "/v1/invoices", "/v1/invoices/" + ids["invoiceId"], "/v1/billing/credits",
 		"/v1/messages?clientId=" + ids["clientId"], "/v1/messaging/settings", "/v1/messaging/email-domains",
 		"/v1/matters/" + ids["matterId"] + "/summaries", "/v1/summaries/" + ids["summaryId"],
-		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests", "/v1/audit"} {
+		"/v1/signature-requests/" + ids["requestId"], "/v1/matters/" + ids["matterId"] + "/signature-requests", "/v1/audit",
+		"/v1/chat/threads", "/v1/chat/threads/" + ids["threadId"] + "/messages"} {
 		b.WriteString(o.must(200, "GET", path, nil).Raw)
 	}
 	return b.String()
@@ -213,6 +217,30 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		// Not hashed with the API key: refused before anything is read
 		// (the hashed ones are TestESign*'s).
 		body = map[string]any{"event": map[string]any{"event_time": "1669926463", "event_type": "signature_request_canceled", "event_hash": "00"}}
+	case "GET /v1/chat/threads", "GET /v1/chat/threads/{threadId}", "DELETE /v1/chat/threads/{threadId}/members/{userId}",
+		"GET /v1/chat/threads/{threadId}/messages", "DELETE /v1/chat/threads/{threadId}/messages/{messageId}",
+		"POST /v1/chat/threads/{threadId}/leave", "POST /v1/chat/tickets",
+		"GET /v1/compliance/chat/threads", "GET /v1/compliance/chat/threads/{threadId}/messages":
+	case "POST /v1/chat/threads":
+		body = map[string]any{"kind": "group", "name": "Sweep group", "memberIds": []string{v.ids["userId"]}}
+	case "POST /v1/chat/threads/{threadId}/members":
+		body = map[string]any{"userIds": []string{v.ids["userId"]}}
+	case "POST /v1/chat/threads/{threadId}/messages":
+		body = map[string]any{"text": "Planted"}
+	case "PATCH /v1/chat/threads/{threadId}/messages/{messageId}":
+		body = map[string]any{"text": "Changed by the other org"}
+	case "POST /v1/chat/threads/{threadId}/messages/{messageId}/reactions":
+		body = map[string]any{"emoji": "👍"}
+	case "DELETE /v1/chat/threads/{threadId}/messages/{messageId}/reactions":
+		path += "?emoji=%F0%9F%91%8D"
+	case "POST /v1/chat/threads/{threadId}/attachments":
+		body = map[string]any{"fileName": "planted.pdf", "contentType": "application/pdf", "size": 2048}
+	case "POST /v1/chat/threads/{threadId}/read":
+		body = map[string]any{"messageId": v.ids["messageId"]}
+	case "PUT /v1/chat/threads/{threadId}/mute":
+		body = map[string]any{"muted": true}
+	case "GET /v1/chat/gifs":
+		path += "?q=cats"
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).

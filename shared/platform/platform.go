@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -72,6 +73,12 @@ type Deps struct {
 	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
 	// root locally; nil in AWS without KMS_KEY_ID.
 	Sealer *envelope.Sealer
+	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
+	GiphyKey string
+	// AWS is the SDK configuration other AWS clients are built from (the
+	// WebSocket API's Management API): the Lambda's own in AWS, static
+	// local credentials in make dev.
+	AWS aws.Config
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -108,6 +115,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = store.NewLocalClient(cfg.DynamoEndpoint)
 		}
 		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
+		d.AWS = config.LocalAWS("")
 		tokenRoot = signingRoot
 		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
 			d.S3 = s3.NewFromConfig(config.LocalAWS(cfg.S3Endpoint), func(o *s3.Options) { o.UsePathStyle = true })
@@ -125,6 +133,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if lerr != nil {
 			return nil, fmt.Errorf("aws config: %w", lerr)
 		}
+		d.AWS = awsCfg
 		if dyn == nil && cfg.TableName != "" {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
@@ -170,6 +179,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 				d.DropboxSignKey = string(raw)
 			}
 		}
+		if err == nil && cfg.GiphySecretARN != "" {
+			var raw []byte
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.GiphySecretARN); err == nil && string(raw) != UnsetSecret {
+				d.GiphyKey = string(raw)
+			}
+		}
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
@@ -187,6 +202,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		d.StripeKey, d.StripeWebhookSecret, d.Queue = cfg.StripeSecretKey, cfg.StripeWebhookSecret, opts.Queue
 		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
 		d.DropboxSignKey = cfg.DropboxSignAPIKey
+		d.GiphyKey = cfg.GiphyAPIKey
 	}
 	if cfg.TableName != "" {
 		d.DB = store.New(dyn, cfg.TableName)

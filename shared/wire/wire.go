@@ -10,6 +10,7 @@ import (
 	"context"
 
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/chat"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -21,9 +22,11 @@ import (
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/dropboxsign"
+	"github.com/matterly/matterly/shared/providers/giphy"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/providers/stripe"
+	"github.com/matterly/matterly/shared/providers/wsapi"
 	"github.com/matterly/matterly/shared/summaries"
 	"github.com/matterly/matterly/shared/trust"
 )
@@ -199,4 +202,43 @@ func DropboxSignWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 // ESignWorker builds the worker of esign.FilesQueue.
 func ESignWorker(d *platform.Deps) *esign.Worker {
 	return esign.NewWorker(ESign(d))
+}
+
+// Giphy is the GIF provider the configuration names (GIPHY_API_KEY or the
+// Giphy secret, GIPHY_API_BASE_URL); nil without a key.
+func Giphy(d *platform.Deps) chat.GIFProvider {
+	c := giphy.New(giphy.Config{APIKey: d.GiphyKey, BaseURL: d.Config.GiphyAPIBaseURL})
+	if c == nil {
+		return nil // a nil *Client in the interface would not read as unset
+	}
+	return c
+}
+
+// ChatPusher posts frames through the WebSocket API's Management API
+// (CHAT_WS_ENDPOINT); nil without an endpoint.
+func ChatPusher(d *platform.Deps) chat.Pusher {
+	c := wsapi.New(d.AWS, d.Config.ChatWSEndpoint)
+	if c == nil {
+		return nil
+	}
+	return c
+}
+
+// Chat is the team chat service.
+func Chat(d *platform.Deps) *chat.Service {
+	var st *documents.Storage
+	if docs := Documents(d); docs != nil {
+		st = docs.Storage
+	}
+	return chat.NewService(d.DB, st, Giphy(d), ChatPusher(d), d.Log, d.Now)
+}
+
+// ChatRouter builds the chat function.
+func ChatRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return chat.NewRouter(Chat(d), d.RouterConfig())
+}
+
+// ChatWSHandler builds the chatws function: the WebSocket API's routes.
+func ChatWSHandler(d *platform.Deps) chat.WSHandler {
+	return chat.WSHandler{Svc: Chat(d)}
 }

@@ -1,0 +1,136 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/fault"
+)
+
+// GIFProvider is Giphy (shared/providers/giphy): search, and one GIF by
+// id. The API key stays on the server; a message's GIF is what the
+// provider says the id is, so a client cannot make a message show an
+// arbitrary URL.
+type GIFProvider interface {
+	Search(ctx context.Context, q string, limit int) ([]GIF, error)
+	GIF(ctx context.Context, id string) (GIF, error)
+}
+
+// ErrNoGIF is a GIF id the provider does not know.
+var ErrNoGIF = errors.New("chat: no such gif")
+
+// ErrGIFsNotConfigured answers GIF searches and GIF messages until the key is set.
+var ErrGIFsNotConfigured = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
+	Message: "GIFs are not configured: set GIPHY_API_KEY (and GIPHY_API_BASE_URL for a local stand-in) for make dev, or the Giphy secret in AWS."}
+
+func gifsDown(err error) error {
+	return &fault.Error{Kind: fault.Unavailable, RetryAfter: 30 * time.Second, Message: "Giphy is not answering; try again shortly.", Err: err}
+}
+
+// GIF search limits.
+const (
+	maxGIFQuery     = 50
+	defaultGIFLimit = 25
+	maxGIFLimit     = 50
+	gifCacheTTL     = 60 * time.Second
+	gifCacheEntries = 1000
+)
+
+// GIFPage is GET /v1/chat/gifs's answer.
+type GIFPage struct {
+	Items []GIF `json:"items"`
+}
+
+// SearchGIFs proxies a member's search to Giphy; the same search within a
+// minute is answered from this function instance's cache.
+func (s *Service) SearchGIFs(ctx context.Context, a caller.Caller, q, limitParam string) (GIFPage, error) {
+	var ck fault.Checker
+	q = strings.TrimSpace(q)
+	n := utf8.RuneCountInString(q)
+	ck.Check(n >= 1 && n <= maxGIFQuery && utf8.ValidString(q), "q", "must be 1 to 50 characters")
+	limit := defaultGIFLimit
+	if limitParam != "" {
+		v, err := strconv.Atoi(limitParam)
+		ck.Check(err == nil && v >= 1 && v <= maxGIFLimit, "limit", "must be an integer from 1 to 50")
+		limit = v
+	}
+	if err := ck.Err(); err != nil {
+		return GIFPage{}, err
+	}
+	if s.GIFs == nil {
+		return GIFPage{}, ErrGIFsNotConfigured
+	}
+	key := strings.ToLower(q) + "\x00" + strconv.Itoa(limit)
+	if items, ok := s.gifs.get(key, s.Now()); ok {
+		return GIFPage{Items: items}, nil
+	}
+	items, err := s.GIFs.Search(ctx, q, limit)
+	if err != nil {
+		return GIFPage{}, gifsDown(err)
+	}
+	if items == nil {
+		items = []GIF{}
+	}
+	s.gifs.put(key, items, s.Now())
+	return GIFPage{Items: items}, nil
+}
+
+func (s *Service) resolveGIF(ctx context.Context, id string) (GIF, error) {
+	if s.GIFs == nil {
+		return GIF{}, ErrGIFsNotConfigured
+	}
+	g, err := s.GIFs.GIF(ctx, id)
+	switch {
+	case errors.Is(err, ErrNoGIF):
+		return GIF{}, fault.Fields(fault.FieldError{Field: "gif.id", Message: "is not a Giphy GIF"})
+	case err != nil:
+		return GIF{}, gifsDown(err)
+	}
+	return g, nil
+}
+
+// gifCache keeps search answers for a minute.
+type gifCache struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]gifEntry
+}
+
+type gifEntry struct {
+	items []GIF
+	at    time.Time
+}
+
+func newGIFCache(ttl time.Duration) *gifCache { return &gifCache{ttl: ttl, m: map[string]gifEntry{}} }
+
+func (c *gifCache) get(key string, now time.Time) ([]GIF, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || now.Sub(e.at) >= c.ttl {
+		return nil, false
+	}
+	return e.items, true
+}
+
+func (c *gifCache) put(key string, items []GIF, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= gifCacheEntries {
+		for k, e := range c.m {
+			if now.Sub(e.at) >= c.ttl {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= gifCacheEntries {
+			c.m = map[string]gifEntry{}
+		}
+	}
+	c.m[key] = gifEntry{items: items, at: now}
+}

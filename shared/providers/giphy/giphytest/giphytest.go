@@ -1,0 +1,92 @@
+// Package giphytest is a stand-in for the Giphy API, for tests and the dev
+// server: it answers GET /v1/gifs/search and GET /v1/gifs/{id} in Giphy's
+// wire format, refuses a wrong api_key (401) and logs every request.
+package giphytest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Fake is the stand-in. Down makes it answer 503.
+type Fake struct {
+	Key  string
+	mu   sync.Mutex
+	log  []url.URL
+	down bool
+}
+
+// New returns a stand-in that accepts key.
+func New(key string) *Fake { return &Fake{Key: key} }
+
+// SetDown makes every answer a 503 (true) or normal again.
+func (f *Fake) SetDown(down bool) {
+	f.mu.Lock()
+	f.down = down
+	f.mu.Unlock()
+}
+
+// Requests returns the requests served so far.
+func (f *Fake) Requests() []url.URL {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.URL(nil), f.log...)
+}
+
+// GIFJSON is the Giphy object of the stand-in's GIF id.
+func GIFJSON(id string) map[string]any {
+	img := func(w, h int, kind string) map[string]any {
+		return map[string]any{"url": "https://media.giphy.example/media/" + id + "/" + kind + ".gif", "width": strconv.Itoa(w), "height": strconv.Itoa(h)}
+	}
+	return map[string]any{"type": "gif", "id": id, "title": "GIF " + id, "rating": "g",
+		"images": map[string]any{"original": img(480, 270, "giphy"), "fixed_width": img(200, 113, "200w"), "fixed_width_small": img(100, 56, "100w")}}
+}
+
+// Known reports whether the stand-in knows a GIF id: ids starting "gif".
+func Known(id string) bool { return strings.HasPrefix(id, "gif") }
+
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.log = append(f.log, *r.URL)
+	down := f.down
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case down:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	case r.Method != http.MethodGet:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	case r.URL.Query().Get("api_key") != f.Key:
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"meta":{"status":401,"msg":"Unauthorized"}}`))
+		return
+	}
+	q := r.URL.Query()
+	if r.URL.Path == "/v1/gifs/search" {
+		n, _ := strconv.Atoi(q.Get("limit"))
+		if n <= 0 || q.Get("rating") != "pg-13" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		data := []any{}
+		for i := range min(n, 3) {
+			data = append(data, GIFJSON(fmt.Sprintf("gif%s%d", strings.ReplaceAll(q.Get("q"), " ", ""), i)))
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": data, "meta": map[string]any{"status": 200}})
+		return
+	}
+	id, ok := strings.CutPrefix(r.URL.Path, "/v1/gifs/")
+	if !ok || !Known(id) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"data":[],"meta":{"status":404,"msg":"Not Found"}}`))
+		return
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"data": GIFJSON(id), "meta": map[string]any{"status": 200}})
+}
