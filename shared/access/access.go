@@ -106,6 +106,10 @@ const (
 	// E-signatures: sending documents to Dropbox Sign, cancel and remind.
 	SendSignatures Permission = "esign:send"
 	ReadSignatures Permission = "esign:read"
+
+	// Calendar: connecting one's own Microsoft calendar, reading members'
+	// events (others' private ones as busy only) and availability.
+	UseCalendar Permission = "calendar:use"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -179,6 +183,9 @@ var matrix = map[Permission][]Role{
 	// Sending a document for signature speaks for the firm: lawyers only.
 	SendSignatures: lawyers,
 	ReadSignatures: caseTeam,
+
+	// Everyone has a calendar and schedules with colleagues.
+	UseCalendar: everyone,
 }
 
 // Can reports whether role r holds permission p.

@@ -1,0 +1,424 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matterly/matterly/shared/calendar"
+	"github.com/matterly/matterly/shared/providers/msgraph/msgraphtest"
+	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
+)
+
+// The tests' Microsoft app registration.
+const (
+	msClientID     = "matterly-test-app"
+	msClientSecret = "ms_test_client_secret"
+)
+
+// msgraphFake stands in for Microsoft's login and Graph (see msgraphtest).
+var msgraphFake = msgraphtest.New(msClientID, msClientSecret, clock.Now)
+
+// connectCalendar connects a's Microsoft calendar (a stand-in user named
+// after a) through the browser flow, runs the first sync, and returns the
+// Microsoft user id and default calendar id.
+func connectCalendar(t *testing.T, a *account) (string, string) {
+	t.Helper()
+	user := "ms-" + a.userID
+	cal := msgraphFake.AddUser(user, strings.ToLower(a.username)+"@contoso.example", "Olive Owner")
+	callback := authorize(t, a, user)
+	r := a.do("GET", callback, nil)
+	if r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Fatalf("callback = %d %q %s", r.Status, r.Header.Get("Location"), r.Raw)
+	}
+	drain(t)
+	return user, cal
+}
+
+// authorize runs GET connect and the stand-in's authorize, signing user
+// in, and returns the callback path with its query.
+func authorize(t *testing.T, a *account, user string) string {
+	t.Helper()
+	r := a.must(200, "GET", "/v1/calendar/microsoft/connect", nil)
+	u, err := url.Parse(str(r.Body, "authorizeUrl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgraphFake.SignInNext(user)
+	resp, err := apiClient.Get(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	to, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != 302 || !strings.HasPrefix(to.String(), publicURL+"/v1/calendar/microsoft/callback?") {
+		t.Fatalf("authorize = %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return to.Path + "?" + to.RawQuery
+}
+
+// notify posts a change notification for each subscription of user, with
+// its clientState (or state, when set), and runs the queues.
+func notify(t *testing.T, user, state string) result {
+	t.Helper()
+	var items []map[string]any
+	for _, s := range msgraphFake.Subscriptions() {
+		if s.User == user {
+			cs := s.ClientState
+			if state != "" {
+				cs = state
+			}
+			items = append(items, map[string]any{"subscriptionId": s.ID, "clientState": cs, "changeType": "updated", "resource": s.Resource})
+		}
+	}
+	if len(items) == 0 {
+		t.Fatal("no subscription to notify")
+	}
+	r := (&client{t: t}).do("POST", "/webhooks/microsoft-graph", map[string]any{"value": items})
+	if r.Status != 202 {
+		t.Fatalf("notification = %d %s", r.Status, r.Raw)
+	}
+	drain(t)
+	return r
+}
+
+type calEvent struct {
+	ID, Source, Subject, ShowAs, SeriesMasterID, Type, BookingID, Location string
+	Start, End                                                             time.Time
+	Private                                                                bool
+}
+
+func listEvents(t *testing.T, a *account, from, to time.Time, userID string) []calEvent {
+	t.Helper()
+	q := url.Values{"from": {from.UTC().Format(time.RFC3339)}, "to": {to.UTC().Format(time.RFC3339)}}
+	if userID != "" {
+		q.Set("userId", userID)
+	}
+	r := a.must(200, "GET", "/v1/calendar/events?"+q.Encode(), nil)
+	var out struct{ Items []calEvent }
+	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.Items
+}
+
+func eventIDs(evs []calEvent) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.ID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// diff lists what a has and b has not.
+func diff(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// liveIDs are the stand-in's events of a calendar overlapping [from, to).
+func liveIDs(user, cal string, from, to time.Time) []string {
+	var out []string
+	for _, e := range msgraphFake.Events(user, cal) {
+		if e.End.After(from) && e.Start.Before(to) {
+			out = append(out, e.ID)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestCalendarConnectSyncNotify is the main flow: connect with
+// PKCE through a single-use state, the first sync (pages, a weekly series),
+// the subscription, the validation handshake, a change "in Outlook"
+// arriving through its notification, a forged clientState changing
+// nothing, @removed, a 410 resync ending with the same events, a 429, and
+// the disconnect.
+func TestCalendarConnectSyncNotify(t *testing.T) {
+	a := signup(t)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	user := "ms-" + a.userID
+	cal := msgraphFake.AddUser(user, strings.ToLower(a.username)+"@contoso.example", "Olive Owner")
+	for i := range 120 { // more than a page of 100
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "e" + strconv.Itoa(i), Subject: "Meeting " + strconv.Itoa(i), Start: day.Add(time.Duration(i) * time.Hour),
+			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute), Location: "Room 1", Attendees: []string{"ann@example.com"}})
+	}
+	msgraphFake.AddWeekly(user, cal, "series1", "Weekly review", day.Add(9*time.Hour), time.Hour, 4)
+
+	// Before the connect: nothing.
+	if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); r.Body["connected"] != false || str(r.Body, "status") != "disconnected" {
+		t.Errorf("before connect = %s", r.Raw)
+	}
+	r := a.must(200, "GET", "/v1/calendar/microsoft/connect", nil)
+	au, _ := url.Parse(str(r.Body, "authorizeUrl"))
+	q := au.Query()
+	if !strings.HasSuffix(au.Path, "/matterly-test/oauth2/v2.0/authorize") || q.Get("client_id") != msClientID || q.Get("code_challenge_method") != "S256" ||
+		len(q.Get("code_challenge")) != 43 || q.Get("scope") != "offline_access User.Read Calendars.ReadWrite Calendars.Read.Shared" ||
+		q.Get("redirect_uri") != publicURL+"/v1/calendar/microsoft/callback" || q.Get("state") == "" {
+		t.Errorf("authorize URL = %s", au)
+	}
+	callback := authorize(t, a, user)
+	// A tampered state changes nothing.
+	bad := strings.Replace(callback, "state=", "state=x", 1)
+	if r := a.do("GET", bad, nil); r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "calendar=error&reason=invalid_state") {
+		t.Errorf("tampered state = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	if r := a.do("GET", callback, nil); r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Fatalf("callback = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	// Reused: refused, and the connection stays as it is.
+	if r := a.do("GET", callback, nil); r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "reason=invalid_state") {
+		t.Errorf("reused state = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	drain(t)
+
+	st := a.must(200, "GET", "/v1/calendar/microsoft", nil)
+	var status calendar.Status
+	_ = json.Unmarshal([]byte(st.Raw), &status)
+	if !status.Connected || status.Status != "connected" || status.Account.Email != strings.ToLower(a.username)+"@contoso.example" || len(status.Calendars) != 2 ||
+		!status.Calendars[0].Sync || status.Calendars[1].Sync || !status.Calendars[1].Shared || status.LastSyncAt == nil {
+		t.Errorf("status = %s", st.Raw)
+	}
+	// The tokens are sealed at rest.
+	var tok struct{ Sealed string }
+	if err := stack.Deps.DB.Get(context.Background(), tenant.PK(a.orgID), "CALTOKEN#"+a.userID, &tok); err != nil || !strings.HasPrefix(tok.Sealed, "l1.") ||
+		strings.Contains(tok.Sealed, "at-") || strings.Contains(tok.Sealed, "rt-") {
+		t.Errorf("token item = %q, %v", tok.Sealed, err)
+	}
+	subs := 0
+	for _, s := range msgraphFake.Subscriptions() {
+		if s.User == user {
+			subs++
+			if s.NotificationURL != publicURL+"/webhooks/microsoft-graph" || s.LifecycleURL != s.NotificationURL || s.Resource != "/me/calendars/"+cal+"/events" ||
+				len(s.ClientState) < 32 || s.Expires.Sub(clock.Now()) > 7*24*time.Hour {
+				t.Errorf("subscription = %+v", s)
+			}
+		}
+	}
+	if subs != 1 {
+		t.Fatalf("%d subscriptions, want 1", subs)
+	}
+
+	from, to := day.Add(-time.Hour), day.AddDate(0, 0, 30)
+	got := listEvents(t, a, from, to, "")
+	if want := liveIDs(user, cal, from, to); !slices.Equal(eventIDs(got), want) || len(want) != 124 {
+		t.Fatalf("events = %d %v, want %d", len(got), eventIDs(got), len(want))
+	}
+	series := 0
+	for _, e := range got {
+		if e.SeriesMasterID == "series1" && e.Type == "occurrence" && e.Subject == "Weekly review" {
+			series++
+		}
+	}
+	if series != 4 {
+		t.Errorf("%d occurrences of the weekly series, want 4", series)
+	}
+
+	// The validation handshake: the token, decoded, as text/plain, at once.
+	if r := (&client{t: t}).do("POST", "/webhooks/microsoft-graph?validationToken=Validation%3A+Testing+client+application", nil); r.Status != 200 ||
+		r.Raw != "Validation: Testing client application" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("validation = %d %q %q", r.Status, r.Raw, r.Header.Get("Content-Type"))
+	}
+
+	// A change in Outlook, then its notification.
+	msgraphFake.Edit(user, cal, "e1", func(e *msgraphtest.Event) { e.Subject = "Moved meeting"; e.Start = e.Start.Add(15 * time.Minute) })
+	msgraphFake.Remove(user, cal, "e2")
+	msgraphFake.Calls()
+	// A forged clientState: 202, and nothing happens.
+	notify(t, user, "forged-client-state")
+	if calls := msgraphFake.Calls(); len(calls) != 0 {
+		t.Errorf("a forged notification made Graph calls: %v", calls)
+	}
+	notify(t, user, "")
+	if calls := msgraphFake.Calls(); len(calls) != 1 || !strings.Contains(calls[0], "/calendarView/delta") {
+		t.Errorf("a notification's sync = %v, want one delta call", calls)
+	}
+	got = listEvents(t, a, from, to, "")
+	if !slices.Equal(eventIDs(got), liveIDs(user, cal, from, to)) || slices.Contains(eventIDs(got), "e2") {
+		t.Errorf("after the change: %v", eventIDs(got))
+	}
+	for _, e := range got {
+		if e.ID == "e1" && (e.Subject != "Moved meeting" || !e.Start.Equal(day.Add(time.Hour+15*time.Minute))) {
+			t.Errorf("e1 = %+v", e)
+		}
+	}
+
+	// Graph drops the sync state: a full resync ends with the same events,
+	// none twice, and a 429 on the way is waited out.
+	msgraphFake.ResetDeltaOnce(user, cal)
+	msgraphFake.Remove(user, cal, "e3")
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "late", Subject: "Added", Start: day.Add(2 * time.Hour), End: day.Add(3 * time.Hour)})
+	msgraphFake.ThrottleNext(1)
+	notify(t, user, "")
+	got = listEvents(t, a, from, to, "")
+	if want := liveIDs(user, cal, from, to); !slices.Equal(eventIDs(got), want) {
+		t.Errorf("after the 410 resync: %d events, want %d; extra %v, missing %v", len(got), len(want), diff(eventIDs(got), want), diff(want, eventIDs(got)))
+	}
+
+	// An unchanged calendar: one Graph call.
+	msgraphFake.Calls()
+	a.must(202, "POST", "/v1/calendar/sync", nil)
+	drain(t)
+	if calls := msgraphFake.Calls(); len(calls) != 1 {
+		t.Errorf("unchanged sync = %v, want one call", calls)
+	}
+
+	// Disconnect: subscriptions at Graph, tokens and events gone.
+	a.must(204, "DELETE", "/v1/calendar/microsoft", nil)
+	for _, s := range msgraphFake.Subscriptions() {
+		if s.User == user {
+			t.Errorf("subscription %s left at Graph", s.ID)
+		}
+	}
+	if got := listEvents(t, a, from, to, ""); len(got) != 0 {
+		t.Errorf("%d events left after the disconnect", len(got))
+	}
+	if err := stack.Deps.DB.Get(context.Background(), tenant.PK(a.orgID), "CALTOKEN#"+a.userID, &tok); err == nil {
+		t.Error("token item left after the disconnect")
+	}
+}
+
+// calendarService is the calendar service over the stack, its waits instant.
+func calendarService() *calendar.Service {
+	svc := wire.Calendar(stack.Deps)
+	svc.Graph = wire.MSGraph(stack.Deps, func(context.Context, time.Duration) error { return nil })
+	svc.Sleep = func(context.Context, time.Duration) error { return nil }
+	return svc
+}
+
+// TestCalendarTokenRefresh: expired access tokens are refreshed, the
+// rotated refresh token replaces the old one, concurrent syncs refresh
+// once (no refresh token is ever presented twice), a 401 refreshes, and a
+// refused refresh marks the connection reconnect_required.
+func TestCalendarTokenRefresh(t *testing.T) {
+	a := signup(t)
+	user, cal := connectCalendar(t, a)
+	shared := "shared-" + user
+	a.must(200, "PATCH", "/v1/calendar/microsoft/calendars/"+shared, map[string]any{"sync": true})
+	drain(t)
+	svc := calendarService()
+	ctx := context.Background()
+
+	before := len(msgraphFake.Refreshes())
+	clock.Advance(2 * time.Hour) // the access token expired
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := cal
+			if i%2 == 1 {
+				c = shared
+			}
+			_, errs[i] = svc.Sync(ctx, a.orgID, a.userID, c)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Errorf("sync: %v", err)
+		}
+	}
+	used := msgraphFake.Refreshes()[before:]
+	if len(used) != 1 {
+		t.Errorf("refreshes = %v, want exactly one for four concurrent syncs", used)
+	}
+	// A 401 refreshes with the rotated token.
+	msgraphFake.ExpireAccess(user)
+	if _, err := svc.Sync(ctx, a.orgID, a.userID, cal); err != nil {
+		t.Fatalf("sync after a 401: %v", err)
+	}
+	all := msgraphFake.Refreshes()[before:]
+	if len(all) != 2 || all[0] == all[1] {
+		t.Errorf("refresh tokens presented = %v: each once, the rotated one second", all)
+	}
+	// Microsoft refuses the refresh token: reconnect required.
+	msgraphFake.RevokeRefresh(user)
+	msgraphFake.ExpireAccess(user)
+	if _, err := svc.Sync(ctx, a.orgID, a.userID, cal); err == nil {
+		t.Error("sync with a revoked refresh token succeeded")
+	}
+	a.login() // the app's own access token expired with the clock too
+	if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "reconnect_required" {
+		t.Errorf("status = %s", r.Raw)
+	}
+	// Reconnecting brings it back.
+	msgraphFake.SignInNext(user)
+	if r := a.do("GET", authorize(t, a, user), nil); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+		t.Errorf("reconnect = %q", r.Header.Get("Location"))
+	}
+	if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "connected" {
+		t.Errorf("status after reconnect = %s", r.Raw)
+	}
+}
+
+// TestCalendarSubscriptionLifecycle: the renewal schedule renews, a
+// renewal Graph lost recreates, and lifecycle notifications renew and
+// recreate.
+func TestCalendarSubscriptionLifecycle(t *testing.T) {
+	a := signup(t)
+	user, _ := connectCalendar(t, a)
+	sub := func() msgraphtest.Subscription {
+		for _, s := range msgraphFake.Subscriptions() {
+			if s.User == user {
+				return s
+			}
+		}
+		t.Fatal("no subscription")
+		return msgraphtest.Subscription{}
+	}
+	first := sub()
+	clock.Advance(6*24*time.Hour + time.Hour) // within a day of expiry
+	if err := calendarService().RunRenewals(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	drain(t)
+	renewed := sub()
+	if renewed.ID != first.ID || renewed.Renewals != 1 || !renewed.Expires.After(first.Expires) {
+		t.Errorf("renewed = %+v, first %+v", renewed, first)
+	}
+	// reauthorizationRequired renews.
+	post := func(s msgraphtest.Subscription, event string) {
+		r := (&client{t: t}).do("POST", "/webhooks/microsoft-graph", map[string]any{"value": []map[string]any{{"subscriptionId": s.ID, "clientState": s.ClientState,
+			"lifecycleEvent": event}}})
+		if r.Status != 202 {
+			t.Fatalf("lifecycle = %d %s", r.Status, r.Raw)
+		}
+		drain(t)
+	}
+	post(renewed, "reauthorizationRequired")
+	if s := sub(); s.Renewals != 2 {
+		t.Errorf("after reauthorizationRequired: %+v", s)
+	}
+	// subscriptionRemoved: a new subscription with a new clientState.
+	msgraphFake.DropSubscription(renewed.ID)
+	post(renewed, "subscriptionRemoved")
+	again := sub()
+	if again.ID == renewed.ID || again.ClientState == renewed.ClientState {
+		t.Errorf("recreated = %+v", again)
+	}
+	// A renewal of a subscription Graph lost recreates it.
+	msgraphFake.DropSubscription(again.ID)
+	if err := calendarService().Run(context.Background(), calendar.Job{Kind: calendar.JobRenew, OrgID: a.orgID, UserID: a.userID, CalendarID: "cal-" + user}); err != nil {
+		t.Fatal(err)
+	}
+	if s := sub(); s.ID == again.ID {
+		t.Errorf("lost subscription not recreated: %+v", s)
+	}
+	// The old subscription's clientState no longer counts.
+	notify(t, user, again.ClientState)
+}
