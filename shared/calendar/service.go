@@ -238,7 +238,8 @@ func (s *Service) callback(ctx context.Context, q url.Values) string {
 	if code == "" || len(code) > 4096 {
 		return "invalid_request"
 	}
-	if _, found, err := (tenant.Members{DB: s.DB}).Member(ctx, st.orgID, st.userID); err != nil || !found {
+	member, found, err := (tenant.Members{DB: s.DB}).Member(ctx, st.orgID, st.userID)
+	if err != nil || !found {
 		return "invalid_state"
 	}
 	tok, err := g.Exchange(ctx, code, row.Verifier, s.redirectURI())
@@ -256,7 +257,7 @@ func (s *Service) callback(ctx context.Context, q url.Values) string {
 		s.Log.Warn("calendars not listed", "orgId", st.orgID, "userId", st.userID, "err", err)
 		return "graph_failed"
 	}
-	if err := s.store(ctx, st.orgID, st.userID, tok, acct, cals); err != nil {
+	if err := s.store(ctx, caller.Caller{OrgID: st.orgID, UserID: st.userID, Role: member.Role}, tok, acct, cals); err != nil {
 		s.Log.Error("calendar connection not stored", "orgId", st.orgID, "userId", st.userID, "err", err)
 		return "unavailable"
 	}
@@ -287,7 +288,8 @@ func (s *Service) takeState(ctx context.Context, st state) (stateRow, error) {
 // store writes a new connection: the account, its calendars (the default
 // one synced), the sealed tokens, and the activity entry, replacing an
 // earlier connection of the member (whose events are then resynced).
-func (s *Service) store(ctx context.Context, orgID, userID string, tok Tokens, acct Account, cals []RemoteCalendar) error {
+func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct Account, cals []RemoteCalendar) error {
+	orgID, userID := a.OrgID, a.UserID
 	now := s.Now().UTC()
 	var old connRow
 	prev := s.DB.Get(ctx, tenant.PK(orgID), connSK(userID), &old)
@@ -341,7 +343,7 @@ func (s *Service) store(ctx context.Context, orgID, userID string, tok Tokens, a
 			}
 		}
 	}
-	rec, err := activity.Record(s.DB, caller.Caller{OrgID: orgID, UserID: userID}, now, activity.Entry{Action: "calendar.connected",
+	rec, err := activity.Record(s.DB, a, now, activity.Entry{Action: "calendar.connected",
 		EntityType: "calendarConnection", EntityID: userID})
 	if err != nil {
 		return err

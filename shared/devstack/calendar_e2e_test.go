@@ -422,3 +422,175 @@ func TestCalendarSubscriptionLifecycle(t *testing.T) {
 	// The old subscription's clientState no longer counts.
 	notify(t, user, again.ClientState)
 }
+
+// TestCalendarBookingWriteBack: a booking is written to the organizer's and
+// an attendee's Outlook with the booking id as transactionId (a retried job
+// makes no second event), private, with a body naming no client; a
+// Matterly edit patches both; an Outlook edit of the start and location
+// flows back into the booking (and its activity); the events list shows
+// the booking once; the organizer deleting the event in Outlook cancels
+// the booking and removes the attendee's copy.
+func TestCalendarBookingWriteBack(t *testing.T) {
+	a := signup(t)
+	m := a.member("attorney")
+	user, cal := connectCalendar(t, a)
+	mUser, _ := connectCalendar(t, m)
+	client := a.newClient("Casey Confidential")
+	matter := a.newMatter(client)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
+	b := a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Strategy call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339), "location": "Office 4", "attendees": []string{m.userID}})
+	id := str(b.Body, "id")
+	drain(t)
+	copyOf := func(u string) *msgraphtest.Event {
+		for _, c := range []string{"cal-" + u} {
+			for _, e := range msgraphFake.Events(u, c) {
+				if e.TransactionID == id {
+					return &e
+				}
+			}
+		}
+		return nil
+	}
+	mine, theirs := copyOf(user), copyOf(mUser)
+	if mine == nil || theirs == nil {
+		t.Fatalf("written copies: organizer %v, attendee %v", mine, theirs)
+	}
+	if mine.Subject != "Strategy call" || !mine.Start.Equal(start) || mine.Location != "Office 4" || mine.Sensitivity != "private" ||
+		!strings.Contains(mine.Body, "/matters/"+matter) || strings.Contains(mine.Body, "Casey") {
+		t.Errorf("written event = %+v", mine)
+	}
+	// A retried write-back finds the first event.
+	svc := calendarService()
+	if err := svc.WriteBack(context.Background(), a.orgID, id); err != nil {
+		t.Fatal(err)
+	}
+	// Even with its link lost, transactionId keeps it to one event.
+	_ = stack.Deps.DB.Transact(context.Background(), stack.Deps.DB.Delete(tenant.PK(a.orgID), "CALWRITE#"+id+"#"+a.userID, nil))
+	if err := svc.WriteBack(context.Background(), a.orgID, id); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range msgraphFake.Events(user, cal) {
+		if e.TransactionID == id {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Outlook events for the booking, want 1", n)
+	}
+
+	// A Matterly edit patches both copies.
+	a.must(200, "PATCH", "/v1/bookings/"+id, map[string]any{"title": "Strategy call (moved)"})
+	drain(t)
+	if c := copyOf(mUser); c == nil || c.Subject != "Strategy call (moved)" {
+		t.Errorf("attendee copy after the edit = %+v", c)
+	}
+
+	// The organizer's calendar synced the written event: the events list
+	// shows the booking once.
+	notify(t, user, "")
+	evs := listEvents(t, a, start.Add(-time.Hour), start.Add(2*time.Hour), "")
+	if len(evs) != 1 || evs[0].Source != "matterly" || evs[0].BookingID != id {
+		t.Errorf("events = %+v, want the booking once", evs)
+	}
+
+	// Outlook edit of start and location flows back (Outlook's change is later).
+	clock.Advance(time.Minute)
+	moved := start.Add(2 * time.Hour)
+	msgraphFake.Edit(user, cal, mine.ID, func(e *msgraphtest.Event) { e.Start, e.End, e.Location = moved, moved.Add(time.Hour), "Room 9" })
+	notify(t, user, "")
+	got := a.must(200, "GET", "/v1/bookings/"+id, nil)
+	if str(got.Body, "startsAt") != moved.Format(time.RFC3339) || str(got.Body, "location") != "Room 9" {
+		t.Errorf("booking after the Outlook edit = %s", got.Raw)
+	}
+	act := a.must(200, "GET", "/v1/activity", nil)
+	if !strings.Contains(act.Raw, `"action":"booking.updated"`) || !strings.Contains(act.Raw, "Microsoft 365 calendar sync") {
+		t.Errorf("activity does not show the Outlook change: %.1500s", act.Raw)
+	}
+	drain(t)
+	if c := copyOf(mUser); c == nil || !c.Start.Equal(moved) || c.Location != "Room 9" {
+		t.Errorf("attendee copy after the Outlook edit = %+v", c)
+	}
+
+	// The organizer deletes it in Outlook: the booking is canceled and the
+	// attendee's copy removed.
+	msgraphFake.Remove(user, cal, mine.ID)
+	notify(t, user, "")
+	got = a.must(200, "GET", "/v1/bookings/"+id, nil)
+	if str(got.Body, "status") != "canceled" {
+		t.Errorf("booking after the Outlook delete = %s", got.Raw)
+	}
+	drain(t)
+	if c := copyOf(mUser); c != nil {
+		t.Errorf("attendee copy left after the cancel: %+v", c)
+	}
+}
+
+// TestCalendarAvailability: two members' busy time (synced busy events,
+// a booking; free and private events count as they show) and their
+// common free slots inside their working hours; another member's private
+// event shows as busy only.
+func TestCalendarAvailability(t *testing.T) {
+	a := signup(t) // org time zone America/New_York
+	m := a.member("staff")
+	user, cal := connectCalendar(t, a)
+	a.must(200, "PUT", "/v1/calendar/working-hours", map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "start": "09:00", "end": "17:00"})
+	m.must(200, "PUT", "/v1/calendar/working-hours", map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "start": "10:00", "end": "18:00"})
+	if r := m.must(200, "GET", "/v1/calendar/working-hours", nil); str(r.Body, "start") != "10:00" {
+		t.Errorf("working hours = %s", r.Raw)
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	now := clock.Now().In(ny)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, ny).AddDate(0, 0, 7)
+	for day.Weekday() != time.Wednesday {
+		day = day.AddDate(0, 0, 1)
+	}
+	at := func(h, min int) time.Time { return time.Date(day.Year(), day.Month(), day.Day(), h, min, 0, 0, ny) }
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "busy-" + a.userID, Subject: "Court", Start: at(11, 0), End: at(12, 30)})
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "free-" + a.userID, Subject: "Lunch maybe", Start: at(13, 0), End: at(14, 0), ShowAs: "free"})
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "priv-" + a.userID, Subject: "Doctor", Start: at(15, 0), End: at(15, 30), Sensitivity: "private"})
+	notify(t, user, "")
+	client := a.newClient("Casey Client")
+	a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "title": "Intake", "startsAt": at(16, 0).Format(time.RFC3339),
+		"endsAt": at(16, 30).Format(time.RFC3339), "attendees": []string{m.userID}})
+	drain(t)
+
+	q := url.Values{"userIds": {a.userID + "," + m.userID}, "from": {at(0, 0).UTC().Format(time.RFC3339)}, "to": {at(0, 0).AddDate(0, 0, 1).UTC().Format(time.RFC3339)},
+		"duration": {"30"}}
+	r := m.must(200, "GET", "/v1/calendar/availability?"+q.Encode(), nil)
+	var av calendar.Availability
+	if err := json.Unmarshal([]byte(r.Raw), &av); err != nil {
+		t.Fatal(err)
+	}
+	iv := func(h1, m1, h2, m2 int) calendar.Interval { return calendar.Interval{Start: at(h1, m1).UTC(), End: at(h2, m2).UTC()} }
+	wantBusyA := []calendar.Interval{iv(11, 0, 12, 30), iv(15, 0, 15, 30), iv(16, 0, 16, 30)}
+	wantBusyM := []calendar.Interval{iv(16, 0, 16, 30)}
+	if len(av.Members) != 2 || !slices.Equal(av.Members[0].Busy, wantBusyA) || !slices.Equal(av.Members[1].Busy, wantBusyM) {
+		t.Errorf("busy = %+v", av.Members)
+	}
+	// Common hours 10:00-17:00, minus 11:00-12:30, 15:00-15:30, 16:00-16:30.
+	wantFree := []calendar.Interval{iv(10, 0, 11, 0), iv(12, 30, 15, 0), iv(15, 30, 16, 0), iv(16, 30, 17, 0)}
+	if !slices.Equal(av.Free, wantFree) || av.TimeZone != "America/New_York" {
+		t.Errorf("free = %+v (%s), want %+v", av.Free, av.TimeZone, wantFree)
+	}
+	// The member sees the owner's private event as busy only.
+	for _, e := range listEvents(t, m, at(0, 0), at(23, 0), a.userID) {
+		if e.ID == "priv-"+a.userID && (!e.Private || e.Subject != "") {
+			t.Errorf("another member's private event = %+v", e)
+		}
+		if e.ID == "busy-"+a.userID && e.Subject != "Court" {
+			t.Errorf("another member's normal event = %+v", e)
+		}
+	}
+	// Bad input: 422 naming the field; another org's member: 404.
+	bad := url.Values{"from": {"yesterday"}, "to": {q.Get("to")}}
+	if r := m.do("GET", "/v1/calendar/availability?"+bad.Encode(), nil); r.Status != 422 || !strings.Contains(r.Raw, `"field":"from"`) {
+		t.Errorf("bad from = %d %s", r.Status, r.Raw)
+	}
+	other := signup(t)
+	q.Set("userIds", other.userID)
+	if r := m.do("GET", "/v1/calendar/availability?"+q.Encode(), nil); r.Status != 404 {
+		t.Errorf("another org's member = %d %s", r.Status, r.Raw)
+	}
+}
