@@ -563,7 +563,9 @@ func TestCalendarAvailability(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Raw), &av); err != nil {
 		t.Fatal(err)
 	}
-	iv := func(h1, m1, h2, m2 int) calendar.Interval { return calendar.Interval{Start: at(h1, m1).UTC(), End: at(h2, m2).UTC()} }
+	iv := func(h1, m1, h2, m2 int) calendar.Interval {
+		return calendar.Interval{Start: at(h1, m1).UTC(), End: at(h2, m2).UTC()}
+	}
 	wantBusyA := []calendar.Interval{iv(11, 0, 12, 30), iv(15, 0, 15, 30), iv(16, 0, 16, 30)}
 	wantBusyM := []calendar.Interval{iv(16, 0, 16, 30)}
 	if len(av.Members) != 2 || !slices.Equal(av.Members[0].Busy, wantBusyA) || !slices.Equal(av.Members[1].Busy, wantBusyM) {
