@@ -596,3 +596,70 @@ func TestCalendarAvailability(t *testing.T) {
 		t.Errorf("another org's member = %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestCalendarSyncCosts counts what a delta sync costs: an unchanged
+// calendar is one Graph call, one DynamoDB read and no write; a page of 100
+// changed events is written in batches (BatchWriteItem of 25), not one
+// call per event.
+func TestCalendarSyncCosts(t *testing.T) {
+	a := signup(t)
+	user := "ms-" + a.userID
+	cal := msgraphFake.AddUser(user, strings.ToLower(a.username)+"@contoso.example", "Olive Owner")
+	day := clock.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	for i := range 100 {
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "c" + strconv.Itoa(i), Subject: "Meeting", Start: day.Add(time.Duration(i) * time.Hour),
+			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute)})
+	}
+	r := a.do("GET", authorize(t, a, user), nil)
+	if r.Status != 302 {
+		t.Fatalf("callback = %d", r.Status)
+	}
+	drain(t)
+	svc := calendarService()
+	sync := func(name string) (map[string]int, []string) {
+		trace := name + "-" + a.userID
+		msgraphFake.Calls()
+		ctx := context.WithValue(context.Background(), traceKey{}, trace)
+		if _, err := svc.Sync(ctx, a.orgID, a.userID, cal); err != nil {
+			t.Fatal(err)
+		}
+		return calls.Of(result{trace: trace}), msgraphFake.Calls()
+	}
+	db, graph := sync("unchanged")
+	writes := 0
+	for op, n := range db {
+		if isWrite(op) {
+			writes += n
+		}
+	}
+	if len(graph) != 1 || writes != 0 || db["BatchGetItem"] != 1 || len(db) != 1 {
+		t.Errorf("unchanged calendar: Graph %v, DynamoDB %v; want 1 call, 1 BatchGetItem and no write", graph, db)
+	}
+	t.Logf("unchanged calendar: %d Graph call(s), DynamoDB %v", len(graph), db)
+
+	for i := range 100 {
+		msgraphFake.Edit(user, cal, "c"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Moved" })
+	}
+	db, graph = sync("changed")
+	if len(graph) != 1 || db["BatchWriteItem"] != 4 || db["PutItem"]+db["UpdateItem"] > 0 || db["TransactWriteItems"] != 1 {
+		t.Errorf("100 changed events: Graph %v, DynamoDB %v; want 1 call, 4 BatchWriteItem and the delta link in 1 transaction", graph, db)
+	}
+	t.Logf("100 changed events: %d Graph call(s), DynamoDB %v", len(graph), db)
+
+	// Notification to event visible: the webhook, the queued sync, the read.
+	var took []time.Duration
+	for i := range 5 {
+		clock.Advance(6 * time.Second) // past the notification dedupe window
+		subject := "Visible " + strconv.Itoa(i)
+		msgraphFake.Edit(user, cal, "c1", func(e *msgraphtest.Event) { e.Subject = subject })
+		start := time.Now()
+		notify(t, user, "")
+		evs := listEvents(t, a, day, day.Add(2*time.Hour), "")
+		took = append(took, time.Since(start))
+		if !slices.ContainsFunc(evs, func(e calEvent) bool { return e.Subject == subject }) {
+			t.Fatalf("change %d not visible after its notification", i)
+		}
+	}
+	slices.Sort(took)
+	t.Logf("notification to visible: p50 %v (of %v)", took[len(took)/2], took)
+}
