@@ -605,7 +605,7 @@ func TestCalendarSyncCosts(t *testing.T) {
 	a := signup(t)
 	user := "ms-" + a.userID
 	cal := msgraphFake.AddUser(user, strings.ToLower(a.username)+"@contoso.example", "Olive Owner")
-	day := clock.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 	for i := range 100 {
 		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "c" + strconv.Itoa(i), Subject: "Meeting", Start: day.Add(time.Duration(i) * time.Hour),
 			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute)})
