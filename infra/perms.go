@@ -37,6 +37,11 @@ type perms struct {
 	ESign bool
 	// ESignFiles sends to the signed-file queue (the e-signature worker's).
 	ESignFiles bool
+	// Calendar reads the Microsoft client secret and seals and opens OAuth
+	// tokens (GenerateDataKey and Decrypt on the calendar token key).
+	Calendar bool
+	// CalendarQueue sends to the calendar sync queue (the calendar worker's).
+	CalendarQueue bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -90,6 +95,12 @@ var functionPerms = map[string]perms{
 	// The callback checks event hashes with the API key, applies events to
 	// requests and queues signed-file downloads.
 	routes.FnDropboxSignWebhook: {Table: true, Secret: true, ESign: true, ESignFiles: true},
+	// The calendar function connects (a code exchange, /me and the
+	// calendars: three Microsoft calls), reads events and queues syncs.
+	routes.FnCalendar: {Table: true, Secret: true, Calendar: true, CalendarQueue: true, TimeoutSeconds: 30},
+	// Graph's notifications: the clientState check reads the subscription
+	// map; work is queued. No tokens, no Microsoft secret.
+	routes.FnMSGraphWebhook: {Table: true, Secret: true, CalendarQueue: true},
 }
 
 // permsFor returns the permissions of one function.
