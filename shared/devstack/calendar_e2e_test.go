@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/calendar"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/providers/msgraph/msgraphtest"
+	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 	"github.com/matterly/matterly/shared/wire"
 )
@@ -662,4 +665,63 @@ func TestCalendarSyncCosts(t *testing.T) {
 	}
 	slices.Sort(took)
 	t.Logf("notification to visible: p50 %v (of %v)", took[len(took)/2], took)
+}
+
+// TestCalendarPrivacy: the export lists a member's synced events and
+// connection without tokens; the erasure removes the subscriptions at
+// Graph, the tokens, the events and the working hours.
+func TestCalendarPrivacy(t *testing.T) {
+	a := signup(t)
+	user, cal := connectCalendar(t, a)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "p-" + a.userID, Subject: "Private matter", Start: day, End: day.Add(time.Hour)})
+	notify(t, user, "")
+	a.must(200, "PUT", "/v1/calendar/working-hours", map[string]any{"days": []string{"mon"}, "start": "09:00", "end": "12:00"})
+	svc := calendarService()
+	ctx := context.Background()
+	exp, err := svc.ExportMember(ctx, a.orgID, a.userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(exp)
+	if len(exp.Events) != 1 || exp.Events[0].Subject != "Private matter" || exp.Account == nil || exp.WorkingHours == nil ||
+		strings.Contains(string(raw), "at-") || strings.Contains(string(raw), "l1.") {
+		t.Errorf("export = %s", raw)
+	}
+	if org, err := svc.ExportOrg(ctx, a.orgID); err != nil || len(org) != 1 {
+		t.Errorf("org export = %d, %v", len(org), err)
+	}
+	owner := caller.Caller{OrgID: a.orgID, UserID: a.userID, Role: access.Owner}
+	if err := svc.DeleteMember(ctx, owner, a.orgID, a.userID); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range msgraphFake.Subscriptions() {
+		if s.User == user {
+			t.Errorf("subscription %s left at Graph", s.ID)
+		}
+	}
+	left, err := queryLeft(a.orgID, a.userID)
+	if err != nil || len(left) != 0 {
+		t.Errorf("calendar items left after the erasure: %v, %v", left, err)
+	}
+	if exp, _ := svc.ExportMember(ctx, a.orgID, a.userID); exp.Account != nil || len(exp.Events) != 0 || exp.WorkingHours != nil {
+		t.Errorf("export after the erasure = %+v", exp)
+	}
+}
+
+// queryLeft lists the sort keys of the member's calendar items.
+func queryLeft(orgID, userID string) ([]string, error) {
+	var out []string
+	for _, pf := range []string{"CALCONN#", "CALTOKEN#", "CALSYNC#", "CALEVT#", "CALHOURS#", "CALWRITE#"} {
+		var rows []struct{ SK string }
+		if _, err := stack.Deps.DB.QueryPage(context.Background(), store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true}, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if strings.Contains(r.SK, userID) {
+				out = append(out, r.SK)
+			}
+		}
+	}
+	return out, nil
 }
