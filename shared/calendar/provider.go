@@ -40,7 +40,7 @@ type Graph interface {
 type Tokens struct {
 	Access    string
 	Refresh   string
-	ExpiresAt time.Time
+	ExpiresIn time.Duration // from when Microsoft answered
 }
 
 // Account is the signed-in Microsoft user (GET /me).

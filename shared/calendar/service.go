@@ -324,7 +324,7 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 		return err
 	}
 	tk, err := s.DB.Put(tokenRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: tokenSK(userID), Type: "calendarToken"}, Sealed: sealed,
-		ExpiresAt: tok.ExpiresAt.UTC(), Version: version}, nil)
+		ExpiresAt: now.Add(tok.ExpiresIn), Version: version}, nil)
 	if err != nil {
 		return err
 	}
@@ -451,7 +451,7 @@ func (s *Service) accessTokenFrom(ctx context.Context, orgID, userID string, fir
 			return "", err
 		}
 		put, err := s.DB.Put(tokenRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: tokenSK(userID), Type: "calendarToken"}, Sealed: sealed,
-			ExpiresAt: tok.ExpiresAt.UTC(), Version: tr.Version + 1}, &store.Cond{Expr: "version = :v", Values: map[string]types.AttributeValue{":v": store.N(tr.Version)}})
+			ExpiresAt: now.Add(tok.ExpiresIn), Version: tr.Version + 1}, &store.Cond{Expr: "version = :v", Values: map[string]types.AttributeValue{":v": store.N(tr.Version)}})
 		if err != nil {
 			return "", err
 		}

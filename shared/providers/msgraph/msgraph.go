@@ -151,7 +151,7 @@ func (c *Client) token(ctx context.Context, op string, form url.Values) (calenda
 	if ans.ExpiresIn <= 0 {
 		ans.ExpiresIn = 3600
 	}
-	return calendar.Tokens{Access: ans.AccessToken, Refresh: ans.RefreshToken, ExpiresAt: time.Now().Add(time.Duration(ans.ExpiresIn) * time.Second)}, nil
+	return calendar.Tokens{Access: ans.AccessToken, Refresh: ans.RefreshToken, ExpiresIn: time.Duration(ans.ExpiresIn) * time.Second}, nil
 }
 
 // call sends one Graph request and decodes a 2xx answer into out. 429 and
