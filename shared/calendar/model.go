@@ -63,15 +63,6 @@ type connRow struct {
 	UpdatedAt  time.Time  `dynamodbav:"updatedAt"`
 }
 
-func (c connRow) defaultCalendar() string {
-	for _, cal := range c.Calendars {
-		if cal.IsDefault {
-			return cal.ID
-		}
-	}
-	return ""
-}
-
 // tokenRow holds a connection's sealed tokens. Version counts refreshes:
 // a refresh is written only over the version it started from, and a lease
 // lets one refresh run at a time, so a refresh token is never sent after
