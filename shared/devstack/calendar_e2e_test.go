@@ -302,11 +302,11 @@ func calendarService() *calendar.Service {
 	return svc
 }
 
-// TestCalendarTokenRefresh: expired access tokens are refreshed, the
+// TestCalendarConcurrentTokenRefresh: expired access tokens are refreshed, the
 // rotated refresh token replaces the old one, concurrent syncs refresh
 // once (no refresh token is ever presented twice), a 401 refreshes, and a
 // refused refresh marks the connection reconnect_required.
-func TestCalendarTokenRefresh(t *testing.T) {
+func TestCalendarConcurrentTokenRefresh(t *testing.T) {
 	a := signup(t)
 	user, cal := connectCalendar(t, a)
 	shared := "shared-" + user
