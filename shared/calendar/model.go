@@ -69,8 +69,8 @@ type connRow struct {
 // the one that replaced it was issued.
 type tokenRow struct {
 	store.Keys
-	Sealed     string    `dynamodbav:"sealed"` // envelope of tokenPair
-	ExpiresAt  time.Time `dynamodbav:"expiresAt"`
+	Sealed     string    `dynamodbav:"sealed"`          // envelope of tokenPair
+	ExpiresAt  time.Time `dynamodbav:"accessExpiresAt"` // not the table's TTL attribute: the tokens outlive the access token
 	Version    int64     `dynamodbav:"version"`
 	LeaseUntil time.Time `dynamodbav:"leaseUntil"`
 }
@@ -145,8 +145,8 @@ type stateRow struct {
 	store.Keys
 	UserID   string    `dynamodbav:"userId"`
 	Verifier string    `dynamodbav:"verifier"`
-	Expires  time.Time `dynamodbav:"expires"`
-	TTL      int64     `dynamodbav:"ttl"`
+	Expires  time.Time `dynamodbav:"validUntil"`
+	TTL      int64     `dynamodbav:"expiresAt"` // store.AttrTTL: DynamoDB removes unused states
 }
 
 // writeRow links a booking to the Outlook event written for one member.
