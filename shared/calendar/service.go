@@ -296,6 +296,16 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if prev != nil && !errors.Is(prev, store.ErrNotFound) {
 		return prev
 	}
+	if prev == nil && old.AccountID != acct.ID {
+		// Another Microsoft account: the old one's calendars, delta links
+		// and subscriptions mean nothing to the new one.
+		for _, c := range old.Calendars {
+			if err := s.dropCalendar(ctx, orgID, userID, c.ID); err != nil {
+				return err
+			}
+		}
+		old.Calendars = nil
+	}
 	row := connRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: connSK(userID), Type: "calendarConnection"}, UserID: userID, AccountID: acct.ID,
 		Email: strings.ToLower(acct.Email), Name: acct.Name, Status: StatusConnected, CreatedAt: now, UpdatedAt: now}
 	chosen := map[string]bool{}

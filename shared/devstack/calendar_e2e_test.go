@@ -725,3 +725,32 @@ func queryLeft(orgID, userID string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// TestCalendarReconnectOtherAccount: connecting another Microsoft account
+// replaces the first one's calendars, events and subscriptions.
+func TestCalendarReconnectOtherAccount(t *testing.T) {
+	a := signup(t)
+	first, cal := connectCalendar(t, a)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	msgraphFake.Put(first, cal, msgraphtest.Event{ID: "old-" + a.userID, Subject: "Old account", Start: day, End: day.Add(time.Hour)})
+	notify(t, first, "")
+	second := "ms2-" + a.userID
+	cal2 := msgraphFake.AddUser(second, "second-"+strings.ToLower(a.username)+"@contoso.example", "Olive Again")
+	msgraphFake.Put(second, cal2, msgraphtest.Event{ID: "new-" + a.userID, Subject: "New account", Start: day, End: day.Add(time.Hour)})
+	if r := a.do("GET", authorize(t, a, second), nil); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+		t.Fatalf("second connect = %q", r.Header.Get("Location"))
+	}
+	drain(t)
+	evs := listEvents(t, a, day, day.Add(2*time.Hour), "")
+	if got := eventIDs(evs); !slices.Equal(got, []string{"new-" + a.userID}) {
+		t.Errorf("events = %v, want only the new account's", got)
+	}
+	for _, s := range msgraphFake.Subscriptions() {
+		if s.User == first {
+			t.Errorf("the first account's subscription %s is left", s.ID)
+		}
+	}
+	if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); !strings.Contains(r.Raw, "second-") || strings.Contains(r.Raw, "cal-"+first) {
+		t.Errorf("status = %s", r.Raw)
+	}
+}
