@@ -754,3 +754,24 @@ func TestCalendarReconnectOtherAccount(t *testing.T) {
 		t.Errorf("status = %s", r.Raw)
 	}
 }
+
+// TestCalendarCanceledBookingNoReminder: a booking canceled from Outlook
+// sends its client no appointment reminder.
+func TestCalendarCanceledBookingNoReminder(t *testing.T) {
+	o := newSMSOrg(t)
+	start := clock.Now().Add(23 * time.Hour).UTC().Truncate(time.Minute)
+	id := str(o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": o.clientID, "title": "Consultation", "startsAt": start.Format(time.RFC3339),
+		"endsAt": start.Add(time.Hour).Format(time.RFC3339), "smsReminder": true}).Body, "id")
+	drain(t)
+	a := caller.Caller{OrgID: o.orgID, UserID: o.userID, Role: access.Owner}
+	if err := calendarService().CRM.CancelBooking(context.Background(), a, id, "its event was deleted in Outlook"); err != nil {
+		t.Fatal(err)
+	}
+	if err := stack.Scheduler.Trigger(context.Background(), ReminderSchedule); err != nil {
+		t.Fatal(err)
+	}
+	drain(t)
+	if sent := twilioFake.to(o.phone); len(sent) != 0 {
+		t.Errorf("reminders sent for a canceled booking: %v", sent)
+	}
+}
