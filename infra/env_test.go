@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
@@ -18,13 +19,14 @@ import (
 // functionNeeds are the needs each function's main states (StartHTTP's
 // config.HTTP for the route table's functions). tokenkey reads no config.
 var functionNeeds = map[string][]config.Need{
-	fnStripeWorker:  {config.Table},
-	fnRelay:         {config.Table, config.Events},
-	fnMessageWorker: {config.Table, config.Signing}, // StartHandler's default
-	fnNotifier:      {config.Table, config.Signing},
-	fnAIWorker:      {config.Table, config.Signing},
-	fnESignWorker:   {config.Table},
-	fnChatWS:        {config.Table},
+	fnStripeWorker:   {config.Table},
+	fnRelay:          {config.Table, config.Events},
+	fnMessageWorker:  {config.Table, config.Signing}, // StartHandler's default
+	fnNotifier:       {config.Table, config.Signing},
+	fnAIWorker:       {config.Table, config.Signing},
+	fnESignWorker:    {config.Table},
+	fnChatWS:         {config.Table},
+	fnCalendarWorker: {config.Table},
 }
 
 // render spells a template value as the function would see it, with
@@ -128,6 +130,8 @@ func TestFunctionEnvironments(t *testing.T) {
 				{"queue " + payments.EventsQueue, cfg.QueueURLs[payments.EventsQueue] != "", p.StripeWebhook},
 				{"queue " + messaging.Queue, cfg.QueueURLs[messaging.Queue] != "", p.Messages},
 				{"queue " + summaries.Queue, cfg.QueueURLs[summaries.Queue] != "", p.Summaries},
+				{config.EnvMSClientSecretARN, cfg.MSClientSecretARN != "", p.Calendar},
+				{"queue " + calendar.Queue, cfg.QueueURLs[calendar.Queue] != "", p.CalendarQueue},
 			} {
 				if c.set != c.want {
 					t.Errorf("%s set %v, permsFor grants %v", c.what, c.set, c.want)

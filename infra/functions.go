@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
@@ -117,6 +118,17 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.ESignFiles {
 			queues = append(queues, esign.FilesQueue+"="+*d.esign.files.QueueUrl())
 			d.esign.files.GrantSendMessages(fn)
+		}
+		if p.Calendar {
+			for k, v := range d.calendar.env(props) {
+				setEnv(k, v)
+			}
+			d.calendar.secret.GrantRead(fn, nil)
+			d.calendar.grantTokens(fn)
+		}
+		if p.CalendarQueue {
+			queues = append(queues, calendar.Queue+"="+*d.calendar.queue.QueueUrl())
+			d.calendar.queue.GrantSendMessages(fn)
 		}
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)

@@ -63,6 +63,8 @@ func main() {
 	aiModel, _ := app.Node().TryGetContext(jsii.String(ContextOpenAIModel)).(string)
 	dbxClient, _ := app.Node().TryGetContext(jsii.String(ContextDropboxSignClientID)).(string)
 	dbxTestMode, _ := app.Node().TryGetContext(jsii.String(ContextDropboxSignTestMode)).(string)
+	msClient, _ := app.Node().TryGetContext(jsii.String(ContextMSClientID)).(string)
+	msTenant, _ := app.Node().TryGetContext(jsii.String(ContextMSTenantID)).(string)
 	NewMatterlyStack(app, "Matterly", &MatterlyStackProps{
 		CodeDir:         codeDir,
 		CorsOrigins:     origins,
@@ -73,6 +75,7 @@ func main() {
 
 		DropboxSignClientID: dbxClient,
 		DropboxSignTestMode: dbxTestMode,
+		MSClientID:          msClient, MSTenantID: msTenant,
 	})
 	app.Synth(nil)
 }

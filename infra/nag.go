@@ -71,8 +71,8 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 		"in flight, so it is rotated by hand, never on a schedule.")
 	suppress(d.tokenSecret, "SMG4", "Access-token signing seed: rotated by hand with a deploy "+
 		"(-c tokenKeyVersion=N) that republishes the public key every function verifies with.")
-	for _, s := range []awscdk.Resource{d.stripe, d.webhook, d.messaging.twilio, d.ai.openai, d.esign.secret} {
-		suppress(s, "SMG4", "A provider's credential (Stripe, Twilio, OpenAI, Dropbox Sign): it is issued and "+
+	for _, s := range []awscdk.Resource{d.stripe, d.webhook, d.messaging.twilio, d.ai.openai, d.esign.secret, d.calendar.secret} {
+		suppress(s, "SMG4", "A provider's credential (Stripe, Twilio, OpenAI, Dropbox Sign, Microsoft): it is issued and "+
 			"rotated at the provider's dashboard, then put here by the operator; no rotation Lambda can mint one.")
 	}
 	suppress(stack.Node().FindChild(jsii.String("NotifierFailures")), "SQS3", "This queue is itself a "+

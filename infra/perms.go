@@ -43,6 +43,11 @@ type perms struct {
 	Seal bool
 	// Giphy reads the Giphy API key (GIPHY_SECRET_ARN).
 	Giphy bool
+	// Calendar reads the Microsoft client secret and seals and opens OAuth
+	// tokens (GenerateDataKey and Decrypt on the calendar token key).
+	Calendar bool
+	// CalendarQueue sends to the calendar sync queue (the calendar worker's).
+	CalendarQueue bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -100,6 +105,12 @@ var functionPerms = map[string]perms{
 	// Chat presigns attachments' PUT and GET URLs (the bucket), calls
 	// Giphy, and posts frames to the WebSocket API (newChatWebSocket).
 	routes.FnChat: {Table: true, Secret: true, Bucket: true, Giphy: true},
+	// The calendar function connects (a code exchange, /me and the
+	// calendars: three Microsoft calls), reads events and queues syncs.
+	routes.FnCalendar: {Table: true, Secret: true, Calendar: true, CalendarQueue: true, TimeoutSeconds: 30},
+	// Graph's notifications: the clientState check reads the subscription
+	// map; work is queued. No tokens, no Microsoft secret.
+	routes.FnMSGraphWebhook: {Table: true, Secret: true, CalendarQueue: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -44,6 +44,9 @@ type MatterlyStackProps struct {
 	// DropboxSignClientID is the Dropbox Sign API app; DropboxSignTestMode
 	// "0" sends legally binding requests ("" keeps test mode).
 	DropboxSignClientID, DropboxSignTestMode string
+	// MSClientID and MSTenantID are the Microsoft app registration of
+	// calendar sync ("" until registered: the calendar routes answer 503).
+	MSClientID, MSTenantID string
 }
 
 // NewMatterlyStack builds the whole backend: KMS key, table, bucket, signing
@@ -72,7 +75,8 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
 		{name: fnAIWorker, fn: newAIWorker(stack, d, props)},
-		{name: fnESignWorker, fn: newESignWorker(stack, d, props)}}
+		{name: fnESignWorker, fn: newESignWorker(stack, d, props)},
+		{name: fnCalendarWorker, fn: newCalendarWorker(stack, d, props, stage.Url(), urls[routes.FnMSGraphWebhook])}}
 	ws := newChatWebSocket(stack, d, props, functionNamed(fns, routes.FnChat))
 	background = append(background, function{name: fnChatWS, fn: ws.fn})
 	newAlarms(stack, append(fns, background...), r, api)
@@ -88,7 +92,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnChatWS)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnChatWS, fnCalendarWorker)
 }
 
 // codePath is where the build puts a function's deployment package.

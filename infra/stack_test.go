@@ -217,7 +217,8 @@ func statements(doc any) []obj {
 }
 
 func TestKMSKey(t *testing.T) {
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1)) })
+	// The data key, and the calendar's token key (infra/calendar.go).
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(2)) })
 	check(t, func() {
 		template.HasResource(jsii.String("AWS::KMS::Key"), obj{
 			"Properties":     obj{"EnableKeyRotation": true},
@@ -249,7 +250,8 @@ func onlyIDWith(t *testing.T, typ, prefix string) string {
 	return ""
 }
 
-func keyID(t *testing.T) string { return onlyID(t, "AWS::KMS::Key") }
+// keyID is the data key's logical id (the other key seals calendar tokens).
+func keyID(t *testing.T) string { return onlyIDWith(t, "AWS::KMS::Key", "DataKey") }
 
 // bucketID is the documents bucket's logical id (the other bucket holds its
 // access logs).
@@ -419,9 +421,9 @@ func TestBucketPolicy(t *testing.T) {
 
 func TestSigningSecret(t *testing.T) {
 	// The HMAC seed every function reads, the token seed only issuers read,
-	// the Stripe key and webhook secret, the Twilio credentials, the AI key
-	// the Dropbox Sign key and the Giphy key.
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(8)) })
+	// the Stripe key and webhook secret, the Twilio credentials, the AI key,
+	// the Dropbox Sign key, the Giphy key and the Microsoft client secret.
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(9)) })
 	check(t, func() {
 		template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj{
 			"GenerateSecretString": obj{"PasswordLength": 64, "ExcludePunctuation": true},
@@ -435,8 +437,8 @@ func TestFunctions(t *testing.T) {
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
 		// the event relay, the Stripe worker, the message worker, the notifier,
-		// the AI worker, the e-signature worker and the chat WebSocket API's.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+8)))
+		// the AI worker, the e-signature worker, the chat WebSocket API's and the calendar worker.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+9)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -478,7 +480,8 @@ func TestFunctions(t *testing.T) {
 			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments) {
 				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments)
 			}
-			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) {
+			// The calendar function seals tokens under its own key (TestCalendarPipeline).
+			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) && !permsFor(name).Calendar {
 				t.Errorf("KMS_KEY_ID = %v, want the key ARN", env["KMS_KEY_ID"])
 			}
 
@@ -1340,8 +1343,8 @@ func TestStripeEventPipeline(t *testing.T) {
 // speech function's URL streams (RESPONSE_STREAM) to the app's origins.
 func TestWebhookFunctionURL(t *testing.T) {
 	urls := ofType("AWS::Lambda::Url")
-	if len(urls) != 4 {
-		t.Fatalf("%d function URLs, want 4 (the Stripe, Twilio and Dropbox Sign webhooks, speech)", len(urls))
+	if len(urls) != 5 {
+		t.Fatalf("%d function URLs, want 5 (the Stripe, Twilio, Dropbox Sign and Microsoft Graph webhooks, speech)", len(urls))
 	}
 	for _, u := range urls {
 		p := props(u)
@@ -1353,7 +1356,7 @@ func TestWebhookFunctionURL(t *testing.T) {
 		case speech && (p["InvokeMode"] != "RESPONSE_STREAM" || fmt.Sprint(dig(p, "Cors", "AllowOrigins")) != fmt.Sprint(corsOrigins)):
 			t.Errorf("speech URL %v", p)
 		case !speech && !strings.Contains(target, functionID(t, routes.FnStripeWebhook)) && !strings.Contains(target, functionID(t, routes.FnTwilioWebhook)) &&
-			!strings.Contains(target, functionID(t, routes.FnDropboxSignWebhook)):
+			!strings.Contains(target, functionID(t, routes.FnDropboxSignWebhook)) && !strings.Contains(target, functionID(t, routes.FnMSGraphWebhook)):
 			t.Errorf("function URL %v", p)
 		}
 	}

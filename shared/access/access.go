@@ -113,6 +113,9 @@ const (
 	// and admins read every thread's full log for compliance monitoring.
 	UseChat            Permission = "chat:use"
 	ReadChatCompliance Permission = "chat:compliance"
+	// Calendar: connecting one's own Microsoft calendar, reading members'
+	// events (others' private ones as busy only) and availability.
+	UseCalendar Permission = "calendar:use"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -190,6 +193,8 @@ var matrix = map[Permission][]Role{
 	ReadAudit:          {Owner, Admin},
 	UseChat:            everyone,
 	ReadChatCompliance: {Owner, Admin},
+	// Everyone has a calendar and schedules with colleagues.
+	UseCalendar: everyone,
 }
 
 // Can reports whether role r holds permission p.

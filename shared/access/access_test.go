@@ -58,6 +58,8 @@ func TestCRMAndDocumentRules(t *testing.T) {
 		ReadBookings:          {true, true, true, true, true},
 		WriteBookings:         {true, true, true, true, false},
 		ReadActivity:          {true, true, true, true, false},
+		// Calendar (issue 19): everyone connects their own and schedules.
+		UseCalendar: {true, true, true, true, true},
 		// Trust (issue 7): owner, admin and billing keep the books;
 		// attorneys read their matters' ledgers; staff see nothing.
 		ReadTrust:        {true, true, false, false, true},

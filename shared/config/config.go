@@ -86,6 +86,20 @@ type Config struct {
 	OpenAIBaseURL   string // OPENAI_BASE_URL
 	OpenAIModel     string // OPENAI_MODEL
 	OpenAITTSModel  string // OPENAI_TTS_MODEL
+	// Microsoft 365 calendars (shared/calendar): MS_LOGIN_BASE_URL and
+	// MS_GRAPH_BASE_URL ("" for Microsoft; a stand-in locally), MS_TENANT_ID
+	// ("" is "common"), MS_CLIENT_ID, the client secret (MS_CLIENT_SECRET
+	// locally, the secret MS_CLIENT_SECRET_ARN names in AWS), and
+	// MS_GRAPH_NOTIFICATION_URL, where Graph posts change notifications
+	// (the webhook's function URL in AWS; PUBLIC_BASE_URL's
+	// /webhooks/microsoft-graph when unset).
+	MSLoginBaseURL         string
+	MSGraphBaseURL         string
+	MSTenantID             string
+	MSClientID             string
+	MSClientSecret         string
+	MSClientSecretARN      string
+	MSGraphNotificationURL string
 	// QueueURLs maps logical queue names to SQS URLs (QUEUE_URLS,
 	// "name=url,name=url"), set by CDK for the functions that send.
 	QueueURLs  map[string]string
@@ -167,6 +181,14 @@ func Load(getenv Getenv) (Config, error) {
 		OpenAIBaseURL:   get(EnvOpenAIBaseURL, ""),
 		OpenAIModel:     get(EnvOpenAIModel, ""),
 		OpenAITTSModel:  get(EnvOpenAITTSModel, ""),
+
+		MSLoginBaseURL:         get(EnvMSLoginBaseURL, ""),
+		MSGraphBaseURL:         get(EnvMSGraphBaseURL, ""),
+		MSTenantID:             get(EnvMSTenantID, ""),
+		MSClientID:             get(EnvMSClientID, ""),
+		MSClientSecret:         get(EnvMSClientSecret, ""),
+		MSClientSecretARN:      get(EnvMSClientSecretARN, ""),
+		MSGraphNotificationURL: get(EnvMSGraphNotificationURL, ""),
 	}
 	if n, err := strconv.Atoi(get(EnvSMSMaxSegments, "10")); err == nil && n > 0 && n <= 50 {
 		c.SMSMaxSegments = n

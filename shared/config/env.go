@@ -62,6 +62,17 @@ const (
 	EnvOpenAIModel     = "OPENAI_MODEL"
 	EnvOpenAITTSModel  = "OPENAI_TTS_MODEL"
 
+	// Microsoft 365 calendars: the app registration; the client secret is
+	// MS_CLIENT_SECRET locally and the secret MS_CLIENT_SECRET_ARN names in
+	// AWS ("unset" until set).
+	EnvMSLoginBaseURL         = "MS_LOGIN_BASE_URL"
+	EnvMSGraphBaseURL         = "MS_GRAPH_BASE_URL"
+	EnvMSTenantID             = "MS_TENANT_ID"
+	EnvMSClientID             = "MS_CLIENT_ID"
+	EnvMSClientSecret         = "MS_CLIENT_SECRET"
+	EnvMSClientSecretARN      = "MS_CLIENT_SECRET_ARN"
+	EnvMSGraphNotificationURL = "MS_GRAPH_NOTIFICATION_URL"
+
 	// Local stand-ins: set by make dev and make invoke, never in AWS.
 	EnvDevDataDir     = "DEV_DATA_DIR"
 	EnvDynamoEndpoint = "DYNAMODB_ENDPOINT"

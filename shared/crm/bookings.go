@@ -189,7 +189,8 @@ func (s *Service) UpdateBooking(ctx context.Context, a caller.Caller, id string,
 		b.UpdatedAt = s.Now().UTC()
 		b.setKeys(a.OrgID)
 		w, err := s.DB.Replace(b, store.Unchanged(before.UpdatedAt), "createdAt", "createdBy")
-		e := activity.Entry{Action: "booking.updated", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Fields: fields}
+		e := activity.Entry{Action: "booking.updated", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Fields: fields,
+			Event: "booking.updated"}
 		return edit{perm: access.WriteBookings, entry: e, items: append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...),
 			refused: func(err error) error {
 				if store.Failed(err, 1) || store.Failed(err, 2) {
@@ -208,8 +209,31 @@ func (s *Service) UpdateBooking(ctx context.Context, a caller.Caller, id string,
 func (s *Service) DeleteBooking(ctx context.Context, a caller.Caller, id string) error {
 	return s.deleteAsRead(ctx, a, bookingPfx+id, func() (time.Time, access.Permission, activity.Entry, error) {
 		b, err := s.Booking(ctx, a.OrgID, id)
-		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID}
+		e := activity.Entry{Action: "booking.deleted", EntityType: "booking", EntityID: id, ClientID: b.ClientID, MatterID: b.MatterID,
+			Event: "booking.deleted"}
 		return b.UpdatedAt, access.WriteBookings, e, err
+	})
+}
+
+// BookingCanceled is a canceled booking's Status.
+const BookingCanceled = "canceled"
+
+// CancelBooking marks a booking canceled, with detail saying why (the
+// calendar sync: its event was deleted in Outlook). One already canceled
+// is left as it is.
+func (s *Service) CancelBooking(ctx context.Context, a caller.Caller, id, detail string) error {
+	return s.updateAsRead(ctx, a, func() (edit, bool, error) {
+		b, err := s.Booking(ctx, a.OrgID, id)
+		if err != nil || b.Status == BookingCanceled {
+			return edit{}, false, err
+		}
+		before := b.UpdatedAt
+		b.Status, b.UpdatedAt = BookingCanceled, s.Now().UTC()
+		b.setKeys(a.OrgID)
+		w, err := s.DB.Replace(b, store.Unchanged(before), "createdAt", "createdBy")
+		e := activity.Entry{Action: "booking.canceled", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID,
+			Detail: detail, Event: "booking.canceled"}
+		return edit{perm: access.WriteBookings, entry: e, items: []types.TransactWriteItem{w}}, err == nil, err
 	})
 }
 

@@ -194,9 +194,12 @@ type Booking struct {
 	Attendees   List      `dynamodbav:"attendees,omitempty" json:"attendees"` // member ids
 	Description string    `dynamodbav:"description,omitempty" json:"description,omitempty"`
 	SMSReminder bool      `dynamodbav:"smsReminder" json:"smsReminder"`
-	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt   time.Time `dynamodbav:"createdAt" json:"createdAt"`
-	UpdatedAt   time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	// Status is "canceled" once the organizer deleted the booking's event
+	// in their Outlook calendar (shared/calendar); "" otherwise.
+	Status    string    `dynamodbav:"status,omitempty" json:"status,omitempty"`
+	CreatedBy string    `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt time.Time `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
 }
 
 // Key layout: items under the org's partition, with index partitions per

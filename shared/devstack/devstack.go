@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/bus"
+	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/fault"
@@ -62,6 +63,9 @@ var Routers = map[string]platform.RouterFunc{
 
 	// Team chat's HTTP routes; its WebSocket API is served by chatws.go.
 	routes.FnChat: wire.ChatRouter,
+	// Microsoft 365 calendars: the API and Graph's notifications.
+	routes.FnCalendar:       wire.CalendarRouter,
+	routes.FnMSGraphWebhook: wire.MSGraphWebhookRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -95,6 +99,9 @@ var Consumers = map[string]Consumer{
 	esign.FilesQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.ESignWorker(d).Handle, nil
 	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
+	calendar.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
+		return s.calendar(d).Handle, nil
+	}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.Summaries(d).Handle, nil
 	}},
@@ -109,6 +116,16 @@ var Consumers = map[string]Consumer{
 		}
 		return w.Handle, nil
 	}},
+}
+
+// calendar is the calendar worker, its waits (Retry-After, a refresh
+// another request runs) the stack's.
+func (s *Stack) calendar(d *platform.Deps) *calendar.Worker {
+	svc := wire.Calendar(d)
+	if s.sleep != nil {
+		svc.Graph, svc.Sleep = wire.MSGraph(d, s.sleep), s.sleep
+	}
+	return calendar.NewWorker(svc)
 }
 
 // senders are the message providers: make dev's outbox for a channel with
@@ -299,6 +316,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		return resp, nil
 	}, localaws.QueueConfig{})
+	// The calendar's schedules, and booking events queued for its worker
+	// (an EventBridge rule targets the queue in AWS).
+	cal := wire.Calendar(s.Deps)
+	s.Scheduler.Add(calendar.ScheduleRenew, calendar.RenewEvery, cal.RunRenewals)
+	s.Scheduler.Add(calendar.ScheduleSync, calendar.SyncEvery, cal.RunSafetyNet)
+	for _, dt := range calendar.BookingEvents {
+		s.Bus.Subscribe(dt, func(ctx context.Context, e events.EventBridgeEvent) error {
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			return s.Broker.Send(ctx, calendar.Queue, string(b), nil)
+		})
+	}
 	// Queued messages wait on disk until handled, so a crash loses none.
 	if err := s.Broker.Persist(filepath.Join(opts.DataDir, "queues.jsonl")); err != nil {
 		return nil, err

@@ -226,11 +226,15 @@ func runMain(m *testing.M) int {
 	defer dropboxSign.Close()
 	giphy := httptest.NewServer(giphyFake)
 	defer giphy.Close()
+	msgraph := httptest.NewServer(msgraphFake)
+	defer msgraph.Close()
+	msgraphFake.Base = msgraph.URL
 	env := map[string]string{"STRIPE_SECRET_KEY": "sk_test_matterly", "STRIPE_API_BASE_URL": proxy.URL, "STRIPE_WEBHOOK_SECRET": webhookSecret,
 		"TWILIO_ACCOUNT_SID": twilioSID, "TWILIO_AUTH_TOKEN": twilioToken, "TWILIO_API_BASE_URL": twilio.URL, "PUBLIC_BASE_URL": publicURL,
 		"OPENAI_API_KEY": openAIKey, "OPENAI_BASE_URL": openAI.URL + "/v1", "OPENAI_MODEL": "test-model",
 		"DROPBOX_SIGN_API_KEY": dropboxSignKey, "DROPBOX_SIGN_API_BASE_URL": dropboxSign.URL,
-		"GIPHY_API_KEY": giphyKey, "GIPHY_API_BASE_URL": giphy.URL}
+		"GIPHY_API_KEY": giphyKey, "GIPHY_API_BASE_URL": giphy.URL,
+		"MS_LOGIN_BASE_URL": msgraph.URL, "MS_GRAPH_BASE_URL": msgraph.URL, "MS_TENANT_ID": "matterly-test", "MS_CLIENT_ID": msClientID, "MS_CLIENT_SECRET": msClientSecret}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
 		WrapDynamo: counted, WrapMembers: stale.wrap, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})
@@ -251,6 +255,10 @@ type client struct {
 	refresh string
 	ip      string // source address as API Gateway sees it; "" for the real one (127.0.0.1)
 }
+
+// apiClient calls the stack as a browser's fetch would see the answer: a
+// redirect (the OAuth callback's) is returned, not followed.
+var apiClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // sourceIPHeader carries a test client's source address (see Options.SourceIPHeader).
 const sourceIPHeader = "X-Test-Source-Ip"
@@ -308,7 +316,7 @@ func (c *client) do(method, path string, body any, headers ...string) result {
 	}
 	trace := fmt.Sprintf("t%d", traces.Add(1))
 	req.Header.Set(TraceHeader, trace)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient.Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

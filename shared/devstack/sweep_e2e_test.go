@@ -241,6 +241,23 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"muted": true}
 	case "GET /v1/chat/gifs":
 		path += "?q=cats"
+	case "GET /v1/calendar/microsoft/connect", "GET /v1/calendar/microsoft", "DELETE /v1/calendar/microsoft", "POST /v1/calendar/sync",
+		"GET /v1/calendar/working-hours":
+	case "GET /v1/calendar/microsoft/callback": // a forged state: nothing changes
+		path += "?code=sweep&state=" + v.owner.orgID + "." + v.owner.userID + ".nonce.9999999999.forged"
+	case "PATCH /v1/calendar/microsoft/calendars/{calendarId}":
+		path = strings.ReplaceAll(path, "{calendarId}", "cal-"+v.owner.userID)
+		body = map[string]any{"sync": true}
+	case "GET /v1/calendar/events":
+		path += "?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z&userId=" + v.member.userID
+	case "GET /v1/calendar/availability":
+		path += "?from=2026-12-01T00:00:00Z&to=2026-12-08T00:00:00Z&duration=30&userIds=" + v.member.userID
+	case "PUT /v1/calendar/working-hours":
+		body = map[string]any{"days": []string{"mon", "tue"}, "start": "08:00", "end": "16:00"}
+	case "POST /webhooks/microsoft-graph":
+		// A clientState that matches no subscription: 202, nothing queued
+		// (the real ones are TestCalendar*'s).
+		body = map[string]any{"value": []map[string]any{{"subscriptionId": "sub-sweep", "clientState": "forged", "changeType": "updated"}}}
 	case "POST /webhooks/stripe":
 		// Unsigned: refused before anything is read (the signed paths are
 		// TestStripeWebhook*'s).

@@ -93,7 +93,7 @@ func (s *Service) appointmentReminders(ctx context.Context, orgID string, o org,
 			return err
 		}
 		for _, b := range rows {
-			if !b.SMSReminder || !b.StartsAt.After(now) || now.Before(q.sendAt(b.StartsAt.Add(-lead))) {
+			if !b.SMSReminder || b.Status == crm.BookingCanceled || !b.StartsAt.After(now) || now.Before(q.sendAt(b.StartsAt.Add(-lead))) {
 				continue
 			}
 			if err := s.remindBooking(ctx, orgID, o, b); err != nil {

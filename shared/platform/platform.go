@@ -69,6 +69,9 @@ type Deps struct {
 	// DropboxSignKey is the Dropbox Sign API key; "" until set (the
 	// e-signature routes and the callback then answer 503).
 	DropboxSignKey string
+	// MSClientSecret is the Microsoft app registration's client secret; ""
+	// until set (the calendar routes then answer 503).
+	MSClientSecret string
 	// Sealer encrypts secrets kept at rest (two-factor secrets, OAuth
 	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
 	// root locally; nil in AWS without KMS_KEY_ID.
@@ -185,6 +188,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 				d.GiphyKey = string(raw)
 			}
 		}
+		if err == nil && cfg.MSClientSecretARN != "" {
+			var raw []byte
+			if raw, err = keys.ReadSecret(ctx, sm, cfg.MSClientSecretARN); err == nil && string(raw) != UnsetSecret {
+				d.MSClientSecret = string(raw)
+			}
+		}
 		if len(cfg.QueueURLs) > 0 {
 			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
 		}
@@ -203,6 +212,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		d.TwilioAccountSID, d.TwilioAuthToken, d.OpenAIKey = cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.OpenAIKey
 		d.DropboxSignKey = cfg.DropboxSignAPIKey
 		d.GiphyKey = cfg.GiphyAPIKey
+		d.MSClientSecret = cfg.MSClientSecret
 	}
 	if cfg.TableName != "" {
 		d.DB = store.New(dyn, cfg.TableName)

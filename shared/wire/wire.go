@@ -8,8 +8,10 @@ package wire
 
 import (
 	"context"
+	"time"
 
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/chat"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
@@ -23,6 +25,7 @@ import (
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/dropboxsign"
 	"github.com/matterly/matterly/shared/providers/giphy"
+	"github.com/matterly/matterly/shared/providers/msgraph"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/providers/stripe"
@@ -214,6 +217,19 @@ func Giphy(d *platform.Deps) chat.GIFProvider {
 	return c
 }
 
+// MSGraph is Microsoft's login and Graph as the configuration names them
+// (MS_LOGIN_BASE_URL, MS_GRAPH_BASE_URL, MS_TENANT_ID, MS_CLIENT_ID and
+// the client secret); nil until the client id and secret are set. sleep,
+// when set, replaces the waits of Retry-After (tests).
+func MSGraph(d *platform.Deps, sleep func(context.Context, time.Duration) error) calendar.Graph {
+	c := msgraph.New(msgraph.Config{LoginBaseURL: d.Config.MSLoginBaseURL, GraphBaseURL: d.Config.MSGraphBaseURL, TenantID: d.Config.MSTenantID,
+		ClientID: d.Config.MSClientID, ClientSecret: d.MSClientSecret, Sleep: sleep})
+	if c == nil {
+		return nil // a nil *Client in the interface would not read as unset
+	}
+	return c
+}
+
 // ChatPusher posts frames through the WebSocket API's Management API
 // (CHAT_WS_ENDPOINT); nil without an endpoint.
 func ChatPusher(d *platform.Deps) chat.Pusher {
@@ -241,4 +257,26 @@ func ChatRouter(d *platform.Deps) (*httpapi.Router, error) {
 // ChatWSHandler builds the chatws function: the WebSocket API's routes.
 func ChatWSHandler(d *platform.Deps) chat.WSHandler {
 	return chat.WSHandler{Svc: Chat(d)}
+}
+
+// Calendar is the Microsoft 365 calendar service.
+func Calendar(d *platform.Deps) *calendar.Service {
+	return calendar.NewService(d.DB, MSGraph(d, nil), d.Sealer, d.Queue, crm.NewService(d.DB, d.Log, d.Now), d.Log, d.Now, calendar.Settings{
+		StateKey: d.Keys.LinkKey, PublicBaseURL: d.Config.PublicBaseURL, AppBaseURL: d.Config.AppBaseURL, NotificationURL: d.Config.MSGraphNotificationURL})
+}
+
+// CalendarRouter builds the calendar function.
+func CalendarRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return calendar.NewRouter(Calendar(d), d.RouterConfig())
+}
+
+// MSGraphWebhookRouter builds the msgraphwebhook function.
+func MSGraphWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return calendar.NewWebhookRouter(Calendar(d), d.RouterConfig())
+}
+
+// CalendarWorker builds the worker of calendar.Queue (syncs, subscriptions,
+// write-backs; booking events arrive on the same queue).
+func CalendarWorker(d *platform.Deps) *calendar.Worker {
+	return calendar.NewWorker(Calendar(d))
 }

@@ -55,7 +55,7 @@ func TestRouters(t *testing.T) {
 		"documents": DocumentsRouter, "trust": TrustRouter, "payments": PaymentsRouter,
 		"stripewebhook": StripeWebhookRouter, "messaging": MessagingRouter,
 		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter, "esign": ESignRouter,
-		"dropboxsignwebhook": DropboxSignWebhookRouter,
+		"dropboxsignwebhook": DropboxSignWebhookRouter, "calendar": CalendarRouter, "msgraphwebhook": MSGraphWebhookRouter,
 	}
 	for name, build := range builders {
 		t.Run(name, func(t *testing.T) {

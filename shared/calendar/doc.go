@@ -1,0 +1,4 @@
+package calendar
+
+// UnsetSecret is the client secret's value until the operator sets it.
+const UnsetSecret = "unset"

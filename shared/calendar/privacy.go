@@ -1,0 +1,153 @@
+package calendar
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// The privacy registry (exports and erasure) calls these; they are
+// system actions, not a member's request.
+
+// MemberExport is what the calendar holds of one member.
+type MemberExport struct {
+	UserID       string        `json:"userId"`
+	Account      *AccountView  `json:"account,omitempty"`
+	Calendars    []Calendar    `json:"calendars,omitempty"`
+	WorkingHours *WorkingHours `json:"workingHours,omitempty"`
+	Events       []EventView   `json:"events"`
+}
+
+// ExportMember lists a member's connection (never its tokens), working
+// hours and every synced event.
+func (s *Service) ExportMember(ctx context.Context, orgID, userID string) (MemberExport, error) {
+	out := MemberExport{UserID: userID, Events: []EventView{}}
+	c, err := s.conn(ctx, orgID, userID)
+	switch {
+	case err == nil:
+		out.Account, out.Calendars = &AccountView{Email: c.Email, Name: c.Name}, c.Calendars
+	case !errors.Is(err, errNotConnected):
+		return out, err
+	}
+	var h hoursRow
+	if err := s.DB.Get(ctx, tenant.PK(orgID), hoursSK(userID), &h); err == nil {
+		out.WorkingHours = &h.WorkingHours
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return out, err
+	}
+	rows, err := queryAll[eventRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: eventSK(userID, ""), Consistent: true})
+	if err != nil {
+		return out, err
+	}
+	for _, r := range rows {
+		org := r.Organizer
+		out.Events = append(out.Events, EventView{ID: r.EventID, Source: "microsoft", Subject: r.Subject, Start: r.Start, End: r.End, TimeZone: r.TimeZone,
+			AllDay: r.AllDay, Location: r.Location, OnlineMeetingURL: r.OnlineMeetingURL, Attendees: r.Attendees, Organizer: &org, ShowAs: r.ShowAs,
+			Sensitivity: r.Sensitivity, SeriesMasterID: r.SeriesMasterID, Type: r.Kind, BookingID: r.BookingID})
+	}
+	return out, nil
+}
+
+// ExportOrg is ExportMember for every member of the org with calendar data.
+func (s *Service) ExportOrg(ctx context.Context, orgID string) ([]MemberExport, error) {
+	users, err := s.orgMembersWithData(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := []MemberExport{}
+	for _, u := range users {
+		e, err := s.ExportMember(ctx, orgID, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// DeleteMember erases a member's calendar data: the subscriptions (at
+// Graph too, when it answers), the tokens, every synced event, the links
+// of bookings written to their Outlook, their working hours and pending
+// connects. Actor is who asks (recorded in the activity log).
+func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, userID string) error {
+	c, err := s.conn(ctx, orgID, userID)
+	switch {
+	case err == nil:
+		a := actor
+		a.OrgID = orgID
+		if err := s.disconnect(ctx, a, c); err != nil {
+			return err
+		}
+	case !errors.Is(err, errNotConnected):
+		return err
+	}
+	// What a disconnect leaves: events of calendars no longer listed,
+	// sync items, working hours, pending states.
+	var dels []types.TransactWriteItem
+	for _, pf := range []string{eventSK(userID, ""), syncPf + userID + "#"} {
+		rows, err := queryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			dels = append(dels, s.DB.Delete(r.PK, r.SK, nil))
+		}
+	}
+	states, err := queryAll[stateRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: statePf, Consistent: true})
+	if err != nil {
+		return err
+	}
+	for _, st := range states {
+		if st.UserID == userID {
+			dels = append(dels, s.DB.Delete(st.PK, st.SK, nil))
+		}
+	}
+	dels = append(dels, s.DB.Delete(tenant.PK(orgID), hoursSK(userID), nil), s.DB.Delete(tenant.PK(orgID), tokenSK(userID), nil))
+	return s.writeBatch(ctx, dels)
+}
+
+// DeleteOrg is DeleteMember for every member of the org with calendar data.
+func (s *Service) DeleteOrg(ctx context.Context, actor caller.Caller, orgID string) error {
+	users, err := s.orgMembersWithData(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := s.DeleteMember(ctx, actor, orgID, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orgMembersWithData lists the members with a connection or working hours.
+func (s *Service) orgMembersWithData(ctx context.Context, orgID string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	conns, err := queryAll[connRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: connPf, Consistent: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		if !seen[c.UserID] {
+			seen[c.UserID] = true
+			out = append(out, c.UserID)
+		}
+	}
+	hours, err := queryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: hoursPf, Consistent: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hours {
+		if u := h.SK[len(hoursPf):]; !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,131 @@
+package calendar
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/matterly/matterly/shared/fault"
+)
+
+// Worker runs the Queue's jobs.
+type Worker struct{ svc *Service }
+
+// NewWorker returns the worker of Queue.
+func NewWorker(svc *Service) *Worker { return &Worker{svc: svc} }
+
+// Handle runs each job and reports the ones that failed, which SQS
+// delivers again (then to the DLQ, with an alarm). A message is a Job,
+// or a booking event as EventBridge delivers it to the queue.
+func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, m := range batch.Records {
+		job, ok := parseJob(m.Body)
+		if !ok {
+			w.svc.Log.Error("unreadable calendar job", "messageId", m.MessageId)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		start := time.Now()
+		if err := w.svc.Run(ctx, job); err != nil && !settled(err) {
+			w.svc.Log.Error("calendar job failed", "messageId", m.MessageId, "kind", job.Kind, "orgId", job.OrgID, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		w.svc.Log.Info("calendar job done", "kind", job.Kind, "orgId", job.OrgID, "ms", float64(time.Since(start).Microseconds())/1000)
+	}
+	return resp, nil
+}
+
+// settled is a job that cannot succeed by being tried again: the
+// calendar was disconnected or needs a reconnect, or a record is gone.
+func settled(err error) bool {
+	fe := fault.As(err)
+	return fe != nil && (fe.Kind == fault.Conflict || fe.Kind == fault.NotFound)
+}
+
+// BookingEvents are the domain events the worker writes back to Outlook.
+var BookingEvents = []string{"booking.created", "booking.updated", "booking.deleted", "booking.canceled"}
+
+func parseJob(body string) (Job, bool) {
+	var probe struct {
+		Job
+		DetailType string `json:"detail-type"`
+		Detail     struct {
+			OrgID     string `json:"orgId"`
+			BookingID string `json:"bookingId"`
+		} `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &probe); err != nil {
+		return Job{}, false
+	}
+	if probe.DetailType != "" {
+		j := Job{Kind: JobWriteBack, OrgID: probe.Detail.OrgID, BookingID: probe.Detail.BookingID}
+		return j, j.OrgID != "" && j.BookingID != ""
+	}
+	j := probe.Job
+	switch j.Kind {
+	case JobSync, JobSubscribe, JobRenew, JobRecreate:
+		return j, j.OrgID != "" && j.UserID != "" && j.CalendarID != ""
+	case JobWriteBack:
+		return j, j.OrgID != "" && j.BookingID != ""
+	}
+	return Job{}, false
+}
+
+// Run runs one job.
+func (s *Service) Run(ctx context.Context, j Job) error {
+	switch j.Kind {
+	case JobSync:
+		_, err := s.Sync(ctx, j.OrgID, j.UserID, j.CalendarID)
+		return err
+	case JobSubscribe:
+		return s.Subscribe(ctx, j.OrgID, j.UserID, j.CalendarID)
+	case JobRenew:
+		return s.ensureSubscription(ctx, j.OrgID, j.UserID, j.CalendarID, false)
+	case JobRecreate:
+		if err := s.ensureSubscription(ctx, j.OrgID, j.UserID, j.CalendarID, true); err != nil {
+			return err
+		}
+		_, err := s.Sync(ctx, j.OrgID, j.UserID, j.CalendarID) // what changed while it was gone
+		return err
+	case JobWriteBack:
+		return s.WriteBack(ctx, j.OrgID, j.BookingID)
+	}
+	return nil
+}
+
+// Schedules, as the EventBridge rules' constant input names them.
+const (
+	ScheduleRenew = "calendar-renew" // hourly: renew subscriptions
+	ScheduleSync  = "calendar-sync"  // every 15 minutes: one sync per calendar
+)
+
+// Invoke is the calendarworker function's handler: an SQS batch of the
+// Queue, or a schedule's {"schedule": name}.
+func (w *Worker) Invoke(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Schedule string            `json:"schedule"`
+		Records  []json.RawMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, err
+	}
+	switch probe.Schedule {
+	case ScheduleRenew:
+		return nil, w.svc.RunRenewals(ctx)
+	case ScheduleSync:
+		return nil, w.svc.RunSafetyNet(ctx)
+	case "":
+	default:
+		return nil, fmt.Errorf("calendar: unknown schedule %q", probe.Schedule)
+	}
+	var batch events.SQSEvent
+	if err := json.Unmarshal(raw, &batch); err != nil {
+		return nil, err
+	}
+	return w.Handle(ctx, batch)
+}
