@@ -28,6 +28,7 @@ type Request struct {
 	// it scopes every data access.
 	Principal caller.Caller
 	Log       *slog.Logger
+	logh      reqHandler // Log's handler, allocated with the request
 	maxBody   int
 }
 
