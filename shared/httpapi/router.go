@@ -161,7 +161,7 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 			return r
 		}
 		req.Principal = p.From(req.Principal.IP, req.Principal.UserAgent)
-		ctx = WithMember(WithPrincipal(ctx, req.Principal), m)
+		ctx = context.WithValue(ctx, authKey{}, &authenticated{p: req.Principal, m: m})
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -233,9 +233,24 @@ func WithMember(ctx context.Context, m caller.Member) context.Context {
 // MemberFrom returns the caller's member item read for this request, so a
 // handler that needs it does not read it again.
 func MemberFrom(ctx context.Context) (caller.Member, bool) {
-	m, ok := ctx.Value(memberKey{}).(caller.Member)
-	return m, ok
+	if m, ok := ctx.Value(memberKey{}).(caller.Member); ok {
+		return m, true
+	}
+	if a, ok := ctx.Value(authKey{}).(*authenticated); ok {
+		return a.m, true
+	}
+	return caller.Member{}, false
 }
+
+// authenticated is what the router stores in an authenticated request's
+// context: the caller and their member item under one key, one value
+// (PrincipalFrom and MemberFrom read it), rather than two.
+type authenticated struct {
+	p caller.Caller
+	m caller.Member
+}
+
+type authKey struct{}
 
 func render(out *Response, reqID string) events.APIGatewayV2HTTPResponse {
 	if out == nil {
