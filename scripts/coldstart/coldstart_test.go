@@ -134,12 +134,27 @@ func TestSummarize(t *testing.T) {
 	if fr.RunsDetail[1].WarmInvokeMS != nil {
 		t.Error("a phase that was not reached must be null")
 	}
+	// The anchor's runs, interleaved with the function's: 2, 3.5, 4 ms.
+	anchors := []sample{{Init: 4 * ms}, {Init: 2 * ms}, {Init: 7 * ms / 2}}
+	fr.InitRatio = initRatio(samples, anchors)
+	if fr.InitRatio == nil || *fr.InitRatio != 2 {
+		t.Errorf("init ratio = %v, want 7 ms / 3.5 ms = 2", fr.InitRatio)
+	}
+	if initRatio(samples, []sample{{Init: notMeasured}}) != nil {
+		t.Error("a ratio without an anchor measured")
+	}
+	anchor := summarize(function{Name: anchorName}, &artifacts{}, anchors)
 	var table strings.Builder
-	if err := writeTable(&table, &report{Runs: 3, Functions: []functionReport{fr}}); err != nil {
+	if err := writeTable(&table, &report{Runs: 3, Functions: []functionReport{fr}, Anchor: &anchor}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(table.String(), "me        1.50      0.00    7.00  3.00          2.00         2/3      200,401") {
-		t.Errorf("table:\n%s", table.String())
+	for _, row := range []string{
+		"bare aws-lambda-go  0.00      0.00    3.50  -",
+		"me                  1.50      0.00    7.00  2.00×",
+	} {
+		if !strings.Contains(table.String(), row) {
+			t.Errorf("table lacks %q:\n%s", row, table.String())
+		}
 	}
 }
 

@@ -24,18 +24,28 @@ type report struct {
 	MemoryMB  int              `json:"memory_mb"`
 	TimeoutMS int64            `json:"timeout_ms"`
 	Functions []functionReport `json:"functions"`
+	// Anchor is the bare aws-lambda-go function, over all its runs (one
+	// before each run of each function).
+	Anchor *functionReport `json:"anchor,omitempty"`
 }
+
+// anchorName names the bare aws-lambda-go function in the report.
+const anchorName = "bare aws-lambda-go"
 
 // functionReport is the summary of one function.
 type functionReport struct {
-	Name       string    `json:"name"`
-	Package    string    `json:"package"`
-	Arm64Bytes int64     `json:"arm64_bytes,omitempty"`
-	Arm64MB    float64   `json:"arm64_mb,omitempty"`
-	ZipBytes   int64     `json:"zip_bytes,omitempty"`
-	ZipMB      float64   `json:"zip_mb,omitempty"`
-	HostBytes  int64     `json:"host_bytes,omitempty"`
-	Median     medians   `json:"median_ms"`
+	Name       string  `json:"name"`
+	Package    string  `json:"package"`
+	Arm64Bytes int64   `json:"arm64_bytes,omitempty"`
+	Arm64MB    float64 `json:"arm64_mb,omitempty"`
+	ZipBytes   int64   `json:"zip_bytes,omitempty"`
+	ZipMB      float64 `json:"zip_mb,omitempty"`
+	HostBytes  int64   `json:"host_bytes,omitempty"`
+	Median     medians `json:"median_ms"`
+	// InitRatio is the median init over the median init of the bare
+	// aws-lambda-go function in the runs interleaved with this function's;
+	// null without the anchor.
+	InitRatio  *float64  `json:"init_ratio,omitempty"`
 	OKRuns     int       `json:"ok_runs"`
 	HTTPStatus []int     `json:"http_statuses,omitempty"`
 	Errors     []string  `json:"errors,omitempty"`
@@ -105,6 +115,23 @@ func summarize(fn function, a *artifacts, samples []sample) functionReport {
 	return fr
 }
 
+// initRatio is the median init of samples over that of anchors, rounded
+// to two places; nil when either has no init measured.
+func initRatio(samples, anchors []sample) *float64 {
+	var fn, bare []time.Duration
+	for _, s := range samples {
+		fn = appendMeasured(fn, s.Init)
+	}
+	for _, s := range anchors {
+		bare = appendMeasured(bare, s.Init)
+	}
+	if len(fn) == 0 || len(bare) == 0 || median(bare) <= 0 {
+		return nil
+	}
+	r := round(float64(median(fn))/float64(median(bare)), 2)
+	return &r
+}
+
 func appendMeasured(ds []time.Duration, d time.Duration) []time.Duration {
 	if d == notMeasured {
 		return ds
@@ -152,20 +179,28 @@ func writeTable(w io.Writer, r *report) error {
 	fmt.Fprintf(w, "cold starts on %s, %d runs each, event %s, medians in ms (Lambda itself runs arm64 with a CPU share set by memory: compare functions, not absolute numbers)\n\n",
 		r.Host, r.Runs, r.Event)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "FUNCTION\tARM64 MB\tZIP MB\tINIT\tFIRST INVOKE\tWARM INVOKE\tOK RUNS\tHTTP")
-	for _, f := range r.Functions {
+	fmt.Fprintln(tw, "FUNCTION\tARM64 MB\tZIP MB\tINIT\tINIT ×BARE\tFIRST INVOKE\tWARM INVOKE\tOK RUNS\tHTTP")
+	rows := r.Functions
+	if r.Anchor != nil {
+		rows = append([]functionReport{*r.Anchor}, rows...)
+	}
+	for _, f := range rows {
 		if f.BuildError != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tbuild failed\t-\n", f.Name)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\tbuild failed\t-\n", f.Name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%s\t%s\t%d/%d\t%s\n", f.Name, f.Arm64MB, f.ZipMB,
-			fmtMS(f.Median.Init), fmtMS(f.Median.FirstInvoke), fmtMS(f.Median.WarmInvoke),
+		ratio := "-"
+		if f.InitRatio != nil {
+			ratio = strconv.FormatFloat(*f.InitRatio, 'f', 2, 64) + "×"
+		}
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", f.Name, f.Arm64MB, f.ZipMB,
+			fmtMS(f.Median.Init), ratio, fmtMS(f.Median.FirstInvoke), fmtMS(f.Median.WarmInvoke),
 			f.OKRuns, len(f.RunsDetail), fmtStatuses(f.HTTPStatus))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	for _, f := range r.Functions {
+	for _, f := range rows {
 		if !f.failed() {
 			continue
 		}

@@ -117,6 +117,9 @@ type countingClient struct {
 	// carried out (200): a write refused by its condition is sent but
 	// changes nothing.
 	landed map[string]int
+	// wire keeps each traced request's calls whole while a test asks for
+	// them (keepWire; the cost test counts capacity units from them).
+	wire map[string][]wireCall
 }
 
 // Do counts the call, then sends it.
@@ -134,8 +137,15 @@ func (c *countingClient) Do(r *http.Request) (*http.Response, error) {
 		}
 		c.byTrace[trace][op]++
 	}
+	keep := c.wire != nil && TraceOf(r.Context()) != ""
 	c.mu.Unlock()
+	if keep {
+		r = c.keep(r, op)
+	}
 	resp, err := c.next.Do(r)
+	if keep && err == nil {
+		resp = c.kept(r, resp)
+	}
 	if trace := TraceOf(r.Context()); trace != "" && err == nil && resp.StatusCode == http.StatusOK && isWrite(op) {
 		c.mu.Lock()
 		if c.landed == nil {

@@ -5,11 +5,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -28,6 +30,7 @@ type Request struct {
 	// it scopes every data access.
 	Principal caller.Caller
 	Log       *slog.Logger
+	logh      reqHandler // Log's handler, allocated with the request
 	maxBody   int
 }
 
@@ -133,8 +136,13 @@ func WithPrincipal(ctx context.Context, p caller.Caller) context.Context {
 
 // PrincipalFrom returns the verified caller stored in ctx.
 func PrincipalFrom(ctx context.Context) (caller.Caller, bool) {
-	p, ok := ctx.Value(principalKey{}).(caller.Caller)
-	return p, ok
+	if p, ok := ctx.Value(principalKey{}).(caller.Caller); ok {
+		return p, true
+	}
+	if a, ok := ctx.Value(authKey{}).(*authenticated); ok {
+		return a.p, true
+	}
+	return caller.Caller{}, false
 }
 
 // marshalBody encodes a response body. URLs (presigned uploads and
@@ -142,14 +150,28 @@ func PrincipalFrom(ctx context.Context) (caller.Caller, bool) {
 // nosniff, never as HTML, so the \u0026 escapes would only get in the way of
 // clients and scripts.
 func marshalBody(v any) (string, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
+	b := bodyBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= maxPooledBody {
+			b.Reset()
+			bodyBuffers.Put(b)
+		}
+	}()
+	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))), nil
 }
+
+// bodyBuffers are reused across responses: a body is encoded into one,
+// then copied once into the response's string, instead of growing a new
+// buffer by doubling for every response.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody keeps a rare huge body's buffer from staying pooled.
+const maxPooledBody = 256 << 10
 
 // SecureHeaders adds the headers every answer carries, API or function
 // URL: nothing is cached (answers hold client data and are per caller),

@@ -124,8 +124,9 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 			ev.RouteKey, ev.PathParameters = r.Key(), params
 		}
 	}
-	log := rt.opts.Logger.With("requestId", reqID, "function", rt.function, "route", ev.RouteKey)
-	req := &Request{Event: ev, ID: reqID, Log: log, maxBody: rt.opts.MaxBody}
+	req := &Request{Event: ev, ID: reqID, maxBody: rt.opts.MaxBody}
+	req.logh = reqHandler{base: rt.opts.Logger.Handler(), req: req, fn: rt.function}
+	req.Log = slog.New(&req.logh)
 	req.Principal = caller.Caller{}.From(req.SourceIP(), req.UserAgent())
 
 	var resp events.APIGatewayV2HTTPResponse
@@ -141,42 +142,8 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) 
 	SecureHeaders(resp.Headers)
 	rt.cors(req, resp.Headers)
 
-	ms := float64(time.Since(start).Microseconds()) / 1000
-	attrs := []any{"status", resp.StatusCode, "ms", ms}
-	if req.Principal.OrgID != "" {
-		attrs = append(attrs, "orgId", req.Principal.OrgID, "userId", req.Principal.UserID)
-	}
-	req.Log.Info("request", append(attrs, metrics(resp.StatusCode, ms, start)...)...)
+	rt.accessLog(ctx, req, resp.StatusCode, start)
 	return resp, nil
-}
-
-// metrics turns the access log line into a CloudWatch Embedded Metric
-// Format record: latency and error counts per function and route (both
-// already top-level fields of the line), with no extra API calls.
-func metrics(status int, ms float64, at time.Time) []any {
-	count := func(ok bool) int {
-		if ok {
-			return 1
-		}
-		return 0
-	}
-	return []any{
-		"_aws", map[string]any{
-			"Timestamp": at.UnixMilli(),
-			"CloudWatchMetrics": []map[string]any{{
-				"Namespace":  "Matterly",
-				"Dimensions": [][]string{{"function", "route"}},
-				"Metrics": []map[string]string{
-					{"Name": "Latency", "Unit": "Milliseconds"},
-					{"Name": "ClientErrors", "Unit": "Count"},
-					{"Name": "ServerErrors", "Unit": "Count"},
-				},
-			}},
-		},
-		"Latency", ms,
-		"ClientErrors", count(status >= 400 && status < 500),
-		"ServerErrors", count(status >= 500),
-	}
 }
 
 func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGatewayV2HTTPResponse) {
@@ -197,8 +164,7 @@ func (rt *Router) dispatch(ctx context.Context, req *Request) (resp events.APIGa
 			return r
 		}
 		req.Principal = p.From(req.Principal.IP, req.Principal.UserAgent)
-		req.Log = req.Log.With("orgId", p.OrgID, "userId", p.UserID)
-		ctx = WithMember(WithPrincipal(ctx, req.Principal), m)
+		ctx = context.WithValue(ctx, authKey{}, &authenticated{p: req.Principal, m: m})
 	}
 	defer func() {
 		if v := recover(); v != nil {
@@ -288,15 +254,32 @@ func WithMember(ctx context.Context, m caller.Member) context.Context {
 // MemberFrom returns the caller's member item read for this request, so a
 // handler that needs it does not read it again.
 func MemberFrom(ctx context.Context) (caller.Member, bool) {
-	m, ok := ctx.Value(memberKey{}).(caller.Member)
-	return m, ok
+	if m, ok := ctx.Value(memberKey{}).(caller.Member); ok {
+		return m, true
+	}
+	if a, ok := ctx.Value(authKey{}).(*authenticated); ok {
+		return a.m, true
+	}
+	return caller.Member{}, false
 }
+
+// authenticated is what the router stores in an authenticated request's
+// context: the caller and their member item under one key, one value
+// (PrincipalFrom and MemberFrom read it), rather than two.
+type authenticated struct {
+	p caller.Caller
+	m caller.Member
+}
+
+type authKey struct{}
 
 func render(out *Response, reqID string) events.APIGatewayV2HTTPResponse {
 	if out == nil {
 		out = NoContent()
 	}
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: out.Status, Headers: map[string]string{}, Cookies: out.Cookies}
+	// Sized for what Serve adds (request id, security and CORS headers),
+	// so the map is allocated once.
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: out.Status, Headers: make(map[string]string, 16), Cookies: out.Cookies}
 	for k, v := range out.Headers {
 		resp.Headers[k] = v
 	}

@@ -24,6 +24,8 @@ func TestCheck(t *testing.T) {
 		{strings.Repeat("k", 256), false},
 		{"has space", false},
 		{"slash/", false},
+		{"at@", false},
+		{"A-Z_0.9:", true},
 		{"ünï", false},
 	} {
 		err := Check(tt.key)

@@ -6,7 +6,6 @@ package logging
 import (
 	"io"
 	"log/slog"
-	"strings"
 )
 
 // redacted lists attribute names (lowercase, substring match) never logged.
@@ -24,11 +23,32 @@ func New(w io.Writer, level, function string) *slog.Logger {
 }
 
 func redact(_ []string, a slog.Attr) slog.Attr {
-	k := strings.ToLower(a.Key)
 	for _, r := range redacted {
-		if strings.Contains(k, r) {
+		if containsFold(a.Key, r) {
 			return slog.String(a.Key, "[redacted]")
 		}
 	}
 	return a
+}
+
+// containsFold reports whether s contains the lowercase ASCII word sub in
+// any case, without the copy strings.ToLower makes of every key with a
+// capital (requestId, orgId): it runs for every attribute of every line.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for ; j < len(sub); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }

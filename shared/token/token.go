@@ -5,6 +5,7 @@ package token
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -75,6 +76,8 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 type Verifier struct {
 	key    ed25519.PublicKey
 	parser *jwt.Parser
+	now    func() time.Time
+	cache  *verifiedCache
 }
 
 // NewVerifier returns a Verifier for tokens signed by key's private half.
@@ -82,7 +85,7 @@ func NewVerifier(key ed25519.PublicKey, issuer, audience string, now func() time
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{key: key, parser: jwt.NewParser(
+	return &Verifier{key: key, now: now, cache: newVerifiedCache(CacheSize), parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}), // alg pinned: no "none", no HS256 confusion
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
@@ -96,13 +99,29 @@ func NewVerifier(key ed25519.PublicKey, issuer, audience string, now func() time
 // ErrInvalid is returned for any token that does not verify.
 var ErrInvalid = errors.New("invalid access token")
 
-// Verify parses and checks tok.
+// Verify parses and checks tok. A token that verified before and has not
+// expired is answered from the cache by its SHA-256, without the signature
+// check; its claims are still checked below.
 func (v *Verifier) Verify(tok string) (caller.Caller, error) {
+	key := sha256.Sum256([]byte(tok))
+	if c, ok := v.cache.get(key, v.now()); ok {
+		return principal(c)
+	}
 	var c claims
-	_, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.key, nil })
-	if err != nil {
+	if _, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
 		return caller.Caller{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	p, err := principal(c)
+	if err != nil {
+		return caller.Caller{}, err
+	}
+	// WithExpirationRequired: a token that parsed has an exp.
+	v.cache.put(key, c, c.ExpiresAt.Time)
+	return p, nil
+}
+
+// principal is the caller the verified claims c name.
+func principal(c claims) (caller.Caller, error) {
 	role := access.Role(c.Role)
 	if c.Subject == "" || c.Org == "" || !role.Valid() {
 		return caller.Caller{}, fmt.Errorf("%w: missing subject, org or role", ErrInvalid)

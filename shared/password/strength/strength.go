@@ -1,7 +1,9 @@
 // Package strength is the password policy: 12 to 128 characters, and not
 // guessable by zxcvbn's estimate, counting the person's own name, email and
 // org as guessable words. zxcvbn-go builds its dictionaries in package init
-// (about 30 ms), so only the functions that set passwords import this.
+// (about 60 ms of the accounts function's cold start), so this uses a copy
+// of it (internal/zxcvbn, the same scores) that builds them on the first
+// password judged instead; only the functions that set passwords import it.
 package strength
 
 import (
@@ -9,7 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ccojocar/zxcvbn-go"
+	"github.com/matterly/matterly/shared/password/strength/internal/zxcvbn"
 
 	"github.com/matterly/matterly/shared/password"
 )
