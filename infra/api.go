@@ -5,10 +5,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
@@ -56,17 +57,29 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 		Format:         jsii.String(apiAccessLogFormat),
 	})
 
-	// One integration per function, shared by all its routes: CDK binds it
-	// once per API, so the template has one AWS::ApiGatewayV2::Integration
-	// per function and one Lambda permission per route.
-	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	// One integration and one invoke permission per function, shared by
+	// all its routes. CDK's HttpLambdaIntegration adds a Lambda permission
+	// per route, which took the stack past CloudFormation's 500 resources;
+	// a permission per route is no narrower in effect (only this API's
+	// routes target the integration), so the permission names the API.
+	integrations := map[string]awsapigatewayv2.CfnIntegration{}
 	for _, f := range fns {
-		integrations[f.name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(
-			jsii.String(pascal(f.name)+"Integration"), f.fn,
-			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-			})
+		if !servesAPI(f.name) {
+			continue
+		}
+		integrations[f.name] = awsapigatewayv2.NewCfnIntegration(api, jsii.String(pascal(f.name)+"Integration"), &awsapigatewayv2.CfnIntegrationProps{
+			ApiId:                api.ApiId(),
+			IntegrationType:      jsii.String("AWS_PROXY"),
+			IntegrationUri:       f.fn.FunctionArn(),
+			PayloadFormatVersion: jsii.String("2.0"),
+		})
+		f.fn.AddPermission(jsii.String("ApiInvoke"), &awslambda.Permission{
+			Principal: awsiam.NewServicePrincipal(jsii.String("apigateway.amazonaws.com"), nil),
+			Action:    jsii.String("lambda:InvokeFunction"),
+			SourceArn: api.ArnForExecuteApi(nil, nil, nil),
+		})
 	}
+	ids := map[string]bool{}
 	for _, r := range routes.Table {
 		if r.FunctionURL {
 			continue // served by the function's own URL (newFunctionURLs)
@@ -75,10 +88,15 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 		if !ok {
 			panic(fmt.Sprintf("route %s: no function %q", r.Key(), r.Function))
 		}
-		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path:        jsii.String(r.Path),
-			Methods:     &[]awsapigatewayv2.HttpMethod{httpMethod(r)},
-			Integration: integ,
+		id := routeID(r)
+		if ids[id] {
+			panic(fmt.Sprintf("route %s: logical id %s taken", r.Key(), id))
+		}
+		ids[id] = true
+		awsapigatewayv2.NewCfnRoute(api, jsii.String(id), &awsapigatewayv2.CfnRouteProps{
+			ApiId:    api.ApiId(),
+			RouteKey: jsii.String(r.Key()),
+			Target:   jsii.String("integrations/" + *integ.Ref()),
 		})
 	}
 	return api, stage
@@ -132,4 +150,35 @@ func httpMethod(r routes.Route) awsapigatewayv2.HttpMethod {
 		return m
 	}
 	panic(fmt.Sprintf("route %s: unsupported method %q", r.Key(), r.Method))
+}
+
+// servesAPI reports whether function name serves a route of the HTTP API.
+func servesAPI(name string) bool {
+	for _, r := range routes.ForFunction(name) {
+		if !r.FunctionURL {
+			return true
+		}
+	}
+	return false
+}
+
+// routeID is a route's logical id: "GET /v1/clients/{clientId}" is
+// RouteGETV1ClientsClientId.
+func routeID(r routes.Route) string {
+	var b strings.Builder
+	b.WriteString("Route")
+	up := true
+	for _, c := range r.Method + " " + r.Path {
+		switch {
+		case c >= 'a' && c <= 'z' && up:
+			b.WriteRune(c - 'a' + 'A')
+			up = false
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			b.WriteRune(c)
+			up = false
+		default:
+			up = true
+		}
+	}
+	return b.String()
 }

@@ -1522,3 +1522,50 @@ func TestAIPipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestStackSize keeps headroom under CloudFormation's 500 resources per
+// stack (synth fails past it): a capability that needs more splits the
+// stack rather than creeping up to the limit. One invoke permission per
+// function, not per route, is what keeps the API small (TestAPIInvokePermissions).
+func TestStackSize(t *testing.T) {
+	if n := len(resources); n > 460 {
+		t.Errorf("%d resources in the stack; keep it at 460 or fewer (CloudFormation refuses 500)", n)
+	}
+}
+
+// TestAPIInvokePermissions: API Gateway may invoke each function the HTTP
+// API serves, through one permission naming this API.
+func TestAPIInvokePermissions(t *testing.T) {
+	perms := ofType("AWS::Lambda::Permission")
+	for _, name := range routes.Functions() {
+		var apiRoutes bool
+		for _, r := range routes.ForFunction(name) {
+			apiRoutes = apiRoutes || !r.FunctionURL
+		}
+		var n int
+		for _, p := range perms {
+			pp := props(p)
+			if pp["Principal"] == "apigateway.amazonaws.com" && fmt.Sprint(pp["FunctionName"]) == fmt.Sprint(getAtt(functionID(t, name))) {
+				n++
+				if arn := fmt.Sprint(pp["SourceArn"]); !strings.Contains(arn, "execute-api") || !strings.Contains(arn, apiID(t)) {
+					t.Errorf("%s: SourceArn %s does not name the HTTP API", name, arn)
+				}
+			}
+		}
+		if want := map[bool]int{true: 1, false: 0}[apiRoutes]; n != want {
+			t.Errorf("%s: %d API Gateway invoke permissions, want %d", name, n, want)
+		}
+	}
+}
+
+// apiID is the HTTP API's logical id.
+func apiID(t *testing.T) string {
+	t.Helper()
+	for id, r := range ofType("AWS::ApiGatewayV2::Api") {
+		if props(r)["ProtocolType"] == "HTTP" {
+			return id
+		}
+	}
+	t.Fatal("no HTTP API")
+	return ""
+}
