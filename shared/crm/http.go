@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,6 +191,23 @@ func (h handlers) listActivity(ctx context.Context, r *httpapi.Request) (*httpap
 	}
 	name := listName("activity", "clientId", f.ClientID, "matterId", f.MatterID)
 	return page(r, h.cursors, access.ReadActivity, name, func(limit int32, start store.StartKey) ([]activity.Entry, store.StartKey, error) {
-		return activity.List(ctx, h.svc.DB, r.Principal.OrgID, f, limit, start)
+		entries, next, err := activity.List(ctx, h.svc.DB, r.Principal.OrgID, f, limit, start)
+		if err == nil && !access.Can(r.Principal.Role, access.ReadAudit) {
+			entries = slices.DeleteFunc(entries, accountEvent)
+		}
+		return entries, next, err
 	})
+}
+
+// accountEvent reports whether e is about accounts and sessions (sign-ins
+// with their IP and browser, role changes, org settings) rather than
+// clients and matters: the audit log's readers see those, the case team
+// does not. A page may come back shorter than its limit; its cursor still
+// goes on from where the read stopped.
+func accountEvent(e activity.Entry) bool {
+	switch e.EntityType {
+	case "user", "session", "org":
+		return true
+	}
+	return false
 }

@@ -352,3 +352,32 @@ func TestMeDelete(t *testing.T) {
 	second.must(204, "DELETE", "/v1/me", map[string]any{"currentPassword": second.password})
 	a.must(409, "DELETE", "/v1/me", map[string]any{"currentPassword": a.password})
 }
+
+// TestActivityHidesAccountEvents: the org's activity feed shows staff the
+// work on clients and matters, never colleagues' sign-ins (with their IP
+// and browser), role changes or org settings; owners and admins see those
+// there and in the audit log.
+func TestActivityHidesAccountEvents(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	client := a.must(201, "POST", "/v1/clients", map[string]any{"name": "Feed Client", "kind": "person"})
+	staff := a.member("staff") // its sign-in is an account event
+	accountActions := func(acct *account) (n, work int) {
+		for _, e := range items(acct.must(200, "GET", "/v1/activity?limit=100", nil)) {
+			switch e["entityType"] {
+			case "user", "session", "org":
+				n++
+			}
+			if e["action"] == "client.created" && e["entityId"] == str(client.Body, "id") {
+				work++
+			}
+		}
+		return n, work
+	}
+	if n, work := accountActions(staff); n != 0 || work != 1 {
+		t.Errorf("staff's feed: %d account events (want 0), client.created %d times (want 1)", n, work)
+	}
+	if n, work := accountActions(a); n == 0 || work != 1 {
+		t.Errorf("owner's feed: %d account events (want some), client.created %d times (want 1)", n, work)
+	}
+}
