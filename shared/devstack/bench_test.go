@@ -1,9 +1,16 @@
 package devstack
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store"
 )
 
 // measure runs op b.N times, reporting p50/p99 latency and DynamoDB calls
@@ -108,4 +115,50 @@ func BenchmarkPasswordReset(b *testing.B) {
 			}, 202)
 		})
 	}
+}
+
+// fillOtherTenants writes n clients of another org, so the benchmarks below run against a table
+// much larger than the page they read: the embedded DynamoDB must answer
+// in proportion to the page, not the table.
+func fillOtherTenants(b *testing.B, n int) {
+	b.Helper()
+	ctx := context.Background()
+	db := stack.Dynamo.Client()
+	org := fmt.Sprintf("ORG#bench-other-%d", seq.Add(1))
+	for start := 0; start < n; start += 25 {
+		var reqs []types.WriteRequest
+		for i := start; i < min(start+25, n); i++ {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: map[string]types.AttributeValue{
+				store.AttrPK: &types.AttributeValueMemberS{Value: org},
+				store.AttrSK: &types.AttributeValueMemberS{Value: fmt.Sprintf("CLIENT#%08d", i)},
+				"name":       &types.AttributeValueMemberS{Value: fmt.Sprintf("Other Client %d", i)},
+				"tags":       &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+			}}})
+		}
+		if _, err := db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{stack.Dynamo.TableName(): reqs}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListClientsLargeTable: a page of 25 clients out of 60, with
+// 10,000 items of another org in the table.
+func BenchmarkListClientsLargeTable(b *testing.B) {
+	a := signup(b)
+	for i := range 60 {
+		a.newClient(fmt.Sprintf("Bench Client %d", i))
+	}
+	fillOtherTenants(b, 10000)
+	measure(b, func() int { return a.do("GET", "/v1/clients?limit=25", nil).Status }, 200)
+}
+
+// BenchmarkCreateNoteLargeTable: BenchmarkCreateNote with 10,000 items of
+// another org in the table.
+func BenchmarkCreateNoteLargeTable(b *testing.B) {
+	a := signup(b)
+	c := a.newClient("Bench Client")
+	fillOtherTenants(b, 10000)
+	body := map[string]any{"body": "Client called to confirm the hearing date."}
+	measure(b, func() int { return a.do("POST", "/v1/clients/"+c+"/notes", body).Status }, 201)
 }
