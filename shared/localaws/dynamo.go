@@ -56,10 +56,10 @@ import (
 //     expire; reads must check expiry themselves (they must in AWS too).
 //   - The response has no CRC32 checksum header, so clients must set
 //     DisableValidateResponseChecksum (NewDynamoClient does).
-//   - An empty list or map comes back as NULL (attributevalue leaves the Go
-//     field nil) in results of a ProjectionExpression, in the old values of
-//     UpdateItem when that attribute's type changed, and wherever the item
-//     has no PK and SK to ask minidyn with.
+//   - third_party/minidyn writes empty lists and maps with their type; the
+//     front's repair of a typeless {} (see dynamoFront) is left for any
+//     path that still writes one, and answers NULL where the item has no
+//     PK and SK to ask minidyn with.
 //   - Empty binary values (B "") are not supported: minidyn cannot evaluate
 //     any expression on an item holding one ("value type is not supported
 //     yet") and returns the value as NULL.
