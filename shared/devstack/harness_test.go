@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/extract"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/openapi"
@@ -206,6 +208,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// PDFium's compiled code is kept between runs, as the extract tests
+	// keep it: compiling it took seconds of CPU in every run of this
+	// package, many more under -race.
+	if cacheDir, err := extract.CompilationCacheDir(filepath.Join("..", "..", "go.mod")); err == nil {
+		_ = extract.UseCompilationCache(cacheDir)
+	}
 	var logs io.Writer // function logs: MATTERLY_TEST_LOGS=1 shows them
 	if os.Getenv("MATTERLY_TEST_LOGS") != "" {
 		logs = os.Stderr

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode"
@@ -61,8 +64,44 @@ var (
 // compilationCache, when set, keeps PDFium's compiled code between
 // processes. Production leaves it nil: a cold Lambda has an empty disk
 // anyway. Tests set a directory cache so that a rerun skips the compile,
-// which -race makes several times slower.
+// which -race makes several times slower. Read and set under engine.mu.
 var compilationCache wazero.CompilationCache
+
+// UseCompilationCache keeps PDFium's compiled code in dir, so the next
+// process skips the compile (seconds; many more under -race). For tests
+// and make dev, before the first PDF: production leaves it off.
+func UseCompilationCache(dir string) error {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return fmt.Errorf("extract: compilation cache: %w", err)
+	}
+	engine.mu.Lock()
+	defer engine.mu.Unlock()
+	compilationCache = cache
+	return nil
+}
+
+// CompilationCacheDir is the directory for UseCompilationCache under the
+// user's cache directory. wazero keys its entries by the module's hash
+// and, only in binaries that carry module information (test binaries do
+// not), by its own version, so the directory is named after the wazero
+// version required by the go.mod at goMod.
+func CompilationCacheDir(goMod string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	mod, err := os.ReadFile(goMod)
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(mod)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/tetratelabs/wazero" {
+			return filepath.Join(dir, "matterly", "extract-test-wazero-"+f[1]), nil
+		}
+	}
+	return "", errors.New("extract: no wazero requirement in " + goMod)
+}
 
 // engine is the process's PDFium pool, started on first use. A failed start
 // is not remembered: the next call tries again.
@@ -108,8 +147,9 @@ func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
 	if e.ready == nil || (closed(e.ready) && e.err != nil) {
 		ready := make(chan struct{})
 		e.ready, e.pool, e.err = ready, nil, nil
+		cache := compilationCache
 		go func() {
-			pool, err := startPDFium(compilationCache)
+			pool, err := startPDFium(cache)
 			e.mu.Lock()
 			e.pool, e.err = pool, err
 			e.mu.Unlock()
