@@ -321,3 +321,39 @@ func TestDynamoEmptyValuesCostNoExtraCalls(t *testing.T) {
 		t.Errorf("%d requests to minidyn for one Query, want 1", n)
 	}
 }
+
+// DescribeTable's ItemCount is the exact number of items at once (the
+// end-to-end tests count the table with it), through puts, overwrites,
+// deletes, batches and transactions.
+func TestDynamoItemCountIsExact(t *testing.T) {
+	d := startDynamo(t, "")
+	ctx := context.Background()
+	count := func() int64 {
+		t.Helper()
+		out, err := d.Client().DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(d.TableName())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToInt64(out.Table.ItemCount)
+	}
+	put(t, d, item("CNT", "1"))
+	put(t, d, item("CNT", "2"))
+	put(t, d, item("CNT", "2", "name", "again")) // an overwrite
+	if n := count(); n != 2 {
+		t.Errorf("after 2 puts and an overwrite: %d", n)
+	}
+	if _, err := d.Client().TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(d.TableName()), Item: item("CNT", "3")}},
+		{Delete: &types.Delete{TableName: aws.String(d.TableName()), Key: store.Key("CNT", "1")}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Client().BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
+		d.TableName(): {{PutRequest: &types.PutRequest{Item: item("CNT", "4")}}, {PutRequest: &types.PutRequest{Item: item("CNT", "5")}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 4 {
+		t.Errorf("after a transaction and a batch: %d, want 4", n)
+	}
+}
