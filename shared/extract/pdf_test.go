@@ -195,6 +195,8 @@ func BenchmarkWasmStartup(b *testing.B) {
 // instance to be taken.
 func TestPDFPagesInParallel(t *testing.T) {
 	data := fixture(t, "long.pdf")
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
+	pdfHelpers = pdfWorkers - 1
 	before := engine.helped.Load()
 	par, err := extractBytes(t, "application/pdf", data)
 	if err != nil {
@@ -207,7 +209,6 @@ func TestPDFPagesInParallel(t *testing.T) {
 		t.Fatalf("long.pdf has %d pages, fewer than %d", len(par.Pages), parallelMinPages)
 	}
 	pdfHelpers = 0
-	defer func() { pdfHelpers = pdfWorkers - 1 }()
 	seq, err := extractBytes(t, "application/pdf", data)
 	if err != nil {
 		t.Fatal(err)
@@ -228,6 +229,7 @@ func TestPDFPerf(t *testing.T) {
 	if err := Warm(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
 	pdftotext, _ := exec.LookPath("pdftotext")
 	const rounds = 20
 	type result struct {
@@ -251,11 +253,11 @@ func TestPDFPerf(t *testing.T) {
 		data := fixture(t, name+".pdf")
 		golden := string(fixture(t, name+".pdftotext.txt"))
 		var r result
+		pdfHelpers = pdfWorkers - 1
 		d, dur := extractAll(data)
 		r.pages, r.par, r.recallPar = len(d.Pages)*rounds, dur, recall(d.Text(), golden)
 		pdfHelpers = 0
 		d, dur = extractAll(data)
-		pdfHelpers = pdfWorkers - 1
 		r.seq, r.recallS = dur, recall(d.Text(), golden)
 		if pdftotext != "" {
 			// Interleaved with ours, under the same load.
@@ -290,4 +292,27 @@ func TestPDFPerf(t *testing.T) {
 		line += "; pdftotext not installed (apt-get install poppler-utils) for the comparison"
 	}
 	t.Log(line)
+}
+
+// TestHelpersFor: a second instance only where the process has a core
+// for it; in Lambda, by the vCPUs its memory buys.
+func TestHelpersFor(t *testing.T) {
+	for _, tt := range []struct {
+		memory string
+		cpus   int
+		want   int
+	}{
+		{"", 1, 0},
+		{"", 2, pdfWorkers - 1},
+		{"", 8, pdfWorkers - 1},
+		{"1024", 2, 0}, // the AI functions: under one vCPU
+		{"1769", 2, 0},
+		{"3538", 2, pdfWorkers - 1},
+		{"10240", 2, pdfWorkers - 1},
+		{"not a number", 2, pdfWorkers - 1},
+	} {
+		if got := helpersFor(tt.memory, tt.cpus); got != tt.want {
+			t.Errorf("helpersFor(%q, %d) = %d, want %d", tt.memory, tt.cpus, got, tt.want)
+		}
+	}
 }
