@@ -93,3 +93,5 @@ tool (
 	github.com/stripe/stripe-mock
 	honnef.co/go/tools/cmd/staticcheck
 )
+
+replace github.com/truora/minidyn => ./third_party/minidyn

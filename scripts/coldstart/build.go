@@ -83,10 +83,12 @@ func buildFunction(ctx context.Context, fn function, outDir string) (*artifacts,
 	return a, nil
 }
 
+// lambdaBuildFlags are the project's Lambda build flags.
+var lambdaBuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+
 // goBuild runs the project's Lambda build command and returns the binary's size.
 func goBuild(ctx context.Context, fn function, out, goos, goarch string) (int64, error) {
-	cmd := exec.CommandContext(ctx, "go", "build",
-		"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, fn.Pkg)
+	cmd := exec.CommandContext(ctx, "go", append(append([]string{"build"}, lambdaBuildFlags...), "-o", out, fn.Pkg)...)
 	cmd.Dir = fn.Dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+goarch)
 	if output, err := cmd.CombinedOutput(); err != nil {

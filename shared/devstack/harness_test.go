@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/extract"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/openapi"
@@ -216,6 +218,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// PDFium's compiled code is kept between runs, as the extract tests
+	// keep it: compiling it took seconds of CPU in every run of this
+	// package, many more under -race.
+	if cacheDir, err := extract.CompilationCacheDir(filepath.Join("..", "..", "go.mod")); err == nil {
+		_ = extract.UseCompilationCache(cacheDir)
+	}
 	var logs io.Writer // function logs: MATTERLY_TEST_LOGS=1 shows them
 	if os.Getenv("MATTERLY_TEST_LOGS") != "" {
 		logs = os.Stderr
@@ -441,29 +449,19 @@ func str(m map[string]any, path ...string) string {
 }
 
 // itemCount counts every item in the table: the bad-input tests prove a
-// refused request wrote nothing. (A Scan is fine here: it is a test's view
-// of the whole table, not an app list.)
+// refused request wrote nothing.
 //
-// The scan projects the partition key alone: minidyn ignores Select COUNT
-// and answers every item in full, so a COUNT scan shipped the whole table
-// over HTTP (seconds, once the suite has filled it). Every item has a
-// partition key, so the count is the same.
+// It asks DescribeTable, whose ItemCount the embedded DynamoDB keeps exact
+// (TestDynamoItemCountIsExact; AWS refreshes it every few hours only):
+// a Scan walked the whole table for each count, several seconds of the
+// suite once it had filled the table.
 func itemCount(t testing.TB) int {
 	t.Helper()
-	n := 0
-	in := &dynamodb.ScanInput{TableName: ptr(store.DefaultTableName), ProjectionExpression: ptr("#pk"),
-		ExpressionAttributeNames: map[string]string{"#pk": store.AttrPK}}
-	for {
-		out, err := stack.Dynamo.Client().Scan(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += int(out.Count)
-		if out.LastEvaluatedKey == nil {
-			return n
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	out, err := stack.Dynamo.Client().DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: ptr(store.DefaultTableName)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return int(*out.Table.ItemCount)
 }
 
 func ptr[T any](v T) *T { return &v }

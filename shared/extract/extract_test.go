@@ -34,29 +34,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testCompilationCache is a directory cache of compiled PDFium under the
-// user's cache directory. wazero keys entries by the module's hash and, only
-// in binaries that carry module information (test binaries do not), by its
-// own version, so the directory is named after the wazero version in go.mod.
+// testCompilationCache is a directory cache of compiled PDFium (see
+// CompilationCacheDir), shared with the end-to-end tests.
 func testCompilationCache() wazero.CompilationCache {
-	dir, err := os.UserCacheDir()
+	dir, err := CompilationCacheDir(filepath.Join("..", "..", "go.mod"))
 	if err != nil {
 		return nil
 	}
-	mod, err := os.ReadFile(filepath.Join("..", "..", "go.mod"))
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
 	if err != nil {
 		return nil
 	}
-	for line := range strings.Lines(string(mod)) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/tetratelabs/wazero" {
-			cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "matterly", "extract-test-wazero-"+f[1]))
-			if err != nil {
-				return nil
-			}
-			return cache
-		}
-	}
-	return nil
+	return cache
 }
 
 func TestNoStartAtInit(t *testing.T) {

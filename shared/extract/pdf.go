@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/klippa-app/go-pdfium"
@@ -40,6 +45,11 @@ const (
 	// number or page number on each page stays below it; real text pages
 	// have hundreds.
 	minTextPerPage = 16
+	// parallelMinPages is the page count from which a PDF is read by
+	// every idle instance of the pool at once, each opening it and taking
+	// the next page not yet taken. Below it, opening the document again
+	// in a second instance costs about what the pages it would take save.
+	parallelMinPages = 8
 )
 
 var (
@@ -55,8 +65,44 @@ var (
 // compilationCache, when set, keeps PDFium's compiled code between
 // processes. Production leaves it nil: a cold Lambda has an empty disk
 // anyway. Tests set a directory cache so that a rerun skips the compile,
-// which -race makes several times slower.
+// which -race makes several times slower. Read and set under engine.mu.
 var compilationCache wazero.CompilationCache
+
+// UseCompilationCache keeps PDFium's compiled code in dir, so the next
+// process skips the compile (seconds; many more under -race). For tests
+// and make dev, before the first PDF: production leaves it off.
+func UseCompilationCache(dir string) error {
+	cache, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return fmt.Errorf("extract: compilation cache: %w", err)
+	}
+	engine.mu.Lock()
+	defer engine.mu.Unlock()
+	compilationCache = cache
+	return nil
+}
+
+// CompilationCacheDir is the directory for UseCompilationCache under the
+// user's cache directory. wazero keys its entries by the module's hash
+// and, only in binaries that carry module information (test binaries do
+// not), by its own version, so the directory is named after the wazero
+// version required by the go.mod at goMod.
+func CompilationCacheDir(goMod string) (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	mod, err := os.ReadFile(goMod)
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(mod)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/tetratelabs/wazero" {
+			return filepath.Join(dir, "matterly", "extract-test-wazero-"+f[1]), nil
+		}
+	}
+	return "", errors.New("extract: no wazero requirement in " + goMod)
+}
 
 // engine is the process's PDFium pool, started on first use. A failed start
 // is not remembered: the next call tries again.
@@ -67,6 +113,42 @@ type pdfEngine struct {
 	ready chan struct{} // closed when the current start attempt has ended
 	pool  pdfium.Pool
 	err   error
+	// busy counts the instances taken or waited for; an extra instance
+	// for a long PDF is taken only while busy stays within pdfWorkers, so
+	// a document never waits for, or holds up, another one's pages.
+	busy atomic.Int32
+	// helped counts the PDFs a second instance read pages of.
+	helped atomic.Int64
+}
+
+// pdfHelpers is how many more instances a long PDF may take (tests set
+// it to 0 to read one with a single instance). See helpersFor.
+var pdfHelpers = helpersFor(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), runtime.NumCPU())
+
+// lambdaMBPerVCPU is the memory at which Lambda gives a function one vCPU
+// (its CPU share grows with memory).
+const lambdaMBPerVCPU = 1769
+
+// helpersFor is pdfHelpers for a process with cpus cores, or, in Lambda,
+// lambdaMemoryMB of memory: a second instance pays its own start and
+// parses the document again, which gains only with a core of its own to
+// run on (measured: 1.45x a 20-page PDF on an idle 2-core machine, and
+// slower than one instance on a saturated one). The AI functions' 1,024
+// MB buy less than one vCPU, so there a PDF keeps to one instance.
+func helpersFor(lambdaMemoryMB string, cpus int) int {
+	if mb, err := strconv.Atoi(lambdaMemoryMB); err == nil {
+		cpus = mb / lambdaMBPerVCPU
+	}
+	return max(0, min(pdfWorkers, cpus)-1)
+}
+
+// reserveIdle claims an idle instance of the pool, if there is one.
+func (e *pdfEngine) reserveIdle() bool {
+	if e.busy.Add(1) > pdfWorkers {
+		e.busy.Add(-1)
+		return false
+	}
+	return true
 }
 
 // Warm starts PDFium now, so the first PDF does not wait for it; a Lambda can
@@ -83,8 +165,9 @@ func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
 	if e.ready == nil || (closed(e.ready) && e.err != nil) {
 		ready := make(chan struct{})
 		e.ready, e.pool, e.err = ready, nil, nil
+		cache := compilationCache
 		go func() {
-			pool, err := startPDFium(compilationCache)
+			pool, err := startPDFium(cache)
 			e.mu.Lock()
 			e.pool, e.err = pool, err
 			e.mu.Unlock()
@@ -163,6 +246,8 @@ func readPDF(ctx context.Context, r io.ReaderAt, size int64, w *writer) error {
 	if err != nil {
 		return err
 	}
+	engine.busy.Add(1)
+	defer engine.busy.Add(-1)
 	inst, err := pool.GetInstanceWithContext(ctx)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -171,18 +256,27 @@ func readPDF(ctx context.Context, r io.ReaderAt, size int64, w *writer) error {
 		return fmt.Errorf("extract: pdfium instance: %w", err)
 	}
 	defer inst.Close()
-	return pdfText(ctx, inst, r, size, w)
+	return pdfText(ctx, pool, inst, r, size, w)
 }
 
-func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64, w *writer) error {
-	// PDFium pulls the file through src as it needs it, so the document is
-	// not copied into WebAssembly memory whole, and a failing or cancelled
-	// read can be told apart from a damaged file.
+// openPDF opens the PDF in r in inst. PDFium pulls the file through the
+// returned source as it needs it, so the document is not copied into
+// WebAssembly memory whole, and a failing or cancelled read can be told
+// apart from a damaged file.
+func openPDF(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64) (*source, references.FPDF_DOCUMENT, error) {
 	src := &source{ctx: ctx, r: r}
 	doc, err := inst.OpenDocument(&requests.OpenDocument{
 		FileReader:     io.NewSectionReader(src, 0, size),
 		FileReaderSize: size,
 	})
+	if err != nil {
+		return src, "", err
+	}
+	return src, doc.Document, nil
+}
+
+func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.ReaderAt, size int64, w *writer) error {
+	src, doc, err := openPDF(ctx, inst, r, size)
 	if err != nil {
 		if src.err != nil {
 			return src.err
@@ -198,9 +292,9 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 		// goes to the log only.
 		return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 	}
-	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc.Document})
+	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc})
 
-	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc.Document})
+	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc})
 	if err != nil {
 		return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 	}
@@ -211,19 +305,33 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 		return errTooManyPages(w.lim)
 	}
 
+	pages := newPageQueue(ctx, count.PageCount)
+	defer pages.stop()
+	pages.work(inst, doc, src, nil)
+	if count.PageCount >= parallelMinPages {
+		for range pdfHelpers {
+			if !engine.reserveIdle() {
+				break
+			}
+			helper, err := pool.GetInstanceWithContext(ctx)
+			if err != nil {
+				engine.busy.Add(-1)
+				break
+			}
+			pages.helper(helper, r, size)
+		}
+	}
+
 	letters, broken := 0, 0
 	for i := range count.PageCount {
-		if err := ctx.Err(); err != nil {
+		text, err := pages.wait(i)
+		if err != nil && !errors.Is(err, errPageUnreadable) {
 			return err
 		}
 		if i > 0 {
 			if err := w.PageBreak(); err != nil {
 				return err
 			}
-		}
-		text, err := pageText(inst, doc.Document, i)
-		if src.err != nil {
-			return src.err
 		}
 		if err != nil {
 			// One broken page is left blank, as a viewer shows it,
@@ -249,6 +357,112 @@ func pdfText(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64,
 		return errPDFNoText
 	}
 	return nil
+}
+
+// errPageUnreadable marks a page PDFium could not read (the page is left
+// blank); any other error of a page ends the extraction.
+var errPageUnreadable = errors.New("extract: page unreadable")
+
+// pageQueue hands a PDF's pages out to the instances reading it, each
+// taking the next page not yet taken, and gives their texts back in page
+// order. Pages are taken in order and written as soon as they are ready,
+// so the texts held at once are a few pages, not the document.
+type pageQueue struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	next   atomic.Int64
+	texts  []string
+	errs   []error
+	done   []chan struct{}
+	wg     sync.WaitGroup
+}
+
+func newPageQueue(ctx context.Context, n int) *pageQueue {
+	q := &pageQueue{texts: make([]string, n), errs: make([]error, n), done: make([]chan struct{}, n)}
+	q.ctx, q.cancel = context.WithCancelCause(ctx)
+	for i := range q.done {
+		q.done[i] = make(chan struct{})
+	}
+	return q
+}
+
+// work reads pages with inst, on which doc is open through src, until
+// none is left; then it runs release, if any.
+func (q *pageQueue) work(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, src *source, release func()) {
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		if release != nil {
+			defer release()
+		}
+		read := 0
+		defer func() {
+			if release != nil && read > 0 {
+				engine.helped.Add(1)
+			}
+		}()
+		for q.ctx.Err() == nil {
+			i := int(q.next.Add(1) - 1)
+			if i >= len(q.texts) {
+				return
+			}
+			read++
+			text, err := pageText(inst, doc, i)
+			if src.err != nil {
+				q.cancel(src.err)
+				return
+			}
+			if err != nil {
+				err = errPageUnreadable
+			}
+			q.texts[i], q.errs[i] = text, err
+			close(q.done[i])
+		}
+	}()
+}
+
+// helper opens the PDF in another instance and reads pages with it too.
+// If it cannot open the PDF, the other instances read the pages.
+func (q *pageQueue) helper(inst pdfium.Pdfium, r io.ReaderAt, size int64) {
+	release := func() {
+		inst.Close()
+		engine.busy.Add(-1)
+	}
+	src, doc, err := openPDF(q.ctx, inst, r, size)
+	if err != nil {
+		if src.err != nil {
+			q.cancel(src.err)
+		}
+		release()
+		return
+	}
+	q.work(inst, doc, src, func() {
+		inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc})
+		release()
+	})
+}
+
+// wait returns page i's text once it is read, or why it will not be.
+func (q *pageQueue) wait(i int) (string, error) {
+	select {
+	case <-q.done[i]:
+		return q.texts[i], q.errs[i]
+	case <-q.ctx.Done():
+		// A page read before the end still counts.
+		select {
+		case <-q.done[i]:
+			return q.texts[i], q.errs[i]
+		default:
+		}
+		return "", context.Cause(q.ctx)
+	}
+}
+
+// stop ends the reading and waits for every instance to let go of the
+// document.
+func (q *pageQueue) stop() {
+	q.cancel(context.Canceled)
+	q.wg.Wait()
 }
 
 // pageText returns the text of page i (0-based) as PDFium's text layer has

@@ -3,7 +3,11 @@ package extract
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +187,132 @@ func BenchmarkWasmStartup(b *testing.B) {
 		pool.Close()
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/start")
+}
+
+// TestPDFPagesInParallel: a long PDF is read by both instances of the
+// pool at once, page by page, and its text is exactly what one instance
+// reads alone. Not parallel: the pool must be idle for the second
+// instance to be taken.
+func TestPDFPagesInParallel(t *testing.T) {
+	data := fixture(t, "long.pdf")
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
+	pdfHelpers = pdfWorkers - 1
+	before := engine.helped.Load()
+	par, err := extractBytes(t, "application/pdf", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if engine.helped.Load() == before {
+		t.Error("long.pdf was read by one instance; want its pages spread over the pool")
+	}
+	if len(par.Pages) < parallelMinPages {
+		t.Fatalf("long.pdf has %d pages, fewer than %d", len(par.Pages), parallelMinPages)
+	}
+	pdfHelpers = 0
+	seq, err := extractBytes(t, "application/pdf", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(par.Pages, seq.Pages) {
+		t.Errorf("pages read in parallel differ from pages read by one instance")
+	}
+}
+
+// TestPDFPerf, with PERF_PDF=1, reads every text PDF fixture with PDFium
+// (pages spread over the pool, and with one instance) and with poppler's
+// pdftotext when it is installed, in one run, and logs pages per second
+// side by side with the word recall against pdftotext's golden text.
+func TestPDFPerf(t *testing.T) {
+	if os.Getenv("PERF_PDF") == "" {
+		t.Skip("PERF_PDF=1 measures PDF text extraction against pdftotext")
+	}
+	if err := Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
+	pdftotext, _ := exec.LookPath("pdftotext")
+	const rounds = 20
+	type result struct {
+		pages              int
+		par, seq, poppler  time.Duration
+		recallPar, recallS float64
+	}
+	extractAll := func(data []byte) (Document, time.Duration) {
+		start := time.Now()
+		var d Document
+		for range rounds {
+			var err error
+			if d, err = extractBytes(t, "application/pdf", data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d, time.Since(start)
+	}
+	var total result
+	for _, name := range pdfFixtures(t) {
+		data := fixture(t, name+".pdf")
+		golden := string(fixture(t, name+".pdftotext.txt"))
+		var r result
+		pdfHelpers = pdfWorkers - 1
+		d, dur := extractAll(data)
+		r.pages, r.par, r.recallPar = len(d.Pages)*rounds, dur, recall(d.Text(), golden)
+		pdfHelpers = 0
+		d, dur = extractAll(data)
+		r.seq, r.recallS = dur, recall(d.Text(), golden)
+		if pdftotext != "" {
+			// Interleaved with ours, under the same load.
+			path := filepath.Join("testdata", name+".pdf")
+			start := time.Now()
+			for range rounds {
+				if out, err := exec.Command(pdftotext, "-q", "-enc", "UTF-8", path, "-").Output(); err != nil || len(out) == 0 {
+					t.Fatalf("pdftotext %s: %v", name, err)
+				}
+			}
+			r.poppler = time.Since(start)
+		}
+		pps := func(d time.Duration) float64 { return float64(r.pages) / d.Seconds() }
+		line := fmt.Sprintf("%-9s %3d pages: PDFium %7.1f pages/s (one instance %7.1f), recall %.4f%%", name, r.pages/rounds, pps(r.par), pps(r.seq), r.recallPar*100)
+		if r.poppler > 0 {
+			line += fmt.Sprintf("; pdftotext %7.1f pages/s; ratio %.2f× (one instance %.2f×)", pps(r.poppler), pps(r.par)/pps(r.poppler), pps(r.seq)/pps(r.poppler))
+		}
+		t.Log(line)
+		if r.recallPar != r.recallS {
+			t.Errorf("%s: recall %.6f in parallel, %.6f with one instance", name, r.recallPar, r.recallS)
+		}
+		total.pages += r.pages
+		total.par += r.par
+		total.seq += r.seq
+		total.poppler += r.poppler
+	}
+	pps := func(d time.Duration) float64 { return float64(total.pages) / d.Seconds() }
+	line := fmt.Sprintf("all       %3d pages: PDFium %7.1f pages/s (one instance %7.1f)", total.pages/rounds, pps(total.par), pps(total.seq))
+	if total.poppler > 0 {
+		line += fmt.Sprintf("; pdftotext %7.1f pages/s; ratio %.2f× (one instance %.2f×)", pps(total.poppler), pps(total.par)/pps(total.poppler), pps(total.seq)/pps(total.poppler))
+	} else {
+		line += "; pdftotext not installed (apt-get install poppler-utils) for the comparison"
+	}
+	t.Log(line)
+}
+
+// TestHelpersFor: a second instance only where the process has a core
+// for it; in Lambda, by the vCPUs its memory buys.
+func TestHelpersFor(t *testing.T) {
+	for _, tt := range []struct {
+		memory string
+		cpus   int
+		want   int
+	}{
+		{"", 1, 0},
+		{"", 2, pdfWorkers - 1},
+		{"", 8, pdfWorkers - 1},
+		{"1024", 2, 0}, // the AI functions: under one vCPU
+		{"1769", 2, 0},
+		{"3538", 2, pdfWorkers - 1},
+		{"10240", 2, pdfWorkers - 1},
+		{"not a number", 2, pdfWorkers - 1},
+	} {
+		if got := helpersFor(tt.memory, tt.cpus); got != tt.want {
+			t.Errorf("helpersFor(%q, %d) = %d, want %d", tt.memory, tt.cpus, got, tt.want)
+		}
+	}
 }

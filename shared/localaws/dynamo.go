@@ -32,6 +32,12 @@ import (
 // ExclusiveStartKey/LastEvaluatedKey on the table and on GSIs,
 // BatchGetItem, and a snapshot surviving a restart.
 //
+// minidyn is built from third_party/minidyn, a copy changed to be
+// index-aware: the table and each GSI keep their items per partition in
+// sort-key order (numbers by value, binaries by unsigned bytes), so a
+// Query reads its key range by binary search, O(log n + page), and Limit
+// counts only the items in the key range, as in DynamoDB; REMOVE works.
+//
 // A front in this package repairs minidyn bugs that would corrupt data or
 // mislead tests (see dynamoFront): empty lists and maps are sent with
 // their type (minidyn sends a typeless {}, which the SDK decodes as a copy
@@ -50,17 +56,17 @@ import (
 //     expire; reads must check expiry themselves (they must in AWS too).
 //   - The response has no CRC32 checksum header, so clients must set
 //     DisableValidateResponseChecksum (NewDynamoClient does).
-//   - An empty list or map comes back as NULL (attributevalue leaves the Go
-//     field nil) in results of a ProjectionExpression, in the old values of
-//     UpdateItem when that attribute's type changed, and wherever the item
-//     has no PK and SK to ask minidyn with.
+//   - third_party/minidyn writes empty lists and maps with their type; the
+//     front's repair of a typeless {} (see dynamoFront) is left for any
+//     path that still writes one, and answers NULL where the item has no
+//     PK and SK to ask minidyn with.
 //   - Empty binary values (B "") are not supported: minidyn cannot evaluate
 //     any expression on an item holding one ("value type is not supported
 //     yet") and returns the value as NULL.
-//   - With Limit and a FilterExpression, items outside the key condition
-//     that sort before it count towards Limit, so a page can be shorter
-//     than in DynamoDB, even empty with a LastEvaluatedKey. No item is
-//     skipped; code must page until LastEvaluatedKey is empty anyway.
+//   - A key condition other than DynamoDB's forms (partition = :v, then
+//     =, <, <=, >, >=, BETWEEN or begins_with on the sort key) is
+//     evaluated on every item of the table or index, as minidyn did, and
+//     then items outside it count towards Limit.
 //   - ScannedCount is always 0; no size limits (400 KB items, 1 MB pages),
 //     no consumed capacity, no throttling, and GSIs are updated
 //     synchronously, so a test cannot catch code that expects to read its

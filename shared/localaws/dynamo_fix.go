@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/matterly/matterly/shared/store"
 )
@@ -46,6 +47,9 @@ type dynamoFront struct {
 	wal    *journal // nil: writes are not journaled (no snapshot path)
 	// compact folds the journal into the snapshot once it is too long.
 	compact func()
+	// calls counts the requests sent to minidyn (tests check that a
+	// read costs one).
+	calls atomic.Int64
 }
 
 func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +238,7 @@ func (f *dynamoFront) raw(target string, reqBody []byte) *recorder {
 	req.Header.Set("X-Amz-Target", target)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	f.calls.Add(1)
 	f.next.ServeHTTP(rec, req)
 	return rec
 }
