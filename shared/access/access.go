@@ -106,6 +106,10 @@ const (
 	// E-signatures: sending documents to Dropbox Sign, cancel and remind.
 	SendSignatures Permission = "esign:send"
 	ReadSignatures Permission = "esign:read"
+
+	// Privacy: exports of the workspace or a client, erasure of a client,
+	// restriction of processing and the retention policy.
+	ManagePrivacy Permission = "privacy:manage"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -179,6 +183,9 @@ var matrix = map[Permission][]Role{
 	// Sending a document for signature speaks for the firm: lawyers only.
 	SendSignatures: lawyers,
 	ReadSignatures: caseTeam,
+
+	// Exports carry everything, erasure destroys it: owners and admins only.
+	ManagePrivacy: {Owner, Admin},
 }
 
 // Can reports whether role r holds permission p.

@@ -32,6 +32,7 @@ import (
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
@@ -59,6 +60,9 @@ var Routers = map[string]platform.RouterFunc{
 	// E-signatures: the API and Dropbox Sign's callback.
 	routes.FnESign:              wire.ESignRouter,
 	routes.FnDropboxSignWebhook: wire.DropboxSignWebhookRouter,
+
+	// Privacy: exports, restriction, retention.
+	routes.FnPrivacy: wire.PrivacyRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -92,6 +96,9 @@ var Consumers = map[string]Consumer{
 	esign.FilesQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.ESignWorker(d).Handle, nil
 	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
+	privacy.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
+		return wire.Privacy(d).Handle, nil
+	}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.Summaries(d).Handle, nil
 	}},

@@ -54,6 +54,7 @@ func newVictim(t *testing.T, role string) victim {
 	v.ids["summaryId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/summaries", nil).Body, "id")
 	v.ids["requestId"] = str(o.must(201, "POST", "/v1/documents/"+ready+"/signature-requests", map[string]any{
 		"signers": []map[string]any{{"name": "Vera Signer", "email": "vera@example.com"}}}).Body, "id")
+	v.ids["exportId"] = str(o.must(202, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"}).Body, "id")
 	return v
 }
 
@@ -201,6 +202,9 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/signature-requests/{requestId}", "GET /v1/matters/{matterId}/signature-requests", "POST /v1/signature-requests/{requestId}/cancel":
 	case "POST /v1/signature-requests/{requestId}/remind":
 		body = map[string]any{"email": "vera@example.com"}
+	case "POST /v1/privacy/exports":
+		body = map[string]any{"scope": "client", "clientId": v.ids["clientId"]}
+	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}":
 	case "POST /webhooks/dropbox-sign":
 		// Not hashed with the API key: refused before anything is read
 		// (the hashed ones are TestESign*'s).

@@ -80,7 +80,7 @@ func TestTableIsWellFormed(t *testing.T) {
 	if got != len(Table) {
 		t.Errorf("functions cover %d routes, table has %d", got, len(Table))
 	}
-	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook, FnAI, FnSpeech, FnESign, FnDropboxSignWebhook}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
+	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook, FnAI, FnSpeech, FnESign, FnDropboxSignWebhook, FnPrivacy}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
 		t.Errorf("functions = %v, want %v", Functions(), want)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/providers/dropboxsign"
 	"github.com/matterly/matterly/shared/providers/openai"
 	"github.com/matterly/matterly/shared/providers/senders"
@@ -197,4 +198,14 @@ func DropboxSignWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 // ESignWorker builds the worker of esign.FilesQueue.
 func ESignWorker(d *platform.Deps) *esign.Worker {
 	return esign.NewWorker(ESign(d))
+}
+
+// Privacy is the privacy service: exports, erasure, restriction, retention.
+func Privacy(d *platform.Deps) *privacy.Service {
+	return privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+}
+
+// PrivacyRouter builds the privacy function.
+func PrivacyRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return privacy.NewRouter(Privacy(d), d.RouterConfig())
 }

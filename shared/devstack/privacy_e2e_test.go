@@ -1,0 +1,253 @@
+package devstack
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// privacyScenario is the issue's full scenario: a client with a matter, a
+// note, a booking, a document with two versions, a summary, an SMS, a
+// consent change, an invoice and its payment, and a trust deposit and
+// disbursement (the balance back at zero).
+type privacyScenario struct {
+	*smsOrg
+	matter, note, booking, doc, summary, invoice, trustAcct string
+	v2                                                      []byte
+}
+
+func newPrivacyScenario(t *testing.T) *privacyScenario {
+	t.Helper()
+	o := newSMSOrg(t)
+	o.t = t
+	s := &privacyScenario{smsOrg: o}
+	s.matter = o.newMatter(o.clientID)
+	s.note = str(o.must(201, "POST", "/v1/matters/"+s.matter+"/notes", map[string]any{"body": "Privileged strategy"}).Body, "id")
+	s.booking = str(o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": o.clientID, "matterId": s.matter, "title": "Intake",
+		"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}).Body, "id")
+	v1 := fixture(t, "contract.pdf")
+	up := readyDocument(t, o.account, s.matter, "contract.pdf", v1)
+	s.doc = up.docID
+	s.v2 = append(append([]byte{}, v1...), []byte("\n% second version\n")...)
+	up2 := uploadOf(t, o.must(201, "POST", "/v1/documents/"+s.doc+"/versions", map[string]any{"fileName": "contract v2.pdf", "contentType": "application/pdf", "size": len(s.v2)}))
+	if st := up2.send(t, s.v2); st != 200 {
+		t.Fatalf("PUT v2 = %d", st)
+	}
+	o.must(200, "POST", "/v1/documents/"+s.doc+"/complete", nil)
+	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "privacy scenario"})
+	s.summary = str(o.must(201, "POST", "/v1/documents/"+s.doc+"/summaries", nil).Body, "id")
+	o.sms(o.client, 202, "Your hearing is on Monday.")
+	o.must(201, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff", "note": "Said so on the phone"})
+	stripeAcct := str(o.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := o.must(201, "POST", "/v1/invoices", invoiceBody(o.clientID, "matterId", s.matter)).Body
+	s.invoice = str(inv, "id")
+	o.must(200, "POST", "/v1/invoices/"+s.invoice+"/send", nil)
+	now := time.Now()
+	if r := deliver(t, stripeEvent("evt_paid_"+s.invoice, "invoice.paid", stripeAcct, now.Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), s.invoice, "paid", 79500)), webhookSecret, now); r.Status != 200 {
+		t.Fatalf("webhook = %d %s", r.Status, r.Raw)
+	}
+	s.trustAcct = o.trustAccount()
+	o.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, o.clientID, "deposit", 250000, "matterId", s.matter))
+	o.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, o.clientID, "disbursement", 250000, "matterId", s.matter))
+	drain(t)
+	return s
+}
+
+// exportZip creates an export, runs the worker and opens the zip.
+func exportZip(t *testing.T, a *account, body map[string]any) (map[string]any, *zip.Reader) {
+	t.Helper()
+	created := a.must(202, "POST", "/v1/privacy/exports", body)
+	if str(created.Body, "status") != "pending" {
+		t.Fatalf("created = %s", created.Raw)
+	}
+	id := str(created.Body, "id")
+	drain(t)
+	got := a.must(200, "GET", "/v1/privacy/exports/"+id, nil)
+	if str(got.Body, "status") != "ready" || num(got.Body, "progress") != 100 || str(got.Body, "downloadUrl") == "" || str(got.Body, "expiresAt") == "" {
+		t.Fatalf("export = %s", got.Raw)
+	}
+	resp, zipBytes := fetch(t, str(got.Body, "downloadUrl"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("download = %d", resp.StatusCode)
+	}
+	sum := sha256.Sum256(zipBytes)
+	if hex.EncodeToString(sum[:]) != str(got.Body, "manifest", "sha256") || int(num(got.Body, "manifest", "size")) != len(zipBytes) {
+		t.Errorf("zip hash or size differ from the export's manifest: %s", got.Raw)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Body, zr
+}
+
+// zipFiles reads every file of a zip.
+func zipFiles(t *testing.T, zr *zip.Reader) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = b
+	}
+	return out
+}
+
+// checkManifest verifies every file's hash and size against manifest.json
+// and that the manifest lists every file.
+func checkManifest(t *testing.T, files map[string][]byte) map[string]int {
+	t.Helper()
+	var m struct {
+		Entities map[string]int `json:"entities"`
+		Files    []struct {
+			Path, SHA256 string
+			Size         int
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	if len(m.Files) != len(files)-1 {
+		t.Errorf("manifest lists %d files, the zip has %d besides it", len(m.Files), len(files)-1)
+	}
+	for _, f := range m.Files {
+		sum := sha256.Sum256(files[f.Path])
+		if hex.EncodeToString(sum[:]) != f.SHA256 || len(files[f.Path]) != f.Size {
+			t.Errorf("%s: hash or size does not match the manifest", f.Path)
+		}
+	}
+	for name, n := range m.Entities {
+		var rows []map[string]any
+		if err := json.Unmarshal(files[name+".json"], &rows); err != nil || len(rows) != n {
+			t.Errorf("%s.json: %d rows (%v), manifest says %d", name, len(rows), err, n)
+		}
+	}
+	return m.Entities
+}
+
+// TestPrivacyExport: a workspace export and a client export of the full
+// scenario hold every entity, with hashes that match the manifest, the
+// document's current bytes, CSV copies of the trust journal and ledgers,
+// and no password hash; a client export holds nothing of another client.
+func TestPrivacyExport(t *testing.T) {
+	s := newPrivacyScenario(t)
+	other := s.newClient("Otto Other")
+	s.must(201, "POST", "/v1/clients/"+other+"/notes", map[string]any{"body": "Other's note"})
+
+	_, zr := exportZip(t, s.account, map[string]any{"scope": "workspace"})
+	files := zipFiles(t, zr)
+	counts := checkManifest(t, files)
+	for _, name := range []string{"clients", "contact-entries", "matters", "notes", "bookings", "activity", "documents", "document-versions",
+		"summaries", "messages", "consent", "consent-log", "invoices", "payments", "trust-accounts", "trust-journal", "trust-ledgers", "members"} {
+		if counts[name] == 0 {
+			t.Errorf("workspace export has no %s: %v", name, counts)
+		}
+	}
+	if counts["clients"] != 2 || counts["notes"] != 2 || counts["document-versions"] != 2 {
+		t.Errorf("counts = %v", counts)
+	}
+	if !bytes.Equal(files["documents/"+s.doc+"/contract_v2.pdf"], s.v2) {
+		t.Errorf("the document's current bytes are not in the zip: %v", keysOf(files))
+	}
+	if !strings.HasPrefix(string(files["trust-journal.csv"]), "date,id,accountId,entryType") || strings.Count(string(files["trust-journal.csv"]), "\n") != 3 {
+		t.Errorf("trust-journal.csv = %q", files["trust-journal.csv"])
+	}
+	if _, ok := files["trust-ledgers.csv"]; !ok {
+		t.Error("no trust-ledgers.csv")
+	}
+	for name, b := range files {
+		for _, secret := range []string{"passwordHash", "$argon2", "objectKey", "PK\":", "GSI1PK"} {
+			if strings.HasSuffix(name, ".json") && strings.Contains(string(b), secret) {
+				t.Errorf("%s contains %q", name, secret)
+			}
+		}
+	}
+
+	_, zr = exportZip(t, s.account, map[string]any{"scope": "client", "clientId": s.clientID})
+	files = zipFiles(t, zr)
+	counts = checkManifest(t, files)
+	if counts["clients"] != 1 || counts["notes"] != 1 || counts["summaries"] != 1 || counts["consent-log"] != 1 || counts["trust-journal"] != 2 {
+		t.Errorf("client export counts = %v", counts)
+	}
+	if _, ok := files["members.json"]; ok {
+		t.Error("a client export holds the members")
+	}
+	if strings.Contains(string(files["clients.json"]), "Otto Other") || strings.Contains(string(files["notes.json"]), "Other's note") {
+		t.Error("a client export holds another client's records")
+	}
+	if !bytes.Equal(files["documents/"+s.doc+"/contract_v2.pdf"], s.v2) {
+		t.Error("the client export lacks the client's document")
+	}
+
+	list := items(s.must(200, "GET", "/v1/privacy/exports", nil))
+	if len(list) != 2 {
+		t.Errorf("%d exports listed", len(list))
+	}
+	acts := strings.Join(actionsOf(t, s.account), ",")
+	if strings.Count(acts, "privacy.export_created") != 2 || strings.Count(acts, "privacy.export_downloaded") != 2 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestPrivacyExportRules: staff may not export; bad scopes are 422; an
+// unknown client is 404; a link expires with the zip after 7 days.
+func TestPrivacyExportRules(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	staff := a.member("staff")
+	staff.must(403, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"})
+	staff.must(403, "GET", "/v1/privacy/exports", nil)
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "everything"})
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "client"})
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace", "clientId": "01J00000000000000000000000"})
+	a.must(404, "POST", "/v1/privacy/exports", map[string]any{"scope": "client", "clientId": "01J00000000000000000000000"})
+	a.must(404, "GET", "/v1/privacy/exports/01J00000000000000000000000", nil)
+}
+
+func keysOf(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// actionsOf lists the org's activity actions, read from the table (some
+// system actors' entries do not fit the API's schema of /v1/activity).
+func actionsOf(t *testing.T, a *account) []string {
+	t.Helper()
+	out, err := stack.Dynamo.Client().Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String(store.DefaultTableName),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :sk)"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":pk": store.S(tenant.PK(a.orgID)), ":sk": store.S("ACT#")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, item := range out.Items {
+		if s, ok := item["action"].(*dbtypes.AttributeValueMemberS); ok {
+			acts = append(acts, s.Value)
+		}
+	}
+	return acts
+}

@@ -1,0 +1,40 @@
+package privacy
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/httpapi"
+	"github.com/matterly/matterly/shared/routes"
+	"github.com/matterly/matterly/shared/store"
+)
+
+// NewRouter serves the privacy function's routes, owners and admins only.
+func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
+	rt := httpapi.NewRouter(routes.FnPrivacy, rc.Options)
+	rt.Handle("POST /v1/privacy/exports", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManagePrivacy, func(in ExportInput) (any, error) {
+			return svc.CreateExport(ctx, r.Principal, in)
+		}, http.StatusAccepted)
+	})
+	rt.Handle("GET /v1/privacy/exports", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManagePrivacy); err != nil {
+			return nil, err
+		}
+		return httpapi.ListPage(r, rc.Cursors, "privacy-exports", func(limit int32, start store.StartKey) ([]Export, store.StartKey, error) {
+			return svc.ListExports(ctx, r.Principal.OrgID, limit, start)
+		})
+	})
+	rt.Handle("GET /v1/privacy/exports/{exportId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManagePrivacy); err != nil {
+			return nil, err
+		}
+		e, err := svc.GetExport(ctx, r.Principal, r.Param("exportId"))
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, e), nil
+	})
+	return rt, rt.Check()
+}

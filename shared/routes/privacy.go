@@ -1,0 +1,16 @@
+package routes
+
+// FnPrivacy serves the data subject's rights: exports, restriction of a
+// client and the retention policy (a client's erasure is the crm
+// function's DELETE /v1/clients/{clientId}?erase=true).
+const FnPrivacy = "privacy"
+
+// FnPrivacyWorker builds exports from the privacy-exports queue and runs
+// the daily retention schedule; it serves no route.
+const FnPrivacyWorker = "privacyworker"
+
+var privacyRoutes = []Route{
+	{Method: "POST", Path: "/v1/privacy/exports", Function: FnPrivacy},
+	{Method: "GET", Path: "/v1/privacy/exports", Function: FnPrivacy},
+	{Method: "GET", Path: "/v1/privacy/exports/{exportId}", Function: FnPrivacy},
+}
