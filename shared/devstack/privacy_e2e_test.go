@@ -251,3 +251,73 @@ func actionsOf(t *testing.T, a *account) []string {
 	}
 	return acts
 }
+
+// TestEraseClient: erasing the full scenario's client deletes what the law
+// lets go (every S3 object version included) and keeps, marked held, what
+// it does not; a search by name finds only the held identity; a retry
+// answers the same; a client with money in trust is refused with 409.
+func TestEraseClient(t *testing.T) {
+	s := newPrivacyScenario(t)
+	rich := s.newClient("Theo Trustfund")
+	s.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, rich, "deposit", 5000))
+	if r := s.must(409, "DELETE", "/v1/clients/"+rich+"?erase=true", nil); str(r.Body, "rule") != "privacy.trust-balance" {
+		t.Errorf("erasing a client with a trust balance: %s", r.Raw)
+	}
+	s.member("attorney").must(403, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	s.must(422, "DELETE", "/v1/clients/"+s.clientID+"?erase=yes", nil)
+	docPrefix := "orgs/" + s.orgID + "/matters/" + s.matter + "/documents/" + s.doc + "/"
+	if len(objectsUnder(t, docPrefix)) != 2 {
+		t.Fatalf("objects before erasure: %v", objectsUnder(t, docPrefix))
+	}
+
+	r := s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	for _, name := range []string{"notes", "bookings", "documents", "summaries", "messages", "contact-entries"} {
+		if num(r.Body, "erased", name) < 1 {
+			t.Errorf("erased %s = %v: %s", name, num(r.Body, "erased", name), r.Raw)
+		}
+	}
+	kept := map[string]string{}
+	for _, k := range r.Body["kept"].([]any) {
+		k := k.(map[string]any)
+		kept[str(k, "category")] = str(k, "until")
+		if str(k, "reason") == "" {
+			t.Errorf("kept without a reason: %v", k)
+		}
+	}
+	today := clock.Now().UTC()
+	for cat, until := range map[string]string{"invoices": today.AddDate(7, 0, 0).Format("2006-01-02"), "payments": "", "trust journal entries": today.AddDate(5, 0, 0).Format("2006-01-02"),
+		"trust ledgers": "", "consent log": today.AddDate(4, 0, 0).Format("2006-01-02"), "client identity": "", "matters with trust records": ""} {
+		got, ok := kept[cat]
+		if !ok || (until != "" && got != until) {
+			t.Errorf("kept %s until %q, want %q (kept %v)", cat, got, until, kept)
+		}
+	}
+	if again := s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil); again.Raw != r.Raw {
+		t.Errorf("retry answered differently:\n%s\n%s", again.Raw, r.Raw)
+	}
+
+	if left := objectsUnder(t, docPrefix); len(left) != 0 {
+		t.Errorf("S3 objects left after erasure: %v", left)
+	}
+	found := items(s.must(200, "GET", "/v1/clients?q=carla", nil))
+	if len(found) != 1 || str(found[0], "privacyHold", "until") == "" || str(found[0], "email") != "" || str(found[0], "phone") != "" {
+		t.Errorf("search after erasure = %v", found)
+	}
+	for _, path := range []string{"/v1/matters/" + s.matter + "/notes", "/v1/matters/" + s.matter + "/documents", "/v1/matters/" + s.matter + "/summaries"} {
+		if n := len(items(s.must(200, "GET", path, nil))); n != 0 {
+			t.Errorf("%s: %d items after erasure", path, n)
+		}
+	}
+	s.must(404, "GET", "/v1/bookings/"+s.booking, nil)
+	for _, m := range items(s.must(200, "GET", "/v1/messages?clientId="+s.clientID, nil)) {
+		if str(m, "body") != "" || str(m, "to") != "" {
+			t.Errorf("message kept its content: %v", m)
+		}
+	}
+	if inv := s.must(200, "GET", "/v1/invoices/"+s.invoice, nil); str(inv.Body, "clientId") != s.clientID {
+		t.Errorf("held invoice = %s", inv.Raw)
+	}
+	if acts := strings.Join(actionsOf(t, s.account), ","); strings.Count(acts, "client.erased") != 1 {
+		t.Errorf("activity = %s", acts)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
@@ -81,7 +82,11 @@ func AccountsRouter(box messaging.EmailSender) platform.RouterFunc {
 
 // CRMRouter builds the crm function.
 func CRMRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return crm.NewRouter(crm.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
+	svc := crm.NewService(d.DB, d.Log, d.Now)
+	svc.Erase = func(ctx context.Context, a caller.Caller, clientID string) (any, error) {
+		return Privacy(d).EraseClient(ctx, a, clientID)
+	}
+	return crm.NewRouter(svc, d.RouterConfig())
 }
 
 // TrustRouter builds the trust function.
