@@ -1,5 +1,6 @@
 // Command privacyworker is the Lambda function on the privacy-exports
-// queue: it streams each export's zip into S3 (see privacy.Service.Build).
+// queue, which streams each export's zip into S3 (privacy.Service.Build),
+// and of the daily retention rule (privacy.Service.RunRetention).
 package main
 
 import (
@@ -11,7 +12,7 @@ import (
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.Privacy(d).Handle, nil
+			return wire.Privacy(d).Invoke, nil
 		}, config.Table)
 	})
 }

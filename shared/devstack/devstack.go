@@ -274,6 +274,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// EventBridge delivers them in AWS.
 	notifier := wire.Messaging(s.Deps)
 	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
+	// The daily retention run (the privacyworker function in AWS).
+	s.Scheduler.Add(privacy.RetentionSchedule, privacy.RetentionEvery, wire.Privacy(s.Deps).RunRetention)
 	// EventBridge invokes its targets asynchronously; so does this: the
 	// event waits on a local queue, and the notifier never runs inside the
 	// write (and the stream delivery) that announced it.

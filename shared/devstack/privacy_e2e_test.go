@@ -18,6 +18,7 @@ import (
 
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // privacyScenario is the full scenario: a client with a matter, a
@@ -318,6 +319,66 @@ func TestEraseClient(t *testing.T) {
 		t.Errorf("held invoice = %s", inv.Raw)
 	}
 	if acts := strings.Join(actionsOf(t, s.account), ","); strings.Count(acts, "client.erased") != 1 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestRetentionEndsHolds: after an erasure, each hold ends on its date: the
+// consent log goes after 4 years, the invoices, payments and the client's
+// identity after 7, when a search by name finds nothing at all. Closed
+// matters past the policy go with their documents; each run is logged.
+func TestRetentionEndsHolds(t *testing.T) {
+	s := newPrivacyScenario(t)
+	staff := s.member("staff")
+	staff.must(403, "GET", "/v1/privacy/retention", nil)
+	if r := s.must(200, "GET", "/v1/privacy/retention", nil); num(r.Body, "closedMatterYears") != 7 || num(r.Body, "auditYears") != 7 {
+		t.Errorf("default policy = %s", r.Raw)
+	}
+	s.must(422, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 0})
+	s.must(200, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 2})
+	// A closed matter of another client, with a document: gone after 2 years.
+	other := s.newClient("Olga Old")
+	old := s.newMatter(other)
+	oldDoc := readyDocument(t, s.account, old, "old.pdf", fixture(t, "contract.pdf")).docID
+	s.must(200, "PATCH", "/v1/matters/"+old, map[string]any{"status": "closed"})
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+
+	run := func() {
+		t.Helper()
+		if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), s.orgID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if countItems(t, s.orgID, "CONSENTLOG#") != 1 || countItems(t, s.orgID, "INV#") != 1 {
+		t.Fatal("a hold ended on the day of the erasure")
+	}
+	clock.Advance(2*366*24*time.Hour + 24*time.Hour)
+	run()
+	s.login()
+	s.must(404, "GET", "/v1/matters/"+old, nil)
+	s.must(404, "GET", "/v1/documents/"+oldDoc, nil)
+	if left := objectsUnder(t, "orgs/"+s.orgID+"/matters/"+old+"/"); len(left) != 0 {
+		t.Errorf("objects of the expired matter left: %v", left)
+	}
+	clock.Advance(2*366*24*time.Hour + 24*time.Hour) // past 4 years
+	run()
+	if n := countItems(t, s.orgID, "CONSENTLOG#"); n != 0 {
+		t.Errorf("%d consent log entries after their 4 years", n)
+	}
+	if countItems(t, s.orgID, "INV#") != 1 || countItems(t, s.orgID, "PAYMENT#") != 1 {
+		t.Error("invoices or payments gone before their 7 years")
+	}
+	clock.Advance(3*366*24*time.Hour + 24*time.Hour) // past 7 years
+	run()
+	s.login()
+	if countItems(t, s.orgID, "INV#")+countItems(t, s.orgID, "PAYMENT#")+countItems(t, s.orgID, "TRUST#E#") != 0 {
+		t.Error("held records left after their holds ended")
+	}
+	if found := items(s.must(200, "GET", "/v1/clients?q=carla", nil)); len(found) != 0 {
+		t.Errorf("search after every hold ended = %v", found)
+	}
+	if acts := strings.Join(actionsOf(t, s.account), ","); !strings.Contains(acts, "privacy.retention_run") || !strings.Contains(acts, "privacy.retention_updated") {
 		t.Errorf("activity = %s", acts)
 	}
 }

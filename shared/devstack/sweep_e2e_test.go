@@ -204,7 +204,9 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"email": "vera@example.com"}
 	case "POST /v1/privacy/exports":
 		body = map[string]any{"scope": "client", "clientId": v.ids["clientId"]}
-	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}":
+	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}", "GET /v1/privacy/retention":
+	case "PATCH /v1/privacy/retention":
+		body = map[string]any{"closedMatterYears": 8}
 	case "POST /webhooks/dropbox-sign":
 		// Not hashed with the API key: refused before anything is read
 		// (the hashed ones are TestESign*'s).

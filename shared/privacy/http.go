@@ -36,5 +36,20 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		}
 		return httpapi.JSON(http.StatusOK, e), nil
 	})
+	rt.Handle("GET /v1/privacy/retention", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		if err := r.Require(access.ManagePrivacy); err != nil {
+			return nil, err
+		}
+		p, err := svc.Retention(ctx, r.Principal.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return httpapi.JSON(http.StatusOK, p), nil
+	})
+	rt.Handle("PATCH /v1/privacy/retention", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManagePrivacy, func(in PolicyPatch) (any, error) {
+			return svc.SetRetention(ctx, r.Principal, in)
+		}, http.StatusOK)
+	})
 	return rt, rt.Check()
 }
