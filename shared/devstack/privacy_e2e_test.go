@@ -382,3 +382,44 @@ func TestRetentionEndsHolds(t *testing.T) {
 		t.Errorf("activity = %s", acts)
 	}
 }
+
+// TestRestrictClient: while a client's processing is restricted, every
+// path that sends their data to a processor answers 409 naming the
+// restriction; lifting it lets them through again.
+func TestRestrictClient(t *testing.T) {
+	o := newSMSOrg(t)
+	o.t = t
+	matter := o.newMatter(o.clientID)
+	doc := readyDocument(t, o.account, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
+	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "restriction"})
+	o.member("staff").must(403, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true})
+	o.must(422, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"reason": "no flag"})
+	o.must(404, "PUT", "/v1/clients/01J00000000000000000000000/restriction", map[string]any{"restricted": true})
+
+	c := o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true, "reason": "Contests accuracy"})
+	if str(c.Body, "restriction", "reason") != "Contests accuracy" {
+		t.Fatalf("restricted client = %s", c.Raw)
+	}
+	if r := o.must(200, "GET", "/v1/clients/"+o.clientID, nil); r.Body["restriction"] == nil {
+		t.Errorf("the client does not show its restriction: %s", r.Raw)
+	}
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{"/v1/messages/sms", map[string]any{"clientId": o.clientID, "body": "Hello", "kind": "general"}},
+		{"/v1/messages/email", map[string]any{"clientId": o.clientID, "subject": "Hi", "body": "Hello", "kind": "general"}},
+		{"/v1/documents/" + doc + "/summaries", nil},
+		{"/v1/documents/" + doc + "/signature-requests", map[string]any{"signers": []map[string]any{{"name": "Ann", "email": "ann@example.com"}}}},
+		{"/v1/drafts", map[string]any{"kind": "letter", "instructions": "Thank the client.", "matterId": matter}},
+	} {
+		if r := o.do("POST", req.path, req.body); r.Status != 409 || str(r.Body, "rule") != "privacy.restricted" {
+			t.Errorf("POST %s while restricted = %d %s", req.path, r.Status, r.Raw)
+		}
+	}
+	o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": false})
+	o.sms(o.client, 202, "Hello again")
+	if acts := strings.Join(actionsOf(t, o.account), ","); strings.Count(acts, "client.restriction_changed") != 2 {
+		t.Errorf("activity = %s", acts)
+	}
+}

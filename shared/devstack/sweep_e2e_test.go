@@ -205,6 +205,8 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "POST /v1/privacy/exports":
 		body = map[string]any{"scope": "client", "clientId": v.ids["clientId"]}
 	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}", "GET /v1/privacy/retention":
+	case "PUT /v1/clients/{clientId}/restriction":
+		body = map[string]any{"restricted": true, "reason": "Sweep"}
 	case "PATCH /v1/privacy/retention":
 		body = map[string]any{"closedMatterYears": 8}
 	case "POST /webhooks/dropbox-sign":

@@ -36,6 +36,11 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		}
 		return httpapi.JSON(http.StatusOK, e), nil
 	})
+	rt.Handle("PUT /v1/clients/{clientId}/restriction", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.ManagePrivacy, func(in RestrictionInput) (any, error) {
+			return svc.Restrict(ctx, r.Principal, r.Param("clientId"), in)
+		}, http.StatusOK)
+	})
 	rt.Handle("GET /v1/privacy/retention", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManagePrivacy); err != nil {
 			return nil, err

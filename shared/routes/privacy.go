@@ -13,6 +13,7 @@ var privacyRoutes = []Route{
 	{Method: "POST", Path: "/v1/privacy/exports", Function: FnPrivacy},
 	{Method: "GET", Path: "/v1/privacy/exports", Function: FnPrivacy},
 	{Method: "GET", Path: "/v1/privacy/exports/{exportId}", Function: FnPrivacy},
+	{Method: "PUT", Path: "/v1/clients/{clientId}/restriction", Function: FnPrivacy},
 	{Method: "GET", Path: "/v1/privacy/retention", Function: FnPrivacy},
 	{Method: "PATCH", Path: "/v1/privacy/retention", Function: FnPrivacy},
 }
