@@ -36,6 +36,7 @@ type dataPlane struct {
 	messaging    *messagingPlane
 	ai           *aiPlane
 	esign        *esignPlane
+	privacy      *privacyPlane
 }
 
 func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
@@ -181,7 +182,7 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		"Stripe events the worker could not apply: payments or invoice states need a person")
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
 		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key),
-		esign: newESignPlane(stack, key)}
+		esign: newESignPlane(stack, key), privacy: newPrivacyPlane(stack, key)}
 }
 
 // newAccessLogBucket receives the documents bucket's server access logs.

@@ -37,6 +37,12 @@ type perms struct {
 	ESign bool
 	// ESignFiles sends to the signed-file queue (the e-signature worker's).
 	ESignFiles bool
+	// PrivacyExports sends to the export queue and reads export zips (the
+	// presigned download acts with the function's role).
+	PrivacyExports bool
+	// Erasure lists and deletes every object version: a client's erasure
+	// (the crm function's DELETE ?erase=true) and the privacy worker only.
+	Erasure bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -59,7 +65,9 @@ var functionPerms = map[string]perms{
 	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true, AccountEmail: true},
 	routes.FnAuth:     {Table: true, Secret: true, TokenSigner: true},
 	routes.FnOrg:      {Table: true, Secret: true},
-	routes.FnCRM:      {Table: true, Secret: true},
+	// The crm function erases clients (?erase=true): their documents'
+	// every S3 object version goes, so it lists and deletes versions.
+	routes.FnCRM: {Table: true, Secret: true, Erasure: true, TimeoutSeconds: 30},
 	// The only app API function that touches the bucket: it presigns the
 	// browser's PUT/GET URLs, which act with this function's role.
 	routes.FnDocuments: {Table: true, Secret: true, Bucket: true},
@@ -90,6 +98,8 @@ var functionPerms = map[string]perms{
 	// The callback checks event hashes with the API key, applies events to
 	// requests and queues signed-file downloads.
 	routes.FnDropboxSignWebhook: {Table: true, Secret: true, ESign: true, ESignFiles: true},
+	// Privacy queues exports and hands out their download links.
+	routes.FnPrivacy: {Table: true, Secret: true, PrivacyExports: true},
 }
 
 // permsFor returns the permissions of one function.

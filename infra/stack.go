@@ -72,7 +72,8 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnMessageWorker, fn: newMessageWorker(stack, d, props, stage.Url(), urls[routes.FnTwilioWebhook])},
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
 		{name: fnAIWorker, fn: newAIWorker(stack, d, props)},
-		{name: fnESignWorker, fn: newESignWorker(stack, d, props)}}
+		{name: fnESignWorker, fn: newESignWorker(stack, d, props)},
+		{name: fnPrivacyWorker, fn: newPrivacyWorker(stack, d, props)}}
 	newAlarms(stack, append(fns, background...), r, api)
 	suppressNag(stack, d, api, append(fns, background...), r)
 
@@ -86,7 +87,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnPrivacyWorker)
 }
 
 // codePath is where the build puts a function's deployment package.
