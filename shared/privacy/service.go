@@ -85,12 +85,17 @@ func (s *Service) storage() error {
 	return nil
 }
 
+// scanPage is how many items one query page of scan reads.
+const scanPage = 500
+
 // scan calls fn with every item of org under skPrefix, page by page: the
 // memory held is one page, whatever the org's size.
 func (s *Service) scan(ctx context.Context, orgID, skPrefix string, fn func(item map[string]types.AttributeValue) error) error {
 	in := &dynamodb.QueryInput{TableName: &s.DB.Table, KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :sk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": store.S(tenant.PK(orgID)), ":sk": store.S(skPrefix)},
-		ConsistentRead:            aws.Bool(true)}
+		// A bounded page: the memory held is one page whatever the
+		// partition's size (the local stand-in has no 1 MB page cap).
+		ConsistentRead: aws.Bool(true), Limit: aws.Int32(scanPage)}
 	for {
 		out, err := s.DB.API.Query(ctx, in)
 		if err != nil {
