@@ -423,3 +423,44 @@ func TestRestrictClient(t *testing.T) {
 		t.Errorf("activity = %s", acts)
 	}
 }
+
+// TestEraseResumes: an erasure interrupted after its job was recorded and
+// part of the client's records deleted (a crash, a timeout) shows no
+// success anywhere, and the retry finishes it.
+func TestEraseResumes(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	client, matter := clientAndMatter(a)
+	note := str(a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"}).Body, "id")
+	a.must(201, "POST", "/v1/clients/"+client+"/notes", map[string]any{"body": "Also privileged"})
+	// The crash: the job is recorded as running and one note is gone.
+	ctx := context.Background()
+	db := stack.Deps.DB
+	if err := db.PutItem(ctx, struct {
+		store.Keys
+		ClientID string    `dynamodbav:"clientId"`
+		Status   string    `dynamodbav:"status"`
+		By       string    `dynamodbav:"by"`
+		Started  time.Time `dynamodbav:"startedAt"`
+	}{store.Keys{PK: tenant.PK(a.orgID), SK: "PRIVACY#ERASURE#" + client, Type: "privacyErasure"}, client, "running", a.userID, clock.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Transact(ctx, db.Delete(tenant.PK(a.orgID), "NOTE#"+note, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if acts := strings.Join(actionsOf(t, a), ","); strings.Contains(acts, "client.erased") {
+		t.Fatal("an unfinished erasure is logged as done")
+	}
+	a.must(200, "GET", "/v1/clients/"+client, nil) // not gone before the erasure finished
+	r := a.must(200, "DELETE", "/v1/clients/"+client+"?erase=true", nil)
+	if num(r.Body, "erased", "notes") != 1 || num(r.Body, "erased", "clients") != 1 || len(r.Body["kept"].([]any)) != 0 {
+		t.Errorf("resumed erasure = %s", r.Raw)
+	}
+	a.must(404, "GET", "/v1/clients/"+client, nil)
+	if countItems(t, a.orgID, "NOTE#")+countItems(t, a.orgID, "CLIENTNAME#")+countItems(t, a.orgID, "MATTER#") != 0 {
+		t.Error("records left after the resumed erasure")
+	}
+	if again := a.must(200, "DELETE", "/v1/clients/"+client+"?erase=true", nil); again.Raw != r.Raw {
+		t.Errorf("retry after success = %s", again.Raw)
+	}
+}

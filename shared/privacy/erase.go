@@ -76,7 +76,7 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 	var job erasureRow
 	switch err := s.DB.Get(ctx, pk, erasurePfx+clientID, &job); {
 	case err == nil && job.Status == "done" && job.Result != nil:
-		return *job.Result, nil
+		return job.Result.normalized(), nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return Erased{}, err
 	}
@@ -158,7 +158,19 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.ManagePrivacy, e, items...); err != nil {
 		return Erased{}, err
 	}
-	return res, nil
+	return res.normalized(), nil
+}
+
+// normalized shows an empty list as [] (the API's kept is never null; the
+// table stores no empty list).
+func (e Erased) normalized() Erased {
+	if e.Kept == nil {
+		e.Kept = []Kept{}
+	}
+	if e.Erased == nil {
+		e.Erased = map[string]int{}
+	}
+	return e
 }
 
 // HoldMark is the mark of a held item.
