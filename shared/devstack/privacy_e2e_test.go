@@ -464,3 +464,23 @@ func TestEraseResumes(t *testing.T) {
 		t.Errorf("retry after success = %s", again.Raw)
 	}
 }
+
+// TestRestrictedClientGetsNoReminders: the schedules' own messages (an
+// appointment reminder, a case update) do not go to a restricted client.
+func TestRestrictedClientGetsNoReminders(t *testing.T) {
+	o := newSMSOrg(t)
+	o.t = t
+	start := clock.Now().Add(23 * time.Hour).UTC().Truncate(time.Minute)
+	o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": o.clientID, "title": "Consultation", "startsAt": start.Format(time.RFC3339),
+		"endsAt": start.Add(time.Hour).Format(time.RFC3339), "smsReminder": true})
+	m := str(o.must(201, "POST", "/v1/matters", map[string]any{"clientId": o.clientID, "title": "Estate of Doe", "clientUpdates": "sms"}).Body, "id")
+	o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true, "reason": "Objects to processing"})
+	if err := stack.Scheduler.Trigger(context.Background(), ReminderSchedule); err != nil {
+		t.Fatal(err)
+	}
+	o.must(200, "PATCH", "/v1/matters/"+m, map[string]any{"status": "pending"})
+	drain(t)
+	if sent := twilioFake.to(o.phone); len(sent) != 0 {
+		t.Errorf("a restricted client was texted: %v", sent)
+	}
+}
