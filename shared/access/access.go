@@ -110,6 +110,8 @@ const (
 	// Privacy: exports of the workspace or a client, erasure of a client,
 	// restriction of processing and the retention policy.
 	ManagePrivacy Permission = "privacy:manage"
+	// DeleteOrg is deleting the whole workspace.
+	DeleteOrg Permission = "org:delete"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -186,6 +188,7 @@ var matrix = map[Permission][]Role{
 
 	// Exports carry everything, erasure destroys it: owners and admins only.
 	ManagePrivacy: {Owner, Admin},
+	DeleteOrg:     {Owner},
 }
 
 // Can reports whether role r holds permission p.

@@ -484,3 +484,43 @@ func TestRestrictedClientGetsNoReminders(t *testing.T) {
 		t.Errorf("a restricted client was texted: %v", sent)
 	}
 }
+
+// TestDeleteOrg: the owner deletes the workspace with its name and their
+// password; the answer names the latest ready export; every member is
+// signed out at once; the worker erases all but the legal holds.
+func TestDeleteOrg(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	admin := a.member("admin")
+	clientID, matter := clientAndMatter(a)
+	a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"})
+	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
+	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
+	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
+
+	admin.must(403, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": admin.password})
+	a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name + "x", "currentPassword": a.password})
+	if r := a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": "wrong password here"}); !strings.Contains(r.Raw, "currentPassword") {
+		t.Errorf("wrong password: %s", r.Raw)
+	}
+	r := a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	if str(r.Body, "status") != "deleting" || str(r.Body, "latestExport", "id") != str(exp, "id") {
+		t.Errorf("deletion = %s", r.Raw)
+	}
+	for _, m := range []*account{a, admin} {
+		if r := m.do("GET", "/v1/me", nil); r.Status != 401 && r.Status != 403 {
+			t.Errorf("a member's token still works after the deletion: %d", r.Status)
+		}
+	}
+	if r := (&client{t: t}).do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password}); r.Status < 400 {
+		t.Errorf("sign-in after the deletion = %d", r.Status)
+	}
+	drain(t)
+	if n := countItems(t, a.orgID, "NOTE#") + countItems(t, a.orgID, "CLIENT#") + countItems(t, a.orgID, "USER#"); n != 0 {
+		t.Errorf("%d notes, clients or members left", n)
+	}
+	if countItems(t, a.orgID, "INV#") != 1 {
+		t.Error("the held invoice was deleted")
+	}
+}

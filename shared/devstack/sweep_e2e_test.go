@@ -207,6 +207,8 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}", "GET /v1/privacy/retention":
 	case "PUT /v1/clients/{clientId}/restriction":
 		body = map[string]any{"restricted": true, "reason": "Sweep"}
+	case "DELETE /v1/org": // the wrong name: 422, nothing deleted
+		body = map[string]any{"confirm": "Not the firm's name", "currentPassword": attacker.password}
 	case "PATCH /v1/privacy/retention":
 		body = map[string]any{"closedMatterYears": 8}
 	case "POST /webhooks/dropbox-sign":

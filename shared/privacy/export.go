@@ -96,7 +96,8 @@ type ExportInput struct {
 // exportJob is a Queue message.
 type exportJob struct {
 	OrgID string `json:"orgId"`
-	ID    string `json:"exportId"`
+	ID    string `json:"exportId,omitempty"`
+	Kind  string `json:"kind,omitempty"` // "" for an export; jobDeleteOrg
 }
 
 // CreateExport records a pending export with its activity entry, then
@@ -223,12 +224,19 @@ func (s *Service) Handle(ctx context.Context, batch events.SQSEvent) (events.SQS
 	var resp events.SQSEventResponse
 	for _, m := range batch.Records {
 		var job exportJob
-		if err := json.Unmarshal([]byte(m.Body), &job); err != nil || job.OrgID == "" || job.ID == "" {
+		if err := json.Unmarshal([]byte(m.Body), &job); err != nil || job.OrgID == "" || (job.ID == "" && job.Kind != jobDeleteOrg) {
 			s.Log.Error("unreadable export job", "messageId", m.MessageId)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			continue
 		}
 		start := time.Now()
+		if job.Kind == jobDeleteOrg {
+			if err := s.EraseOrg(ctx, job.OrgID); err != nil {
+				s.Log.Error("workspace deletion failed", "orgId", job.OrgID, "err", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			}
+			continue
+		}
 		if err := s.Build(ctx, job.OrgID, job.ID); err != nil {
 			s.Log.Error("export failed", "exportId", job.ID, "orgId", job.OrgID, "err", err)
 			if n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"]); n >= maxReceives {

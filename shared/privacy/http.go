@@ -41,6 +41,11 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 			return svc.Restrict(ctx, r.Principal, r.Param("clientId"), in)
 		}, http.StatusOK)
 	})
+	rt.Handle("DELETE /v1/org", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+		return httpapi.DecodeAnd(r, access.DeleteOrg, func(in DeleteOrgInput) (any, error) {
+			return svc.DeleteOrg(ctx, r.Principal, in)
+		}, http.StatusAccepted)
+	})
 	rt.Handle("GET /v1/privacy/retention", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ManagePrivacy); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ var privacyRoutes = []Route{
 	{Method: "GET", Path: "/v1/privacy/exports", Function: FnPrivacy},
 	{Method: "GET", Path: "/v1/privacy/exports/{exportId}", Function: FnPrivacy},
 	{Method: "PUT", Path: "/v1/clients/{clientId}/restriction", Function: FnPrivacy},
+	{Method: "DELETE", Path: "/v1/org", Function: FnPrivacy},
 	{Method: "GET", Path: "/v1/privacy/retention", Function: FnPrivacy},
 	{Method: "PATCH", Path: "/v1/privacy/retention", Function: FnPrivacy},
 }
