@@ -82,10 +82,10 @@ var triggers = []struct {
 	decode func() any // a new value of the handler's event type
 	want   []string   // samples that must exist
 }{
-	{"sqs-", "messageworker, aiworker, stripeworker, esignworker", func() any { return new(events.SQSEvent) },
-		[]string{"sqs-messages.json", "sqs-summaries.json", "sqs-stripe-events.json", "sqs-esign-files.json"}},
-	{"eventbridge-", "notifier", func() any { return new(events.EventBridgeEvent) },
-		[]string{"eventbridge-schedule.json", "eventbridge-ses-bounce.json", "eventbridge-ses-complaint.json", "eventbridge-matter-closed.json"}},
+	{"sqs-", "messageworker, aiworker, stripeworker, esignworker, privacyworker", func() any { return new(events.SQSEvent) },
+		[]string{"sqs-messages.json", "sqs-summaries.json", "sqs-stripe-events.json", "sqs-esign-files.json", "sqs-privacy-exports.json"}},
+	{"eventbridge-", "notifier, privacyworker", func() any { return new(events.EventBridgeEvent) },
+		[]string{"eventbridge-schedule.json", "eventbridge-ses-bounce.json", "eventbridge-ses-complaint.json", "eventbridge-matter-closed.json", "eventbridge-retention.json"}},
 	{"dynamodb-", "relay", func() any { return new(events.DynamoDBEvent) }, []string{"dynamodb-stream.json"}},
 	{"furl-", "twiliowebhook, stripewebhook, speech, dropboxsignwebhook", func() any { return new(events.LambdaFunctionURLRequest) },
 		[]string{"furl-twilio-sms.json", "furl-twilio-status.json", "furl-stripe-webhook.json", "furl-speech.json", "furl-dropbox-sign.json"}},

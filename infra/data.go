@@ -38,6 +38,7 @@ type dataPlane struct {
 	esign        *esignPlane
 	chat         *chatPlane
 	calendar     *calendarPlane
+	privacy      *privacyPlane
 }
 
 func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
@@ -183,7 +184,8 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 		"Stripe events the worker could not apply: payments or invoice states need a person")
 	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
 		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key),
-		esign: newESignPlane(stack, key), chat: newChatPlane(stack, key), calendar: newCalendarPlane(stack, key)}
+		esign: newESignPlane(stack, key), chat: newChatPlane(stack, key), calendar: newCalendarPlane(stack, key),
+		privacy: newPrivacyPlane(stack, key)}
 }
 
 // newAccessLogBucket receives the documents bucket's server access logs.

@@ -12,6 +12,7 @@ import (
 	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/summaries"
 )
@@ -27,6 +28,7 @@ var functionNeeds = map[string][]config.Need{
 	fnESignWorker:    {config.Table},
 	fnChatWS:         {config.Table},
 	fnCalendarWorker: {config.Table},
+	fnPrivacyWorker:  {config.Table}, // StartHandler(…, config.Table)
 }
 
 // render spells a template value as the function would see it, with
@@ -96,8 +98,10 @@ func TestFunctionEnvironments(t *testing.T) {
 						}
 					}
 				case k == config.EnvBucketName:
-					if !grants(sts, "s3:GetObject", objectsArn(bucketID(t))) {
-						t.Errorf("%s set, but the role may not read the bucket", k)
+					exports := obj{"Fn::Join": []any{"", []any{getAtt(bucketID(t)), "/exports/*"}}}
+					if !grants(sts, "s3:GetObject", objectsArn(bucketID(t))) && !grants(sts, "s3:GetObject", exports) &&
+						!grants(sts, "s3:DeleteObjectVersion", objectsArn(bucketID(t))) {
+						t.Errorf("%s set, but the role may not use the bucket", k)
 					}
 				}
 			}
@@ -117,7 +121,8 @@ func TestFunctionEnvironments(t *testing.T) {
 				set  bool
 				want bool
 			}{
-				{config.EnvBucketName, cfg.BucketName != "", p.Bucket || p.ReadDocuments},
+				{config.EnvBucketName, cfg.BucketName != "", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure},
+				{"queue " + privacy.Queue, cfg.QueueURLs[privacy.Queue] != "", p.PrivacyExports},
 				{config.EnvDropboxSignSecretARN, cfg.DropboxSignSecretARN != "", p.ESign},
 				{"queue " + esign.FilesQueue, cfg.QueueURLs[esign.FilesQueue] != "", p.ESignFiles},
 				{config.EnvTokenSecretARN, cfg.TokenSecret != "", p.TokenSigner},

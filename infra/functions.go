@@ -19,6 +19,7 @@ import (
 	"github.com/matterly/matterly/shared/esign"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/payments"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/summaries"
 )
@@ -104,6 +105,16 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.ReadDocuments {
 			setEnv(config.EnvBucketName, d.bucket.BucketName())
 			d.grantDocuments(fn, false)
+		}
+		if p.PrivacyExports {
+			setEnv(config.EnvBucketName, d.bucket.BucketName())
+			d.grantExports(fn, false)
+			queues = append(queues, privacy.Queue+"="+*d.privacy.exports.QueueUrl())
+			d.privacy.exports.GrantSendMessages(fn)
+		}
+		if p.Erasure {
+			setEnv(config.EnvBucketName, d.bucket.BucketName())
+			d.grantErasure(fn)
 		}
 		if p.ESign {
 			for k, v := range d.esign.env(props) {

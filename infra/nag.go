@@ -47,6 +47,11 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 		suppress(role, "IAM5", reasonKMS, "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
 		suppress(role, "IAM5", reasonXRay, "Resource::*")
 		suppress(role, "IAM5", reasonObjects, &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Bucket[0-9A-F]{8}\.Arn>\/\*$/`)})
+		if f.name == routes.FnPrivacy || f.name == fnPrivacyWorker {
+			suppress(role, "IAM5", "Export zips are objects named by org and export id under exports/, created at run "+
+				"time: the grant covers that prefix only (the privacy function reads them for presigned links; the "+
+				"worker writes them).", &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Bucket[0-9A-F]{8}\.Arn>\/exports\/\*$/`)})
+		}
 		if f.name == fnMessageWorker {
 			suppress(role, "IAM5", "SES authorizes a send against the sending identity, which each org "+
 				"chooses (its verified address or domain) at run time, and the configuration set; both "+
@@ -77,6 +82,8 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 	}
 	suppress(stack.Node().FindChild(jsii.String("NotifierFailures")), "SQS3", "This queue is itself a "+
 		"dead-letter queue: of the notifier's EventBridge targets (an alarm on the function's errors watches it).")
+	suppress(stack.Node().FindChild(jsii.String("RetentionFailures")), "SQS3", "This queue is itself a "+
+		"dead-letter queue: of the retention schedule's EventBridge target (an alarm on the function's errors watches it).")
 	suppress(r.dlq, "SQS3", "This queue is itself a dead-letter destination: the relay's event source "+
 		"sends the positions of stream batches it gave up on here (an alarm watches it).")
 }

@@ -48,6 +48,12 @@ type perms struct {
 	Calendar bool
 	// CalendarQueue sends to the calendar sync queue (the calendar worker's).
 	CalendarQueue bool
+	// PrivacyExports sends to the export queue and reads export zips (the
+	// presigned download acts with the function's role).
+	PrivacyExports bool
+	// Erasure lists and deletes every object version: a client's erasure
+	// (the crm function's DELETE ?erase=true) and the privacy worker only.
+	Erasure bool
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
@@ -71,7 +77,9 @@ var functionPerms = map[string]perms{
 	// Auth also seals and opens the members' TOTP secrets (two-factor).
 	routes.FnAuth: {Table: true, Secret: true, TokenSigner: true, Seal: true},
 	routes.FnOrg:  {Table: true, Secret: true},
-	routes.FnCRM:  {Table: true, Secret: true},
+	// The crm function erases clients (?erase=true): their documents'
+	// every S3 object version goes, so it lists and deletes versions.
+	routes.FnCRM: {Table: true, Secret: true, Erasure: true, TimeoutSeconds: 30},
 	// The only app API function that touches the bucket: it presigns the
 	// browser's PUT/GET URLs, which act with this function's role.
 	routes.FnDocuments: {Table: true, Secret: true, Bucket: true},
@@ -111,6 +119,8 @@ var functionPerms = map[string]perms{
 	// Graph's notifications: the clientState check reads the subscription
 	// map; work is queued. No tokens, no Microsoft secret.
 	routes.FnMSGraphWebhook: {Table: true, Secret: true, CalendarQueue: true},
+	// Privacy queues exports and hands out their download links.
+	routes.FnPrivacy: {Table: true, Secret: true, PrivacyExports: true},
 }
 
 // permsFor returns the permissions of one function.

@@ -76,7 +76,8 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 		{name: fnNotifier, fn: newNotifier(stack, d, props)},
 		{name: fnAIWorker, fn: newAIWorker(stack, d, props)},
 		{name: fnESignWorker, fn: newESignWorker(stack, d, props)},
-		{name: fnCalendarWorker, fn: newCalendarWorker(stack, d, props, stage.Url(), urls[routes.FnMSGraphWebhook])}}
+		{name: fnCalendarWorker, fn: newCalendarWorker(stack, d, props, stage.Url(), urls[routes.FnMSGraphWebhook])},
+		{name: fnPrivacyWorker, fn: newPrivacyWorker(stack, d, props)}}
 	ws := newChatWebSocket(stack, d, props, functionNamed(fns, routes.FnChat))
 	background = append(background, function{name: fnChatWS, fn: ws.fn})
 	newAlarms(stack, append(fns, background...), r, api)
@@ -92,7 +93,7 @@ func NewMatterlyStack(scope constructs.Construct, id string, props *MatterlyStac
 // codeFunctions are every function the stack deploys: one per route-table
 // function, and those that serve no route.
 func codeFunctions() []string {
-	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnChatWS, fnCalendarWorker)
+	return append(routes.Functions(), fnTokenKey, fnRelay, fnStripeWorker, fnMessageWorker, fnNotifier, fnAIWorker, fnESignWorker, fnChatWS, fnCalendarWorker, fnPrivacyWorker)
 }
 
 // codePath is where the build puts a function's deployment package.

@@ -437,8 +437,8 @@ func TestFunctions(t *testing.T) {
 	check(t, func() {
 		// One per routed function, plus the deploy-time token key publisher,
 		// the event relay, the Stripe worker, the message worker, the notifier,
-		// the AI worker, the e-signature worker, the chat WebSocket API's and the calendar worker.
-		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+9)))
+		// the AI worker, the e-signature worker, the chat WebSocket API's, the calendar worker and the privacy worker.
+		template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(float64(len(fns)+10)))
 	})
 	logGroups := ofType("AWS::Logs::LogGroup")
 	for _, name := range fns {
@@ -477,8 +477,8 @@ func TestFunctions(t *testing.T) {
 				}
 			}
 			// Only functions that may use the bucket are told its name.
-			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments) {
-				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments)
+			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure) {
+				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure)
 			}
 			// The calendar function seals tokens under its own key (TestCalendarPipeline).
 			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) && !permsFor(name).Calendar {
@@ -704,7 +704,8 @@ func grants(sts []obj, action string, resource any) bool {
 // TestBucketAccess: the documents function holds what presigned PUT/GET
 // URLs, HeadObject, ranged and versioned GetObject, DeleteObject(s) and
 // deletes by VersionId need on an SSE-KMS bucket, on its objects and key;
-// crm holds no S3 permission at all.
+// crm (which erases clients) may only delete object versions
+// (TestPrivacyPipeline), never read or write them.
 func TestBucketAccess(t *testing.T) {
 	bucket := bucketID(t)
 	objects := objectsArn(bucket)
@@ -714,7 +715,6 @@ func TestBucketAccess(t *testing.T) {
 		objects []string // actions wanted on the bucket's objects
 		key     []string // actions wanted on the KMS key
 	}{
-		{fn: routes.FnCRM},
 		{
 			fn:      routes.FnDocuments,
 			objects: []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"},
@@ -772,7 +772,8 @@ func TestFunctionPermissions(t *testing.T) {
 			}{
 				{"table", p.Table, "dynamodb:PutItem"},
 				{"secret", p.Secret, "secretsmanager:GetSecretValue"},
-				{"bucket", p.Bucket || p.ReadDocuments, "s3:"},
+				{"bucket", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure, "s3:"},
+				{"object versions listed", p.Bucket || p.Erasure, "s3:ListBucketVersions"},
 				{"bucket writes", p.Bucket, "s3:PutObject"},
 				{"events", p.Events, "events:PutEvents"},
 			} {
@@ -855,7 +856,8 @@ func TestPermsFor(t *testing.T) {
 		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true, Seal: true}},
 		{routes.FnOrg, perms{Table: true, Secret: true}},
 		// They write activity entries; the relay publishes the events.
-		{routes.FnCRM, perms{Table: true, Secret: true}},
+		// It erases clients: their documents' object versions go.
+		{routes.FnCRM, perms{Table: true, Secret: true, Erasure: true, TimeoutSeconds: 30}},
 		{routes.FnDocuments, perms{Table: true, Secret: true, Bucket: true}},
 		{"not-a-function", defaultPerms},
 	}

@@ -116,6 +116,11 @@ const (
 	// Calendar: connecting one's own Microsoft calendar, reading members'
 	// events (others' private ones as busy only) and availability.
 	UseCalendar Permission = "calendar:use"
+	// Privacy: exports of the workspace or a client, erasure of a client,
+	// restriction of processing and the retention policy.
+	ManagePrivacy Permission = "privacy:manage"
+	// DeleteOrg is deleting the whole workspace.
+	DeleteOrg Permission = "org:delete"
 )
 
 // Consent beyond opting out: OptInConsent is recording an opt-in (or asking
@@ -195,6 +200,9 @@ var matrix = map[Permission][]Role{
 	ReadChatCompliance: {Owner, Admin},
 	// Everyone has a calendar and schedules with colleagues.
 	UseCalendar: everyone,
+	// Exports carry everything, erasure destroys it: owners and admins only.
+	ManagePrivacy: {Owner, Admin},
+	DeleteOrg:     {Owner},
 }
 
 // Can reports whether role r holds permission p.

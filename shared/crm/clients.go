@@ -160,7 +160,7 @@ func (s *Service) UpdateClient(ctx context.Context, a caller.Caller, id string, 
 		}
 		c.UpdatedAt = s.Now().UTC()
 		c.setKeys(a.OrgID)
-		w, err := s.DB.Replace(c, store.Unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy")
+		w, err := s.DB.Replace(c, store.Unchanged(before.UpdatedAt), "openMatters", "createdAt", "createdBy", "restriction", "privacyHold")
 		if err != nil {
 			return edit{}, false, err
 		}

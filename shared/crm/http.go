@@ -28,7 +28,7 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 	rt.Handle("POST /v1/clients", create(access.WriteClients, svc.CreateClient))
 	rt.Handle("GET /v1/clients/{clientId}", get(access.ReadClients, "clientId", svc.Client))
 	rt.Handle("PATCH /v1/clients/{clientId}", update(access.WriteClients, "clientId", svc.UpdateClient))
-	rt.Handle("DELETE /v1/clients/{clientId}", remove(access.DeleteClients, "clientId", svc.DeleteClient))
+	rt.Handle("DELETE /v1/clients/{clientId}", h.deleteClient)
 	rt.Handle("GET /v1/clients", h.listClients)
 
 	rt.Handle("POST /v1/matters", create(access.WriteMatters, svc.CreateMatter))
@@ -133,6 +133,29 @@ func listName(name string, filters ...string) string {
 		}
 	}
 	return name + "?" + v.Encode()
+}
+
+// deleteClient deletes a client, or with ?erase=true erases them (GDPR
+// art. 17) through the privacy capability, owners and admins only.
+func (h handlers) deleteClient(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	switch r.Query("erase") {
+	case "", "false":
+		return remove(access.DeleteClients, "clientId", h.svc.DeleteClient)(ctx, r)
+	case "true":
+	default:
+		return nil, fault.Fields(fault.FieldError{Field: "erase", Message: `must be "true" or "false"`})
+	}
+	if err := r.Require(access.ManagePrivacy); err != nil {
+		return nil, err
+	}
+	if h.svc.Erase == nil {
+		return nil, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute, Message: "Erasure is not configured on this function."}
+	}
+	out, err := h.svc.Erase(ctx, r.Principal, r.Param("clientId"))
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, out), nil
 }
 
 func (h handlers) listClients(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {

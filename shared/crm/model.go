@@ -81,17 +81,38 @@ func (a Address) MarshalJSON() ([]byte, error) {
 // Client is a person or company the practice serves.
 type Client struct {
 	store.Keys
-	ID          string    `dynamodbav:"id" json:"id"`
-	Kind        string    `dynamodbav:"kind" json:"kind"`
-	Name        string    `dynamodbav:"name" json:"name"`
-	Email       string    `dynamodbav:"email,omitempty" json:"email,omitempty"`
-	Phone       string    `dynamodbav:"phone,omitempty" json:"phone,omitempty"` // E.164
-	Address     *Address  `dynamodbav:"address,omitempty" json:"address,omitempty"`
-	Tags        List      `dynamodbav:"tags,omitempty" json:"tags"`
-	OpenMatters int       `dynamodbav:"openMatters" json:"openMatters"` // matters not closed; kept by the matter writes
-	CreatedBy   string    `dynamodbav:"createdBy" json:"createdBy"`
-	CreatedAt   time.Time `dynamodbav:"createdAt" json:"createdAt"`
-	UpdatedAt   time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	ID          string   `dynamodbav:"id" json:"id"`
+	Kind        string   `dynamodbav:"kind" json:"kind"`
+	Name        string   `dynamodbav:"name" json:"name"`
+	Email       string   `dynamodbav:"email,omitempty" json:"email,omitempty"`
+	Phone       string   `dynamodbav:"phone,omitempty" json:"phone,omitempty"` // E.164
+	Address     *Address `dynamodbav:"address,omitempty" json:"address,omitempty"`
+	Tags        List     `dynamodbav:"tags,omitempty" json:"tags"`
+	OpenMatters int      `dynamodbav:"openMatters" json:"openMatters"` // matters not closed; kept by the matter writes
+	// Restriction and Hold are the privacy capability's (shared/privacy):
+	// processing restricted at the client's request (GDPR art. 18), and the
+	// legal hold of an erased client's identity. Client edits keep both.
+	Restriction *Restriction `dynamodbav:"restriction,omitempty" json:"restriction,omitempty"`
+	Hold        *Hold        `dynamodbav:"privacyHold,omitempty" json:"privacyHold,omitempty"`
+	CreatedBy   string       `dynamodbav:"createdBy" json:"createdBy"`
+	CreatedAt   time.Time    `dynamodbav:"createdAt" json:"createdAt"`
+	UpdatedAt   time.Time    `dynamodbav:"updatedAt" json:"updatedAt"`
+}
+
+// Restriction is a client's restriction of processing: while Restricted,
+// nothing of the client goes to a processor (AI, SMS, email, e-signature).
+type Restriction struct {
+	Restricted bool      `dynamodbav:"restricted" json:"restricted"`
+	Reason     string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`
+	By         string    `dynamodbav:"by" json:"by"`
+	At         time.Time `dynamodbav:"at" json:"at"`
+}
+
+// Hold marks a record kept after its client's erasure, for the law only.
+type Hold struct {
+	Category string `dynamodbav:"category" json:"category"`
+	Reason   string `dynamodbav:"reason" json:"reason"`
+	Until    string `dynamodbav:"until" json:"until"` // YYYY-MM-DD
 }
 
 // Matter statuses. Open and pending matters count as open for the rule that

@@ -27,6 +27,10 @@ type Service struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 	NewID func() string
+	// Erase, when set, serves DELETE /v1/clients/{clientId}?erase=true: the
+	// privacy capability's erasure (shared/privacy), given here by the
+	// wiring so that crm does not depend on it.
+	Erase func(ctx context.Context, a caller.Caller, clientID string) (any, error)
 }
 
 // NewService returns a Service with ULID ids.

@@ -33,6 +33,7 @@ import (
 	"github.com/matterly/matterly/shared/openapi"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/providers/senders"
 	"github.com/matterly/matterly/shared/relay"
 	"github.com/matterly/matterly/shared/routes"
@@ -66,6 +67,8 @@ var Routers = map[string]platform.RouterFunc{
 	// Microsoft 365 calendars: the API and Graph's notifications.
 	routes.FnCalendar:       wire.CalendarRouter,
 	routes.FnMSGraphWebhook: wire.MSGraphWebhookRouter,
+	// Privacy: exports, restriction, retention.
+	routes.FnPrivacy: wire.PrivacyRouter,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -101,6 +104,9 @@ var Consumers = map[string]Consumer{
 	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
 	calendar.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
 		return s.calendar(d).Handle, nil
+	}},
+	privacy.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
+		return wire.Privacy(d).Handle, nil
 	}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
 		return wire.Summaries(d).Handle, nil
@@ -303,6 +309,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// EventBridge delivers them in AWS.
 	notifier := wire.Messaging(s.Deps)
 	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
+	// The daily retention run (the privacyworker function in AWS).
+	s.Scheduler.Add(privacy.RetentionSchedule, privacy.RetentionEvery, wire.Privacy(s.Deps).RunRetention)
 	// EventBridge invokes its targets asynchronously; so does this: the
 	// event waits on a local queue, and the notifier never runs inside the
 	// write (and the stream delivery) that announced it.

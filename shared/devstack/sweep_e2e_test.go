@@ -58,6 +58,7 @@ func newVictim(t *testing.T, role string) victim {
 	v.ids["threadId"] = str(o.must(201, "POST", "/v1/chat/threads", map[string]any{"kind": "group", "name": "Victim team",
 		"memberIds": []string{v.member.userID}}).Body, "id")
 	v.ids["messageId"] = str(o.must(201, "POST", "/v1/chat/threads/"+v.ids["threadId"]+"/messages", map[string]any{"text": "Privileged chat"}).Body, "id")
+	v.ids["exportId"] = str(o.must(202, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"}).Body, "id")
 	return v
 }
 
@@ -213,6 +214,15 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 	case "GET /v1/signature-requests/{requestId}", "GET /v1/matters/{matterId}/signature-requests", "POST /v1/signature-requests/{requestId}/cancel":
 	case "POST /v1/signature-requests/{requestId}/remind":
 		body = map[string]any{"email": "vera@example.com"}
+	case "POST /v1/privacy/exports":
+		body = map[string]any{"scope": "client", "clientId": v.ids["clientId"]}
+	case "GET /v1/privacy/exports", "GET /v1/privacy/exports/{exportId}", "GET /v1/privacy/retention":
+	case "PUT /v1/clients/{clientId}/restriction":
+		body = map[string]any{"restricted": true, "reason": "Sweep"}
+	case "DELETE /v1/org": // the wrong name: 422, nothing deleted
+		body = map[string]any{"confirm": "Not the firm's name", "currentPassword": attacker.password}
+	case "PATCH /v1/privacy/retention":
+		body = map[string]any{"closedMatterYears": 8}
 	case "POST /webhooks/dropbox-sign":
 		// Not hashed with the API key: refused before anything is read
 		// (the hashed ones are TestESign*'s).

@@ -110,6 +110,9 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, in Input) (Draft,
 		if err != nil {
 			return Draft{}, err
 		}
+		if err := crm.CheckProcessable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
+			return Draft{}, err
+		}
 		if details, err = s.details(ctx, a.OrgID, m, in.Include); err != nil {
 			return Draft{}, err
 		}

@@ -135,6 +135,9 @@ func (s *Service) Send(ctx context.Context, a caller.Caller, idemKey, documentID
 	if err != nil {
 		return Request{}, false, err
 	}
+	if err := crm.CheckProcessable(ctx, s.DB, a.OrgID, d.ClientID); err != nil {
+		return Request{}, false, err
+	}
 	t, ok := filetype.Lookup(d.ContentType)
 	if d.Status != documents.StatusReady || !ok || (t.Name != "PDF" && t.Name != "DOCX") {
 		return Request{}, false, fault.Refused("esign-document-type", "Only a ready PDF or DOCX document can be sent for signature.")

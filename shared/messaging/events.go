@@ -57,6 +57,9 @@ func (s *Service) caseUpdate(ctx context.Context, e relay.Event) error {
 		return err
 	}
 	marker := "NOTIFIED#" + e.ID
+	if c.Processable() != nil { // restricted, or erased and held: no processor sees them
+		return s.mark(ctx, e.OrgID, marker, "the client's processing is restricted")
+	}
 	// The status as it is now: a later change has its own event.
 	text := "There is an update on your matter \"" + truncate(mt.Title, 60) + "\": it is now " + mt.Status + "."
 	var m Message

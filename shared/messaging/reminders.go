@@ -119,6 +119,9 @@ func (s *Service) remindBooking(ctx context.Context, orgID string, o org, b crm.
 		}
 		return err
 	}
+	if c.Processable() != nil { // restricted, or erased and held: no processor sees them
+		return s.mark(ctx, orgID, marker, "the client's processing is restricted")
+	}
 	if c.Phone == "" {
 		return s.mark(ctx, orgID, marker, "no phone number")
 	}
@@ -215,6 +218,9 @@ func (s *Service) remindInvoice(ctx context.Context, orgID string, o org, inv pa
 			return nil
 		}
 		return err
+	}
+	if c.Processable() != nil {
+		return s.mark(ctx, orgID, marker, "the client's processing is restricted")
 	}
 	owed := trust.Money(inv.Total, inv.Currency)
 	text := "Invoice " + cmp.Or(inv.Number, inv.ID) + " for " + owed + " was due on " + inv.DueDate + "."

@@ -152,7 +152,7 @@ func (s *Service) recipient(ctx context.Context, orgID, clientID, matterID strin
 	if matterID != "" && (!reqs[2].Found || mt.ClientID != clientID) {
 		return c, o, fault.Fields(fault.FieldError{Field: "matterId", Message: "is not a matter of this client"})
 	}
-	return c, o, nil
+	return c, o, c.Processable()
 }
 
 // store writes a new outbound message as queued, with the consent check,

@@ -30,7 +30,7 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 // Table lists every app API route: the capabilities' route lists, each kept
 // in its own file. Order does not matter for matching: literal segments
 // always win over parameters, as in API Gateway.
-var Table = concat(identityRoutes, crmRoutes, documentRoutes, trustRoutes, paymentRoutes, webhookRoutes, messagingRoutes, twilioRoutes, aiRoutes, speechRoutes, esignRoutes, auditRoutes, chatRoutes, calendarRoutes)
+var Table = concat(identityRoutes, crmRoutes, documentRoutes, trustRoutes, paymentRoutes, webhookRoutes, messagingRoutes, twilioRoutes, aiRoutes, speechRoutes, esignRoutes, auditRoutes, chatRoutes, calendarRoutes, privacyRoutes)
 
 func concat(lists ...[]Route) []Route {
 	var out []Route

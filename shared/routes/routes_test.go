@@ -82,7 +82,7 @@ func TestTableIsWellFormed(t *testing.T) {
 	if got != len(Table) {
 		t.Errorf("functions cover %d routes, table has %d", got, len(Table))
 	}
-	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook, FnAI, FnSpeech, FnESign, FnDropboxSignWebhook, FnChat, FnCalendar, FnMSGraphWebhook}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
+	if want := []string{FnAccounts, FnAuth, FnOrg, FnCRM, FnDocuments, FnTrust, FnPayments, FnStripeWebhook, FnMessaging, FnTwilioWebhook, FnAI, FnSpeech, FnESign, FnDropboxSignWebhook, FnChat, FnCalendar, FnMSGraphWebhook, FnPrivacy}; strings.Join(Functions(), ",") != strings.Join(want, ",") {
 		t.Errorf("functions = %v, want %v", Functions(), want)
 	}
 }

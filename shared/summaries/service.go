@@ -17,6 +17,7 @@ import (
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/credits"
+	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/documents"
 	"github.com/matterly/matterly/shared/extract"
 	"github.com/matterly/matterly/shared/fault"
@@ -82,6 +83,9 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, documentID string
 	}
 	doc, text, err := s.load(ctx, orgID, documentID)
 	if err != nil {
+		return Summary{}, err
+	}
+	if err := crm.CheckProcessable(ctx, s.DB, orgID, doc.ClientID); err != nil {
 		return Summary{}, err
 	}
 	chars := len(text.Text())

@@ -12,6 +12,7 @@ import (
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/credits"
+	"github.com/matterly/matterly/shared/crm"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/routes"
@@ -38,6 +39,9 @@ func (s *Service) Speech(ctx context.Context, a caller.Caller, id string) (io.Re
 	}
 	if sum.Status != Ready {
 		return nil, fault.Refused("summaries.not-ready", "The summary is not ready to be read aloud.")
+	}
+	if err := crm.CheckMatterProcessable(ctx, s.DB, orgID, sum.MatterID); err != nil {
+		return nil, err
 	}
 	marker, err := s.DB.Put(store.Keys{PK: tenant.PK(orgID), SK: speechSK(id), Type: "summarySpoken"}, store.NotExists())
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/matterly/matterly/shared/ai"
 	"github.com/matterly/matterly/shared/calendar"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/chat"
 	"github.com/matterly/matterly/shared/credits"
 	"github.com/matterly/matterly/shared/crm"
@@ -23,6 +24,7 @@ import (
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/providers/dropboxsign"
 	"github.com/matterly/matterly/shared/providers/giphy"
 	"github.com/matterly/matterly/shared/providers/msgraph"
@@ -88,7 +90,11 @@ func AccountsRouter(box messaging.EmailSender) platform.RouterFunc {
 
 // CRMRouter builds the crm function.
 func CRMRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return crm.NewRouter(crm.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
+	svc := crm.NewService(d.DB, d.Log, d.Now)
+	svc.Erase = func(ctx context.Context, a caller.Caller, clientID string) (any, error) {
+		return Privacy(d).EraseClient(ctx, a, clientID)
+	}
+	return crm.NewRouter(svc, d.RouterConfig())
 }
 
 // TrustRouter builds the trust function.
@@ -279,4 +285,14 @@ func MSGraphWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
 // write-backs; booking events arrive on the same queue).
 func CalendarWorker(d *platform.Deps) *calendar.Worker {
 	return calendar.NewWorker(Calendar(d))
+}
+
+// Privacy is the privacy service: exports, erasure, restriction, retention.
+func Privacy(d *platform.Deps) *privacy.Service {
+	return privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+}
+
+// PrivacyRouter builds the privacy function.
+func PrivacyRouter(d *platform.Deps) (*httpapi.Router, error) {
+	return privacy.NewRouter(Privacy(d), d.RouterConfig())
 }

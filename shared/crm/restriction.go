@@ -1,0 +1,63 @@
+package crm
+
+import (
+	"context"
+	"errors"
+
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// RuleRestricted and RuleHeld are the rules that refuse sending a client's
+// data to a processor (AI, SMS, email, e-signature): the client restricted
+// processing (GDPR art. 18), or was erased and only their legally held
+// records remain, which serve nothing but those obligations.
+const (
+	RuleRestricted = "privacy.restricted"
+	RuleHeld       = "privacy.held"
+)
+
+// Processable refuses, with a 409 naming the restriction, a client whose
+// data may not go to a processor.
+func (c Client) Processable() error {
+	if c.Restriction != nil && c.Restriction.Restricted {
+		return fault.Refused(RuleRestricted, "This client has restricted the processing of their data (GDPR art. 18): nothing of theirs goes to AI, SMS, email or e-signature until the restriction is lifted.")
+	}
+	if c.Hold != nil {
+		return fault.Refused(RuleHeld, "This client was erased; their remaining records are kept only for legal obligations (until %s) and are not processed.", c.Hold.Until)
+	}
+	return nil
+}
+
+// CheckProcessable reads a client and applies Processable; an unknown
+// client is nothing to refuse (the caller's own read answers 404).
+func CheckProcessable(ctx context.Context, db *store.DB, orgID, clientID string) error {
+	if clientID == "" {
+		return nil
+	}
+	var c Client
+	err := db.Get(ctx, tenant.PK(orgID), ClientSK(clientID), &c)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.Processable()
+}
+
+// CheckMatterProcessable is CheckProcessable for the client of a matter.
+func CheckMatterProcessable(ctx context.Context, db *store.DB, orgID, matterID string) error {
+	var m struct {
+		ClientID string `dynamodbav:"clientId"`
+	}
+	err := db.Get(ctx, tenant.PK(orgID), MatterSK(matterID), &m)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return CheckProcessable(ctx, db, orgID, m.ClientID)
+}

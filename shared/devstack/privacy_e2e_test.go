@@ -1,0 +1,526 @@
+package devstack
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
+)
+
+// privacyScenario is the issue's full scenario: a client with a matter, a
+// note, a booking, a document with two versions, a summary, an SMS, a
+// consent change, an invoice and its payment, and a trust deposit and
+// disbursement (the balance back at zero).
+type privacyScenario struct {
+	*smsOrg
+	matter, note, booking, doc, summary, invoice, trustAcct string
+	v2                                                      []byte
+}
+
+func newPrivacyScenario(t *testing.T) *privacyScenario {
+	t.Helper()
+	o := newSMSOrg(t)
+	o.t = t
+	s := &privacyScenario{smsOrg: o}
+	s.matter = o.newMatter(o.clientID)
+	s.note = str(o.must(201, "POST", "/v1/matters/"+s.matter+"/notes", map[string]any{"body": "Privileged strategy"}).Body, "id")
+	s.booking = str(o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": o.clientID, "matterId": s.matter, "title": "Intake",
+		"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}).Body, "id")
+	v1 := fixture(t, "contract.pdf")
+	up := readyDocument(t, o.account, s.matter, "contract.pdf", v1)
+	s.doc = up.docID
+	s.v2 = append(append([]byte{}, v1...), []byte("\n% second version\n")...)
+	up2 := uploadOf(t, o.must(201, "POST", "/v1/documents/"+s.doc+"/versions", map[string]any{"fileName": "contract v2.pdf", "contentType": "application/pdf", "size": len(s.v2)}))
+	if st := up2.send(t, s.v2); st != 200 {
+		t.Fatalf("PUT v2 = %d", st)
+	}
+	o.must(200, "POST", "/v1/documents/"+s.doc+"/complete", nil)
+	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "privacy scenario"})
+	s.summary = str(o.must(201, "POST", "/v1/documents/"+s.doc+"/summaries", nil).Body, "id")
+	o.sms(o.client, 202, "Your hearing is on Monday.")
+	o.must(201, "POST", "/v1/consent", map[string]any{"email": o.email, "state": "opted_in", "method": "staff", "note": "Said so on the phone"})
+	stripeAcct := str(o.must(200, "POST", "/v1/payments/connect", map[string]any{}).Body, "stripeAccountId")
+	inv := o.must(201, "POST", "/v1/invoices", invoiceBody(o.clientID, "matterId", s.matter)).Body
+	s.invoice = str(inv, "id")
+	o.must(200, "POST", "/v1/invoices/"+s.invoice+"/send", nil)
+	now := time.Now()
+	if r := deliver(t, stripeEvent("evt_paid_"+s.invoice, "invoice.paid", stripeAcct, now.Unix(), stripeInvoice(str(inv, "stripeInvoiceId"), s.invoice, "paid", 79500)), webhookSecret, now); r.Status != 200 {
+		t.Fatalf("webhook = %d %s", r.Status, r.Raw)
+	}
+	s.trustAcct = o.trustAccount()
+	o.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, o.clientID, "deposit", 250000, "matterId", s.matter))
+	o.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, o.clientID, "disbursement", 250000, "matterId", s.matter))
+	drain(t)
+	return s
+}
+
+// exportZip creates an export, runs the worker and opens the zip.
+func exportZip(t *testing.T, a *account, body map[string]any) (map[string]any, *zip.Reader) {
+	t.Helper()
+	created := a.must(202, "POST", "/v1/privacy/exports", body)
+	if str(created.Body, "status") != "pending" {
+		t.Fatalf("created = %s", created.Raw)
+	}
+	id := str(created.Body, "id")
+	drain(t)
+	got := a.must(200, "GET", "/v1/privacy/exports/"+id, nil)
+	if str(got.Body, "status") != "ready" || num(got.Body, "progress") != 100 || str(got.Body, "downloadUrl") == "" || str(got.Body, "expiresAt") == "" {
+		t.Fatalf("export = %s", got.Raw)
+	}
+	resp, zipBytes := fetch(t, str(got.Body, "downloadUrl"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("download = %d", resp.StatusCode)
+	}
+	sum := sha256.Sum256(zipBytes)
+	if hex.EncodeToString(sum[:]) != str(got.Body, "manifest", "sha256") || int(num(got.Body, "manifest", "size")) != len(zipBytes) {
+		t.Errorf("zip hash or size differ from the export's manifest: %s", got.Raw)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got.Body, zr
+}
+
+// zipFiles reads every file of a zip.
+func zipFiles(t *testing.T, zr *zip.Reader) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f.Name] = b
+	}
+	return out
+}
+
+// checkManifest verifies every file's hash and size against manifest.json
+// and that the manifest lists every file.
+func checkManifest(t *testing.T, files map[string][]byte) map[string]int {
+	t.Helper()
+	var m struct {
+		Entities map[string]int `json:"entities"`
+		Files    []struct {
+			Path, SHA256 string
+			Size         int
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatalf("manifest.json: %v", err)
+	}
+	if len(m.Files) != len(files)-1 {
+		t.Errorf("manifest lists %d files, the zip has %d besides it", len(m.Files), len(files)-1)
+	}
+	for _, f := range m.Files {
+		sum := sha256.Sum256(files[f.Path])
+		if hex.EncodeToString(sum[:]) != f.SHA256 || len(files[f.Path]) != f.Size {
+			t.Errorf("%s: hash or size does not match the manifest", f.Path)
+		}
+	}
+	for name, n := range m.Entities {
+		var rows []map[string]any
+		if err := json.Unmarshal(files[name+".json"], &rows); err != nil || len(rows) != n {
+			t.Errorf("%s.json: %d rows (%v), manifest says %d", name, len(rows), err, n)
+		}
+	}
+	return m.Entities
+}
+
+// TestPrivacyExport: a workspace export and a client export of the full
+// scenario hold every entity, with hashes that match the manifest, the
+// document's current bytes, CSV copies of the trust journal and ledgers,
+// and no password hash; a client export holds nothing of another client.
+func TestPrivacyExport(t *testing.T) {
+	s := newPrivacyScenario(t)
+	other := s.newClient("Otto Other")
+	s.must(201, "POST", "/v1/clients/"+other+"/notes", map[string]any{"body": "Other's note"})
+
+	_, zr := exportZip(t, s.account, map[string]any{"scope": "workspace"})
+	files := zipFiles(t, zr)
+	counts := checkManifest(t, files)
+	for _, name := range []string{"clients", "contact-entries", "matters", "notes", "bookings", "activity", "documents", "document-versions",
+		"summaries", "messages", "consent", "consent-log", "invoices", "payments", "trust-accounts", "trust-journal", "trust-ledgers", "members"} {
+		if counts[name] == 0 {
+			t.Errorf("workspace export has no %s: %v", name, counts)
+		}
+	}
+	if counts["clients"] != 2 || counts["notes"] != 2 || counts["document-versions"] != 2 {
+		t.Errorf("counts = %v", counts)
+	}
+	if !bytes.Equal(files["documents/"+s.doc+"/contract_v2.pdf"], s.v2) {
+		t.Errorf("the document's current bytes are not in the zip: %v", keysOf(files))
+	}
+	if !strings.HasPrefix(string(files["trust-journal.csv"]), "date,id,accountId,entryType") || strings.Count(string(files["trust-journal.csv"]), "\n") != 3 {
+		t.Errorf("trust-journal.csv = %q", files["trust-journal.csv"])
+	}
+	if _, ok := files["trust-ledgers.csv"]; !ok {
+		t.Error("no trust-ledgers.csv")
+	}
+	for name, b := range files {
+		for _, secret := range []string{"passwordHash", "$argon2", "objectKey", "PK\":", "GSI1PK"} {
+			if strings.HasSuffix(name, ".json") && strings.Contains(string(b), secret) {
+				t.Errorf("%s contains %q", name, secret)
+			}
+		}
+	}
+
+	_, zr = exportZip(t, s.account, map[string]any{"scope": "client", "clientId": s.clientID})
+	files = zipFiles(t, zr)
+	counts = checkManifest(t, files)
+	if counts["clients"] != 1 || counts["notes"] != 1 || counts["summaries"] != 1 || counts["consent-log"] != 1 || counts["trust-journal"] != 2 {
+		t.Errorf("client export counts = %v", counts)
+	}
+	if _, ok := files["members.json"]; ok {
+		t.Error("a client export holds the members")
+	}
+	if strings.Contains(string(files["clients.json"]), "Otto Other") || strings.Contains(string(files["notes.json"]), "Other's note") {
+		t.Error("a client export holds another client's records")
+	}
+	if !bytes.Equal(files["documents/"+s.doc+"/contract_v2.pdf"], s.v2) {
+		t.Error("the client export lacks the client's document")
+	}
+
+	list := items(s.must(200, "GET", "/v1/privacy/exports", nil))
+	if len(list) != 2 {
+		t.Errorf("%d exports listed", len(list))
+	}
+	acts := strings.Join(actionsOf(t, s.account), ",")
+	if strings.Count(acts, "privacy.export_created") != 2 || strings.Count(acts, "privacy.export_downloaded") != 2 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestPrivacyExportRules: staff may not export; bad scopes are 422; an
+// unknown client is 404; a link expires with the zip after 7 days.
+func TestPrivacyExportRules(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	staff := a.member("staff")
+	staff.must(403, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"})
+	staff.must(403, "GET", "/v1/privacy/exports", nil)
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "everything"})
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "client"})
+	a.must(422, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace", "clientId": "01J00000000000000000000000"})
+	a.must(404, "POST", "/v1/privacy/exports", map[string]any{"scope": "client", "clientId": "01J00000000000000000000000"})
+	a.must(404, "GET", "/v1/privacy/exports/01J00000000000000000000000", nil)
+}
+
+func keysOf(m map[string][]byte) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// actionsOf lists the org's activity actions, read from the table (some
+// system actors' entries do not fit the API's schema of /v1/activity).
+func actionsOf(t *testing.T, a *account) []string {
+	t.Helper()
+	out, err := stack.Dynamo.Client().Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String(store.DefaultTableName),
+		KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :sk)"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":pk": store.S(tenant.PK(a.orgID)), ":sk": store.S("ACT#")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acts []string
+	for _, item := range out.Items {
+		if s, ok := item["action"].(*dbtypes.AttributeValueMemberS); ok {
+			acts = append(acts, s.Value)
+		}
+	}
+	return acts
+}
+
+// TestEraseClient: erasing the full scenario's client deletes what the law
+// lets go (every S3 object version included) and keeps, marked held, what
+// it does not; a search by name finds only the held identity; a retry
+// answers the same; a client with money in trust is refused with 409.
+func TestEraseClient(t *testing.T) {
+	s := newPrivacyScenario(t)
+	rich := s.newClient("Theo Trustfund")
+	s.must(201, "POST", "/v1/trust/entries", entry(s.trustAcct, rich, "deposit", 5000))
+	if r := s.must(409, "DELETE", "/v1/clients/"+rich+"?erase=true", nil); str(r.Body, "rule") != "privacy.trust-balance" {
+		t.Errorf("erasing a client with a trust balance: %s", r.Raw)
+	}
+	s.member("attorney").must(403, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	s.must(422, "DELETE", "/v1/clients/"+s.clientID+"?erase=yes", nil)
+	docPrefix := "orgs/" + s.orgID + "/matters/" + s.matter + "/documents/" + s.doc + "/"
+	if len(objectsUnder(t, docPrefix)) != 2 {
+		t.Fatalf("objects before erasure: %v", objectsUnder(t, docPrefix))
+	}
+
+	r := s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	for _, name := range []string{"notes", "bookings", "documents", "summaries", "messages", "contact-entries"} {
+		if num(r.Body, "erased", name) < 1 {
+			t.Errorf("erased %s = %v: %s", name, num(r.Body, "erased", name), r.Raw)
+		}
+	}
+	kept := map[string]string{}
+	for _, k := range r.Body["kept"].([]any) {
+		k := k.(map[string]any)
+		kept[str(k, "category")] = str(k, "until")
+		if str(k, "reason") == "" {
+			t.Errorf("kept without a reason: %v", k)
+		}
+	}
+	today := clock.Now().UTC()
+	for cat, until := range map[string]string{"invoices": today.AddDate(7, 0, 0).Format("2006-01-02"), "payments": "", "trust journal entries": today.AddDate(5, 0, 0).Format("2006-01-02"),
+		"trust ledgers": "", "consent log": today.AddDate(4, 0, 0).Format("2006-01-02"), "client identity": "", "matters with trust records": ""} {
+		got, ok := kept[cat]
+		if !ok || (until != "" && got != until) {
+			t.Errorf("kept %s until %q, want %q (kept %v)", cat, got, until, kept)
+		}
+	}
+	if again := s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil); again.Raw != r.Raw {
+		t.Errorf("retry answered differently:\n%s\n%s", again.Raw, r.Raw)
+	}
+
+	if left := objectsUnder(t, docPrefix); len(left) != 0 {
+		t.Errorf("S3 objects left after erasure: %v", left)
+	}
+	found := items(s.must(200, "GET", "/v1/clients?q=carla", nil))
+	if len(found) != 1 || str(found[0], "privacyHold", "until") == "" || str(found[0], "email") != "" || str(found[0], "phone") != "" {
+		t.Errorf("search after erasure = %v", found)
+	}
+	for _, path := range []string{"/v1/matters/" + s.matter + "/notes", "/v1/matters/" + s.matter + "/documents", "/v1/matters/" + s.matter + "/summaries"} {
+		if n := len(items(s.must(200, "GET", path, nil))); n != 0 {
+			t.Errorf("%s: %d items after erasure", path, n)
+		}
+	}
+	s.must(404, "GET", "/v1/bookings/"+s.booking, nil)
+	for _, m := range items(s.must(200, "GET", "/v1/messages?clientId="+s.clientID, nil)) {
+		if str(m, "body") != "" || str(m, "to") != "" {
+			t.Errorf("message kept its content: %v", m)
+		}
+	}
+	if inv := s.must(200, "GET", "/v1/invoices/"+s.invoice, nil); str(inv.Body, "clientId") != s.clientID {
+		t.Errorf("held invoice = %s", inv.Raw)
+	}
+	if acts := strings.Join(actionsOf(t, s.account), ","); strings.Count(acts, "client.erased") != 1 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestRetentionEndsHolds: after an erasure, each hold ends on its date: the
+// consent log goes after 4 years, the invoices, payments and the client's
+// identity after 7, when a search by name finds nothing at all. Closed
+// matters past the policy go with their documents; each run is logged.
+func TestRetentionEndsHolds(t *testing.T) {
+	s := newPrivacyScenario(t)
+	staff := s.member("staff")
+	staff.must(403, "GET", "/v1/privacy/retention", nil)
+	if r := s.must(200, "GET", "/v1/privacy/retention", nil); num(r.Body, "closedMatterYears") != 7 || num(r.Body, "auditYears") != 7 {
+		t.Errorf("default policy = %s", r.Raw)
+	}
+	s.must(422, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 0})
+	s.must(200, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 2})
+	// A closed matter of another client, with a document: gone after 2 years.
+	other := s.newClient("Olga Old")
+	old := s.newMatter(other)
+	oldDoc := readyDocument(t, s.account, old, "old.pdf", fixture(t, "contract.pdf")).docID
+	s.must(200, "PATCH", "/v1/matters/"+old, map[string]any{"status": "closed"})
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+
+	run := func() {
+		t.Helper()
+		if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), s.orgID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if countItems(t, s.orgID, "CONSENTLOG#") != 1 || countItems(t, s.orgID, "INV#") != 1 {
+		t.Fatal("a hold ended on the day of the erasure")
+	}
+	clock.Advance(2*366*24*time.Hour + 24*time.Hour)
+	run()
+	s.login()
+	s.must(404, "GET", "/v1/matters/"+old, nil)
+	s.must(404, "GET", "/v1/documents/"+oldDoc, nil)
+	if left := objectsUnder(t, "orgs/"+s.orgID+"/matters/"+old+"/"); len(left) != 0 {
+		t.Errorf("objects of the expired matter left: %v", left)
+	}
+	clock.Advance(2*366*24*time.Hour + 24*time.Hour) // past 4 years
+	run()
+	if n := countItems(t, s.orgID, "CONSENTLOG#"); n != 0 {
+		t.Errorf("%d consent log entries after their 4 years", n)
+	}
+	if countItems(t, s.orgID, "INV#") != 1 || countItems(t, s.orgID, "PAYMENT#") != 1 {
+		t.Error("invoices or payments gone before their 7 years")
+	}
+	clock.Advance(3*366*24*time.Hour + 24*time.Hour) // past 7 years
+	run()
+	s.login()
+	if countItems(t, s.orgID, "INV#")+countItems(t, s.orgID, "PAYMENT#")+countItems(t, s.orgID, "TRUST#E#") != 0 {
+		t.Error("held records left after their holds ended")
+	}
+	if found := items(s.must(200, "GET", "/v1/clients?q=carla", nil)); len(found) != 0 {
+		t.Errorf("search after every hold ended = %v", found)
+	}
+	if acts := strings.Join(actionsOf(t, s.account), ","); !strings.Contains(acts, "privacy.retention_run") || !strings.Contains(acts, "privacy.retention_updated") {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestRestrictClient: while a client's processing is restricted, every
+// path that sends their data to a processor answers 409 naming the
+// restriction; lifting it lets them through again.
+func TestRestrictClient(t *testing.T) {
+	o := newSMSOrg(t)
+	o.t = t
+	matter := o.newMatter(o.clientID)
+	doc := readyDocument(t, o.account, matter, "contract.pdf", fixture(t, "contract.pdf")).docID
+	o.must(200, "POST", "/v1/billing/credits/grants", map[string]any{"credits": 5, "reason": "restriction"})
+	o.member("staff").must(403, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true})
+	o.must(422, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"reason": "no flag"})
+	o.must(404, "PUT", "/v1/clients/01J00000000000000000000000/restriction", map[string]any{"restricted": true})
+
+	c := o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true, "reason": "Contests accuracy"})
+	if str(c.Body, "restriction", "reason") != "Contests accuracy" {
+		t.Fatalf("restricted client = %s", c.Raw)
+	}
+	if r := o.must(200, "GET", "/v1/clients/"+o.clientID, nil); r.Body["restriction"] == nil {
+		t.Errorf("the client does not show its restriction: %s", r.Raw)
+	}
+	for _, req := range []struct {
+		path string
+		body any
+	}{
+		{"/v1/messages/sms", map[string]any{"clientId": o.clientID, "body": "Hello", "kind": "general"}},
+		{"/v1/messages/email", map[string]any{"clientId": o.clientID, "subject": "Hi", "body": "Hello", "kind": "general"}},
+		{"/v1/documents/" + doc + "/summaries", nil},
+		{"/v1/documents/" + doc + "/signature-requests", map[string]any{"signers": []map[string]any{{"name": "Ann", "email": "ann@example.com"}}}},
+		{"/v1/drafts", map[string]any{"kind": "letter", "instructions": "Thank the client.", "matterId": matter}},
+	} {
+		if r := o.do("POST", req.path, req.body); r.Status != 409 || str(r.Body, "rule") != "privacy.restricted" {
+			t.Errorf("POST %s while restricted = %d %s", req.path, r.Status, r.Raw)
+		}
+	}
+	o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": false})
+	o.sms(o.client, 202, "Hello again")
+	if acts := strings.Join(actionsOf(t, o.account), ","); strings.Count(acts, "client.restriction_changed") != 2 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestEraseResumes: an erasure interrupted after its job was recorded and
+// part of the client's records deleted (a crash, a timeout) shows no
+// success anywhere, and the retry finishes it.
+func TestEraseResumes(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	client, matter := clientAndMatter(a)
+	note := str(a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"}).Body, "id")
+	a.must(201, "POST", "/v1/clients/"+client+"/notes", map[string]any{"body": "Also privileged"})
+	// The crash: the job is recorded as running and one note is gone.
+	ctx := context.Background()
+	db := stack.Deps.DB
+	if err := db.PutItem(ctx, struct {
+		store.Keys
+		ClientID string    `dynamodbav:"clientId"`
+		Status   string    `dynamodbav:"status"`
+		By       string    `dynamodbav:"by"`
+		Started  time.Time `dynamodbav:"startedAt"`
+	}{store.Keys{PK: tenant.PK(a.orgID), SK: "PRIVACY#ERASURE#" + client, Type: "privacyErasure"}, client, "running", a.userID, clock.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Transact(ctx, db.Delete(tenant.PK(a.orgID), "NOTE#"+note, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if acts := strings.Join(actionsOf(t, a), ","); strings.Contains(acts, "client.erased") {
+		t.Fatal("an unfinished erasure is logged as done")
+	}
+	a.must(200, "GET", "/v1/clients/"+client, nil) // not gone before the erasure finished
+	r := a.must(200, "DELETE", "/v1/clients/"+client+"?erase=true", nil)
+	if num(r.Body, "erased", "notes") != 1 || num(r.Body, "erased", "clients") != 1 || len(r.Body["kept"].([]any)) != 0 {
+		t.Errorf("resumed erasure = %s", r.Raw)
+	}
+	a.must(404, "GET", "/v1/clients/"+client, nil)
+	if countItems(t, a.orgID, "NOTE#")+countItems(t, a.orgID, "CLIENTNAME#")+countItems(t, a.orgID, "MATTER#") != 0 {
+		t.Error("records left after the resumed erasure")
+	}
+	if again := a.must(200, "DELETE", "/v1/clients/"+client+"?erase=true", nil); again.Raw != r.Raw {
+		t.Errorf("retry after success = %s", again.Raw)
+	}
+}
+
+// TestRestrictedClientGetsNoReminders: the schedules' own messages (an
+// appointment reminder, a case update) do not go to a restricted client.
+func TestRestrictedClientGetsNoReminders(t *testing.T) {
+	o := newSMSOrg(t)
+	o.t = t
+	start := clock.Now().Add(23 * time.Hour).UTC().Truncate(time.Minute)
+	o.must(201, "POST", "/v1/bookings", map[string]any{"clientId": o.clientID, "title": "Consultation", "startsAt": start.Format(time.RFC3339),
+		"endsAt": start.Add(time.Hour).Format(time.RFC3339), "smsReminder": true})
+	m := str(o.must(201, "POST", "/v1/matters", map[string]any{"clientId": o.clientID, "title": "Estate of Doe", "clientUpdates": "sms"}).Body, "id")
+	o.must(200, "PUT", "/v1/clients/"+o.clientID+"/restriction", map[string]any{"restricted": true, "reason": "Objects to processing"})
+	if err := stack.Scheduler.Trigger(context.Background(), ReminderSchedule); err != nil {
+		t.Fatal(err)
+	}
+	o.must(200, "PATCH", "/v1/matters/"+m, map[string]any{"status": "pending"})
+	drain(t)
+	if sent := twilioFake.to(o.phone); len(sent) != 0 {
+		t.Errorf("a restricted client was texted: %v", sent)
+	}
+}
+
+// TestDeleteOrg: the owner deletes the workspace with its name and their
+// password; the answer names the latest ready export; every member is
+// signed out at once; the worker erases all but the legal holds.
+func TestDeleteOrg(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	admin := a.member("admin")
+	clientID, matter := clientAndMatter(a)
+	a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"})
+	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
+	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
+	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
+
+	admin.must(403, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": admin.password})
+	a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name + "x", "currentPassword": a.password})
+	if r := a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": "wrong password here"}); !strings.Contains(r.Raw, "currentPassword") {
+		t.Errorf("wrong password: %s", r.Raw)
+	}
+	r := a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	if str(r.Body, "status") != "deleting" || str(r.Body, "latestExport", "id") != str(exp, "id") {
+		t.Errorf("deletion = %s", r.Raw)
+	}
+	for _, m := range []*account{a, admin} {
+		if r := m.do("GET", "/v1/me", nil); r.Status != 401 && r.Status != 403 {
+			t.Errorf("a member's token still works after the deletion: %d", r.Status)
+		}
+	}
+	if r := (&client{t: t}).do("POST", "/v1/auth/login", map[string]any{"login": a.username, "password": a.password}); r.Status < 400 {
+		t.Errorf("sign-in after the deletion = %d", r.Status)
+	}
+	drain(t)
+	if n := countItems(t, a.orgID, "NOTE#") + countItems(t, a.orgID, "CLIENT#") + countItems(t, a.orgID, "USER#"); n != 0 {
+		t.Errorf("%d notes, clients or members left", n)
+	}
+	if countItems(t, a.orgID, "INV#") != 1 {
+		t.Error("the held invoice was deleted")
+	}
+}

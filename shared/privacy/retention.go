@@ -1,0 +1,269 @@
+package privacy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/identity"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// RetentionEvery is how often the retention schedule runs (an EventBridge
+// rule in AWS, the local scheduler in make dev).
+const RetentionEvery = 24 * time.Hour
+
+// RetentionSchedule names the schedule.
+const RetentionSchedule = "retention"
+
+const policySK = "PRIVACY#RETENTION"
+
+type policyRow struct {
+	store.Keys
+	Policy
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+// PolicyPatch is PATCH /v1/privacy/retention.
+type PolicyPatch struct {
+	ClosedMatterYears *int `json:"closedMatterYears"`
+	AuditYears        *int `json:"auditYears"`
+}
+
+// Retention reads the org's policy (DefaultPolicy until one is set).
+func (s *Service) Retention(ctx context.Context, orgID string) (Policy, error) {
+	var r policyRow
+	err := s.DB.Get(ctx, tenant.PK(orgID), policySK, &r)
+	if errors.Is(err, store.ErrNotFound) {
+		return DefaultPolicy, nil
+	}
+	return r.Policy, err
+}
+
+// SetRetention changes the org's policy, with its activity entry.
+func (s *Service) SetRetention(ctx context.Context, a caller.Caller, in PolicyPatch) (Policy, error) {
+	p, err := s.Retention(ctx, a.OrgID)
+	if err != nil {
+		return Policy{}, err
+	}
+	var ck fault.Checker
+	var fields []string
+	if in.ClosedMatterYears != nil {
+		ck.Check(*in.ClosedMatterYears >= 1 && *in.ClosedMatterYears <= 100, "closedMatterYears", "must be a whole number of years from 1 to 100")
+		p.ClosedMatterYears = *in.ClosedMatterYears
+		fields = append(fields, "closedMatterYears")
+	}
+	if in.AuditYears != nil {
+		ck.Check(*in.AuditYears >= 1 && *in.AuditYears <= 100, "auditYears", "must be a whole number of years from 1 to 100")
+		p.AuditYears = *in.AuditYears
+		fields = append(fields, "auditYears")
+	}
+	if err := ck.Err(); err != nil {
+		return Policy{}, err
+	}
+	now := s.Now().UTC()
+	put, err := s.DB.Put(policyRow{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: policySK, Type: "retentionPolicy"}, Policy: p, UpdatedAt: now}, nil)
+	if err != nil {
+		return Policy{}, err
+	}
+	e := activity.Entry{Action: "privacy.retention_updated", EntityType: "org", EntityID: a.OrgID, Fields: fields,
+		Detail: fmt.Sprintf("closed matters %d years, audit %d years", p.ClosedMatterYears, p.AuditYears)}
+	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.ManagePrivacy, e, put); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// RunRetention is the daily schedule: every org's run (RunOrg). One org's
+// trouble does not hold up the others.
+func (s *Service) RunRetention(ctx context.Context) error {
+	var start store.StartKey
+	var errs []error
+	for {
+		ids, next, err := identity.ListOrgs(ctx, s.DB, 100, start)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := s.RunOrg(ctx, id); err != nil {
+				errs = append(errs, fmt.Errorf("org %s: %w", id, err))
+			}
+		}
+		if next == nil {
+			return errors.Join(errs...)
+		}
+		start = next
+	}
+}
+
+// retentionActor is who the retention run's activity entries name.
+func retentionActor(orgID string) caller.Caller {
+	return caller.Caller{OrgID: orgID, UserID: "system:retention", Role: "system", UserAgent: "matterly-retention"}
+}
+
+// RunOrg deletes what has outlived org's policy and what a legal hold
+// kept until a day now past: held rows whose hold ended (and the client's
+// identity with the last of them), closed matters older than the policy
+// (with their documents, every S3 version, notes and summaries; never one
+// with trust records), and expired export zips. Its counts are written to
+// the activity log (when anything was done).
+func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, error) {
+	pol, err := s.Retention(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	today := now.Format("2006-01-02")
+	counts := map[string]int{}
+	for _, t := range Types() {
+		if t.Hold == nil && t.Name != "clients" && t.Expires == nil {
+			continue
+		}
+		err := s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
+			full, err := Type{Name: t.Name}.decode(item)
+			if err != nil {
+				return err
+			}
+			if h, _ := full[holdMark].(map[string]any); h != nil {
+				if until, _ := h["until"].(string); until != "" && until < today {
+					if err := s.deleteRow(ctx, orgID, t, item, full); err != nil {
+						return err
+					}
+					counts["holds ended: "+t.Name]++
+					if t.Name == "clients" {
+						return s.DeleteItems(ctx, orgID, "CLIENTNAME#"+full.Str("id")+"#")
+					}
+				}
+				return nil
+			}
+			if t.Expires == nil || (t.Hold.applies(full)) {
+				return nil
+			}
+			if exp := t.Expires(full, pol); !exp.IsZero() && !now.Before(exp) {
+				n, err := s.deleteMatter(ctx, orgID, full)
+				if err != nil {
+					return err
+				}
+				counts["closed matters"]++
+				for k, v := range n {
+					counts[k] += v
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	n, err := s.expireExports(ctx, orgID, now)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		counts["expired exports"] = n
+	}
+	for k, v := range counts {
+		if v == 0 {
+			delete(counts, k)
+		}
+	}
+	if len(counts) == 0 {
+		return counts, nil
+	}
+	var parts []string
+	for k, v := range counts {
+		parts = append(parts, k+" "+strconv.Itoa(v))
+	}
+	sort.Strings(parts)
+	rec, err := activity.Record(s.DB, retentionActor(orgID), now, activity.Entry{Action: "privacy.retention_run", EntityType: "org", EntityID: orgID,
+		Detail: strings.Join(parts, ", ")})
+	if err != nil {
+		return nil, err
+	}
+	return counts, s.DB.Transact(ctx, rec)
+}
+
+// deleteRow deletes one row of t with what goes with it.
+func (s *Service) deleteRow(ctx context.Context, orgID string, t Type, item map[string]types.AttributeValue, full Row) error {
+	if t.Purge != nil {
+		if err := t.Purge(ctx, s, orgID, full); err != nil {
+			return err
+		}
+	}
+	pk, sk := keyOf(item)
+	return s.DB.Transact(ctx, s.DB.Delete(pk, sk, nil))
+}
+
+// deleteMatter deletes a closed matter past its retention with its
+// documents, notes and summaries, then the matter (only while no trust
+// entry names it, checked in the delete).
+func (s *Service) deleteMatter(ctx context.Context, orgID string, m Row) (map[string]int, error) {
+	id := m.Str("id")
+	counts := map[string]int{}
+	for _, t := range Types() {
+		switch t.Name {
+		case "documents", "notes", "summaries", "bookings":
+		default:
+			continue
+		}
+		err := s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
+			if r.Str("matterId") != id {
+				return nil
+			}
+			full, err := Type{Name: t.Name}.decode(item)
+			if err != nil {
+				return err
+			}
+			counts[t.Name]++
+			return s.deleteRow(ctx, orgID, t, item, full)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	err := s.DB.Transact(ctx, s.DB.Delete(tenant.PK(orgID), "MATTER#"+id, &store.Cond{
+		Expr: "attribute_exists(PK) AND (attribute_not_exists(#trust) OR #trust = :zero)", Names: map[string]string{"#trust": "trustEntries"},
+		Values: map[string]types.AttributeValue{":zero": store.N(0)}}))
+	if store.Failed(err, 0) {
+		return counts, nil // trust records arrived: the matter stays
+	}
+	return counts, err
+}
+
+// expireExports deletes the zips of exports past their 7 days (the
+// bucket's lifecycle rule does too; this run makes it prompt and marks
+// them expired).
+func (s *Service) expireExports(ctx context.Context, orgID string, now time.Time) (int, error) {
+	n := 0
+	err := s.scan(ctx, orgID, exportPfx, func(item map[string]types.AttributeValue) error {
+		var r exportRow
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		if r.Status != Ready || r.ExpiresAt == nil || now.Before(*r.ExpiresAt) {
+			return nil
+		}
+		if s.S3 != nil && r.ObjectKey != "" {
+			if err := s.DeleteObjects(ctx, r.ObjectKey); err != nil {
+				return err
+			}
+		}
+		n++
+		return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(r.ID), "SET #st = :st, manifest = :null, objectKey = :null, updatedAt = :u",
+			store.Exists(), map[string]string{"#st": "status"}, map[string]types.AttributeValue{":st": store.S("expired"),
+				":null": &types.AttributeValueMemberNULL{Value: true}, ":u": store.S(now.Format(time.RFC3339Nano))}), nil)
+	})
+	return n, err
+}

@@ -1,0 +1,184 @@
+package privacy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/activity"
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/fault"
+	"github.com/matterly/matterly/shared/password"
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
+)
+
+// DeleteOrgInput is DELETE /v1/org.
+type DeleteOrgInput struct {
+	Confirm         string `json:"confirm"`
+	CurrentPassword string `json:"currentPassword"`
+}
+
+// OrgDeletion is its answer: the deletion started, and the latest ready
+// export (download it now: after this, nobody signs in).
+type OrgDeletion struct {
+	Status       string  `json:"status"` // "deleting"
+	LatestExport *Export `json:"latestExport"`
+}
+
+// DeleteOrg starts deleting the caller's workspace (owners only): the
+// name must be confirmed and the owner's password given. Every member is
+// signed out at once (their membership stops answering, so no token or
+// sign-in works), then the worker erases everything but what the law
+// keeps, as for a client. The answer names the latest ready export.
+func (s *Service) DeleteOrg(ctx context.Context, a caller.Caller, in DeleteOrgInput) (OrgDeletion, error) {
+	var ck fault.Checker
+	ck.Check(in.Confirm != "", "confirm", "is required: the workspace's name")
+	ck.Check(in.CurrentPassword != "", "currentPassword", "is required")
+	if err := ck.Err(); err != nil {
+		return OrgDeletion{}, err
+	}
+	if s.Queue == nil {
+		return OrgDeletion{}, &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute, Message: "The privacy queue is not configured."}
+	}
+	pk := tenant.PK(a.OrgID)
+	var org struct {
+		Name string `dynamodbav:"name"`
+	}
+	var user struct {
+		PasswordHash string `dynamodbav:"passwordHash"`
+	}
+	o, u := &store.KeyOut{PK: pk, SK: tenant.OrgSK, Out: &org}, &store.KeyOut{PK: pk, SK: tenant.MemberSK(a.UserID), Out: &user}
+	if err := s.DB.BatchGet(ctx, o, u); err != nil {
+		return OrgDeletion{}, err
+	}
+	if !o.Found || !u.Found {
+		return OrgDeletion{}, fault.E(fault.NotFound, "No such workspace.")
+	}
+	if in.Confirm != org.Name {
+		return OrgDeletion{}, fault.Fields(fault.FieldError{Field: "confirm", Message: "must be the workspace's name, exactly"})
+	}
+	ok := false
+	if len(in.CurrentPassword) <= 4*password.MaxLength {
+		var err error
+		if ok, err = password.Verify(in.CurrentPassword, user.PasswordHash); err != nil {
+			return OrgDeletion{}, err
+		}
+	}
+	if !ok {
+		s.Log.Info("security event", "event", "org_delete_password_failed", "orgId", a.OrgID, "userId", a.UserID)
+		return OrgDeletion{}, fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is incorrect"})
+	}
+	latest, err := s.latestReady(ctx, a.OrgID)
+	if err != nil {
+		return OrgDeletion{}, err
+	}
+	now := s.Now().UTC()
+	// Sign-ins stop in the same transaction as the mark: every member's
+	// membership turns inactive, which the router's check and login refuse.
+	items := []types.TransactWriteItem{s.DB.Update(pk, tenant.OrgSK, "SET deletedAt = :t", store.Exists(), nil,
+		map[string]types.AttributeValue{":t": store.S(now.Format(time.RFC3339Nano))})}
+	var members []string
+	if err := s.scan(ctx, a.OrgID, "USER#", func(item map[string]types.AttributeValue) error {
+		_, sk := keyOf(item)
+		members = append(members, sk)
+		return nil
+	}); err != nil {
+		return OrgDeletion{}, err
+	}
+	e := activity.Entry{Action: "org.deletion_started", EntityType: "org", EntityID: a.OrgID}
+	rec, err := activity.Record(s.DB, a, now, e)
+	if err != nil {
+		return OrgDeletion{}, err
+	}
+	items = append(items, rec, tenant.MemberWith(s.DB, a.OrgID, a.UserID, access.DeleteOrg))
+	if err := s.DB.Transact(ctx, items...); err != nil {
+		if tenant.RoleLost(err) {
+			return OrgDeletion{}, tenant.ErrRoleChanged
+		}
+		return OrgDeletion{}, err
+	}
+	for _, sk := range members { // after the check above, which needed the caller active
+		if err := s.DB.UpdateItem(ctx, s.DB.Update(pk, sk, "SET #st = :st", store.Exists(), map[string]string{"#st": "status"},
+			map[string]types.AttributeValue{":st": store.S(tenant.Invited)}), nil); err != nil {
+			return OrgDeletion{}, err
+		}
+	}
+	job, _ := json.Marshal(exportJob{OrgID: a.OrgID, Kind: jobDeleteOrg})
+	if err := s.Queue.Send(ctx, Queue, string(job), map[string]string{"kind": jobDeleteOrg}); err != nil {
+		return OrgDeletion{}, &fault.Error{Kind: fault.Unavailable, RetryAfter: 10 * time.Second, Message: "The deletion could not be queued; try again.", Err: err}
+	}
+	return OrgDeletion{Status: "deleting", LatestExport: latest}, nil
+}
+
+// jobDeleteOrg is the Kind of a queued workspace deletion.
+const jobDeleteOrg = "delete-org"
+
+func (s *Service) latestReady(ctx context.Context, orgID string) (*Export, error) {
+	exps, _, err := s.ListExports(ctx, orgID, 100, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range exps { // newest first
+		if e.Status == Ready {
+			return &e, nil
+		}
+	}
+	return nil, nil
+}
+
+// EraseOrg is the worker's part of a workspace deletion: every registered
+// type's rows go, or stay marked held when a legal hold keeps them (the
+// activity log stays as the security record); sessions and the members'
+// logins go with the members. Running it again finishes what an
+// interrupted run left.
+func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
+	var org struct {
+		DeletedAt string `dynamodbav:"deletedAt"`
+	}
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if org.DeletedAt == "" {
+		return nil // not being deleted: nothing to do
+	}
+	today := s.Now().UTC().Format("2006-01-02")
+	sub := Subject{Matters: map[string]bool{}, Closed: map[string]string{}}
+	for _, t := range Types() {
+		err := s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
+			full, err := Type{Name: t.Name}.decode(item)
+			if err != nil {
+				return err
+			}
+			pk, sk := keyOf(item)
+			if t.Hold.applies(full) {
+				mark, err := store.Marshal(HoldMark{Category: t.Hold.Category, Reason: t.Hold.Reason, Until: t.Hold.until(full, sub, today)})
+				if err != nil {
+					return err
+				}
+				return s.DB.UpdateItem(ctx, s.DB.Update(pk, sk, "SET #h = :h", store.Exists(), map[string]string{"#h": holdMark},
+					map[string]types.AttributeValue{":h": &types.AttributeValueMemberM{Value: mark}}), nil)
+			}
+			if t.Erase == Keep || t.Name == "trust-activity" || t.Name == "trust-accounts" || t.Name == "trust-reconciliations" {
+				return nil // the audit trail and the books' own records
+			}
+			return s.deleteRow(ctx, orgID, t, item, full)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, prefix := range []string{"CONTACT#", "REFRESH#", "RFAMILY#", "RESET#", "IDEM#"} {
+		if err := s.DeleteItems(ctx, orgID, prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
