@@ -381,6 +381,17 @@ func TestRetentionEndsHolds(t *testing.T) {
 	if acts := strings.Join(actionsOf(t, s.account), ","); !strings.Contains(acts, "privacy.retention_run") || !strings.Contains(acts, "privacy.retention_updated") {
 		t.Errorf("activity = %s", acts)
 	}
+	// The feed shows the run as the system's (its body is checked against
+	// the OpenAPI schema, whose actorRole once knew only members' roles).
+	var runEntry map[string]any
+	for _, e := range items(s.must(200, "GET", "/v1/activity?limit=100", nil)) {
+		if e["action"] == "privacy.retention_run" {
+			runEntry = e
+		}
+	}
+	if runEntry == nil || runEntry["actorRole"] != "system" || runEntry["actorId"] != "system:retention" {
+		t.Errorf("retention run in the feed = %v", runEntry)
+	}
 }
 
 // TestRestrictClient: while a client's processing is restricted, every
@@ -522,5 +533,27 @@ func TestDeleteOrg(t *testing.T) {
 	}
 	if countItems(t, a.orgID, "INV#") != 1 {
 		t.Error("the held invoice was deleted")
+	}
+}
+
+// TestPrivacyExportHoldsChatAndCalendar: the capabilities that came after
+// the registry add themselves to it: a workspace export holds the team's
+// chat (threads, members, messages) and the members' calendar settings.
+func TestPrivacyExportHoldsChatAndCalendar(t *testing.T) {
+	a := signup(t)
+	staff := a.member("staff")
+	thread := a.must(201, "POST", "/v1/chat/threads", map[string]any{"kind": "group", "name": "Export team", "memberIds": []string{staff.userID}})
+	a.must(201, "POST", "/v1/chat/threads/"+str(thread.Body, "id")+"/messages", map[string]any{"text": "Kept for compliance"})
+	a.must(200, "PUT", "/v1/calendar/working-hours", map[string]any{"days": []string{"mon"}, "start": "08:00", "end": "16:00"})
+	_, zr := exportZip(t, a, map[string]any{"scope": "workspace"})
+	files := zipFiles(t, zr)
+	counts := checkManifest(t, files)
+	for name, want := range map[string]int{"chat-threads": 1, "chat-members": 2, "chat-messages": 1, "calendar-working-hours": 1, "calendar-events": 0} {
+		if counts[name] != want {
+			t.Errorf("manifest counts %d %s, want %d", counts[name], name, want)
+		}
+	}
+	if !bytes.Contains(files["chat-messages.json"], []byte("Kept for compliance")) {
+		t.Errorf("chat-messages.json = %s", files["chat-messages.json"])
 	}
 }

@@ -54,8 +54,8 @@ func slicesContain(s []string, v string) bool {
 
 func TestSafeNameAndCSV(t *testing.T) {
 	for in, want := range map[string]string{"../../etc/passwd": "_.._etc_passwd", "contract v2.pdf": "contract_v2.pdf", "": "file", "Zoë.pdf": "Zo_.pdf"} {
-		if got := safeName(in); got != want {
-			t.Errorf("safeName(%q) = %q, want %q", in, got, want)
+		if got := SafeName(in); got != want {
+			t.Errorf("SafeName(%q) = %q, want %q", in, got, want)
 		}
 	}
 	got := csvRow([]string{"a", "n", "b", "m"}, Row{"a": "x", "n": json.Number("12"), "b": true})

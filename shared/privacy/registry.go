@@ -234,9 +234,9 @@ func addYears(date string, n int) string {
 	return ""
 }
 
-// safeName keeps a file name's letters, digits, dot, dash and underscore,
+// SafeName keeps a file name's letters, digits, dot, dash and underscore,
 // so a document's name cannot climb out of documents/ in the zip.
-func safeName(name string) string {
+func SafeName(name string) string {
 	var b strings.Builder
 	for _, r := range name {
 		switch {

@@ -67,6 +67,11 @@ type Service struct {
 	// PartSize is the multipart upload's part size (S3's minimum, 5 MiB,
 	// unless a test wants more parts).
 	PartSize int
+	// OrgErasers erase what capabilities keep beyond their registered
+	// items when a workspace is deleted (chat's live connections and
+	// files, the calendar's subscriptions at Graph and its tokens). Each
+	// must be safe to run again.
+	OrgErasers []func(ctx context.Context, orgID string) error
 }
 
 // NewService returns the service; s3c may be nil (no bucket configured).

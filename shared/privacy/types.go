@@ -93,7 +93,7 @@ func documentFile(r Row) (path, key, versionID string, ok bool) {
 	if r.Str("status") != "ready" || r.Str("objectKey") == "" {
 		return "", "", "", false
 	}
-	return "documents/" + r.Str("id") + "/" + safeName(r.Str("fileName")), r.Str("objectKey"), r.Str("s3VersionId"), true
+	return "documents/" + r.Str("id") + "/" + SafeName(r.Str("fileName")), r.Str("objectKey"), r.Str("s3VersionId"), true
 }
 
 // purgeDocument deletes a document's versions and every S3 object version

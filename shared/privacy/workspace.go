@@ -149,6 +149,13 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	if org.DeletedAt == "" {
 		return nil // not being deleted: nothing to do
 	}
+	// First the capabilities' own erasers: the calendar ends its Graph
+	// subscriptions while its tokens are still there to do it with.
+	for _, erase := range s.OrgErasers {
+		if err := erase(ctx, orgID); err != nil {
+			return err
+		}
+	}
 	today := s.Now().UTC().Format("2006-01-02")
 	sub := Subject{Matters: map[string]bool{}, Closed: map[string]string{}}
 	for _, t := range Types() {

@@ -289,7 +289,15 @@ func CalendarWorker(d *platform.Deps) *calendar.Worker {
 
 // Privacy is the privacy service: exports, erasure, restriction, retention.
 func Privacy(d *platform.Deps) *privacy.Service {
-	return privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+	s := privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+	s.OrgErasers = []func(context.Context, string) error{
+		Chat(d).DeleteOrg,
+		func(ctx context.Context, orgID string) error {
+			// The workspace's deletion is the actor of the calendar's entries.
+			return Calendar(d).DeleteOrg(ctx, caller.Caller{OrgID: orgID, UserID: "system:workspace-deletion", Role: "system"}, orgID)
+		},
+	}
+	return s
 }
 
 // PrivacyRouter builds the privacy function.

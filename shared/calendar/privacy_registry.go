@@ -1,0 +1,15 @@
+package calendar
+
+import "github.com/matterly/matterly/shared/privacy"
+
+// The calendar in the privacy registry: a workspace export holds each
+// member's connection (account, calendars, status: never the tokens),
+// working hours and synced events. Events are the members' own, not a
+// client's, so a client's export and erasure leave them alone; deleting
+// the workspace erases them with the connections (DeleteOrg, which also
+// ends the subscriptions at Graph while the tokens still work).
+func init() {
+	privacy.Register(privacy.Type{Name: "calendar-connections", SKPrefix: connPf, ItemType: "calendarConnection", OrgOnly: true})
+	privacy.Register(privacy.Type{Name: "calendar-working-hours", SKPrefix: hoursPf, ItemType: "workingHours", OrgOnly: true})
+	privacy.Register(privacy.Type{Name: "calendar-events", SKPrefix: eventPf, ItemType: "calendarEvent", OrgOnly: true})
+}
