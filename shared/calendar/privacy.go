@@ -40,7 +40,7 @@ func (s *Service) ExportMember(ctx context.Context, orgID, userID string) (Membe
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return out, err
 	}
-	rows, err := queryAll[eventRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: eventSK(userID, ""), Consistent: true})
+	rows, err := store.QueryAll[eventRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: eventSK(userID, ""), Consistent: true})
 	if err != nil {
 		return out, err
 	}
@@ -90,7 +90,7 @@ func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, 
 	// sync items, working hours, pending states.
 	var dels []types.TransactWriteItem
 	for _, pf := range []string{eventSK(userID, ""), syncPf + userID + "#"} {
-		rows, err := queryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true})
+		rows, err := store.QueryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true})
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, 
 			dels = append(dels, s.DB.Delete(r.PK, r.SK, nil))
 		}
 	}
-	states, err := queryAll[stateRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: statePf, Consistent: true})
+	states, err := store.QueryAll[stateRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: statePf, Consistent: true})
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Service) DeleteOrg(ctx context.Context, actor caller.Caller, orgID stri
 func (s *Service) orgMembersWithData(ctx context.Context, orgID string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
-	conns, err := queryAll[connRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: connPf, Consistent: true})
+	conns, err := store.QueryAll[connRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: connPf, Consistent: true})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) orgMembersWithData(ctx context.Context, orgID string) ([]strin
 			out = append(out, c.UserID)
 		}
 	}
-	hours, err := queryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: hoursPf, Consistent: true})
+	hours, err := store.QueryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: hoursPf, Consistent: true})
 	if err != nil {
 		return nil, err
 	}

@@ -164,7 +164,7 @@ func (s *Service) checkMembers(ctx context.Context, orgID string, ids []string) 
 
 // memberEvents reads a member's synced events overlapping [from, to).
 func (s *Service) memberEvents(ctx context.Context, orgID, userID string, from, to time.Time) ([]eventRow, error) {
-	rows, err := queryAll[eventRow](ctx, s.DB, store.Query{Index: store.IndexGSI1, PK: eventsPK(orgID, userID),
+	rows, err := store.QueryAll[eventRow](ctx, s.DB, store.Query{Index: store.IndexGSI1, PK: eventsPK(orgID, userID),
 		SKFrom: timeKey(from.Add(-maxEventSpan)), SKTo: timeKey(to.Add(-time.Second)) + "#~", Forward: true})
 	if err != nil {
 		return nil, err

@@ -635,7 +635,7 @@ func (s *Service) disconnect(ctx context.Context, a caller.Caller, c connRow) er
 		}
 	}
 	// Links of bookings written to Outlook: the events stay in Outlook.
-	links, err := queryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(a.OrgID), SKPrefix: writePf, Consistent: true})
+	links, err := store.QueryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(a.OrgID), SKPrefix: writePf, Consistent: true})
 	if err != nil {
 		return err
 	}
@@ -658,23 +658,6 @@ func (s *Service) disconnect(ctx context.Context, a caller.Caller, c connRow) er
 		return err
 	}
 	return s.DB.Transact(ctx, append(items, rec)...)
-}
-
-// queryAll reads every page of q.
-func queryAll[T any](ctx context.Context, db *store.DB, q store.Query) ([]T, error) {
-	var all []T
-	for {
-		var page []T
-		next, err := db.QueryPage(ctx, q, &page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if next == nil {
-			return all, nil
-		}
-		q.StartKey = next
-	}
 }
 
 // transactChunks writes items in transactions of up to 100.

@@ -118,7 +118,7 @@ func (s *Service) syncedCalendars(ctx context.Context, until time.Time) ([]syncR
 	if !until.IsZero() {
 		q.SKFrom, q.SKTo = "0", timeKey(until)+"#~"
 	}
-	return queryAll[syncRow](ctx, s.DB, q)
+	return store.QueryAll[syncRow](ctx, s.DB, q)
 }
 
 // RunRenewals is the renewal schedule: one renew job per subscription

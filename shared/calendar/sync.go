@@ -221,7 +221,7 @@ func toRow(userID, calID string, e Event) eventRow {
 // deleteEvents deletes the member's stored events that match, in
 // transactions of 100, and counts them.
 func (s *Service) deleteEvents(ctx context.Context, orgID, userID string, match func(eventRow) bool) (int, error) {
-	rows, err := queryAll[eventRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: eventSK(userID, ""), Consistent: true})
+	rows, err := store.QueryAll[eventRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: eventSK(userID, ""), Consistent: true})
 	if err != nil {
 		return 0, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) WriteBack(ctx context.Context, orgID, bookingID string) error 
 	if s.CRM == nil {
 		return nil
 	}
-	links, err := queryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf + bookingID + "#", Consistent: true})
+	links, err := store.QueryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf + bookingID + "#", Consistent: true})
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func (s *Service) flowBack(ctx context.Context, orgID, userID string, changed []
 	if s.CRM == nil {
 		return
 	}
-	links, err := queryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf, Consistent: true})
+	links, err := store.QueryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf, Consistent: true})
 	if err != nil {
 		s.Log.Error("booking links not read", "orgId", orgID, "err", err)
 		return

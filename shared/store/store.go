@@ -407,6 +407,24 @@ type Query struct {
 	Consistent bool
 }
 
+// QueryAll reads every item of q, page after page: for bounded sets (one
+// member's calendars, one account's ledgers), never an org's whole history.
+func QueryAll[T any](ctx context.Context, db *DB, q Query) ([]T, error) {
+	var all []T
+	for {
+		var page []T
+		next, err := db.QueryPage(ctx, q, &page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if next == nil {
+			return all, nil
+		}
+		q.StartKey = next
+	}
+}
+
 // QueryPage runs q and decodes the items into out (a pointer to a slice). It
 // returns the key to start the next page from, nil on the last page. It asks
 // for one item more than Limit so that a full last page is known to be the

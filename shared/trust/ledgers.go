@@ -134,20 +134,3 @@ func (s *Service) Balances(ctx context.Context, orgID, accountID string, limit i
 	}
 	return out, next, nil
 }
-
-// queryAll reads every item of q, page after page.
-func queryAll[T any](ctx context.Context, db *store.DB, q store.Query) ([]T, error) {
-	var all []T
-	for {
-		var page []T
-		next, err := db.QueryPage(ctx, q, &page)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if next == nil {
-			return all, nil
-		}
-		q.StartKey = next
-	}
-}

@@ -102,13 +102,13 @@ func (s *Service) Reconcile(ctx context.Context, orgID, accountID, asOf string, 
 
 func (s *Service) reconcileRead(ctx context.Context, orgID string, acct Account, asOf string, bankBalance int64) (Reconciliation, error) {
 	pk := tenant.PK(orgID)
-	laterRows, err := queryAll[entryRow](ctx, s.DB, store.Query{PK: pk, Consistent: true,
+	laterRows, err := store.QueryAll[entryRow](ctx, s.DB, store.Query{PK: pk, Consistent: true,
 		SKFrom: entrySK(acct.ID, asOf, notCleared), SKTo: entryPfx + acct.ID + "#" + notCleared})
 	if err != nil {
 		return Reconciliation{}, err
 	}
 	later := toEntries(laterRows)
-	ledgerRows, err := queryAll[ledgerRow](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
+	ledgerRows, err := store.QueryAll[ledgerRow](ctx, s.DB, store.Query{PK: pk, SKPrefix: ledgerPfx + acct.ID + "#", Consistent: true})
 	if err != nil {
 		return Reconciliation{}, err
 	}
@@ -116,7 +116,7 @@ func (s *Service) reconcileRead(ctx context.Context, orgID string, acct Account,
 	for i, r := range ledgerRows {
 		ledgers[i] = r.toLedger()
 	}
-	open, err := queryAll[BankItem](ctx, s.DB, store.Query{PK: pk, Consistent: true,
+	open, err := store.QueryAll[BankItem](ctx, s.DB, store.Query{PK: pk, Consistent: true,
 		SKFrom: bankSK(acct.ID, asOf, notCleared, ""), SKTo: bankPfx + acct.ID + "#" + notCleared + notCleared})
 	if err != nil {
 		return Reconciliation{}, err
