@@ -146,11 +146,12 @@ func newCalendarWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackPro
 	schedule("CalendarRenewals", calendar.ScheduleRenew, "Matterly calendar: renew Graph subscriptions before they expire", calendar.RenewEvery.Minutes())
 	schedule("CalendarSafetyNet", calendar.ScheduleSync, "Matterly calendar: one delta sync per connected calendar, every 15 minutes", calendar.SyncEvery.Minutes())
 	// Bookings created, changed or canceled in Matterly are written to
-	// their members' Outlook: EventBridge queues the event for the worker.
+	// their members' Outlook, and a removed member's calendar data is
+	// erased: EventBridge queues the events for the worker.
 	awsevents.NewRule(stack, jsii.String("CalendarBookings"), &awsevents.RuleProps{
 		Description:  jsii.String("Booking changes written back to Microsoft 365 calendars"),
 		EventBus:     d.events,
-		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("matterly"), DetailType: jsii.Strings(calendar.BookingEvents...)},
+		EventPattern: &awsevents.EventPattern{Source: jsii.Strings("matterly"), DetailType: jsii.Strings(calendar.Events...)},
 		Targets:      &[]awsevents.IRuleTarget{awseventstargets.NewSqsQueue(d.calendar.queue, nil)},
 	})
 	return fn

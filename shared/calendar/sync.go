@@ -23,6 +23,7 @@ const (
 	JobRenew     = "renew"     // renew a subscription (recreate it when Graph lost it)
 	JobRecreate  = "recreate"  // Graph removed the subscription: make a new one
 	JobWriteBack = "writeback" // write a booking to its members' Outlook calendars
+	JobErase     = "erase"     // a member left: their connection, tokens and events go
 )
 
 // Job is a Queue message.

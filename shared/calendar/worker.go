@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 )
 
@@ -50,6 +52,14 @@ func settled(err error) bool {
 // BookingEvents are the domain events the worker writes back to Outlook.
 var BookingEvents = []string{"booking.created", "booking.updated", "booking.deleted", "booking.canceled"}
 
+// MemberEvents are the domain events after which the worker erases a
+// member's calendar data: a removed member or a deleted account keeps no
+// synced events, tokens or subscriptions.
+var MemberEvents = []string{"member.removed"}
+
+// Events are every domain event the worker takes from the bus.
+var Events = append(slices.Clone(BookingEvents), MemberEvents...)
+
 func parseJob(body string) (Job, bool) {
 	var probe struct {
 		Job
@@ -57,10 +67,15 @@ func parseJob(body string) (Job, bool) {
 		Detail     struct {
 			OrgID     string `json:"orgId"`
 			BookingID string `json:"bookingId"`
+			EntityID  string `json:"entityId"`
 		} `json:"detail"`
 	}
 	if err := json.Unmarshal([]byte(body), &probe); err != nil {
 		return Job{}, false
+	}
+	if slices.Contains(MemberEvents, probe.DetailType) {
+		j := Job{Kind: JobErase, OrgID: probe.Detail.OrgID, UserID: probe.Detail.EntityID}
+		return j, j.OrgID != "" && j.UserID != ""
 	}
 	if probe.DetailType != "" {
 		j := Job{Kind: JobWriteBack, OrgID: probe.Detail.OrgID, BookingID: probe.Detail.BookingID}
@@ -94,6 +109,9 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 		return err
 	case JobWriteBack:
 		return s.WriteBack(ctx, j.OrgID, j.BookingID)
+	case JobErase:
+		// The member is gone: the system acts (and is recorded) for them.
+		return s.DeleteMember(ctx, caller.Caller{OrgID: j.OrgID, UserID: "system:member-removed", Role: "system"}, j.OrgID, j.UserID)
 	}
 	return nil
 }

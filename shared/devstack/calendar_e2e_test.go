@@ -775,3 +775,36 @@ func TestCalendarCanceledBookingNoReminder(t *testing.T) {
 		t.Errorf("reminders sent for a canceled booking: %v", sent)
 	}
 }
+
+// TestCalendarMemberRemovedErased: a member who leaves (removed by an
+// admin, or deleting their own account) keeps nothing in the calendar:
+// the member.removed event takes the worker to end their subscriptions at
+// Graph and delete their connection, tokens, events and working hours.
+func TestCalendarMemberRemovedErased(t *testing.T) {
+	a := signup(t)
+	for _, leave := range []string{"removed", "deleted own account"} {
+		m := a.member("attorney")
+		user, cal := connectCalendar(t, m)
+		day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "e-" + m.userID, Subject: "Deposition", Start: day, End: day.Add(time.Hour)})
+		notify(t, user, "")
+		m.must(200, "PUT", "/v1/calendar/working-hours", map[string]any{"days": []string{"tue"}, "start": "09:00", "end": "12:00"})
+		if left, err := queryLeft(a.orgID, m.userID); err != nil || len(left) == 0 {
+			t.Fatalf("%s: nothing synced before: %v, %v", leave, left, err)
+		}
+		if leave == "removed" {
+			a.must(204, "DELETE", "/v1/users/"+m.userID, nil)
+		} else {
+			m.must(204, "DELETE", "/v1/me", map[string]any{"currentPassword": m.password})
+		}
+		drain(t)
+		if left, err := queryLeft(a.orgID, m.userID); err != nil || len(left) != 0 {
+			t.Errorf("%s: calendar items left: %v, %v", leave, left, err)
+		}
+		for _, s := range msgraphFake.Subscriptions() {
+			if s.User == user {
+				t.Errorf("%s: subscription %s left at Graph", leave, s.ID)
+			}
+		}
+	}
+}

@@ -324,12 +324,12 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		}
 		return resp, nil
 	}, localaws.QueueConfig{})
-	// The calendar's schedules, and booking events queued for its worker
-	// (an EventBridge rule targets the queue in AWS).
+	// The calendar's schedules, and booking and member events queued for
+	// its worker (an EventBridge rule targets the queue in AWS).
 	cal := wire.Calendar(s.Deps)
 	s.Scheduler.Add(calendar.ScheduleRenew, calendar.RenewEvery, cal.RunRenewals)
 	s.Scheduler.Add(calendar.ScheduleSync, calendar.SyncEvery, cal.RunSafetyNet)
-	for _, dt := range calendar.BookingEvents {
+	for _, dt := range calendar.Events {
 		s.Bus.Subscribe(dt, func(ctx context.Context, e events.EventBridgeEvent) error {
 			b, err := json.Marshal(e)
 			if err != nil {

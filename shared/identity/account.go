@@ -195,8 +195,10 @@ func (s *Service) DeleteAccount(ctx context.Context, p caller.Caller, current st
 	if u.Active() {
 		writes = append(writes, s.DB.Delete(emailPK(u.Email), loginSK, nil), s.DB.Delete(usernamePK(u.Username), loginSK, nil))
 	}
+	// Their sealed TOTP secret and recovery codes go with them.
+	writes = append(writes, s.DB.Delete(orgPK(u.OrgID), mfaSK(u.ID), nil))
 	rec, err := activity.Record(s.DB, p, now, activity.Entry{Action: actAccountDeleted, EntityType: "user", EntityID: u.ID,
-		Detail: "role " + string(u.Role)})
+		Detail: "role " + string(u.Role), Event: EventMemberRemoved})
 	if err != nil {
 		return err
 	}

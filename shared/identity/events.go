@@ -132,8 +132,17 @@ func (s *Service) refreshReused(ctx context.Context, orgID string, row refreshRo
 // memberEvent is the entry of an owner's or admin's change to member
 // target (added, updated, role changed, removed), done by p.
 func (s *Service) memberEvent(p caller.Caller, now time.Time, action string, target User, detail string, fields ...string) (types.TransactWriteItem, error) {
-	return activity.Record(s.DB, p, now, activity.Entry{Action: action, EntityType: "user", EntityID: target.ID, Detail: detail, Fields: fields})
+	e := activity.Entry{Action: action, EntityType: "user", EntityID: target.ID, Detail: detail, Fields: fields}
+	if action == actRemoved {
+		e.Event = EventMemberRemoved
+	}
+	return activity.Record(s.DB, p, now, e)
 }
+
+// EventMemberRemoved is the domain event of a member's removal or of their
+// deleting their own account: capabilities holding the member's own data
+// (their synced calendar) erase it.
+const EventMemberRemoved = "member.removed"
 
 // memberUpdateEvent is the entry of a change to member target (now as
 // changed) by p: a role change names the roles, any other change the
