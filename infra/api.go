@@ -95,7 +95,7 @@ func newHTTPAPI(stack awscdk.Stack, fns []function, origins []string) (awsapigat
 		ids[id] = true
 		awsapigatewayv2.NewCfnRoute(api, jsii.String(id), &awsapigatewayv2.CfnRouteProps{
 			ApiId:    api.ApiId(),
-			RouteKey: jsii.String(r.Key()),
+			RouteKey: jsii.String(string(httpMethod(r)) + " " + r.Path),
 			Target:   jsii.String("integrations/" + *integ.Ref()),
 		})
 	}
