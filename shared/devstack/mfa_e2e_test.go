@@ -395,3 +395,38 @@ func rawItem(t *testing.T, pk, sk string) string {
 	b, _ := json.Marshal(item)
 	return string(b)
 }
+
+// TestMFAConcurrentWrongCodes: wrong codes sent at once through one
+// mfaToken each count against it, so parallel guesses cannot get past the
+// limit of five: afterwards the token is dead and even the right code
+// answers 401.
+func TestMFAConcurrentWrongCodes(t *testing.T) {
+	clock.StartOfWindow(15 * time.Minute) // the ten wrong codes spend the account's whole login budget
+	a := signup(t)
+	secret, _ := a.enrol()
+	c := &client{t: t, ip: nextIP()}
+	tok := a.mfaLogin(c)
+	const n = 10
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			statuses[i] = c.do("POST", "/v1/auth/mfa", map[string]any{"mfaToken": tok, "code": "000000"}).Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, st := range statuses {
+		if st != 422 && st != 401 {
+			t.Errorf("wrong code %d = %d, want 422 or 401 (%v)", i+1, st, statuses)
+		}
+	}
+	// One login attempt's worth of the budget (and a new TOTP step) later:
+	// the right code finds the token ended.
+	clock.Advance(90*time.Second + time.Second)
+	c.must(401, "POST", "/v1/auth/mfa", map[string]any{"mfaToken": tok, "code": totpAt(t, secret, clock.Now())})
+}

@@ -300,6 +300,13 @@ func (s *Service) checkTOTP(ctx context.Context, userID string, m mfaRow, code s
 
 // codeFailed records a wrong (or replayed) code and answers it. With an
 // mfaToken, the failure counts against it, and the last allowed one ends it.
+//
+// Every wrong code counts, whatever the others sent at the same time did:
+// the count is an increment, not a compare-and-set on the attempts read
+// (concurrent guesses all read the same n, and a failed condition must not
+// be a free guess). One that finds the token gone or spent ends the
+// sign-in; the limit holds because VerifyMFA refuses a token at the max
+// and a sign-in needs the attempts it read to be unchanged.
 func (s *Service) codeFailed(ctx context.Context, a caller.Caller, now time.Time, u User, tok *mfaTokenRow, field string) error {
 	rec, err := s.record(a, now, actMFAFailed, u.ID)
 	if err != nil {
@@ -308,17 +315,24 @@ func (s *Service) codeFailed(ctx context.Context, a caller.Caller, now time.Time
 	writes := []types.TransactWriteItem{rec}
 	ended := false
 	if tok != nil {
-		seen := &store.Cond{Expr: "attempts = :n", Values: map[string]types.AttributeValue{":n": store.N(int64(tok.Attempts))}}
 		if ended = tok.Attempts+1 >= MFAMaxAttempts; ended {
-			writes = append(writes, s.DB.Delete(orgPK(u.OrgID), tok.SK, seen))
+			writes = append(writes, s.DB.Delete(orgPK(u.OrgID), tok.SK, nil))
 		} else {
-			writes = append(writes, s.DB.Update(orgPK(u.OrgID), tok.SK, "SET attempts = attempts + :one", seen, nil,
+			live := &store.Cond{Expr: "attribute_exists(attempts) AND attempts < :max",
+				Values: map[string]types.AttributeValue{":max": store.N(MFAMaxAttempts)}}
+			writes = append(writes, s.DB.Update(orgPK(u.OrgID), tok.SK, "SET attempts = attempts + :one", live, nil,
 				map[string]types.AttributeValue{":one": store.N(1)}))
 		}
 	}
 	if err := s.DB.Transact(ctx, writes...); err != nil {
 		if tok != nil && store.Failed(err, 1) {
-			return errBadMFA // another attempt raced this one: the sign-in starts over
+			// Other wrong codes used the token up meanwhile: this one ends
+			// it too (it is deleted, so it cannot linger at the max).
+			if err := s.DB.Transact(ctx, rec, s.DB.Delete(orgPK(u.OrgID), tok.SK, nil)); err != nil {
+				return err
+			}
+			s.Log.Info("security event", "event", "mfa_failed", "orgId", u.OrgID, "userId", u.ID, "ended", true)
+			return errBadMFA
 		}
 		return err
 	}
