@@ -291,9 +291,11 @@ func TestMeCorrection(t *testing.T) {
 		t.Errorf("a taken email: %s", r.Raw)
 	}
 	r = m.must(200, "PATCH", "/v1/me", map[string]any{"email": newEmail, "username": "fixed_" + m.username, "currentPassword": m.password})
-	if str(r.Body, "email") != newEmail || str(r.Body, "username") != "fixed_"+m.username {
+	if str(r.Body, "email") != m.email || str(r.Body, "pendingEmail") != newEmail || str(r.Body, "username") != "fixed_"+m.username {
 		t.Errorf("after the login change: %s", r.Raw)
 	}
+	// The email moves only through the link sent to the new address.
+	m.must(200, "POST", "/v1/me/email/confirm", map[string]any{"token": lastLink(t, newEmail, "/confirm-email?token=")})
 	anon := &client{t: t, ip: nextIP()}
 	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": m.email, "password": m.password})
 	anon.must(401, "POST", "/v1/auth/login", map[string]any{"login": m.username, "password": m.password})
@@ -304,8 +306,8 @@ func TestMeCorrection(t *testing.T) {
 		"role": "staff", "password": "violet tractor umbrella mosaic"})
 
 	log := auditLog(a, "action=user.account_updated")
-	if len(log) != 2 || fmt.Sprint(log[0]["fields"]) != "[email username]" || fmt.Sprint(log[1]["fields"]) != "[name phone]" ||
-		log[0]["actorId"] != m.userID {
+	if len(log) != 3 || fmt.Sprint(log[0]["fields"]) != "[email]" || fmt.Sprint(log[1]["fields"]) != "[username]" ||
+		fmt.Sprint(log[2]["fields"]) != "[name phone]" || log[0]["actorId"] != m.userID || log[1]["actorId"] != m.userID {
 		t.Errorf("account_updated entries = %v", log)
 	}
 	if strings.Contains(fmt.Sprint(log), newEmail) || strings.Contains(fmt.Sprint(log), "Mia Corrected") {

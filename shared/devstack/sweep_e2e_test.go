@@ -106,6 +106,8 @@ func sampleRequest(key string, attacker *account, v victim) (path string, body a
 		body = map[string]any{"currentPassword": attacker.password, "newPassword": "amber falcon quarry whistle"}
 	case "POST /v1/auth/password-reset":
 		body = map[string]any{"email": fmt.Sprintf("nobody%d@example.com", n)}
+	case "POST /v1/me/email/confirm": // a forged link: 400
+		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43)}
 	case "POST /v1/auth/password-reset/confirm": // a forged link: 400
 		body = map[string]any{"token": attacker.orgID + "." + attacker.userID + "." + strings.Repeat("A", 43), "newPassword": "amber falcon quarry whistle"}
 	case "DELETE /v1/me/sessions":

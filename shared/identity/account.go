@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -41,6 +42,13 @@ type accountPatchRequest struct {
 	CurrentPassword string  `json:"currentPassword"`
 }
 
+// accountJSON is PATCH /v1/me's answer: the account as it now is, and
+// the email waiting for its confirmation, if one is.
+type accountJSON struct {
+	UserJSON
+	PendingEmail string `json:"pendingEmail,omitempty"`
+}
+
 type accountDeleteRequest struct {
 	CurrentPassword string `json:"currentPassword"`
 }
@@ -70,12 +78,15 @@ func (s *Service) currentPassword(ctx context.Context, u User, pw string, now ti
 }
 
 // UpdateAccount corrects the caller's name, email, phone or username. A
-// new email or username is claimed and the old one given up in the same
+// new username is claimed and the old one given up in the same
 // transaction as the member, so a login always names exactly one member.
-func (s *Service) UpdateAccount(ctx context.Context, p caller.Caller, patch AccountPatch) (User, error) {
+// A new email only becomes pending (see emailchange.go): the member keeps
+// their email until the new address confirms, and the pending address is
+// returned.
+func (s *Service) UpdateAccount(ctx context.Context, p caller.Caller, patch AccountPatch) (User, string, error) {
 	u, _, err := s.Me(ctx, p)
 	if err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
 	var c fault.Checker
 	next := u
@@ -87,10 +98,13 @@ func (s *Service) UpdateAccount(ctx context.Context, p caller.Caller, patch Acco
 		c.Check(*patch.Phone == "" || validPhone(*patch.Phone), "phone", "must be in E.164 format, e.g. +14155550123")
 		next.Phone = *patch.Phone
 	}
+	pending := "" // the new email, which waits for its confirmation
 	if patch.Email != nil {
 		email, ok := normalizeEmail(*patch.Email)
 		c.Check(ok, "email", "must be a valid email address")
-		next.Email = email
+		if email != u.Email {
+			pending = email
+		}
 	}
 	if patch.Username != nil {
 		username, ok := normalizeUsername(*patch.Username)
@@ -99,64 +113,81 @@ func (s *Service) UpdateAccount(ctx context.Context, p caller.Caller, patch Acco
 	}
 	c.Check(u.Active() || (patch.Email == nil && patch.Username == nil), "email", "cannot change before the invitation is accepted")
 	if err := c.Err(); err != nil {
-		return User{}, err
+		return User{}, "", err
 	}
-	loginChanged := next.Email != u.Email || next.Username != u.Username
+	loginChanged := pending != "" || next.Username != u.Username
 	now := s.Now().UTC()
 	var extra []types.TransactWriteItem
 	if loginChanged || patch.CurrentPassword != "" {
 		slot, err := s.currentPassword(ctx, u, patch.CurrentPassword, now)
 		if err != nil {
-			return User{}, err
+			return User{}, "", err
 		}
 		extra = append(extra, slot.giveBack)
+	}
+	if pending != "" {
+		// Another account's email answers 409 now rather than at the
+		// confirmation (which checks again: the address is not held).
+		var lr loginRow
+		switch err := s.DB.Get(ctx, emailPK(pending), loginSK, &lr); {
+		case err == nil:
+			e := fault.E(fault.Conflict, "That email or username is already in use.")
+			e.Fields = []fault.FieldError{{Field: "email", Message: "is already in use"}}
+			return User{}, "", e
+		case !errors.Is(err, store.ErrNotFound):
+			return User{}, "", err
+		}
 	}
 	var fields []string
 	for _, f := range []struct {
 		name     string
 		old, new string
-	}{{"name", u.Name, next.Name}, {"email", u.Email, next.Email}, {"phone", u.Phone, next.Phone}, {"username", u.Username, next.Username}} {
+	}{{"name", u.Name, next.Name}, {"phone", u.Phone, next.Phone}, {"username", u.Username, next.Username}} {
 		if f.old != f.new {
 			fields = append(fields, f.name)
 		}
 	}
-	if len(fields) == 0 {
-		if len(extra) > 0 { // a right password gives its attempt back, change or not
-			return u, s.DB.Transact(ctx, extra...)
-		}
-		return u, nil
-	}
-	next.UpdatedAt = now
-	put, err := s.DB.Put(toUserRow(next), &store.Cond{Expr: "updatedAt = :prev AND #role = :role",
-		Names: map[string]string{"#role": "role"}, Values: map[string]types.AttributeValue{
-			":prev": store.S(formatTime(u.UpdatedAt)), ":role": store.S(string(u.Role))}})
-	if err != nil {
-		return User{}, err
-	}
-	writes := []types.TransactWriteItem{put}
+	var writes []types.TransactWriteItem
 	claims := map[int]string{}
-	for _, l := range []struct {
-		field, old, new string
-		pk              func(string) string
-	}{{"email", u.Email, next.Email, emailPK}, {"username", u.Username, next.Username, usernamePK}} {
-		if l.old == l.new {
-			continue
-		}
-		claim, err := s.DB.Put(loginRow{PK: l.pk(l.new), SK: loginSK, OrgID: u.OrgID, UserID: u.ID}, store.NotExists())
+	if len(fields) > 0 {
+		next.UpdatedAt = now
+		put, err := s.DB.Put(toUserRow(next), &store.Cond{Expr: "updatedAt = :prev AND #role = :role",
+			Names: map[string]string{"#role": "role"}, Values: map[string]types.AttributeValue{
+				":prev": store.S(formatTime(u.UpdatedAt)), ":role": store.S(string(u.Role))}})
 		if err != nil {
-			return User{}, err
+			return User{}, "", err
 		}
-		claims[len(writes)] = l.field
-		writes = append(writes, claim, s.DB.Delete(l.pk(l.old), loginSK, nil))
+		writes = append(writes, put)
+		if next.Username != u.Username {
+			claim, err := s.DB.Put(loginRow{PK: usernamePK(next.Username), SK: loginSK, OrgID: u.OrgID, UserID: u.ID}, store.NotExists())
+			if err != nil {
+				return User{}, "", err
+			}
+			claims[len(writes)] = "username"
+			writes = append(writes, claim, s.DB.Delete(usernamePK(u.Username), loginSK, nil))
+		}
+		rec, err := activity.Record(s.DB, p, now, activity.Entry{Action: actAccountUpdated, EntityType: "user", EntityID: u.ID, Fields: fields})
+		if err != nil {
+			return User{}, "", err
+		}
+		writes = append(writes, rec)
 	}
-	rec, err := activity.Record(s.DB, p, now, activity.Entry{Action: actAccountUpdated, EntityType: "user", EntityID: u.ID, Fields: fields})
-	if err != nil {
-		return User{}, err
+	var ec emailChange
+	if pending != "" {
+		if ec, err = s.startEmailChange(u, p, pending, now); err != nil {
+			return User{}, "", err
+		}
+		writes = append(writes, ec.writes...)
 	}
-	writes = append(append(writes, rec), extra...)
-	if err := s.DB.Transact(ctx, writes...); err != nil {
-		if store.Failed(err, 0) {
-			return User{}, fault.E(fault.Conflict, "Your account changed meanwhile; reload and try again.")
+	if len(writes) == 0 {
+		if len(extra) > 0 { // a right password gives its attempt back, change or not
+			return u, "", s.DB.Transact(ctx, extra...)
+		}
+		return u, "", nil
+	}
+	if err := s.DB.Transact(ctx, append(writes, extra...)...); err != nil {
+		if len(fields) > 0 && store.Failed(err, 0) {
+			return User{}, "", fault.E(fault.Conflict, "Your account changed meanwhile; reload and try again.")
 		}
 		var taken []fault.FieldError
 		for i, field := range claims {
@@ -167,12 +198,17 @@ func (s *Service) UpdateAccount(ctx context.Context, p caller.Caller, patch Acco
 		if len(taken) > 0 {
 			e := fault.E(fault.Conflict, "That email or username is already in use.")
 			e.Fields = taken
-			return User{}, e
+			return User{}, "", e
 		}
-		return User{}, err
+		return User{}, "", err
 	}
-	s.Log.Info("security event", "event", "account_updated", "orgId", u.OrgID, "userId", u.ID, "fields", strings.Join(fields, ","))
-	return next, nil
+	if pending != "" {
+		s.sendEmailChange(ctx, u, pending, ec)
+	}
+	if len(fields) > 0 {
+		s.Log.Info("security event", "event", "account_updated", "orgId", u.OrgID, "userId", u.ID, "fields", strings.Join(fields, ","))
+	}
+	return next, pending, nil
 }
 
 // DeleteAccount deletes the caller's account: the member, their logins
@@ -213,19 +249,21 @@ func (s *Service) DeleteAccount(ctx context.Context, p caller.Caller, current st
 	return nil
 }
 
-// registerAccount adds PATCH and DELETE /v1/me to the accounts function's
-// router (they check passwords, as the rest of it does).
+// registerAccount adds PATCH and DELETE /v1/me and the email
+// confirmation to the accounts function's router (they check passwords or
+// links, as the rest of it does).
 func registerAccount(rt *httpapi.Router, svc *Service) {
+	registerEmailChange(rt, svc)
 	rt.Handle("PATCH /v1/me", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in accountPatchRequest
 		if err := r.Decode(&in); err != nil {
 			return nil, err
 		}
-		u, err := svc.UpdateAccount(ctx, r.Principal, AccountPatch(in))
+		u, pending, err := svc.UpdateAccount(ctx, r.Principal, AccountPatch(in))
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.JSON(http.StatusOK, toUserJSON(u)), nil
+		return httpapi.JSON(http.StatusOK, accountJSON{UserJSON: toUserJSON(u), PendingEmail: pending}), nil
 	})
 	rt.Handle("DELETE /v1/me", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		var in accountDeleteRequest

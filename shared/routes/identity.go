@@ -30,6 +30,7 @@ var identityRoutes = []Route{
 	{Method: "PATCH", Path: "/v1/me", Function: FnAccounts},
 	{Method: "DELETE", Path: "/v1/me", Function: FnAccounts},
 	{Method: "POST", Path: "/v1/me/password", Function: FnAccounts},
+	{Method: "POST", Path: "/v1/me/email/confirm", Function: FnAccounts, Public: true}, // the emailed link is the credential
 	{Method: "GET", Path: "/v1/org", Function: FnOrg},
 	{Method: "PATCH", Path: "/v1/org", Function: FnOrg},
 	{Method: "GET", Path: "/v1/users", Function: FnOrg},

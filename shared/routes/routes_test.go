@@ -54,7 +54,7 @@ func TestTableIsWellFormed(t *testing.T) {
 		webhook := strings.HasPrefix(r.Path, "/webhooks/")
 		// The links a client opens from an email or a text, signed instead of
 		// authenticated (API.md's /unsubscribe).
-		link := r.Path == "/unsubscribe" || r.Path == "/consent/confirm"
+		link := r.Path == "/unsubscribe" || r.Path == "/consent/confirm" || r.Path == "/v1/me/email/confirm"
 		// OAuth redirects from a provider: the signed state is the proof.
 		oauth := r.Path == "/v1/calendar/microsoft/callback"
 		if !(strings.HasPrefix(r.Path, "/v1/") || webhook || link) || r.Function == "" {
