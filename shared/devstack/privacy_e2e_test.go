@@ -557,3 +557,75 @@ func TestPrivacyExportHoldsChatAndCalendar(t *testing.T) {
 		t.Errorf("chat-messages.json = %s", files["chat-messages.json"])
 	}
 }
+
+// TestErasedClientStaysErased: an erased client whose invoices are held
+// gets no new personal data (an edit, a note, a booking, a matter: 409
+// naming the hold), and when the last hold ends, retention erases every
+// record about them, whatever its type (here a note a held client got
+// before such writes were refused).
+func TestErasedClientStaysErased(t *testing.T) {
+	s := newPrivacyScenario(t)
+	ctx := context.Background()
+	db := stack.Dynamo.Client()
+	key := map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(s.orgID)), store.AttrSK: store.S("NOTE#" + s.note)}
+	note, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(store.DefaultTableName), Key: key})
+	if err != nil || note.Item == nil {
+		t.Fatalf("note item: %v", err)
+	}
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	slot := map[string]any{"startsAt": "2027-02-01T10:00:00Z", "endsAt": "2027-02-01T11:00:00Z", "title": "Again", "clientId": s.clientID}
+	for _, w := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"PATCH", "/v1/clients/" + s.clientID, map[string]any{"email": "new@example.com"}},
+		{"POST", "/v1/clients/" + s.clientID + "/notes", map[string]any{"body": "New"}},
+		{"POST", "/v1/matters/" + s.matter + "/notes", map[string]any{"body": "New"}},
+		{"POST", "/v1/bookings", slot},
+		{"POST", "/v1/matters", map[string]any{"clientId": s.clientID, "title": "Again"}},
+		{"POST", "/v1/matters/" + s.matter + "/documents", map[string]any{"fileName": "a.pdf", "contentType": "application/pdf", "size": 10}},
+	} {
+		if r := s.do(w.method, w.path, w.body); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+			t.Errorf("%s %s on a held client = %d %s", w.method, w.path, r.Status, r.Raw)
+		}
+	}
+	// A note written while such writes went through.
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(store.DefaultTableName), Item: note.Item}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(7*366*24*time.Hour + 48*time.Hour)
+	if _, err := wire.Privacy(stack.Deps).RunOrg(ctx, s.orgID); err != nil {
+		t.Fatal(err)
+	}
+	if left := itemsAbout(t, s.orgID, s.clientID); len(left) != 0 {
+		t.Errorf("left of the client after every hold ended: %v", left)
+	}
+}
+
+// itemsAbout lists the sort keys of the org's items naming clientID,
+// but for the activity and audit logs (kept by their own retention) and
+// the erasure's own record.
+func itemsAbout(t *testing.T, orgID, clientID string) []string {
+	t.Helper()
+	var left []string
+	p := dynamodb.NewQueryPaginator(stack.Dynamo.Client(), &dynamodb.QueryInput{TableName: aws.String(store.DefaultTableName),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":pk": store.S(tenant.PK(orgID))}})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			sk := it[store.AttrSK].(*dbtypes.AttributeValueMemberS).Value
+			c, _ := it["clientId"].(*dbtypes.AttributeValueMemberS)
+			if strings.HasPrefix(sk, "ACT#") || strings.HasPrefix(sk, "TRUSTACT#") || strings.HasPrefix(sk, "AUDIT#") || strings.HasPrefix(sk, "PRIVACY#") {
+				continue
+			}
+			if (c != nil && c.Value == clientID) || strings.Contains(sk, clientID) {
+				left = append(left, sk)
+			}
+		}
+	}
+	return left
+}
