@@ -629,3 +629,42 @@ func itemsAbout(t *testing.T, orgID, clientID string) []string {
 	}
 	return left
 }
+
+// TestDeleteOrgLocksAndResumes: once a workspace's deletion started, a
+// pending invitation no longer signs anyone in (before the worker ran);
+// and a deletion whose job was lost (committed, never queued) is finished
+// by the daily retention run.
+func TestDeleteOrgLocksAndResumes(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	_, email := a.invite("attorney")
+	tok := lastLink(t, email, "/accept-invite?token=")
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	anon := &client{t: t, ip: nextIP()}
+	if r := anon.do("POST", "/v1/auth/invitations/accept", acceptBody(tok)); r.Status < 400 || r.Status >= 500 {
+		t.Errorf("accepting an invitation of a workspace being deleted = %d %s", r.Status, r.Raw)
+	}
+	drain(t)
+
+	// Lost job: deletedAt committed, nothing queued, members still active.
+	b := signup(t)
+	b.t = t
+	clientAndMatter(b)
+	_, err := stack.Dynamo.Client().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(store.DefaultTableName),
+		Key:                       map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(b.orgID)), store.AttrSK: store.S(tenant.OrgSK)},
+		UpdateExpression:          aws.String("SET deletedAt = :t"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":t": store.S(clock.Now().UTC().Format(time.RFC3339Nano))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/login", map[string]any{"login": b.username, "password": b.password}); r.Status < 400 {
+		t.Errorf("sign-in to a workspace being deleted = %d", r.Status)
+	}
+	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), b.orgID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countItems(t, b.orgID, "CLIENT#") + countItems(t, b.orgID, "MATTER#") + countItems(t, b.orgID, "USER#"); n != 0 {
+		t.Errorf("%d clients, matters or members left after the retention run", n)
+	}
+}

@@ -118,8 +118,12 @@ func retentionActor(orgID string) caller.Caller {
 // identity with the last of them), closed matters older than the policy
 // (with their documents, every S3 version, notes and summaries; never one
 // with trust records), and expired export zips. Its counts are written to
-// the activity log (when anything was done).
+// the activity log (when anything was done). An org whose deletion was
+// started but never finished (its job lost) is finished first.
 func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, error) {
+	if err := s.resumeErasure(ctx, orgID); err != nil {
+		return nil, err
+	}
 	pol, err := s.Retention(ctx, orgID)
 	if err != nil {
 		return nil, err
