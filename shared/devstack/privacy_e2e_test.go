@@ -509,6 +509,14 @@ func TestDeleteOrg(t *testing.T) {
 	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
 	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
+	// The owner's two-factor items (enrolled and a pending sign-in step).
+	for _, sk := range []string{"MFA#" + a.userID, "MFATOKEN#01M97NKAMMSX7A7H1PBQ44S5TF"} {
+		_, err := stack.Dynamo.Client().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(store.DefaultTableName),
+			Item: map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(a.orgID)), store.AttrSK: store.S(sk), "userId": store.S(a.userID)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	admin.must(403, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": admin.password})
 	a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name + "x", "currentPassword": a.password})
@@ -533,6 +541,15 @@ func TestDeleteOrg(t *testing.T) {
 	}
 	if countItems(t, a.orgID, "INV#") != 1 {
 		t.Error("the held invoice was deleted")
+	}
+	if n := countItems(t, a.orgID, "MFA#") + countItems(t, a.orgID, "MFATOKEN#"); n != 0 {
+		t.Errorf("%d two-factor items left", n)
+	}
+	// The owner's address and username are free again.
+	again := map[string]any{"orgName": "Firm again", "name": "Olive Owner", "email": a.email, "username": a.username,
+		"password": a.password, "timezone": "America/New_York"}
+	if r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/signup", again); r.Status != 201 {
+		t.Errorf("signing up again with the deleted workspace owner's email = %d %s", r.Status, r.Raw)
 	}
 }
 

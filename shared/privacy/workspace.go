@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -163,16 +164,31 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	if org.DeletedAt == "" {
 		return nil // not being deleted: nothing to do
 	}
-	var members []string
+	var members, logins []string
 	if err := s.scan(ctx, orgID, "USER#", func(item map[string]types.AttributeValue) error {
 		_, sk := keyOf(item)
 		members = append(members, sk)
+		for attr, pfx := range map[string]string{"email": "LOGIN#email#", "username": "LOGIN#username#"} {
+			if v, _ := item[attr].(*types.AttributeValueMemberS); v != nil && v.Value != "" {
+				logins = append(logins, pfx+strings.ToLower(v.Value))
+			}
+		}
 		return nil
 	}); err != nil {
 		return err
 	}
 	if err := s.signOutMembers(ctx, orgID, members); err != nil {
 		return err
+	}
+	// The members' logins live outside the org's partition: they go while
+	// the members still name them (a login another org holds now stays),
+	// so the same address can sign up again.
+	for _, pk := range logins {
+		err := s.DB.Transact(ctx, s.DB.Delete(pk, "LOGIN", &store.Cond{Expr: "orgId = :o",
+			Values: map[string]types.AttributeValue{":o": store.S(orgID)}}))
+		if err != nil && !store.Failed(err, 0) {
+			return err
+		}
 	}
 	// First the capabilities' own erasers: the calendar ends its Graph
 	// subscriptions while its tokens are still there to do it with.
@@ -210,7 +226,7 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 			return err
 		}
 	}
-	for _, prefix := range []string{"CONTACT#", "REFRESH#", "RFAMILY#", "RESET#", "IDEM#"} {
+	for _, prefix := range []string{"CONTACT#", "REFRESH#", "RFAMILY#", "RESET#", "IDEM#", "MFA#", "MFATOKEN#"} {
 		if err := s.DeleteItems(ctx, orgID, prefix); err != nil {
 			return err
 		}
