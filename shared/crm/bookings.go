@@ -143,6 +143,9 @@ func (s *Service) CreateBooking(ctx context.Context, a caller.Caller, in Booking
 	if err := in.apply(&b, r); err != nil {
 		return Booking{}, err
 	}
+	if err := CheckWritable(ctx, s.DB, a.OrgID, b.ClientID); err != nil {
+		return Booking{}, err
+	}
 	b.setKeys(a.OrgID)
 	put, err := s.DB.Put(b, store.NotExists())
 	if err != nil {

@@ -150,6 +150,9 @@ func (s *Service) UpdateClient(ctx context.Context, a caller.Caller, id string, 
 		if c, err = s.Client(ctx, a.OrgID, id); err != nil {
 			return edit{}, false, err
 		}
+		if err := c.Writable(); err != nil {
+			return edit{}, false, err
+		}
 		before := c
 		if err := p.apply(&c); err != nil {
 			return edit{}, false, err

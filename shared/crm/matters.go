@@ -164,6 +164,9 @@ func (s *Service) CreateMatter(ctx context.Context, a caller.Caller, in MatterPa
 	if !check.ID(m.ClientID) {
 		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 	}
+	if err := CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
+		return Matter{}, err
+	}
 	m.grantTeam(Matter{}, a.UserID)
 	m.setKeys(a.OrgID)
 	put, err := s.DB.Put(m, store.NotExists())

@@ -68,6 +68,9 @@ func (s *Service) CreateNote(ctx context.Context, a caller.Caller, p Parent, in 
 	if n.ClientID, n.MatterID, exists, err = s.parent(ctx, a.OrgID, p); err != nil {
 		return Note{}, err
 	}
+	if err := CheckWritable(ctx, s.DB, a.OrgID, n.ClientID); err != nil {
+		return Note{}, err
+	}
 	n.setKeys(a.OrgID)
 	put, err := s.DB.Put(n, store.NotExists())
 	if err != nil {

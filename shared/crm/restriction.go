@@ -30,6 +30,35 @@ func (c Client) Processable() error {
 	return nil
 }
 
+// Writable refuses, with a 409 naming the hold, new personal data about a
+// client who was erased and whose remaining records are only held for the
+// law: nothing may be added to them (an edit, a note, a booking, a matter,
+// a document) that the erasure would have removed. A restricted client
+// stays writable (art. 18 limits processing, not record keeping).
+func (c Client) Writable() error {
+	if c.Hold != nil {
+		return fault.Refused(RuleHeld, "This client was erased; their remaining records are kept only for legal obligations (until %s) and nothing new is recorded about them.", c.Hold.Until)
+	}
+	return nil
+}
+
+// CheckWritable reads a client and applies Writable; an unknown client is
+// nothing to refuse (the caller's own read or condition answers 404).
+func CheckWritable(ctx context.Context, db *store.DB, orgID, clientID string) error {
+	if clientID == "" {
+		return nil
+	}
+	var c Client
+	err := db.Get(ctx, tenant.PK(orgID), ClientSK(clientID), &c)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return c.Writable()
+}
+
 // CheckProcessable reads a client and applies Processable; an unknown
 // client is nothing to refuse (the caller's own read answers 404).
 func CheckProcessable(ctx context.Context, db *store.DB, orgID, clientID string) error {

@@ -509,6 +509,14 @@ func TestDeleteOrg(t *testing.T) {
 	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
 	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
+	// The owner's two-factor items (enrolled and a pending sign-in step).
+	for _, sk := range []string{"MFA#" + a.userID, "MFATOKEN#01M97NKAMMSX7A7H1PBQ44S5TF"} {
+		_, err := stack.Dynamo.Client().PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(store.DefaultTableName),
+			Item: map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(a.orgID)), store.AttrSK: store.S(sk), "userId": store.S(a.userID)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	admin.must(403, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": admin.password})
 	a.must(422, "DELETE", "/v1/org", map[string]any{"confirm": name + "x", "currentPassword": a.password})
@@ -534,6 +542,15 @@ func TestDeleteOrg(t *testing.T) {
 	if countItems(t, a.orgID, "INV#") != 1 {
 		t.Error("the held invoice was deleted")
 	}
+	if n := countItems(t, a.orgID, "MFA#") + countItems(t, a.orgID, "MFATOKEN#"); n != 0 {
+		t.Errorf("%d two-factor items left", n)
+	}
+	// The owner's address and username are free again.
+	again := map[string]any{"orgName": "Firm again", "name": "Olive Owner", "email": a.email, "username": a.username,
+		"password": a.password, "timezone": "America/New_York"}
+	if r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/signup", again); r.Status != 201 {
+		t.Errorf("signing up again with the deleted workspace owner's email = %d %s", r.Status, r.Raw)
+	}
 }
 
 // TestPrivacyExportHoldsChatAndCalendar: the capabilities that came after
@@ -555,5 +572,116 @@ func TestPrivacyExportHoldsChatAndCalendar(t *testing.T) {
 	}
 	if !bytes.Contains(files["chat-messages.json"], []byte("Kept for compliance")) {
 		t.Errorf("chat-messages.json = %s", files["chat-messages.json"])
+	}
+}
+
+// TestErasedClientStaysErased: an erased client whose invoices are held
+// gets no new personal data (an edit, a note, a booking, a matter: 409
+// naming the hold), and when the last hold ends, retention erases every
+// record about them, whatever its type (here a note a held client got
+// before such writes were refused).
+func TestErasedClientStaysErased(t *testing.T) {
+	s := newPrivacyScenario(t)
+	ctx := context.Background()
+	db := stack.Dynamo.Client()
+	key := map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(s.orgID)), store.AttrSK: store.S("NOTE#" + s.note)}
+	note, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(store.DefaultTableName), Key: key})
+	if err != nil || note.Item == nil {
+		t.Fatalf("note item: %v", err)
+	}
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	slot := map[string]any{"startsAt": "2027-02-01T10:00:00Z", "endsAt": "2027-02-01T11:00:00Z", "title": "Again", "clientId": s.clientID}
+	for _, w := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"PATCH", "/v1/clients/" + s.clientID, map[string]any{"email": "new@example.com"}},
+		{"POST", "/v1/clients/" + s.clientID + "/notes", map[string]any{"body": "New"}},
+		{"POST", "/v1/matters/" + s.matter + "/notes", map[string]any{"body": "New"}},
+		{"POST", "/v1/bookings", slot},
+		{"POST", "/v1/matters", map[string]any{"clientId": s.clientID, "title": "Again"}},
+		{"POST", "/v1/matters/" + s.matter + "/documents", map[string]any{"fileName": "a.pdf", "contentType": "application/pdf", "size": 10}},
+	} {
+		if r := s.do(w.method, w.path, w.body); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+			t.Errorf("%s %s on a held client = %d %s", w.method, w.path, r.Status, r.Raw)
+		}
+	}
+	// A note written while such writes went through.
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(store.DefaultTableName), Item: note.Item}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(7*366*24*time.Hour + 48*time.Hour)
+	if _, err := wire.Privacy(stack.Deps).RunOrg(ctx, s.orgID); err != nil {
+		t.Fatal(err)
+	}
+	if left := itemsAbout(t, s.orgID, s.clientID); len(left) != 0 {
+		t.Errorf("left of the client after every hold ended: %v", left)
+	}
+}
+
+// itemsAbout lists the sort keys of the org's items naming clientID,
+// but for the activity and audit logs (kept by their own retention) and
+// the erasure's own record.
+func itemsAbout(t *testing.T, orgID, clientID string) []string {
+	t.Helper()
+	var left []string
+	p := dynamodb.NewQueryPaginator(stack.Dynamo.Client(), &dynamodb.QueryInput{TableName: aws.String(store.DefaultTableName),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":pk": store.S(tenant.PK(orgID))}})
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			sk := it[store.AttrSK].(*dbtypes.AttributeValueMemberS).Value
+			c, _ := it["clientId"].(*dbtypes.AttributeValueMemberS)
+			if strings.HasPrefix(sk, "ACT#") || strings.HasPrefix(sk, "TRUSTACT#") || strings.HasPrefix(sk, "AUDIT#") || strings.HasPrefix(sk, "PRIVACY#") {
+				continue
+			}
+			if (c != nil && c.Value == clientID) || strings.Contains(sk, clientID) {
+				left = append(left, sk)
+			}
+		}
+	}
+	return left
+}
+
+// TestDeleteOrgLocksAndResumes: once a workspace's deletion started, a
+// pending invitation no longer signs anyone in (before the worker ran);
+// and a deletion whose job was lost (committed, never queued) is finished
+// by the daily retention run.
+func TestDeleteOrgLocksAndResumes(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	_, email := a.invite("attorney")
+	tok := lastLink(t, email, "/accept-invite?token=")
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	anon := &client{t: t, ip: nextIP()}
+	if r := anon.do("POST", "/v1/auth/invitations/accept", acceptBody(tok)); r.Status < 400 || r.Status >= 500 {
+		t.Errorf("accepting an invitation of a workspace being deleted = %d %s", r.Status, r.Raw)
+	}
+	drain(t)
+
+	// Lost job: deletedAt committed, nothing queued, members still active.
+	b := signup(t)
+	b.t = t
+	clientAndMatter(b)
+	_, err := stack.Dynamo.Client().UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(store.DefaultTableName),
+		Key:                       map[string]dbtypes.AttributeValue{store.AttrPK: store.S(tenant.PK(b.orgID)), store.AttrSK: store.S(tenant.OrgSK)},
+		UpdateExpression:          aws.String("SET deletedAt = :t"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":t": store.S(clock.Now().UTC().Format(time.RFC3339Nano))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/login", map[string]any{"login": b.username, "password": b.password}); r.Status < 400 {
+		t.Errorf("sign-in to a workspace being deleted = %d", r.Status)
+	}
+	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), b.orgID); err != nil {
+		t.Fatal(err)
+	}
+	if n := countItems(t, b.orgID, "CLIENT#") + countItems(t, b.orgID, "MATTER#") + countItems(t, b.orgID, "USER#"); n != 0 {
+		t.Errorf("%d clients, matters or members left after the retention run", n)
 	}
 }

@@ -74,6 +74,9 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, matterID string, 
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
+	if err := crm.CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
+		return Document{}, UploadURL{}, err
+	}
 	now := s.Now().UTC()
 	d := Document{ID: s.NewID(), MatterID: m.ID, ClientID: m.ClientID, FileName: name, ContentType: t.ContentType, Size: in.Size,
 		Status: StatusPending, Version: 1, CreatedBy: a.UserID, CreatedAt: now, UpdatedAt: now}
@@ -104,6 +107,9 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, matterID string, 
 func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName, contentType string, body []byte) (Document, error) {
 	m, err := crm.LoadMatter(ctx, s.DB, a.OrgID, matterID)
 	if err != nil {
+		return Document{}, err
+	}
+	if err := crm.CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
 		return Document{}, err
 	}
 	now := s.Now().UTC()

@@ -173,7 +173,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, from caller.Caller, tok,
 	}
 	now := s.Now().UTC()
 	hash := hashSecret(secret)
-	if !u.Found || !o.Found || ur.Status != tenant.Invited || ur.InviteHash == "" ||
+	if !u.Found || !o.Found || or.DeletedAt != "" || ur.Status != tenant.Invited || ur.InviteHash == "" ||
 		subtle.ConstantTimeCompare([]byte(ur.InviteHash), []byte(hash)) != 1 || now.Unix() >= ur.InviteExp {
 		s.Log.Info("security event", "event", "invitation_rejected", "orgId", orgID)
 		return Session{}, errBadInvite

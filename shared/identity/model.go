@@ -86,6 +86,9 @@ type orgRow struct {
 	OwnerCount                int    `dynamodbav:"ownerCount"`
 	CreatedAt                 string `dynamodbav:"createdAt"`
 	UpdatedAt                 string `dynamodbav:"updatedAt"`
+	// DeletedAt is set when the workspace's deletion starts (privacy):
+	// from then no one signs in, accepts an invitation or refreshes.
+	DeletedAt string `dynamodbav:"deletedAt,omitempty"`
 }
 
 func toOrgRow(o Org) orgRow {

@@ -345,6 +345,9 @@ func (s *Service) Login(ctx context.Context, login, pw, ip string) (Session, err
 	}
 	hash := ur.PasswordHash
 	invited := ur.Status == tenant.Invited // holds no password until they accept
+	if or.DeletedAt != "" {
+		invited = true // a workspace being deleted: no one signs in
+	}
 	if uerr != nil || invited || len(pw) > 4*password.MaxLength {
 		hash = dummyHash
 	}
@@ -453,7 +456,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Session, error) {
 	if err := s.DB.BatchGet(ctx, famReq, userReq, orgReq, mfaReq); err != nil {
 		return Session{}, err
 	}
-	if now.Unix() >= row.ExpiresAt || !famReq.Found || fam.Revoked || now.Unix() >= fam.ExpiresAt || !userReq.Found {
+	if now.Unix() >= row.ExpiresAt || !famReq.Found || fam.Revoked || now.Unix() >= fam.ExpiresAt || !userReq.Found || or.DeletedAt != "" {
 		return Session{}, errBadRefresh
 	}
 	user := ur.toUser()

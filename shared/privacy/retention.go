@@ -118,8 +118,12 @@ func retentionActor(orgID string) caller.Caller {
 // identity with the last of them), closed matters older than the policy
 // (with their documents, every S3 version, notes and summaries; never one
 // with trust records), and expired export zips. Its counts are written to
-// the activity log (when anything was done).
+// the activity log (when anything was done). An org whose deletion was
+// started but never finished (its job lost) is finished first.
 func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, error) {
+	if err := s.resumeErasure(ctx, orgID); err != nil {
+		return nil, err
+	}
 	pol, err := s.Retention(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -138,6 +142,19 @@ func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, err
 			}
 			if h, _ := full[holdMark].(map[string]any); h != nil {
 				if until, _ := h["until"].(string); until != "" && until < today {
+					if t.Name == "clients" {
+						// The client's last hold ended: every record of
+						// theirs goes, whatever its type (not only those
+						// that carried a hold), before the record that
+						// identifies them.
+						n, err := s.eraseEnded(ctx, orgID, full.Str("id"), today)
+						if err != nil {
+							return err
+						}
+						for k, v := range n {
+							counts["holds ended: "+k] += v
+						}
+					}
 					if err := s.deleteRow(ctx, orgID, t, item, full); err != nil {
 						return err
 					}
@@ -193,6 +210,57 @@ func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, err
 		return nil, err
 	}
 	return counts, s.DB.Transact(ctx, rec)
+}
+
+// eraseEnded deletes every row about a held client whose last hold has
+// ended, of every type but the client record and its search entries
+// (which the caller deletes last); a row still under a hold of its own
+// that lasts beyond today stays.
+func (s *Service) eraseEnded(ctx context.Context, orgID, clientID, today string) (map[string]int, error) {
+	sub, err := s.subject(ctx, orgID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, t := range Types() {
+		if t.OrgOnly || t.Name == "clients" || t.Name == "client-search-entries" {
+			continue
+		}
+		err := s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
+			if !t.concerns(r, sub) {
+				return nil
+			}
+			full, err := Type{Name: t.Name}.decode(item)
+			if err != nil {
+				return err
+			}
+			if h, _ := full[holdMark].(map[string]any); h != nil {
+				if until, _ := h["until"].(string); until >= today {
+					return nil
+				}
+			}
+			counts[t.Name]++
+			return s.deleteRow(ctx, orgID, t, item, full)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Two items outside the registry name the client too: the link to
+	// their payment provider's customer, and the bank-side copies of their
+	// trust entries (whose journal entries went with their hold).
+	if err := s.DB.Transact(ctx, s.DB.Delete(tenant.PK(orgID), "PAY#CUST#"+clientID, nil)); err != nil {
+		return nil, err
+	}
+	err = s.scan(ctx, orgID, "TRUST#U#", func(item map[string]types.AttributeValue) error {
+		if c, _ := item["clientId"].(*types.AttributeValueMemberS); c == nil || c.Value != clientID {
+			return nil
+		}
+		pk, sk := keyOf(item)
+		counts["trust bank items"]++
+		return s.DB.Transact(ctx, s.DB.Delete(pk, sk, nil))
+	})
+	return counts, err
 }
 
 // deleteRow deletes one row of t with what goes with it.

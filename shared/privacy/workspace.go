@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -102,17 +103,31 @@ func (s *Service) DeleteOrg(ctx context.Context, a caller.Caller, in DeleteOrgIn
 		}
 		return OrgDeletion{}, err
 	}
-	for _, sk := range members { // after the check above, which needed the caller active
-		if err := s.DB.UpdateItem(ctx, s.DB.Update(pk, sk, "SET #st = :st", store.Exists(), map[string]string{"#st": "status"},
-			map[string]types.AttributeValue{":st": store.S(tenant.Invited)}), nil); err != nil {
-			return OrgDeletion{}, err
-		}
-	}
+	// The job is queued before anything else: once deletedAt is committed
+	// no one signs in, and a job lost here is resumed by the daily
+	// retention run (RunOrg), which finishes any org marked deleted.
 	job, _ := json.Marshal(exportJob{OrgID: a.OrgID, Kind: jobDeleteOrg})
 	if err := s.Queue.Send(ctx, Queue, string(job), map[string]string{"kind": jobDeleteOrg}); err != nil {
 		return OrgDeletion{}, &fault.Error{Kind: fault.Unavailable, RetryAfter: 10 * time.Second, Message: "The deletion could not be queued; try again.", Err: err}
 	}
+	if err := s.signOutMembers(ctx, a.OrgID, members); err != nil { // after the check above, which needed the caller active
+		return OrgDeletion{}, err
+	}
 	return OrgDeletion{Status: "deleting", LatestExport: latest}, nil
+}
+
+// signOutMembers turns the memberships sks inactive (invited), which the
+// router's check and every sign-in refuse; EraseOrg does it again first,
+// so one interrupted here is finished there.
+func (s *Service) signOutMembers(ctx context.Context, orgID string, sks []string) error {
+	for _, sk := range sks {
+		err := s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), sk, "SET #st = :st", store.Exists(), map[string]string{"#st": "status"},
+			map[string]types.AttributeValue{":st": store.S(tenant.Invited)}), nil)
+		if err != nil && !errors.Is(err, store.ErrConditionFailed) {
+			return err
+		}
+	}
+	return nil
 }
 
 // jobDeleteOrg is the Kind of a queued workspace deletion.
@@ -149,6 +164,32 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	if org.DeletedAt == "" {
 		return nil // not being deleted: nothing to do
 	}
+	var members, logins []string
+	if err := s.scan(ctx, orgID, "USER#", func(item map[string]types.AttributeValue) error {
+		_, sk := keyOf(item)
+		members = append(members, sk)
+		for attr, pfx := range map[string]string{"email": "LOGIN#email#", "username": "LOGIN#username#"} {
+			if v, _ := item[attr].(*types.AttributeValueMemberS); v != nil && v.Value != "" {
+				logins = append(logins, pfx+strings.ToLower(v.Value))
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := s.signOutMembers(ctx, orgID, members); err != nil {
+		return err
+	}
+	// The members' logins live outside the org's partition: they go while
+	// the members still name them (a login another org holds now stays),
+	// so the same address can sign up again.
+	for _, pk := range logins {
+		err := s.DB.Transact(ctx, s.DB.Delete(pk, "LOGIN", &store.Cond{Expr: "orgId = :o",
+			Values: map[string]types.AttributeValue{":o": store.S(orgID)}}))
+		if err != nil && !store.Failed(err, 0) {
+			return err
+		}
+	}
 	// First the capabilities' own erasers: the calendar ends its Graph
 	// subscriptions while its tokens are still there to do it with.
 	for _, erase := range s.OrgErasers {
@@ -166,6 +207,9 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 			}
 			pk, sk := keyOf(item)
 			if t.Hold.applies(full) {
+				if _, marked := full[holdMark]; marked {
+					return nil // by an earlier run: its end date stays
+				}
 				mark, err := store.Marshal(HoldMark{Category: t.Hold.Category, Reason: t.Hold.Reason, Until: t.Hold.until(full, sub, today)})
 				if err != nil {
 					return err
@@ -182,10 +226,31 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 			return err
 		}
 	}
-	for _, prefix := range []string{"CONTACT#", "REFRESH#", "RFAMILY#", "RESET#", "IDEM#"} {
+	for _, prefix := range []string{"CONTACT#", "REFRESH#", "RFAMILY#", "RESET#", "IDEM#", "MFA#", "MFATOKEN#"} {
 		if err := s.DeleteItems(ctx, orgID, prefix); err != nil {
 			return err
 		}
 	}
-	return nil
+	// Done: the daily run resumes an org marked deleted until this is set.
+	return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), tenant.OrgSK, "SET erasedAt = :t", store.Exists(), nil,
+		map[string]types.AttributeValue{":t": store.S(s.Now().UTC().Format(time.RFC3339Nano))}), nil)
+}
+
+// resumeErasure finishes the deletion of an org whose job was lost (a
+// failed queue send, a message dropped after its retries).
+func (s *Service) resumeErasure(ctx context.Context, orgID string) error {
+	var org struct {
+		DeletedAt string `dynamodbav:"deletedAt"`
+		ErasedAt  string `dynamodbav:"erasedAt"`
+	}
+	if err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if org.DeletedAt == "" || org.ErasedAt != "" {
+		return nil
+	}
+	return s.EraseOrg(ctx, orgID)
 }
