@@ -143,10 +143,13 @@ type hoursRow struct {
 // holding the PKCE verifier, which never leaves the server.
 type stateRow struct {
 	store.Keys
-	UserID   string    `dynamodbav:"userId"`
-	Verifier string    `dynamodbav:"verifier"`
-	Expires  time.Time `dynamodbav:"validUntil"`
-	TTL      int64     `dynamodbav:"expiresAt"` // store.AttrTTL: DynamoDB removes unused states
+	UserID   string `dynamodbav:"userId"`
+	Verifier string `dynamodbav:"verifier"`
+	// Binding is the SHA-256 (base64url) of the connect cookie's value:
+	// only the browser that started the connect may finish it.
+	Binding string    `dynamodbav:"binding"`
+	Expires time.Time `dynamodbav:"validUntil"`
+	TTL     int64     `dynamodbav:"expiresAt"` // store.AttrTTL: DynamoDB removes unused states
 }
 
 // writeRow links a booking to the Outlook event written for one member.
