@@ -294,6 +294,10 @@ func (s *Service) callback(ctx context.Context, q url.Values, binding string) st
 		return "graph_failed"
 	}
 	if err := s.store(ctx, caller.Caller{OrgID: st.orgID, UserID: st.userID, Role: member.Role}, tok, acct, cals); err != nil {
+		if errors.Is(err, errAccountInUse) {
+			s.Log.Warn("calendar account already connected by another member", "orgId", st.orgID, "userId", st.userID)
+			return "account_in_use"
+		}
 		s.Log.Error("calendar connection not stored", "orgId", st.orgID, "userId", st.userID, "err", err)
 		return "unavailable"
 	}
@@ -375,7 +379,16 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{conn, tk}
+	claim, err := s.DB.Put(accountRow{Keys: store.Keys{PK: acctPK(acct.ID), SK: acctSK, Type: "msgraphAccount"}, OrgID: orgID, UserID: userID},
+		claimedBy(orgID, userID))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{conn, tk, claim}
+	const claimAt = 2
+	if prev == nil && old.AccountID != "" && old.AccountID != acct.ID {
+		items = append(items, s.DB.Delete(acctPK(old.AccountID), acctSK, claimedBy(orgID, userID)))
+	}
 	for _, c := range row.Calendars {
 		if c.Sync {
 			sr := syncRow{OrgID: orgID, UserID: userID, CalendarID: c.ID, SubExpires: now}
@@ -395,8 +408,15 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
+	err = s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
+	if store.Failed(err, claimAt) {
+		return errAccountInUse
+	}
+	return err
 }
+
+// errAccountInUse: the Microsoft account is another member's connection.
+var errAccountInUse = errors.New("the Microsoft account is connected by another member")
 
 func purpose(orgID, userID string) string { return "msgraph:" + orgID + ":" + userID }
 
@@ -686,6 +706,18 @@ func (s *Service) disconnect(ctx context.Context, a caller.Caller, c connRow) er
 		return err
 	}
 	items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), connSK(c.UserID), nil), s.DB.Delete(tenant.PK(a.OrgID), tokenSK(c.UserID), nil)}
+	if c.AccountID != "" {
+		// The account is free for another member again. Only the member's
+		// own claim goes (a connection older than the claims may share
+		// its account with a member who has claimed it since).
+		var claim accountRow
+		switch err := s.DB.Get(ctx, acctPK(c.AccountID), acctSK, &claim); {
+		case err == nil && claim.OrgID == a.OrgID && claim.UserID == c.UserID:
+			items = append(items, s.DB.Delete(acctPK(c.AccountID), acctSK, claimedBy(a.OrgID, c.UserID)))
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	if a.UserID == c.UserID && a.Role != "" {
 		e := activity.Entry{Action: "calendar.disconnected", EntityType: "calendarConnection", EntityID: c.UserID}
 		return activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now(), access.UseCalendar, e, items...)

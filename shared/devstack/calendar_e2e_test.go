@@ -859,3 +859,30 @@ func TestCalendarMemberRemovedErased(t *testing.T) {
 		}
 	}
 }
+
+// TestCalendarAccountInUse: a Microsoft account is one member's
+// connection: another member (of any org) connecting it is refused, until
+// its member disconnects.
+func TestCalendarAccountInUse(t *testing.T) {
+	a := signup(t)
+	user, _ := connectCalendar(t, a)
+	for _, b := range []*account{a.member("attorney"), signup(t)} {
+		if r := finish(b, authorize(t, b, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=error&reason=account_in_use" {
+			t.Errorf("connecting another member's account = %d %q", r.Status, r.Header.Get("Location"))
+		}
+		var none struct{ Sealed string }
+		if err := stack.Deps.DB.Get(context.Background(), tenant.PK(b.orgID), "CALTOKEN#"+b.userID, &none); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a refused connect stored tokens: %v", err)
+		}
+	}
+	// The member reconnecting their own account is fine.
+	if r := finish(a, authorize(t, a, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Errorf("reconnect = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	a.must(204, "DELETE", "/v1/calendar/microsoft", nil)
+	b := signup(t)
+	if r := finish(b, authorize(t, b, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Errorf("connect after the disconnect = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	drain(t)
+}
