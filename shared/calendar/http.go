@@ -21,14 +21,16 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpapi.JSON(http.StatusOK, out), nil
+		resp := httpapi.JSON(http.StatusOK, out)
+		resp.Cookies = []string{BindingCookieValue(out.Binding)}
+		return resp, nil
 	})
 	rt.Handle("GET /v1/calendar/microsoft/callback", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		q := url.Values{}
 		for k, v := range r.Event.QueryStringParameters {
 			q.Set(k, v)
 		}
-		to := svc.Callback(ctx, q)
+		to := svc.Callback(ctx, q, r.Cookie(BindingCookie))
 		return &httpapi.Response{Status: http.StatusFound, Headers: map[string]string{"Location": to, "Cache-Control": "no-store",
 			"Referrer-Policy": "no-referrer"}}, nil
 	})

@@ -11,6 +11,8 @@
 package calendar
 
 import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"time"
 
 	"github.com/matterly/matterly/shared/store"
@@ -143,10 +145,22 @@ type hoursRow struct {
 // holding the PKCE verifier, which never leaves the server.
 type stateRow struct {
 	store.Keys
-	UserID   string    `dynamodbav:"userId"`
-	Verifier string    `dynamodbav:"verifier"`
-	Expires  time.Time `dynamodbav:"validUntil"`
-	TTL      int64     `dynamodbav:"expiresAt"` // store.AttrTTL: DynamoDB removes unused states
+	UserID   string `dynamodbav:"userId"`
+	Verifier string `dynamodbav:"verifier"`
+	// Binding is the SHA-256 (base64url) of the connect cookie's value:
+	// only the browser that started the connect may finish it.
+	Binding string    `dynamodbav:"binding"`
+	Expires time.Time `dynamodbav:"validUntil"`
+	TTL     int64     `dynamodbav:"expiresAt"` // store.AttrTTL: DynamoDB removes unused states
+}
+
+// accountRow claims a Microsoft account (its Graph /me id) for the one
+// member who connected it, across every org: a second member connecting
+// the same account is refused.
+type accountRow struct {
+	store.Keys
+	OrgID  string `dynamodbav:"orgId"`
+	UserID string `dynamodbav:"userId"`
 }
 
 // writeRow links a booking to the Outlook event written for one member.
@@ -169,6 +183,8 @@ const (
 	writePf   = "CALWRITE#"
 	subPf     = "MSGRAPHSUB#"
 	subSK     = "MSGRAPHSUB"
+	acctPf    = "MSACCOUNT#"
+	acctSK    = "MSACCOUNT"
 	syncIndex = "MSCALENDARS" // GSI1 partition of every synced calendar
 )
 
@@ -182,6 +198,15 @@ func writeSK(bookingID, userID string) string {
 	return writePf + bookingID + "#" + userID
 }
 func subPK(id string) string { return subPf + id }
+
+func acctPK(accountID string) string { return acctPf + accountID }
+
+// claimedBy is the condition of writing or deleting an account's claim:
+// none yet, or the member's own.
+func claimedBy(orgID, userID string) *store.Cond {
+	return &store.Cond{Expr: "attribute_not_exists(PK) OR (orgId = :o AND userId = :u)",
+		Values: map[string]types.AttributeValue{":o": store.S(orgID), ":u": store.S(userID)}}
+}
 
 // eventsPK is the GSI1 partition of a member's events, by start time.
 func eventsPK(orgID, userID string) string { return tenant.PK(orgID) + "#CALEVTS#" + userID }

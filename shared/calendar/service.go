@@ -124,6 +124,25 @@ const stateTTL = 10 * time.Minute
 // ConnectOut is GET /v1/calendar/microsoft/connect.
 type ConnectOut struct {
 	AuthorizeURL string `json:"authorizeUrl"`
+	// Binding is the connect cookie's value (never in the body): the
+	// callback refuses a browser without it, so an authorize URL sent to
+	// someone else cannot connect their Microsoft account to the sender.
+	Binding string `json:"-"`
+}
+
+// BindingCookie names the cookie that binds a connect to the browser
+// that started it; it is only sent to the callback.
+const BindingCookie = "matterly_calendar_connect"
+
+// BindingCookieValue is the Set-Cookie value of Connect's response.
+func BindingCookieValue(v string) string {
+	return BindingCookie + "=" + v + "; Path=/v1/calendar/microsoft/callback; Max-Age=" + itoa(int64(stateTTL/time.Second)) +
+		"; HttpOnly; Secure; SameSite=Lax"
+}
+
+func bindingHash(v string) string {
+	sum := sha256.Sum256([]byte("calendar-connect\x00" + v))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 func (s *Service) redirectURI() string { return s.PublicBaseURL + "/v1/calendar/microsoft/callback" }
@@ -135,11 +154,11 @@ func (s *Service) Connect(ctx context.Context, a caller.Caller) (ConnectOut, err
 	if err != nil {
 		return ConnectOut{}, err
 	}
-	nonce, verifier := random(18), random(48)
+	nonce, verifier, binding := random(18), random(48), random(32)
 	now := s.Now().UTC()
 	exp := now.Add(stateTTL)
 	row := stateRow{Keys: store.Keys{PK: tenant.PK(a.OrgID), SK: stateSK(nonce), Type: "calendarState"}, UserID: a.UserID, Verifier: verifier,
-		Expires: exp, TTL: exp.Add(time.Hour).Unix()}
+		Binding: bindingHash(binding), Expires: exp, TTL: exp.Add(time.Hour).Unix()}
 	put, err := s.DB.Put(row, store.NotExists())
 	if err != nil {
 		return ConnectOut{}, err
@@ -152,7 +171,8 @@ func (s *Service) Connect(ctx context.Context, a caller.Caller) (ConnectOut, err
 		return ConnectOut{}, err
 	}
 	sum := sha256.Sum256([]byte(verifier))
-	return ConnectOut{AuthorizeURL: g.AuthorizeURL(s.signState(a.OrgID, a.UserID, nonce, exp), base64.RawURLEncoding.EncodeToString(sum[:]), s.redirectURI())}, nil
+	return ConnectOut{AuthorizeURL: g.AuthorizeURL(s.signState(a.OrgID, a.UserID, nonce, exp), base64.RawURLEncoding.EncodeToString(sum[:]), s.redirectURI()),
+		Binding: binding}, nil
 }
 
 func random(n int) string {
@@ -198,9 +218,10 @@ func (s *Service) openState(v string) (state, bool) {
 
 // Callback finishes a connect and answers where the browser goes: the
 // settings page with calendar=connected, or calendar=error&reason=... A
-// bad, reused or expired state changes nothing.
-func (s *Service) Callback(ctx context.Context, q url.Values) string {
-	reason := s.callback(ctx, q)
+// bad, reused or expired state, or one arriving from a browser without
+// the connect's cookie (binding), changes nothing.
+func (s *Service) Callback(ctx context.Context, q url.Values, binding string) string {
+	reason := s.callback(ctx, q, binding)
 	v := url.Values{"calendar": {"connected"}}
 	if reason != "" {
 		v = url.Values{"calendar": {"error"}, "reason": {reason}}
@@ -208,18 +229,33 @@ func (s *Service) Callback(ctx context.Context, q url.Values) string {
 	return s.AppBaseURL + "/settings/calendar?" + v.Encode()
 }
 
-func (s *Service) callback(ctx context.Context, q url.Values) string {
+func (s *Service) callback(ctx context.Context, q url.Values, binding string) string {
 	g, err := s.connectable()
 	if err != nil {
 		return "not_configured"
 	}
 	st, ok := s.openState(q.Get("state"))
-	if !ok {
+	if !ok || binding == "" || len(binding) > 256 {
+		return "invalid_state"
+	}
+	// Bound to the browser that started the connect: another browser (the
+	// victim of a forwarded authorize URL) is refused without consuming
+	// the state, so it cannot burn the owner's connect either.
+	var pending stateRow
+	if err := s.DB.Get(ctx, tenant.PK(st.orgID), stateSK(st.nonce), &pending); err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.Log.Error("calendar connect state not read", "err", err)
+			return "unavailable"
+		}
+		return "invalid_state"
+	}
+	want := bindingHash(binding)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(pending.Binding)) != 1 {
 		return "invalid_state"
 	}
 	// Single use: the state's item is deleted before anything else, and
 	// only by the first callback to arrive.
-	row, err := s.takeState(ctx, st)
+	row, err := s.takeState(ctx, st, want)
 	if err != nil {
 		var cond *types.ConditionalCheckFailedException
 		if !errors.As(err, &cond) {
@@ -258,6 +294,10 @@ func (s *Service) callback(ctx context.Context, q url.Values) string {
 		return "graph_failed"
 	}
 	if err := s.store(ctx, caller.Caller{OrgID: st.orgID, UserID: st.userID, Role: member.Role}, tok, acct, cals); err != nil {
+		if errors.Is(err, errAccountInUse) {
+			s.Log.Warn("calendar account already connected by another member", "orgId", st.orgID, "userId", st.userID)
+			return "account_in_use"
+		}
 		s.Log.Error("calendar connection not stored", "orgId", st.orgID, "userId", st.userID, "err", err)
 		return "unavailable"
 	}
@@ -273,11 +313,12 @@ func ptr[T any](v T) *T { return &v }
 
 // takeState deletes a connect's state item, answering what it held; only
 // one caller can (a condition failure for the others).
-func (s *Service) takeState(ctx context.Context, st state) (stateRow, error) {
+func (s *Service) takeState(ctx context.Context, st state, binding string) (stateRow, error) {
 	var row stateRow
 	res, err := s.DB.API.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.DB.Table, Key: store.Key(tenant.PK(st.orgID), stateSK(st.nonce)),
-		ConditionExpression: ptr("attribute_exists(PK) AND userId = :u"), ExpressionAttributeValues: map[string]types.AttributeValue{":u": store.S(st.userID)},
-		ReturnValues: types.ReturnValueAllOld})
+		ConditionExpression:       ptr("attribute_exists(PK) AND userId = :u AND binding = :b"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":u": store.S(st.userID), ":b": store.S(binding)},
+		ReturnValues:              types.ReturnValueAllOld})
 	if err != nil {
 		return row, err
 	}
@@ -338,7 +379,16 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if err != nil {
 		return err
 	}
-	items := []types.TransactWriteItem{conn, tk}
+	claim, err := s.DB.Put(accountRow{Keys: store.Keys{PK: acctPK(acct.ID), SK: acctSK, Type: "msgraphAccount"}, OrgID: orgID, UserID: userID},
+		claimedBy(orgID, userID))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{conn, tk, claim}
+	const claimAt = 2
+	if prev == nil && old.AccountID != "" && old.AccountID != acct.ID {
+		items = append(items, s.DB.Delete(acctPK(old.AccountID), acctSK, claimedBy(orgID, userID)))
+	}
 	for _, c := range row.Calendars {
 		if c.Sync {
 			sr := syncRow{OrgID: orgID, UserID: userID, CalendarID: c.ID, SubExpires: now}
@@ -358,8 +408,15 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if err != nil {
 		return err
 	}
-	return s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
+	err = s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
+	if store.Failed(err, claimAt) {
+		return errAccountInUse
+	}
+	return err
 }
+
+// errAccountInUse: the Microsoft account is another member's connection.
+var errAccountInUse = errors.New("the Microsoft account is connected by another member")
 
 func purpose(orgID, userID string) string { return "msgraph:" + orgID + ":" + userID }
 
@@ -649,6 +706,18 @@ func (s *Service) disconnect(ctx context.Context, a caller.Caller, c connRow) er
 		return err
 	}
 	items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), connSK(c.UserID), nil), s.DB.Delete(tenant.PK(a.OrgID), tokenSK(c.UserID), nil)}
+	if c.AccountID != "" {
+		// The account is free for another member again. Only the member's
+		// own claim goes (a connection older than the claims may share
+		// its account with a member who has claimed it since).
+		var claim accountRow
+		switch err := s.DB.Get(ctx, acctPK(c.AccountID), acctSK, &claim); {
+		case err == nil && claim.OrgID == a.OrgID && claim.UserID == c.UserID:
+			items = append(items, s.DB.Delete(acctPK(c.AccountID), acctSK, claimedBy(a.OrgID, c.UserID)))
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	if a.UserID == c.UserID && a.Role != "" {
 		e := activity.Entry{Action: "calendar.disconnected", EntityType: "calendarConnection", EntityID: c.UserID}
 		return activity.Commit(ctx, s.DB, activity.MainLog, a, s.Now(), access.UseCalendar, e, items...)

@@ -3,6 +3,8 @@ package devstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -37,7 +39,7 @@ func connectCalendar(t *testing.T, a *account) (string, string) {
 	user := "ms-" + a.userID
 	cal := msgraphFake.AddUser(user, strings.ToLower(a.username)+"@contoso.example", "Olive Owner")
 	callback := authorize(t, a, user)
-	r := a.do("GET", callback, nil)
+	r := finish(a, callback)
 	if r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
 		t.Fatalf("callback = %d %q %s", r.Status, r.Header.Get("Location"), r.Raw)
 	}
@@ -45,11 +47,44 @@ func connectCalendar(t *testing.T, a *account) (string, string) {
 	return user, cal
 }
 
+// connectCookies holds, by callback path, the connect cookie the
+// browser that asked for it got (finish sends it).
+var connectCookies sync.Map
+
+// finish is the browser that started the connect following the redirect
+// to the callback: it sends the connect's cookie.
+func finish(a *account, callback string) result {
+	a.t.Helper()
+	c, _ := connectCookies.Load(callback)
+	s, _ := c.(string)
+	return a.do("GET", callback, nil, "Cookie", s)
+}
+
+func mustLoad(t *testing.T, callback string) string {
+	c, ok := connectCookies.Load(callback)
+	if !ok {
+		t.Fatalf("no connect cookie for %s", callback)
+	}
+	return c.(string)
+}
+
 // authorize runs GET connect and the stand-in's authorize, signing user
 // in, and returns the callback path with its query.
 func authorize(t *testing.T, a *account, user string) string {
 	t.Helper()
 	r := a.must(200, "GET", "/v1/calendar/microsoft/connect", nil)
+	var cookie string
+	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+		if c.Name == calendar.BindingCookie {
+			cookie = c.Name + "=" + c.Value
+			if c.Path != "/v1/calendar/microsoft/callback" || !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 600 || len(c.Value) < 40 {
+				t.Errorf("connect cookie = %+v", c)
+			}
+		}
+	}
+	if cookie == "" {
+		t.Fatalf("connect set no %s cookie: %v", calendar.BindingCookie, r.Header.Values("Set-Cookie"))
+	}
 	u, err := url.Parse(str(r.Body, "authorizeUrl"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +99,9 @@ func authorize(t *testing.T, a *account, user string) string {
 	if err != nil || resp.StatusCode != 302 || !strings.HasPrefix(to.String(), publicURL+"/v1/calendar/microsoft/callback?") {
 		t.Fatalf("authorize = %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	return to.Path + "?" + to.RawQuery
+	callback := to.Path + "?" + to.RawQuery
+	connectCookies.Store(callback, cookie)
+	return callback
 }
 
 // notify posts a change notification for each subscription of user, with
@@ -179,11 +216,25 @@ func TestCalendarConnectSyncNotify(t *testing.T) {
 	if r := a.do("GET", bad, nil); r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "calendar=error&reason=invalid_state") {
 		t.Errorf("tampered state = %d %q", r.Status, r.Header.Get("Location"))
 	}
-	if r := a.do("GET", callback, nil); r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+	// Login CSRF: the authorize URL completed in another browser (a victim
+	// signed in at Microsoft, without the connect's cookie, or with another
+	// connect's) connects nothing, and leaves the state to its owner.
+	other := authorize(t, a, user)
+	for _, c := range []string{"", calendar.BindingCookie + "=" + strings.Repeat("A", 43), strings.Split(mustLoad(t, other), ";")[0]} {
+		victim := &client{t: t}
+		if r := victim.do("GET", callback, nil, "Cookie", c); r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=error&reason=invalid_state" {
+			t.Errorf("callback with cookie %q = %d %q", c, r.Status, r.Header.Get("Location"))
+		}
+	}
+	var none struct{ Sealed string }
+	if err := stack.Deps.DB.Get(context.Background(), tenant.PK(a.orgID), "CALTOKEN#"+a.userID, &none); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a refused callback stored tokens: %v", err)
+	}
+	if r := finish(a, callback); r.Status != 302 || r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
 		t.Fatalf("callback = %d %q", r.Status, r.Header.Get("Location"))
 	}
 	// Reused: refused, and the connection stays as it is.
-	if r := a.do("GET", callback, nil); r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "reason=invalid_state") {
+	if r := finish(a, callback); r.Status != 302 || !strings.Contains(r.Header.Get("Location"), "reason=invalid_state") {
 		t.Errorf("reused state = %d %q", r.Status, r.Header.Get("Location"))
 	}
 	drain(t)
@@ -361,7 +412,7 @@ func TestCalendarConcurrentTokenRefresh(t *testing.T) {
 	}
 	// Reconnecting brings it back.
 	msgraphFake.SignInNext(user)
-	if r := a.do("GET", authorize(t, a, user), nil); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+	if r := finish(a, authorize(t, a, user)); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
 		t.Errorf("reconnect = %q", r.Header.Get("Location"))
 	}
 	if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "connected" {
@@ -613,7 +664,7 @@ func TestCalendarSyncCosts(t *testing.T) {
 		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "c" + strconv.Itoa(i), Subject: "Meeting", Start: day.Add(time.Duration(i) * time.Hour),
 			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute)})
 	}
-	r := a.do("GET", authorize(t, a, user), nil)
+	r := finish(a, authorize(t, a, user))
 	if r.Status != 302 {
 		t.Fatalf("callback = %d", r.Status)
 	}
@@ -737,7 +788,7 @@ func TestCalendarReconnectOtherAccount(t *testing.T) {
 	second := "ms2-" + a.userID
 	cal2 := msgraphFake.AddUser(second, "second-"+strings.ToLower(a.username)+"@contoso.example", "Olive Again")
 	msgraphFake.Put(second, cal2, msgraphtest.Event{ID: "new-" + a.userID, Subject: "New account", Start: day, End: day.Add(time.Hour)})
-	if r := a.do("GET", authorize(t, a, second), nil); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+	if r := finish(a, authorize(t, a, second)); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
 		t.Fatalf("second connect = %q", r.Header.Get("Location"))
 	}
 	drain(t)
@@ -807,4 +858,31 @@ func TestCalendarMemberRemovedErased(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCalendarAccountInUse: a Microsoft account is one member's
+// connection: another member (of any org) connecting it is refused, until
+// its member disconnects.
+func TestCalendarAccountInUse(t *testing.T) {
+	a := signup(t)
+	user, _ := connectCalendar(t, a)
+	for _, b := range []*account{a.member("attorney"), signup(t)} {
+		if r := finish(b, authorize(t, b, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=error&reason=account_in_use" {
+			t.Errorf("connecting another member's account = %d %q", r.Status, r.Header.Get("Location"))
+		}
+		var none struct{ Sealed string }
+		if err := stack.Deps.DB.Get(context.Background(), tenant.PK(b.orgID), "CALTOKEN#"+b.userID, &none); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a refused connect stored tokens: %v", err)
+		}
+	}
+	// The member reconnecting their own account is fine.
+	if r := finish(a, authorize(t, a, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Errorf("reconnect = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	a.must(204, "DELETE", "/v1/calendar/microsoft", nil)
+	b := signup(t)
+	if r := finish(b, authorize(t, b, user)); r.Header.Get("Location") != publicURL+"/settings/calendar?calendar=connected" {
+		t.Errorf("connect after the disconnect = %d %q", r.Status, r.Header.Get("Location"))
+	}
+	drain(t)
 }
