@@ -214,6 +214,11 @@ func (s *Service) ListMessages(ctx context.Context, a caller.Caller, threadID, b
 }
 
 func (s *Service) messagePage(ctx context.Context, orgID, threadID, since, before string, limit int32, start store.StartKey) ([]msgRow, store.StartKey, error) {
+	if since != "" && before != "" && before <= since {
+		// Nothing the member may see is older than since; and BETWEEN with
+		// its bounds inverted is a ValidationException in DynamoDB.
+		return []msgRow{}, nil, nil
+	}
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: msgPrefix(threadID), Limit: limit, StartKey: start, Consistent: true}
 	if since != "" || before != "" {
 		q.SKPrefix = ""
