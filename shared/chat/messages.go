@@ -270,6 +270,9 @@ func (s *Service) Edit(ctx context.Context, a caller.Caller, threadID, messageID
 		if m.Deleted {
 			return fault.Refused("chat-message-deleted", "A deleted message cannot be edited.")
 		}
+		if err := roomForVersion(m.Versions, m.Text); err != nil {
+			return err
+		}
 		at := m.CreatedAt
 		if m.EditedAt != nil {
 			at = *m.EditedAt
@@ -278,6 +281,20 @@ func (s *Service) Edit(ctx context.Context, a caller.Caller, threadID, messageID
 		m.Text, m.EditedAt = in.Text, &now
 		return nil
 	})
+}
+
+// roomForVersion refuses an edit whose kept text would pass MaxVersions
+// or MaxVersionBytes: the history lives in the message's item, which
+// DynamoDB caps at 400 KB.
+func roomForVersion(versions []Version, text string) error {
+	n := len(text)
+	for _, v := range versions {
+		n += len(v.Text)
+	}
+	if len(versions) >= MaxVersions || n > MaxVersionBytes {
+		return fault.Fields(fault.FieldError{Field: "text", Message: "this message was edited the most times it can be: send a new message"})
+	}
+	return nil
 }
 
 // Delete marks one's own message deleted: members see it as deleted with

@@ -1,0 +1,34 @@
+package devstack
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestChatEditHistoryBounded edits one message of the longest text again
+// and again: the history stops at its cap with a 422, never a 500 from an
+// item over DynamoDB's 400 KB.
+func TestChatEditHistoryBounded(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	b := a.member("staff")
+	th := direct(a, b)
+	long := strings.Repeat("😀", 4000) // 16,000 bytes
+	m := str(a.must(201, "POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"text": long}).Body, "id")
+	edits := 0
+	for i := range 30 {
+		r := a.do("PATCH", "/v1/chat/threads/"+th+"/messages/"+m, map[string]any{"text": long[:len(long)-4*(i%2)]})
+		if r.Status == 422 {
+			break
+		}
+		if r.Status != 200 {
+			t.Fatalf("edit %d = %d %s", i+1, r.Status, r.Raw)
+		}
+		edits++
+	}
+	if edits == 0 || edits == 30 {
+		t.Fatalf("%d edits accepted, want a 422 before 30", edits)
+	}
+	// The message still reads, edits and all.
+	a.must(200, "GET", "/v1/chat/threads/"+th+"/messages", nil)
+}
