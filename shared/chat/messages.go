@@ -136,6 +136,10 @@ func (s *Service) Send(ctx context.Context, a caller.Caller, threadID string, in
 	case err != nil:
 		return Message{}, err
 	}
+	// The members as of the counter's update, not as read before the GIF
+	// lookup: one removed meanwhile gets no frame (and fanout checks each
+	// member's item again).
+	t.Members, t.Muted = counted.Members, counted.Muted
 	t.Seq, t.LastAt = m.Seq, now
 	out := s.withDownloads(ctx, m.forMember())
 	s.fanout(ctx, a.OrgID, t, "", frame{Type: "message", ThreadID: threadID, Message: &out})

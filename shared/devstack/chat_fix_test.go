@@ -32,3 +32,28 @@ func TestChatEditHistoryBounded(t *testing.T) {
 	// The message still reads, edits and all.
 	a.must(200, "GET", "/v1/chat/threads/"+th+"/messages", nil)
 }
+
+// TestChatRemovedDuringSendGetsNoFrame removes a member while a GIF send
+// is waiting on Giphy: the message fans out to the members as of its
+// commit, so the removed member's socket never gets it.
+func TestChatRemovedDuringSendGetsNoFrame(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	b, c := a.member("staff"), a.member("staff")
+	th := group(a, "In flight", b)
+	probe := direct(c, b)
+	wb := connect(t, b, "removed")
+	arrived, release := giphyFake.Hold("gifinflight")
+	defer release()
+	sent := make(chan result, 1)
+	go func() {
+		sent <- a.do("POST", "/v1/chat/threads/"+th+"/messages", map[string]any{"gif": map[string]any{"id": "gifinflight"}})
+	}()
+	<-arrived
+	a.must(204, "DELETE", "/v1/chat/threads/"+th+"/members/"+b.userID, nil)
+	release()
+	if r := <-sent; r.Status != 201 {
+		t.Fatalf("send = %d %s", r.Status, r.Raw)
+	}
+	wb.probe(c, probe)
+}
