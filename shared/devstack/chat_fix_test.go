@@ -57,3 +57,34 @@ func TestChatRemovedDuringSendGetsNoFrame(t *testing.T) {
 	}
 	wb.probe(c, probe)
 }
+
+// TestChatTypingRateLimited sends 20 typing frames at once: the partner
+// gets one, the rest are dropped without an error frame.
+func TestChatTypingRateLimited(t *testing.T) {
+	t.Parallel()
+	a := signup(t)
+	b, c := a.member("staff"), a.member("staff")
+	th := direct(a, b)
+	probe := direct(c, a)
+	wa, wb := connect(t, a, "partner"), connect(t, b, "typist")
+	for range 20 {
+		wb.send(map[string]any{"action": "typing", "threadId": th})
+	}
+	// A socket's frames are handled in order: the answer to this one
+	// comes after all twenty were.
+	wb.send(map[string]any{"action": "shout", "threadId": th})
+	if f := wb.next(); str(f, "type") != "error" {
+		t.Fatalf("typist got %v, want only the answer to its bad frame", f)
+	}
+	c.must(201, "POST", "/v1/chat/threads/"+probe+"/messages", map[string]any{"text": "probe"})
+	typing := 0
+	for f := wa.next(); str(f, "message", "text") != "probe"; f = wa.next() {
+		if str(f, "type") != "typing" {
+			t.Fatalf("partner got %v", f)
+		}
+		typing++
+	}
+	if typing != 1 {
+		t.Errorf("partner got %d typing frames for 20 sent in a burst, want 1", typing)
+	}
+}
