@@ -59,7 +59,8 @@ type connRow struct {
 // fanoutWorkers bounds the concurrent posts of one frame.
 const fanoutWorkers = 16
 
-// fanout sends f to the live connections of t's members but skip. A member
+// fanout sends f to the live connections of t's members but skip who are
+// still in it when it runs (after the commit). A member
 // who muted the thread gets it with "muted": true. Delivery is best
 // effort: a failed post is logged (a gone connection is forgotten), never
 // the request's failure, which has already committed.
@@ -67,7 +68,7 @@ func (s *Service) fanout(ctx context.Context, orgID string, t threadRow, skip st
 	if s.Push == nil {
 		return
 	}
-	targets, err := s.connections(ctx, orgID, t.Members, skip)
+	targets, err := s.connections(ctx, orgID, t.ID, t.Members, skip)
 	if err != nil {
 		s.Log.Warn("chat fan-out: connections unreadable", "threadId", t.ID, "err", err)
 		return
@@ -108,17 +109,23 @@ func (s *Service) fanout(ctx context.Context, orgID string, t threadRow, skip st
 
 type target struct{ userID, connID string }
 
+// connUsers is how many users' items one BatchGet reads (three each,
+// under its 100 keys).
+const connUsers = 33
+
 // connections are the live connections of users but skip who are still
-// active members of the org: a member removed from the org while a socket
-// was open gets nothing more. Each user's connections item and member item
-// are read together, one BatchGet per 50 members.
-func (s *Service) connections(ctx context.Context, orgID string, users []string, skip string) ([]target, error) {
+// active members of the org and still in the thread: a member removed from
+// either while a send was in flight or a socket was open gets nothing
+// more. Each user's connections item, org member item and thread member
+// item are read together, one BatchGet per 33 users.
+func (s *Service) connections(ctx context.Context, orgID, threadID string, users []string, skip string) ([]target, error) {
 	now := s.Now().Unix()
 	var out []target
-	for i := 0; i < len(users); i += 50 {
-		chunk := users[i:min(i+50, len(users))]
+	for i := 0; i < len(users); i += connUsers {
+		chunk := users[i:min(i+connUsers, len(users))]
 		rows := make([]connsRow, len(chunk))
 		members := make([]map[string]any, len(chunk))
+		places := make([]memberRow, len(chunk))
 		var reqs []*store.KeyOut
 		index := map[int]int{} // chunk index → its connections' request
 		for j, u := range chunk {
@@ -127,7 +134,8 @@ func (s *Service) connections(ctx context.Context, orgID string, users []string,
 			}
 			index[j] = len(reqs)
 			reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: connsSK(u), Out: &rows[j]},
-				&store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(u), Out: &members[j]})
+				&store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(u), Out: &members[j]},
+				&store.KeyOut{PK: tenant.PK(orgID), SK: memberSK(u, threadID), Out: &places[j]})
 		}
 		if len(reqs) == 0 {
 			continue
@@ -137,7 +145,7 @@ func (s *Service) connections(ctx context.Context, orgID string, users []string,
 		}
 		for j, u := range chunk {
 			k, ok := index[j]
-			if !ok || !reqs[k].Found || !reqs[k+1].Found || !activeMember(members[j]) {
+			if !ok || !reqs[k].Found || !reqs[k+1].Found || !reqs[k+2].Found || !activeMember(members[j]) {
 				continue
 			}
 			for id, exp := range rows[j].Conns {

@@ -136,6 +136,10 @@ func (s *Service) Send(ctx context.Context, a caller.Caller, threadID string, in
 	case err != nil:
 		return Message{}, err
 	}
+	// The members as of the counter's update, not as read before the GIF
+	// lookup: one removed meanwhile gets no frame (and fanout checks each
+	// member's item again).
+	t.Members, t.Muted = counted.Members, counted.Muted
 	t.Seq, t.LastAt = m.Seq, now
 	out := s.withDownloads(ctx, m.forMember())
 	s.fanout(ctx, a.OrgID, t, "", frame{Type: "message", ThreadID: threadID, Message: &out})
@@ -214,6 +218,11 @@ func (s *Service) ListMessages(ctx context.Context, a caller.Caller, threadID, b
 }
 
 func (s *Service) messagePage(ctx context.Context, orgID, threadID, since, before string, limit int32, start store.StartKey) ([]msgRow, store.StartKey, error) {
+	if since != "" && before != "" && before <= since {
+		// Nothing the member may see is older than since; and BETWEEN with
+		// its bounds inverted is a ValidationException in DynamoDB.
+		return []msgRow{}, nil, nil
+	}
 	q := store.Query{PK: tenant.PK(orgID), SKPrefix: msgPrefix(threadID), Limit: limit, StartKey: start, Consistent: true}
 	if since != "" || before != "" {
 		q.SKPrefix = ""
@@ -265,6 +274,9 @@ func (s *Service) Edit(ctx context.Context, a caller.Caller, threadID, messageID
 		if m.Deleted {
 			return fault.Refused("chat-message-deleted", "A deleted message cannot be edited.")
 		}
+		if err := roomForVersion(m.Versions, m.Text); err != nil {
+			return err
+		}
 		at := m.CreatedAt
 		if m.EditedAt != nil {
 			at = *m.EditedAt
@@ -273,6 +285,20 @@ func (s *Service) Edit(ctx context.Context, a caller.Caller, threadID, messageID
 		m.Text, m.EditedAt = in.Text, &now
 		return nil
 	})
+}
+
+// roomForVersion refuses an edit whose kept text would pass MaxVersions
+// or MaxVersionBytes: the history lives in the message's item, which
+// DynamoDB caps at 400 KB.
+func roomForVersion(versions []Version, text string) error {
+	n := len(text)
+	for _, v := range versions {
+		n += len(v.Text)
+	}
+	if len(versions) >= MaxVersions || n > MaxVersionBytes {
+		return fault.Fields(fault.FieldError{Field: "text", Message: "this message was edited the most times it can be: send a new message"})
+	}
+	return nil
 }
 
 // Delete marks one's own message deleted: members see it as deleted with

@@ -38,14 +38,19 @@ const (
 
 // Limits.
 const (
-	MaxText        = 4000
-	MaxGroupName   = 100
-	MaxMembers     = 100
-	MaxEmojiBytes  = 32
-	MaxReactions   = 50 // distinct emoji on one message
-	TicketTTL      = 60 * time.Second
-	ConnectionTTL  = 2*time.Hour + 10*time.Minute // API Gateway closes a WebSocket after 2 h
-	DownloadURLTTL = 5 * time.Minute
+	MaxText       = 4000
+	MaxGroupName  = 100
+	MaxMembers    = 100
+	MaxEmojiBytes = 32
+	MaxReactions  = 50 // distinct emoji on one message
+	// An edited message keeps at most MaxVersions earlier texts of at most
+	// MaxVersionBytes together, so its item stays under DynamoDB's 400 KB.
+	MaxVersions     = 20
+	MaxVersionBytes = 200 << 10
+	TicketTTL       = 60 * time.Second
+	ConnectionTTL   = 2*time.Hour + 10*time.Minute // API Gateway closes a WebSocket after 2 h
+	DownloadURLTTL  = 5 * time.Minute
+	TypingInterval  = 2 * time.Second // a connection's typing frames pass at most once per interval
 )
 
 func threadSK(id string) string               { return "CHAT#T#" + id }

@@ -126,6 +126,9 @@ func (s *Service) Signal(ctx context.Context, connID string, body []byte) error 
 	a := caller.Caller{OrgID: c.OrgID, UserID: c.UserID}
 	switch in.Action {
 	case "typing":
+		if ok, err := s.typingSlot(ctx, connID); err != nil || !ok {
+			return err // a frame within TypingInterval of the last is dropped, silently
+		}
 		var user map[string]any
 		ko := &store.KeyOut{PK: tenant.PK(c.OrgID), SK: tenant.MemberSK(c.UserID), Out: &user}
 		p, err := s.load(ctx, c.OrgID, c.UserID, in.ThreadID, ko)
@@ -142,6 +145,23 @@ func (s *Service) Signal(ctx context.Context, connID string, body []byte) error 
 		return err
 	}
 	return fault.Fields(fault.FieldError{Field: "action", Message: `must be "typing" or "read"`})
+}
+
+// typingSlot takes the connection's typing slot: one conditional update
+// of its item that holds only when its last accepted typing frame is
+// TypingInterval old. A client that types on every keystroke (or a
+// hostile one) then costs its partners one frame per interval and the
+// stage's shared throttle one fan-out, not one per frame.
+func (s *Service) typingSlot(ctx context.Context, connID string) (bool, error) {
+	now := s.Now().UnixMilli()
+	err := s.DB.UpdateItem(ctx, s.DB.Update(connPK(connID), connSK, "SET #lt = :now",
+		&store.Cond{Expr: "attribute_exists(PK) AND (attribute_not_exists(#lt) OR #lt <= :cutoff)"},
+		map[string]string{"#lt": "lastTypingAt"},
+		map[string]types.AttributeValue{":now": store.N(now), ":cutoff": store.N(now - TypingInterval.Milliseconds())}), nil)
+	if errors.Is(err, store.ErrConditionFailed) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // WSHandler serves the WebSocket API's routes ($connect, $disconnect,

@@ -19,6 +19,12 @@ type Fake struct {
 	mu   sync.Mutex
 	log  []url.URL
 	down bool
+	hold map[string]held
+}
+
+type held struct {
+	arrived chan struct{}
+	release chan struct{}
 }
 
 // New returns a stand-in that accepts key.
@@ -29,6 +35,21 @@ func (f *Fake) SetDown(down bool) {
 	f.mu.Lock()
 	f.down = down
 	f.mu.Unlock()
+}
+
+// Hold makes the next lookup of GIF id wait: arrived is closed when it
+// comes, and it answers once release is called. A test uses it to change
+// the world while a request is in flight.
+func (f *Fake) Hold(id string) (arrived <-chan struct{}, release func()) {
+	h := held{arrived: make(chan struct{}), release: make(chan struct{})}
+	f.mu.Lock()
+	if f.hold == nil {
+		f.hold = map[string]held{}
+	}
+	f.hold[id] = h
+	f.mu.Unlock()
+	var once sync.Once
+	return h.arrived, func() { once.Do(func() { close(h.release) }) }
 }
 
 // Requests returns the requests served so far.
@@ -83,6 +104,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/v1/gifs/")
+	f.mu.Lock()
+	h, isHeld := f.hold[id]
+	delete(f.hold, id)
+	f.mu.Unlock()
+	if isHeld {
+		close(h.arrived)
+		<-h.release
+	}
 	if !ok || !Known(id) {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"data":[],"meta":{"status":404,"msg":"Not Found"}}`))
