@@ -120,11 +120,12 @@ func (s *Service) refs(ctx context.Context, orgID string, b Booking, p BookingPa
 // bookingRefs are the transaction items that hold while the booking's
 // client (and matter, of that client) exist.
 func (s *Service) bookingRefs(orgID string, b Booking) []types.TransactWriteItem {
-	items := []types.TransactWriteItem{s.clientExists(orgID, b.ClientID)}
+	items := []types.TransactWriteItem{s.clientWritable(orgID, b.ClientID)}
 	if b.MatterID != "" {
-		items = append(items, s.DB.Check(tenant.PK(orgID), MatterSK(b.MatterID), store.Cond{
-			Expr: "attribute_exists(PK) AND clientId = :c", Values: map[string]types.AttributeValue{":c": store.S(b.ClientID)},
-		}))
+		c := writable()
+		c.Expr += " AND clientId = :c"
+		c.Values = map[string]types.AttributeValue{":c": store.S(b.ClientID)}
+		items = append(items, s.DB.Check(tenant.PK(orgID), MatterSK(b.MatterID), c))
 	}
 	return items
 }
@@ -143,9 +144,6 @@ func (s *Service) CreateBooking(ctx context.Context, a caller.Caller, in Booking
 	if err := in.apply(&b, r); err != nil {
 		return Booking{}, err
 	}
-	if err := CheckWritable(ctx, s.DB, a.OrgID, b.ClientID); err != nil {
-		return Booking{}, err
-	}
 	b.setKeys(a.OrgID)
 	put, err := s.DB.Put(b, store.NotExists())
 	if err != nil {
@@ -154,7 +152,7 @@ func (s *Service) CreateBooking(ctx context.Context, a caller.Caller, in Booking
 	e := activity.Entry{Action: "booking.created", EntityType: "booking", EntityID: b.ID, ClientID: b.ClientID, MatterID: b.MatterID, Event: "booking.created"}
 	err = s.commit(ctx, a, access.WriteBookings, e, append([]types.TransactWriteItem{put}, s.bookingRefs(a.OrgID, b)...)...)
 	if store.Failed(err, 1) || store.Failed(err, 2) {
-		return Booking{}, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
+		return Booking{}, refusal(ctx, s.DB, a.OrgID, b.ClientID, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile."))
 	}
 	if err != nil {
 		return Booking{}, err

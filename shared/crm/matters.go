@@ -140,14 +140,15 @@ func (s *Service) today(loc *time.Location) string { return s.Now().In(loc).Form
 
 // openDelta is the transaction item that keeps the client's count of open
 // matters: +1 or -1, and only while the client exists.
-func (s *Service) openDelta(orgID, clientID string, delta int64) types.TransactWriteItem {
-	return s.DB.Update(tenant.PK(orgID), ClientSK(clientID), "ADD #open :d", store.Exists(),
+func (s *Service) openDelta(orgID, clientID string, delta int64, cond store.Cond) types.TransactWriteItem {
+	return s.DB.Update(tenant.PK(orgID), ClientSK(clientID), "ADD #open :d", &cond,
 		map[string]string{"#open": "openMatters"}, map[string]types.AttributeValue{":d": store.N(delta)})
 }
 
-// clientExists is the transaction item that holds while the client exists.
-func (s *Service) clientExists(orgID, clientID string) types.TransactWriteItem {
-	return s.DB.Check(tenant.PK(orgID), ClientSK(clientID), *store.Exists())
+// clientWritable is the transaction item that holds while the client
+// exists and is not held after an erasure.
+func (s *Service) clientWritable(orgID, clientID string) types.TransactWriteItem {
+	return s.DB.Check(tenant.PK(orgID), ClientSK(clientID), writable())
 }
 
 // CreateMatter opens a matter for a client.
@@ -164,23 +165,20 @@ func (s *Service) CreateMatter(ctx context.Context, a caller.Caller, in MatterPa
 	if !check.ID(m.ClientID) {
 		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
 	}
-	if err := CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
-		return Matter{}, err
-	}
 	m.grantTeam(Matter{}, a.UserID)
 	m.setKeys(a.OrgID)
 	put, err := s.DB.Put(m, store.NotExists())
 	if err != nil {
 		return Matter{}, err
 	}
-	client := s.clientExists(a.OrgID, m.ClientID)
+	client := s.clientWritable(a.OrgID, m.ClientID)
 	if isOpen(m.Status) {
-		client = s.openDelta(a.OrgID, m.ClientID, 1)
+		client = s.openDelta(a.OrgID, m.ClientID, 1, writable())
 	}
 	e := activity.Entry{Action: "matter.created", EntityType: "matter", EntityID: m.ID, ClientID: m.ClientID, MatterID: m.ID, Event: "matter.created"}
 	err = s.commit(ctx, a, access.WriteMatters, e, put, client)
 	if store.Failed(err, 1) {
-		return Matter{}, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"})
+		return Matter{}, refusal(ctx, s.DB, a.OrgID, m.ClientID, fault.Fields(fault.FieldError{Field: "clientId", Message: "no such client"}))
 	}
 	if err != nil {
 		return Matter{}, err
@@ -227,9 +225,9 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 		items := []types.TransactWriteItem{w}
 		switch {
 		case isOpen(before.Status) && !isOpen(m.Status):
-			items = append(items, s.openDelta(a.OrgID, m.ClientID, -1))
+			items = append(items, s.openDelta(a.OrgID, m.ClientID, -1, *store.Exists()))
 		case !isOpen(before.Status) && isOpen(m.Status):
-			items = append(items, s.openDelta(a.OrgID, m.ClientID, 1))
+			items = append(items, s.openDelta(a.OrgID, m.ClientID, 1, *store.Exists()))
 		}
 		perm := access.WriteMatters
 		if slices.Contains(fields, "team") || slices.Contains(fields, "responsibleAttorneyId") {
@@ -322,7 +320,7 @@ func (s *Service) DeleteMatter(ctx context.Context, a caller.Caller, id string) 
 		cond.Names["#docs"] = AttrDocumentCount
 		items := []types.TransactWriteItem{s.DB.Delete(tenant.PK(a.OrgID), MatterSK(id), cond)}
 		if isOpen(m.Status) {
-			items = append(items, s.openDelta(a.OrgID, m.ClientID, -1))
+			items = append(items, s.openDelta(a.OrgID, m.ClientID, -1, *store.Exists()))
 		}
 		e := activity.Entry{Action: "matter.deleted", EntityType: "matter", EntityID: id, ClientID: m.ClientID, MatterID: id}
 		err = s.commit(ctx, a, perm, e, items...)

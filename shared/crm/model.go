@@ -147,6 +147,9 @@ type Matter struct {
 	CreatedBy     string    `dynamodbav:"createdBy" json:"createdBy"`
 	CreatedAt     time.Time `dynamodbav:"createdAt" json:"createdAt"`
 	UpdatedAt     time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	// Hold is set by the privacy capability on a matter kept after its
+	// client's erasure (trust records): it says so, and until when.
+	Hold *Hold `dynamodbav:"privacyHold,omitempty" json:"privacyHold,omitempty"`
 }
 
 // Client update channels of a matter.

@@ -46,12 +46,15 @@ func (s *Service) parent(ctx context.Context, orgID string, p Parent) (clientID,
 		if err != nil {
 			return "", "", exists, err
 		}
-		return m.ClientID, m.ID, s.DB.Check(tenant.PK(orgID), MatterSK(m.ID), *store.Exists()), nil
+		if err := m.Writable(); err != nil {
+			return "", "", exists, err
+		}
+		return m.ClientID, m.ID, s.DB.Check(tenant.PK(orgID), MatterSK(m.ID), writable()), nil
 	}
 	if !check.ID(p.ID) {
 		return "", "", exists, notFound("client")
 	}
-	return p.ID, "", s.clientExists(orgID, p.ID), nil
+	return p.ID, "", s.clientWritable(orgID, p.ID), nil
 }
 
 // CreateNote adds a note to a client or matter. A client note takes one
@@ -68,9 +71,6 @@ func (s *Service) CreateNote(ctx context.Context, a caller.Caller, p Parent, in 
 	if n.ClientID, n.MatterID, exists, err = s.parent(ctx, a.OrgID, p); err != nil {
 		return Note{}, err
 	}
-	if err := CheckWritable(ctx, s.DB, a.OrgID, n.ClientID); err != nil {
-		return Note{}, err
-	}
 	n.setKeys(a.OrgID)
 	put, err := s.DB.Put(n, store.NotExists())
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Service) CreateNote(ctx context.Context, a caller.Caller, p Parent, in 
 	e := activity.Entry{Action: "note.created", EntityType: "note", EntityID: n.ID, ClientID: n.ClientID, MatterID: n.MatterID}
 	err = s.commit(ctx, a, access.WriteNotes, e, put, exists)
 	if store.Failed(err, 1) {
-		return Note{}, notFound(p.Kind)
+		return Note{}, refusal(ctx, s.DB, a.OrgID, n.ClientID, notFound(p.Kind))
 	}
 	return n, err
 }

@@ -42,6 +42,32 @@ func (c Client) Writable() error {
 	return nil
 }
 
+// Writable refuses new records on a matter kept after its client's
+// erasure (it has trust records, which the law keeps).
+func (m Matter) Writable() error {
+	if m.Hold != nil {
+		return fault.Refused(RuleHeld, "This matter's client was erased; the matter is kept only for legal obligations (until %s) and nothing new is recorded on it.", m.Hold.Until)
+	}
+	return nil
+}
+
+// writable is the transaction condition of a client or matter that new
+// records may name: it exists and is not held after an erasure. It costs
+// nothing beyond the existence check the write makes anyway; which of the
+// two failed is read only when it fails (refusal).
+func writable() store.Cond {
+	return store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#hold)", Names: map[string]string{"#hold": "privacyHold"}}
+}
+
+// refusal explains a failed writable condition: 409 when the client is
+// held, otherwise gone (the caller's own error).
+func refusal(ctx context.Context, db *store.DB, orgID, clientID string, gone error) error {
+	if err := CheckWritable(ctx, db, orgID, clientID); err != nil {
+		return err
+	}
+	return gone
+}
+
 // CheckWritable reads a client and applies Writable; an unknown client is
 // nothing to refuse (the caller's own read or condition answers 404).
 func CheckWritable(ctx context.Context, db *store.DB, orgID, clientID string) error {

@@ -606,6 +606,10 @@ func TestErasedClientStaysErased(t *testing.T) {
 			t.Errorf("%s %s on a held client = %d %s", w.method, w.path, r.Status, r.Raw)
 		}
 	}
+	// The kept matter says it is held, and until when.
+	if m := s.must(200, "GET", "/v1/matters/"+s.matter, nil); str(m.Body, "privacyHold", "until") == "" {
+		t.Errorf("a held matter = %s", m.Raw)
+	}
 	// A note written while such writes went through.
 	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(store.DefaultTableName), Item: note.Item}); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, matterID string, 
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
-	if err := crm.CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
+	if err := m.Writable(); err != nil {
 		return Document{}, UploadURL{}, err
 	}
 	now := s.Now().UTC()
@@ -109,7 +109,7 @@ func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName
 	if err != nil {
 		return Document{}, err
 	}
-	if err := crm.CheckWritable(ctx, s.DB, a.OrgID, m.ClientID); err != nil {
+	if err := m.Writable(); err != nil {
 		return Document{}, err
 	}
 	now := s.Now().UTC()
