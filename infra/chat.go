@@ -31,6 +31,13 @@ const chatWSStage = "v1"
 // besides $connect, $disconnect and $default.
 var chatWSRoutes = []string{"typing", "read"}
 
+// The typing route's throttle (requests per second and burst), below the
+// stage's 100/200.
+const (
+	chatTypingRate  = 20
+	chatTypingBurst = 40
+)
+
 // chatPlane is team chat's share of the data plane.
 type chatPlane struct {
 	giphy awssecretsmanager.Secret
@@ -73,8 +80,9 @@ func newChatWebSocket(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		DisconnectRouteOptions:   route,
 		DefaultRouteOptions:      route,
 	})
+	added := map[string]awsapigatewayv2.WebSocketRoute{}
 	for _, key := range chatWSRoutes {
-		api.AddRoute(jsii.String(key), route)
+		added[key] = api.AddRoute(jsii.String(key), route)
 	}
 	stage := awsapigatewayv2.NewWebSocketStage(stack, jsii.String("ChatWebSocketStage"), &awsapigatewayv2.WebSocketStageProps{
 		WebSocketApi: api,
@@ -82,6 +90,15 @@ func newChatWebSocket(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		AutoDeploy:   jsii.Bool(true),
 		Throttle:     &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(100), BurstLimit: jsii.Number(200)},
 	})
+	// Typing frames come with keystrokes: their route gets a throttle of
+	// its own, under the stage's, so a burst of them cannot spend the
+	// stage's budget that messages' reads and connects share (chatws also
+	// passes one per connection per 2 s). A route setting needs its route
+	// deployed first.
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetRouteSettings(map[string]any{
+		"typing": map[string]any{"ThrottlingRateLimit": chatTypingRate, "ThrottlingBurstLimit": chatTypingBurst},
+	})
+	stage.Node().AddDependency(added["typing"])
 	logs := awslogs.NewLogGroup(stack, jsii.String("ChatWebSocketAccessLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_ONE_MONTH,
 	})

@@ -87,6 +87,13 @@ func TestChatWebSocketAPI(t *testing.T) {
 			!strings.Contains(format, "$context.connectionId") || strings.Contains(format, "querystring") {
 			t.Errorf("stage %s: %v", id, p)
 		}
+		// Typing has its own, lower throttle.
+		rate, _ := dig(p, "RouteSettings", "typing", "ThrottlingRateLimit").(float64)
+		burst, _ := dig(p, "RouteSettings", "typing", "ThrottlingBurstLimit").(float64)
+		stageRate, _ := dig(p, "DefaultRouteSettings", "ThrottlingRateLimit").(float64)
+		if rate <= 0 || burst < rate || rate >= stageRate {
+			t.Errorf("stage %s: typing route settings %v, want a throttle below the stage's", id, dig(p, "RouteSettings"))
+		}
 	}
 	if _, ok := outputs["ChatWebSocketUrl"]; !ok {
 		t.Error("no ChatWebSocketUrl output")

@@ -689,3 +689,30 @@ func TestDeleteOrgLocksAndResumes(t *testing.T) {
 		t.Errorf("%d clients, matters or members left after the retention run", n)
 	}
 }
+
+// TestEraseExpiresExports: erasing a client expires, at once, the ready
+// exports that hold them (their own and the workspace's): no download
+// link, and the zips are deleted.
+func TestEraseExpiresExports(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	clientID, matter := clientAndMatter(a)
+	a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"})
+	other, _ := clientAndMatter(a)
+	mine, _ := exportZip(t, a, map[string]any{"scope": "client", "clientId": clientID})
+	theirs, _ := exportZip(t, a, map[string]any{"scope": "client", "clientId": other})
+	all, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
+	a.must(200, "DELETE", "/v1/clients/"+clientID+"?erase=true", nil)
+	for _, e := range []map[string]any{mine, all} {
+		got := a.must(200, "GET", "/v1/privacy/exports/"+str(e, "id"), nil)
+		if str(got.Body, "status") != "expired" || str(got.Body, "downloadUrl") != "" {
+			t.Errorf("an export holding the erased client = %s", got.Raw)
+		}
+	}
+	if got := a.must(200, "GET", "/v1/privacy/exports/"+str(theirs, "id"), nil); str(got.Body, "status") != "ready" {
+		t.Errorf("another client's export = %s", got.Raw)
+	}
+	if left := objectsUnder(t, "exports/"+a.orgID+"/"); len(left) != 1 {
+		t.Errorf("export zips left: %v (want only the other client's)", left)
+	}
+}

@@ -94,6 +94,13 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 			return Erased{}, err
 		}
 	}
+	// The zips that hold the client's data go first: their exports and
+	// the workspace's (the client is in those too).
+	if _, err := s.expireWhere(ctx, a.OrgID, now, func(r exportRow) bool {
+		return r.Scope == ScopeWorkspace || r.ClientID == clientID
+	}); err != nil {
+		return Erased{}, err
+	}
 	today := now.Format("2006-01-02")
 	res := Erased{ClientID: clientID, Erased: map[string]int{}, At: now}
 	kept := map[string]*Kept{}

@@ -314,13 +314,19 @@ func (s *Service) deleteMatter(ctx context.Context, orgID string, m Row) (map[st
 // bucket's lifecycle rule does too; this run makes it prompt and marks
 // them expired).
 func (s *Service) expireExports(ctx context.Context, orgID string, now time.Time) (int, error) {
+	return s.expireWhere(ctx, orgID, now, func(r exportRow) bool { return r.ExpiresAt != nil && !now.Before(*r.ExpiresAt) })
+}
+
+// expireWhere expires the ready exports that due says must go now: their
+// zips are deleted and they answer "expired".
+func (s *Service) expireWhere(ctx context.Context, orgID string, now time.Time, due func(exportRow) bool) (int, error) {
 	n := 0
 	err := s.scan(ctx, orgID, exportPfx, func(item map[string]types.AttributeValue) error {
 		var r exportRow
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return err
 		}
-		if r.Status != Ready || r.ExpiresAt == nil || now.Before(*r.ExpiresAt) {
+		if r.Status != Ready || !due(r) {
 			return nil
 		}
 		if s.S3 != nil && r.ObjectKey != "" {
