@@ -2,11 +2,15 @@ package calendar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/matterly/matterly/shared/store"
+	"github.com/matterly/matterly/shared/tenant"
 )
 
 // batchWriter is the DynamoDB client's BatchWriteItem; the store's API
@@ -56,6 +60,33 @@ func (s *Service) writeBatch(ctx context.Context, items []types.TransactWriteIte
 			pending = out.UnprocessedItems
 		}
 		reqs = reqs[n:]
+	}
+	return nil
+}
+
+// errSyncGone: the calendar's sync item is gone (disconnect, sync
+// turned off, member erased) while a sync ran: it stops writing.
+var errSyncGone = errors.New("calendar: sync stopped: the calendar is no longer synced")
+
+// guardedMax is how many writes go in one transaction with the check.
+const guardedMax = maxTransact - 1
+
+// writeSynced writes one sync page's puts and deletes in transactions of
+// up to 99, each with a check that the calendar's sync item still
+// exists: the disconnect (or sync off, or erasure) deletes it before the
+// events, so a sync running meanwhile cannot write events back after
+// them. errSyncGone when the check fails.
+func (s *Service) writeSynced(ctx context.Context, orgID, userID, calID string, items []types.TransactWriteItem) error {
+	for len(items) > 0 {
+		n := min(len(items), guardedMax)
+		chunk := append(items[:n:n], s.DB.Check(tenant.PK(orgID), syncSK(userID, calID), *store.Exists()))
+		if err := s.DB.Transact(ctx, chunk...); err != nil {
+			if store.Failed(err, n) {
+				return errSyncGone
+			}
+			return err
+		}
+		items = items[n:]
 	}
 	return nil
 }

@@ -88,16 +88,22 @@ func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, 
 	}
 	// What a disconnect leaves: events of calendars no longer listed,
 	// sync items, working hours, pending states.
-	var dels []types.TransactWriteItem
-	for _, pf := range []string{eventSK(userID, ""), syncPf + userID + "#"} {
+	// The sync items go first: a sync still running stops writing events
+	// once they are gone (see writeSynced), so none comes back after.
+	for _, pf := range []string{syncPf + userID + "#", eventSK(userID, "")} {
 		rows, err := store.QueryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true})
 		if err != nil {
 			return err
 		}
+		var dels []types.TransactWriteItem
 		for _, r := range rows {
 			dels = append(dels, s.DB.Delete(r.PK, r.SK, nil))
 		}
+		if err := s.writeBatch(ctx, dels); err != nil {
+			return err
+		}
 	}
+	var dels []types.TransactWriteItem
 	states, err := store.QueryAll[stateRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: statePf, Consistent: true})
 	if err != nil {
 		return err

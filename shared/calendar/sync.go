@@ -114,7 +114,11 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 		}
 		res.Pages++
 		items, rm, up := s.pageWrites(orgID, userID, calID, page.Events, seen)
-		if err := s.writeBatch(ctx, items); err != nil {
+		if err := s.writeSynced(ctx, orgID, userID, calID, items); err != nil {
+			if errors.Is(err, errSyncGone) {
+				s.Log.Info("calendar sync stopped: no longer synced", "orgId", orgID, "userId", userID)
+				return res, nil
+			}
 			return res, err
 		}
 		res.Upserts += up

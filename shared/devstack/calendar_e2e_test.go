@@ -695,8 +695,10 @@ func TestCalendarSyncCosts(t *testing.T) {
 		msgraphFake.Edit(user, cal, "c"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Moved" })
 	}
 	db, graph = sync("changed")
-	if len(graph) != 1 || db["BatchWriteItem"] != 4 || db["PutItem"]+db["UpdateItem"] > 0 || db["TransactWriteItems"] != 1 {
-		t.Errorf("100 changed events: Graph %v, DynamoDB %v; want 1 call, 4 BatchWriteItem and the delta link in 1 transaction", graph, db)
+	// 99 puts and the sync item's check per transaction (a sync stops
+	// writing once the calendar is no longer synced), then the delta link.
+	if len(graph) != 1 || db["BatchWriteItem"] != 0 || db["PutItem"]+db["UpdateItem"] > 0 || db["TransactWriteItems"] != 3 {
+		t.Errorf("100 changed events: Graph %v, DynamoDB %v; want 1 call, 2 transactions of events and the delta link in 1 transaction", graph, db)
 	}
 	t.Logf("100 changed events: %d Graph call(s), DynamoDB %v", len(graph), db)
 
@@ -885,4 +887,61 @@ func TestCalendarAccountInUse(t *testing.T) {
 		t.Errorf("connect after the disconnect = %d %q", r.Status, r.Header.Get("Location"))
 	}
 	drain(t)
+}
+
+// holdingGraph holds the delta call after the first page with events
+// until released.
+type holdingGraph struct {
+	calendar.Graph
+	got              bool
+	reached, release chan struct{}
+}
+
+func (g *holdingGraph) Delta(ctx context.Context, access, calID, link string, from, to time.Time) (calendar.DeltaPage, error) {
+	if g.got && g.reached != nil {
+		close(g.reached)
+		g.reached = nil
+		<-g.release
+	}
+	p, err := g.Graph.Delta(ctx, access, calID, link, from, to)
+	if err == nil && len(p.Events) > 0 {
+		g.got = true
+	}
+	return p, err
+}
+
+// TestCalendarDisconnectDuringSync: a multi-page sync running while the
+// member disconnects writes no event back after the disconnect deleted
+// them (each page's writes check the calendar is still synced).
+func TestCalendarDisconnectDuringSync(t *testing.T) {
+	a := signup(t)
+	b := a.member("attorney")
+	user, cal := connectCalendar(t, a)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	for i := range 150 {
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "d" + strconv.Itoa(i), Subject: "Client meeting", Start: day.Add(time.Duration(i) * time.Minute),
+			End: day.Add(time.Duration(i)*time.Minute + time.Minute)})
+	}
+	msgraphFake.ResetDeltaOnce(user, cal) // a full resync: two pages
+	svc := calendarService()
+	g := &holdingGraph{Graph: svc.Graph, reached: make(chan struct{}), release: make(chan struct{})}
+	svc.Graph = g
+	done := make(chan error, 1)
+	go func() { _, err := svc.Sync(context.Background(), a.orgID, a.userID, cal); done <- err }()
+	<-g.reached
+	if left, _ := queryLeft(a.orgID, a.userID); !slices.ContainsFunc(left, func(sk string) bool { return strings.HasPrefix(sk, "CALEVT#") }) {
+		t.Fatalf("the first page wrote no event: %v", left)
+	}
+	a.must(204, "DELETE", "/v1/calendar/microsoft", nil)
+	close(g.release)
+	if err := <-done; err != nil {
+		t.Errorf("sync = %v", err)
+	}
+	left, err := queryLeft(a.orgID, a.userID)
+	if err != nil || len(left) != 0 {
+		t.Errorf("items left after the disconnect: %d %v (%v)", len(left), left[:min(3, len(left))], err)
+	}
+	if evs := listEvents(t, b, day, day.Add(24*time.Hour), a.userID); len(evs) != 0 {
+		t.Errorf("a colleague sees %d events after the disconnect", len(evs))
+	}
 }
