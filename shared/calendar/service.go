@@ -358,7 +358,7 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 		if !ok {
 			sync = c.IsDefault
 		}
-		row.Calendars = append(row.Calendars, Calendar{ID: c.ID, Name: c.Name, Owner: c.Owner, Shared: !c.IsDefault && c.Owner != "" && c.Owner != row.Email,
+		row.Calendars = append(row.Calendars, Calendar{ID: c.ID, Name: c.Name, Owner: c.Owner, Shared: !ownCalendar(Calendar{Owner: c.Owner, IsDefault: c.IsDefault}, row.Email),
 			Sync: sync, IsDefault: c.IsDefault})
 	}
 	sealed, err := s.seal(ctx, orgID, userID, tok)

@@ -886,3 +886,85 @@ func TestCalendarAccountInUse(t *testing.T) {
 	}
 	drain(t)
 }
+
+// TestCalendarSharedAndPersonal: the events of a calendar another mailbox
+// shares with a member are the member's to see only: they count in no
+// one's availability (the member's own included) and colleagues never see
+// them; an event of sensitivity personal is private as private and
+// confidential are (colleagues see busy time only).
+func TestCalendarSharedAndPersonal(t *testing.T) {
+	a := signup(t)
+	m := a.member("staff")
+	user, cal := connectCalendar(t, a)
+	shared := "shared-" + user
+	a.must(200, "PATCH", "/v1/calendar/microsoft/calendars/"+shared, map[string]any{"sync": true})
+	drain(t)
+	ny, _ := time.LoadLocation("America/New_York")
+	now := clock.Now().In(ny)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, ny).AddDate(0, 0, 7)
+	at := func(h, min int) time.Time { return time.Date(day.Year(), day.Month(), day.Day(), h, min, 0, 0, ny) }
+	msgraphFake.Put(user, shared, msgraphtest.Event{ID: "team-" + a.userID, Subject: "Team offsite", Location: "Boardroom", Start: at(10, 0), End: at(11, 0),
+		Attendees: []string{"team@example.com"}})
+	for _, sens := range []string{"personal", "private", "confidential"} {
+		h := map[string]int{"personal": 12, "private": 13, "confidential": 14}[sens]
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: sens + "-" + a.userID, Subject: "Secret " + sens, Location: "Clinic", Start: at(h, 0), End: at(h, 30),
+			Attendees: []string{"doctor@example.com"}, Sensitivity: sens})
+	}
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "normal-" + a.userID, Subject: "Court", Start: at(15, 0), End: at(16, 0)})
+	notify(t, user, "")
+
+	iv := func(h1, m1, h2, m2 int) calendar.Interval {
+		return calendar.Interval{Start: at(h1, m1).UTC(), End: at(h2, m2).UTC()}
+	}
+	want := []calendar.Interval{iv(12, 0, 12, 30), iv(13, 0, 13, 30), iv(14, 0, 14, 30), iv(15, 0, 16, 0)}
+	q := url.Values{"userIds": {a.userID}, "from": {at(0, 0).UTC().Format(time.RFC3339)}, "to": {at(0, 0).AddDate(0, 0, 1).UTC().Format(time.RFC3339)}}
+	for who, c := range map[string]*account{"the member": a, "a colleague": m} {
+		var av calendar.Availability
+		if err := json.Unmarshal([]byte(c.must(200, "GET", "/v1/calendar/availability?"+q.Encode(), nil).Raw), &av); err != nil {
+			t.Fatal(err)
+		}
+		if len(av.Members) != 1 || !slices.Equal(av.Members[0].Busy, want) {
+			t.Errorf("availability asked by %s = %+v, want busy %+v (the shared calendar's event not counted)", who, av.Members, want)
+		}
+	}
+
+	// A colleague: no shared calendar's event; personal, private and
+	// confidential events as busy time only.
+	seen := map[string]bool{}
+	r := m.must(200, "GET", "/v1/calendar/events?"+url.Values{"from": {at(0, 0).UTC().Format(time.RFC3339)}, "to": {at(23, 0).UTC().Format(time.RFC3339)},
+		"userId": {a.userID}}.Encode(), nil)
+	var out struct{ Items []map[string]any }
+	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range out.Items {
+		id, _ := e["id"].(string)
+		seen[id] = true
+		switch id {
+		case "team-" + a.userID:
+			t.Errorf("a colleague sees the shared calendar's event: %v", e)
+		case "personal-" + a.userID, "private-" + a.userID, "confidential-" + a.userID:
+			if e["private"] != true || e["subject"] != nil || e["location"] != nil || e["attendees"] != nil || e["organizer"] != nil || e["showAs"] != "busy" {
+				t.Errorf("a colleague sees %s as %v, want busy time only", id, e)
+			}
+		case "normal-" + a.userID:
+			if e["subject"] != "Court" || e["private"] != false {
+				t.Errorf("a colleague sees the normal event as %v", e)
+			}
+		}
+	}
+	if !seen["personal-"+a.userID] || !seen["normal-"+a.userID] {
+		t.Errorf("a colleague's listing = %s", r.Raw)
+	}
+	// The member themself sees everything, the shared calendar too.
+	mine := map[string]calEvent{}
+	for _, e := range listEvents(t, a, at(0, 0), at(23, 0), "") {
+		mine[e.ID] = e
+	}
+	if e := mine["team-"+a.userID]; e.Subject != "Team offsite" || e.Location != "Boardroom" || e.Private {
+		t.Errorf("the member's own shared-calendar event = %+v", e)
+	}
+	if e := mine["personal-"+a.userID]; e.Subject != "Secret personal" || e.Private {
+		t.Errorf("the member's own personal event = %+v", e)
+	}
+}
