@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -966,5 +967,91 @@ func TestCalendarSharedAndPersonal(t *testing.T) {
 	}
 	if e := mine["personal-"+a.userID]; e.Subject != "Secret personal" || e.Private {
 		t.Errorf("the member's own personal event = %+v", e)
+	}
+}
+
+// heldRefresh is Graph whose first refresh, once Microsoft answered, is
+// held until released: the answer arrives while the test changes the
+// connection.
+type heldRefresh struct {
+	calendar.Graph
+	held             atomic.Bool
+	entered, release chan struct{}
+}
+
+func (h *heldRefresh) Refresh(ctx context.Context, rt string) (calendar.Tokens, error) {
+	tok, err := h.Graph.Refresh(ctx, rt)
+	if h.held.CompareAndSwap(false, true) {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return tok, err
+}
+
+// TestCalendarRefreshRacesDisconnect: a refresh whose answer arrives after
+// the member disconnected stores nothing (the connection stays gone), and
+// after the member disconnected and connected again it does not replace
+// the new connection's tokens with the old ones: the token write holds
+// only over the tokens it was read with, while the connection exists.
+func TestCalendarRefreshRacesDisconnect(t *testing.T) {
+	a := signup(t)
+	owner := caller.Caller{OrgID: a.orgID, UserID: a.userID, Role: access.Owner}
+	ctx := context.Background()
+	tokenItem := func() (string, error) {
+		var tok struct{ Sealed string }
+		err := stack.Deps.DB.Get(ctx, tenant.PK(a.orgID), "CALTOKEN#"+a.userID, &tok)
+		return tok.Sealed, err
+	}
+	for _, reconnect := range []bool{false, true} {
+		user, cal := connectCalendar(t, a)
+		svc := calendarService()
+		h := &heldRefresh{Graph: svc.Graph, entered: make(chan struct{}), release: make(chan struct{})}
+		svc.Graph = h
+		msgraphFake.ExpireAccess(user) // the sync's Graph call answers 401: it refreshes
+		done := make(chan error, 1)
+		go func() {
+			_, err := svc.Sync(ctx, a.orgID, a.userID, cal)
+			done <- err
+		}()
+		<-h.entered // Microsoft issued new tokens; not stored yet
+		if err := svc.Disconnect(ctx, owner); err != nil {
+			t.Fatalf("disconnect: %v", err)
+		}
+		var want string
+		if reconnect {
+			msgraphFake.SignInNext(user)
+			if r := finish(a, authorize(t, a, user)); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+				t.Fatalf("reconnect = %q", r.Header.Get("Location"))
+			}
+			var err error
+			if want, err = tokenItem(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(h.release)
+		err := <-done
+		got, gerr := tokenItem()
+		if !reconnect {
+			if err == nil {
+				t.Error("a sync whose connection was removed meanwhile succeeded")
+			}
+			if !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("the refresh resurrected the disconnected connection's tokens: %v", gerr)
+			}
+			if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "disconnected" {
+				t.Errorf("status after the racing refresh = %s", r.Raw)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("sync after the reconnect: %v", err)
+		}
+		if gerr != nil || got != want {
+			t.Errorf("the old connection's refresh replaced the reconnected tokens (%v)", gerr)
+		}
+		if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "connected" {
+			t.Errorf("status after the reconnect = %s", r.Raw)
+		}
+		drain(t)
 	}
 }
