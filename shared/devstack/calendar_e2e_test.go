@@ -1055,3 +1055,110 @@ func TestCalendarRefreshRacesDisconnect(t *testing.T) {
 		drain(t)
 	}
 }
+
+// cutDelta is Graph whose delta call number failAt (from 1) fails before
+// reaching Graph, as a run cut short by its Lambda timeout.
+type cutDelta struct {
+	calendar.Graph
+	n, failAt atomic.Int32
+}
+
+func (c *cutDelta) Delta(ctx context.Context, access, calID, link string, from, to time.Time) (calendar.DeltaPage, error) {
+	if c.n.Add(1) == c.failAt.Load() {
+		return calendar.DeltaPage{}, context.DeadlineExceeded
+	}
+	return c.Graph.Delta(ctx, access, calID, link, from, to)
+}
+
+// TestCalendarSyncResumes: a large sync cut short after its first page
+// resumes at the second page on its next run (the nextLink saved after
+// each page's writes), for a full resync (whose end still removes what
+// Graph no longer lists) and a delta alike; a 410 on the saved nextLink
+// starts a full resync. Each ends with Graph's events, none twice.
+func TestCalendarSyncResumes(t *testing.T) {
+	a := signup(t)
+	user, cal := connectCalendar(t, a)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "gone-" + a.userID, Subject: "Removed while resyncing", Start: day, End: day.Add(time.Hour)})
+	notify(t, user, "")
+	for i := range 250 { // three pages of 100
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "r" + strconv.Itoa(i), Subject: "Meeting " + strconv.Itoa(i), Start: day.Add(time.Duration(i) * time.Hour),
+			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute)})
+	}
+	msgraphFake.Remove(user, cal, "gone-"+a.userID)
+	svc := calendarService()
+	g := &cutDelta{Graph: svc.Graph}
+	svc.Graph = g
+	ctx := context.Background()
+	from, to := day.Add(-time.Hour), day.AddDate(0, 0, 30)
+	sync := func(failAt int32) (calendar.SyncResult, []string, error) {
+		g.n.Store(0)
+		g.failAt.Store(failAt)
+		msgraphFake.Calls()
+		res, err := svc.Sync(ctx, a.orgID, a.userID, cal)
+		return res, msgraphFake.Calls(), err
+	}
+	check := func(when string) {
+		t.Helper()
+		got := eventIDs(listEvents(t, a, from, to, ""))
+		want := liveIDs(user, cal, from, to)
+		if !slices.Equal(got, want) || len(want) != 250 {
+			t.Errorf("%s: %d events, want %d; extra %v, missing %v", when, len(got), len(want), diff(got, want), diff(want, got))
+		}
+		seen := map[string]bool{}
+		for _, id := range got {
+			if seen[id] {
+				t.Errorf("%s: event %s listed twice", when, id)
+			}
+			seen[id] = true
+		}
+	}
+
+	// A full resync (Graph dropped the state) cut short on its second page.
+	msgraphFake.ResetDeltaOnce(user, cal)
+	if _, calls, err := sync(3); err == nil || len(calls) != 2 {
+		t.Fatalf("cut sync = %v, Graph %v; want an error after the 410 and the first page", err, calls)
+	}
+	res, calls, err := sync(0)
+	if err != nil || len(calls) != 2 || res.Pages != 2 {
+		t.Errorf("resumed full sync = %+v, %v, Graph %v; want pages 2 and 3 only", res, err, calls)
+	}
+	for _, c := range calls {
+		if !strings.Contains(c, "/calendarView/delta") {
+			t.Errorf("resumed sync called %s", c)
+		}
+	}
+	check("after the resumed full sync")
+	if res, calls, err := sync(0); err != nil || len(calls) != 1 || res.Upserts != 0 {
+		t.Errorf("then unchanged = %+v, %v, Graph %v; want one call (the final deltaLink stored)", res, err, calls)
+	}
+
+	// A delta of 250 changes cut short on its second page resumes there.
+	for i := range 250 {
+		msgraphFake.Edit(user, cal, "r"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Moved" })
+	}
+	if _, calls, err := sync(2); err == nil || len(calls) != 1 {
+		t.Fatalf("cut delta = %v, Graph %v; want an error after the first page", err, calls)
+	}
+	if res, calls, err := sync(0); err != nil || len(calls) != 2 || res.Pages != 2 || res.Upserts != 150 {
+		t.Errorf("resumed delta = %+v, %v, Graph %v; want pages 2 and 3 only", res, err, calls)
+	}
+	check("after the resumed delta")
+
+	// Graph drops the state behind a saved nextLink: a full resync.
+	for i := range 250 {
+		msgraphFake.Edit(user, cal, "r"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Again" })
+	}
+	if _, _, err := sync(2); err == nil {
+		t.Fatal("cut delta succeeded")
+	}
+	msgraphFake.Remove(user, cal, "r7") // listed on the first page already
+	msgraphFake.ResetDeltaOnce(user, cal)
+	if res, calls, err := sync(0); err != nil || !res.Reset || len(calls) != 4 || res.Pages != 3 {
+		t.Errorf("410 on the saved nextLink = %+v, %v, Graph %v; want the 410 then a full resync of 3 pages", res, err, calls)
+	}
+	got := eventIDs(listEvents(t, a, from, to, ""))
+	if want := liveIDs(user, cal, from, to); !slices.Equal(got, want) || slices.Contains(got, "r7") {
+		t.Errorf("after the 410 resync: extra %v, missing %v", diff(got, want), diff(want, got))
+	}
+}
