@@ -87,10 +87,18 @@ type tokenPair struct {
 // schedule and renewals), ordered by subscription expiry.
 type syncRow struct {
 	store.Keys
-	OrgID          string    `dynamodbav:"orgId"`
-	UserID         string    `dynamodbav:"userId"`
-	CalendarID     string    `dynamodbav:"calendarId"`
-	DeltaLink      string    `dynamodbav:"deltaLink,omitempty"`
+	OrgID      string `dynamodbav:"orgId"`
+	UserID     string `dynamodbav:"userId"`
+	CalendarID string `dynamodbav:"calendarId"`
+	DeltaLink  string `dynamodbav:"deltaLink,omitempty"`
+	// NextLink is where a sync that did not finish resumes: the
+	// @odata.nextLink of the last page written. The final deltaLink
+	// replaces it ("" then).
+	NextLink string `dynamodbav:"nextLink,omitempty"`
+	// FullGen names the full sync NextLink belongs to ("" for a delta):
+	// its events carry it, so once through, the events without it are the
+	// ones Graph no longer lists, whichever run wrote the pages.
+	FullGen        string    `dynamodbav:"fullGen,omitempty"`
 	SubscriptionID string    `dynamodbav:"subscriptionId,omitempty"`
 	SubExpires     time.Time `dynamodbav:"subExpires"`
 	ClientState    string    `dynamodbav:"clientState,omitempty"`
@@ -132,6 +140,7 @@ type eventRow struct {
 	Kind             string    `dynamodbav:"kind,omitempty"` // Graph's type
 	BookingID        string    `dynamodbav:"bookingId,omitempty"`
 	LastModified     time.Time `dynamodbav:"lastModified"`
+	SyncGen          string    `dynamodbav:"syncGen,omitempty"` // the full sync that last listed it
 }
 
 // hoursRow is a member's working hours.

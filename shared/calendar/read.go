@@ -163,7 +163,25 @@ func (s *Service) checkMembers(ctx context.Context, orgID string, ids []string) 
 }
 
 // memberEvents reads a member's synced events overlapping [from, to).
-func (s *Service) memberEvents(ctx context.Context, orgID, userID string, from, to time.Time) ([]eventRow, error) {
+// Unless withShared, only the events of the member's own calendars are
+// read: a calendar another mailbox shares with the member (or one the
+// connection no longer lists) is not the member's time, so it never
+// counts in their availability and is never shown to colleagues.
+func (s *Service) memberEvents(ctx context.Context, orgID, userID string, from, to time.Time, withShared bool) ([]eventRow, error) {
+	var own map[string]bool
+	if !withShared {
+		c, err := s.conn(ctx, orgID, userID)
+		if errors.Is(err, errNotConnected) {
+			return nil, nil // no connection: no synced events count
+		}
+		if err != nil {
+			return nil, err
+		}
+		own = map[string]bool{}
+		for _, cal := range c.Calendars {
+			own[cal.ID] = ownCalendar(cal, c.Email)
+		}
+	}
 	rows, err := store.QueryAll[eventRow](ctx, s.DB, store.Query{Index: store.IndexGSI1, PK: eventsPK(orgID, userID),
 		SKFrom: timeKey(from.Add(-maxEventSpan)), SKTo: timeKey(to.Add(-time.Second)) + "#~", Forward: true})
 	if err != nil {
@@ -171,11 +189,27 @@ func (s *Service) memberEvents(ctx context.Context, orgID, userID string, from, 
 	}
 	out := rows[:0]
 	for _, r := range rows {
-		if r.End.After(from) && r.Start.Before(to) {
+		if r.End.After(from) && r.Start.Before(to) && (withShared || own[r.CalendarID]) {
 			out = append(out, r)
 		}
 	}
 	return out, nil
+}
+
+// ownCalendar tells a member's own calendar (their default one, or one
+// their mailbox owns) from one another mailbox shares with them.
+func ownCalendar(c Calendar, email string) bool {
+	return c.IsDefault || (c.Owner != "" && strings.EqualFold(c.Owner, email))
+}
+
+// privateSensitivity are the sensitivities that show colleagues only
+// busy time: no subject, location or attendees.
+func privateSensitivity(v string) bool {
+	switch strings.ToLower(v) {
+	case "private", "confidential", "personal":
+		return true
+	}
+	return false
 }
 
 // bookings reads the org's live bookings overlapping [from, to), once for
@@ -218,7 +252,9 @@ func (s *Service) Events(ctx context.Context, a caller.Caller, userID, from, to 
 	} else if err := s.checkMembers(ctx, a.OrgID, []string{userID}); err != nil {
 		return nil, err
 	}
-	rows, err := s.memberEvents(ctx, a.OrgID, userID, f, t)
+	// The member sees every synced calendar of theirs, shared ones too;
+	// colleagues only the member's own calendars.
+	rows, err := s.memberEvents(ctx, a.OrgID, userID, f, t, userID == a.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -241,7 +277,7 @@ func (s *Service) Events(ctx context.Context, a caller.Caller, userID, from, to 
 			continue // the booking, written to Outlook, shows once
 		}
 		v := EventView{ID: r.EventID, Source: "microsoft", Start: r.Start, End: r.End, AllDay: r.AllDay, ShowAs: r.ShowAs}
-		if userID != a.UserID && (r.Sensitivity == "private" || r.Sensitivity == "confidential") {
+		if userID != a.UserID && privateSensitivity(r.Sensitivity) {
 			v.Private = true
 		} else {
 			org := r.Organizer
@@ -320,7 +356,7 @@ func (s *Service) Availability(ctx context.Context, a caller.Caller, userIDs, fr
 	var allBusy []Interval
 	windows := []Interval{{f, t}}
 	for _, id := range ids {
-		rows, err := s.memberEvents(ctx, a.OrgID, id, f, t)
+		rows, err := s.memberEvents(ctx, a.OrgID, id, f, t, false) // shared calendars are not the member's time
 		if err != nil {
 			return Availability{}, err
 		}

@@ -358,24 +358,14 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 		if !ok {
 			sync = c.IsDefault
 		}
-		row.Calendars = append(row.Calendars, Calendar{ID: c.ID, Name: c.Name, Owner: c.Owner, Shared: !c.IsDefault && c.Owner != "" && c.Owner != row.Email,
+		row.Calendars = append(row.Calendars, Calendar{ID: c.ID, Name: c.Name, Owner: c.Owner, Shared: !ownCalendar(Calendar{Owner: c.Owner, IsDefault: c.IsDefault}, row.Email),
 			Sync: sync, IsDefault: c.IsDefault})
 	}
 	sealed, err := s.seal(ctx, orgID, userID, tok)
 	if err != nil {
 		return err
 	}
-	var tr tokenRow
-	version := int64(1)
-	if err := s.DB.Get(ctx, tenant.PK(orgID), tokenSK(userID), &tr); err == nil {
-		version = tr.Version + 1
-	}
 	conn, err := s.DB.Put(row, nil)
-	if err != nil {
-		return err
-	}
-	tk, err := s.DB.Put(tokenRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: tokenSK(userID), Type: "calendarToken"}, Sealed: sealed,
-		ExpiresAt: now.Add(tok.ExpiresIn), Version: version}, nil)
 	if err != nil {
 		return err
 	}
@@ -383,11 +373,6 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 		claimedBy(orgID, userID))
 	if err != nil {
 		return err
-	}
-	items := []types.TransactWriteItem{conn, tk, claim}
-	const claimAt = 2
-	if prev == nil && old.AccountID != "" && old.AccountID != acct.ID {
-		items = append(items, s.DB.Delete(acctPK(old.AccountID), acctSK, claimedBy(orgID, userID)))
 	}
 	for _, c := range row.Calendars {
 		if c.Sync {
@@ -408,11 +393,38 @@ func (s *Service) store(ctx context.Context, a caller.Caller, tok Tokens, acct A
 	if err != nil {
 		return err
 	}
-	err = s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
-	if store.Failed(err, claimAt) {
-		return errAccountInUse
+	const tokenAt, claimAt = 1, 2
+	for attempt := 0; attempt < 5; attempt++ {
+		// The new tokens replace exactly the token item read (or none):
+		// a refresh stored meanwhile is read again and replaced, not
+		// overwritten blindly with a version it already has.
+		var tr tokenRow
+		version, cond := int64(1), store.NotExists()
+		switch err := s.DB.Get(ctx, tenant.PK(orgID), tokenSK(userID), &tr); {
+		case err == nil:
+			version, cond = tr.Version+1, sameTokens(tr)
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		tk, err := s.DB.Put(tokenRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: tokenSK(userID), Type: "calendarToken"}, Sealed: sealed,
+			ExpiresAt: now.Add(tok.ExpiresIn), Version: version}, cond)
+		if err != nil {
+			return err
+		}
+		items := []types.TransactWriteItem{conn, tk, claim}
+		if prev == nil && old.AccountID != "" && old.AccountID != acct.ID {
+			items = append(items, s.DB.Delete(acctPK(old.AccountID), acctSK, claimedBy(orgID, userID)))
+		}
+		err = s.DB.Transact(ctx, append(items, rec, s.DB.Check(tenant.PK(orgID), tenant.MemberSK(userID), *store.Exists()))...)
+		switch {
+		case store.Failed(err, claimAt):
+			return errAccountInUse
+		case store.Failed(err, tokenAt):
+			continue // the tokens changed meanwhile: read them again
+		}
+		return err
 	}
-	return err
+	return &fault.Error{Kind: fault.Unavailable, RetryAfter: 5 * time.Second, Message: "The calendar's tokens kept changing; try again."}
 }
 
 // errAccountInUse: the Microsoft account is another member's connection.
@@ -487,10 +499,12 @@ func (s *Service) accessTokenFrom(ctx context.Context, orgID, userID string, fir
 		if p.Access != stale {
 			return p.Access, nil // another request refreshed meanwhile
 		}
-		// Take the lease on this version.
+		// Take the lease on this version (the very tokens read: a
+		// connection made again since restarts its version).
 		lease := s.DB.Update(tenant.PK(orgID), tokenSK(userID), "SET leaseUntil = :l", &store.Cond{
-			Expr:   "version = :v AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-			Values: map[string]types.AttributeValue{":v": store.N(tr.Version), ":now": store.S(now.Format(stampLayout))}},
+			Expr: "attribute_exists(PK) AND version = :v AND sealed = :s AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+			Values: map[string]types.AttributeValue{":v": store.N(tr.Version), ":s": store.S(tr.Sealed),
+				":now": store.S(now.Format(stampLayout))}},
 			nil, map[string]types.AttributeValue{":l": store.S(now.Add(leaseFor).Format(stampLayout))})
 		if err := s.DB.UpdateItem(ctx, lease, nil); err != nil {
 			if !errors.Is(err, store.ErrConditionFailed) {
@@ -503,7 +517,7 @@ func (s *Service) accessTokenFrom(ctx context.Context, orgID, userID string, fir
 		}
 		tok, err := g.Refresh(ctx, p.Refresh)
 		if errors.Is(err, ErrInvalidGrant) {
-			s.markReconnect(ctx, orgID, userID)
+			s.markReconnect(ctx, orgID, userID, tr)
 			return "", errReconnect
 		}
 		if err != nil {
@@ -517,19 +531,33 @@ func (s *Service) accessTokenFrom(ctx context.Context, orgID, userID string, fir
 		if err != nil {
 			return "", err
 		}
+		// Written only over the tokens it was read with, while the
+		// connection exists: a disconnect meanwhile is not undone (no
+		// connection resurrected), and a reconnect's or another refresh's
+		// newer tokens are not replaced.
 		put, err := s.DB.Put(tokenRow{Keys: store.Keys{PK: tenant.PK(orgID), SK: tokenSK(userID), Type: "calendarToken"}, Sealed: sealed,
-			ExpiresAt: now.Add(tok.ExpiresIn), Version: tr.Version + 1}, &store.Cond{Expr: "version = :v", Values: map[string]types.AttributeValue{":v": store.N(tr.Version)}})
+			ExpiresAt: now.Add(tok.ExpiresIn), Version: tr.Version + 1}, sameTokens(tr))
 		if err != nil {
 			return "", err
 		}
-		if err := s.DB.Transact(ctx, put); err != nil {
-			// The connection was replaced meanwhile: its tokens are newer.
-			s.Log.Warn("refreshed calendar token not stored", "orgId", orgID, "userId", userID, "err", err)
+		if err := s.DB.Transact(ctx, put, s.DB.Check(tenant.PK(orgID), connSK(userID), *store.Exists())); err != nil {
+			if !store.Failed(err, 0) && !store.Failed(err, 1) {
+				return "", err
+			}
+			// Disconnected or replaced meanwhile: read again what is there.
+			s.Log.Warn("refreshed calendar token not stored: the connection changed meanwhile", "orgId", orgID, "userId", userID)
 			continue
 		}
 		return tok.Access, nil
 	}
 	return "", &fault.Error{Kind: fault.Unavailable, RetryAfter: 5 * time.Second, Message: "The calendar's token is being refreshed; try again."}
+}
+
+// sameTokens is the condition of replacing a token item: it still exists
+// and holds the very tokens read (version and sealed pair).
+func sameTokens(tr tokenRow) *store.Cond {
+	return &store.Cond{Expr: "attribute_exists(PK) AND version = :v AND sealed = :s",
+		Values: map[string]types.AttributeValue{":v": store.N(tr.Version), ":s": store.S(tr.Sealed)}}
 }
 
 func (s *Service) release(ctx context.Context, orgID, userID string, version int64) {
@@ -540,12 +568,13 @@ func (s *Service) release(ctx context.Context, orgID, userID string, version int
 	}
 }
 
-// markReconnect records that Microsoft refused the refresh token.
-func (s *Service) markReconnect(ctx context.Context, orgID, userID string) {
+// markReconnect records that Microsoft refused the refresh token of tr,
+// unless the connection was replaced (or removed) meanwhile.
+func (s *Service) markReconnect(ctx context.Context, orgID, userID string, tr tokenRow) {
 	now := s.Now().UTC().Format(stampLayout)
 	w := s.DB.Update(tenant.PK(orgID), connSK(userID), "SET #s = :s, updatedAt = :u", store.Exists(), map[string]string{"#s": "status"},
 		map[string]types.AttributeValue{":s": store.S(StatusReconnectRequired), ":u": store.S(now)})
-	if err := s.DB.UpdateItem(ctx, w, nil); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+	if err := s.DB.Transact(ctx, w, s.DB.Check(tenant.PK(orgID), tokenSK(userID), *sameTokens(tr))); err != nil && !store.Failed(err, 0) && !store.Failed(err, 1) {
 		s.Log.Error("calendar not marked reconnect_required", "orgId", orgID, "userId", userID, "err", err)
 	}
 	s.Log.Warn("calendar refresh refused: reconnect required", "orgId", orgID, "userId", userID)

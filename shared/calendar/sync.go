@@ -58,8 +58,12 @@ type SyncResult struct {
 // Sync brings one calendar up to date: its stored delta link is followed
 // page by page to the next delta link; a 410 or syncStateNotFound starts
 // over without a link and, once through, removes the stored events Graph
-// no longer lists, so the result has no duplicates and no gaps. An
-// unchanged calendar costs one Graph call, one DynamoDB read and no write.
+// no longer lists, so the result has no duplicates and no gaps. After each
+// page's writes its nextLink is saved on the calendar's sync item, so a
+// sync cut short (a Lambda timeout, an error) resumes at the next page on
+// its next run instead of starting over; the final deltaLink replaces it.
+// An unchanged calendar costs one Graph call, one DynamoDB read and no
+// write.
 func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncResult, error) {
 	var res SyncResult
 	g, err := s.graph()
@@ -92,9 +96,14 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 	}
 	now := s.Now().UTC()
 	from, to := now.Add(-windowBack), now.Add(windowAhead)
-	link := sr.DeltaLink
-	full := link == ""
-	seen := map[string]bool{}
+	link, gen := sr.DeltaLink, ""
+	resumed := sr.NextLink != ""
+	if resumed {
+		link, gen = sr.NextLink, sr.FullGen // an earlier run's pages are written: go on after them
+	} else if link == "" {
+		gen = random(9)
+	}
+	full := gen != ""
 	var flow []Event // write-backs among the changes, for bookings
 	var removed []string
 	for res.Pages < 10000 {
@@ -104,16 +113,16 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 			page, err = g.Delta(ctx, access, calID, link, from, to)
 			return err
 		})
-		if errors.Is(err, ErrSyncReset) && !full {
+		if errors.Is(err, ErrSyncReset) && (!full || resumed) {
 			s.Log.Info("calendar sync state gone: full resync", "orgId", orgID, "userId", userID)
-			full, link, res.Reset = true, "", true
+			full, link, gen, resumed, res.Reset = true, "", random(9), false, true
 			continue
 		}
 		if err != nil {
 			return res, err
 		}
 		res.Pages++
-		items, rm, up := s.pageWrites(orgID, userID, calID, page.Events, seen)
+		items, rm, up := s.pageWrites(orgID, userID, calID, page.Events, gen)
 		if err := s.writeSynced(ctx, orgID, userID, calID, items); err != nil {
 			if errors.Is(err, errSyncGone) {
 				s.Log.Info("calendar sync stopped: no longer synced", "orgId", orgID, "userId", userID)
@@ -130,6 +139,16 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 			}
 		}
 		if page.NextLink != "" {
+			// The page is written: a run cut short from here resumes at
+			// the next one. Only while the calendar is still synced.
+			save := s.DB.Update(tenant.PK(orgID), syncSK(userID, calID), "SET nextLink = :n, fullGen = :g", store.Exists(), nil,
+				map[string]types.AttributeValue{":n": store.S(page.NextLink), ":g": store.S(gen)})
+			if err := s.DB.UpdateItem(ctx, save, nil); err != nil {
+				if errors.Is(err, store.ErrConditionFailed) {
+					return res, nil // no longer synced (or disconnected) meanwhile
+				}
+				return res, err
+			}
 			link = page.NextLink
 			continue
 		}
@@ -137,16 +156,16 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 		break
 	}
 	if full {
-		n, err := s.deleteEvents(ctx, orgID, userID, func(r eventRow) bool { return r.CalendarID == calID && !seen[r.EventID] })
+		n, err := s.deleteEvents(ctx, orgID, userID, func(r eventRow) bool { return r.CalendarID == calID && r.SyncGen != gen })
 		if err != nil {
 			return res, err
 		}
 		res.Removed += n
 	}
-	if link != sr.DeltaLink || res.Upserts > 0 || res.Removed > 0 {
+	if link != sr.DeltaLink || sr.NextLink != "" || res.Upserts > 0 || res.Removed > 0 {
 		stamp := store.S(now.Format(stampLayout))
-		upd := s.DB.Update(tenant.PK(orgID), syncSK(userID, calID), "SET deltaLink = :l, syncedAt = :t", store.Exists(), nil,
-			map[string]types.AttributeValue{":l": store.S(link), ":t": stamp})
+		upd := s.DB.Update(tenant.PK(orgID), syncSK(userID, calID), "SET deltaLink = :l, syncedAt = :t, nextLink = :e, fullGen = :e", store.Exists(), nil,
+			map[string]types.AttributeValue{":l": store.S(link), ":t": stamp, ":e": store.S("")})
 		last := s.DB.Update(tenant.PK(orgID), connSK(userID), "SET lastSyncAt = :t", store.Exists(), nil, map[string]types.AttributeValue{":t": stamp})
 		if err := s.DB.Transact(ctx, upd, last); err != nil && !store.Failed(err, 0) && !store.Failed(err, 1) {
 			return res, err
@@ -159,8 +178,9 @@ func (s *Service) Sync(ctx context.Context, orgID, userID, calID string) (SyncRe
 }
 
 // pageWrites are one page's puts and deletes (the last change of an
-// event in a page wins), the ids removed and the count of upserts.
-func (s *Service) pageWrites(orgID, userID, calID string, evs []Event, seen map[string]bool) ([]types.TransactWriteItem, []string, int) {
+// event in a page wins), the ids removed and the count of upserts. gen,
+// in a full sync, marks the events it lists.
+func (s *Service) pageWrites(orgID, userID, calID string, evs []Event, gen string) ([]types.TransactWriteItem, []string, int) {
 	last := map[string]int{}
 	for i, e := range evs {
 		last[e.ID] = i
@@ -173,16 +193,15 @@ func (s *Service) pageWrites(orgID, userID, calID string, evs []Event, seen map[
 			continue
 		}
 		if e.Removed {
-			delete(seen, e.ID)
 			removed = append(removed, e.ID)
 			items = append(items, s.DB.Delete(tenant.PK(orgID), eventSK(userID, e.ID), nil))
 			continue
 		}
-		seen[e.ID] = true
 		if e.Type == "seriesMaster" {
 			continue // calendarView lists its occurrences
 		}
 		r := toRow(userID, calID, e)
+		r.SyncGen = gen
 		r.setKeys(orgID)
 		put, err := s.DB.Put(r, nil)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -943,5 +944,280 @@ func TestCalendarDisconnectDuringSync(t *testing.T) {
 	}
 	if evs := listEvents(t, b, day, day.Add(24*time.Hour), a.userID); len(evs) != 0 {
 		t.Errorf("a colleague sees %d events after the disconnect", len(evs))
+	}
+}
+
+// TestCalendarSharedAndPersonal: the events of a calendar another mailbox
+// shares with a member are the member's to see only: they count in no
+// one's availability (the member's own included) and colleagues never see
+// them; an event of sensitivity personal is private as private and
+// confidential are (colleagues see busy time only).
+func TestCalendarSharedAndPersonal(t *testing.T) {
+	a := signup(t)
+	m := a.member("staff")
+	user, cal := connectCalendar(t, a)
+	shared := "shared-" + user
+	a.must(200, "PATCH", "/v1/calendar/microsoft/calendars/"+shared, map[string]any{"sync": true})
+	drain(t)
+	ny, _ := time.LoadLocation("America/New_York")
+	now := clock.Now().In(ny)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, ny).AddDate(0, 0, 7)
+	at := func(h, min int) time.Time { return time.Date(day.Year(), day.Month(), day.Day(), h, min, 0, 0, ny) }
+	msgraphFake.Put(user, shared, msgraphtest.Event{ID: "team-" + a.userID, Subject: "Team offsite", Location: "Boardroom", Start: at(10, 0), End: at(11, 0),
+		Attendees: []string{"team@example.com"}})
+	for _, sens := range []string{"personal", "private", "confidential"} {
+		h := map[string]int{"personal": 12, "private": 13, "confidential": 14}[sens]
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: sens + "-" + a.userID, Subject: "Secret " + sens, Location: "Clinic", Start: at(h, 0), End: at(h, 30),
+			Attendees: []string{"doctor@example.com"}, Sensitivity: sens})
+	}
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "normal-" + a.userID, Subject: "Court", Start: at(15, 0), End: at(16, 0)})
+	notify(t, user, "")
+
+	iv := func(h1, m1, h2, m2 int) calendar.Interval {
+		return calendar.Interval{Start: at(h1, m1).UTC(), End: at(h2, m2).UTC()}
+	}
+	want := []calendar.Interval{iv(12, 0, 12, 30), iv(13, 0, 13, 30), iv(14, 0, 14, 30), iv(15, 0, 16, 0)}
+	q := url.Values{"userIds": {a.userID}, "from": {at(0, 0).UTC().Format(time.RFC3339)}, "to": {at(0, 0).AddDate(0, 0, 1).UTC().Format(time.RFC3339)}}
+	for who, c := range map[string]*account{"the member": a, "a colleague": m} {
+		var av calendar.Availability
+		if err := json.Unmarshal([]byte(c.must(200, "GET", "/v1/calendar/availability?"+q.Encode(), nil).Raw), &av); err != nil {
+			t.Fatal(err)
+		}
+		if len(av.Members) != 1 || !slices.Equal(av.Members[0].Busy, want) {
+			t.Errorf("availability asked by %s = %+v, want busy %+v (the shared calendar's event not counted)", who, av.Members, want)
+		}
+	}
+
+	// A colleague: no shared calendar's event; personal, private and
+	// confidential events as busy time only.
+	seen := map[string]bool{}
+	r := m.must(200, "GET", "/v1/calendar/events?"+url.Values{"from": {at(0, 0).UTC().Format(time.RFC3339)}, "to": {at(23, 0).UTC().Format(time.RFC3339)},
+		"userId": {a.userID}}.Encode(), nil)
+	var out struct{ Items []map[string]any }
+	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range out.Items {
+		id, _ := e["id"].(string)
+		seen[id] = true
+		switch id {
+		case "team-" + a.userID:
+			t.Errorf("a colleague sees the shared calendar's event: %v", e)
+		case "personal-" + a.userID, "private-" + a.userID, "confidential-" + a.userID:
+			if e["private"] != true || e["subject"] != nil || e["location"] != nil || e["attendees"] != nil || e["organizer"] != nil || e["showAs"] != "busy" {
+				t.Errorf("a colleague sees %s as %v, want busy time only", id, e)
+			}
+		case "normal-" + a.userID:
+			if e["subject"] != "Court" || e["private"] != false {
+				t.Errorf("a colleague sees the normal event as %v", e)
+			}
+		}
+	}
+	if !seen["personal-"+a.userID] || !seen["normal-"+a.userID] {
+		t.Errorf("a colleague's listing = %s", r.Raw)
+	}
+	// The member themself sees everything, the shared calendar too.
+	mine := map[string]calEvent{}
+	for _, e := range listEvents(t, a, at(0, 0), at(23, 0), "") {
+		mine[e.ID] = e
+	}
+	if e := mine["team-"+a.userID]; e.Subject != "Team offsite" || e.Location != "Boardroom" || e.Private {
+		t.Errorf("the member's own shared-calendar event = %+v", e)
+	}
+	if e := mine["personal-"+a.userID]; e.Subject != "Secret personal" || e.Private {
+		t.Errorf("the member's own personal event = %+v", e)
+	}
+}
+
+// heldRefresh is Graph whose first refresh, once Microsoft answered, is
+// held until released: the answer arrives while the test changes the
+// connection.
+type heldRefresh struct {
+	calendar.Graph
+	held             atomic.Bool
+	entered, release chan struct{}
+}
+
+func (h *heldRefresh) Refresh(ctx context.Context, rt string) (calendar.Tokens, error) {
+	tok, err := h.Graph.Refresh(ctx, rt)
+	if h.held.CompareAndSwap(false, true) {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return tok, err
+}
+
+// TestCalendarRefreshRacesDisconnect: a refresh whose answer arrives after
+// the member disconnected stores nothing (the connection stays gone), and
+// after the member disconnected and connected again it does not replace
+// the new connection's tokens with the old ones: the token write holds
+// only over the tokens it was read with, while the connection exists.
+func TestCalendarRefreshRacesDisconnect(t *testing.T) {
+	a := signup(t)
+	owner := caller.Caller{OrgID: a.orgID, UserID: a.userID, Role: access.Owner}
+	ctx := context.Background()
+	tokenItem := func() (string, error) {
+		var tok struct{ Sealed string }
+		err := stack.Deps.DB.Get(ctx, tenant.PK(a.orgID), "CALTOKEN#"+a.userID, &tok)
+		return tok.Sealed, err
+	}
+	for _, reconnect := range []bool{false, true} {
+		user, cal := connectCalendar(t, a)
+		svc := calendarService()
+		h := &heldRefresh{Graph: svc.Graph, entered: make(chan struct{}), release: make(chan struct{})}
+		svc.Graph = h
+		msgraphFake.ExpireAccess(user) // the sync's Graph call answers 401: it refreshes
+		done := make(chan error, 1)
+		go func() {
+			_, err := svc.Sync(ctx, a.orgID, a.userID, cal)
+			done <- err
+		}()
+		<-h.entered // Microsoft issued new tokens; not stored yet
+		if err := svc.Disconnect(ctx, owner); err != nil {
+			t.Fatalf("disconnect: %v", err)
+		}
+		var want string
+		if reconnect {
+			msgraphFake.SignInNext(user)
+			if r := finish(a, authorize(t, a, user)); !strings.HasSuffix(r.Header.Get("Location"), "calendar=connected") {
+				t.Fatalf("reconnect = %q", r.Header.Get("Location"))
+			}
+			var err error
+			if want, err = tokenItem(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(h.release)
+		err := <-done
+		got, gerr := tokenItem()
+		if !reconnect {
+			if err == nil {
+				t.Error("a sync whose connection was removed meanwhile succeeded")
+			}
+			if !errors.Is(gerr, store.ErrNotFound) {
+				t.Errorf("the refresh resurrected the disconnected connection's tokens: %v", gerr)
+			}
+			if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "disconnected" {
+				t.Errorf("status after the racing refresh = %s", r.Raw)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("sync after the reconnect: %v", err)
+		}
+		if gerr != nil || got != want {
+			t.Errorf("the old connection's refresh replaced the reconnected tokens (%v)", gerr)
+		}
+		if r := a.must(200, "GET", "/v1/calendar/microsoft", nil); str(r.Body, "status") != "connected" {
+			t.Errorf("status after the reconnect = %s", r.Raw)
+		}
+		drain(t)
+	}
+}
+
+// cutDelta is Graph whose delta call number failAt (from 1) fails before
+// reaching Graph, as a run cut short by its Lambda timeout.
+type cutDelta struct {
+	calendar.Graph
+	n, failAt atomic.Int32
+}
+
+func (c *cutDelta) Delta(ctx context.Context, access, calID, link string, from, to time.Time) (calendar.DeltaPage, error) {
+	if c.n.Add(1) == c.failAt.Load() {
+		return calendar.DeltaPage{}, context.DeadlineExceeded
+	}
+	return c.Graph.Delta(ctx, access, calID, link, from, to)
+}
+
+// TestCalendarSyncResumes: a large sync cut short after its first page
+// resumes at the second page on its next run (the nextLink saved after
+// each page's writes), for a full resync (whose end still removes what
+// Graph no longer lists) and a delta alike; a 410 on the saved nextLink
+// starts a full resync. Each ends with Graph's events, none twice.
+func TestCalendarSyncResumes(t *testing.T) {
+	a := signup(t)
+	user, cal := connectCalendar(t, a)
+	day := clock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
+	msgraphFake.Put(user, cal, msgraphtest.Event{ID: "gone-" + a.userID, Subject: "Removed while resyncing", Start: day, End: day.Add(time.Hour)})
+	notify(t, user, "")
+	for i := range 250 { // three pages of 100
+		msgraphFake.Put(user, cal, msgraphtest.Event{ID: "r" + strconv.Itoa(i), Subject: "Meeting " + strconv.Itoa(i), Start: day.Add(time.Duration(i) * time.Hour),
+			End: day.Add(time.Duration(i)*time.Hour + 30*time.Minute)})
+	}
+	msgraphFake.Remove(user, cal, "gone-"+a.userID)
+	svc := calendarService()
+	g := &cutDelta{Graph: svc.Graph}
+	svc.Graph = g
+	ctx := context.Background()
+	from, to := day.Add(-time.Hour), day.AddDate(0, 0, 30)
+	sync := func(failAt int32) (calendar.SyncResult, []string, error) {
+		g.n.Store(0)
+		g.failAt.Store(failAt)
+		msgraphFake.Calls()
+		res, err := svc.Sync(ctx, a.orgID, a.userID, cal)
+		return res, msgraphFake.Calls(), err
+	}
+	check := func(when string) {
+		t.Helper()
+		got := eventIDs(listEvents(t, a, from, to, ""))
+		want := liveIDs(user, cal, from, to)
+		if !slices.Equal(got, want) || len(want) != 250 {
+			t.Errorf("%s: %d events, want %d; extra %v, missing %v", when, len(got), len(want), diff(got, want), diff(want, got))
+		}
+		seen := map[string]bool{}
+		for _, id := range got {
+			if seen[id] {
+				t.Errorf("%s: event %s listed twice", when, id)
+			}
+			seen[id] = true
+		}
+	}
+
+	// A full resync (Graph dropped the state) cut short on its second page.
+	msgraphFake.ResetDeltaOnce(user, cal)
+	if _, calls, err := sync(3); err == nil || len(calls) != 2 {
+		t.Fatalf("cut sync = %v, Graph %v; want an error after the 410 and the first page", err, calls)
+	}
+	res, calls, err := sync(0)
+	if err != nil || len(calls) != 2 || res.Pages != 2 {
+		t.Errorf("resumed full sync = %+v, %v, Graph %v; want pages 2 and 3 only", res, err, calls)
+	}
+	for _, c := range calls {
+		if !strings.Contains(c, "/calendarView/delta") {
+			t.Errorf("resumed sync called %s", c)
+		}
+	}
+	check("after the resumed full sync")
+	if res, calls, err := sync(0); err != nil || len(calls) != 1 || res.Upserts != 0 {
+		t.Errorf("then unchanged = %+v, %v, Graph %v; want one call (the final deltaLink stored)", res, err, calls)
+	}
+
+	// A delta of 250 changes cut short on its second page resumes there.
+	for i := range 250 {
+		msgraphFake.Edit(user, cal, "r"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Moved" })
+	}
+	if _, calls, err := sync(2); err == nil || len(calls) != 1 {
+		t.Fatalf("cut delta = %v, Graph %v; want an error after the first page", err, calls)
+	}
+	if res, calls, err := sync(0); err != nil || len(calls) != 2 || res.Pages != 2 || res.Upserts != 150 {
+		t.Errorf("resumed delta = %+v, %v, Graph %v; want pages 2 and 3 only", res, err, calls)
+	}
+	check("after the resumed delta")
+
+	// Graph drops the state behind a saved nextLink: a full resync.
+	for i := range 250 {
+		msgraphFake.Edit(user, cal, "r"+strconv.Itoa(i), func(e *msgraphtest.Event) { e.Subject = "Again" })
+	}
+	if _, _, err := sync(2); err == nil {
+		t.Fatal("cut delta succeeded")
+	}
+	msgraphFake.Remove(user, cal, "r7") // listed on the first page already
+	msgraphFake.ResetDeltaOnce(user, cal)
+	if res, calls, err := sync(0); err != nil || !res.Reset || len(calls) != 4 || res.Pages != 3 {
+		t.Errorf("410 on the saved nextLink = %+v, %v, Graph %v; want the 410 then a full resync of 3 pages", res, err, calls)
+	}
+	got := eventIDs(listEvents(t, a, from, to, ""))
+	if want := liveIDs(user, cal, from, to); !slices.Equal(got, want) || slices.Contains(got, "r7") {
+		t.Errorf("after the 410 resync: extra %v, missing %v", diff(got, want), diff(want, got))
 	}
 }

@@ -205,8 +205,9 @@ func (s *Server) Events(user, calID string) []Event {
 	return out
 }
 
-// ResetDeltaOnce makes the next delta of the calendar with a token
-// answer 410 Gone (syncStateNotFound), as Graph does when it drops state.
+// ResetDeltaOnce makes the next delta of the calendar with a token (a
+// deltaLink's or a nextLink's) answer 410 Gone (syncStateNotFound), as
+// Graph does when it drops state.
 func (s *Server) ResetDeltaOnce(user, calID string) {
 	s.mu.Lock()
 	s.cal(user, calID).failDelta = true
@@ -568,6 +569,11 @@ func (s *Server) delta(w http.ResponseWriter, r *http.Request, user, calID strin
 		}
 		since, _ = strconv.Atoi(tok)
 	} else if tok := q.Get("$skiptoken"); tok != "" {
+		if c.failDelta {
+			c.failDelta = false
+			graphErr(w, http.StatusGone, "syncStateNotFound")
+			return
+		}
 		parts := strings.Split(tok, ".")
 		since, _ = strconv.Atoi(parts[0])
 		offset, _ = strconv.Atoi(parts[1])
