@@ -131,6 +131,9 @@ type GIF struct {
 	Width      int    `dynamodbav:"width" json:"width"`
 	Height     int    `dynamodbav:"height" json:"height"`
 	PreviewURL string `dynamodbav:"previewUrl" json:"previewUrl"`
+	// Rating is Giphy's content rating (g, pg, pg-13, r), checked when a
+	// message names the GIF; neither stored nor shown.
+	Rating string `dynamodbav:"-" json:"-"`
 }
 
 // Reaction is one emoji's reactions on a message.
