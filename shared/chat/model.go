@@ -50,7 +50,7 @@ const (
 	TicketTTL       = 60 * time.Second
 	ConnectionTTL   = 2*time.Hour + 10*time.Minute // API Gateway closes a WebSocket after 2 h
 	DownloadURLTTL  = 5 * time.Minute
-	TypingInterval  = 2 * time.Second // a connection's typing frames pass at most once per interval
+	TypingInterval  = 2 * time.Second // a connection's typing frames pass at most once per interval (clients are told to send one every 3 s at most)
 )
 
 func threadSK(id string) string               { return "CHAT#T#" + id }
