@@ -65,10 +65,17 @@ const fanoutWorkers = 16
 // effort: a failed post is logged (a gone connection is forgotten), never
 // the request's failure, which has already committed.
 func (s *Service) fanout(ctx context.Context, orgID string, t threadRow, skip string, f frame) {
+	s.fanoutTo(ctx, orgID, t, skip, f, true)
+}
+
+// fanoutTo is fanout; without places, t's members are taken as they are
+// (t was read just now, not before a wait) and their place rows are not
+// read again.
+func (s *Service) fanoutTo(ctx context.Context, orgID string, t threadRow, skip string, f frame, places bool) {
 	if s.Push == nil {
 		return
 	}
-	targets, err := s.connections(ctx, orgID, t.ID, t.Members, skip)
+	targets, err := s.connections(ctx, orgID, t.ID, t.Members, skip, places)
 	if err != nil {
 		s.Log.Warn("chat fan-out: connections unreadable", "threadId", t.ID, "err", err)
 		return
@@ -116,16 +123,16 @@ const connUsers = 33
 // connections are the live connections of users but skip who are still
 // active members of the org and still in the thread: a member removed from
 // either while a send was in flight or a socket was open gets nothing
-// more. Each user's connections item, org member item and thread member
-// item are read together, one BatchGet per 33 users.
-func (s *Service) connections(ctx context.Context, orgID, threadID string, users []string, skip string) ([]target, error) {
+// more. Each user's connections item, org member item and (with places)
+// thread member item are read together, one BatchGet per 33 users.
+func (s *Service) connections(ctx context.Context, orgID, threadID string, users []string, skip string, places bool) ([]target, error) {
 	now := s.Now().Unix()
 	var out []target
 	for i := 0; i < len(users); i += connUsers {
 		chunk := users[i:min(i+connUsers, len(users))]
 		rows := make([]connsRow, len(chunk))
 		members := make([]map[string]any, len(chunk))
-		places := make([]memberRow, len(chunk))
+		inThread := make([]memberRow, len(chunk))
 		var reqs []*store.KeyOut
 		index := map[int]int{} // chunk index → its connections' request
 		for j, u := range chunk {
@@ -134,8 +141,10 @@ func (s *Service) connections(ctx context.Context, orgID, threadID string, users
 			}
 			index[j] = len(reqs)
 			reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: connsSK(u), Out: &rows[j]},
-				&store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(u), Out: &members[j]},
-				&store.KeyOut{PK: tenant.PK(orgID), SK: memberSK(u, threadID), Out: &places[j]})
+				&store.KeyOut{PK: tenant.PK(orgID), SK: tenant.MemberSK(u), Out: &members[j]})
+			if places {
+				reqs = append(reqs, &store.KeyOut{PK: tenant.PK(orgID), SK: memberSK(u, threadID), Out: &inThread[j]})
+			}
 		}
 		if len(reqs) == 0 {
 			continue
@@ -145,7 +154,7 @@ func (s *Service) connections(ctx context.Context, orgID, threadID string, users
 		}
 		for j, u := range chunk {
 			k, ok := index[j]
-			if !ok || !reqs[k].Found || !reqs[k+1].Found || !reqs[k+2].Found || !activeMember(members[j]) {
+			if !ok || !reqs[k].Found || !reqs[k+1].Found || (places && !reqs[k+2].Found) || !activeMember(members[j]) {
 				continue
 			}
 			for id, exp := range rows[j].Conns {

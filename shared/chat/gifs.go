@@ -3,6 +3,9 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +27,49 @@ type GIFProvider interface {
 
 // ErrNoGIF is a GIF id the provider does not know.
 var ErrNoGIF = errors.New("chat: no such gif")
+
+// gifIDRe is the shape of a Giphy GIF id: letters and digits (Giphy's ids
+// are 13 to 20 of them; 8 to 40 leaves room on both sides).
+var gifIDRe = regexp.MustCompile(`^[A-Za-z0-9]{8,40}$`)
+
+// giphyRoutes are the names Giphy serves under /v1/gifs/ that are not GIF
+// ids: GET /v1/gifs/random answers some GIF, so as an id "random" would
+// let a client post a GIF nobody chose (and nobody rated).
+var giphyRoutes = []string{"search", "trending", "random", "translate", "categories"}
+
+// ValidGIFID reports whether id has the shape of a Giphy GIF id and is not
+// one of Giphy's other /v1/gifs/ routes. Only such an id is ever sent to
+// Giphy.
+func ValidGIFID(id string) bool {
+	if !gifIDRe.MatchString(id) {
+		return false
+	}
+	for _, r := range giphyRoutes {
+		if strings.EqualFold(id, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// GIFRatings are the content ratings chat shows: Giphy's pg-13 and below,
+// the rating every search asks for.
+var GIFRatings = []string{"g", "pg", "pg-13"}
+
+// ratedForChat reports whether a GIF's rating is one chat shows; a GIF
+// without a rating is not.
+func ratedForChat(g GIF) bool { return slices.Contains(GIFRatings, g.Rating) }
+
+// errGIFRating refuses a GIF Giphy rates above pg-13.
+func errGIFRating(g GIF) error {
+	r := g.Rating
+	if r == "" {
+		r = "unrated"
+	}
+	return &fault.Error{Kind: fault.Invalid,
+		Message: fmt.Sprintf("This GIF is rated %q on Giphy; chat shows only GIFs rated g, pg or pg-13.", r),
+		Fields:  []fault.FieldError{{Field: "gif.id", Message: "is rated " + r + " on Giphy: above pg-13"}}}
+}
 
 // ErrGIFsNotConfigured answers GIF searches and GIF messages until the key is set.
 var ErrGIFsNotConfigured = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
@@ -74,6 +120,7 @@ func (s *Service) SearchGIFs(ctx context.Context, a caller.Caller, q, limitParam
 	if err != nil {
 		return GIFPage{}, gifsDown(err)
 	}
+	items = slices.DeleteFunc(items, func(g GIF) bool { return !ratedForChat(g) })
 	if items == nil {
 		items = []GIF{}
 	}
@@ -81,16 +128,24 @@ func (s *Service) SearchGIFs(ctx context.Context, a caller.Caller, q, limitParam
 	return GIFPage{Items: items}, nil
 }
 
+// resolveGIF is the GIF a message's id names, as Giphy has it: only a
+// Giphy id is looked up (GET /v1/gifs/{id}), the answer must be that id,
+// and a GIF rated above pg-13 is refused as a search would have left it out.
 func (s *Service) resolveGIF(ctx context.Context, id string) (GIF, error) {
+	if !ValidGIFID(id) {
+		return GIF{}, fault.Fields(fault.FieldError{Field: "gif.id", Message: "must be a Giphy GIF id"})
+	}
 	if s.GIFs == nil {
 		return GIF{}, ErrGIFsNotConfigured
 	}
 	g, err := s.GIFs.GIF(ctx, id)
 	switch {
-	case errors.Is(err, ErrNoGIF):
+	case errors.Is(err, ErrNoGIF) || (err == nil && g.ID != id):
 		return GIF{}, fault.Fields(fault.FieldError{Field: "gif.id", Message: "is not a Giphy GIF"})
 	case err != nil:
 		return GIF{}, gifsDown(err)
+	case !ratedForChat(g):
+		return GIF{}, errGIFRating(g)
 	}
 	return g, nil
 }

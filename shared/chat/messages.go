@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"errors"
-	"regexp"
 	"slices"
 	"time"
 
@@ -29,8 +28,6 @@ type SendInput struct {
 	AttachmentID string  `json:"attachmentId"`
 }
 
-var gifIDRe = regexp.MustCompile(`^[A-Za-z0-9]{1,64}$`)
-
 func (in SendInput) check() error {
 	var ck fault.Checker
 	ck.Check(in.Text != nil || in.GIF != nil || in.AttachmentID != "", "text", "a message has text, a gif or an attachmentId")
@@ -38,7 +35,7 @@ func (in SendInput) check() error {
 		checkText(&ck, "text", *in.Text)
 	}
 	if in.GIF != nil {
-		ck.Check(gifIDRe.MatchString(in.GIF.ID), "gif.id", "must be a Giphy GIF id")
+		ck.Check(ValidGIFID(in.GIF.ID), "gif.id", "must be a Giphy GIF id (8 to 40 letters and digits)")
 	}
 	if in.AttachmentID != "" {
 		ck.Check(check.ID(in.AttachmentID), "attachmentId", "must be an attachment id")

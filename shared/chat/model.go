@@ -50,7 +50,7 @@ const (
 	TicketTTL       = 60 * time.Second
 	ConnectionTTL   = 2*time.Hour + 10*time.Minute // API Gateway closes a WebSocket after 2 h
 	DownloadURLTTL  = 5 * time.Minute
-	TypingInterval  = 2 * time.Second // a connection's typing frames pass at most once per interval
+	TypingInterval  = 2 * time.Second // a connection's typing frames pass at most once per interval (clients are told to send one every 3 s at most)
 )
 
 func threadSK(id string) string               { return "CHAT#T#" + id }
@@ -131,6 +131,9 @@ type GIF struct {
 	Width      int    `dynamodbav:"width" json:"width"`
 	Height     int    `dynamodbav:"height" json:"height"`
 	PreviewURL string `dynamodbav:"previewUrl" json:"previewUrl"`
+	// Rating is Giphy's content rating (g, pg, pg-13, r), checked when a
+	// message names the GIF; neither stored nor shown.
+	Rating string `dynamodbav:"-" json:"-"`
 }
 
 // Reaction is one emoji's reactions on a message.

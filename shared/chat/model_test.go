@@ -89,7 +89,7 @@ func TestSendInputRule(t *testing.T) {
 		ok   bool
 	}{
 		{"text", SendInput{Text: s("hi")}, true},
-		{"gif", SendInput{GIF: &GIFRef{ID: "abc123"}}, true},
+		{"gif", SendInput{GIF: &GIFRef{ID: "abc123xyz"}}, true},
 		{"attachment", SendInput{AttachmentID: "01J0000000000000000000000A"}, true},
 		{"nothing", SendInput{}, false},
 		{"empty text", SendInput{Text: s("")}, false},

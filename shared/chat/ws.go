@@ -117,51 +117,79 @@ func (s *Service) Signal(ctx context.Context, connID string, body []byte) error 
 	if err := httpapi.DecodeJSON(body, &in); err != nil {
 		return err
 	}
-	var c connRow
-	if err := s.DB.Get(ctx, connPK(connID), connSK, &c); errors.Is(err, store.ErrNotFound) || (err == nil && c.ExpiresAt <= s.Now().Unix()) {
-		return errBadTicket
-	} else if err != nil {
-		return err
-	}
-	a := caller.Caller{OrgID: c.OrgID, UserID: c.UserID}
 	switch in.Action {
 	case "typing":
-		if ok, err := s.typingSlot(ctx, connID); err != nil || !ok {
-			return err // a frame within TypingInterval of the last is dropped, silently
-		}
-		var user map[string]any
-		ko := &store.KeyOut{PK: tenant.PK(c.OrgID), SK: tenant.MemberSK(c.UserID), Out: &user}
-		p, err := s.load(ctx, c.OrgID, c.UserID, in.ThreadID, ko)
-		if err != nil {
+		return s.typing(ctx, connID, in.ThreadID)
+	case "read":
+		var c connRow
+		if err := s.DB.Get(ctx, connPK(connID), connSK, &c); errors.Is(err, store.ErrNotFound) || (err == nil && c.ExpiresAt <= s.Now().Unix()) {
+			return errBadTicket
+		} else if err != nil {
 			return err
 		}
-		if !ko.Found || !activeMember(user) {
-			return tenant.ErrRoleChanged
-		}
-		s.fanout(ctx, c.OrgID, p.thread, c.UserID, frame{Type: "typing", ThreadID: in.ThreadID, UserID: c.UserID})
-		return nil
-	case "read":
-		_, err := s.Read(ctx, a, in.ThreadID, ReadInput{MessageID: in.MessageID})
+		_, err := s.Read(ctx, caller.Caller{OrgID: c.OrgID, UserID: c.UserID}, in.ThreadID, ReadInput{MessageID: in.MessageID})
 		return err
 	}
 	return fault.Fields(fault.FieldError{Field: "action", Message: `must be "typing" or "read"`})
 }
 
+// typing fans a typing frame out to the thread's other members'
+// connections. It runs for every frame a typing member sends (one Lambda
+// run each in AWS), so it reads only what it must: the connection's item
+// comes back from the update that takes its typing slot (a dropped frame
+// costs that one call), then one BatchGet reads the thread (its members)
+// and the typist's member item (still an active member who chats), then
+// one BatchGet per 33 members reads their connections and member items.
+// The thread item just read is the membership: a place row would say
+// nothing more (a member's place and the thread's list change in one
+// transaction).
+func (s *Service) typing(ctx context.Context, connID, threadID string) error {
+	if !check.ID(threadID) {
+		return errNoThread
+	}
+	c, ok, err := s.typingSlot(ctx, connID)
+	if err != nil || !ok {
+		return err // a frame within TypingInterval of the last is dropped, silently
+	}
+	if c.ExpiresAt <= s.Now().Unix() {
+		return errBadTicket
+	}
+	var t threadRow
+	var user map[string]any
+	reqs := []*store.KeyOut{{PK: tenant.PK(c.OrgID), SK: threadSK(threadID), Out: &t},
+		{PK: tenant.PK(c.OrgID), SK: tenant.MemberSK(c.UserID), Out: &user}}
+	if err := s.DB.BatchGet(ctx, reqs...); err != nil {
+		return err
+	}
+	if !reqs[0].Found || !t.has(c.UserID) {
+		return errNoThread
+	}
+	if !reqs[1].Found || !activeMember(user) {
+		return tenant.ErrRoleChanged
+	}
+	s.fanoutTo(ctx, c.OrgID, t, c.UserID, frame{Type: "typing", ThreadID: threadID, UserID: c.UserID}, false)
+	return nil
+}
+
 // typingSlot takes the connection's typing slot: one conditional update
 // of its item that holds only when its last accepted typing frame is
-// TypingInterval old. A client that types on every keystroke (or a
-// hostile one) then costs its partners one frame per interval and the
-// stage's shared throttle one fan-out, not one per frame.
-func (s *Service) typingSlot(ctx context.Context, connID string) (bool, error) {
+// TypingInterval old, and returns the item. A client that types on every
+// keystroke (or a hostile one) then costs its partners one frame per
+// interval and the stage's shared throttle one fan-out, not one per frame.
+// A refused condition is a dropped frame: a frame too soon, or a
+// connection whose item is gone (disconnected or swept after its
+// expiry), which no frame reaches anyway.
+func (s *Service) typingSlot(ctx context.Context, connID string) (connRow, bool, error) {
 	now := s.Now().UnixMilli()
+	var c connRow
 	err := s.DB.UpdateItem(ctx, s.DB.Update(connPK(connID), connSK, "SET #lt = :now",
 		&store.Cond{Expr: "attribute_exists(PK) AND (attribute_not_exists(#lt) OR #lt <= :cutoff)"},
 		map[string]string{"#lt": "lastTypingAt"},
-		map[string]types.AttributeValue{":now": store.N(now), ":cutoff": store.N(now - TypingInterval.Milliseconds())}), nil)
+		map[string]types.AttributeValue{":now": store.N(now), ":cutoff": store.N(now - TypingInterval.Milliseconds())}), &c)
 	if errors.Is(err, store.ErrConditionFailed) {
-		return false, nil
+		return connRow{}, false, nil
 	}
-	return err == nil, err
+	return c, err == nil, err
 }
 
 // WSHandler serves the WebSocket API's routes ($connect, $disconnect,

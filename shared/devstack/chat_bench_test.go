@@ -1,11 +1,15 @@
 package devstack
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/matterly/matterly/shared/chat"
 )
 
 // chatGroup is a group of n members (the owner included), each connected
@@ -184,5 +188,101 @@ func TestChatConcurrentSends(t *testing.T) {
 	msgs := g.owner.must(200, "GET", "/v1/chat/threads/"+g.thread+"/messages?limit=1", nil)
 	if n := num(msgs.Body["items"].([]any)[0].(map[string]any)["reactions"].([]any)[0].(map[string]any), "count"); n != 6 {
 		t.Errorf("reactions = %v, want 6", n)
+	}
+}
+
+// TestChatCallsPerTypingFrame: a typing frame is one Lambda run in AWS,
+// sent every few seconds by every member typing, so its DynamoDB calls
+// are counted like a request's (the typist's socket is traced, frames
+// included). An accepted frame is one conditional update of the
+// connection's item that also returns it, then one BatchGet of the thread
+// and the typist's member item, then one BatchGet of the other members'
+// connections and member items; a dropped frame (within TypingInterval)
+// is the update alone. Neither grows with the thread's members.
+func TestChatCallsPerTypingFrame(t *testing.T) {
+	a := signup(t)
+	others := []*account{a.member("staff"), a.member("staff"), a.member("staff"), a.member("staff")}
+	dm := direct(a, others[0])
+	grp := group(a, "Typing", others...)
+	trace := fmt.Sprintf("typing-%d", time.Now().UnixNano())
+	wa := connectWith(t, a, "typist", http.Header{TraceHeader: {trace}})
+	var ws []*wsClient
+	for i, o := range others {
+		ws = append(ws, connect(t, o, fmt.Sprintf("member %d", i+1)))
+	}
+	stop := keepWire()
+	defer stop()
+	keysRead := 0 // items the last cost's BatchGets asked for
+	// cost is the calls of what send makes the typist's socket do, once
+	// done has seen its effect (frames are handled in order).
+	cost := func(send, done func()) map[string]int {
+		before, sent := calls.Of(result{trace: trace}), len(calls.wireOf(result{trace: trace}))
+		send()
+		done()
+		after := calls.Of(result{trace: trace})
+		keysRead = 0
+		for _, c := range calls.wireOf(result{trace: trace})[sent:] {
+			var in struct {
+				RequestItems map[string]struct{ Keys []any }
+			}
+			if c.op == "BatchGetItem" && json.Unmarshal(c.req, &in) == nil {
+				for _, tb := range in.RequestItems {
+					keysRead += len(tb.Keys)
+				}
+			}
+		}
+		for op, n := range before {
+			if after[op] -= n; after[op] == 0 {
+				delete(after, op)
+			}
+		}
+		return after
+	}
+	typing := func(th string) func() {
+		return func() { wa.send(map[string]any{"action": "typing", "threadId": th}) }
+	}
+	shout := func() { wa.send(map[string]any{"action": "shout"}) }
+	refused := func() {
+		if f := wa.next(); str(f, "type") != "error" {
+			t.Fatalf("typist got %v, want the answer to its bad frame", f)
+		}
+	}
+	badFrame := cost(shout, refused)
+
+	want := map[string]int{"UpdateItem": 1, "BatchGetItem": 2}
+	inDirect := cost(typing(dm), func() { ws[0].expect("typing", dm) })
+	t.Logf("calls of a typing frame (direct thread): %v, %d items read", inDirect, keysRead)
+	if fmt.Sprint(inDirect) != fmt.Sprint(want) {
+		t.Errorf("calls of a typing frame = %v, want %v", inDirect, want)
+	}
+	// The thread and the typist's member item; the partner's connections
+	// and member item.
+	if keysRead != 4 {
+		t.Errorf("a typing frame read %d items, want 4", keysRead)
+	}
+
+	dropped := cost(func() { typing(dm)(); shout() }, refused)
+	for op, n := range badFrame {
+		if dropped[op] -= n; dropped[op] == 0 {
+			delete(dropped, op)
+		}
+	}
+	t.Logf("calls of a dropped typing frame: %v", dropped)
+	if want := map[string]int{"UpdateItem": 1}; fmt.Sprint(dropped) != fmt.Sprint(want) {
+		t.Errorf("calls of a dropped typing frame = %v, want %v", dropped, want)
+	}
+
+	clock.Advance(chat.TypingInterval + time.Second)
+	inGroup := cost(typing(grp), func() {
+		for _, w := range ws {
+			w.expect("typing", grp) // and not the dropped frame first
+		}
+	})
+	t.Logf("calls of a typing frame (5 members): %v, %d items read", inGroup, keysRead)
+	if fmt.Sprint(inGroup) != fmt.Sprint(want) {
+		t.Errorf("calls of a typing frame to 5 members = %v, want %v", inGroup, want)
+	}
+	if keysRead != 2+2*4 {
+		t.Errorf("a typing frame to 5 members read %d items, want 10", keysRead)
 	}
 }

@@ -50,7 +50,15 @@ func ticket(a *account) string {
 // channel until the test ends.
 func connect(t testing.TB, a *account, name string) *wsClient {
 	t.Helper()
-	c, resp, err := websocket.Dial(context.Background(), wsURL(ticket(a)), nil)
+	return connectWith(t, a, name, nil)
+}
+
+// connectWith opens a's WebSocket with the handshake's extra headers
+// (TraceHeader: calls.Of counts the DynamoDB calls of every event of the
+// socket, frames included).
+func connectWith(t testing.TB, a *account, name string, header http.Header) *wsClient {
+	t.Helper()
+	c, resp, err := websocket.Dial(context.Background(), wsURL(ticket(a)), &websocket.DialOptions{HTTPHeader: header})
 	if err != nil {
 		status := 0
 		if resp != nil {

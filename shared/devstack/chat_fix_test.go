@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,64 @@ func TestChatTypingRateLimited(t *testing.T) {
 	}
 	if typing != 1 {
 		t.Errorf("partner got %d typing frames for 20 sent in a burst, want 1", typing)
+	}
+}
+
+// TestChatGIFLookup: a GIF message's id goes to Giphy as exactly
+// GET /v1/gifs/{id}?api_key=… and nothing else; "random" (which Giphy
+// answers with some GIF) and other non-ids are 422 before anything reaches
+// Giphy; a GIF Giphy rates above pg-13 is a 422 naming its rating, and no
+// message. Sequential: it reads the Giphy fake's log.
+func TestChatGIFLookup(t *testing.T) {
+	a := signup(t)
+	b := a.member("staff")
+	th := direct(a, b)
+	path := "/v1/chat/threads/" + th + "/messages"
+	send := func(id string) result {
+		return a.do("POST", path, map[string]any{"gif": map[string]any{"id": id}})
+	}
+	lookup := func(id string) {
+		t.Helper()
+		want := url.URL{Path: "/v1/gifs/" + id, RawQuery: "api_key=" + giphyKey}
+		if got := giphyFake.Requests(); len(got) == 0 || got[len(got)-1] != want {
+			t.Errorf("Giphy's last request = %v, want exactly %s", got[max(len(got)-1, 0):], want.String())
+		}
+	}
+
+	before := len(giphyFake.Requests())
+	m := a.must(201, "POST", path, map[string]any{"gif": map[string]any{"id": "gifwire01"}})
+	if str(m.Body, "gif", "id") != "gifwire01" || strings.Contains(m.Raw, "rating") {
+		t.Errorf("gif message = %s", m.Raw)
+	}
+	if n := len(giphyFake.Requests()) - before; n != 1 {
+		t.Errorf("one GIF message made %d Giphy requests, want 1", n)
+	}
+	lookup("gifwire01")
+
+	before = len(giphyFake.Requests())
+	for _, id := range []string{"random", "Random", "trending", "translate", "categories", "search", "gif01", "gif-wire-01", "gifwire01?rating=r", strings.Repeat("gif", 14)} {
+		r := send(id)
+		if r.Status != 422 || !strings.Contains(r.Raw, `"gif.id"`) {
+			t.Errorf("gif %q = %d %s, want 422 on gif.id", id, r.Status, r.Raw)
+		}
+	}
+	if got := giphyFake.Requests()[before:]; len(got) != 0 {
+		t.Errorf("non-ids reached Giphy: %v", got)
+	}
+
+	giphyFake.SetRating("gifspicy01", "r")
+	r := send("gifspicy01")
+	if r.Status != 422 || !strings.Contains(str(r.Body, "detail"), `rated "r"`) || !strings.Contains(r.Raw, `"gif.id"`) {
+		t.Errorf("gif rated r = %d %s, want 422 saying it is rated r", r.Status, r.Raw)
+	}
+	lookup("gifspicy01")
+	for _, rating := range []string{"g", "pg", "pg-13"} {
+		id := "gifmild" + strings.ReplaceAll(rating, "-", "")
+		giphyFake.SetRating(id, rating)
+		a.must(201, "POST", path, map[string]any{"gif": map[string]any{"id": id}})
+		lookup(id)
+	}
+	if n := len(chatIDs(a.must(200, "GET", path, nil))); n != 4 {
+		t.Errorf("%d messages, want 4 (the r-rated GIF is none)", n)
 	}
 }

@@ -61,6 +61,7 @@ type image struct {
 type gif struct {
 	ID     string `json:"id"`
 	Title  string `json:"title"`
+	Rating string `json:"rating"`
 	Images struct {
 		Original     image `json:"original"`
 		FixedWidth   image `json:"fixed_width"`
@@ -75,7 +76,7 @@ func (g gif) chat() chat.GIF {
 	if preview == "" {
 		preview = g.Images.FixedWidth.URL
 	}
-	return chat.GIF{ID: g.ID, Title: g.Title, URL: g.Images.Original.URL, Width: w, Height: h, PreviewURL: preview}
+	return chat.GIF{ID: g.ID, Title: g.Title, URL: g.Images.Original.URL, Width: w, Height: h, PreviewURL: preview, Rating: g.Rating}
 }
 
 // Search is GET /v1/gifs/search with api_key, q, limit and rating=pg-13.
@@ -96,15 +97,21 @@ func (c *Client) Search(ctx context.Context, q string, limit int) ([]chat.GIF, e
 	return items, nil
 }
 
-// GIF is GET /v1/gifs/{id}; an id Giphy does not know is chat.ErrNoGIF.
+// GIF is GET /v1/gifs/{id} with only api_key; an id Giphy does not know
+// is chat.ErrNoGIF, and so is anything not shaped like a Giphy id (never
+// sent: "random" is another route of Giphy's) and an answer that is
+// another GIF than the one asked for. The rating is the caller's to check.
 func (c *Client) GIF(ctx context.Context, id string) (chat.GIF, error) {
+	if !chat.ValidGIFID(id) {
+		return chat.GIF{}, chat.ErrNoGIF
+	}
 	var out struct {
 		Data gif `json:"data"`
 	}
 	if err := c.get(ctx, "/v1/gifs/"+url.PathEscape(id), url.Values{"api_key": {c.key}}, &out); err != nil {
 		return chat.GIF{}, err
 	}
-	if out.Data.ID == "" || !strings.HasPrefix(out.Data.Images.Original.URL, "https://") {
+	if out.Data.ID != id || !strings.HasPrefix(out.Data.Images.Original.URL, "https://") {
 		return chat.GIF{}, chat.ErrNoGIF
 	}
 	return out.Data.chat(), nil

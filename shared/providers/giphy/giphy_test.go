@@ -19,10 +19,12 @@ func TestGiphyWireFormat(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/v1/gifs/search":
-			_, _ = w.Write([]byte(`{"data":[{"type":"gif","id":"abc123","title":"Cat","images":{"original":{"url":"https://media.giphy.com/a.gif","width":"480","height":"270"},"fixed_width_small":{"url":"https://media.giphy.com/s.gif","width":"100","height":"56"}}},
+			_, _ = w.Write([]byte(`{"data":[{"type":"gif","id":"abc123xyz","title":"Cat","rating":"pg","images":{"original":{"url":"https://media.giphy.com/a.gif","width":"480","height":"270"},"fixed_width_small":{"url":"https://media.giphy.com/s.gif","width":"100","height":"56"}}},
 				{"id":"bad","images":{"original":{"url":"javascript:alert(1)"}}}],"meta":{"status":200}}`))
-		case "/v1/gifs/abc123":
-			_, _ = w.Write([]byte(`{"data":{"id":"abc123","title":"Cat","images":{"original":{"url":"https://media.giphy.com/a.gif","width":"480","height":"270"},"fixed_width":{"url":"https://media.giphy.com/f.gif"}}},"meta":{"status":200}}`))
+		case "/v1/gifs/random", "/v1/gifs/other1234":
+			_, _ = w.Write([]byte(`{"data":{"id":"randomPick1","title":"Any","rating":"r","images":{"original":{"url":"https://media.giphy.com/r.gif"}}},"meta":{"status":200}}`))
+		case "/v1/gifs/abc123xyz":
+			_, _ = w.Write([]byte(`{"data":{"id":"abc123xyz","title":"Cat","rating":"pg-13","images":{"original":{"url":"https://media.giphy.com/a.gif","width":"480","height":"270"},"fixed_width":{"url":"https://media.giphy.com/f.gif"}}},"meta":{"status":200}}`))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
@@ -33,7 +35,7 @@ func TestGiphyWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := chat.GIF{ID: "abc123", Title: "Cat", URL: "https://media.giphy.com/a.gif", Width: 480, Height: 270, PreviewURL: "https://media.giphy.com/s.gif"}
+	want := chat.GIF{ID: "abc123xyz", Title: "Cat", URL: "https://media.giphy.com/a.gif", Width: 480, Height: 270, PreviewURL: "https://media.giphy.com/s.gif", Rating: "pg"}
 	if len(items) != 1 || items[0] != want {
 		t.Errorf("search = %+v, want only %+v (a non-https GIF is dropped)", items, want)
 	}
@@ -42,15 +44,30 @@ func TestGiphyWireFormat(t *testing.T) {
 		q.Get("limit") != "7" || q.Get("rating") != "pg-13" || len(q) != 4 {
 		t.Errorf("search request = %s %s", got[0].Method, got[0].URL)
 	}
-	g, err := c.GIF(context.Background(), "abc123")
-	if err != nil || g.ID != "abc123" || g.PreviewURL != "https://media.giphy.com/f.gif" {
+	g, err := c.GIF(context.Background(), "abc123xyz")
+	if err != nil || g.ID != "abc123xyz" || g.PreviewURL != "https://media.giphy.com/f.gif" || g.Rating != "pg-13" {
 		t.Errorf("gif = %+v, %v", g, err)
 	}
-	if got[1].URL.Path != "/v1/gifs/abc123" || got[1].URL.Query().Get("api_key") != "key-1" {
-		t.Errorf("gif request = %s", got[1].URL)
+	// Exactly GET /v1/gifs/{id}?api_key=…: no other parameter, no body.
+	if r := got[1]; r.Method != "GET" || r.URL.Path != "/v1/gifs/abc123xyz" || r.URL.RawQuery != "api_key=key-1" || r.ContentLength > 0 {
+		t.Errorf("gif request = %s %s", r.Method, r.URL)
 	}
-	if _, err := c.GIF(context.Background(), "nope"); !errors.Is(err, chat.ErrNoGIF) {
+	if _, err := c.GIF(context.Background(), "nopenope1"); !errors.Is(err, chat.ErrNoGIF) {
 		t.Errorf("unknown gif: %v, want ErrNoGIF", err)
+	}
+	// An answer for another GIF than the id asked for is no GIF.
+	if g, err := c.GIF(context.Background(), "other1234"); !errors.Is(err, chat.ErrNoGIF) {
+		t.Errorf("answer for another id: %+v, %v, want ErrNoGIF", g, err)
+	}
+	// Not ids: never sent (Giphy's /v1/gifs/random answers some GIF).
+	n := len(got)
+	for _, id := range []string{"random", "trending", "search", "abc", "a/b/../c1234", "abc123xyz?rating=r"} {
+		if g, err := c.GIF(context.Background(), id); !errors.Is(err, chat.ErrNoGIF) {
+			t.Errorf("%q: %+v, %v, want ErrNoGIF", id, g, err)
+		}
+	}
+	if len(got) != n {
+		t.Errorf("non-ids reached Giphy: %s", got[n].URL)
 	}
 }
 
