@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -420,10 +421,21 @@ func TestMFAConcurrentWrongCodes(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
+	// 429 is right too: when all ten pass the token's check before any
+	// counts (a loaded machine), they also spend the account's budget,
+	// which enrolment's code already drew on. None may sign in.
+	wrong := 0
 	for i, st := range statuses {
-		if st != 422 && st != 401 {
-			t.Errorf("wrong code %d = %d, want 422 or 401 (%v)", i+1, st, statuses)
+		switch st {
+		case 422:
+			wrong++
+		case 401, 429:
+		default:
+			t.Errorf("wrong code %d = %d, want 422, 401 or 429 (%v)", i+1, st, statuses)
 		}
+	}
+	if wrong > identity.MFAMaxAttempts {
+		t.Errorf("%d wrong codes were judged, more than the token's %d (%v)", wrong, identity.MFAMaxAttempts, statuses)
 	}
 	// One login attempt's worth of the budget (and a new TOTP step) later:
 	// the right code finds the token ended.
