@@ -685,3 +685,48 @@ func TestDeleteOrgLocksAndResumes(t *testing.T) {
 		t.Errorf("%d clients, matters or members left after the retention run", n)
 	}
 }
+
+// TestPrivacyExportClientHoldsNoStaffData: a client's export names the
+// staff who acted on the client's records (actorId) but carries none of
+// their personal data: not the addresses nor the browsers their requests
+// came from, in any file. The workspace export, for the owner, keeps them.
+func TestPrivacyExportClientHoldsNoStaffData(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	staff := a.member("staff")
+	staff.ip = nextIP()
+	const ownerUA, staffUA = "OwnerBrowser/7.1 (Macintosh; owner-laptop)", "StaffBrowser/3.2 (Windows NT 10.0; staff-desktop)"
+	client := a.newClient("Clara Client")
+	if r := a.do("PATCH", "/v1/clients/"+client, map[string]any{"phone": "+15555550142"}, "User-Agent", ownerUA); r.Status != 200 {
+		t.Fatalf("owner's edit = %d %s", r.Status, r.Raw)
+	}
+	if r := staff.do("POST", "/v1/clients/"+client+"/notes", map[string]any{"body": "Called back"}, "User-Agent", staffUA); r.Status != 201 {
+		t.Fatalf("staff's note = %d %s", r.Status, r.Raw)
+	}
+	drain(t)
+
+	_, zr := exportZip(t, a, map[string]any{"scope": "client", "clientId": client})
+	files := zipFiles(t, zr)
+	counts := checkManifest(t, files)
+	if counts["activity"] < 3 {
+		t.Fatalf("client export activity = %d entries, want the client's (%v)", counts["activity"], counts)
+	}
+	for name, b := range files {
+		for _, staffData := range []string{a.ip, staff.ip, ownerUA, staffUA, "Go-http-client", `"ip"`, `"userAgent"`} {
+			if bytes.Contains(b, []byte(staffData)) {
+				t.Errorf("client export %s holds staff data %q", name, staffData)
+			}
+		}
+	}
+	if !bytes.Contains(files["activity.json"], []byte(staff.userID)) {
+		t.Error("the client export does not name the staff member who acted")
+	}
+
+	_, zr = exportZip(t, a, map[string]any{"scope": "workspace"})
+	all := zipFiles(t, zr)
+	for _, want := range []string{staff.ip, staffUA, ownerUA} {
+		if !bytes.Contains(all["activity.json"], []byte(want)) {
+			t.Errorf("the workspace export lacks %q", want)
+		}
+	}
+}
