@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -508,6 +509,8 @@ func TestDeleteOrg(t *testing.T) {
 	a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"})
 	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
+	booking := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": clientID, "matterId": matter, "title": "Intake",
+		"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}).Body, "id")
 	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
 	// The owner's two-factor items (enrolled and a pending sign-in step).
 	for _, sk := range []string{"MFA#" + a.userID, "MFATOKEN#01M97NKAMMSX7A7H1PBQ44S5TF"} {
@@ -541,6 +544,10 @@ func TestDeleteOrg(t *testing.T) {
 	}
 	if countItems(t, a.orgID, "INV#") != 1 {
 		t.Error("the held invoice was deleted")
+	}
+	// The booking's deletion is announced as an ordinary delete's is.
+	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 || !slices.Contains(actionsOf(t, a), "booking.deleted") {
+		t.Errorf("booking %s: %d left, activity %v", booking, n, actionsOf(t, a))
 	}
 	if n := countItems(t, a.orgID, "MFA#") + countItems(t, a.orgID, "MFATOKEN#"); n != 0 {
 		t.Errorf("%d two-factor items left", n)
@@ -728,5 +735,82 @@ func TestPrivacyExportClientHoldsNoStaffData(t *testing.T) {
 		if !bytes.Contains(all["activity.json"], []byte(want)) {
 			t.Errorf("the workspace export lacks %q", want)
 		}
+	}
+}
+
+// outlookCopies counts the events written to cal of the Microsoft user
+// for bookingID.
+func outlookCopies(user, cal, bookingID string) int {
+	n := 0
+	for _, e := range msgraphFake.Events(user, cal) {
+		if e.TransactionID == bookingID {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEraseRemovesOutlookCopies: bookings an erasure deletes, and those
+// the retention run deletes with a closed matter, announce booking.deleted
+// as an ordinary delete does, so the calendar worker removes the copies it
+// wrote to members' Outlook calendars (organizer's and attendee's alike).
+func TestEraseRemovesOutlookCopies(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	m := a.member("attorney")
+	user, cal := connectCalendar(t, a)
+	mUser, mCal := connectCalendar(t, m)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	book := func(client, matter, title string) string {
+		t.Helper()
+		body := map[string]any{"clientId": client, "title": title, "startsAt": start.Format(time.RFC3339),
+			"endsAt": start.Add(time.Hour).Format(time.RFC3339), "attendees": []string{m.userID}}
+		if matter != "" {
+			body["matterId"] = matter
+		}
+		return str(a.must(201, "POST", "/v1/bookings", body).Body, "id")
+	}
+	erased, erasedMatter := clientAndMatter(a)
+	b1 := book(erased, erasedMatter, "Erased client's call")
+	kept := a.newClient("Kim Kept")
+	oldMatter := a.newMatter(kept)
+	b2 := book(kept, oldMatter, "Old matter's call")
+	b3 := book(kept, "", "Kept client's call")
+	drain(t)
+	for _, b := range []string{b1, b2, b3} {
+		if outlookCopies(user, cal, b) != 1 || outlookCopies(mUser, mCal, b) != 1 {
+			t.Fatalf("booking %s was not written to both calendars", b)
+		}
+	}
+
+	r := a.must(200, "DELETE", "/v1/clients/"+erased+"?erase=true", nil)
+	if num(r.Body, "erased", "bookings") != 1 {
+		t.Fatalf("erasure = %s", r.Raw)
+	}
+	drain(t)
+	if n, mn := outlookCopies(user, cal, b1), outlookCopies(mUser, mCal, b1); n != 0 || mn != 0 {
+		t.Errorf("Outlook copies of the erased client's booking left: organizer %d, attendee %d", n, mn)
+	}
+	if outlookCopies(user, cal, b2) != 1 || outlookCopies(user, cal, b3) != 1 {
+		t.Error("an erasure removed another client's bookings from Outlook")
+	}
+
+	// Retention: the closed matter's booking goes once the policy allows.
+	a.must(200, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 1})
+	a.must(200, "PATCH", "/v1/matters/"+oldMatter, map[string]any{"status": "closed"})
+	clock.Advance(366*24*time.Hour + 24*time.Hour)
+	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
+		t.Fatal(err)
+	}
+	drain(t)
+	if n, mn := outlookCopies(user, cal, b2), outlookCopies(mUser, mCal, b2); n != 0 || mn != 0 {
+		t.Errorf("Outlook copies of the expired matter's booking left: organizer %d, attendee %d", n, mn)
+	}
+	if outlookCopies(user, cal, b3) != 1 {
+		t.Error("retention removed a booking of no expired matter from Outlook")
+	}
+	acts := strings.Join(actionsOf(t, a), ",")
+	if strings.Count(acts, "booking.deleted") != 2 {
+		t.Errorf("activity = %s", acts)
 	}
 }

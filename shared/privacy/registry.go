@@ -124,6 +124,14 @@ type Type struct {
 	// Purge, when set, removes what goes with a deleted row beyond its
 	// item: a document's versions and every S3 object version of its bytes.
 	Purge func(ctx context.Context, p Purger, orgID string, r Row) error
+	// Deleted, when set, is the domain event (its activity action too) a
+	// row's deletion by an erasure, the retention run or a workspace
+	// deletion announces, as the capability's own delete does
+	// ("booking.deleted": the calendar removes the booking's copies from
+	// members' Outlook calendars). Its entry is written in the delete's
+	// transaction, so the event goes out if and only if the row went.
+	// EntityType names the row's kind in the entry.
+	Deleted, EntityType string
 	// Hold, when set, keeps the type's rows through an erasure until the
 	// law lets them go; the retention run then deletes them.
 	Hold *Hold
