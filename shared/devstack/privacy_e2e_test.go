@@ -814,3 +814,29 @@ func TestEraseRemovesOutlookCopies(t *testing.T) {
 		t.Errorf("activity = %s", acts)
 	}
 }
+
+// TestDeleteOrgRemovesOutlookCopies: deleting the workspace removes the
+// bookings written to its members' Outlook calendars (before their
+// calendar connections go), as deleting each booking would.
+func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	user, cal := connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	if outlookCopies(user, cal, b) != 1 {
+		t.Fatal("the booking was not written to Outlook")
+	}
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	drain(t)
+	if n := outlookCopies(user, cal, b); n != 0 {
+		t.Errorf("%d Outlook copies left after the workspace's deletion", n)
+	}
+	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 {
+		t.Errorf("%d bookings left", n)
+	}
+}
