@@ -23,6 +23,7 @@ import (
 // dataPlane holds the stateful resources every function may be granted.
 type dataPlane struct {
 	key         awskms.Key
+	auditKey    awskms.Key // seals the audit chains' keys (audit.go)
 	table       awsdynamodb.Table
 	bucket      awss3.Bucket
 	signing     awssecretsmanager.Secret
@@ -182,7 +183,7 @@ func newDataPlane(stack awscdk.Stack, corsOrigins []string) *dataPlane {
 	// times moves to the DLQ, which alarms: an event is never dropped.
 	stripeEvents, stripeDLQ := newWorkQueue(stack, key, "StripeEvents", 4, 5, workerTimeoutSeconds,
 		"Stripe events the worker could not apply: payments or invoice states need a person")
-	return &dataPlane{key: key, table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
+	return &dataPlane{key: key, auditKey: newAuditKey(stack), table: table, bucket: bucket, signing: signing, tokenSecret: tokenSecret, stripe: stripe, webhook: webhook,
 		events: events, stripeEvents: stripeEvents, stripeDLQ: stripeDLQ, messaging: newMessagingPlane(stack, key), ai: newAIPlane(stack, key),
 		esign: newESignPlane(stack, key), chat: newChatPlane(stack, key), calendar: newCalendarPlane(stack, key),
 		privacy: newPrivacyPlane(stack, key)}

@@ -100,6 +100,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				case k == config.EnvBucketName:
 					exports := obj{"Fn::Join": []any{"", []any{getAtt(bucketID(t)), "/exports/*"}}}
 					if !grants(sts, "s3:GetObject", objectsArn(bucketID(t))) && !grants(sts, "s3:GetObject", exports) &&
+						!grants(sts, "s3:GetObject", anchorsArn(bucketID(t))) &&
 						!grants(sts, "s3:DeleteObjectVersion", objectsArn(bucketID(t))) {
 						t.Errorf("%s set, but the role may not use the bucket", k)
 					}
@@ -121,7 +122,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				set  bool
 				want bool
 			}{
-				{config.EnvBucketName, cfg.BucketName != "", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure},
+				{config.EnvBucketName, cfg.BucketName != "", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure || p.AuditVerify},
 				{"queue " + privacy.Queue, cfg.QueueURLs[privacy.Queue] != "", p.PrivacyExports},
 				{config.EnvDropboxSignSecretARN, cfg.DropboxSignSecretARN != "", p.ESign},
 				{"queue " + esign.FilesQueue, cfg.QueueURLs[esign.FilesQueue] != "", p.ESignFiles},
@@ -137,6 +138,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				{"queue " + summaries.Queue, cfg.QueueURLs[summaries.Queue] != "", p.Summaries},
 				{config.EnvMSClientSecretARN, cfg.MSClientSecretARN != "", p.Calendar},
 				{"queue " + calendar.Queue, cfg.QueueURLs[calendar.Queue] != "", p.CalendarQueue},
+				{config.EnvAuditKeyID, cfg.AuditKeyID != "", p.AuditVerify},
 			} {
 				if c.set != c.want {
 					t.Errorf("%s set %v, permsFor grants %v", c.what, c.set, c.want)

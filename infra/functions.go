@@ -144,6 +144,10 @@ func newFunctions(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) [
 		if p.Events {
 			d.events.GrantPutEventsTo(fn, nil)
 		}
+		if p.AuditVerify {
+			d.grantAuditKey(fn, false)
+			d.grantAnchorReads(fn)
+		}
 		if p.Seal {
 			// Stated on its own, not left to the table's key grant: the
 			// secrets' envelope keys are this function's to ask for.

@@ -52,6 +52,11 @@ func suppressNag(stack awscdk.Stack, d *dataPlane, api awsapigatewayv2.HttpApi, 
 				"time: the grant covers that prefix only (the privacy function reads them for presigned links; the "+
 				"worker writes them).", &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Bucket[0-9A-F]{8}\.Arn>\/exports\/\*$/`)})
 		}
+		if f.name == routes.FnOrg || f.name == fnPrivacyWorker {
+			suppress(role, "IAM5", "Audit anchors are objects named by org and day under audit-anchors/, created at run "+
+				"time: the grant covers that prefix only (the org function's verify reads them; the worker's daily run "+
+				"writes them).", &cdknag.RegexAppliesTo{Regex: jsii.String(`/^Resource::<Bucket[0-9A-F]{8}\.Arn>\/audit-anchors\/\*$/`)})
+		}
 		if f.name == fnMessageWorker {
 			suppress(role, "IAM5", "SES authorizes a send against the sending identity, which each org "+
 				"chooses (its verified address or domain) at run time, and the configuration set; both "+

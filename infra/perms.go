@@ -57,6 +57,9 @@ type perms struct {
 	// ReadDocuments reads the documents bucket's objects (no writes, no
 	// presigned URLs): a capability that sends a document elsewhere.
 	ReadDocuments bool
+	// AuditVerify opens the audit chains' keys (kms:Decrypt on the audit
+	// key) and reads the chains' anchors: the audit log's verify route.
+	AuditVerify bool
 	// MemoryMB overrides the 256 MB default (PDFium in WebAssembly wants
 	// room, and Lambda's CPU grows with memory).
 	MemoryMB float64
@@ -76,7 +79,9 @@ var functionPerms = map[string]perms{
 	routes.FnAccounts: {Table: true, Secret: true, TokenSigner: true, AccountEmail: true},
 	// Auth also seals and opens the members' TOTP secrets (two-factor).
 	routes.FnAuth: {Table: true, Secret: true, TokenSigner: true, Seal: true},
-	routes.FnOrg:  {Table: true, Secret: true},
+	// Org serves the audit log, whose verify opens the chain keys and
+	// reads the anchors (never writes either).
+	routes.FnOrg: {Table: true, Secret: true, AuditVerify: true},
 	// The crm function erases clients (?erase=true): their documents'
 	// every S3 object version goes, so it lists and deletes versions.
 	routes.FnCRM: {Table: true, Secret: true, Erasure: true, TimeoutSeconds: 30},

@@ -94,6 +94,7 @@ func newPrivacyWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 	d.grantDocuments(fn, false)
 	d.grantExports(fn, true)
 	d.grantErasure(fn)
+	d.grantAnchorWrites(fn) // the daily run anchors the audit chains' heads
 	fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(d.privacy.exports, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(1), // one export per invocation: its time is the function's
 		ReportBatchItemFailures: jsii.Bool(true),

@@ -34,7 +34,8 @@ type relay struct {
 // entries and redelivery markers: BatchGetItem and the PutItem a
 // transaction's puts are authorized as). IAM cannot narrow item access by
 // sort key, so it is narrowed by action: no query, update, delete or scan,
-// no index, no secrets.
+// no index, no secrets. It alone may make audit chain keys (GenerateDataKey
+// on the audit key, infra/audit.go), which the chain is keyed with.
 func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *relay {
 	fn := newGoFunction(stack, pascal(fnRelay), &awslambda.FunctionProps{
 		Description: jsii.String("Matterly relay: audit log and domain events from the table stream"),
@@ -94,6 +95,8 @@ func newRelay(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProps) *rela
 	// Writing the encrypted table needs the data key; reading the stream
 	// already decrypts with it.
 	d.key.GrantEncryptDecrypt(fn)
+	// The chains are keyed: the relay makes and opens the orgs' chain keys.
+	d.grantAuditKey(fn, true)
 	return &relay{fn: fn, dlq: dlq}
 }
 

@@ -217,8 +217,9 @@ func statements(doc any) []obj {
 }
 
 func TestKMSKey(t *testing.T) {
-	// The data key, and the calendar's token key (infra/calendar.go).
-	check(t, func() { template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(2)) })
+	// The data key, the calendar's token key (infra/calendar.go) and the
+	// audit chain key (infra/audit.go).
+	check(t, func() { template.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(3)) })
 	check(t, func() {
 		template.HasResource(jsii.String("AWS::KMS::Key"), obj{
 			"Properties":     obj{"EnableKeyRotation": true},
@@ -477,8 +478,8 @@ func TestFunctions(t *testing.T) {
 				}
 			}
 			// Only functions that may use the bucket are told its name.
-			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure) {
-				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure)
+			if p := permsFor(name); (env["BUCKET_NAME"] != nil) != (p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure || p.AuditVerify) {
+				t.Errorf("BUCKET_NAME set = %v, bucket permission = %v", env["BUCKET_NAME"] != nil, p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure || p.AuditVerify)
 			}
 			// The calendar function seals tokens under its own key (TestCalendarPipeline).
 			if fmt.Sprint(env["KMS_KEY_ID"]) != fmt.Sprint(getAtt(keyID(t))) && !permsFor(name).Calendar {
@@ -772,7 +773,7 @@ func TestFunctionPermissions(t *testing.T) {
 			}{
 				{"table", p.Table, "dynamodb:PutItem"},
 				{"secret", p.Secret, "secretsmanager:GetSecretValue"},
-				{"bucket", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure, "s3:"},
+				{"bucket", p.Bucket || p.ReadDocuments || p.PrivacyExports || p.Erasure || p.AuditVerify, "s3:"},
 				{"object versions listed", p.Bucket || p.Erasure, "s3:ListBucketVersions"},
 				{"bucket writes", p.Bucket, "s3:PutObject"},
 				{"events", p.Events, "events:PutEvents"},
@@ -854,7 +855,7 @@ func TestPermsFor(t *testing.T) {
 	}{
 		{routes.FnAccounts, perms{Table: true, Secret: true, TokenSigner: true, AccountEmail: true}},
 		{routes.FnAuth, perms{Table: true, Secret: true, TokenSigner: true, Seal: true}},
-		{routes.FnOrg, perms{Table: true, Secret: true}},
+		{routes.FnOrg, perms{Table: true, Secret: true, AuditVerify: true}},
 		// They write activity entries; the relay publishes the events.
 		// It erases clients: their documents' object versions go.
 		{routes.FnCRM, perms{Table: true, Secret: true, Erasure: true, TimeoutSeconds: 30}},
@@ -1075,6 +1076,7 @@ func TestRelayFunction(t *testing.T) {
 			"EVENT_BUS_NAME": ref(busID(t)),
 			"TABLE_NAME":     ref(tableID(t)),
 			"LOG_LEVEL":      "info",
+			"AUDIT_KEY_ID":   getAtt(onlyIDWith(t, "AWS::KMS::Key", "AuditChainKey")),
 		}}},
 	} {
 		if !reflect.DeepEqual(p[tt.key], tt.want) {

@@ -16,8 +16,10 @@ import (
 
 // Register adds the audit routes (GET /v1/audit, GET /v1/audit/verify) to
 // rt, the router of the function the route table gives them. There is no
-// route that edits or deletes an entry.
-func Register(rt *httpapi.Router, db *store.DB, cursors *cursor.Sealer) {
+// route that edits or deletes an entry. The verify route opens the org's
+// chain key with c.Keys and checks the latest anchor in c.Anchors.
+func Register(rt *httpapi.Router, c Chain, cursors *cursor.Sealer) {
+	db := c.DB
 	rt.Handle("GET /v1/audit", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := r.Require(access.ReadAudit); err != nil {
 			return nil, err
@@ -36,7 +38,7 @@ func Register(rt *httpapi.Router, db *store.DB, cursors *cursor.Sealer) {
 		if err := r.Require(access.ReadAudit); err != nil {
 			return nil, err
 		}
-		v, err := Verify(ctx, db, r.Principal.OrgID)
+		v, err := c.Verify(ctx, r.Principal.OrgID)
 		if err != nil {
 			return nil, err
 		}

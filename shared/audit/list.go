@@ -49,7 +49,9 @@ func List(ctx context.Context, db *store.DB, orgID string, f Filter, limit int32
 		for i, r := range rows {
 			scanned++
 			if f.matches(r.Entry) {
-				out = append(out, r.Entry)
+				e := r.Entry
+				e.Version = max(e.Version, V1) // stored as absent
+				out = append(out, e)
 			}
 			if len(out) == int(limit) || scanned >= scanCap {
 				if i == len(rows)-1 && next == nil {

@@ -117,8 +117,21 @@ func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, 
 	return s.writeBatch(ctx, dels)
 }
 
-// DeleteOrg is DeleteMember for every member of the org with calendar data.
+// DeleteOrg is DeleteMember for every member of the org with calendar data,
+// after removing from their Outlook calendars the bookings written there:
+// the workspace's bookings go with it, and its booking.deleted events reach
+// the worker only after the tokens that could remove the copies are gone.
+// (A member's disconnect, by contrast, leaves the copies in Outlook.)
 func (s *Service) DeleteOrg(ctx context.Context, actor caller.Caller, orgID string) error {
+	links, err := store.QueryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf, Consistent: true})
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if err := s.unwrite(ctx, orgID, l); err != nil {
+			return err
+		}
+	}
 	users, err := s.orgMembersWithData(ctx, orgID)
 	if err != nil {
 		return err

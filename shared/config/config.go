@@ -17,6 +17,7 @@ type Config struct {
 	TableName     string // TABLE_NAME
 	BucketName    string // BUCKET_NAME
 	KMSKeyID      string // KMS_KEY_ID: the key documents are encrypted with
+	AuditKeyID    string // AUDIT_KEY_ID: the KMS key of the audit chains' keys
 	EventBusName  string // EVENT_BUS_NAME: where domain events go
 	SigningSecret string // SIGNING_SECRET_ARN: Secrets Manager id of the root of the HMAC keys (cursors, links)
 	TokenSecret   string // TOKEN_SECRET_ARN: Secrets Manager id of the token signing root; only token issuers get it
@@ -133,6 +134,7 @@ func Load(getenv Getenv) (Config, error) {
 		TableName:      get(EnvTableName, ""),
 		BucketName:     get(EnvBucketName, ""),
 		KMSKeyID:       get(EnvKMSKeyID, ""),
+		AuditKeyID:     get(EnvAuditKeyID, ""),
 		EventBusName:   get(EnvEventBus, ""),
 		SigningSecret:  get(EnvSigningSecretARN, ""),
 		TokenSecret:    get(EnvTokenSecretARN, ""),

@@ -9,6 +9,9 @@ const (
 	EnvTableName  = "TABLE_NAME"
 	EnvBucketName = "BUCKET_NAME"
 	EnvKMSKeyID   = "KMS_KEY_ID"
+	// EnvAuditKeyID names the KMS key the audit chains' keys are sealed
+	// under: only the relay and the org function (verify) get it.
+	EnvAuditKeyID = "AUDIT_KEY_ID"
 	EnvEventBus   = "EVENT_BUS_NAME"
 
 	EnvSigningSecretARN = "SIGNING_SECRET_ARN"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire"
 )
 
 // auditLog reads a's whole audit log (newest first) with query q.
@@ -381,5 +382,109 @@ func TestActivityHidesAccountEvents(t *testing.T) {
 	}
 	if n, work := accountActions(a); n == 0 || work != 1 {
 		t.Errorf("owner's feed: %d account events (want some), client.created %d times (want 1)", n, work)
+	}
+}
+
+// rehash is a forgery by someone who can write the table but holds no
+// key: entry from's IP is changed, it and every later entry rehashed with
+// the published unkeyed hash (with downgrade, marked version 1 too), and
+// the chain head moved to the new last hash, so every link holds.
+func rehash(t *testing.T, orgID string, from, last int64, downgrade bool) {
+	t.Helper()
+	ctx := context.Background()
+	db := stack.Deps.DB
+	prev := ""
+	if from > 1 {
+		var e audit.Entry
+		if err := db.Get(ctx, tenant.PK(orgID), audit.EntrySK(from-1), &e); err != nil {
+			t.Fatal(err)
+		}
+		prev = e.Hash
+	}
+	for seq := from; seq <= last; seq++ {
+		var item map[string]any
+		var e audit.Entry
+		if err := db.Get(ctx, tenant.PK(orgID), audit.EntrySK(seq), &item); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(ctx, tenant.PK(orgID), audit.EntrySK(seq), &e); err != nil {
+			t.Fatal(err)
+		}
+		if seq == from {
+			e.IP = "203.0.113.66"
+			item["ip"] = e.IP
+		}
+		if downgrade {
+			delete(item, "v")
+		}
+		item["prevHash"], item["hash"] = prev, audit.Hash(orgID, e, prev)
+		prev = item["hash"].(string)
+		if err := db.PutItem(ctx, item, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var head map[string]any
+	if err := db.Get(ctx, tenant.PK(orgID), "AUDITHEAD", &head); err != nil {
+		t.Fatal(err)
+	}
+	head["hash"] = prev
+	if err := db.PutItem(ctx, head, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAuditDetectsRehashedChain: one with write access to the table
+// rewrites an entry and recomputes every later hash (and the head) the
+// only way they can, without the chain key: verify names the entry,
+// whether the forged entries keep their version or claim the unkeyed one.
+func TestAuditDetectsRehashedChain(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	client := a.newClient("Rita Rewrite")
+	a.newMatter(client)
+	a.must(200, "PATCH", "/v1/clients/"+client, map[string]any{"phone": "+15555550188"})
+	v := a.must(200, "GET", "/v1/audit/verify", nil).Body
+	n := int64(num(v, "entries"))
+	if v["valid"] != true || n < 3 {
+		t.Fatalf("verify = %v", v)
+	}
+	for _, downgrade := range []bool{false, true} {
+		rehash(t, a.orgID, 2, n, downgrade)
+		v = a.must(200, "GET", "/v1/audit/verify", nil).Body
+		if broken, _ := v["firstBroken"].(map[string]any); v["valid"] != false || broken == nil || num(broken, "seq") != 2 {
+			t.Errorf("verify after a rehash (version 1 claimed: %v) = %v", downgrade, v)
+		}
+	}
+}
+
+// TestAuditAnchors: the daily retention run anchors each chain's head in
+// the bucket (one object per org and day); verify compares the chain with
+// the latest anchor, so a chain rewritten whole, its key item removed and
+// every entry rehashed unkeyed, is found.
+func TestAuditAnchors(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	a.newMatter(a.newClient("Andy Anchor"))
+	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
+		t.Fatal(err)
+	}
+	day := clock.Now().UTC().Format("2006-01-02")
+	if got := objectsUnder(t, "audit-anchors/"+a.orgID+"/"); len(got) != 1 || got[0] != "audit-anchors/"+a.orgID+"/"+day+".json" {
+		t.Fatalf("anchors = %v", got)
+	}
+	v := a.must(200, "GET", "/v1/audit/verify", nil).Body
+	n := int64(num(v, "entries"))
+	if v["valid"] != true || num(v, "keyedFrom") != 1 || str(v, "anchor", "day") != day || int64(num(v, "anchor", "seq")) != n {
+		t.Fatalf("verify = %v", v)
+	}
+	// The whole chain forged unkeyed, as if it had never had a key.
+	if err := stack.Deps.DB.Transact(context.Background(), stack.Deps.DB.Delete(tenant.PK(a.orgID), "AUDITKEY", nil)); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, a.orgID, 1, n, true)
+	v = a.must(200, "GET", "/v1/audit/verify", nil).Body
+	broken, _ := v["firstBroken"].(map[string]any)
+	if v["valid"] != false || broken == nil || !strings.Contains(str(broken, "reason"), "anchor") {
+		t.Errorf("verify of a chain rewritten whole = %v", v)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/config"
@@ -277,7 +278,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	// Domain events and the audit log leave through the table's stream and
 	// the relay, as in AWS.
 	relayLog := logging.New(opts.LogOut, cfg.LogLevel, "relay")
-	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog, DB: s.Deps.DB}.Handle, relayLog)
+	s.Dynamo.SetStream(relay.Handler{Bus: publish, Log: relayLog, DB: s.Deps.DB, Keys: audit.NewKeyring(s.Deps.AuditSealer)}.Handle, relayLog)
 	s.Dynamo.SetStreamFilter(relay.Wanted)
 	s.Outbox = messaging.NewOutbox(opts.LogOut, s.Deps.Now)
 	for _, fn := range routes.Functions() {

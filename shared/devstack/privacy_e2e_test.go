@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -508,6 +509,8 @@ func TestDeleteOrg(t *testing.T) {
 	a.must(201, "POST", "/v1/matters/"+matter+"/notes", map[string]any{"body": "Privileged"})
 	a.must(200, "POST", "/v1/payments/connect", map[string]any{})
 	a.must(201, "POST", "/v1/invoices", invoiceBody(clientID, "matterId", matter))
+	booking := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": clientID, "matterId": matter, "title": "Intake",
+		"startsAt": "2027-01-01T10:00:00Z", "endsAt": "2027-01-01T11:00:00Z"}).Body, "id")
 	exp, _ := exportZip(t, a, map[string]any{"scope": "workspace"})
 	// The owner's two-factor items (enrolled and a pending sign-in step).
 	for _, sk := range []string{"MFA#" + a.userID, "MFATOKEN#01M97NKAMMSX7A7H1PBQ44S5TF"} {
@@ -541,6 +544,10 @@ func TestDeleteOrg(t *testing.T) {
 	}
 	if countItems(t, a.orgID, "INV#") != 1 {
 		t.Error("the held invoice was deleted")
+	}
+	// The booking's deletion is announced as an ordinary delete's is.
+	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 || !slices.Contains(actionsOf(t, a), "booking.deleted") {
+		t.Errorf("booking %s: %d left, activity %v", booking, n, actionsOf(t, a))
 	}
 	if n := countItems(t, a.orgID, "MFA#") + countItems(t, a.orgID, "MFATOKEN#"); n != 0 {
 		t.Errorf("%d two-factor items left", n)
@@ -714,5 +721,153 @@ func TestEraseExpiresExports(t *testing.T) {
 	}
 	if left := objectsUnder(t, "exports/"+a.orgID+"/"); len(left) != 1 {
 		t.Errorf("export zips left: %v (want only the other client's)", left)
+	}
+}
+
+// TestPrivacyExportClientHoldsNoStaffData: a client's export names the
+// staff who acted on the client's records (actorId) but carries none of
+// their personal data: not the addresses nor the browsers their requests
+// came from, in any file. The workspace export, for the owner, keeps them.
+func TestPrivacyExportClientHoldsNoStaffData(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	staff := a.member("staff")
+	staff.ip = nextIP()
+	const ownerUA, staffUA = "OwnerBrowser/7.1 (Macintosh; owner-laptop)", "StaffBrowser/3.2 (Windows NT 10.0; staff-desktop)"
+	client := a.newClient("Clara Client")
+	if r := a.do("PATCH", "/v1/clients/"+client, map[string]any{"phone": "+15555550142"}, "User-Agent", ownerUA); r.Status != 200 {
+		t.Fatalf("owner's edit = %d %s", r.Status, r.Raw)
+	}
+	if r := staff.do("POST", "/v1/clients/"+client+"/notes", map[string]any{"body": "Called back"}, "User-Agent", staffUA); r.Status != 201 {
+		t.Fatalf("staff's note = %d %s", r.Status, r.Raw)
+	}
+	drain(t)
+
+	_, zr := exportZip(t, a, map[string]any{"scope": "client", "clientId": client})
+	files := zipFiles(t, zr)
+	counts := checkManifest(t, files)
+	if counts["activity"] < 3 {
+		t.Fatalf("client export activity = %d entries, want the client's (%v)", counts["activity"], counts)
+	}
+	for name, b := range files {
+		for _, staffData := range []string{a.ip, staff.ip, ownerUA, staffUA, "Go-http-client", `"ip"`, `"userAgent"`} {
+			if bytes.Contains(b, []byte(staffData)) {
+				t.Errorf("client export %s holds staff data %q", name, staffData)
+			}
+		}
+	}
+	if !bytes.Contains(files["activity.json"], []byte(staff.userID)) {
+		t.Error("the client export does not name the staff member who acted")
+	}
+
+	_, zr = exportZip(t, a, map[string]any{"scope": "workspace"})
+	all := zipFiles(t, zr)
+	for _, want := range []string{staff.ip, staffUA, ownerUA} {
+		if !bytes.Contains(all["activity.json"], []byte(want)) {
+			t.Errorf("the workspace export lacks %q", want)
+		}
+	}
+}
+
+// outlookCopies counts the events written to cal of the Microsoft user
+// for bookingID.
+func outlookCopies(user, cal, bookingID string) int {
+	n := 0
+	for _, e := range msgraphFake.Events(user, cal) {
+		if e.TransactionID == bookingID {
+			n++
+		}
+	}
+	return n
+}
+
+// TestEraseRemovesOutlookCopies: bookings an erasure deletes, and those
+// the retention run deletes with a closed matter, announce booking.deleted
+// as an ordinary delete does, so the calendar worker removes the copies it
+// wrote to members' Outlook calendars (organizer's and attendee's alike).
+func TestEraseRemovesOutlookCopies(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	m := a.member("attorney")
+	user, cal := connectCalendar(t, a)
+	mUser, mCal := connectCalendar(t, m)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	book := func(client, matter, title string) string {
+		t.Helper()
+		body := map[string]any{"clientId": client, "title": title, "startsAt": start.Format(time.RFC3339),
+			"endsAt": start.Add(time.Hour).Format(time.RFC3339), "attendees": []string{m.userID}}
+		if matter != "" {
+			body["matterId"] = matter
+		}
+		return str(a.must(201, "POST", "/v1/bookings", body).Body, "id")
+	}
+	erased, erasedMatter := clientAndMatter(a)
+	b1 := book(erased, erasedMatter, "Erased client's call")
+	kept := a.newClient("Kim Kept")
+	oldMatter := a.newMatter(kept)
+	b2 := book(kept, oldMatter, "Old matter's call")
+	b3 := book(kept, "", "Kept client's call")
+	drain(t)
+	for _, b := range []string{b1, b2, b3} {
+		if outlookCopies(user, cal, b) != 1 || outlookCopies(mUser, mCal, b) != 1 {
+			t.Fatalf("booking %s was not written to both calendars", b)
+		}
+	}
+
+	r := a.must(200, "DELETE", "/v1/clients/"+erased+"?erase=true", nil)
+	if num(r.Body, "erased", "bookings") != 1 {
+		t.Fatalf("erasure = %s", r.Raw)
+	}
+	drain(t)
+	if n, mn := outlookCopies(user, cal, b1), outlookCopies(mUser, mCal, b1); n != 0 || mn != 0 {
+		t.Errorf("Outlook copies of the erased client's booking left: organizer %d, attendee %d", n, mn)
+	}
+	if outlookCopies(user, cal, b2) != 1 || outlookCopies(user, cal, b3) != 1 {
+		t.Error("an erasure removed another client's bookings from Outlook")
+	}
+
+	// Retention: the closed matter's booking goes once the policy allows.
+	a.must(200, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 1})
+	a.must(200, "PATCH", "/v1/matters/"+oldMatter, map[string]any{"status": "closed"})
+	clock.Advance(366*24*time.Hour + 24*time.Hour)
+	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
+		t.Fatal(err)
+	}
+	drain(t)
+	if n, mn := outlookCopies(user, cal, b2), outlookCopies(mUser, mCal, b2); n != 0 || mn != 0 {
+		t.Errorf("Outlook copies of the expired matter's booking left: organizer %d, attendee %d", n, mn)
+	}
+	if outlookCopies(user, cal, b3) != 1 {
+		t.Error("retention removed a booking of no expired matter from Outlook")
+	}
+	acts := strings.Join(actionsOf(t, a), ",")
+	if strings.Count(acts, "booking.deleted") != 2 {
+		t.Errorf("activity = %s", acts)
+	}
+}
+
+// TestDeleteOrgRemovesOutlookCopies: deleting the workspace removes the
+// bookings written to its members' Outlook calendars (before their
+// calendar connections go), as deleting each booking would.
+func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	user, cal := connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	if outlookCopies(user, cal, b) != 1 {
+		t.Fatal("the booking was not written to Outlook")
+	}
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	drain(t)
+	if n := outlookCopies(user, cal, b); n != 0 {
+		t.Errorf("%d Outlook copies left after the workspace's deletion", n)
+	}
+	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 {
+		t.Errorf("%d bookings left", n)
 	}
 }

@@ -375,7 +375,7 @@ func NewOrgRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error
 		}
 		return httpapi.NoContent(), nil
 	})
-	audit.Register(rt, svc.DB, rc.Cursors)
+	audit.Register(rt, audit.Chain{DB: svc.DB, Keys: svc.AuditKeys, Anchors: svc.AuditAnchors}, rc.Cursors)
 	return rt, rt.Check()
 }
 

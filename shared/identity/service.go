@@ -17,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/fault"
@@ -58,6 +59,10 @@ type Service struct {
 	// Sealer encrypts TOTP secrets at rest (the auth function only: the
 	// others never see one).
 	Sealer *envelope.Sealer
+	// AuditKeys opens the orgs' audit chain keys and AuditAnchors reads
+	// the chains' anchors, for the audit log's verify route (org function).
+	AuditKeys    *audit.Keyring
+	AuditAnchors *audit.Anchors
 }
 
 // NewService returns a Service with production defaults.

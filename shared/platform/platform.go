@@ -76,6 +76,10 @@ type Deps struct {
 	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
 	// root locally; nil in AWS without KMS_KEY_ID.
 	Sealer *envelope.Sealer
+	// AuditSealer seals and opens the audit chains' keys: data keys of
+	// AUDIT_KEY_ID in AWS (a key the table's writers may not use), the
+	// local Sealer in make dev and tests; nil in AWS without AUDIT_KEY_ID.
+	AuditSealer *envelope.Sealer
 	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
 	GiphyKey string
 	// AWS is the SDK configuration other AWS clients are built from (the
@@ -203,6 +207,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if cfg.KMSKeyID != "" {
 			d.Sealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
 		}
+		if cfg.AuditKeyID != "" {
+			d.AuditSealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.AuditKeyID)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -229,6 +236,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			if d.Sealer, err = envelope.NewLocal(keys.SealKey(signingRoot)); err != nil {
 				return nil, err
 			}
+			d.AuditSealer = d.Sealer
 		}
 	}
 	if err := d.tokenKeys(tokenRoot); err != nil {

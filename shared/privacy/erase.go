@@ -116,7 +116,7 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 			names = t
 			continue
 		}
-		if err := s.eraseType(ctx, a.OrgID, t, sub, today, &res, kept); err != nil {
+		if err := s.eraseType(ctx, a, t, sub, today, &res, kept); err != nil {
 			return Erased{}, err
 		}
 	}
@@ -125,7 +125,7 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 	// require) and marked held until the last hold ends.
 	var items []types.TransactWriteItem
 	if len(kept) == 0 {
-		if err := s.eraseType(ctx, a.OrgID, names, sub, today, &res, kept); err != nil {
+		if err := s.eraseType(ctx, a, names, sub, today, &res, kept); err != nil {
 			return Erased{}, err
 		}
 		items = append(items, s.DB.Delete(pk, "CLIENT#"+clientID, nil))
@@ -188,7 +188,9 @@ type HoldMark struct {
 }
 
 // eraseType applies t's erasure to the rows of t about sub.
-func (s *Service) eraseType(ctx context.Context, orgID string, t Type, sub Subject, today string, res *Erased, kept map[string]*Kept) error {
+// Deletions are done by a, the member who erased the client.
+func (s *Service) eraseType(ctx context.Context, a caller.Caller, t Type, sub Subject, today string, res *Erased, kept map[string]*Kept) error {
+	orgID := a.OrgID
 	return s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
 		if !t.concerns(r, sub) {
 			return nil
@@ -234,13 +236,8 @@ func (s *Service) eraseType(ctx context.Context, orgID string, t Type, sub Subje
 			return s.DB.UpdateItem(ctx, s.DB.Update(pk, sk, expr, store.Exists(), names,
 				map[string]types.AttributeValue{":t": store.S(today), ":blank": store.S("")}), nil)
 		}
-		if t.Purge != nil {
-			if err := t.Purge(ctx, s, orgID, r); err != nil {
-				return err
-			}
-		}
 		res.Erased[t.Name]++
-		return s.DB.Transact(ctx, s.DB.Delete(pk, sk, nil))
+		return s.deleteRow(ctx, a, whyErasure, t, item, r)
 	})
 }
 

@@ -467,8 +467,11 @@ func (s *Service) WriteZip(ctx context.Context, w io.Writer, orgID string, e Exp
 	// each calls fn with the type's rows the export holds.
 	each := func(t Type, fn func(item map[string]types.AttributeValue, r Row) error) error {
 		return s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
-			if subject != nil && !t.concerns(r, *subject) {
-				return nil
+			if subject != nil {
+				if !t.concerns(r, *subject) {
+					return nil
+				}
+				r = t.forClient(r)
 			}
 			return fn(item, r)
 		})

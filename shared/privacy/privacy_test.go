@@ -107,3 +107,13 @@ func TestInvoke(t *testing.T) {
 		t.Error("an unknown event was accepted")
 	}
 }
+
+// TestForClient: a client-scope row loses the staff data, the common
+// attributes and the type's own, and keeps the rest.
+func TestForClient(t *testing.T) {
+	ty := Type{Name: "x", StaffData: []string{"deviceName"}}
+	r := ty.forClient(Row{"actorId": "u1", "ip": "198.51.100.7", "userAgent": "UA", "device": "mobile", "deviceName": "Mia's phone", "action": "note.created"})
+	if len(r) != 2 || r["actorId"] != "u1" || r["action"] != "note.created" {
+		t.Errorf("forClient = %v", r)
+	}
+}

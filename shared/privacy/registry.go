@@ -100,6 +100,9 @@ type Type struct {
 	SKPrefix, ItemType string
 	// Omit are attributes never exported (secrets, provider internals).
 	Omit []string
+	// StaffData are attributes, beyond StaffAttrs, that hold staff
+	// members' personal data; a client-scope export leaves them out.
+	StaffData []string
 	// OrgOnly types are part of a workspace export only (members,
 	// reconciliations), and never erased with a client.
 	OrgOnly bool
@@ -121,6 +124,14 @@ type Type struct {
 	// Purge, when set, removes what goes with a deleted row beyond its
 	// item: a document's versions and every S3 object version of its bytes.
 	Purge func(ctx context.Context, p Purger, orgID string, r Row) error
+	// Deleted, when set, is the domain event (its activity action too) a
+	// row's deletion by an erasure, the retention run or a workspace
+	// deletion announces, as the capability's own delete does
+	// ("booking.deleted": the calendar removes the booking's copies from
+	// members' Outlook calendars). Its entry is written in the delete's
+	// transaction, so the event goes out if and only if the row went.
+	// EntityType names the row's kind in the entry.
+	Deleted, EntityType string
 	// Hold, when set, keeps the type's rows through an erasure until the
 	// law lets them go; the retention run then deletes them.
 	Hold *Hold
@@ -174,6 +185,25 @@ func (t Type) concerns(r Row, s Subject) bool {
 		return t.Concerns(r, s)
 	}
 	return s.Of(r)
+}
+
+// StaffAttrs are the attributes, of any type, that hold a staff member's
+// personal data: the address and browser a change was made from (activity
+// entries), a session's device. A client's export is the client's data:
+// it names the staff member who acted (actorId) and nothing more about
+// them, so these are left out of every row of a client-scope export (a
+// workspace export, for the owner, keeps them).
+var StaffAttrs = []string{"ip", "userAgent", "device", "browser", "os"}
+
+// forClient drops the staff data from r, a row of a client-scope export.
+func (t Type) forClient(r Row) Row {
+	for _, k := range StaffAttrs {
+		delete(r, k)
+	}
+	for _, k := range t.StaffData {
+		delete(r, k)
+	}
+	return r
 }
 
 // keyAttrs are never part of an exported row.

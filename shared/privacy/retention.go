@@ -119,7 +119,8 @@ func retentionActor(orgID string) caller.Caller {
 // (with their documents, every S3 version, notes and summaries; never one
 // with trust records), and expired export zips. Its counts are written to
 // the activity log (when anything was done). An org whose deletion was
-// started but never finished (its job lost) is finished first.
+// started but never finished (its job lost) is finished first. The org's
+// audit chain head is anchored (audit.Anchors), once a day.
 func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, error) {
 	if err := s.resumeErasure(ctx, orgID); err != nil {
 		return nil, err
@@ -155,7 +156,7 @@ func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, err
 							counts["holds ended: "+k] += v
 						}
 					}
-					if err := s.deleteRow(ctx, orgID, t, item, full); err != nil {
+					if err := s.deleteRow(ctx, retentionActor(orgID), whyRetention, t, item, full); err != nil {
 						return err
 					}
 					counts["holds ended: "+t.Name]++
@@ -186,6 +187,11 @@ func (s *Service) RunOrg(ctx context.Context, orgID string) (map[string]int, err
 	}
 	n, err := s.expireExports(ctx, orgID, now)
 	if err != nil {
+		return nil, err
+	}
+	// The audit chain's head, anchored out of the table writers' reach:
+	// a chain rewritten in the table no longer matches it.
+	if err := s.AuditAnchors.Anchor(ctx, s.DB, orgID, now); err != nil {
 		return nil, err
 	}
 	if n > 0 {
@@ -240,7 +246,7 @@ func (s *Service) eraseEnded(ctx context.Context, orgID, clientID, today string)
 				}
 			}
 			counts[t.Name]++
-			return s.deleteRow(ctx, orgID, t, item, full)
+			return s.deleteRow(ctx, retentionActor(orgID), whyRetention, t, item, full)
 		})
 		if err != nil {
 			return nil, err
@@ -263,16 +269,39 @@ func (s *Service) eraseEnded(ctx context.Context, orgID, clientID, today string)
 	return counts, err
 }
 
-// deleteRow deletes one row of t with what goes with it.
-func (s *Service) deleteRow(ctx context.Context, orgID string, t Type, item map[string]types.AttributeValue, full Row) error {
+// deleteRow deletes one row of t with what goes with it, done by actor
+// (why: the entry's detail); a type with a Deleted event announces it in
+// the same transaction.
+func (s *Service) deleteRow(ctx context.Context, actor caller.Caller, why string, t Type, item map[string]types.AttributeValue, full Row) error {
 	if t.Purge != nil {
-		if err := t.Purge(ctx, s, orgID, full); err != nil {
+		if err := t.Purge(ctx, s, actor.OrgID, full); err != nil {
 			return err
 		}
 	}
 	pk, sk := keyOf(item)
-	return s.DB.Transact(ctx, s.DB.Delete(pk, sk, nil))
+	if t.Deleted == "" {
+		return s.DB.Transact(ctx, s.DB.Delete(pk, sk, nil))
+	}
+	rec, err := activity.Record(s.DB, actor, s.Now().UTC(), activity.Entry{Action: t.Deleted, EntityType: t.EntityType, EntityID: full.Str("id"),
+		ClientID: full.Str("clientId"), MatterID: full.Str("matterId"), Detail: why, Event: t.Deleted})
+	if err != nil {
+		return err
+	}
+	// Only an existing row is deleted and announced: a concurrent run
+	// that deleted it first announced it.
+	err = s.DB.Transact(ctx, s.DB.Delete(pk, sk, store.Exists()), rec)
+	if store.Failed(err, 0) {
+		return nil
+	}
+	return err
 }
+
+// Why a row was deleted, as the entries of their Deleted events say.
+const (
+	whyErasure   = "client erased"
+	whyRetention = "retention"
+	whyWorkspace = "workspace deleted"
+)
 
 // deleteMatter deletes a closed matter past its retention with its
 // documents, notes and summaries, then the matter (only while no trust
@@ -295,7 +324,7 @@ func (s *Service) deleteMatter(ctx context.Context, orgID string, m Row) (map[st
 				return err
 			}
 			counts[t.Name]++
-			return s.deleteRow(ctx, orgID, t, item, full)
+			return s.deleteRow(ctx, retentionActor(orgID), whyRetention, t, item, full)
 		})
 		if err != nil {
 			return nil, err

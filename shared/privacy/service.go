@@ -15,6 +15,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
@@ -72,6 +73,9 @@ type Service struct {
 	// files, the calendar's subscriptions at Graph and its tokens). Each
 	// must be safe to run again.
 	OrgErasers []func(ctx context.Context, orgID string) error
+	// AuditAnchors, when set, is where the retention run anchors each
+	// org's audit chain head, daily (nil: no anchors, as without a bucket).
+	AuditAnchors *audit.Anchors
 }
 
 // NewService returns the service; s3c may be nil (no bucket configured).

@@ -22,7 +22,7 @@ func init() {
 		Hold:    &Hold{Category: "matters with trust records", Reason: trustReason, Years: 5, Applies: hasTrustRecords, Until: matterEnd},
 		Expires: closedMatterExpiry})
 	Register(Type{Name: "notes", SKPrefix: "NOTE#", ItemType: "note"})
-	Register(Type{Name: "bookings", SKPrefix: "BOOKING#", ItemType: "booking"})
+	Register(Type{Name: "bookings", SKPrefix: "BOOKING#", ItemType: "booking", Deleted: "booking.deleted", EntityType: "booking"})
 	Register(Type{Name: "activity", SKPrefix: "ACT#", ItemType: "activity", Omit: []string{"event"}, Erase: Keep})
 	Register(Type{Name: "trust-activity", SKPrefix: "TRUSTACT#", ItemType: "activity", Omit: []string{"event"}, OrgOnly: true})
 	Register(Type{Name: "documents", SKPrefix: "DOC#", ItemType: "document", Omit: []string{"objectKey", "s3VersionId", "pending"},

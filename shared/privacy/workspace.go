@@ -220,7 +220,7 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 			if t.Erase == Keep || t.Name == "trust-activity" || t.Name == "trust-accounts" || t.Name == "trust-reconciliations" {
 				return nil // the audit trail and the books' own records
 			}
-			return s.deleteRow(ctx, orgID, t, item, full)
+			return s.deleteRow(ctx, workspaceActor(orgID), whyWorkspace, t, item, full)
 		})
 		if err != nil {
 			return err
@@ -234,6 +234,11 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	// Done: the daily run resumes an org marked deleted until this is set.
 	return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), tenant.OrgSK, "SET erasedAt = :t", store.Exists(), nil,
 		map[string]types.AttributeValue{":t": store.S(s.Now().UTC().Format(time.RFC3339Nano))}), nil)
+}
+
+// workspaceActor is who a workspace deletion's entries name.
+func workspaceActor(orgID string) caller.Caller {
+	return caller.Caller{OrgID: orgID, UserID: "system:workspace-deletion", Role: "system", UserAgent: "matterly-workspace-deletion"}
 }
 
 // resumeErasure finishes the deletion of an org whose job was lost (a

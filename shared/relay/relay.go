@@ -49,6 +49,9 @@ type Handler struct {
 	// always has it (TABLE_NAME is required); nil, as in tests of other
 	// packages that only want their events, keeps no audit log.
 	DB *store.DB
+	// Keys makes and opens the orgs' audit chain keys (the audit KMS key's
+	// sealer); required with DB.
+	Keys *audit.Keyring
 }
 
 // Handle publishes the events of a batch of stream records in order. At
@@ -85,7 +88,7 @@ func (h Handler) audit(ctx context.Context, rec events.DynamoDBEventRecord) erro
 	if !ok {
 		return nil
 	}
-	if _, err := audit.Append(ctx, h.DB, orgID, e); err != nil {
+	if _, err := (audit.Chain{DB: h.DB, Keys: h.Keys}).Append(ctx, orgID, e); err != nil {
 		h.Log.Error("audit entry not appended; the stream will send it again", "entryId", e.ID, "orgId", orgID, "err", err)
 		return err
 	}

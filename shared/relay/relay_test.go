@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/matterly/matterly/shared/audit"
+	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/store/storetest"
 )
 
@@ -33,7 +34,7 @@ const closed = `{"PK":{"S":"ORG#01ORG"},"SK":{"S":"ACT#01ACT"},"type":{"S":"acti
 func TestHandlePublishesAnnouncedEvents(t *testing.T) {
 	var got []string
 	var details []Event
-	h := Handler{DB: storetest.DB(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
+	h := Handler{DB: storetest.DB(t), Keys: testKeys(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
 		got = append(got, dt)
 		details = append(details, d.(Event))
 		return nil
@@ -69,7 +70,7 @@ func TestHandlePublishesAnnouncedEvents(t *testing.T) {
 // after it is published, since Lambda sends the batch again from there.
 func TestHandleStopsAtFirstFailure(t *testing.T) {
 	var got []string
-	h := Handler{DB: storetest.DB(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
+	h := Handler{DB: storetest.DB(t), Keys: testKeys(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
 		if d.(Event).ID == "02" {
 			return errors.New("bus down")
 		}
@@ -101,7 +102,7 @@ func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
 func TestHandleAppendsAudit(t *testing.T) {
 	db := storetest.DB(t)
 	org := storetest.ID()
-	h := Handler{DB: db, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(string, any) error { return nil })}
+	h := Handler{DB: db, Keys: testKeys(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(string, any) error { return nil })}
 	entry := func(sk, id string) string {
 		return `{"PK":{"S":"ORG#` + org + `"},"SK":{"S":"` + sk + id + `"},"type":{"S":"activity"},"id":{"S":"` + id + `"},` +
 			`"action":{"S":"user.login"},"ip":{"S":"192.0.2.1"},"userAgent":{"S":"UA"},"at":{"S":"2026-12-01T09:00:00Z"}}`
@@ -120,7 +121,17 @@ func TestHandleAppendsAudit(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].ID != "01B" || got[0].Log != "trust" || got[1].ID != "01A" || got[1].IP != "192.0.2.1" {
 		t.Fatalf("audit log %+v, %v", got, err)
 	}
-	if v, err := audit.Verify(context.Background(), db, org); err != nil || !v.Valid || v.Entries != 2 {
+	if v, err := (audit.Chain{DB: db, Keys: testKeys(t)}).Verify(context.Background(), org); err != nil || !v.Valid || v.Entries != 2 {
 		t.Fatalf("verify %+v, %v", v, err)
 	}
+}
+
+// testKeys stands in for the audit KMS key.
+func testKeys(t *testing.T) *audit.Keyring {
+	t.Helper()
+	s, err := envelope.NewLocal([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return audit.NewKeyring(s)
 }

@@ -27,7 +27,7 @@ func TestStreamSample(t *testing.T) {
 
 	var types []string
 	var details []json.RawMessage
-	h := Handler{DB: storetest.DB(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
+	h := Handler{DB: storetest.DB(t), Keys: testKeys(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: pub(func(dt string, d any) error {
 		b, err := json.Marshal(d)
 		types, details = append(types, dt), append(details, b)
 		return err

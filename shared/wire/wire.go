@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/chat"
@@ -68,7 +69,18 @@ func AuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 
 // OrgRouter builds the org function.
 func OrgRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return identity.NewOrgRouter(Identity(d), d.RouterConfig())
+	svc := Identity(d)
+	svc.AuditKeys, svc.AuditAnchors = audit.NewKeyring(d.AuditSealer), AuditAnchors(d)
+	return identity.NewOrgRouter(svc, d.RouterConfig())
+}
+
+// AuditAnchors is where the audit chains' heads are anchored: the bucket,
+// under audit.AnchorPrefix; nil without a bucket.
+func AuditAnchors(d *platform.Deps) *audit.Anchors {
+	if d.S3 == nil || d.Config.BucketName == "" {
+		return nil
+	}
+	return &audit.Anchors{S3: d.S3, Bucket: d.Config.BucketName, KMSKeyID: d.Config.KMSKeyID}
 }
 
 // AccountsRouter returns the builder of the accounts function: the
@@ -290,6 +302,7 @@ func CalendarWorker(d *platform.Deps) *calendar.Worker {
 // Privacy is the privacy service: exports, erasure, restriction, retention.
 func Privacy(d *platform.Deps) *privacy.Service {
 	s := privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+	s.AuditAnchors = AuditAnchors(d)
 	s.OrgErasers = []func(context.Context, string) error{
 		Chat(d).DeleteOrg,
 		func(ctx context.Context, orgID string) error {
