@@ -71,23 +71,17 @@ func refusal(ctx context.Context, db *store.DB, orgID, clientID string, gone err
 // CheckWritable reads a client and applies Writable; an unknown client is
 // nothing to refuse (the caller's own read or condition answers 404).
 func CheckWritable(ctx context.Context, db *store.DB, orgID, clientID string) error {
-	if clientID == "" {
-		return nil
-	}
-	var c Client
-	err := db.Get(ctx, tenant.PK(orgID), ClientSK(clientID), &c)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return c.Writable()
+	return checkClient(ctx, db, orgID, clientID, Client.Writable)
 }
 
 // CheckProcessable reads a client and applies Processable; an unknown
 // client is nothing to refuse (the caller's own read answers 404).
 func CheckProcessable(ctx context.Context, db *store.DB, orgID, clientID string) error {
+	return checkClient(ctx, db, orgID, clientID, Client.Processable)
+}
+
+// checkClient reads a client and applies rule to it.
+func checkClient(ctx context.Context, db *store.DB, orgID, clientID string, rule func(Client) error) error {
 	if clientID == "" {
 		return nil
 	}
@@ -99,7 +93,7 @@ func CheckProcessable(ctx context.Context, db *store.DB, orgID, clientID string)
 	if err != nil {
 		return err
 	}
-	return c.Processable()
+	return rule(c)
 }
 
 // CheckMatterProcessable is CheckProcessable for the client of a matter.
