@@ -7,13 +7,14 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/platform/awseventbridge"
 	"github.com/matterly/matterly/shared/relay"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			h := relay.Handler{Bus: d.Bus, Log: d.Log, DB: d.DB}
+			h := relay.Handler{Bus: awseventbridge.Publisher(d), Log: d.Log, DB: d.DB}
 			return h.Handle, nil
 		}, config.Table, config.Events)
 	})

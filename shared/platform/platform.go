@@ -2,6 +2,12 @@
 // per process: in AWS from the environment and Secrets Manager, locally
 // against the embedded stand-ins. Functions, the dev server and tests all
 // call New, so they run the same wiring.
+//
+// platform links DynamoDB and Secrets Manager, which every function in AWS
+// uses, and no other AWS service: the clients only some functions use are
+// built by their own packages (awss3, awssqs, awseventbridge, awskms), once
+// per Deps (Shared), and only the functions whose wiring imports them link
+// them.
 package platform
 
 import (
@@ -11,16 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
@@ -52,15 +55,18 @@ type Deps struct {
 	// read once per authenticated request (tenant.Members; nil without a table).
 	Members httpapi.Members
 	Now     func() time.Time
-	S3      *s3.Client    // nil unless BUCKET_NAME is set
-	Bus     bus.Publisher // domain events; nil in AWS unless EVENT_BUS_NAME is set
+	// Bus is the local stand-in of the event bus (make dev's, or one that
+	// logs); nil in AWS, where awseventbridge.Publisher builds EventBridge.
+	Bus bus.Publisher
 	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
 	// configured (the payment routes then answer 503 saying what to set).
 	StripeKey string
 	// StripeWebhookSecret verifies Stripe's webhook signatures; "" when not
 	// configured (the webhook then answers 503, never accepts unsigned calls).
 	StripeWebhookSecret string
-	Queue               queue.Sender // async work; nil when the function sends none
+	// Queue is the local broker (make dev, tests); nil in AWS, where
+	// awssqs.Sender builds SQS. S3 has no field: awss3.Client builds it.
+	Queue queue.Sender
 	// Twilio's account SID and auth token; "" when SMS is not configured.
 	TwilioAccountSID, TwilioAuthToken string
 	// OpenAIKey is the AI provider's key; "" when none is set (a local
@@ -73,8 +79,8 @@ type Deps struct {
 	// until set (the calendar routes then answer 503).
 	MSClientSecret string
 	// Sealer encrypts secrets kept at rest (two-factor secrets, OAuth
-	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
-	// root locally; nil in AWS without KMS_KEY_ID.
+	// tokens) locally, under a key derived from the dev root; nil in AWS,
+	// where awskms.Sealer builds it on KMS data keys of KMS_KEY_ID.
 	Sealer *envelope.Sealer
 	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
 	GiphyKey string
@@ -82,6 +88,27 @@ type Deps struct {
 	// WebSocket API's Management API): the Lambda's own in AWS, static
 	// local credentials in make dev.
 	AWS aws.Config
+
+	mu     sync.Mutex
+	shared map[string]any // Shared's clients
+}
+
+// Shared returns the value build makes for key, built on the first call
+// for d and returned by every later one: the clients of the packages that
+// platform does not import (awss3, ...), which the devstack's functions,
+// all on one Deps, share as one function's wiring does.
+func Shared[T any](d *Deps, key string, build func() T) T {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.shared[key]; ok {
+		return v.(T)
+	}
+	v := build()
+	if d.shared == nil {
+		d.shared = map[string]any{}
+	}
+	d.shared[key] = v
+	return v
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -120,9 +147,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
 		d.AWS = config.LocalAWS("")
 		tokenRoot = signingRoot
-		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
-			d.S3 = s3.NewFromConfig(config.LocalAWS(cfg.S3Endpoint), func(o *s3.Options) { o.UsePathStyle = true })
-		}
 		d.Bus = opts.Bus
 		if d.Bus == nil {
 			// make invoke runs one function alone: events have no subscriber.
@@ -146,9 +170,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		}
 		if err == nil && cfg.TokenSecret != "" {
 			tokenRoot, err = keys.ReadSecret(ctx, sm, cfg.TokenSecret)
-		}
-		if cfg.BucketName != "" {
-			d.S3 = s3.NewFromConfig(awsCfg)
 		}
 		if err == nil && cfg.StripeSecretARN != "" {
 			var key []byte
@@ -193,15 +214,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			if raw, err = keys.ReadSecret(ctx, sm, cfg.MSClientSecretARN); err == nil && string(raw) != UnsetSecret {
 				d.MSClientSecret = string(raw)
 			}
-		}
-		if len(cfg.QueueURLs) > 0 {
-			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
-		}
-		if cfg.EventBusName != "" {
-			d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
-		}
-		if cfg.KMSKeyID != "" {
-			d.Sealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
 		}
 	}
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/keys"
@@ -91,43 +90,6 @@ func TestTokenKeys(t *testing.T) {
 				if _, err := d.Verifier.Verify(tok); err != nil {
 					t.Errorf("own token does not verify: %v", err)
 				}
-			}
-		})
-	}
-}
-
-// TestNewBuildsWhatIsConfigured: in AWS, New builds only what the
-// configuration names. The relay's configuration (a bus, no table, no
-// secrets) must not send New to Secrets Manager or give it a table.
-func TestNewBuildsWhatIsConfigured(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	tests := []struct {
-		name       string
-		cfg        config.Config
-		wantBus    bool
-		wantSealer bool
-	}{
-		{"relay", config.Config{Region: "us-east-1", EventBusName: "events"}, true, false},
-		{"nothing", config.Config{Region: "us-east-1"}, false, false},
-		{"sealer", config.Config{Region: "us-east-1", KMSKeyID: "arn:aws:kms:us-east-1:1:key/k"}, false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, err := New(context.Background(), tt.cfg, Options{LogOut: io.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.DB != nil || d.Verifier != nil || d.Cursors != nil || d.S3 != nil || d.Queue != nil {
-				t.Errorf("built what was not configured: %+v", d)
-			}
-			if _, ok := d.Bus.(*bus.EventBridge); ok != tt.wantBus || (d.Bus != nil) != tt.wantBus {
-				t.Errorf("Bus = %T, want EventBridge %v", d.Bus, tt.wantBus)
-			}
-			if (d.Sealer != nil) != tt.wantSealer {
-				t.Errorf("Sealer built = %v, want %v", d.Sealer != nil, tt.wantSealer)
 			}
 		})
 	}

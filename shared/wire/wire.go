@@ -24,6 +24,9 @@ import (
 	"github.com/matterly/matterly/shared/password/strength"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/platform/awskms"
+	"github.com/matterly/matterly/shared/platform/awss3"
+	"github.com/matterly/matterly/shared/platform/awssqs"
 	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/providers/dropboxsign"
 	"github.com/matterly/matterly/shared/providers/giphy"
@@ -62,7 +65,7 @@ func Identity(d *platform.Deps) *identity.Service {
 // AuthRouter builds the auth function.
 func AuthRouter(d *platform.Deps) (*httpapi.Router, error) {
 	svc := Identity(d)
-	svc.Sealer = d.Sealer // TOTP secrets, sealed at rest
+	svc.Sealer = awskms.Sealer(d) // TOTP secrets, sealed at rest
 	return identity.NewAuthRouter(svc, d.RouterConfig())
 }
 
@@ -105,7 +108,7 @@ func TrustRouter(d *platform.Deps) (*httpapi.Router, error) {
 // Documents is the documents service, nil without the documents bucket
 // (summaries and drafts then cannot read documents).
 func Documents(d *platform.Deps) *documents.Service {
-	st := documents.StorageFor(d.S3, d.Config.BucketName, d.Config.KMSKeyID)
+	st := documents.StorageFor(awss3.Client(d), d.Config.BucketName, d.Config.KMSKeyID)
 	if st == nil {
 		return nil
 	}
@@ -125,7 +128,7 @@ func DocumentsRouter(d *platform.Deps) (*httpapi.Router, error) {
 // Summaries is the summaries service over the configured model (nil-safe:
 // the AI routes then answer 503 saying what to set).
 func Summaries(d *platform.Deps) *summaries.Service {
-	return summaries.New(d.DB, d.Log, d.Now, Model(d), Documents(d), d.Queue)
+	return summaries.New(d.DB, d.Log, d.Now, Model(d), Documents(d), awssqs.Sender(d))
 }
 
 // AIRouter builds the ai function: summaries and drafts.
@@ -150,7 +153,7 @@ func PaymentsRouter(d *platform.Deps) (*httpapi.Router, error) {
 
 // StripeWebhookRouter builds the stripewebhook function.
 func StripeWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return payments.NewWebhookRouter(payments.Webhook{Secret: d.StripeWebhookSecret, Queue: d.Queue}, d.RouterConfig())
+	return payments.NewWebhookRouter(payments.Webhook{Secret: d.StripeWebhookSecret, Queue: awssqs.Sender(d)}, d.RouterConfig())
 }
 
 // StripeWorker builds the worker of payments.EventsQueue.
@@ -161,7 +164,7 @@ func StripeWorker(d *platform.Deps) *payments.Worker {
 // Messaging is the messaging service, with make dev's sandboxes where a
 // channel has no provider (see ProvisionedMessaging for the providers).
 func Messaging(d *platform.Deps) *messaging.Service {
-	return messaging.Build(messaging.Setup{Config: d.Config, DB: d.DB, Log: d.Log, Now: d.Now, Queue: d.Queue,
+	return messaging.Build(messaging.Setup{Config: d.Config, DB: d.DB, Log: d.Log, Now: d.Now, Queue: awssqs.Sender(d),
 		LinkKey: d.Keys.LinkKey, TwilioAccountSID: d.TwilioAccountSID, TwilioAuthToken: d.TwilioAuthToken})
 }
 
@@ -205,7 +208,7 @@ func ESignRouter(d *platform.Deps) (*httpapi.Router, error) {
 
 // DropboxSignWebhookRouter builds the dropboxsignwebhook function.
 func DropboxSignWebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return esign.NewWebhookRouter(ESign(d), esign.Webhook{APIKey: d.DropboxSignKey, Queue: d.Queue}, d.RouterConfig())
+	return esign.NewWebhookRouter(ESign(d), esign.Webhook{APIKey: d.DropboxSignKey, Queue: awssqs.Sender(d)}, d.RouterConfig())
 }
 
 // ESignWorker builds the worker of esign.FilesQueue.
@@ -267,7 +270,7 @@ func ChatWSHandler(d *platform.Deps) chat.WSHandler {
 
 // Calendar is the Microsoft 365 calendar service.
 func Calendar(d *platform.Deps) *calendar.Service {
-	return calendar.NewService(d.DB, MSGraph(d, nil), d.Sealer, d.Queue, crm.NewService(d.DB, d.Log, d.Now), d.Log, d.Now, calendar.Settings{
+	return calendar.NewService(d.DB, MSGraph(d, nil), awskms.Sealer(d), awssqs.Sender(d), crm.NewService(d.DB, d.Log, d.Now), d.Log, d.Now, calendar.Settings{
 		StateKey: d.Keys.LinkKey, PublicBaseURL: d.Config.PublicBaseURL, AppBaseURL: d.Config.AppBaseURL, NotificationURL: d.Config.MSGraphNotificationURL})
 }
 
@@ -289,7 +292,7 @@ func CalendarWorker(d *platform.Deps) *calendar.Worker {
 
 // Privacy is the privacy service: exports, erasure, restriction, retention.
 func Privacy(d *platform.Deps) *privacy.Service {
-	s := privacy.NewService(d.DB, d.S3, d.Config.BucketName, d.Config.KMSKeyID, d.Queue, d.Log, d.Now)
+	s := privacy.NewService(d.DB, awss3.Client(d), d.Config.BucketName, d.Config.KMSKeyID, awssqs.Sender(d), d.Log, d.Now)
 	s.OrgErasers = []func(context.Context, string) error{
 		Chat(d).DeleteOrg,
 		func(ctx context.Context, orgID string) error {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/envelope"
@@ -37,11 +35,11 @@ func deps(t *testing.T) *platform.Deps {
 	now := time.Now
 	return &platform.Deps{
 		Sealer: sealer,
-		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1"},
+		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1", S3Endpoint: "http://127.0.0.1:1"},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now,
 		Tokens:   token.NewIssuer(priv, "iss", "aud", now),
 		Verifier: token.NewVerifier(priv.Public().(ed25519.PublicKey), "iss", "aud", now),
-		Cursors:  seal, S3: s3.New(s3.Options{Region: "us-east-1"}),
+		Cursors:  seal,
 	}
 }
 
@@ -70,7 +68,7 @@ func TestRouters(t *testing.T) {
 		without func(*platform.Deps)
 		want    string
 	}{
-		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.S3 = nil }, "BUCKET_NAME"},
+		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.Config.S3Endpoint = "" }, "BUCKET_NAME"},
 		{"documents without a bucket", DocumentsRouter, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
 		{"auth without the token secret", AuthRouter, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
 		{"auth without the secret sealer", AuthRouter, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
