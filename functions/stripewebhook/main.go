@@ -4,9 +4,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/paymentswire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.StripeWebhookRouter) })
+	platform.Main(func() error { return platform.StartHTTP(paymentswire.WebhookRouter) })
 }

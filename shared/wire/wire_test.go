@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"crypto/ed25519"
@@ -14,6 +14,20 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/token"
+	"github.com/matterly/matterly/shared/wire/accountswire"
+	"github.com/matterly/matterly/shared/wire/authwire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
+	"github.com/matterly/matterly/shared/wire/chatwire"
+	"github.com/matterly/matterly/shared/wire/crmwire"
+	"github.com/matterly/matterly/shared/wire/documentswire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
+	"github.com/matterly/matterly/shared/wire/identitywire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/paymentswire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
+	"github.com/matterly/matterly/shared/wire/senderswire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
+	"github.com/matterly/matterly/shared/wire/trustwire"
 )
 
 // deps is a function's Deps with everything configured; tests remove
@@ -49,11 +63,12 @@ func deps(t *testing.T) *platform.Deps {
 // cannot work without a piece refuse to start without it.
 func TestRouters(t *testing.T) {
 	builders := map[string]platform.RouterFunc{
-		"accounts": AccountsRouter(nil), "auth": AuthRouter, "org": OrgRouter, "crm": CRMRouter,
-		"documents": DocumentsRouter, "trust": TrustRouter, "payments": PaymentsRouter,
-		"stripewebhook": StripeWebhookRouter, "messaging": MessagingRouter,
-		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter, "esign": ESignRouter,
-		"dropboxsignwebhook": DropboxSignWebhookRouter, "calendar": CalendarRouter, "msgraphwebhook": MSGraphWebhookRouter,
+		"accounts": accountswire.Router(nil), "auth": authwire.Router, "org": identitywire.OrgRouter, "crm": crmwire.Router,
+		"documents": documentswire.Router, "trust": trustwire.Router, "payments": paymentswire.Router,
+		"stripewebhook": paymentswire.WebhookRouter, "messaging": senderswire.MessagingRouter,
+		"twiliowebhook": messagingwire.TwilioWebhookRouter, "ai": summarieswire.AIRouter, "esign": esignwire.Router,
+		"dropboxsignwebhook": esignwire.WebhookRouter, "calendar": calendarwire.Router, "msgraphwebhook": calendarwire.WebhookRouter,
+		"chat": chatwire.Router, "privacy": privacywire.Router,
 	}
 	for name, build := range builders {
 		t.Run(name, func(t *testing.T) {
@@ -68,11 +83,11 @@ func TestRouters(t *testing.T) {
 		without func(*platform.Deps)
 		want    string
 	}{
-		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.Config.S3Endpoint = "" }, "BUCKET_NAME"},
-		{"documents without a bucket", DocumentsRouter, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
-		{"auth without the token secret", AuthRouter, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
-		{"auth without the secret sealer", AuthRouter, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
-		{"accounts without the token secret", AccountsRouter(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"documents without S3", documentswire.Router, func(d *platform.Deps) { d.Config.S3Endpoint = "" }, "BUCKET_NAME"},
+		{"documents without a bucket", documentswire.Router, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
+		{"auth without the token secret", authwire.Router, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"auth without the secret sealer", authwire.Router, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
+		{"accounts without the token secret", accountswire.Router(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
