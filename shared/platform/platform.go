@@ -165,55 +165,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
 		sm := SecretsManager{secretsmanager.NewFromConfig(awsCfg)}
-		if cfg.SigningSecret != "" {
-			signingRoot, err = keys.ReadSecret(ctx, sm, cfg.SigningSecret)
-		}
-		if err == nil && cfg.TokenSecret != "" {
-			tokenRoot, err = keys.ReadSecret(ctx, sm, cfg.TokenSecret)
-		}
-		if err == nil && cfg.StripeSecretARN != "" {
-			var key []byte
-			key, err = keys.ReadSecret(ctx, sm, cfg.StripeSecretARN)
-			d.StripeKey = string(key)
-		}
-		if err == nil && cfg.StripeWebhookSecretARN != "" {
-			var key []byte
-			key, err = keys.ReadSecret(ctx, sm, cfg.StripeWebhookSecretARN)
-			d.StripeWebhookSecret = string(key)
-		}
-		if err == nil && cfg.TwilioSecretARN != "" {
-			var raw []byte
-			var tw twilioSecret
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.TwilioSecretARN); err == nil && string(raw) != UnsetSecret {
-				if jerr := json.Unmarshal(raw, &tw); jerr != nil {
+		ids := []string{cfg.SigningSecret, cfg.TokenSecret, cfg.StripeSecretARN, cfg.StripeWebhookSecretARN,
+			cfg.TwilioSecretARN, cfg.OpenAISecretARN, cfg.DropboxSignSecretARN, cfg.GiphySecretARN, cfg.MSClientSecretARN}
+		var raw [][]byte
+		if raw, err = readSecrets(ctx, sm, ids); err == nil {
+			signingRoot, tokenRoot = raw[0], raw[1]
+			d.StripeKey, d.StripeWebhookSecret = string(raw[2]), string(raw[3])
+			if tw := raw[4]; ids[4] != "" && string(tw) != UnsetSecret {
+				var s twilioSecret
+				if jerr := json.Unmarshal(tw, &s); jerr != nil {
 					err = fmt.Errorf("twilio secret: want {\"accountSid\",\"authToken\"}: %w", jerr)
 				}
+				d.TwilioAccountSID, d.TwilioAuthToken = s.AccountSID, s.AuthToken
 			}
-			d.TwilioAccountSID, d.TwilioAuthToken = tw.AccountSID, tw.AuthToken
-		}
-		if err == nil && cfg.OpenAISecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.OpenAISecretARN); err == nil && string(raw) != UnsetSecret {
-				d.OpenAIKey = string(raw)
-			}
-		}
-		if err == nil && cfg.DropboxSignSecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.DropboxSignSecretARN); err == nil && string(raw) != UnsetSecret {
-				d.DropboxSignKey = string(raw)
-			}
-		}
-		if err == nil && cfg.GiphySecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.GiphySecretARN); err == nil && string(raw) != UnsetSecret {
-				d.GiphyKey = string(raw)
-			}
-		}
-		if err == nil && cfg.MSClientSecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.MSClientSecretARN); err == nil && string(raw) != UnsetSecret {
-				d.MSClientSecret = string(raw)
-			}
+			d.OpenAIKey, d.DropboxSignKey, d.GiphyKey, d.MSClientSecret = set(raw[5]), set(raw[6]), set(raw[7]), set(raw[8])
 		}
 	}
 	if err != nil {
@@ -247,6 +212,35 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// readSecrets reads the secrets ids name ("" is none, read as nil) side by
+// side: each is a round trip to Secrets Manager, which a function's init
+// used to wait for one after another. The error is the first in ids'
+// order.
+func readSecrets(ctx context.Context, sm keys.SecretGetter, ids []string) ([][]byte, error) {
+	raw, errs := make([][]byte, len(ids)), make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if id != "" {
+			wg.Go(func() { raw[i], errs[i] = keys.ReadSecret(ctx, sm, id) })
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return raw, nil
+}
+
+// set is a provider secret's value, "" until the operator sets it.
+func set(raw []byte) string {
+	if string(raw) == UnsetSecret {
+		return ""
+	}
+	return string(raw)
 }
 
 // tokenKeys sets up token verification for the functions given a token

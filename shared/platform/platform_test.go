@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,40 @@ func TestTokenKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// slowSecrets answers each secret after a wait, failing the ids in fail.
+type slowSecrets struct {
+	wait time.Duration
+	fail map[string]bool
+}
+
+func (s slowSecrets) SecretString(_ context.Context, id string) (string, error) {
+	time.Sleep(s.wait)
+	if s.fail[id] {
+		return "", fmt.Errorf("no %s", id)
+	}
+	return " " + id + "\n", nil
+}
+
+// TestReadSecrets: the secrets are read side by side, "" reads as none,
+// and the error is the first in the order given.
+func TestReadSecrets(t *testing.T) {
+	ids := []string{"a", "", "b", "c", "d"}
+	start := time.Now()
+	raw, err := readSecrets(context.Background(), slowSecrets{wait: 200 * time.Millisecond}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 700*time.Millisecond {
+		t.Errorf("4 reads of 200 ms took %v: not side by side", took)
+	}
+	if string(raw[0]) != "a" || raw[1] != nil || string(raw[2]) != "b" || string(raw[4]) != "d" {
+		t.Errorf("raw = %q", raw)
+	}
+	_, err = readSecrets(context.Background(), slowSecrets{fail: map[string]bool{"c": true, "b": true}}, ids)
+	if err == nil || !strings.Contains(err.Error(), "no b") {
+		t.Errorf("err = %v, want b's", err)
 	}
 }
