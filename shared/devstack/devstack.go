@@ -47,10 +47,12 @@ import (
 	"github.com/matterly/matterly/shared/wire/documentswire"
 	"github.com/matterly/matterly/shared/wire/esignwire"
 	"github.com/matterly/matterly/shared/wire/identitywire"
+	"github.com/matterly/matterly/shared/wire/messagingapiwire"
 	"github.com/matterly/matterly/shared/wire/messagingwire"
 	"github.com/matterly/matterly/shared/wire/paymentswire"
 	"github.com/matterly/matterly/shared/wire/privacywire"
 	"github.com/matterly/matterly/shared/wire/senderswire"
+	"github.com/matterly/matterly/shared/wire/stripewebhookwire"
 	"github.com/matterly/matterly/shared/wire/summarieswire"
 	"github.com/matterly/matterly/shared/wire/trustwire"
 )
@@ -66,8 +68,8 @@ var Routers = map[string]platform.RouterFunc{
 	routes.FnDocuments:     documentswire.Router,
 	routes.FnTrust:         trustwire.Router,
 	routes.FnPayments:      paymentswire.Router,
-	routes.FnStripeWebhook: paymentswire.WebhookRouter,
-	routes.FnMessaging:     senderswire.MessagingRouter,
+	routes.FnStripeWebhook: stripewebhookwire.Router,
+	routes.FnMessaging:     messagingapiwire.Router,
 	routes.FnTwilioWebhook: messagingwire.TwilioWebhookRouter,
 	routes.FnAI:            summarieswire.AIRouter,
 

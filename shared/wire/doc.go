@@ -3,21 +3,23 @@
 // served by it), so that each function links only its own wiring and the
 // AWS clients that wiring asks for (shared/platform/aws*):
 //
-//	identitywire    Identity, the org function
-//	authwire        auth (seals TOTP secrets: KMS)
-//	accountswire    accounts (the password policy, sign-up mail)
-//	crmwire         crm (client erasure: privacysvcwire)
-//	trustwire       trust
-//	documentswire   the documents bucket and service, the documents function
-//	summarieswire   ai, speech, aiworker
-//	paymentswire    payments, stripewebhook, stripeworker
-//	messagingwire   the messaging service, twiliowebhook, notifier
-//	senderswire     the message providers' setup, the messaging function
-//	esignwire       esign, dropboxsignwebhook, esignworker
-//	chatwire        chat, chatws
-//	calendarwire    calendar, msgraphwebhook, calendarworker
-//	privacysvcwire  the privacy service without the workspace erasers
-//	privacywire     privacy, privacyworker
+//	identitywire      Identity, the org function
+//	authwire          auth (seals TOTP secrets: KMS)
+//	accountswire      accounts (the password policy, sign-up mail)
+//	crmwire           crm (client erasure: privacysvcwire)
+//	trustwire         trust
+//	documentswire     the documents bucket and service, the documents function
+//	summarieswire     ai, speech, aiworker
+//	paymentswire      payments, stripeworker
+//	stripewebhookwire stripewebhook (checks signatures, queues)
+//	messagingwire     the messaging service, twiliowebhook, notifier, messageworker
+//	senderswire       the message providers' setup (accounts, messageworker)
+//	messagingapiwire  the messaging function (provisions senders)
+//	esignwire         esign, dropboxsignwebhook, esignworker
+//	chatwire          chat, chatws
+//	calendarwire      calendar, msgraphwebhook, calendarworker
+//	privacysvcwire    the privacy service without the workspace erasers
+//	privacywire       privacy, privacyworker
 //
 // The domain packages take only what they use (their constructors say so).
 // The mains (functions/*/main.go) and the devstack both build a function

@@ -17,7 +17,9 @@ const sdk = "github.com/aws/aws-sdk-go-v2/service/"
 // hundreds of KB). DynamoDB, Secrets Manager and the credential chain's
 // services are platform's, in every function.
 var onlyIn = map[string][]string{
-	"eventbridge":             {"relay"},
+	"eventbridge": {"relay"},
+	"sqs": {"ai", "aiworker", "speech", "stripewebhook", "messaging", "twiliowebhook", "notifier", "messageworker",
+		"esign", "dropboxsignwebhook", "esignworker", "calendar", "msgraphwebhook", "calendarworker", "privacy", "privacyworker"},
 	"kms":                     {"auth", "calendar", "msgraphwebhook", "calendarworker", "privacy", "privacyworker"},
 	"sesv2":                   {"accounts", "messaging", "messageworker"},
 	"apigatewaymanagementapi": {"chat", "chatws", "privacy", "privacyworker"},

@@ -22,10 +22,11 @@ import (
 	"github.com/matterly/matterly/shared/wire/documentswire"
 	"github.com/matterly/matterly/shared/wire/esignwire"
 	"github.com/matterly/matterly/shared/wire/identitywire"
+	"github.com/matterly/matterly/shared/wire/messagingapiwire"
 	"github.com/matterly/matterly/shared/wire/messagingwire"
 	"github.com/matterly/matterly/shared/wire/paymentswire"
 	"github.com/matterly/matterly/shared/wire/privacywire"
-	"github.com/matterly/matterly/shared/wire/senderswire"
+	"github.com/matterly/matterly/shared/wire/stripewebhookwire"
 	"github.com/matterly/matterly/shared/wire/summarieswire"
 	"github.com/matterly/matterly/shared/wire/trustwire"
 )
@@ -65,7 +66,7 @@ func TestRouters(t *testing.T) {
 	builders := map[string]platform.RouterFunc{
 		"accounts": accountswire.Router(nil), "auth": authwire.Router, "org": identitywire.OrgRouter, "crm": crmwire.Router,
 		"documents": documentswire.Router, "trust": trustwire.Router, "payments": paymentswire.Router,
-		"stripewebhook": paymentswire.WebhookRouter, "messaging": senderswire.MessagingRouter,
+		"stripewebhook": stripewebhookwire.Router, "messaging": messagingapiwire.Router,
 		"twiliowebhook": messagingwire.TwilioWebhookRouter, "ai": summarieswire.AIRouter, "esign": esignwire.Router,
 		"dropboxsignwebhook": esignwire.WebhookRouter, "calendar": calendarwire.Router, "msgraphwebhook": calendarwire.WebhookRouter,
 		"chat": chatwire.Router, "privacy": privacywire.Router,

@@ -12,12 +12,12 @@ import (
 )
 
 // Router builds the crm function. A client's erasure is the privacy
-// service's (which erases no workspace, so needs none of the other
-// capabilities' erasers).
+// service's, which erases no workspace (so needs none of the other
+// capabilities' erasers) and queues no job (crm has no queue in AWS).
 func Router(d *platform.Deps) (*httpapi.Router, error) {
 	svc := crm.NewService(d.DB, d.Log, d.Now)
 	svc.Erase = func(ctx context.Context, a caller.Caller, clientID string) (any, error) {
-		return privacysvcwire.Service(d).EraseClient(ctx, a, clientID)
+		return privacysvcwire.Service(d, nil).EraseClient(ctx, a, clientID)
 	}
 	return crm.NewRouter(svc, d.RouterConfig())
 }

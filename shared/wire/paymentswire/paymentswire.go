@@ -1,5 +1,6 @@
-// Package paymentswire builds the payments service, and the payments,
-// stripewebhook and stripeworker functions on it.
+// Package paymentswire builds the payments service, and the payments and
+// stripeworker functions on it (stripewebhook, which only checks and
+// queues, is stripewebhookwire's).
 package paymentswire
 
 import (
@@ -7,7 +8,6 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/platform/awssqs"
 	"github.com/matterly/matterly/shared/providers/stripe"
 	"github.com/matterly/matterly/shared/trust"
 )
@@ -25,11 +25,6 @@ func Payments(d *platform.Deps) *payments.Service {
 // Router builds the payments function: payments and AI credits.
 func Router(d *platform.Deps) (*httpapi.Router, error) {
 	return payments.NewRouter(Payments(d), credits.NewService(d.DB, d.Log, d.Now), d.RouterConfig())
-}
-
-// WebhookRouter builds the stripewebhook function.
-func WebhookRouter(d *platform.Deps) (*httpapi.Router, error) {
-	return payments.NewWebhookRouter(payments.Webhook{Secret: d.StripeWebhookSecret, Queue: awssqs.Sender(d)}, d.RouterConfig())
 }
 
 // Worker builds the worker of payments.EventsQueue.

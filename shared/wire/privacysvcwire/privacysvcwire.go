@@ -7,12 +7,14 @@ package privacysvcwire
 import (
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/platform/awss3"
-	"github.com/matterly/matterly/shared/platform/awssqs"
 	"github.com/matterly/matterly/shared/privacy"
+	"github.com/matterly/matterly/shared/queue"
 )
 
 // Service is the privacy service without OrgErasers: exports, client
-// erasure, restriction, retention; not a workspace's deletion.
-func Service(d *platform.Deps) *privacy.Service {
-	return privacy.NewService(d.DB, awss3.Client(d), d.Config.BucketName, d.Config.KMSKeyID, awssqs.Sender(d), d.Log, d.Now)
+// erasure, restriction, retention; not a workspace's deletion. q is where
+// export and deletion jobs go (awssqs.Sender); nil for a function that
+// queues none.
+func Service(d *platform.Deps, q queue.Sender) *privacy.Service {
+	return privacy.NewService(d.DB, awss3.Client(d), d.Config.BucketName, d.Config.KMSKeyID, q, d.Log, d.Now)
 }

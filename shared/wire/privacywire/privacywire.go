@@ -8,6 +8,7 @@ import (
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/platform/awssqs"
 	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/wire/calendarwire"
 	"github.com/matterly/matterly/shared/wire/chatwire"
@@ -17,7 +18,7 @@ import (
 // Privacy is the privacy service: exports, erasure, restriction, retention,
 // and a workspace's deletion with chat's and the calendar's erasers.
 func Privacy(d *platform.Deps) *privacy.Service {
-	s := privacysvcwire.Service(d)
+	s := privacysvcwire.Service(d, awssqs.Sender(d))
 	s.OrgErasers = []func(context.Context, string) error{
 		chatwire.Chat(d).DeleteOrg,
 		func(ctx context.Context, orgID string) error {
