@@ -43,14 +43,18 @@ import (
 // with config.Need), so the relay gets a bus and no table, and a worker no
 // token keys.
 type Deps struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *store.DB          // nil unless TABLE_NAME is set
-	Keys     keys.Set           // zero unless SIGNING_SECRET_ARN is set (or a local run)
-	TokenKey ed25519.PrivateKey // nil unless this function issues tokens
-	Tokens   *token.Issuer      // nil unless this function issues tokens
-	Verifier *token.Verifier    // nil unless a token key is configured
-	Cursors  *cursor.Sealer     // nil without the signing keys
+	Config config.Config
+	Log    *slog.Logger
+	DB     *store.DB // nil unless TABLE_NAME is set
+	Keys   keys.Set  // zero unless SIGNING_SECRET_ARN is set (or a local run)
+	// TokenKey is the key tokens are signed with, derived on the first call
+	// (a scalar multiplication, about 2 ms the first time in a process,
+	// which a function that never issues or checks a token does not pay);
+	// nil unless this function issues tokens.
+	TokenKey func() ed25519.PrivateKey
+	Tokens   *token.Issuer   // nil unless this function issues tokens
+	Verifier *token.Verifier // nil unless a token key is configured
+	Cursors  *cursor.Sealer  // nil without the signing keys
 	// Members is the routers' membership check: the caller's member item,
 	// read once per authenticated request (tenant.Members; nil without a table).
 	Members httpapi.Members
@@ -250,30 +254,32 @@ func set(raw []byte) string {
 // function says it cannot start so.
 func (d *Deps) tokenKeys(tokenRoot []byte) error {
 	cfg := d.Config
-	var pub ed25519.PublicKey
+	var pub func() ed25519.PublicKey
 	if tokenRoot != nil {
-		priv, err := keys.TokenKey(tokenRoot)
+		seed, err := keys.TokenSeed(tokenRoot)
 		if err != nil {
 			return err
 		}
-		d.TokenKey = priv
-		d.Tokens = token.NewIssuer(priv, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
-		pub = priv.Public().(ed25519.PublicKey)
+		d.TokenKey = sync.OnceValue(func() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) })
+		d.Tokens = token.NewIssuerFunc(d.TokenKey, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+		pub = sync.OnceValue(func() ed25519.PublicKey { return d.TokenKey().Public().(ed25519.PublicKey) })
 	}
 	if cfg.TokenPublicKey != "" {
 		configured, err := keys.ParsePublicKey(cfg.TokenPublicKey)
 		if err != nil {
 			return err
 		}
-		if pub != nil && !pub.Equal(configured) {
+		// A mismatch stops the start, so an issuer given both derives its
+		// key here.
+		if pub != nil && !pub().Equal(configured) {
 			return fmt.Errorf("TOKEN_PUBLIC_KEY does not match the token secret's key")
 		}
-		pub = configured
+		pub = func() ed25519.PublicKey { return configured }
 	}
 	if pub == nil {
 		return nil
 	}
-	d.Verifier = token.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+	d.Verifier = token.NewVerifierFunc(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
 	return nil
 }
 
