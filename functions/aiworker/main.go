@@ -4,13 +4,13 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.Summaries(d).Handle, nil
+			return summarieswire.Summaries(d).Handle, nil
 		})
 	})
 }

@@ -3,9 +3,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/authwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.AuthRouter) })
+	platform.Main(func() error { return platform.StartHTTP(authwire.Router) })
 }

@@ -5,9 +5,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.CalendarRouter) })
+	platform.Main(func() error { return platform.StartHTTP(calendarwire.Router) })
 }

@@ -7,13 +7,13 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.CalendarWorker(d).Invoke, nil
+			return calendarwire.Worker(d).Invoke, nil
 		}, config.Table)
 	})
 }

@@ -7,13 +7,13 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/chatwire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.ChatWSHandler(d).Handle, nil
+			return chatwire.WSHandler(d).Handle, nil
 		}, config.Table)
 	})
 }

@@ -6,9 +6,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.DropboxSignWebhookRouter) })
+	platform.Main(func() error { return platform.StartHTTP(esignwire.WebhookRouter) })
 }

@@ -5,9 +5,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.ESignRouter) })
+	platform.Main(func() error { return platform.StartHTTP(esignwire.Router) })
 }

@@ -6,13 +6,13 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.ESignWorker(d).Handle, nil
+			return esignwire.Worker(d).Handle, nil
 		}, config.Table)
 	})
 }

@@ -8,17 +8,18 @@ import (
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/providers/senders"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/senderswire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			sms, email, err := senders.Build(context.Background(), wire.Senders(d))
+			sms, email, err := senders.Build(context.Background(), senderswire.Setup(d))
 			if err != nil {
 				return nil, err
 			}
-			return messaging.NewWorker(wire.Messaging(d), sms, email).Handle, nil
+			return messaging.NewWorker(messagingwire.Messaging(d), sms, email).Handle, nil
 		})
 	})
 }

@@ -4,11 +4,11 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingapiwire"
 )
 
 func main() {
 	platform.Main(func() error {
-		return platform.StartHTTP(wire.MessagingRouter)
+		return platform.StartHTTP(messagingapiwire.Router)
 	})
 }

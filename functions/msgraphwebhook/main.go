@@ -6,9 +6,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.MSGraphWebhookRouter) })
+	platform.Main(func() error { return platform.StartHTTP(calendarwire.WebhookRouter) })
 }

@@ -4,13 +4,13 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.Messaging(d).HandleEvent, nil
+			return messagingwire.Messaging(d).HandleEvent, nil
 		})
 	})
 }

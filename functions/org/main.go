@@ -3,9 +3,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/orgwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.OrgRouter) })
+	platform.Main(func() error { return platform.StartHTTP(orgwire.Router) })
 }

@@ -5,9 +5,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.PrivacyRouter) })
+	platform.Main(func() error { return platform.StartHTTP(privacywire.Router) })
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
+	"github.com/matterly/matterly/shared/platform/awseventbridge"
+	"github.com/matterly/matterly/shared/platform/awskms"
 	"github.com/matterly/matterly/shared/relay"
 )
 
@@ -21,10 +23,11 @@ var errNoAuditKey = errors.New("the relay keys the audit chains: AUDIT_KEY_ID is
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			if d.AuditSealer == nil {
+			sealer := awskms.AuditSealer(d)
+			if sealer == nil {
 				return nil, errNoAuditKey
 			}
-			h := relay.Handler{Bus: d.Bus, Log: d.Log, DB: d.DB, Keys: audit.NewKeyring(d.AuditSealer)}
+			h := relay.Handler{Bus: awseventbridge.Publisher(d), Log: d.Log, DB: d.DB, Keys: audit.NewKeyring(sealer)}
 			return h.Handle, nil
 		}, config.Table, config.Events)
 	})

@@ -5,13 +5,13 @@ package main
 import (
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
 )
 
 func main() {
 	platform.Main(func() error {
 		return platform.StartHandler(func(d *platform.Deps) (any, error) {
-			return wire.SpeechHandler(d).Handle, nil
+			return summarieswire.SpeechHandler(d).Handle, nil
 		}, config.HTTP...)
 	})
 }

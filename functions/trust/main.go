@@ -4,9 +4,9 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/trustwire"
 )
 
 func main() {
-	platform.Main(func() error { return platform.StartHTTP(wire.TrustRouter) })
+	platform.Main(func() error { return platform.StartHTTP(trustwire.Router) })
 }

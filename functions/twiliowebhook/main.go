@@ -4,11 +4,11 @@ package main
 
 import (
 	"github.com/matterly/matterly/shared/platform"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
 )
 
 func main() {
 	platform.Main(func() error {
-		return platform.StartHTTP(wire.TwilioWebhookRouter)
+		return platform.StartHTTP(messagingwire.TwilioWebhookRouter)
 	})
 }

@@ -5,13 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -40,19 +34,19 @@ type AnchorRef struct {
 	Seq int64  `json:"seq"`
 }
 
-// AnchorStore is the part of the S3 client anchors use.
-type AnchorStore interface {
-	PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error)
-	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
-	ListObjectsV2(context.Context, *s3.ListObjectsV2Input, ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+// ObjectStore keeps the anchors outside the table: the bucket in AWS
+// (package s3anchors), where the table's writers may not put.
+type ObjectStore interface {
+	// Put writes body under key.
+	Put(ctx context.Context, key string, body []byte) error
+	// Last reads the object whose key is the greatest under prefix;
+	// "" and nil when there is none.
+	Last(ctx context.Context, prefix string) (string, []byte, error)
 }
 
-// Anchors keeps the chains' anchors in Bucket (SSE-KMS under KMSKeyID
-// when set).
+// Anchors keeps the chains' anchors in Store.
 type Anchors struct {
-	S3       AnchorStore
-	Bucket   string
-	KMSKeyID string
+	Store ObjectStore
 }
 
 func anchorKey(orgID, day string) string { return AnchorPrefix + orgID + "/" + day + ".json" }
@@ -78,12 +72,7 @@ func (a *Anchors) Anchor(ctx context.Context, db *store.DB, orgID string, now ti
 	}
 	day := now.UTC().Format("2006-01-02")
 	body, _ := json.Marshal(Anchor{OrgID: orgID, Day: day, Seq: head.Seq, Hash: head.Hash, At: now.UTC(), Version: max(last.Version, V1)})
-	in := &s3.PutObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(anchorKey(orgID, day)), Body: strings.NewReader(string(body)),
-		ContentType: aws.String("application/json"), ContentLength: aws.Int64(int64(len(body)))}
-	if a.KMSKeyID != "" {
-		in.ServerSideEncryption, in.SSEKMSKeyId, in.BucketKeyEnabled = s3types.ServerSideEncryptionAwsKms, aws.String(a.KMSKeyID), aws.Bool(true)
-	}
-	if _, err := a.S3.PutObject(ctx, in); err != nil {
+	if err := a.Store.Put(ctx, anchorKey(orgID, day), body); err != nil {
 		return fmt.Errorf("audit: put anchor: %w", err)
 	}
 	return nil
@@ -91,34 +80,12 @@ func (a *Anchors) Anchor(ctx context.Context, db *store.DB, orgID string, now ti
 
 // Latest reads orgID's latest anchor; nil when there is none.
 func (a *Anchors) Latest(ctx context.Context, orgID string) (*Anchor, error) {
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(a.Bucket), Prefix: aws.String(AnchorPrefix + orgID + "/")}
-	last := ""
-	for {
-		out, err := a.S3.ListObjectsV2(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("audit: list anchors: %w", err)
-		}
-		for _, o := range out.Contents {
-			if k := aws.ToString(o.Key); k > last { // days sort as text
-				last = k
-			}
-		}
-		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
-			break
-		}
-		in.ContinuationToken = out.NextContinuationToken
+	last, b, err := a.Store.Last(ctx, AnchorPrefix+orgID+"/") // days sort as text
+	if err != nil {
+		return nil, fmt.Errorf("audit: read anchor: %w", err)
 	}
 	if last == "" {
 		return nil, nil
-	}
-	out, err := a.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(a.Bucket), Key: aws.String(last)})
-	if err != nil {
-		return nil, fmt.Errorf("audit: get anchor: %w", err)
-	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, 1<<16))
-	if err != nil {
-		return nil, fmt.Errorf("audit: read anchor: %w", err)
 	}
 	var an Anchor
 	if err := json.Unmarshal(b, &an); err != nil || an.OrgID != orgID || an.Seq < 1 {

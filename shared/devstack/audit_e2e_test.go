@@ -9,7 +9,7 @@ import (
 
 	"github.com/matterly/matterly/shared/audit"
 	"github.com/matterly/matterly/shared/tenant"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
 )
 
 // auditLog reads a's whole audit log (newest first) with query q.
@@ -465,7 +465,7 @@ func TestAuditAnchors(t *testing.T) {
 	a := signup(t)
 	a.t = t
 	a.newMatter(a.newClient("Andy Anchor"))
-	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
+	if _, err := privacywire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
 		t.Fatal(err)
 	}
 	day := clock.Now().UTC().Format("2006-01-02")

@@ -20,7 +20,7 @@ import (
 	"github.com/matterly/matterly/shared/providers/msgraph/msgraphtest"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 )
 
 // The tests' Microsoft app registration.
@@ -348,8 +348,8 @@ func TestCalendarConnectSyncNotify(t *testing.T) {
 
 // calendarService is the calendar service over the stack, its waits instant.
 func calendarService() *calendar.Service {
-	svc := wire.Calendar(stack.Deps)
-	svc.Graph = wire.MSGraph(stack.Deps, func(context.Context, time.Duration) error { return nil })
+	svc := calendarwire.Calendar(stack.Deps)
+	svc.Graph = calendarwire.MSGraph(stack.Deps, func(context.Context, time.Duration) error { return nil })
 	svc.Sleep = func(context.Context, time.Duration) error { return nil }
 	return svc
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/matterly/matterly/shared/providers/giphy/giphytest"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/chatwire"
 )
 
 // giphyKey is the tests' Giphy API key.
@@ -526,7 +526,7 @@ func TestChatExportAndErase(t *testing.T) {
 	if st := (upload{url: up.Upload.URL, method: "PUT", headers: up.Upload.Headers}).send(t, pdf); st != 200 {
 		t.Fatalf("upload = %d", st)
 	}
-	svc := wire.Chat(stack.Deps)
+	svc := chatwire.Chat(stack.Deps)
 	data, err := svc.ExportOrg(context.Background(), a.orgID)
 	if err != nil {
 		t.Fatal(err)

@@ -40,36 +40,51 @@ import (
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/summaries"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/accountswire"
+	"github.com/matterly/matterly/shared/wire/authwire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
+	"github.com/matterly/matterly/shared/wire/chatwire"
+	"github.com/matterly/matterly/shared/wire/crmwire"
+	"github.com/matterly/matterly/shared/wire/documentswire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
+	"github.com/matterly/matterly/shared/wire/messagingapiwire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/orgwire"
+	"github.com/matterly/matterly/shared/wire/paymentswire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
+	"github.com/matterly/matterly/shared/wire/senderswire"
+	"github.com/matterly/matterly/shared/wire/stripewebhookwire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
+	"github.com/matterly/matterly/shared/wire/trustwire"
 )
 
 // Routers maps each function of the route table to its router constructor.
 // A function missing here fails Start, so the route table and the wiring
 // cannot drift apart.
 var Routers = map[string]platform.RouterFunc{
-	routes.FnAccounts:      wire.AccountsRouter(nil), // Start gives it the outbox
-	routes.FnAuth:          wire.AuthRouter,
-	routes.FnOrg:           wire.OrgRouter,
-	routes.FnCRM:           wire.CRMRouter,
-	routes.FnDocuments:     wire.DocumentsRouter,
-	routes.FnTrust:         wire.TrustRouter,
-	routes.FnPayments:      wire.PaymentsRouter,
-	routes.FnStripeWebhook: wire.StripeWebhookRouter,
-	routes.FnMessaging:     wire.MessagingRouter,
-	routes.FnTwilioWebhook: wire.TwilioWebhookRouter,
-	routes.FnAI:            wire.AIRouter,
+	routes.FnAccounts:      accountswire.Router(nil), // Start gives it the outbox
+	routes.FnAuth:          authwire.Router,
+	routes.FnOrg:           orgwire.Router,
+	routes.FnCRM:           crmwire.Router,
+	routes.FnDocuments:     documentswire.Router,
+	routes.FnTrust:         trustwire.Router,
+	routes.FnPayments:      paymentswire.Router,
+	routes.FnStripeWebhook: stripewebhookwire.Router,
+	routes.FnMessaging:     messagingapiwire.Router,
+	routes.FnTwilioWebhook: messagingwire.TwilioWebhookRouter,
+	routes.FnAI:            summarieswire.AIRouter,
 
 	// E-signatures: the API and Dropbox Sign's callback.
-	routes.FnESign:              wire.ESignRouter,
-	routes.FnDropboxSignWebhook: wire.DropboxSignWebhookRouter,
+	routes.FnESign:              esignwire.Router,
+	routes.FnDropboxSignWebhook: esignwire.WebhookRouter,
 
 	// Team chat's HTTP routes; its WebSocket API is served by chatws.go.
-	routes.FnChat: wire.ChatRouter,
+	routes.FnChat: chatwire.Router,
 	// Microsoft 365 calendars: the API and Graph's notifications.
-	routes.FnCalendar:       wire.CalendarRouter,
-	routes.FnMSGraphWebhook: wire.MSGraphWebhookRouter,
+	routes.FnCalendar:       calendarwire.Router,
+	routes.FnMSGraphWebhook: calendarwire.WebhookRouter,
 	// Privacy: exports, restriction, retention.
-	routes.FnPrivacy: wire.PrivacyRouter,
+	routes.FnPrivacy: privacywire.Router,
 }
 
 // StreamFunc is a streaming function URL handler (RESPONSE_STREAM).
@@ -77,7 +92,7 @@ type StreamFunc func(context.Context, events.LambdaFunctionURLRequest) (*events.
 
 // Streamers maps each streaming function of the route table to its handler.
 var Streamers = map[string]func(*platform.Deps) StreamFunc{
-	routes.FnSpeech: func(d *platform.Deps) StreamFunc { return wire.SpeechHandler(d).Handle },
+	routes.FnSpeech: func(d *platform.Deps) StreamFunc { return summarieswire.SpeechHandler(d).Handle },
 }
 
 // ReminderSchedule is the notifier's schedule (messaging.RunSchedule).
@@ -96,28 +111,28 @@ type Consumer struct {
 // Consumers maps each queue to its consumer.
 var Consumers = map[string]Consumer{
 	payments.EventsQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return wire.StripeWorker(d).Handle, nil
+		return paymentswire.Worker(d).Handle, nil
 	}},
 	// A signed file Dropbox Sign is still preparing (409) is tried again
 	// after 5 s locally (6 minutes in AWS: the queue's visibility timeout).
 	esign.FilesQueue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return wire.ESignWorker(d).Handle, nil
+		return esignwire.Worker(d).Handle, nil
 	}, Config: localaws.QueueConfig{VisibilityTimeout: 5 * time.Second}},
 	calendar.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
 		return s.calendar(d).Handle, nil
 	}},
 	privacy.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return wire.Privacy(d).Handle, nil
+		return privacywire.Privacy(d).Handle, nil
 	}},
 	summaries.Queue: {Build: func(d *platform.Deps, _ *Stack) (localaws.SQSHandler, error) {
-		return wire.Summaries(d).Handle, nil
+		return summarieswire.Summaries(d).Handle, nil
 	}},
 	messaging.Queue: {Build: func(d *platform.Deps, s *Stack) (localaws.SQSHandler, error) {
 		sms, email, err := s.senders(d)
 		if err != nil {
 			return nil, err
 		}
-		w := messaging.NewWorker(wire.Messaging(d), sms, email)
+		w := messaging.NewWorker(messagingwire.Messaging(d), sms, email)
 		if s.sleep != nil {
 			w.Sleep = s.sleep
 		}
@@ -128,9 +143,9 @@ var Consumers = map[string]Consumer{
 // calendar is the calendar worker, its waits (Retry-After, a refresh
 // another request runs) the stack's.
 func (s *Stack) calendar(d *platform.Deps) *calendar.Worker {
-	svc := wire.Calendar(d)
+	svc := calendarwire.Calendar(d)
 	if s.sleep != nil {
-		svc.Graph, svc.Sleep = wire.MSGraph(d, s.sleep), s.sleep
+		svc.Graph, svc.Sleep = calendarwire.MSGraph(d, s.sleep), s.sleep
 	}
 	return calendar.NewWorker(svc)
 }
@@ -138,7 +153,7 @@ func (s *Stack) calendar(d *platform.Deps) *calendar.Worker {
 // senders are the message providers: make dev's outbox for a channel with
 // no credentials, the real provider otherwise.
 func (s *Stack) senders(d *platform.Deps) (messaging.SMSSender, messaging.EmailSender, error) {
-	sms, email, err := senders.Build(context.Background(), wire.Senders(d))
+	sms, email, err := senders.Build(context.Background(), senderswire.Setup(d))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -289,7 +304,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		build, found := Routers[fn]
 		if fn == routes.FnAccounts {
 			// Sign-up notices go out as messages do: sandboxed, to the outbox.
-			build = wire.AccountsRouter(s.Outbox)
+			build = accountswire.Router(s.Outbox)
 		}
 		if !found {
 			return nil, fmt.Errorf("function %s has routes but no router in devstack.Routers", fn)
@@ -308,10 +323,10 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	s.Scheduler = localaws.NewScheduler()
 	// The notifier: the 5-minute schedule and the case-update events, as
 	// EventBridge delivers them in AWS.
-	notifier := wire.Messaging(s.Deps)
+	notifier := messagingwire.Messaging(s.Deps)
 	s.Scheduler.Add(ReminderSchedule, messaging.ScheduleEvery, notifier.RunSchedule)
 	// The daily retention run (the privacyworker function in AWS).
-	s.Scheduler.Add(privacy.RetentionSchedule, privacy.RetentionEvery, wire.Privacy(s.Deps).RunRetention)
+	s.Scheduler.Add(privacy.RetentionSchedule, privacy.RetentionEvery, privacywire.Privacy(s.Deps).RunRetention)
 	// EventBridge invokes its targets asynchronously; so does this: the
 	// event waits on a local queue, and the notifier never runs inside the
 	// write (and the stream delivery) that announced it.
@@ -327,7 +342,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}, localaws.QueueConfig{})
 	// The calendar's schedules, and booking and member events queued for
 	// its worker (an EventBridge rule targets the queue in AWS).
-	cal := wire.Calendar(s.Deps)
+	cal := calendarwire.Calendar(s.Deps)
 	s.Scheduler.Add(calendar.ScheduleRenew, calendar.RenewEvery, cal.RunRenewals)
 	s.Scheduler.Add(calendar.ScheduleSync, calendar.SyncEvery, cal.RunSafetyNet)
 	for _, dt := range calendar.Events {
@@ -353,7 +368,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		})
 	}
 
-	s.ws = newWSHub(wire.ChatWSHandler(s.Deps).Handle, s.Deps.Log)
+	s.ws = newWSHub(chatwire.WSHandler(s.Deps).Handle, s.Deps.Log)
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	runCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel

@@ -12,7 +12,8 @@ import (
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/tenant"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
 )
 
 // TestRevokedMemberSweep walks every authenticated route of the route table
@@ -209,7 +210,7 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 	a.must(204, "DELETE", "/v1/users/"+lawyer.userID, nil)
 
 	ctx := context.Background()
-	svc := wire.Summaries(stack.Deps)
+	svc := summarieswire.Summaries(stack.Deps)
 	actor := caller.Caller{OrgID: a.orgID, UserID: lawyer.userID, Role: "attorney", IP: "198.51.100.9"}
 	before := itemCount(t)
 	balance, _, _ := creditsOf(t, a)
@@ -224,7 +225,7 @@ func TestWritesCheckMembershipInTransaction(t *testing.T) {
 		},
 		"delete summary": func() error { return svc.Delete(ctx, actor, sum) },
 		"record consent": func() error {
-			_, err := wire.Messaging(stack.Deps).RecordConsent(ctx, actor,
+			_, err := messagingwire.Messaging(stack.Deps).RecordConsent(ctx, actor,
 				messaging.ConsentInput{Phone: "+14155550111", State: "opted_out", Method: "staff"})
 			return err
 		},

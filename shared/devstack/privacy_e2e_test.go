@@ -19,7 +19,7 @@ import (
 
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
 )
 
 // privacyScenario is the full scenario: a client with a matter, a
@@ -346,7 +346,7 @@ func TestRetentionEndsHolds(t *testing.T) {
 
 	run := func() {
 		t.Helper()
-		if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), s.orgID); err != nil {
+		if _, err := privacywire.Privacy(stack.Deps).RunOrg(context.Background(), s.orgID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -622,7 +622,7 @@ func TestErasedClientStaysErased(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(7*366*24*time.Hour + 48*time.Hour)
-	if _, err := wire.Privacy(stack.Deps).RunOrg(ctx, s.orgID); err != nil {
+	if _, err := privacywire.Privacy(stack.Deps).RunOrg(ctx, s.orgID); err != nil {
 		t.Fatal(err)
 	}
 	if left := itemsAbout(t, s.orgID, s.clientID); len(left) != 0 {
@@ -689,7 +689,7 @@ func TestDeleteOrgLocksAndResumes(t *testing.T) {
 	if r := (&client{t: t, ip: nextIP()}).do("POST", "/v1/auth/login", map[string]any{"login": b.username, "password": b.password}); r.Status < 400 {
 		t.Errorf("sign-in to a workspace being deleted = %d", r.Status)
 	}
-	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), b.orgID); err != nil {
+	if _, err := privacywire.Privacy(stack.Deps).RunOrg(context.Background(), b.orgID); err != nil {
 		t.Fatal(err)
 	}
 	if n := countItems(t, b.orgID, "CLIENT#") + countItems(t, b.orgID, "MATTER#") + countItems(t, b.orgID, "USER#"); n != 0 {
@@ -830,7 +830,7 @@ func TestEraseRemovesOutlookCopies(t *testing.T) {
 	a.must(200, "PATCH", "/v1/privacy/retention", map[string]any{"closedMatterYears": 1})
 	a.must(200, "PATCH", "/v1/matters/"+oldMatter, map[string]any{"status": "closed"})
 	clock.Advance(366*24*time.Hour + 24*time.Hour)
-	if _, err := wire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
+	if _, err := privacywire.Privacy(stack.Deps).RunOrg(context.Background(), a.orgID); err != nil {
 		t.Fatal(err)
 	}
 	drain(t)

@@ -22,7 +22,8 @@ import (
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
-	"github.com/matterly/matterly/shared/wire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/senderswire"
 )
 
 // The stack's email is make dev's sandbox (no SES endpoint), whose domains
@@ -31,8 +32,8 @@ import (
 // SES's wire format), so ownership is proved as in AWS.
 func init() {
 	Routers[routes.FnMessaging] = func(d *platform.Deps) (*httpapi.Router, error) {
-		svc := wire.Messaging(d)
-		if err := senders.Provision(context.Background(), wire.Senders(d), svc); err != nil {
+		svc := messagingwire.Messaging(d)
+		if err := senders.Provision(context.Background(), senderswire.Setup(d), svc); err != nil {
 			return nil, err
 		}
 		svc.Domains, svc.Resolver, svc.SandboxDomains = sesDomains, dnsFake, false

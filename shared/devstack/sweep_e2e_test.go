@@ -330,7 +330,7 @@ func badTokens(t *testing.T, a *account) map[string]string {
 	d := stack.Deps
 	p := caller.Caller{UserID: a.userID, OrgID: a.orgID, Role: access.Owner}
 	past := func() time.Time { return clock.Now().Add(-time.Hour) }
-	expired, _, err := token.NewIssuer(d.TokenKey, d.Config.TokenIssuer, d.Config.TokenAudience, past).Issue(p)
+	expired, _, err := token.NewIssuer(d.TokenKey(), d.Config.TokenIssuer, d.Config.TokenAudience, past).Issue(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,16 +20,19 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// KMS is the part of the KMS client the sealer uses.
+// KMS is KMS as the sealer uses it: AES-256 data keys of a key, bound to
+// the value's purpose (the encryption context). The SDK's client is
+// adapted in shared/platform/awskms, so only the functions that seal link
+// the KMS client.
 type KMS interface {
-	GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
-	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	// GenerateDataKey returns a fresh AES-256 data key of keyID, in
+	// plaintext and wrapped under keyID with purpose as encryption context.
+	GenerateDataKey(ctx context.Context, keyID, purpose string) (plaintext, wrapped []byte, err error)
+	// Decrypt unwraps a data key GenerateDataKey wrapped for the same
+	// purpose; ErrOpen when KMS refuses the ciphertext as invalid.
+	Decrypt(ctx context.Context, keyID, purpose string, wrapped []byte) ([]byte, error)
 }
 
 // Sealer seals and opens values. The zero value is unusable: build it with
@@ -71,20 +74,16 @@ func (s *Sealer) Seal(ctx context.Context, purpose string, plaintext []byte) (st
 		}
 		return localPrefix + b64(ct), nil
 	}
-	out, err := s.kms.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
-		KeyId:             aws.String(s.keyID),
-		KeySpec:           types.DataKeySpecAes256,
-		EncryptionContext: map[string]string{"purpose": purpose},
-	})
+	key, wrapped, err := s.kms.GenerateDataKey(ctx, s.keyID, purpose)
 	if err != nil {
 		return "", fmt.Errorf("envelope: data key: %w", err)
 	}
-	defer clear(out.Plaintext)
-	ct, err := seal(out.Plaintext, purpose, plaintext)
+	defer clear(key)
+	ct, err := seal(key, purpose, plaintext)
 	if err != nil {
 		return "", err
 	}
-	return kmsPrefix + b64(out.CiphertextBlob) + "." + b64(ct), nil
+	return kmsPrefix + b64(wrapped) + "." + b64(ct), nil
 }
 
 // Open decrypts a value Seal made for the same purpose.
@@ -106,20 +105,15 @@ func (s *Sealer) Open(ctx context.Context, purpose, sealed string) ([]byte, erro
 		if err1 != nil || err2 != nil {
 			return nil, ErrOpen
 		}
-		out, err := s.kms.Decrypt(ctx, &kms.DecryptInput{
-			CiphertextBlob:    wrapped,
-			KeyId:             aws.String(s.keyID),
-			EncryptionContext: map[string]string{"purpose": purpose},
-		})
+		key, err := s.kms.Decrypt(ctx, s.keyID, purpose, wrapped)
 		if err != nil {
-			var invalid *types.InvalidCiphertextException
-			if errors.As(err, &invalid) {
+			if errors.Is(err, ErrOpen) {
 				return nil, ErrOpen
 			}
 			return nil, fmt.Errorf("envelope: decrypt data key: %w", err)
 		}
-		defer clear(out.Plaintext)
-		return open(out.Plaintext, purpose, ct)
+		defer clear(key)
+		return open(key, purpose, ct)
 	default:
 		return nil, ErrOpen
 	}

@@ -5,17 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
-	"github.com/matterly/matterly/shared/config"
 )
 
 func TestLocalSealOpen(t *testing.T) {
@@ -73,63 +65,31 @@ func flip(s string) string {
 	return "A" + s[1:]
 }
 
-// fakeKMS speaks KMS's JSON protocol and checks what the sealer sends: the
-// key, AES_256 and the purpose as encryption context, on every call.
-type fakeKMS struct {
-	t    *testing.T
-	mu   sync.Mutex
-	keys map[string][]byte // ciphertext blob -> data key
-	ctx  map[string]string // ciphertext blob -> purpose
+// memKMS is KMS in memory: a data key opens only under the purpose it was
+// wrapped for.
+type memKMS struct {
+	keys map[string][]byte // wrapped -> data key
+	ctx  map[string]string // wrapped -> purpose
 }
 
-func (f *fakeKMS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		KeyId             string
-		KeySpec           string
-		CiphertextBlob    []byte
-		EncryptionContext map[string]string
+func (m *memKMS) GenerateDataKey(_ context.Context, keyID, purpose string) ([]byte, []byte, error) {
+	key, wrapped := make([]byte, 32), make([]byte, 48)
+	rand.Read(key)
+	rand.Read(wrapped)
+	m.keys[string(wrapped)], m.ctx[string(wrapped)] = key, keyID+"/"+purpose
+	return bytes.Clone(key), wrapped, nil
+}
+
+func (m *memKMS) Decrypt(_ context.Context, keyID, purpose string, wrapped []byte) ([]byte, error) {
+	key, ok := m.keys[string(wrapped)]
+	if !ok || m.ctx[string(wrapped)] != keyID+"/"+purpose {
+		return nil, ErrOpen
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		f.t.Errorf("body: %v", err)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
-		f.t.Errorf("Content-Type %q", ct)
-	}
-	if in.KeyId != "arn:aws:kms:us-east-1:1:key/k" {
-		f.t.Errorf("KeyId %q", in.KeyId)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	switch r.Header.Get("X-Amz-Target") {
-	case "TrentService.GenerateDataKey":
-		if in.KeySpec != "AES_256" {
-			f.t.Errorf("KeySpec %q", in.KeySpec)
-		}
-		key, blob := make([]byte, 32), make([]byte, 48)
-		rand.Read(key)
-		rand.Read(blob)
-		f.keys[string(blob)], f.ctx[string(blob)] = key, in.EncryptionContext["purpose"]
-		json.NewEncoder(w).Encode(map[string]any{"CiphertextBlob": blob, "Plaintext": key, "KeyId": in.KeyId})
-	case "TrentService.Decrypt":
-		key, ok := f.keys[string(in.CiphertextBlob)]
-		if !ok || f.ctx[string(in.CiphertextBlob)] != in.EncryptionContext["purpose"] {
-			w.WriteHeader(400)
-			w.Write([]byte(`{"__type":"InvalidCiphertextException","message":"bad"}`))
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{"Plaintext": key, "KeyId": in.KeyId})
-	default:
-		f.t.Errorf("unexpected call %q", r.Header.Get("X-Amz-Target"))
-		w.WriteHeader(400)
-	}
+	return bytes.Clone(key), nil
 }
 
 func TestKMSSealOpen(t *testing.T) {
-	f := &fakeKMS{t: t, keys: map[string][]byte{}, ctx: map[string]string{}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
-	s := NewKMS(kms.NewFromConfig(config.LocalAWS(srv.URL)), "arn:aws:kms:us-east-1:1:key/k")
+	s := NewKMS(&memKMS{keys: map[string][]byte{}, ctx: map[string]string{}}, "arn:aws:kms:us-east-1:1:key/k")
 	ctx := context.Background()
 	sealed, err := s.Seal(ctx, "msgraph:u1", []byte("refresh-token"))
 	if err != nil {
@@ -138,11 +98,9 @@ func TestKMSSealOpen(t *testing.T) {
 	if !strings.HasPrefix(sealed, "k1.") || strings.Count(sealed, ".") != 2 {
 		t.Fatalf("sealed = %q", sealed)
 	}
-	pt, err := s.Open(ctx, "msgraph:u1", sealed)
-	if err != nil || string(pt) != "refresh-token" {
+	if pt, err := s.Open(ctx, "msgraph:u1", sealed); err != nil || string(pt) != "refresh-token" {
 		t.Fatalf("Open = %q, %v", pt, err)
 	}
-	// KMS refuses the data key under another purpose; a swapped body fails GCM.
 	if _, err := s.Open(ctx, "msgraph:u2", sealed); !errors.Is(err, ErrOpen) {
 		t.Errorf("other purpose: %v", err)
 	}

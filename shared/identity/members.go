@@ -81,7 +81,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p caller.Caller, patch OrgPatch
 		c.Check(validTimezone(org.Timezone), "timezone", "must be an IANA time zone such as America/New_York")
 	}
 	c.Check(org.SMSFromNumber == "" || validPhone(org.SMSFromNumber), "smsFromNumber", "must be in E.164 format, e.g. +14155550123")
-	c.Check(org.TwilioMessagingServiceSID == "" || mgSIDRe.MatchString(org.TwilioMessagingServiceSID),
+	c.Check(org.TwilioMessagingServiceSID == "" || validMessagingServiceSID(org.TwilioMessagingServiceSID),
 		"twilioMessagingServiceSid", "must be a Twilio Messaging Service SID (MG followed by 32 hex digits)")
 	if err := c.Err(); err != nil {
 		return Org{}, err

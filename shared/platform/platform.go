@@ -2,6 +2,12 @@
 // per process: in AWS from the environment and Secrets Manager, locally
 // against the embedded stand-ins. Functions, the dev server and tests all
 // call New, so they run the same wiring.
+//
+// platform links DynamoDB and Secrets Manager, which every function in AWS
+// uses, and no other AWS service: the clients only some functions use are
+// built by their own packages (awss3, awssqs, awseventbridge, awskms), once
+// per Deps (Shared), and only the functions whose wiring imports them link
+// them.
 package platform
 
 import (
@@ -11,16 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
@@ -40,27 +43,34 @@ import (
 // with config.Need), so the relay gets a bus and no table, and a worker no
 // token keys.
 type Deps struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *store.DB          // nil unless TABLE_NAME is set
-	Keys     keys.Set           // zero unless SIGNING_SECRET_ARN is set (or a local run)
-	TokenKey ed25519.PrivateKey // nil unless this function issues tokens
-	Tokens   *token.Issuer      // nil unless this function issues tokens
-	Verifier *token.Verifier    // nil unless a token key is configured
-	Cursors  *cursor.Sealer     // nil without the signing keys
+	Config config.Config
+	Log    *slog.Logger
+	DB     *store.DB // nil unless TABLE_NAME is set
+	Keys   keys.Set  // zero unless SIGNING_SECRET_ARN is set (or a local run)
+	// TokenKey is the key tokens are signed with, derived on the first call
+	// (a scalar multiplication, about 2 ms the first time in a process,
+	// which a function that never issues or checks a token does not pay);
+	// nil unless this function issues tokens.
+	TokenKey func() ed25519.PrivateKey
+	Tokens   *token.Issuer   // nil unless this function issues tokens
+	Verifier *token.Verifier // nil unless a token key is configured
+	Cursors  *cursor.Sealer  // nil without the signing keys
 	// Members is the routers' membership check: the caller's member item,
 	// read once per authenticated request (tenant.Members; nil without a table).
 	Members httpapi.Members
 	Now     func() time.Time
-	S3      *s3.Client    // nil unless BUCKET_NAME is set
-	Bus     bus.Publisher // domain events; nil in AWS unless EVENT_BUS_NAME is set
+	// Bus is the local stand-in of the event bus (make dev's, or one that
+	// logs); nil in AWS, where awseventbridge.Publisher builds EventBridge.
+	Bus bus.Publisher
 	// StripeKey is the platform's Stripe secret key; "" when Stripe is not
 	// configured (the payment routes then answer 503 saying what to set).
 	StripeKey string
 	// StripeWebhookSecret verifies Stripe's webhook signatures; "" when not
 	// configured (the webhook then answers 503, never accepts unsigned calls).
 	StripeWebhookSecret string
-	Queue               queue.Sender // async work; nil when the function sends none
+	// Queue is the local broker (make dev, tests); nil in AWS, where
+	// awssqs.Sender builds SQS. S3 has no field: awss3.Client builds it.
+	Queue queue.Sender
 	// Twilio's account SID and auth token; "" when SMS is not configured.
 	TwilioAccountSID, TwilioAuthToken string
 	// OpenAIKey is the AI provider's key; "" when none is set (a local
@@ -73,12 +83,12 @@ type Deps struct {
 	// until set (the calendar routes then answer 503).
 	MSClientSecret string
 	// Sealer encrypts secrets kept at rest (two-factor secrets, OAuth
-	// tokens): KMS data keys of KMS_KEY_ID in AWS, a key derived from the dev
-	// root locally; nil in AWS without KMS_KEY_ID.
+	// tokens) locally, under a key derived from the dev root; nil in AWS,
+	// where awskms.Sealer builds it on KMS data keys of KMS_KEY_ID.
 	Sealer *envelope.Sealer
-	// AuditSealer seals and opens the audit chains' keys: data keys of
-	// AUDIT_KEY_ID in AWS (a key the table's writers may not use), the
-	// local Sealer in make dev and tests; nil in AWS without AUDIT_KEY_ID.
+	// AuditSealer seals and opens the audit chains' keys locally (the
+	// dev root's key); nil in AWS, where awskms.AuditSealer builds it on
+	// data keys of AUDIT_KEY_ID (a key the table's writers may not use).
 	AuditSealer *envelope.Sealer
 	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
 	GiphyKey string
@@ -86,6 +96,27 @@ type Deps struct {
 	// WebSocket API's Management API): the Lambda's own in AWS, static
 	// local credentials in make dev.
 	AWS aws.Config
+
+	mu     sync.Mutex
+	shared map[string]any // Shared's clients
+}
+
+// Shared returns the value build makes for key, built on the first call
+// for d and returned by every later one: the clients of the packages that
+// platform does not import (awss3, ...), which the devstack's functions,
+// all on one Deps, share as one function's wiring does.
+func Shared[T any](d *Deps, key string, build func() T) T {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if v, ok := d.shared[key]; ok {
+		return v.(T)
+	}
+	v := build()
+	if d.shared == nil {
+		d.shared = map[string]any{}
+	}
+	d.shared[key] = v
+	return v
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.
@@ -124,9 +155,6 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		signingRoot, err = keys.DevRoot(cfg.DevDataDir)
 		d.AWS = config.LocalAWS("")
 		tokenRoot = signingRoot
-		if cfg.S3Endpoint != "" && cfg.BucketName != "" {
-			d.S3 = s3.NewFromConfig(config.LocalAWS(cfg.S3Endpoint), func(o *s3.Options) { o.UsePathStyle = true })
-		}
 		d.Bus = opts.Bus
 		if d.Bus == nil {
 			// make invoke runs one function alone: events have no subscriber.
@@ -145,70 +173,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
 		sm := SecretsManager{secretsmanager.NewFromConfig(awsCfg)}
-		if cfg.SigningSecret != "" {
-			signingRoot, err = keys.ReadSecret(ctx, sm, cfg.SigningSecret)
-		}
-		if err == nil && cfg.TokenSecret != "" {
-			tokenRoot, err = keys.ReadSecret(ctx, sm, cfg.TokenSecret)
-		}
-		if cfg.BucketName != "" {
-			d.S3 = s3.NewFromConfig(awsCfg)
-		}
-		if err == nil && cfg.StripeSecretARN != "" {
-			var key []byte
-			key, err = keys.ReadSecret(ctx, sm, cfg.StripeSecretARN)
-			d.StripeKey = string(key)
-		}
-		if err == nil && cfg.StripeWebhookSecretARN != "" {
-			var key []byte
-			key, err = keys.ReadSecret(ctx, sm, cfg.StripeWebhookSecretARN)
-			d.StripeWebhookSecret = string(key)
-		}
-		if err == nil && cfg.TwilioSecretARN != "" {
-			var raw []byte
-			var tw twilioSecret
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.TwilioSecretARN); err == nil && string(raw) != UnsetSecret {
-				if jerr := json.Unmarshal(raw, &tw); jerr != nil {
+		ids := []string{cfg.SigningSecret, cfg.TokenSecret, cfg.StripeSecretARN, cfg.StripeWebhookSecretARN,
+			cfg.TwilioSecretARN, cfg.OpenAISecretARN, cfg.DropboxSignSecretARN, cfg.GiphySecretARN, cfg.MSClientSecretARN}
+		var raw [][]byte
+		if raw, err = readSecrets(ctx, sm, ids); err == nil {
+			signingRoot, tokenRoot = raw[0], raw[1]
+			d.StripeKey, d.StripeWebhookSecret = string(raw[2]), string(raw[3])
+			if tw := raw[4]; ids[4] != "" && string(tw) != UnsetSecret {
+				var s twilioSecret
+				if jerr := json.Unmarshal(tw, &s); jerr != nil {
 					err = fmt.Errorf("twilio secret: want {\"accountSid\",\"authToken\"}: %w", jerr)
 				}
+				d.TwilioAccountSID, d.TwilioAuthToken = s.AccountSID, s.AuthToken
 			}
-			d.TwilioAccountSID, d.TwilioAuthToken = tw.AccountSID, tw.AuthToken
-		}
-		if err == nil && cfg.OpenAISecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.OpenAISecretARN); err == nil && string(raw) != UnsetSecret {
-				d.OpenAIKey = string(raw)
-			}
-		}
-		if err == nil && cfg.DropboxSignSecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.DropboxSignSecretARN); err == nil && string(raw) != UnsetSecret {
-				d.DropboxSignKey = string(raw)
-			}
-		}
-		if err == nil && cfg.GiphySecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.GiphySecretARN); err == nil && string(raw) != UnsetSecret {
-				d.GiphyKey = string(raw)
-			}
-		}
-		if err == nil && cfg.MSClientSecretARN != "" {
-			var raw []byte
-			if raw, err = keys.ReadSecret(ctx, sm, cfg.MSClientSecretARN); err == nil && string(raw) != UnsetSecret {
-				d.MSClientSecret = string(raw)
-			}
-		}
-		if len(cfg.QueueURLs) > 0 {
-			d.Queue = queue.NewSQS(sqs.NewFromConfig(awsCfg), cfg.QueueURLs)
-		}
-		if cfg.EventBusName != "" {
-			d.Bus = &bus.EventBridge{API: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
-		}
-		if cfg.KMSKeyID != "" {
-			d.Sealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.KMSKeyID)
-		}
-		if cfg.AuditKeyID != "" {
-			d.AuditSealer = envelope.NewKMS(kms.NewFromConfig(awsCfg), cfg.AuditKeyID)
+			d.OpenAIKey, d.DropboxSignKey, d.GiphyKey, d.MSClientSecret = set(raw[5]), set(raw[6]), set(raw[7]), set(raw[8])
 		}
 	}
 	if err != nil {
@@ -245,6 +223,35 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	return d, nil
 }
 
+// readSecrets reads the secrets ids name ("" is none, read as nil) side by
+// side: each is a round trip to Secrets Manager, which a function's init
+// used to wait for one after another. The error is the first in ids'
+// order.
+func readSecrets(ctx context.Context, sm keys.SecretGetter, ids []string) ([][]byte, error) {
+	raw, errs := make([][]byte, len(ids)), make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if id != "" {
+			wg.Go(func() { raw[i], errs[i] = keys.ReadSecret(ctx, sm, id) })
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return raw, nil
+}
+
+// set is a provider secret's value, "" until the operator sets it.
+func set(raw []byte) string {
+	if string(raw) == UnsetSecret {
+		return ""
+	}
+	return string(raw)
+}
+
 // tokenKeys sets up token verification for the functions given a token
 // key and token issuing for those given the token secret. The public key
 // comes from TOKEN_PUBLIC_KEY (published at deploy time) or from the
@@ -252,30 +259,32 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 // function says it cannot start so.
 func (d *Deps) tokenKeys(tokenRoot []byte) error {
 	cfg := d.Config
-	var pub ed25519.PublicKey
+	var pub func() ed25519.PublicKey
 	if tokenRoot != nil {
-		priv, err := keys.TokenKey(tokenRoot)
+		seed, err := keys.TokenSeed(tokenRoot)
 		if err != nil {
 			return err
 		}
-		d.TokenKey = priv
-		d.Tokens = token.NewIssuer(priv, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
-		pub = priv.Public().(ed25519.PublicKey)
+		d.TokenKey = sync.OnceValue(func() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(seed) })
+		d.Tokens = token.NewIssuerFunc(d.TokenKey, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+		pub = sync.OnceValue(func() ed25519.PublicKey { return d.TokenKey().Public().(ed25519.PublicKey) })
 	}
 	if cfg.TokenPublicKey != "" {
 		configured, err := keys.ParsePublicKey(cfg.TokenPublicKey)
 		if err != nil {
 			return err
 		}
-		if pub != nil && !pub.Equal(configured) {
+		// A mismatch stops the start, so an issuer given both derives its
+		// key here.
+		if pub != nil && !pub().Equal(configured) {
 			return fmt.Errorf("TOKEN_PUBLIC_KEY does not match the token secret's key")
 		}
-		pub = configured
+		pub = func() ed25519.PublicKey { return configured }
 	}
 	if pub == nil {
 		return nil
 	}
-	d.Verifier = token.NewVerifier(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
+	d.Verifier = token.NewVerifierFunc(pub, cfg.TokenIssuer, cfg.TokenAudience, d.Now)
 	return nil
 }
 

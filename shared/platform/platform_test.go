@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/matterly/matterly/shared/access"
-	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/keys"
@@ -96,39 +97,37 @@ func TestTokenKeys(t *testing.T) {
 	}
 }
 
-// TestNewBuildsWhatIsConfigured: in AWS, New builds only what the
-// configuration names. The relay's configuration (a bus, no table, no
-// secrets) must not send New to Secrets Manager or give it a table.
-func TestNewBuildsWhatIsConfigured(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKID")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
-	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-	tests := []struct {
-		name       string
-		cfg        config.Config
-		wantBus    bool
-		wantSealer bool
-	}{
-		{"relay", config.Config{Region: "us-east-1", EventBusName: "events"}, true, false},
-		{"nothing", config.Config{Region: "us-east-1"}, false, false},
-		{"sealer", config.Config{Region: "us-east-1", KMSKeyID: "arn:aws:kms:us-east-1:1:key/k"}, false, true},
+// slowSecrets answers each secret after a wait, failing the ids in fail.
+type slowSecrets struct {
+	wait time.Duration
+	fail map[string]bool
+}
+
+func (s slowSecrets) SecretString(_ context.Context, id string) (string, error) {
+	time.Sleep(s.wait)
+	if s.fail[id] {
+		return "", fmt.Errorf("no %s", id)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, err := New(context.Background(), tt.cfg, Options{LogOut: io.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if d.DB != nil || d.Verifier != nil || d.Cursors != nil || d.S3 != nil || d.Queue != nil {
-				t.Errorf("built what was not configured: %+v", d)
-			}
-			if _, ok := d.Bus.(*bus.EventBridge); ok != tt.wantBus || (d.Bus != nil) != tt.wantBus {
-				t.Errorf("Bus = %T, want EventBridge %v", d.Bus, tt.wantBus)
-			}
-			if (d.Sealer != nil) != tt.wantSealer {
-				t.Errorf("Sealer built = %v, want %v", d.Sealer != nil, tt.wantSealer)
-			}
-		})
+	return " " + id + "\n", nil
+}
+
+// TestReadSecrets: the secrets are read side by side, "" reads as none,
+// and the error is the first in the order given.
+func TestReadSecrets(t *testing.T) {
+	ids := []string{"a", "", "b", "c", "d"}
+	start := time.Now()
+	raw, err := readSecrets(context.Background(), slowSecrets{wait: 200 * time.Millisecond}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 700*time.Millisecond {
+		t.Errorf("4 reads of 200 ms took %v: not side by side", took)
+	}
+	if string(raw[0]) != "a" || raw[1] != nil || string(raw[2]) != "b" || string(raw[4]) != "d" {
+		t.Errorf("raw = %q", raw)
+	}
+	_, err = readSecrets(context.Background(), slowSecrets{fail: map[string]bool{"c": true, "b": true}}, ids)
+	if err == nil || !strings.Contains(err.Error(), "no b") {
+		t.Errorf("err = %v, want b's", err)
 	}
 }

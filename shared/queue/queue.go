@@ -8,13 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Sender enqueues one message.
@@ -110,55 +105,4 @@ func validSQSText(s string) bool {
 		}
 	}
 	return true
-}
-
-// SendMessageAPI is the part of the SQS client SQS uses; *sqs.Client
-// implements it.
-type SendMessageAPI interface {
-	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// SQS is the Sender for AWS.
-type SQS struct {
-	client SendMessageAPI
-	urls   map[string]string
-}
-
-// NewSQS returns a Sender that sends to the queue URL urls maps each
-// logical name to (in a function, built once at init from the
-// environment CDK sets). The map is copied.
-func NewSQS(client SendMessageAPI, urls map[string]string) *SQS {
-	cp := make(map[string]string, len(urls))
-	for k, v := range urls {
-		cp[k] = v
-	}
-	return &SQS{client: client, urls: cp}
-}
-
-// Send implements Sender. An unknown queue name is an error, not a silent
-// drop: it means the function was deployed without that queue's URL.
-func (s *SQS) Send(ctx context.Context, queue string, body string, attrs map[string]string) error {
-	url, ok := s.urls[queue]
-	if !ok {
-		known := make([]string, 0, len(s.urls))
-		for k := range s.urls {
-			known = append(known, k)
-		}
-		sort.Strings(known)
-		return fmt.Errorf("queue: unknown queue %q (configured: %s)", queue, strings.Join(known, ", "))
-	}
-	if err := Validate(body, attrs); err != nil {
-		return err
-	}
-	in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)}
-	if len(attrs) > 0 {
-		in.MessageAttributes = make(map[string]types.MessageAttributeValue, len(attrs))
-		for k, v := range attrs {
-			in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-		}
-	}
-	if _, err := s.client.SendMessage(ctx, in); err != nil {
-		return fmt.Errorf("queue: send to %s: %w", queue, err)
-	}
-	return nil
 }

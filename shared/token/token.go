@@ -32,7 +32,7 @@ type claims struct {
 
 // Issuer signs access tokens.
 type Issuer struct {
-	key      ed25519.PrivateKey
+	key      func() ed25519.PrivateKey
 	issuer   string
 	audience string
 	now      func() time.Time
@@ -40,6 +40,13 @@ type Issuer struct {
 
 // NewIssuer returns an Issuer signing with key.
 func NewIssuer(key ed25519.PrivateKey, issuer, audience string, now func() time.Time) *Issuer {
+	return NewIssuerFunc(func() ed25519.PrivateKey { return key }, issuer, audience, now)
+}
+
+// NewIssuerFunc is NewIssuer with the key from key, called for every token
+// issued: a key derived on first use (sync.OnceValue) costs a function
+// that issues none nothing.
+func NewIssuerFunc(key func() ed25519.PrivateKey, issuer, audience string, now func() time.Time) *Issuer {
 	if now == nil {
 		now = time.Now
 	}
@@ -65,7 +72,7 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 		Scope: p.Scope,
 		Sid:   p.SessionID,
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(i.key)
+	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(i.key())
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -74,7 +81,7 @@ func (i *Issuer) Issue(p caller.Caller) (string, time.Time, error) {
 
 // Verifier checks access tokens; it implements httpapi.Verifier.
 type Verifier struct {
-	key    ed25519.PublicKey
+	key    func() ed25519.PublicKey
 	parser *jwt.Parser
 	now    func() time.Time
 	cache  *verifiedCache
@@ -82,6 +89,13 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier for tokens signed by key's private half.
 func NewVerifier(key ed25519.PublicKey, issuer, audience string, now func() time.Time) *Verifier {
+	return NewVerifierFunc(func() ed25519.PublicKey { return key }, issuer, audience, now)
+}
+
+// NewVerifierFunc is NewVerifier with the key from key, called for every
+// signature checked (a token the cache does not answer): a key derived on
+// first use costs a function's init nothing.
+func NewVerifierFunc(key func() ed25519.PublicKey, issuer, audience string, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
@@ -108,7 +122,7 @@ func (v *Verifier) Verify(tok string) (caller.Caller, error) {
 		return principal(c)
 	}
 	var c claims
-	if _, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.key, nil }); err != nil {
+	if _, err := v.parser.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return v.key(), nil }); err != nil {
 		return caller.Caller{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	p, err := principal(c)

@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"crypto/ed25519"
@@ -8,14 +8,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
 	"github.com/matterly/matterly/shared/envelope"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/token"
+	"github.com/matterly/matterly/shared/wire/accountswire"
+	"github.com/matterly/matterly/shared/wire/authwire"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
+	"github.com/matterly/matterly/shared/wire/chatwire"
+	"github.com/matterly/matterly/shared/wire/crmwire"
+	"github.com/matterly/matterly/shared/wire/documentswire"
+	"github.com/matterly/matterly/shared/wire/esignwire"
+	"github.com/matterly/matterly/shared/wire/messagingapiwire"
+	"github.com/matterly/matterly/shared/wire/messagingwire"
+	"github.com/matterly/matterly/shared/wire/orgwire"
+	"github.com/matterly/matterly/shared/wire/paymentswire"
+	"github.com/matterly/matterly/shared/wire/privacywire"
+	"github.com/matterly/matterly/shared/wire/stripewebhookwire"
+	"github.com/matterly/matterly/shared/wire/summarieswire"
+	"github.com/matterly/matterly/shared/wire/trustwire"
 )
 
 // deps is a function's Deps with everything configured; tests remove
@@ -37,11 +50,11 @@ func deps(t *testing.T) *platform.Deps {
 	now := time.Now
 	return &platform.Deps{
 		Sealer: sealer,
-		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1"},
+		Config: config.Config{BucketName: "docs", CORSOrigins: []string{"https://app.example"}, DynamoEndpoint: "http://127.0.0.1:1", S3Endpoint: "http://127.0.0.1:1"},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now,
 		Tokens:   token.NewIssuer(priv, "iss", "aud", now),
 		Verifier: token.NewVerifier(priv.Public().(ed25519.PublicKey), "iss", "aud", now),
-		Cursors:  seal, S3: s3.New(s3.Options{Region: "us-east-1"}),
+		Cursors:  seal,
 	}
 }
 
@@ -51,11 +64,12 @@ func deps(t *testing.T) *platform.Deps {
 // cannot work without a piece refuse to start without it.
 func TestRouters(t *testing.T) {
 	builders := map[string]platform.RouterFunc{
-		"accounts": AccountsRouter(nil), "auth": AuthRouter, "org": OrgRouter, "crm": CRMRouter,
-		"documents": DocumentsRouter, "trust": TrustRouter, "payments": PaymentsRouter,
-		"stripewebhook": StripeWebhookRouter, "messaging": MessagingRouter,
-		"twiliowebhook": TwilioWebhookRouter, "ai": AIRouter, "esign": ESignRouter,
-		"dropboxsignwebhook": DropboxSignWebhookRouter, "calendar": CalendarRouter, "msgraphwebhook": MSGraphWebhookRouter,
+		"accounts": accountswire.Router(nil), "auth": authwire.Router, "org": orgwire.Router, "crm": crmwire.Router,
+		"documents": documentswire.Router, "trust": trustwire.Router, "payments": paymentswire.Router,
+		"stripewebhook": stripewebhookwire.Router, "messaging": messagingapiwire.Router,
+		"twiliowebhook": messagingwire.TwilioWebhookRouter, "ai": summarieswire.AIRouter, "esign": esignwire.Router,
+		"dropboxsignwebhook": esignwire.WebhookRouter, "calendar": calendarwire.Router, "msgraphwebhook": calendarwire.WebhookRouter,
+		"chat": chatwire.Router, "privacy": privacywire.Router,
 	}
 	for name, build := range builders {
 		t.Run(name, func(t *testing.T) {
@@ -70,11 +84,11 @@ func TestRouters(t *testing.T) {
 		without func(*platform.Deps)
 		want    string
 	}{
-		{"documents without S3", DocumentsRouter, func(d *platform.Deps) { d.S3 = nil }, "BUCKET_NAME"},
-		{"documents without a bucket", DocumentsRouter, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
-		{"auth without the token secret", AuthRouter, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
-		{"auth without the secret sealer", AuthRouter, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
-		{"accounts without the token secret", AccountsRouter(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"documents without S3", documentswire.Router, func(d *platform.Deps) { d.Config.S3Endpoint = "" }, "BUCKET_NAME"},
+		{"documents without a bucket", documentswire.Router, func(d *platform.Deps) { d.Config.BucketName = "" }, "BUCKET_NAME"},
+		{"auth without the token secret", authwire.Router, func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
+		{"auth without the secret sealer", authwire.Router, func(d *platform.Deps) { d.Sealer = nil }, "KMS_KEY_ID"},
+		{"accounts without the token secret", accountswire.Router(nil), func(d *platform.Deps) { d.Tokens = nil }, "TOKEN_SECRET_ARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
