@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 	"github.com/matterly/matterly/shared/wire/privacywire"
 )
 
@@ -869,5 +871,36 @@ func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
 	}
 	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 {
 		t.Errorf("%d bookings left", n)
+	}
+}
+
+// TestDeleteOrgWithoutGraph: the privacy worker that runs a workspace's
+// deletion in AWS has no Microsoft secret and no use of the calendar's
+// token key (infra: only the calendar function and worker do), so its
+// calendar service cannot reach Graph. The calendar's eraser must still
+// erase the workspace's calendar data instead of failing the deletion
+// (which the queue and the daily run would retry forever, keeping it all).
+func TestDeleteOrgWithoutGraph(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	user, cal := connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	if outlookCopies(user, cal, b) != 1 {
+		t.Fatal("the booking was not written to Outlook")
+	}
+	svc := calendarwire.Calendar(stack.Deps)
+	svc.Graph = nil // the privacy worker's, in AWS
+	err := svc.DeleteOrg(context.Background(), caller.Caller{OrgID: a.orgID, UserID: "system:workspace-deletion", Role: "system"}, a.orgID)
+	if err != nil {
+		t.Fatalf("DeleteOrg without Graph: %v", err)
+	}
+	for _, pf := range []string{"CALWRITE#", "CALTOKEN#", "CALCONN#"} {
+		if n := countItems(t, a.orgID, pf); n != 0 {
+			t.Errorf("%d %s items left", n, pf)
+		}
 	}
 }
