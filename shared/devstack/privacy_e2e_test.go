@@ -904,3 +904,29 @@ func TestDeleteOrgWithoutGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldMatterStaysAsHeld: a matter kept after its client's erasure
+// (held for the law) takes no edit either: a new title or description is
+// new data about an erased client, and reopening it would count an open
+// matter on a held client (409 naming the hold, as for a new note).
+func TestHeldMatterStaysAsHeld(t *testing.T) {
+	s := newPrivacyScenario(t)
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	before := s.must(200, "GET", "/v1/matters/"+s.matter, nil)
+	if str(before.Body, "privacyHold", "until") == "" {
+		t.Fatalf("the matter is not held: %s", before.Raw)
+	}
+	for _, body := range []map[string]any{{"title": "Renamed after the erasure"}, {"description": "New facts about the erased client"}} {
+		if r := s.do("PATCH", "/v1/matters/"+s.matter, body); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+			t.Errorf("PATCH %v on a held matter = %d %s", body, r.Status, r.Raw)
+		}
+	}
+	if after := s.must(200, "GET", "/v1/matters/"+s.matter, nil); str(after.Body, "title") != str(before.Body, "title") {
+		t.Errorf("the held matter's title changed: %s", after.Raw)
+	}
+	// Closing it still goes through (its hold's period runs from the end).
+	s.must(200, "PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "closed"})
+	if r := s.do("PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "open"}); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+		t.Errorf("reopening a held matter = %d %s", r.Status, r.Raw)
+	}
+}
