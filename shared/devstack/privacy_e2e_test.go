@@ -16,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 	"github.com/matterly/matterly/shared/wire/calendarwire"
@@ -928,5 +930,59 @@ func TestHeldMatterStaysAsHeld(t *testing.T) {
 	s.must(200, "PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "closed"})
 	if r := s.do("PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "open"}); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
 		t.Errorf("reopening a held matter = %d %s", r.Status, r.Raw)
+	}
+}
+
+// completeHook runs before the export's zip is completed in S3: after the
+// worker has read every row into it, before the export is marked ready.
+type completeHook struct {
+	privacy.ObjectStore
+	before func()
+}
+
+func (h *completeHook) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if h.before != nil {
+		h.before()
+		h.before = nil
+	}
+	return h.ObjectStore.CompleteMultipartUpload(ctx, in, opts...)
+}
+
+// TestErasureDuringExportBuild: an export being built while a client is
+// erased has read the client's rows before they went; it must not become
+// a ready download of them afterwards (the erasure expires only the
+// exports already ready).
+func TestErasureDuringExportBuild(t *testing.T) {
+	s := newPrivacyScenario(t)
+	created := s.must(202, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"})
+	id := str(created.Body, "id")
+	svc := privacywire.Privacy(stack.Deps)
+	svc.S3 = &completeHook{ObjectStore: svc.S3, before: func() {
+		s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	}}
+	if err := svc.Build(context.Background(), s.orgID, id); err != nil {
+		t.Logf("build: %v", err)
+	}
+	drain(t)
+	got := s.must(200, "GET", "/v1/privacy/exports/"+id, nil)
+	if str(got.Body, "status") != "ready" {
+		return // not handed out: what it read of the client is not downloadable
+	}
+	url := str(got.Body, "downloadUrl")
+	if url == "" {
+		return
+	}
+	resp, zipBytes := fetch(t, url)
+	if resp.StatusCode != 200 {
+		return
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range zipFiles(t, zr) {
+		if bytes.Contains(b, []byte("Privileged strategy")) {
+			t.Errorf("an export built across the client's erasure is ready with their erased note in %s: %s", name, got.Raw)
+		}
 	}
 }
