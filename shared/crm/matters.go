@@ -215,6 +215,13 @@ func (s *Service) UpdateMatter(ctx context.Context, a caller.Caller, id string, 
 		if len(fields) == 0 {
 			return edit{}, false, nil
 		}
+		// A matter held after its client's erasure records nothing new: it
+		// may only be closed (which its hold's period runs from), never
+		// reopened, renamed or described anew.
+		if before.Hold != nil && (isOpen(m.Status) && !isOpen(before.Status) ||
+			slices.ContainsFunc(fields, func(f string) bool { return f != "status" && f != "closedOn" })) {
+			return edit{}, false, before.Writable()
+		}
 		m.grantTeam(before, a.UserID)
 		m.UpdatedAt = s.Now().UTC()
 		m.setKeys(a.OrgID)

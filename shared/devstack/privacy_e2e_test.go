@@ -16,9 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
+	"github.com/matterly/matterly/shared/wire/calendarwire"
 	"github.com/matterly/matterly/shared/wire/privacywire"
 )
 
@@ -869,5 +873,116 @@ func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
 	}
 	if n := countItems(t, a.orgID, "BOOKING#"); n != 0 {
 		t.Errorf("%d bookings left", n)
+	}
+}
+
+// TestDeleteOrgWithoutGraph: the privacy worker that runs a workspace's
+// deletion in AWS has no Microsoft secret and no use of the calendar's
+// token key (infra: only the calendar function and worker do), so its
+// calendar service cannot reach Graph. The calendar's eraser must still
+// erase the workspace's calendar data instead of failing the deletion
+// (which the queue and the daily run would retry forever, keeping it all).
+func TestDeleteOrgWithoutGraph(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	user, cal := connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	if outlookCopies(user, cal, b) != 1 {
+		t.Fatal("the booking was not written to Outlook")
+	}
+	svc := calendarwire.Calendar(stack.Deps)
+	svc.Graph = nil // the privacy worker's, in AWS
+	err := svc.DeleteOrg(context.Background(), caller.Caller{OrgID: a.orgID, UserID: "system:workspace-deletion", Role: "system"}, a.orgID)
+	if err != nil {
+		t.Fatalf("DeleteOrg without Graph: %v", err)
+	}
+	for _, pf := range []string{"CALWRITE#", "CALTOKEN#", "CALCONN#"} {
+		if n := countItems(t, a.orgID, pf); n != 0 {
+			t.Errorf("%d %s items left", n, pf)
+		}
+	}
+}
+
+// TestHeldMatterStaysAsHeld: a matter kept after its client's erasure
+// (held for the law) takes no edit either: a new title or description is
+// new data about an erased client, and reopening it would count an open
+// matter on a held client (409 naming the hold, as for a new note).
+func TestHeldMatterStaysAsHeld(t *testing.T) {
+	s := newPrivacyScenario(t)
+	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	before := s.must(200, "GET", "/v1/matters/"+s.matter, nil)
+	if str(before.Body, "privacyHold", "until") == "" {
+		t.Fatalf("the matter is not held: %s", before.Raw)
+	}
+	for _, body := range []map[string]any{{"title": "Renamed after the erasure"}, {"description": "New facts about the erased client"}} {
+		if r := s.do("PATCH", "/v1/matters/"+s.matter, body); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+			t.Errorf("PATCH %v on a held matter = %d %s", body, r.Status, r.Raw)
+		}
+	}
+	if after := s.must(200, "GET", "/v1/matters/"+s.matter, nil); str(after.Body, "title") != str(before.Body, "title") {
+		t.Errorf("the held matter's title changed: %s", after.Raw)
+	}
+	// Closing it still goes through (its hold's period runs from the end).
+	s.must(200, "PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "closed"})
+	if r := s.do("PATCH", "/v1/matters/"+s.matter, map[string]any{"status": "open"}); r.Status != 409 || str(r.Body, "rule") != "privacy.held" {
+		t.Errorf("reopening a held matter = %d %s", r.Status, r.Raw)
+	}
+}
+
+// completeHook runs before the export's zip is completed in S3: after the
+// worker has read every row into it, before the export is marked ready.
+type completeHook struct {
+	privacy.ObjectStore
+	before func()
+}
+
+func (h *completeHook) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, opts ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	if h.before != nil {
+		h.before()
+		h.before = nil
+	}
+	return h.ObjectStore.CompleteMultipartUpload(ctx, in, opts...)
+}
+
+// TestErasureDuringExportBuild: an export being built while a client is
+// erased has read the client's rows before they went; it must not become
+// a ready download of them afterwards (the erasure expires only the
+// exports already ready).
+func TestErasureDuringExportBuild(t *testing.T) {
+	s := newPrivacyScenario(t)
+	created := s.must(202, "POST", "/v1/privacy/exports", map[string]any{"scope": "workspace"})
+	id := str(created.Body, "id")
+	svc := privacywire.Privacy(stack.Deps)
+	svc.S3 = &completeHook{ObjectStore: svc.S3, before: func() {
+		s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
+	}}
+	if err := svc.Build(context.Background(), s.orgID, id); err != nil {
+		t.Logf("build: %v", err)
+	}
+	drain(t)
+	got := s.must(200, "GET", "/v1/privacy/exports/"+id, nil)
+	if str(got.Body, "status") != "ready" {
+		return // not handed out: what it read of the client is not downloadable
+	}
+	url := str(got.Body, "downloadUrl")
+	if url == "" {
+		return
+	}
+	resp, zipBytes := fetch(t, url)
+	if resp.StatusCode != 200 {
+		return
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipBytes), int64(len(zipBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range zipFiles(t, zr) {
+		if bytes.Contains(b, []byte("Privileged strategy")) {
+			t.Errorf("an export built across the client's erasure is ready with their erased note in %s: %s", name, got.Raw)
+		}
 	}
 }

@@ -165,6 +165,13 @@ func (s *Service) EraseClient(ctx context.Context, a caller.Caller, clientID str
 	if err := activity.Commit(ctx, s.DB, activity.MainLog, a, now, access.ManagePrivacy, e, items...); err != nil {
 		return Erased{}, err
 	}
+	// The exports built meanwhile may hold what just went: none of them
+	// becomes (or stays) a download.
+	if err := s.voidExports(ctx, a.OrgID, now, func(r exportRow) bool {
+		return r.Scope == ScopeWorkspace || r.ClientID == clientID
+	}); err != nil {
+		return Erased{}, err
+	}
 	return res.normalized(), nil
 }
 

@@ -295,12 +295,22 @@ func (s *Service) Build(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(id),
+	// Ready only if no erasure voided it meanwhile (voidExports): what it
+	// read before the erasure's deletions must not be handed out.
+	err = s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(id),
 		"SET #st = :st, progress = :p, manifest = :m, zipExpiresAt = :x, objectKey = :k, updatedAt = :u, expiresAt = :ttl",
-		store.Exists(), map[string]string{"#st": "status"}, map[string]types.AttributeValue{
+		&store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#v)"}, map[string]string{"#st": "status", "#v": attrVoided},
+		map[string]types.AttributeValue{
 			":st": store.S(Ready), ":p": store.N(100), ":m": &types.AttributeValueMemberM{Value: ms}, ":x": expAV["t"],
 			":k": store.S(key), ":u": store.S(now.Format(time.RFC3339Nano)), ":ttl": store.N(exp.AddDate(0, 0, 30).Unix()),
 		}), nil)
+	if !errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
+	if err := s.DeleteObjects(ctx, key); err != nil {
+		return err
+	}
+	return s.setStatus(ctx, orgID, id, Failed, 0, "A client was erased while this export was built: request a new export.")
 }
 
 // subject reads what identifies a client's rows: the client's own record

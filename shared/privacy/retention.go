@@ -358,15 +358,52 @@ func (s *Service) expireWhere(ctx context.Context, orgID string, now time.Time, 
 		if r.Status != Ready || !due(r) {
 			return nil
 		}
-		if s.S3 != nil && r.ObjectKey != "" {
-			if err := s.DeleteObjects(ctx, r.ObjectKey); err != nil {
-				return err
-			}
-		}
 		n++
-		return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(r.ID), "SET #st = :st, manifest = :null, objectKey = :null, updatedAt = :u",
-			store.Exists(), map[string]string{"#st": "status"}, map[string]types.AttributeValue{":st": store.S("expired"),
-				":null": &types.AttributeValueMemberNULL{Value: true}, ":u": store.S(now.Format(time.RFC3339Nano))}), nil)
+		return s.expireExport(ctx, orgID, r, now)
 	})
 	return n, err
 }
+
+// expireExport deletes a ready export's zip and marks it expired.
+func (s *Service) expireExport(ctx context.Context, orgID string, r exportRow, now time.Time) error {
+	if s.S3 != nil && r.ObjectKey != "" {
+		if err := s.DeleteObjects(ctx, r.ObjectKey); err != nil {
+			return err
+		}
+	}
+	return s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(r.ID), "SET #st = :st, manifest = :null, objectKey = :null, updatedAt = :u",
+		store.Exists(), map[string]string{"#st": "status"}, map[string]types.AttributeValue{":st": store.S("expired"),
+			":null": &types.AttributeValueMemberNULL{Value: true}, ":u": store.S(now.Format(time.RFC3339Nano))}), nil)
+}
+
+// voidExports marks every pending, running or ready export that due
+// names as voided (attrVoided): one still being built may have read rows
+// an erasure has removed since, so Build never marks it ready; one that
+// became ready meanwhile is expired. Run after the erasure's deletions:
+// an export that starts after this reads what is left.
+func (s *Service) voidExports(ctx context.Context, orgID string, now time.Time, due func(exportRow) bool) error {
+	return s.scan(ctx, orgID, exportPfx, func(item map[string]types.AttributeValue) error {
+		var r exportRow
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		if (r.Status != Pending && r.Status != Running && r.Status != Ready) || !due(r) {
+			return nil
+		}
+		var after exportRow
+		err := s.DB.UpdateItem(ctx, s.DB.Update(tenant.PK(orgID), exportSK(r.ID), "SET #v = :u", store.Exists(),
+			map[string]string{"#v": attrVoided}, map[string]types.AttributeValue{":u": store.S(now.Format(time.RFC3339Nano))}), &after)
+		switch {
+		case errors.Is(err, store.ErrConditionFailed):
+			return nil
+		case err != nil:
+			return err
+		case after.Status == Ready:
+			return s.expireExport(ctx, orgID, after, now)
+		}
+		return nil
+	})
+}
+
+// attrVoided marks an export an erasure overtook while it was built.
+const attrVoided = "voidedAt"
