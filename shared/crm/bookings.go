@@ -195,7 +195,7 @@ func (s *Service) UpdateBooking(ctx context.Context, a caller.Caller, id string,
 		return edit{perm: access.WriteBookings, entry: e, items: append([]types.TransactWriteItem{w}, s.bookingRefs(a.OrgID, b)...),
 			refused: func(err error) error {
 				if store.Failed(err, 1) || store.Failed(err, 2) {
-					return fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile.")
+					return refusal(ctx, s.DB, a.OrgID, b.ClientID, fault.E(fault.Conflict, "The booking's client or matter was deleted meanwhile."))
 				}
 				return nil
 			}}, err == nil, err

@@ -600,6 +600,10 @@ func TestErasedClientStaysErased(t *testing.T) {
 	if err != nil || note.Item == nil {
 		t.Fatalf("note item: %v", err)
 	}
+	// Another client's booking, to be moved onto the held client below.
+	other := s.newClient("Other Client")
+	moved := s.must(201, "POST", "/v1/bookings", map[string]any{"startsAt": "2027-02-02T10:00:00Z", "endsAt": "2027-02-02T11:00:00Z",
+		"title": "Other", "clientId": other})
 	s.must(200, "DELETE", "/v1/clients/"+s.clientID+"?erase=true", nil)
 	slot := map[string]any{"startsAt": "2027-02-01T10:00:00Z", "endsAt": "2027-02-01T11:00:00Z", "title": "Again", "clientId": s.clientID}
 	for _, w := range []struct {
@@ -610,6 +614,7 @@ func TestErasedClientStaysErased(t *testing.T) {
 		{"POST", "/v1/clients/" + s.clientID + "/notes", map[string]any{"body": "New"}},
 		{"POST", "/v1/matters/" + s.matter + "/notes", map[string]any{"body": "New"}},
 		{"POST", "/v1/bookings", slot},
+		{"PATCH", "/v1/bookings/" + str(moved.Body, "id"), map[string]any{"clientId": s.clientID}},
 		{"POST", "/v1/matters", map[string]any{"clientId": s.clientID, "title": "Again"}},
 		{"POST", "/v1/matters/" + s.matter + "/documents", map[string]any{"fileName": "a.pdf", "contentType": "application/pdf", "size": 10}},
 	} {
