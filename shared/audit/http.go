@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -40,10 +41,26 @@ func Register(rt *httpapi.Router, c Chain, cursors *cursor.Sealer) {
 		}
 		v, err := c.Verify(ctx, r.Principal.OrgID)
 		if err != nil {
-			return nil, err
+			return nil, verifyProblem(err)
 		}
 		return httpapi.JSON(http.StatusOK, v), nil
 	})
+}
+
+// errNoAuditKey answers a verification this function cannot make: the
+// chain is keyed and it was deployed without AUDIT_KEY_ID.
+var errNoAuditKey = &fault.Error{Kind: fault.Unavailable, RetryAfter: time.Minute,
+	Message: "Audit verification is not configured: the audit log is keyed and this function has no AUDIT_KEY_ID."}
+
+// verifyProblem is a failed verification as the caller sees it: a 503
+// saying what to set for a missing audit key, the error as it is otherwise.
+func verifyProblem(err error) error {
+	if errors.Is(err, ErrNoKeyring) {
+		e := *errNoAuditKey
+		e.Err = err
+		return &e
+	}
+	return err
 }
 
 // filterOf reads and checks ?actorId=&action=&from=&to=.

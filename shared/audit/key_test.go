@@ -2,10 +2,13 @@ package audit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/matterly/matterly/shared/envelope"
+	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/store/storetest"
 	"github.com/matterly/matterly/shared/tenant"
@@ -168,5 +171,27 @@ func TestLegacyChainGetsKeyed(t *testing.T) {
 	}
 	if _, err := (Chain{DB: db}).Append(ctx, org, sample(9)); err == nil {
 		t.Error("append without the keyring succeeded")
+	}
+}
+
+// TestVerifyWithoutKeyIsUnavailable: a keyed chain verified by a function
+// deployed without the audit key is a 503 saying what to set, not a 500.
+func TestVerifyWithoutKeyIsUnavailable(t *testing.T) {
+	tests := []struct {
+		err  error
+		kind fault.Kind
+	}{
+		{fmt.Errorf("open: %w", ErrNoKeyring), fault.Unavailable},
+		{errors.New("dynamodb down"), ""},
+	}
+	for _, tt := range tests {
+		got := verifyProblem(tt.err)
+		fe := fault.As(got)
+		switch {
+		case tt.kind == "" && (fe != nil || got != tt.err):
+			t.Errorf("%v became %v", tt.err, got)
+		case tt.kind != "" && (fe == nil || fe.Kind != tt.kind || !errors.Is(got, ErrNoKeyring) || !strings.Contains(fe.Message, "AUDIT_KEY_ID")):
+			t.Errorf("%v became %v, want a 503 naming AUDIT_KEY_ID", tt.err, got)
+		}
 	}
 }
