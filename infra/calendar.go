@@ -27,8 +27,10 @@ import (
 )
 
 // fnCalendarWorker (functions/calendarworker) runs delta syncs,
-// subscriptions and booking write-backs, and the calendar schedules. It
-// serves no route.
+// subscriptions and booking write-backs, the calendar's part of a
+// workspace's deletion (queued by the privacy worker, which has no
+// Microsoft secret or token key), and the calendar schedules. It serves
+// no route.
 const fnCalendarWorker = "calendarworker"
 
 // calendarWorkerTimeout covers one job: a full resync follows many pages

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/matterly/matterly/shared/calendar"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/privacy"
 )
@@ -87,8 +88,13 @@ func newPrivacyWorker(stack awscdk.Stack, d *dataPlane, props *MatterlyStackProp
 		Environment: backgroundEnv(d, map[string]*string{
 			config.EnvBucketName: d.bucket.BucketName(),
 			config.EnvKMSKeyID:   d.key.KeyArn(),
+			// A workspace's deletion hands the calendar's part to the
+			// calendar worker (the Microsoft secret and the token key are
+			// its, never this function's).
+			config.EnvQueueURLs: jsii.String(calendar.Queue + "=" + *d.calendar.queue.QueueUrl()),
 		}),
 	})
+	d.calendar.queue.GrantSendMessages(fn)
 	d.grantTable(fn)
 	d.signing.GrantRead(fn, nil)
 	d.grantDocuments(fn, false)

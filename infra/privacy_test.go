@@ -48,6 +48,14 @@ func TestPrivacyPipeline(t *testing.T) {
 		!grants(worker, "s3:DeleteObjectVersion", objectsArn(bucket)) {
 		t.Error("the worker must read documents, write exports/ only, and delete versions")
 	}
+	// A workspace's deletion hands the calendar's part to the calendar
+	// worker (calendar_test.go: the token key and the Microsoft secret
+	// stay the calendar functions').
+	calendarQueue, _ := workQueue(t, "CalendarSync")
+	wenv, _ := dig(props(resources[functionID(t, fnPrivacyWorker)].(obj)), "Environment", "Variables").(map[string]any)
+	if !grants(worker, "sqs:SendMessage", getAtt(calendarQueue)) || !strings.Contains(fmt.Sprint(wenv["QUEUE_URLS"]), "calendar-sync=") {
+		t.Error("the privacy worker must queue the calendar's erasure of a workspace")
+	}
 	var mapping obj
 	for _, r := range ofType("AWS::Lambda::EventSourceMapping") {
 		if strings.Contains(fmt.Sprint(props(r)["FunctionName"]), "Privacyworker") {

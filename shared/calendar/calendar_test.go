@@ -119,6 +119,9 @@ func TestParseJob(t *testing.T) {
 		{`{"kind":"writeback","orgId":"o","bookingId":"b"}`, Job{Kind: JobWriteBack, OrgID: "o", BookingID: "b"}, true},
 		{`{"version":"0","detail-type":"booking.updated","source":"matterly","detail":{"orgId":"o","bookingId":"b","entityId":"b"}}`,
 			Job{Kind: JobWriteBack, OrgID: "o", BookingID: "b"}, true},
+		{`{"kind":"erase-org","orgId":"o"}`, Job{Kind: JobEraseOrg, OrgID: "o"}, true},
+		{`{"kind":"erase-org"}`, Job{}, false},
+		{`{"kind":"erase-org-offline","orgId":"o"}`, Job{}, false}, // the last try's, never a message's
 		{`{"kind":"mine","orgId":"o"}`, Job{}, false},
 		{`not json`, Job{}, false},
 	}

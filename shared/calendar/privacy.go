@@ -2,11 +2,14 @@ package calendar
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -117,24 +120,81 @@ func (s *Service) DeleteMember(ctx context.Context, actor caller.Caller, orgID, 
 	return s.writeBatch(ctx, dels)
 }
 
+// WorkspaceActor is who a workspace deletion's calendar entries name.
+func WorkspaceActor(orgID string) caller.Caller {
+	return caller.Caller{OrgID: orgID, UserID: "system:workspace-deletion", Role: "system"}
+}
+
+// QueueDeleteOrg is the calendar's part of a workspace deletion as the
+// privacy worker runs it: it hands DeleteOrg to the calendar worker
+// (JobEraseOrg), the one function that holds the Microsoft secret and the
+// token key (in AWS the privacy worker has neither), and changes nothing
+// itself: the tokens, connections and Outlook links stay for the worker to
+// remove the copies and subscriptions with. The privacy registry leaves
+// the calendar's types to it (privacy_registry.go). Sent again on every
+// run of the deletion; the job is idempotent. Without a queue (a bare
+// build, no worker to hand to) it runs DeleteOrg here.
+func (s *Service) QueueDeleteOrg(ctx context.Context, orgID string) error {
+	if s.Queue == nil {
+		return s.DeleteOrg(ctx, WorkspaceActor(orgID), orgID)
+	}
+	b, _ := json.Marshal(Job{Kind: JobEraseOrg, OrgID: orgID})
+	if err := s.Queue.Send(ctx, Queue, string(b), map[string]string{"kind": JobEraseOrg}); err != nil {
+		// The deletion fails and is retried (its queue, the daily run).
+		return &fault.Error{Kind: fault.Unavailable, RetryAfter: 10 * time.Second, Message: "The calendar's erasure could not be queued.", Err: err}
+	}
+	return nil
+}
+
 // DeleteOrg is DeleteMember for every member of the org with calendar data,
 // after removing from their Outlook calendars the bookings written there:
-// the workspace's bookings go with it, and its booking.deleted events reach
-// the worker only after the tokens that could remove the copies are gone.
-// (A member's disconnect, by contrast, leaves the copies in Outlook.)
+// the workspace's bookings go with it, and its booking.deleted events may
+// reach the worker only after the tokens that could remove the copies are
+// gone. (A member's disconnect, by contrast, leaves the copies in Outlook.)
+// Without Graph (a function that has not the Microsoft secret or the
+// token key) it is QueueDeleteOrg: nothing is deleted here that the
+// calendar worker needs.
 func (s *Service) DeleteOrg(ctx context.Context, actor caller.Caller, orgID string) error {
+	if _, err := s.graph(); err != nil && s.Queue != nil {
+		return s.QueueDeleteOrg(ctx, orgID)
+	}
+	return s.deleteOrg(ctx, actor, orgID, true)
+}
+
+// eraseOrgJob is the calendar worker's JobEraseOrg: DeleteOrg for an org
+// being deleted (a job for an org that is not is refused: settled).
+// useGraph is false on the job's last try, and when the worker has no
+// Graph (Microsoft not configured: no connection could be made either):
+// the erasure then ends without Graph rather than not at all.
+func (s *Service) eraseOrgJob(ctx context.Context, orgID string, useGraph bool) error {
+	var org struct {
+		DeletedAt string `dynamodbav:"deletedAt"`
+	}
+	switch err := s.DB.Get(ctx, tenant.PK(orgID), tenant.OrgSK, &org); {
+	case errors.Is(err, store.ErrNotFound):
+		// Gone altogether: what the calendar left of it goes too.
+	case err != nil:
+		return err
+	case org.DeletedAt == "":
+		s.Log.Error("calendar erasure refused: the workspace is not being deleted", "orgId", orgID)
+		return fault.E(fault.Conflict, "The workspace is not being deleted.")
+	}
+	return s.deleteOrg(ctx, WorkspaceActor(orgID), orgID, useGraph)
+}
+
+// deleteOrg is DeleteOrg run here; without Graph (or !useGraph) the
+// copies stay in Outlook and the links go with the rest.
+func (s *Service) deleteOrg(ctx context.Context, actor caller.Caller, orgID string, useGraph bool) error {
 	links, err := store.QueryAll[writeRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: writePf, Consistent: true})
 	if err != nil {
 		return err
 	}
-	// The function erasing a workspace may have no Graph (in AWS, the
-	// privacy worker: neither the Microsoft secret nor the token key is
-	// its): the copies then stay in Outlook, and the deletion still goes
-	// on, the links with it, rather than failing (and being retried) for
-	// ever with everything else of the workspace kept.
 	_, gerr := s.graph()
+	if gerr == nil && !useGraph {
+		gerr = errors.New("the workspace's erasure failed too often with Graph")
+	}
 	if gerr != nil && len(links) > 0 {
-		s.Log.Warn("workspace deletion cannot reach Microsoft: bookings written to Outlook stay there", "orgId", orgID, "links", len(links), "err", gerr)
+		s.Log.Warn("workspace deletion without Microsoft: bookings written to Outlook stay there", "orgId", orgID, "links", len(links), "err", gerr)
 	}
 	for _, l := range links {
 		if gerr != nil {
@@ -156,7 +216,35 @@ func (s *Service) DeleteOrg(ctx context.Context, actor caller.Caller, orgID stri
 			return err
 		}
 	}
-	return nil
+	return s.sweepOrg(ctx, orgID)
+}
+
+// sweepOrg deletes what DeleteMember found no member for: every calendar
+// item left in the org's partition (a link written while the erasure
+// ran, tokens without a connection), with the subscription map items of
+// the sync items.
+func (s *Service) sweepOrg(ctx context.Context, orgID string) error {
+	syncs, err := store.QueryAll[syncRow](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: syncPf, Consistent: true})
+	if err != nil {
+		return err
+	}
+	var dels []types.TransactWriteItem
+	for _, r := range syncs {
+		dels = append(dels, s.DB.Delete(r.PK, r.SK, nil))
+		if r.SubscriptionID != "" {
+			dels = append(dels, s.DB.Delete(subPK(r.SubscriptionID), subSK, nil))
+		}
+	}
+	for _, pf := range []string{eventPf, writePf, statePf, hoursPf, tokenPf, connPf} {
+		rows, err := store.QueryAll[store.Keys](ctx, s.DB, store.Query{PK: tenant.PK(orgID), SKPrefix: pf, Consistent: true})
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			dels = append(dels, s.DB.Delete(r.PK, r.SK, nil))
+		}
+	}
+	return s.writeBatch(ctx, dels)
 }
 
 // orgMembersWithData lists the members with a connection or working hours.

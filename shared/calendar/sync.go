@@ -24,6 +24,7 @@ const (
 	JobRecreate  = "recreate"  // Graph removed the subscription: make a new one
 	JobWriteBack = "writeback" // write a booking to its members' Outlook calendars
 	JobErase     = "erase"     // a member left: their connection, tokens and events go
+	JobEraseOrg  = "erase-org" // the workspace is being deleted: DeleteOrg, with Graph (see QueueDeleteOrg)
 )
 
 // Job is a Queue message.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -32,6 +33,11 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			continue
 		}
 		start := time.Now()
+		if job.Kind == JobEraseOrg && lastTry(m) {
+			// A workspace's erasure ends even when Graph keeps failing:
+			// its last try erases without it (the copies stay in Outlook).
+			job.Kind = jobEraseOrgOffline
+		}
 		if err := w.svc.Run(ctx, job); err != nil && !settled(err) {
 			w.svc.Log.Error("calendar job failed", "messageId", m.MessageId, "kind", job.Kind, "orgId", job.OrgID, "err", err)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
@@ -41,6 +47,19 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 	}
 	return resp, nil
 }
+
+// maxReceives is the queue's maxReceiveCount (infra's and the local
+// broker's): the receive after which a failed job goes to the DLQ.
+const maxReceives = 5
+
+// lastTry reports whether m's failure would send it to the DLQ.
+func lastTry(m events.SQSMessage) bool {
+	n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return n >= maxReceives
+}
+
+// jobEraseOrgOffline is JobEraseOrg on its last try: never queued.
+const jobEraseOrgOffline = "erase-org-offline"
 
 // settled is a job that cannot succeed by being tried again: the
 // calendar was disconnected or needs a reconnect, or a record is gone.
@@ -87,6 +106,8 @@ func parseJob(body string) (Job, bool) {
 		return j, j.OrgID != "" && j.UserID != "" && j.CalendarID != ""
 	case JobWriteBack:
 		return j, j.OrgID != "" && j.BookingID != ""
+	case JobEraseOrg:
+		return j, j.OrgID != ""
 	}
 	return Job{}, false
 }
@@ -112,6 +133,8 @@ func (s *Service) Run(ctx context.Context, j Job) error {
 	case JobErase:
 		// The member is gone: the system acts (and is recorded) for them.
 		return s.DeleteMember(ctx, caller.Caller{OrgID: j.OrgID, UserID: "system:member-removed", Role: "system"}, j.OrgID, j.UserID)
+	case JobEraseOrg, jobEraseOrgOffline:
+		return s.eraseOrgJob(ctx, j.OrgID, j.Kind == JobEraseOrg)
 	}
 	return nil
 }

@@ -7,18 +7,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/calendar"
+	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -884,9 +887,11 @@ func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
 // TestDeleteOrgWithoutGraph: the privacy worker that runs a workspace's
 // deletion in AWS has no Microsoft secret and no use of the calendar's
 // token key (infra: only the calendar function and worker do), so its
-// calendar service cannot reach Graph. The calendar's eraser must still
-// erase the workspace's calendar data instead of failing the deletion
-// (which the queue and the daily run would retry forever, keeping it all).
+// calendar service cannot reach Graph. Its DeleteOrg hands the erasure to
+// the calendar worker and deletes nothing that worker needs (the tokens,
+// connections and Outlook links). And the deletion never fails for ever
+// (which would keep the workspace's calendar data): the worker's job, when
+// Graph keeps failing, erases without Graph on its last try.
 func TestDeleteOrgWithoutGraph(t *testing.T) {
 	a := signup(t)
 	a.t = t
@@ -899,16 +904,150 @@ func TestDeleteOrgWithoutGraph(t *testing.T) {
 	if outlookCopies(user, cal, b) != 1 {
 		t.Fatal("the booking was not written to Outlook")
 	}
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password}) // its job waits in the queue
+	ctx := context.Background()
 	svc := calendarwire.Calendar(stack.Deps)
 	svc.Graph = nil // the privacy worker's, in AWS
-	err := svc.DeleteOrg(context.Background(), caller.Caller{OrgID: a.orgID, UserID: "system:workspace-deletion", Role: "system"}, a.orgID)
-	if err != nil {
+	if err := svc.DeleteOrg(ctx, calendar.WorkspaceActor(a.orgID), a.orgID); err != nil {
 		t.Fatalf("DeleteOrg without Graph: %v", err)
 	}
 	for _, pf := range []string{"CALWRITE#", "CALTOKEN#", "CALCONN#"} {
+		if n := countItems(t, a.orgID, pf); n == 0 {
+			t.Errorf("DeleteOrg without Graph deleted the %s items the calendar worker needs", pf)
+		}
+	}
+	// The calendar worker, Microsoft failing every deletion of an event.
+	w := calendarwire.Calendar(stack.Deps)
+	w.Graph = failingDeletes{w.Graph}
+	job, _ := json.Marshal(calendar.Job{Kind: calendar.JobEraseOrg, OrgID: a.orgID})
+	try := func(receives string) events.SQSEventResponse {
+		resp, err := calendar.NewWorker(w).Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m-" + receives, Body: string(job),
+			Attributes: map[string]string{"ApproximateReceiveCount": receives}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if resp := try("1"); len(resp.BatchItemFailures) != 1 {
+		t.Errorf("the first try with Graph failing = %+v, want a failure (tried again)", resp)
+	}
+	if n := countItems(t, a.orgID, "CALTOKEN#"); n == 0 {
+		t.Error("a failed try deleted the tokens the next one needs")
+	}
+	if resp := try("5"); len(resp.BatchItemFailures) != 0 {
+		t.Errorf("the last try = %+v, want the erasure done without Graph", resp)
+	}
+	for _, pf := range calendarPrefixes {
+		if n := countItems(t, a.orgID, pf); n != 0 {
+			t.Errorf("%d %s items left after the last try", n, pf)
+		}
+	}
+	drain(t) // the workspace's deletion, and the calendar job DeleteOrg queued: nothing left to do
+	if !erased(t, a.orgID) {
+		t.Error("the workspace's deletion did not finish")
+	}
+}
+
+// failingDeletes is Graph failing every deletion of an event.
+type failingDeletes struct{ calendar.Graph }
+
+func (failingDeletes) DeleteEvent(context.Context, string, string) error {
+	return errors.New("graph: 503 service unavailable")
+}
+
+// calendarPrefixes are the sort key prefixes of every calendar item of an org.
+var calendarPrefixes = []string{"CALCONN#", "CALTOKEN#", "CALSYNC#", "CALEVT#", "CALHOURS#", "CALSTATE#", "CALWRITE#"}
+
+// erased reports whether the workspace's deletion finished (erasedAt).
+func erased(t *testing.T, orgID string) bool {
+	t.Helper()
+	var org struct {
+		ErasedAt string `dynamodbav:"erasedAt"`
+	}
+	if err := stack.Deps.DB.Get(context.Background(), tenant.PK(orgID), tenant.OrgSK, &org); err != nil {
+		t.Fatal(err)
+	}
+	return org.ErasedAt != ""
+}
+
+// privacyWorkerAsInAWS is the privacy worker's service as AWS builds it:
+// the stack's table, queues and clock, and no Microsoft secret (nor the
+// calendar's token key: infra gives both to the calendar functions only).
+func privacyWorkerAsInAWS(t *testing.T) *privacy.Service {
+	t.Helper()
+	cfg := stack.Deps.Config
+	cfg.MSClientSecret = ""
+	d, err := platform.New(context.Background(), cfg, platform.Options{Dynamo: stack.Dynamo.Client(), Queue: stack.Broker, Now: clock.Now, LogOut: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calendarwire.MSGraph(d, nil) != nil {
+		t.Fatal("the privacy worker has Graph")
+	}
+	return privacywire.Privacy(d)
+}
+
+// TestDeleteOrgAsInAWS: a workspace's deletion with the functions built
+// as AWS builds them, the privacy worker without Graph and the calendar
+// worker with it: the bookings written to the members' Outlook calendars
+// are deleted there, the Graph subscriptions too, and no calendar item is
+// left; the calendar job delivered again finds nothing to do.
+func TestDeleteOrgAsInAWS(t *testing.T) {
+	a := signup(t)
+	a.t = t
+	user, cal := connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	subs := func() int {
+		n := 0
+		for _, s := range msgraphFake.Subscriptions() {
+			if s.User == user {
+				n++
+			}
+		}
+		return n
+	}
+	if outlookCopies(user, cal, b) != 1 || subs() == 0 {
+		t.Fatalf("the booking was not written to Outlook (%d) or the calendar not subscribed to (%d)", outlookCopies(user, cal, b), subs())
+	}
+	worker := privacyWorkerAsInAWS(t)
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	a.must(202, "DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	// The deletion's job, run by the privacy worker as AWS builds it (the
+	// queue's copy reaches the stack's own later: a redelivery).
+	ctx := context.Background()
+	job, _ := json.Marshal(map[string]string{"orgId": a.orgID, "kind": "delete-org"})
+	resp, err := worker.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "delete-org", Body: string(job)}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("the privacy worker's job = %+v, %v", resp, err)
+	}
+	if !erased(t, a.orgID) {
+		t.Error("the privacy worker did not finish the workspace's deletion")
+	}
+	dead := len(stack.Broker.DLQ(calendar.Queue))
+	drain(t) // the calendar worker's job
+	if n := outlookCopies(user, cal, b); n != 0 {
+		t.Errorf("%d Outlook copies left after the workspace's deletion", n)
+	}
+	if n := subs(); n != 0 {
+		t.Errorf("%d Graph subscriptions left", n)
+	}
+	for _, pf := range calendarPrefixes {
 		if n := countItems(t, a.orgID, pf); n != 0 {
 			t.Errorf("%d %s items left", n, pf)
 		}
+	}
+	again, _ := json.Marshal(calendar.Job{Kind: calendar.JobEraseOrg, OrgID: a.orgID})
+	if err := stack.Broker.Send(ctx, calendar.Queue, string(again), nil); err != nil {
+		t.Fatal(err)
+	}
+	drain(t)
+	if n := len(stack.Broker.DLQ(calendar.Queue)); n != dead {
+		t.Errorf("%d calendar jobs dead-lettered", n-dead)
 	}
 }
 

@@ -106,6 +106,12 @@ type Type struct {
 	// OrgOnly types are part of a workspace export only (members,
 	// reconciliations), and never erased with a client.
 	OrgOnly bool
+	// OwnOrgErasure types are left by a workspace deletion's sweep to
+	// the capability's own eraser (Service.OrgErasers), which may finish
+	// them later, in another function: the calendar's worker, which holds
+	// the tokens its connections need to remove what they wrote to
+	// Outlook, erases the calendar's rows after the sweep has ended.
+	OwnOrgErasure bool
 	// Concerns reports whether r is about the subject; nil is Subject.Of.
 	Concerns func(r Row, s Subject) bool
 	// CSV, when set, are the columns of a CSV copy (<Name>.csv), for the

@@ -149,8 +149,10 @@ func (s *Service) latestReady(ctx context.Context, orgID string) (*Export, error
 // EraseOrg is the worker's part of a workspace deletion: every registered
 // type's rows go, or stay marked held when a legal hold keeps them (the
 // activity log stays as the security record); sessions and the members'
-// logins go with the members. Running it again finishes what an
-// interrupted run left.
+// logins go with the members. The types a capability erases itself
+// (OwnOrgErasure: the calendar's, which its worker erases with Graph
+// after this) are left to its OrgErasers. Running it again finishes what
+// an interrupted run left.
 func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	var org struct {
 		DeletedAt string `dynamodbav:"deletedAt"`
@@ -190,8 +192,10 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 			return err
 		}
 	}
-	// First the capabilities' own erasers: the calendar ends its Graph
-	// subscriptions while its tokens are still there to do it with.
+	// First the capabilities' own erasers. The calendar's hands its part
+	// to the calendar worker (which holds the tokens to remove the
+	// Outlook copies and end the subscriptions with), and its types are
+	// OwnOrgErasure: the sweep below leaves them to that worker.
 	for _, erase := range s.OrgErasers {
 		if err := erase(ctx, orgID); err != nil {
 			return err
@@ -200,6 +204,9 @@ func (s *Service) EraseOrg(ctx context.Context, orgID string) error {
 	today := s.Now().UTC().Format("2006-01-02")
 	sub := Subject{Matters: map[string]bool{}, Closed: map[string]string{}}
 	for _, t := range Types() {
+		if t.OwnOrgErasure {
+			continue
+		}
 		err := s.rows(ctx, orgID, t, func(item map[string]types.AttributeValue, r Row) error {
 			full, err := Type{Name: t.Name}.decode(item)
 			if err != nil {

@@ -5,7 +5,6 @@ package privacywire
 import (
 	"context"
 
-	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/platform/awssqs"
@@ -23,9 +22,10 @@ func Privacy(d *platform.Deps) *privacy.Service {
 	s.AuditAnchors = auditwire.Anchors(d) // the daily run anchors the chains
 	s.OrgErasers = []func(context.Context, string) error{
 		chatwire.Chat(d).DeleteOrg,
+		// Handed to the calendar worker, as in AWS, where this function
+		// has neither the Microsoft secret nor the calendar's token key.
 		func(ctx context.Context, orgID string) error {
-			// The workspace's deletion is the actor of the calendar's entries.
-			return calendarwire.Calendar(d).DeleteOrg(ctx, caller.Caller{OrgID: orgID, UserID: "system:workspace-deletion", Role: "system"}, orgID)
+			return calendarwire.Calendar(d).QueueDeleteOrg(ctx, orgID)
 		},
 	}
 	return s
