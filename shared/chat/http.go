@@ -2,9 +2,11 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/matterly/matterly/shared/access"
+	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
@@ -80,14 +82,14 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		})
 	})
 	rt.Handle("POST /v1/chat/threads/{threadId}/messages", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, access.UseChat, func(in SendInput) (any, error) {
+		return textUTF8(httpapi.DecodeAnd(r, access.UseChat, func(in SendInput) (any, error) {
 			return svc.Send(ctx, r.Principal, r.Param("threadId"), in)
-		}, http.StatusCreated)
+		}, http.StatusCreated))
 	})
 	rt.Handle("PATCH /v1/chat/threads/{threadId}/messages/{messageId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-		return httpapi.DecodeAnd(r, access.UseChat, func(in EditInput) (any, error) {
+		return textUTF8(httpapi.DecodeAnd(r, access.UseChat, func(in EditInput) (any, error) {
 			return svc.Edit(ctx, r.Principal, r.Param("threadId"), r.Param("messageId"), in)
-		}, http.StatusOK)
+		}, http.StatusOK))
 	})
 	rt.Handle("DELETE /v1/chat/threads/{threadId}/messages/{messageId}", func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 		if err := use(r); err != nil {
@@ -181,4 +183,14 @@ func NewRouter(svc *Service, rc httpapi.RouterConfig) (*httpapi.Router, error) {
 		})
 	})
 	return rt, rt.Check()
+}
+
+// textUTF8 answers a message body that is not valid UTF-8 (raw, or a lone
+// surrogate escape) as the chat contract says: a 422 on its text, as NUL
+// is, where other routes answer 400 for such a body.
+func textUTF8(resp *httpapi.Response, err error) (*httpapi.Response, error) {
+	if errors.Is(err, httpapi.ErrNotUTF8) {
+		return nil, fault.Fields(fault.FieldError{Field: "text", Message: "must be valid UTF-8"})
+	}
+	return resp, err
 }

@@ -396,7 +396,9 @@ func TestChatThreadsAndCompliance(t *testing.T) {
 		{map[string]any{"text": strings.Repeat("x", 4001)}, 422},
 		{map[string]any{"text": "   "}, 422},
 		{map[string]any{}, 422},
-		{`{"text": "\ud800"}`, 400},
+		// Text that is not UTF-8, raw or as a lone surrogate: 422, as NUL.
+		{`{"text": "\ud800"}`, 422},
+		{"{\"text\": \"a\xffb\"}", 422},
 		{map[string]any{"text": strings.Repeat("ß", 4000)}, 201},
 	} {
 		if r := b.do("POST", "/v1/chat/threads/"+th+"/messages", tc.body); r.Status != tc.status {

@@ -61,6 +61,10 @@ func (r *Request) Decode(dst any) error {
 	return DecodeJSON(b, dst)
 }
 
+// ErrNotUTF8 is under DecodeJSON's 400 for text that is not valid UTF-8,
+// for a route whose contract answers it otherwise (chat: a 422 on the text).
+var ErrNotUTF8 = errors.New("httpapi: the request body is not valid UTF-8")
+
 // DecodeJSON strictly decodes one JSON object from b into dst. An empty
 // body is the empty object (API.md: a POST or PUT whose fields are all
 // optional accepts it), so required fields fail validation with a 422 that
@@ -72,7 +76,9 @@ func DecodeJSON(b []byte, dst any) error {
 		b = []byte("{}")
 	}
 	if !utf8.Valid(b) || hasLoneSurrogate(b) {
-		return fault.E(fault.Malformed, "The request body is not valid UTF-8.")
+		e := fault.E(fault.Malformed, "The request body is not valid UTF-8.")
+		e.Err = ErrNotUTF8
+		return e
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
