@@ -858,18 +858,27 @@ func TestEraseRemovesOutlookCopies(t *testing.T) {
 	}
 }
 
+// outlookBooking signs up an org whose owner has a connected calendar and
+// books a matter's appointment, written to that calendar once the queue
+// drains: the owner, their Graph user and calendar, and the booking's id.
+func outlookBooking(t *testing.T) (a *account, user, cal, booking string) {
+	t.Helper()
+	a = signup(t)
+	a.t = t
+	user, cal = connectCalendar(t, a)
+	client, matter := clientAndMatter(a)
+	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
+	booking = str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
+		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
+	drain(t)
+	return a, user, cal, booking
+}
+
 // TestDeleteOrgRemovesOutlookCopies: deleting the workspace removes the
 // bookings written to its members' Outlook calendars (before their
 // calendar connections go), as deleting each booking would.
 func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
-	a := signup(t)
-	a.t = t
-	user, cal := connectCalendar(t, a)
-	client, matter := clientAndMatter(a)
-	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
-	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
-		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
-	drain(t)
+	a, user, cal, b := outlookBooking(t)
 	if outlookCopies(user, cal, b) != 1 {
 		t.Fatal("the booking was not written to Outlook")
 	}
@@ -893,14 +902,7 @@ func TestDeleteOrgRemovesOutlookCopies(t *testing.T) {
 // (which would keep the workspace's calendar data): the worker's job, when
 // Graph keeps failing, erases without Graph on its last try.
 func TestDeleteOrgWithoutGraph(t *testing.T) {
-	a := signup(t)
-	a.t = t
-	user, cal := connectCalendar(t, a)
-	client, matter := clientAndMatter(a)
-	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
-	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
-		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
-	drain(t)
+	a, user, cal, b := outlookBooking(t)
 	if outlookCopies(user, cal, b) != 1 {
 		t.Fatal("the booking was not written to Outlook")
 	}
@@ -994,14 +996,7 @@ func privacyWorkerAsInAWS(t *testing.T) *privacy.Service {
 // are deleted there, the Graph subscriptions too, and no calendar item is
 // left; the calendar job delivered again finds nothing to do.
 func TestDeleteOrgAsInAWS(t *testing.T) {
-	a := signup(t)
-	a.t = t
-	user, cal := connectCalendar(t, a)
-	client, matter := clientAndMatter(a)
-	start := clock.Now().UTC().Truncate(time.Hour).Add(72 * time.Hour)
-	b := str(a.must(201, "POST", "/v1/bookings", map[string]any{"clientId": client, "matterId": matter, "title": "Last call",
-		"startsAt": start.Format(time.RFC3339), "endsAt": start.Add(time.Hour).Format(time.RFC3339)}).Body, "id")
-	drain(t)
+	a, user, cal, b := outlookBooking(t)
 	subs := func() int {
 		n := 0
 		for _, s := range msgraphFake.Subscriptions() {
