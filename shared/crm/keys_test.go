@@ -74,6 +74,14 @@ func TestCounters(t *testing.T) {
 	ctx := context.Background()
 	c, m := f.clientAndMatter(t)
 	db, org, gone := f.svc.DB, f.a.OrgID, storetest.ID()
+	// A matter kept after its client's erasure, as the privacy capability
+	// marks it.
+	_, held := f.clientAndMatter(t)
+	mark := db.Update(tenant.PK(org), MatterSK(held.ID), "SET privacyHold = :h", store.Exists(), nil,
+		map[string]types.AttributeValue{":h": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"until": store.S("2033-01-01")}}})
+	if err := db.UpdateItem(ctx, mark, nil); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name  string
 		write types.TransactWriteItem
@@ -83,6 +91,10 @@ func TestCounters(t *testing.T) {
 		{"documents +1 again", CountDocuments(db, org, m.ID, 1), true},
 		{"documents -1", CountDocuments(db, org, m.ID, -1), true},
 		{"documents of no matter", CountDocuments(db, org, gone, 1), false},
+		{"a new document", AddDocument(db, org, m.ID), true},
+		{"a new document of no matter", AddDocument(db, org, gone), false},
+		{"a new document of a held matter", AddDocument(db, org, held.ID), false},
+		{"a signed copy on a held matter", CountDocuments(db, org, held.ID, 1), true},
 		{"client trust +2", CountClientTrust(db, org, c.ID, 2), true},
 		{"trust of no client", CountClientTrust(db, org, gone, 1), false},
 		{"matter trust +3", CountMatterTrust(db, org, m.ID, c.ID, 3), true},
@@ -104,8 +116,8 @@ func TestCounters(t *testing.T) {
 		Docs  int `dynamodbav:"documentCount"`
 		Trust int `dynamodbav:"trustEntries"`
 	}
-	if err := db.Get(ctx, tenant.PK(org), MatterSK(m.ID), &counts); err != nil || counts.Docs != 1 || counts.Trust != 3 {
-		t.Errorf("matter counts = %+v (%v), want 1 document, 3 trust entries", counts, err)
+	if err := db.Get(ctx, tenant.PK(org), MatterSK(m.ID), &counts); err != nil || counts.Docs != 2 || counts.Trust != 3 {
+		t.Errorf("matter counts = %+v (%v), want 2 documents, 3 trust entries", counts, err)
 	}
 	counts.Trust = 0
 	if err := db.Get(ctx, tenant.PK(org), ClientSK(c.ID), &counts); err != nil || counts.Trust != 2 {

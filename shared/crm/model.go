@@ -273,6 +273,18 @@ func CountDocuments(db *store.DB, orgID, matterID string, n int64) types.Transac
 		map[string]string{"#docs": AttrDocumentCount}, map[string]types.AttributeValue{":n": store.N(n)})
 }
 
+// AddDocument is CountDocuments' +1 for a document Matterly takes in (an
+// upload, an AI draft): it also holds only while the matter is not kept
+// after its client's erasure, so an erasure landing between a document's
+// read of its matter and its write is caught (Refusal says why). A signed
+// copy of an earlier request (CountDocuments) is a signature's record and
+// still lands.
+func AddDocument(db *store.DB, orgID, matterID string) types.TransactWriteItem {
+	c := writable()
+	return db.Update(tenant.PK(orgID), MatterSK(matterID), "ADD #docs :n", &c,
+		map[string]string{"#docs": AttrDocumentCount}, map[string]types.AttributeValue{":n": store.N(1)})
+}
+
 // CountClientTrust is the transaction item by which the trust capability
 // adds n entries to a client's trust entry count. It holds only while the
 // client exists.

@@ -59,6 +59,12 @@ func writable() store.Cond {
 	return store.Cond{Expr: "attribute_exists(PK) AND attribute_not_exists(#hold)", Names: map[string]string{"#hold": "privacyHold"}}
 }
 
+// Refusal explains a failed writable condition (AddDocument's, another
+// capability's): 409 when the client is held, otherwise gone.
+func Refusal(ctx context.Context, db *store.DB, orgID, clientID string, gone error) error {
+	return refusal(ctx, db, orgID, clientID, gone)
+}
+
 // refusal explains a failed writable condition: 409 when the client is
 // held, otherwise gone (the caller's own error).
 func refusal(ctx context.Context, db *store.DB, orgID, clientID string, gone error) error {

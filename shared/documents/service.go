@@ -88,12 +88,12 @@ func (s *Service) Create(ctx context.Context, a caller.Caller, matterID string, 
 	if err != nil {
 		return Document{}, UploadURL{}, err
 	}
-	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
+	count := crm.AddDocument(s.DB, a.OrgID, m.ID)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID, Detail: "version 1"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, count)
 	switch {
-	case store.Failed(err, 1):
-		return Document{}, UploadURL{}, fault.E(fault.NotFound, "No such matter.") // deleted meanwhile
+	case store.Failed(err, 1): // deleted, or kept after an erasure, meanwhile
+		return Document{}, UploadURL{}, crm.Refusal(ctx, s.DB, a.OrgID, m.ClientID, fault.E(fault.NotFound, "No such matter."))
 	case err != nil:
 		return Document{}, UploadURL{}, err
 	}
@@ -129,7 +129,7 @@ func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName
 	if err != nil {
 		return Document{}, err
 	}
-	count := crm.CountDocuments(s.DB, a.OrgID, m.ID, 1)
+	count := crm.AddDocument(s.DB, a.OrgID, m.ID)
 	e := activity.Entry{Action: "document.created", EntityType: "document", EntityID: d.ID, ClientID: d.ClientID, MatterID: d.MatterID,
 		Detail: "AI draft, version 1", Event: "document.ready"}
 	err = crm.Commit(ctx, s.DB, a, now, access.WriteDocuments, e, put, putVersion, count)
@@ -138,7 +138,7 @@ func (s *Service) Store(ctx context.Context, a caller.Caller, matterID, fileName
 			s.Log.Error("orphan draft object", "documentId", d.ID, "err", rerr)
 		}
 		if store.Failed(err, 2) {
-			return Document{}, fault.E(fault.NotFound, "No such matter.")
+			return Document{}, crm.Refusal(ctx, s.DB, a.OrgID, m.ClientID, fault.E(fault.NotFound, "No such matter."))
 		}
 		return Document{}, err
 	}
