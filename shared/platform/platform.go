@@ -98,25 +98,45 @@ type Deps struct {
 	AWS aws.Config
 
 	mu     sync.Mutex
-	shared map[string]any // Shared's clients
+	shared map[string]*lazy // Shared's clients
 }
 
 // Shared returns the value build makes for key, built on the first call
 // for d and returned by every later one: the clients of the packages that
 // platform does not import (awss3, ...), which the devstack's functions,
-// all on one Deps, share as one function's wiring does.
+// all on one Deps, share as one function's wiring does. build runs outside
+// d's lock, so it may call Shared for another key (the KMS sealers share
+// one client).
 func Shared[T any](d *Deps, key string, build func() T) T {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if v, ok := d.shared[key]; ok {
-		return v.(T)
+	l, ok := d.shared[key]
+	if !ok {
+		if d.shared == nil {
+			d.shared = map[string]*lazy{}
+		}
+		l = &lazy{}
+		d.shared[key] = l
 	}
-	v := build()
-	if d.shared == nil {
-		d.shared = map[string]any{}
+	d.mu.Unlock()
+	l.once.Do(func() { l.v = build() })
+	return l.v.(T)
+}
+
+// lazy is one of Shared's values, built once.
+type lazy struct {
+	once sync.Once
+	v    any
+}
+
+// InAWS is Shared for an AWS client that a function has only in AWS and
+// only when its configuration names the resource (configured): the zero
+// value locally (where Deps holds the stand-in) or when it is not named.
+func InAWS[T any](d *Deps, key string, configured bool, build func() T) T {
+	if d.Config.Local() || !configured {
+		var zero T
+		return zero
 	}
-	d.shared[key] = v
-	return v
+	return Shared(d, key, build)
 }
 
 // UnsetSecret is a provider secret's value until the operator sets it.

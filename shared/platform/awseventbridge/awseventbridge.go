@@ -22,10 +22,7 @@ func Publisher(d *platform.Deps) bus.Publisher {
 	if d.Bus != nil {
 		return d.Bus
 	}
-	if d.Config.Local() || d.Config.EventBusName == "" {
-		return nil
-	}
-	return platform.Shared(d, "awseventbridge", func() bus.Publisher {
+	return platform.InAWS(d, "awseventbridge", d.Config.EventBusName != "", func() bus.Publisher {
 		return &EventBridge{API: eventbridge.NewFromConfig(d.AWS), BusName: d.Config.EventBusName}
 	})
 }

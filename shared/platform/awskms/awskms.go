@@ -22,11 +22,8 @@ func Sealer(d *platform.Deps) *envelope.Sealer {
 	if d.Sealer != nil {
 		return d.Sealer
 	}
-	if d.Config.Local() || d.Config.KMSKeyID == "" {
-		return nil
-	}
-	return platform.Shared(d, "awskms", func() *envelope.Sealer {
-		return envelope.NewKMS(Keys{kms.NewFromConfig(d.AWS)}, d.Config.KMSKeyID)
+	return platform.InAWS(d, "awskms", d.Config.KMSKeyID != "", func() *envelope.Sealer {
+		return envelope.NewKMS(client(d), d.Config.KMSKeyID)
 	})
 }
 
@@ -37,12 +34,14 @@ func AuditSealer(d *platform.Deps) *envelope.Sealer {
 	if d.AuditSealer != nil {
 		return d.AuditSealer
 	}
-	if d.Config.Local() || d.Config.AuditKeyID == "" {
-		return nil
-	}
-	return platform.Shared(d, "awskms-audit", func() *envelope.Sealer {
-		return envelope.NewKMS(Keys{kms.NewFromConfig(d.AWS)}, d.Config.AuditKeyID)
+	return platform.InAWS(d, "awskms-audit", d.Config.AuditKeyID != "", func() *envelope.Sealer {
+		return envelope.NewKMS(client(d), d.Config.AuditKeyID)
 	})
+}
+
+// client is the function's one KMS client, whichever keys it seals under.
+func client(d *platform.Deps) Keys {
+	return platform.Shared(d, "awskms-client", func() Keys { return Keys{kms.NewFromConfig(d.AWS)} })
 }
 
 // API is the part of the KMS client Keys uses.

@@ -24,10 +24,7 @@ func Sender(d *platform.Deps) queue.Sender {
 	if d.Queue != nil {
 		return d.Queue
 	}
-	if d.Config.Local() || len(d.Config.QueueURLs) == 0 {
-		return nil
-	}
-	return platform.Shared(d, "awssqs", func() queue.Sender {
+	return platform.InAWS(d, "awssqs", len(d.Config.QueueURLs) > 0, func() queue.Sender {
 		return NewSQS(sqs.NewFromConfig(d.AWS), d.Config.QueueURLs)
 	})
 }
