@@ -3,7 +3,6 @@ package calendar
 import (
 	"context"
 	"errors"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,8 +31,6 @@ var DefaultWorkingHours = WorkingHours{Days: []string{"mon", "tue", "wed", "thu"
 
 var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
-var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-
 func minutes(v string) int {
 	h, _ := strconv.Atoi(v[:2])
 	m, _ := strconv.Atoi(v[3:])
@@ -51,7 +48,7 @@ func (w *WorkingHours) normalize() error {
 		seen[d] = true
 	}
 	ck.Check(w.Days != nil, "days", "is required")
-	okS, okE := hhmm.MatchString(w.Start), hhmm.MatchString(w.End)
+	okS, okE := check.ClockTime(w.Start), check.ClockTime(w.End)
 	ck.Check(okS, "start", "must be a time HH:MM, e.g. 09:00")
 	ck.Check(okE, "end", "must be a time HH:MM, e.g. 17:00")
 	if okS && okE {

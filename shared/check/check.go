@@ -7,7 +7,6 @@ package check
 import (
 	"net/mail"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones must validate the same on Lambda and laptops
@@ -18,8 +17,6 @@ import (
 
 	"github.com/matterly/matterly/shared/fault"
 )
-
-var e164Re = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // ID reports whether id can be one of our ids (a ULID). Anything else is
 // answered as not found before it reaches the table, whose key size limits
@@ -74,7 +71,38 @@ func Email(s string) (string, bool) {
 }
 
 // Phone reports whether s is an E.164 number (+ and up to 15 digits).
-func Phone(s string) bool { return e164Re.MatchString(s) }
+func Phone(s string) bool {
+	return len(s) > 1 && s[0] == '+' && s[1] != '0' && Bytes(s[1:], 7, 15, Digit)
+}
+
+// Bytes reports whether s has min to max bytes, each one ok. The format
+// checks use it rather than package-level regular expressions, which every
+// function linking them would compile at each cold start.
+func Bytes(s string, min, max int, ok func(byte) bool) bool {
+	if len(s) < min || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !ok(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Digit, Upper and Word are Bytes's classes: 0-9; A-Z; letters, digits, '_'
+// and '-'.
+func Digit(c byte) bool { return '0' <= c && c <= '9' }
+func Upper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func Word(c byte) bool {
+	return Digit(c) || Upper(c) || 'a' <= c && c <= 'z' || c == '_' || c == '-'
+}
+
+// ClockTime reports whether s is a 24-hour time of day, HH:MM.
+func ClockTime(s string) bool {
+	return len(s) == 5 && s[2] == ':' && Bytes(s[:2], 2, 2, Digit) && Bytes(s[3:], 2, 2, Digit) &&
+		s[:2] <= "23" && s[3] <= '5'
+}
 
 // PhoneMessage is the message for a number that is not E.164.
 const PhoneMessage = "must be in E.164 format, e.g. +14155550123"

@@ -76,3 +76,45 @@ func TestRules(t *testing.T) {
 		}
 	}
 }
+
+// TestFormats: the byte-class checks that replaced regular expressions
+// accept and refuse what those did (^\+[1-9][0-9]{6,14}$, ^[A-Z]{2}$,
+// ^([01][0-9]|2[0-3]):[0-5][0-9]$, ^[a-zA-Z0-9_-]{1,64}$).
+func TestFormats(t *testing.T) {
+	tests := []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"phone", Phone("+14155550123"), true},
+		{"phone shortest", Phone("+1234567"), true},
+		{"phone longest", Phone("+123456789012345"), true},
+		{"phone too short", Phone("+123456"), false},
+		{"phone too long", Phone("+1234567890123456"), false},
+		{"phone leading zero", Phone("+04155550123"), false},
+		{"phone no plus", Phone("14155550123"), false},
+		{"phone letter", Phone("+1415555012a"), false},
+		{"phone plus only", Phone("+"), false},
+		{"phone empty", Phone(""), false},
+		{"phone unicode digit", Phone("+1415555012٣"), false},
+		{"country", Bytes("US", 2, 2, Upper), true},
+		{"country lower", Bytes("us", 2, 2, Upper), false},
+		{"country long", Bytes("USA", 2, 2, Upper), false},
+		{"word", Bytes("summary_v-2", 1, 64, Word), true},
+		{"word space", Bytes("summary v2", 1, 64, Word), false},
+		{"word empty", Bytes("", 1, 64, Word), false},
+		{"clock", ClockTime("23:59"), true},
+		{"clock midnight", ClockTime("00:00"), true},
+		{"clock 19h", ClockTime("19:30"), true},
+		{"clock 24h", ClockTime("24:00"), false},
+		{"clock 60m", ClockTime("12:60"), false},
+		{"clock short", ClockTime("9:30"), false},
+		{"clock sign", ClockTime("+1:30"), false},
+		{"clock separator", ClockTime("12.30"), false},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}

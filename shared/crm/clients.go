@@ -2,7 +2,6 @@ package crm
 
 import (
 	"context"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -32,8 +31,6 @@ const (
 	maxTags   = 20
 	maxTagLen = 40
 )
-
-var countryRe = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // apply sets the patch's fields on c and validates the result.
 func (p ClientPatch) apply(c *Client) error {
@@ -69,7 +66,7 @@ func (p ClientPatch) apply(c *Client) error {
 		check.Text(&ck, "address.city", a.City, true, 100)
 		check.Text(&ck, "address.region", a.Region, false, 100)
 		check.Text(&ck, "address.postalCode", a.PostalCode, false, 20)
-		ck.Check(countryRe.MatchString(a.Country), "address.country", "must be an ISO 3166-1 alpha-2 country code, e.g. US")
+		ck.Check(check.Bytes(a.Country, 2, 2, check.Upper), "address.country", "must be an ISO 3166-1 alpha-2 country code, e.g. US")
 	}
 	return ck.Err()
 }

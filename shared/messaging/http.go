@@ -5,7 +5,6 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -251,8 +250,6 @@ type SettingsPatch struct {
 	ReplyToEmail        *string `json:"replyToEmail"`
 }
 
-var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
-
 // UpdateSettings saves the org's messaging settings.
 func (s *Service) UpdateSettings(ctx context.Context, a caller.Caller, p SettingsPatch) (Settings, error) {
 	st, err := s.settings(ctx, a.OrgID)
@@ -274,8 +271,8 @@ func (s *Service) UpdateSettings(ctx context.Context, a caller.Caller, p Setting
 	}
 	var ck fault.Checker
 	ck.Check(st.ReminderLeadMinutes >= 15 && st.ReminderLeadMinutes <= MaxLeadMinutes, "reminderLeadMinutes", "must be from 15 to 10080 (7 days)")
-	ck.Check(hhmm.MatchString(st.QuietStart), "quietHoursStart", "must be HH:MM")
-	ck.Check(hhmm.MatchString(st.QuietEnd), "quietHoursEnd", "must be HH:MM")
+	ck.Check(check.ClockTime(st.QuietStart), "quietHoursStart", "must be HH:MM")
+	ck.Check(check.ClockTime(st.QuietEnd), "quietHoursEnd", "must be HH:MM")
 	var fromDomain string
 	if p.FromEmail != nil {
 		// Checked only when set: a fromEmail saved before domains were

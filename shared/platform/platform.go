@@ -3,11 +3,12 @@
 // against the embedded stand-ins. Functions, the dev server and tests all
 // call New, so they run the same wiring.
 //
-// platform links DynamoDB and Secrets Manager, which every function in AWS
-// uses, and no other AWS service: the clients only some functions use are
-// built by their own packages (awss3, awssqs, awseventbridge, awskms), once
-// per Deps (Shared), and only the functions whose wiring imports them link
-// them.
+// platform links the DynamoDB client, which every function in AWS uses,
+// and no other AWS service client: the secrets are read with one signed
+// call (Secrets), the SDK configuration comes from Lambda's environment
+// (awsenv), and the clients only some functions use are built by their
+// own packages (awss3, awssqs, awseventbridge, awskms), once per Deps
+// (Shared), and only the functions whose wiring imports them link them.
 package platform
 
 import (
@@ -21,10 +22,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/matterly/matterly/shared/awsenv"
 	"github.com/matterly/matterly/shared/bus"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/cursor"
@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 			})
 		}
 	} else {
-		awsCfg, lerr := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.Region))
+		awsCfg, lerr := awsenv.Config(cfg.Region)
 		if lerr != nil {
 			return nil, fmt.Errorf("aws config: %w", lerr)
 		}
@@ -192,7 +192,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		if dyn == nil && cfg.TableName != "" {
 			dyn = dynamodb.NewFromConfig(awsCfg)
 		}
-		sm := SecretsManager{secretsmanager.NewFromConfig(awsCfg)}
+		sm := Secrets{AWS: awsCfg}
 		ids := []string{cfg.SigningSecret, cfg.TokenSecret, cfg.StripeSecretARN, cfg.StripeWebhookSecretARN,
 			cfg.TwilioSecretARN, cfg.OpenAISecretARN, cfg.DropboxSignSecretARN, cfg.GiphySecretARN, cfg.MSClientSecretARN}
 		var raw [][]byte
@@ -324,19 +324,4 @@ func (d *Deps) RouterOptions() httpapi.Options {
 // domain package's NewRouter takes besides its services.
 func (d *Deps) RouterConfig() httpapi.RouterConfig {
 	return httpapi.RouterConfig{Options: d.RouterOptions(), Cursors: d.Cursors}
-}
-
-// SecretsManager adapts the Secrets Manager client to keys.SecretGetter.
-type SecretsManager struct{ Client *secretsmanager.Client }
-
-// SecretString reads a secret's string value.
-func (s SecretsManager) SecretString(ctx context.Context, id string) (string, error) {
-	out, err := s.Client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &id})
-	if err != nil {
-		return "", err
-	}
-	if out.SecretString == nil {
-		return "", fmt.Errorf("secret %s has no string value", id)
-	}
-	return *out.SecretString, nil
 }

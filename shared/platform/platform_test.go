@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/matterly/matterly/shared/access"
 	"github.com/matterly/matterly/shared/caller"
@@ -23,31 +24,110 @@ import (
 	"github.com/matterly/matterly/shared/keys"
 )
 
-// TestSecretsManagerWire checks the signing secret is read with Secrets
-// Manager's JSON protocol, as the real service expects it.
+// TestSecretsManagerWire: secrets are read with Secrets Manager's JSON
+// protocol as the service expects it: a POST to /, the JSON 1.1 content
+// type and GetSecretValue target, {"SecretId"} as the body, SigV4 for the
+// secretsmanager service in the configured region with the session token,
+// and a signature that re-signing the received request reproduces.
 func TestSecretsManagerWire(t *testing.T) {
+	const id = "arn:aws:secretsmanager:eu-west-2:1:secret:signing"
+	creds := aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "SECRET", SessionToken: "SESSION"}
+	var calls int
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		b, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/" {
+			t.Errorf("%s %s, want POST /", r.Method, r.URL.Path)
+		}
 		if got := r.Header.Get("X-Amz-Target"); got != "secretsmanager.GetSecretValue" {
 			t.Errorf("X-Amz-Target = %q", got)
 		}
-		if r.Header.Get("Authorization") == "" {
-			t.Error("request is not SigV4-signed")
+		if got := r.Header.Get("Content-Type"); got != "application/x-amz-json-1.1" {
+			t.Errorf("Content-Type = %q", got)
 		}
-		var in map[string]any
-		b, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(b, &in)
-		if in["SecretId"] != "arn:aws:secretsmanager:us-east-1:1:secret:signing" {
-			t.Errorf("SecretId = %v", in["SecretId"])
+		if string(b) != `{"SecretId":"`+id+`"}` {
+			t.Errorf("body = %s", b)
+		}
+		if got := r.Header.Get("X-Amz-Security-Token"); got != "SESSION" {
+			t.Errorf("X-Amz-Security-Token = %q", got)
+		}
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKID/") || !strings.Contains(auth, "/eu-west-2/secretsmanager/aws4_request") {
+			t.Errorf("Authorization = %q", auth)
+		}
+		// Re-sign what arrived, at the time it says it was signed: the
+		// same signature, or the payload or a signed header was changed.
+		at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.Path, bytes.NewReader(b))
+		for _, h := range []string{"Content-Type", "X-Amz-Target"} {
+			again.Header.Set(h, r.Header.Get(h))
+		}
+		sum := sha256.Sum256(b)
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "secretsmanager", "eu-west-2", at); err != nil {
+			t.Fatal(err)
+		}
+		if again.Header.Get("Authorization") != auth {
+			t.Errorf("signature does not verify:\n got %s\nwant %s", auth, again.Header.Get("Authorization"))
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		_, _ = w.Write([]byte(`{"ARN":"arn","Name":"signing","SecretString":"s3cr3t"}`))
+		_, _ = w.Write([]byte(`{"ARN":"arn","Name":"signing","SecretString":"s3cr3t","VersionId":"v1"}`))
 	}))
 	defer srv.Close()
-	c := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")})
-	got, err := SecretsManager{c}.SecretString(context.Background(), "arn:aws:secretsmanager:us-east-1:1:secret:signing")
-	if err != nil || got != "s3cr3t" {
-		t.Fatalf("SecretString = %q, %v", got, err)
+	sm := Secrets{AWS: aws.Config{Region: "eu-west-2", Credentials: credentials.StaticCredentialsProvider{Value: creds}}, Endpoint: srv.URL}
+	got, err := sm.SecretString(context.Background(), id)
+	if err != nil || got != "s3cr3t" || calls != 1 {
+		t.Fatalf("SecretString = %q, %v after %d calls", got, err, calls)
+	}
+}
+
+// TestSecretsManagerErrors: throttling and 5xx answers are retried (three
+// attempts in all, waiting between them), a refusal is not, and every error
+// names the service's error type.
+func TestSecretsManagerErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		answers   []string // status code and body per call, the last repeated
+		wantCalls int
+		want      string // "" is success; else a part of the error
+	}{
+		{"throttled then served", []string{`400 {"__type":"ThrottlingException","message":"Rate exceeded"}`, `200 {"SecretString":"v"}`}, 2, ""},
+		{"5xx then served", []string{`500 {"__type":"InternalServiceError"}`, `200 {"SecretString":"v"}`}, 2, ""},
+		{"5xx three times", []string{`503 {"__type":"InternalServiceError","Message":"down"}`}, 3, "InternalServiceError (HTTP 503): down"},
+		{"not found", []string{`400 {"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}`}, 1, "ResourceNotFoundException"},
+		{"access denied", []string{`400 {"__type":"com.amazonaws.secretsmanager#AccessDeniedException","Message":"no"}`}, 1, "AccessDeniedException (HTTP 400): no"},
+		{"binary secret", []string{`200 {"SecretBinary":"AAEC"}`}, 1, "has no string value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls int
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a := tt.answers[min(calls, len(tt.answers)-1)]
+				calls++
+				code, body, _ := strings.Cut(a, " ")
+				var status int
+				_, _ = fmt.Sscan(code, &status)
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(body))
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			sm := Secrets{AWS: aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", "")},
+				Endpoint: srv.URL, sleep: func(d time.Duration) { waits = append(waits, d) }}
+			got, err := sm.SecretString(context.Background(), "s")
+			if calls != tt.wantCalls || len(waits) != calls-1 {
+				t.Errorf("%d calls, %d waits; want %d calls", calls, len(waits), tt.wantCalls)
+			}
+			if tt.want == "" {
+				if err != nil || got != "v" {
+					t.Errorf("= %q, %v", got, err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 
 	"github.com/matterly/matterly/shared/access"
@@ -23,8 +22,6 @@ type AccountInput struct {
 	Currency     string `json:"currency"`
 }
 
-var last4Re = regexp.MustCompile(`^[0-9]{4}$`)
-
 // CreateAccount records a trust bank account. Only the last four digits of
 // its number are kept: the full number is never needed to keep the books.
 func (s *Service) CreateAccount(ctx context.Context, a caller.Caller, in AccountInput) (Account, error) {
@@ -32,7 +29,7 @@ func (s *Service) CreateAccount(ctx context.Context, a caller.Caller, in Account
 	var ck fault.Checker
 	check.Text(&ck, "name", in.Name, true, 100)
 	check.Text(&ck, "bankName", in.BankName, true, 100)
-	ck.Check(last4Re.MatchString(in.AccountLast4), "accountLast4", "must be the last 4 digits of the account number")
+	ck.Check(check.Bytes(in.AccountLast4, 4, 4, check.Digit), "accountLast4", "must be the last 4 digits of the account number")
 	code, ok := currencyCode(in.Currency)
 	ck.Check(ok, "currency", "must be an ISO 4217 currency code, e.g. usd")
 	if err := ck.Err(); err != nil {

@@ -3,7 +3,6 @@ package trust
 import (
 	"context"
 	"errors"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -39,10 +38,6 @@ type EntryInput struct {
 	Counterparty string  `json:"counterparty"`
 	Method       *Method `json:"method"`
 }
-
-var (
-	checkNumberRe = regexp.MustCompile(`^[0-9A-Za-z-]{1,20}$`)
-)
 
 // normalize trims in and checks every field rule that needs no reads; now
 // bounds the date (check.MoneyDate).
@@ -88,7 +83,7 @@ func (in *EntryInput) normalize(now time.Time) error {
 		m.ReissueReason = strings.TrimSpace(m.ReissueReason)
 		switch m.Kind {
 		case Check:
-			ck.Check(checkNumberRe.MatchString(m.Reference), "method.reference", "must be the check number (letters, digits and dashes, at most 20)")
+			ck.Check(check.Bytes(m.Reference, 1, 20, func(c byte) bool { return c != '_' && check.Word(c) }), "method.reference", "must be the check number (letters, digits and dashes, at most 20)")
 		case Wire, ACH, Card, Cash:
 			check.Text(&ck, "method.reference", m.Reference, false, 64)
 		default:

@@ -14,9 +14,12 @@ const sdk = "github.com/aws/aws-sdk-go-v2/service/"
 // onlyIn names, for the AWS services only some functions use, the
 // functions that may link each (every package of a linked service runs its
 // init at every cold start: the endpoint and schema tables allocate
-// hundreds of KB). DynamoDB, Secrets Manager and the credential chain's
-// services are platform's, in every function.
+// hundreds of KB). DynamoDB is platform's, in every function. No function
+// links Secrets Manager's client (platform.Secrets makes its one call) or
+// the credential chain's services, which config.LoadDefaultConfig brings
+// (awsenv reads Lambda's credentials instead).
 var onlyIn = map[string][]string{
+	"secretsmanager": nil, "sts": nil, "sso": nil, "ssooidc": nil, "signin": nil,
 	"eventbridge": {"relay"},
 	"sqs": {"ai", "aiworker", "speech", "stripewebhook", "messaging", "twiliowebhook", "notifier", "messageworker",
 		"esign", "dropboxsignwebhook", "esignworker", "calendar", "msgraphwebhook", "calendarworker", "privacy", "privacyworker"},

@@ -33,7 +33,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +40,7 @@ import (
 	goopenai "github.com/sashabaranov/go-openai"
 
 	"github.com/matterly/matterly/shared/ai"
+	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 )
 
@@ -188,14 +188,12 @@ func refusesMaxTokens(model string) bool {
 	return errors.Is(goopenai.NewReasoningValidator().Validate(probe), goopenai.ErrReasoningModelMaxTokensDeprecated)
 }
 
-var schemaName = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
-
 // Structured asks for JSON conforming to req.Schema with a strict
 // json_schema response format and returns the model's JSON text. It checks
 // only that the answer is JSON; the caller validates it against the schema.
 // Usage is returned with ErrTruncated and refusals too: the tokens were spent.
 func (c *Client) Structured(ctx context.Context, req ai.StructuredRequest) (json.RawMessage, ai.Usage, error) {
-	if !schemaName.MatchString(req.SchemaName) {
+	if !check.Bytes(req.SchemaName, 1, 64, check.Word) {
 		return nil, ai.Usage{}, fmt.Errorf("openai: schema name %q does not match [a-zA-Z0-9_-]{1,64}", req.SchemaName)
 	}
 	if !json.Valid(req.Schema) {

@@ -6,8 +6,9 @@ package senders
 import (
 	"context"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/matterly/matterly/shared/awsenv"
 	"github.com/matterly/matterly/shared/config"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/providers/ses"
@@ -31,7 +32,7 @@ func Build(ctx context.Context, d Setup) (messaging.SMSSender, messaging.EmailSe
 	}
 	var email messaging.EmailSender
 	if !d.Config.Local() || d.Config.SESEndpoint != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(d.Config.Region))
+		cfg, err := sesConfig(d.Config)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -49,11 +50,20 @@ func Provision(ctx context.Context, d Setup, svc *messaging.Service) error {
 		svc.Numbers = twilio.New(d.TwilioAccountSID, d.TwilioAuthToken, d.Config.TwilioAPIBaseURL)
 	}
 	if !d.Config.Local() || d.Config.SESEndpoint != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(d.Config.Region))
+		cfg, err := sesConfig(d.Config)
 		if err != nil {
 			return err
 		}
 		svc.Domains, svc.SandboxDomains = ses.NewFromConfig(cfg, d.Config.SESEndpoint, ""), false
 	}
 	return nil
+}
+
+// sesConfig is the SDK configuration SES is called with: Lambda's own in
+// AWS, static local credentials against a local stand-in.
+func sesConfig(cfg config.Config) (aws.Config, error) {
+	if cfg.Local() {
+		return config.LocalAWS(""), nil
+	}
+	return awsenv.Config(cfg.Region)
 }
