@@ -113,6 +113,41 @@ func (d *DB) Get(ctx context.Context, pk, sk string, out any) error {
 	return nil
 }
 
+// GetAttrs reads the named top-level attributes of one item, strongly
+// consistent, undecoded: for a hot read of a few attributes (the router's
+// membership check on every request), which should not pay for decoding
+// the whole item by reflection. The item costs the same read units.
+func (d *DB) GetAttrs(ctx context.Context, pk, sk string, names ...string) (map[string]types.AttributeValue, error) {
+	proj, alias := make([]byte, 0, 8*len(names)), make(map[string]string, len(names))
+	for i, n := range names {
+		a := "#a" + strconv.Itoa(i)
+		if i > 0 {
+			proj = append(proj, ',')
+		}
+		proj, alias[a] = append(proj, a...), n
+	}
+	res, err := d.API.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &d.Table, Key: Key(pk, sk), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String(string(proj)), ExpressionAttributeNames: alias,
+	})
+	if err != nil {
+		return nil, wrap("get item", err)
+	}
+	if len(res.Item) == 0 {
+		return nil, ErrNotFound
+	}
+	return res.Item, nil
+}
+
+// String is item's string attribute name, "" when it is absent or not a
+// string.
+func String(item map[string]types.AttributeValue, name string) string {
+	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
 // Marshal turns a row struct into an item.
 func Marshal(row any) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMap(row)

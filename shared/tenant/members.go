@@ -12,9 +12,9 @@ import (
 // Members is the router's membership check (caller.Members): one strongly
 // consistent GetItem of the caller's member item per authenticated request,
 // so a removal or a demotion takes effect on the next request rather than
-// when the access token expires. The item goes to handlers as a decoded
-// map[string]any (caller.MemberFrom), for those that
-// would read it anyway.
+// when the access token expires. It reads only the role and the status,
+// undecoded: the check runs on every request. Handlers find the two in
+// caller.Member.Item as the raw attribute map.
 type Members struct{ DB *store.DB }
 
 // Member reads userID's member item in orgID.
@@ -22,14 +22,14 @@ func (m Members) Member(ctx context.Context, orgID, userID string) (caller.Membe
 	if orgID == "" || userID == "" {
 		return caller.Member{}, false, nil
 	}
-	var item map[string]any
-	if err := m.DB.Get(ctx, PK(orgID), MemberSK(userID), &item); errors.Is(err, store.ErrNotFound) {
+	item, err := m.DB.GetAttrs(ctx, PK(orgID), MemberSK(userID), "role", "status")
+	if errors.Is(err, store.ErrNotFound) {
 		return caller.Member{}, false, nil
 	} else if err != nil {
 		return caller.Member{}, false, err
 	}
-	role, _ := item["role"].(string)
-	if status, _ := item["status"].(string); !access.Role(role).Valid() || status == Invited {
+	role := store.String(item, "role")
+	if status := store.String(item, "status"); !access.Role(role).Valid() || status == Invited {
 		// No item, one that is not a member's (a corrupt role grants
 		// nothing), or an invitation not yet accepted: not a member.
 		return caller.Member{}, false, nil
