@@ -3,16 +3,20 @@ package extract
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klippa-app/go-pdfium/requests"
+
+	"github.com/matterly/matterly/shared/fault"
 )
 
 // pdfFixtures are the text PDFs of testdata: every one has a golden
@@ -215,6 +219,54 @@ func TestPDFPagesInParallel(t *testing.T) {
 	}
 	if !slices.Equal(par.Pages, seq.Pages) {
 		t.Errorf("pages read in parallel differ from pages read by one instance")
+	}
+}
+
+// afterReads runs fail on the nth read of data and on every read after it,
+// whichever instance makes it.
+type afterReads struct {
+	data  []byte
+	n     int32
+	reads *atomic.Int32
+	fail  func() error
+}
+
+func (a afterReads) ReadAt(p []byte, off int64) (int, error) {
+	if a.reads.Add(1) >= a.n {
+		if err := a.fail(); err != nil {
+			return 0, err
+		}
+	}
+	return bytes.NewReader(a.data).ReadAt(p, off)
+}
+
+// TestPDFPagesInParallelStop: a long PDF read by both instances, whose
+// upload fails or whose ctx ends midway (PDFium reads the file page by
+// page), ends with that error, not a damaged file, and lets go of both
+// instances. Not parallel, as TestPDFPagesInParallel.
+func TestPDFPagesInParallelStop(t *testing.T) {
+	data := fixture(t, "long.pdf")
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
+	pdfHelpers = pdfWorkers - 1
+	if err := Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// About a third of the way in: after both instances opened the file.
+	const failAt = 60
+	var reads atomic.Int32
+	fail := afterReads{data, failAt, &reads, func() error { return errDisk }}
+	if _, err := Extract(context.Background(), "application/pdf", fail, int64(len(data))); !errors.Is(err, errDisk) || fault.As(err) != nil {
+		t.Errorf("upload failing midway: err = %v, want the reader's", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reads.Store(0)
+	cancelling := afterReads{data, failAt, &reads, func() error { cancel(); return nil }}
+	if _, err := Extract(ctx, "application/pdf", cancelling, int64(len(data))); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled midway: err = %v, want context.Canceled", err)
+	}
+	if n := engine.busy.Load(); n != 0 {
+		t.Errorf("%d instances still taken after the extractions ended", n)
 	}
 }
 
