@@ -362,7 +362,7 @@ func pdfText(ctx context.Context, pool *instances, inst pdfium.Pdfium, r io.Read
 
 	pages := newPageQueue(ctx, count.PageCount)
 	defer pages.stop()
-	pages.work(docPages(inst, doc, src), nil)
+	pages.work(docPages(inst, doc, src))
 	if count.PageCount >= parallelMinPages {
 		for range pdfHelpers {
 			if !engine.reserveIdle() {
@@ -498,15 +498,9 @@ func newPageQueue(ctx context.Context, n int) *pageQueue {
 	return q
 }
 
-// work reads pages with read until none is left, then runs release, if
-// any.
-func (q *pageQueue) work(read pageReader, release func()) {
-	q.wg.Go(func() {
-		if release != nil {
-			defer release()
-		}
-		q.read(read)
-	})
+// work reads pages with read until none is left.
+func (q *pageQueue) work(read pageReader) {
+	q.wg.Go(func() { q.read(read) })
 }
 
 // help reads pages too, with the reader open returns, if it returns one;

@@ -47,7 +47,7 @@ func readQueue(ctx context.Context, n int, readers ...pageReader) ([]string, err
 	q := newPageQueue(ctx, n)
 	defer q.stop()
 	for _, r := range readers {
-		q.work(r, nil)
+		q.work(r)
 	}
 	w := newWriter(defaultLimits)
 	if err := writePages(q, w); err != nil {
@@ -74,9 +74,9 @@ func TestPageQueueOrder(t *testing.T) {
 		const n = 3 * pagesAhead
 		q := newPageQueue(context.Background(), n)
 		defer q.stop()
-		q.work(slow, nil)
+		q.work(slow)
 		synctest.Wait() // the first reader holds page 1
-		q.work(fakePages(nil, &second), nil)
+		q.work(fakePages(nil, &second))
 		synctest.Wait()
 		// pagesAhead bounds the pages held: the second reader stopped
 		// after pagesAhead-1 pages, page 1 making up the rest.
