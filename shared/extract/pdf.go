@@ -111,7 +111,7 @@ var engine pdfEngine
 type pdfEngine struct {
 	mu    sync.Mutex
 	ready chan struct{} // closed when the current start attempt has ended
-	pool  pdfium.Pool
+	pool  *instances
 	err   error
 	// busy counts the instances taken or waited for; an extra instance
 	// for a long PDF is taken only while busy stays within pdfWorkers, so
@@ -160,7 +160,7 @@ func Warm(ctx context.Context) error {
 	return err
 }
 
-func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
+func (e *pdfEngine) get(ctx context.Context) (*instances, error) {
 	e.mu.Lock()
 	if e.ready == nil || (closed(e.ready) && e.err != nil) {
 		ready := make(chan struct{})
@@ -168,8 +168,12 @@ func (e *pdfEngine) get(ctx context.Context) (pdfium.Pool, error) {
 		cache := compilationCache
 		go func() {
 			pool, err := startPDFium(cache)
+			var in *instances
+			if err == nil {
+				in = newInstances(pool)
+			}
 			e.mu.Lock()
-			e.pool, e.err = pool, err
+			e.pool, e.err = in, err
 			e.mu.Unlock()
 			close(ready)
 		}()
@@ -196,6 +200,60 @@ func closed(c chan struct{}) bool {
 	}
 }
 
+// instances hands out fresh PDFium instances, each made ahead of need:
+// instantiating one takes milliseconds (its memory, data and PDFium's
+// initialisation), which a PDF would otherwise wait for. An instance reads
+// one PDF and is then thrown away (see startPDFium), and a new one is
+// made in the background in its place, so at most pdfWorkers exist.
+type instances struct {
+	pool   pdfium.Pool
+	spares chan spare
+}
+
+type spare struct {
+	inst pdfium.Pdfium
+	err  error
+}
+
+func newInstances(pool pdfium.Pool) *instances {
+	in := &instances{pool: pool, spares: make(chan spare, pdfWorkers)}
+	for range pdfWorkers {
+		go in.refill()
+	}
+	return in
+}
+
+// refill makes one instance for spares; the pool blocks it while
+// pdfWorkers instances exist.
+func (in *instances) refill() {
+	inst, err := in.pool.GetInstanceWithContext(context.Background())
+	in.spares <- spare{inst, err}
+}
+
+// take returns a fresh instance, waiting for one if ctx allows. The
+// caller must release it.
+func (in *instances) take(ctx context.Context) (pdfium.Pdfium, error) {
+	select {
+	case s := <-in.spares:
+		if s.err != nil {
+			go in.refill()
+			return nil, fmt.Errorf("extract: pdfium instance: %w", s.err)
+		}
+		return s.inst, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// release throws inst away and starts making its replacement. Nothing may
+// use inst any more: Kill closes the module, memory and all, without
+// calling into PDFium to free what the PDF left in it, which would be
+// wasted work on an instance no one will use again.
+func (in *instances) release(inst pdfium.Pdfium) {
+	_ = inst.Kill()
+	go in.refill()
+}
+
 // startPDFium compiles PDFium (or loads it from cache, if not nil) and
 // prepares its pool. The module gets no file system (documents are handed
 // over through a reader) and its output goes nowhere, so nothing PDFium
@@ -218,9 +276,10 @@ func startPDFium(cache wazero.CompilationCache) (pdfium.Pool, error) {
 		MaxIdle:  pdfWorkers,
 		MaxTotal: pdfWorkers,
 		// Every PDF gets a fresh instance: instantiating the compiled
-		// module costs about 4 ms, and in exchange nothing a hostile PDF
-		// does to PDFium's heap outlives it, and the memory a large PDF
-		// grew goes back (WebAssembly memory never shrinks).
+		// module costs about 3 ms (made ahead of need, see instances),
+		// and in exchange nothing a hostile PDF does to PDFium's heap
+		// outlives it, and the memory a large PDF grew goes back
+		// (WebAssembly memory never shrinks).
 		ReuseWorkers:  false,
 		FSConfig:      wazero.NewFSConfig(),
 		Stdout:        io.Discard,
@@ -248,14 +307,11 @@ func readPDF(ctx context.Context, r io.ReaderAt, size int64, w *writer) error {
 	}
 	engine.busy.Add(1)
 	defer engine.busy.Add(-1)
-	inst, err := pool.GetInstanceWithContext(ctx)
+	inst, err := pool.take(ctx)
 	if err != nil {
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return ctxErr
-		}
-		return fmt.Errorf("extract: pdfium instance: %w", err)
+		return err
 	}
-	defer inst.Close()
+	defer pool.release(inst)
 	return pdfText(ctx, pool, inst, r, size, w)
 }
 
@@ -275,7 +331,7 @@ func openPDF(ctx context.Context, inst pdfium.Pdfium, r io.ReaderAt, size int64)
 	return src, doc.Document, nil
 }
 
-func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.ReaderAt, size int64, w *writer) error {
+func pdfText(ctx context.Context, pool *instances, inst pdfium.Pdfium, r io.ReaderAt, size int64, w *writer) error {
 	src, doc, err := openPDF(ctx, inst, r, size)
 	if err != nil {
 		if src.err != nil {
@@ -292,7 +348,6 @@ func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.Rea
 		// goes to the log only.
 		return &fault.Error{Kind: fault.Invalid, Message: errPDFDamaged.Message, Err: err}
 	}
-	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc})
 
 	count, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: doc})
 	if err != nil {
@@ -307,24 +362,27 @@ func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.Rea
 
 	pages := newPageQueue(ctx, count.PageCount)
 	defer pages.stop()
-	pages.work(inst, doc, src, nil)
+	pages.work(docPages(inst, doc, src))
 	if count.PageCount >= parallelMinPages {
 		for range pdfHelpers {
 			if !engine.reserveIdle() {
 				break
 			}
-			helper, err := pool.GetInstanceWithContext(ctx)
-			if err != nil {
-				engine.busy.Add(-1)
-				break
-			}
-			pages.helper(helper, r, size)
+			pages.help(func(ctx context.Context) (pageReader, func(), error) {
+				return helperPages(ctx, pool, r, size)
+			})
 		}
 	}
+	return writePages(pages, w)
+}
 
+// writePages writes the pages of q to w in order, as they are read, and
+// tells a PDF without a text layer from one whose pages are damaged.
+func writePages(q *pageQueue, w *writer) error {
+	count := len(q.texts)
 	letters, broken := 0, 0
-	for i := range count.PageCount {
-		text, err := pages.wait(i)
+	for i := range count {
+		text, err := q.wait(i)
 		if err != nil && !errors.Is(err, errPageUnreadable) {
 			return err
 		}
@@ -349,11 +407,11 @@ func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.Rea
 		}
 	}
 	switch {
-	case letters < minTextPerPage*count.PageCount && broken > 0:
+	case letters < minTextPerPage*count && broken > 0:
 		// Text is missing because pages could not be read (a damaged file,
 		// or one that exhausts PDFium's memory), not because it is a scan.
 		return errPDFDamaged
-	case letters < minTextPerPage*count.PageCount:
+	case letters < minTextPerPage*count:
 		return errPDFNoText
 	}
 	return nil
@@ -363,22 +421,76 @@ func pdfText(ctx context.Context, pool pdfium.Pool, inst pdfium.Pdfium, r io.Rea
 // blank); any other error of a page ends the extraction.
 var errPageUnreadable = errors.New("extract: page unreadable")
 
+// pageReader returns the text of page i (0-based) of a PDF open in one
+// instance, or errPageUnreadable, or an error that ends the extraction.
+type pageReader func(i int) (string, error)
+
+// docPages reads the pages of doc, open in inst through src.
+func docPages(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, src *source) pageReader {
+	return func(i int) (string, error) {
+		text, err := pageText(inst, doc, i)
+		switch {
+		case src.err != nil:
+			// The upload could not be read, or ctx ended: not the
+			// page's fault, and no other page will do better.
+			return "", src.err
+		case err != nil:
+			return "", errPageUnreadable
+		}
+		return text, nil
+	}
+}
+
+// helperPages takes a second instance and opens the PDF in it. It returns
+// a nil reader, and no error, when that instance cannot help (the PDF then
+// is read by the others), and an error only when reading the upload
+// failed.
+func helperPages(ctx context.Context, pool *instances, r io.ReaderAt, size int64) (pageReader, func(), error) {
+	inst, err := pool.take(ctx)
+	if err != nil {
+		engine.busy.Add(-1)
+		return nil, nil, nil
+	}
+	release := func() {
+		pool.release(inst)
+		engine.busy.Add(-1)
+	}
+	src, doc, err := openPDF(ctx, inst, r, size)
+	if err != nil {
+		release()
+		return nil, nil, src.err
+	}
+	return docPages(inst, doc, src), release, nil
+}
+
+// pagesAhead bounds the pages read but not yet written: while one
+// instance is slow on a page, the others go on by at most this many, so
+// the texts held at once are a few pages, not the document (a hostile
+// PDF can have a slow page followed by pages of megabytes of text each).
+const pagesAhead = 4 * pdfWorkers
+
 // pageQueue hands a PDF's pages out to the instances reading it, each
 // taking the next page not yet taken, and gives their texts back in page
-// order. Pages are taken in order and written as soon as they are ready,
-// so the texts held at once are a few pages, not the document.
+// order.
 type pageQueue struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	next   atomic.Int64
-	texts  []string
-	errs   []error
-	done   []chan struct{}
-	wg     sync.WaitGroup
+	// ahead holds a token for every page taken and not yet written.
+	ahead chan struct{}
+	texts []string
+	errs  []error
+	done  []chan struct{}
+	wg    sync.WaitGroup
 }
 
 func newPageQueue(ctx context.Context, n int) *pageQueue {
-	q := &pageQueue{texts: make([]string, n), errs: make([]error, n), done: make([]chan struct{}, n)}
+	q := &pageQueue{
+		ahead: make(chan struct{}, pagesAhead),
+		texts: make([]string, n),
+		errs:  make([]error, n),
+		done:  make([]chan struct{}, n),
+	}
 	q.ctx, q.cancel = context.WithCancelCause(ctx)
 	for i := range q.done {
 		q.done[i] = make(chan struct{})
@@ -386,76 +498,68 @@ func newPageQueue(ctx context.Context, n int) *pageQueue {
 	return q
 }
 
-// work reads pages with inst, on which doc is open through src, until
-// none is left; then it runs release, if any.
-func (q *pageQueue) work(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, src *source, release func()) {
-	q.wg.Add(1)
-	go func() {
-		defer q.wg.Done()
-		if release != nil {
-			defer release()
-		}
-		read := 0
-		defer func() {
-			if release != nil && read > 0 {
-				engine.helped.Add(1)
-			}
-		}()
-		for q.ctx.Err() == nil {
-			i := int(q.next.Add(1) - 1)
-			if i >= len(q.texts) {
-				return
-			}
-			read++
-			text, err := pageText(inst, doc, i)
-			if src.err != nil {
-				q.cancel(src.err)
-				return
-			}
-			if err != nil {
-				err = errPageUnreadable
-			}
-			q.texts[i], q.errs[i] = text, err
-			close(q.done[i])
-		}
-	}()
+// work reads pages with read until none is left.
+func (q *pageQueue) work(read pageReader) {
+	q.wg.Go(func() { q.read(read) })
 }
 
-// helper opens the PDF in another instance and reads pages with it too.
-// If it cannot open the PDF, the other instances read the pages.
-func (q *pageQueue) helper(inst pdfium.Pdfium, r io.ReaderAt, size int64) {
-	release := func() {
-		inst.Close()
-		engine.busy.Add(-1)
-	}
-	src, doc, err := openPDF(q.ctx, inst, r, size)
-	if err != nil {
-		if src.err != nil {
-			q.cancel(src.err)
+// help reads pages too, with the reader open returns, if it returns one;
+// open runs in the background, so the pages already being read do not
+// wait for it. An error from open ends the extraction.
+func (q *pageQueue) help(open func(context.Context) (pageReader, func(), error)) {
+	q.wg.Go(func() {
+		read, release, err := open(q.ctx)
+		if err != nil {
+			q.cancel(err)
 		}
-		release()
-		return
-	}
-	q.work(inst, doc, src, func() {
-		inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: doc})
-		release()
+		if read == nil {
+			return
+		}
+		defer release()
+		if q.read(read) > 0 {
+			engine.helped.Add(1)
+		}
 	})
 }
 
-// wait returns page i's text once it is read, or why it will not be.
+// read reads pages with read until none is left or the reading ends, and
+// returns how many it read.
+func (q *pageQueue) read(read pageReader) (n int) {
+	for ; ; n++ {
+		select {
+		case q.ahead <- struct{}{}:
+		case <-q.ctx.Done():
+			return
+		}
+		i := int(q.next.Add(1) - 1)
+		if i >= len(q.texts) || q.ctx.Err() != nil {
+			return
+		}
+		text, err := read(i)
+		if err != nil && !errors.Is(err, errPageUnreadable) {
+			q.cancel(err)
+			return
+		}
+		q.texts[i], q.errs[i] = text, err
+		close(q.done[i])
+	}
+}
+
+// wait returns page i's text once it is read, or why it will not be, and
+// lets the readers take one more page.
 func (q *pageQueue) wait(i int) (string, error) {
 	select {
 	case <-q.done[i]:
-		return q.texts[i], q.errs[i]
 	case <-q.ctx.Done():
 		// A page read before the end still counts.
 		select {
 		case <-q.done[i]:
-			return q.texts[i], q.errs[i]
 		default:
+			return "", context.Cause(q.ctx)
 		}
-		return "", context.Cause(q.ctx)
 	}
+	<-q.ahead
+	return q.texts[i], q.errs[i]
 }
 
 // stop ends the reading and waits for every instance to let go of the

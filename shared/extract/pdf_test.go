@@ -3,16 +3,20 @@ package extract
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/klippa-app/go-pdfium/requests"
+
+	"github.com/matterly/matterly/shared/fault"
 )
 
 // pdfFixtures are the text PDFs of testdata: every one has a golden
@@ -218,10 +222,62 @@ func TestPDFPagesInParallel(t *testing.T) {
 	}
 }
 
+// afterReads runs fail on the nth read of data and on every read after it,
+// whichever instance makes it.
+type afterReads struct {
+	data  []byte
+	n     int32
+	reads *atomic.Int32
+	fail  func() error
+}
+
+func (a afterReads) ReadAt(p []byte, off int64) (int, error) {
+	if a.reads.Add(1) >= a.n {
+		if err := a.fail(); err != nil {
+			return 0, err
+		}
+	}
+	return bytes.NewReader(a.data).ReadAt(p, off)
+}
+
+// TestPDFPagesInParallelStop: a long PDF read by both instances, whose
+// upload fails or whose ctx ends midway (PDFium reads the file page by
+// page), ends with that error, not a damaged file, and lets go of both
+// instances. Not parallel, as TestPDFPagesInParallel.
+func TestPDFPagesInParallelStop(t *testing.T) {
+	data := fixture(t, "long.pdf")
+	defer func(n int) { pdfHelpers = n }(pdfHelpers)
+	pdfHelpers = pdfWorkers - 1
+	if err := Warm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// About a third of the way in: after both instances opened the file.
+	const failAt = 60
+	var reads atomic.Int32
+	fail := afterReads{data, failAt, &reads, func() error { return errDisk }}
+	if _, err := Extract(context.Background(), "application/pdf", fail, int64(len(data))); !errors.Is(err, errDisk) || fault.As(err) != nil {
+		t.Errorf("upload failing midway: err = %v, want the reader's", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reads.Store(0)
+	cancelling := afterReads{data, failAt, &reads, func() error { cancel(); return nil }}
+	if _, err := Extract(ctx, "application/pdf", cancelling, int64(len(data))); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled midway: err = %v, want context.Canceled", err)
+	}
+	if n := engine.busy.Load(); n != 0 {
+		t.Errorf("%d instances still taken after the extractions ended", n)
+	}
+}
+
 // TestPDFPerf, with PERF_PDF=1, reads every text PDF fixture with PDFium
 // (pages spread over the pool, and with one instance) and with poppler's
 // pdftotext when it is installed, in one run, and logs pages per second
-// side by side with the word recall against pdftotext's golden text.
+// side by side with the word recall against pdftotext's golden text. The
+// three are interleaved round by round, so a change of load on the
+// machine falls on all of them alike; the CPU time per page, which load
+// hardly changes, is logged too (ours includes the instances made in the
+// background), and so is the load average.
 func TestPDFPerf(t *testing.T) {
 	if os.Getenv("PERF_PDF") == "" {
 		t.Skip("PERF_PDF=1 measures PDF text extraction against pdftotext")
@@ -232,66 +288,82 @@ func TestPDFPerf(t *testing.T) {
 	defer func(n int) { pdfHelpers = n }(pdfHelpers)
 	pdftotext, _ := exec.LookPath("pdftotext")
 	const rounds = 20
+	type timing struct{ wall, cpu time.Duration }
 	type result struct {
-		pages              int
-		par, seq, poppler  time.Duration
-		recallPar, recallS float64
+		pages                           int
+		par, seq, poppler               timing
+		recallPar, recallSeq, recallPop float64
 	}
-	extractAll := func(data []byte) (Document, time.Duration) {
-		start := time.Now()
-		var d Document
-		for range rounds {
-			var err error
-			if d, err = extractBytes(t, "application/pdf", data); err != nil {
-				t.Fatal(err)
-			}
+	extract := func(data []byte, helpers int, tm *timing) Document {
+		pdfHelpers = helpers
+		start, cpu := time.Now(), processCPU()
+		d, err := extractBytes(t, "application/pdf", data)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return d, time.Since(start)
+		tm.wall += time.Since(start)
+		tm.cpu += processCPU() - cpu
+		return d
+	}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		t.Logf("load average %s", strings.Join(strings.Fields(string(load))[:3], " "))
 	}
 	var total result
 	for _, name := range pdfFixtures(t) {
 		data := fixture(t, name+".pdf")
 		golden := string(fixture(t, name+".pdftotext.txt"))
+		path := filepath.Join("testdata", name+".pdf")
 		var r result
-		pdfHelpers = pdfWorkers - 1
-		d, dur := extractAll(data)
-		r.pages, r.par, r.recallPar = len(d.Pages)*rounds, dur, recall(d.Text(), golden)
-		pdfHelpers = 0
-		d, dur = extractAll(data)
-		r.seq, r.recallS = dur, recall(d.Text(), golden)
-		if pdftotext != "" {
-			// Interleaved with ours, under the same load.
-			path := filepath.Join("testdata", name+".pdf")
-			start := time.Now()
-			for range rounds {
-				if out, err := exec.Command(pdftotext, "-q", "-enc", "UTF-8", path, "-").Output(); err != nil || len(out) == 0 {
+		for range rounds {
+			d := extract(data, pdfWorkers-1, &r.par)
+			r.pages += len(d.Pages)
+			r.recallPar = recall(d.Text(), golden)
+			r.recallSeq = recall(extract(data, 0, &r.seq).Text(), golden)
+			if pdftotext != "" {
+				cmd := exec.Command(pdftotext, "-q", "-enc", "UTF-8", path, "-")
+				start := time.Now()
+				out, err := cmd.Output()
+				if err != nil || len(out) == 0 {
 					t.Fatalf("pdftotext %s: %v", name, err)
 				}
+				r.poppler.wall += time.Since(start)
+				r.poppler.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				r.recallPop = recall(string(out), golden)
 			}
-			r.poppler = time.Since(start)
 		}
-		pps := func(d time.Duration) float64 { return float64(r.pages) / d.Seconds() }
-		line := fmt.Sprintf("%-9s %3d pages: PDFium %7.1f pages/s (one instance %7.1f), recall %.4f%%", name, r.pages/rounds, pps(r.par), pps(r.seq), r.recallPar*100)
-		if r.poppler > 0 {
-			line += fmt.Sprintf("; pdftotext %7.1f pages/s; ratio %.2f× (one instance %.2f×)", pps(r.poppler), pps(r.par)/pps(r.poppler), pps(r.seq)/pps(r.poppler))
-		}
-		t.Log(line)
-		if r.recallPar != r.recallS {
-			t.Errorf("%s: recall %.6f in parallel, %.6f with one instance", name, r.recallPar, r.recallS)
+		t.Log(perfLine(name, r.pages/rounds, r.pages, r.par, r.seq, r.poppler) + fmt.Sprintf("; recall %.4f%% (pdftotext now %.4f%%)", r.recallPar*100, r.recallPop*100))
+		if r.recallPar != r.recallSeq {
+			t.Errorf("%s: recall %.6f in parallel, %.6f with one instance", name, r.recallPar, r.recallSeq)
 		}
 		total.pages += r.pages
-		total.par += r.par
-		total.seq += r.seq
-		total.poppler += r.poppler
+		for _, p := range []struct{ sum, add *timing }{{&total.par, &r.par}, {&total.seq, &r.seq}, {&total.poppler, &r.poppler}} {
+			p.sum.wall += p.add.wall
+			p.sum.cpu += p.add.cpu
+		}
 	}
-	pps := func(d time.Duration) float64 { return float64(total.pages) / d.Seconds() }
-	line := fmt.Sprintf("all       %3d pages: PDFium %7.1f pages/s (one instance %7.1f)", total.pages/rounds, pps(total.par), pps(total.seq))
-	if total.poppler > 0 {
-		line += fmt.Sprintf("; pdftotext %7.1f pages/s; ratio %.2f× (one instance %.2f×)", pps(total.poppler), pps(total.par)/pps(total.poppler), pps(total.seq)/pps(total.poppler))
-	} else {
-		line += "; pdftotext not installed (apt-get install poppler-utils) for the comparison"
+	t.Log(perfLine("all", total.pages/rounds, total.pages, total.par, total.seq, total.poppler))
+	if pdftotext == "" {
+		t.Log("pdftotext not installed (apt-get install poppler-utils) for the comparison")
 	}
-	t.Log(line)
+}
+
+// perfLine is a line of TestPDFPerf: pages/s and CPU time per page of
+// PDFium with the pages spread over the pool, with one instance, and of
+// pdftotext if it ran, and the ratios of PDFium's to pdftotext's.
+func perfLine(name string, docPages, pages int, par, seq, poppler struct{ wall, cpu time.Duration }) string {
+	pps := func(d time.Duration) float64 { return float64(pages) / d.Seconds() }
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(pages) }
+	line := fmt.Sprintf("%-9s %3d pages: PDFium %6.1f pages/s (one instance %6.1f)", name, docPages, pps(par.wall), pps(seq.wall))
+	if poppler.wall > 0 {
+		line += fmt.Sprintf(", pdftotext %6.1f: ratio %.2f× (one instance %.2f×)", pps(poppler.wall), pps(par.wall)/pps(poppler.wall), pps(seq.wall)/pps(poppler.wall))
+	}
+	if par.cpu > 0 {
+		line += fmt.Sprintf("; CPU ms/page %.2f (one instance %.2f)", ms(par.cpu), ms(seq.cpu))
+		if poppler.cpu > 0 {
+			line += fmt.Sprintf(", pdftotext %.2f", ms(poppler.cpu))
+		}
+	}
+	return line
 }
 
 // TestHelpersFor: a second instance only where the process has a core
