@@ -35,7 +35,7 @@ func measure(b *testing.B, op func() int, want int) {
 	b.ReportMetric(float64(calls.total.Load()-startCalls)/float64(b.N), "dynamo-calls/op")
 }
 
-// BenchmarkLogin: a password login (argon2id at OWASP cost dominates).
+// BenchmarkLogin: a password login (argon2id at the suite's test cost, not OWASP's).
 func BenchmarkLogin(b *testing.B) {
 	a := signup(b)
 	c := &client{t: b}

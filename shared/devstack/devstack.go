@@ -32,6 +32,7 @@ import (
 	"github.com/matterly/matterly/shared/logging"
 	"github.com/matterly/matterly/shared/messaging"
 	"github.com/matterly/matterly/shared/openapi"
+	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/payments"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/privacy"
@@ -190,6 +191,9 @@ type Options struct {
 	// DrainQueues, when set, leaves queue delivery to the caller
 	// (Broker.Drain), so tests see async work finish at a point they choose.
 	DrainQueues bool
+	// PasswordParams, when set, is the argon2id cost of new password
+	// hashes (the tests' cheap one); nil is production's, as make dev has.
+	PasswordParams *password.Params
 }
 
 // Stack is a running local system.
@@ -284,7 +288,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return s.Bus.Put(ctx, bus.Source, detailType, detail)
 	})
 	s.Broker = localaws.NewBroker(localaws.BrokerOptions{})
-	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Queue: s.Broker, Now: opts.Now, LogOut: opts.LogOut}); err != nil {
+	if s.Deps, err = platform.New(ctx, cfg, platform.Options{Dynamo: dyn, Bus: publish, Queue: s.Broker, Now: opts.Now, LogOut: opts.LogOut, PasswordParams: opts.PasswordParams}); err != nil {
 		return nil, err
 	}
 	if opts.WrapMembers != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/localaws"
 	"github.com/matterly/matterly/shared/openapi"
+	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/routes"
 	"github.com/matterly/matterly/shared/store"
 )
@@ -255,7 +256,11 @@ func runMain(m *testing.M) int {
 		"MS_LOGIN_BASE_URL": msgraph.URL, "MS_GRAPH_BASE_URL": msgraph.URL, "MS_TENANT_ID": "matterly-test", "MS_CLIENT_ID": msClientID, "MS_CLIENT_SECRET": msClientSecret}
 	stack, err = Start(context.Background(), Options{Addr: "127.0.0.1:0", DataDir: dir, Now: clock.Now, LogOut: logs,
 		SourceIPHeader: sourceIPHeader, Getenv: func(name string) string { return env[name] },
-		WrapDynamo: counted, WrapMembers: stale.wrap, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil }})
+		WrapDynamo: counted, WrapMembers: stale.wrap, DrainQueues: true, Sleep: func(context.Context, time.Duration) error { return nil },
+		// argon2id at a test cost: the suite signs up hundreds of members,
+		// and at OWASP's (19 MiB, two passes) hashing was half its CPU.
+		// Production's cost is identitywire's default (TestIdentityPasswordCost).
+		PasswordParams: &password.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start stack:", err)
 		return 1

@@ -32,6 +32,7 @@ import (
 	"github.com/matterly/matterly/shared/httpapi"
 	"github.com/matterly/matterly/shared/keys"
 	"github.com/matterly/matterly/shared/logging"
+	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -92,6 +93,10 @@ type Deps struct {
 	AuditSealer *envelope.Sealer
 	// GiphyKey is the Giphy API key; "" until set (chat's GIFs answer 503).
 	GiphyKey string
+	// PasswordParams, when set, replaces argon2id's production cost
+	// (password.OWASP) for new password hashes: set only by the
+	// end-to-end suite (Options.PasswordParams), never by configuration.
+	PasswordParams *password.Params
 	// AWS is the SDK configuration other AWS clients are built from (the
 	// WebSocket API's Management API): the Lambda's own in AWS, static
 	// local credentials in make dev.
@@ -155,6 +160,10 @@ type Options struct {
 	Queue  queue.Sender     // the local broker (make dev); SQS in AWS
 	Now    func() time.Time // the clock; time.Now when nil
 	LogOut io.Writer        // where logs go; required
+	// PasswordParams is a cheaper argon2id cost for the end-to-end tests,
+	// which sign up hundreds of members (at OWASP's cost, 19 MiB and two
+	// passes each, that was half the suite's CPU); nil is OWASP.
+	PasswordParams *password.Params
 }
 
 // New builds the dependencies for cfg.
@@ -163,7 +172,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	if now == nil {
 		now = time.Now
 	}
-	d := &Deps{Config: cfg, Now: now, Log: logging.New(opts.LogOut, cfg.LogLevel, cfg.Function)}
+	d := &Deps{Config: cfg, Now: now, Log: logging.New(opts.LogOut, cfg.LogLevel, cfg.Function), PasswordParams: opts.PasswordParams}
 
 	dyn := opts.Dynamo
 	var signingRoot, tokenRoot []byte

@@ -11,5 +11,9 @@ import (
 // Identity is the identity service; it issues tokens only in the functions
 // given the token secret.
 func Identity(d *platform.Deps) *identity.Service {
-	return identity.NewService(d.DB, d.Tokens, d.Log, d.Now)
+	svc := identity.NewService(d.DB, d.Tokens, d.Log, d.Now)
+	if d.PasswordParams != nil {
+		svc.Password = *d.PasswordParams
+	}
+	return svc
 }
