@@ -24,16 +24,20 @@ E2E_RACE ?= Concurren|Parallel|Race|Contention|^TestCreditsNeverOverdraw$$|Locke
 # with its goroutines dumped, well before CI's own limit.
 TEST_TIMEOUT ?= 20m
 
-test: ## all tests: vet, race-enabled unit tests, end-to-end tests, CDK assertions, a short fuzz run
+test: ## all tests: vet, unit tests (race-enabled where goroutines run), end-to-end tests, CDK assertions, a short fuzz run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -e /infra -e /shared/devstack$$)
+	@# Packages whose code or tests can run goroutines run under the race
+	@# detector; the others, where it can find nothing, without it (half
+	@# the time). scripts/testplan decides from their code: no list to keep.
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) run ./scripts/testplan race | grep -v -e /infra -e /shared/devstack$$)
 	@# The end-to-end suite (one stack, the own-org tests in parallel) runs
 	@# without -race: the detector costs it several times the CPU, and the
 	@# unit tests above and the concurrent flows below keep it on where
 	@# goroutines meet. Its non-race build is the one scripts/devserver's and
-	@# scripts/build's tests reuse from the build cache.
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack
+	@# scripts/build's tests reuse from the build cache; the packages without
+	@# concurrency share its run.
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack $$($(GO) run ./scripts/testplan plain | grep -v -e /infra -e /shared/devstack$$)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_RACE)' ./shared/devstack
 	@# The jsii runtime behind CDK has data races of its own, so infra runs without -race.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./infra/...
