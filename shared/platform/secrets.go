@@ -107,7 +107,13 @@ func (s Secrets) getSecretValue(ctx context.Context, body []byte) (secretValue, 
 		return out, true, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return out, retryable(resp.StatusCode, raw), serviceError(resp, raw)
+		typ, msg := errorType(resp.Header.Get("X-Amzn-Errortype"), raw)
+		if typ == "" {
+			typ = resp.Status
+		}
+		retry := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests ||
+			strings.Contains(typ, "Throttling") || typ == "RequestLimitExceeded"
+		return out, retry, fmt.Errorf("%s (HTTP %d): %s", typ, resp.StatusCode, msg)
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return out, false, fmt.Errorf("decode answer: %w", err)
@@ -119,9 +125,9 @@ func (s Secrets) getSecretValue(ctx context.Context, body []byte) (secretValue, 
 // are read at init, which must not hang on a dead connection.
 var secretsHTTP = &http.Client{Timeout: 10 * time.Second}
 
-// errorType is the error's type from the JSON protocol's body or header
-// ("ResourceNotFoundException"), without a namespace prefix.
-func errorType(resp *http.Response, raw []byte) (typ, msg string) {
+// errorType is an error's type from the JSON protocol's header or body
+// ("ResourceNotFoundException", without a namespace prefix) and its message.
+func errorType(header string, raw []byte) (typ, msg string) {
 	var e struct {
 		Type     string `json:"__type"`
 		Message  string `json:"message"`
@@ -129,30 +135,14 @@ func errorType(resp *http.Response, raw []byte) (typ, msg string) {
 	}
 	_ = json.Unmarshal(raw, &e)
 	typ = e.Type
-	if h := resp.Header.Get("X-Amzn-Errortype"); h != "" {
-		typ = h
+	if header != "" {
+		typ = header
 	}
 	typ, _, _ = strings.Cut(typ, ":")
 	if i := strings.LastIndexByte(typ, '#'); i >= 0 {
 		typ = typ[i+1:]
 	}
 	return typ, e.Message + e.MessageU
-}
-
-func serviceError(resp *http.Response, raw []byte) error {
-	typ, msg := errorType(resp, raw)
-	if typ == "" {
-		typ = resp.Status
-	}
-	return fmt.Errorf("%s (HTTP %d): %s", typ, resp.StatusCode, msg)
-}
-
-func retryable(status int, raw []byte) bool {
-	if status >= 500 || status == http.StatusTooManyRequests {
-		return true
-	}
-	typ, _ := errorType(&http.Response{Header: http.Header{}}, raw)
-	return strings.Contains(typ, "Throttling") || typ == "RequestLimitExceeded"
 }
 
 // dnsSuffix is the partition's domain of a region.
