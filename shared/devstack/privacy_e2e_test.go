@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/matterly/matterly/shared/calendar"
+	"github.com/matterly/matterly/shared/identity"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/privacy"
 	"github.com/matterly/matterly/shared/store"
@@ -668,6 +670,28 @@ func itemsAbout(t *testing.T, orgID, clientID string) []string {
 		}
 	}
 	return left
+}
+
+// TestDeleteOrgPasswordThrottled: the password a workspace's deletion asks
+// for is checked against the owner's sign-in budget, so a stolen access
+// token cannot guess it there faster than at the sign-in form: after the
+// budget's wrong guesses even the right password is refused (429), and
+// nothing is deleted.
+func TestDeleteOrgPasswordThrottled(t *testing.T) {
+	a := signup(t)
+	name := str(a.must(200, "GET", "/v1/org", nil).Body, "name")
+	for i := range identity.DefaultThrottle.PerAccount {
+		if r := a.do("DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": fmt.Sprintf("guess number %d", i)}); r.Status != 422 {
+			t.Fatalf("guess %d = %d: %s", i, r.Status, r.Raw)
+		}
+	}
+	r := a.do("DELETE", "/v1/org", map[string]any{"confirm": name, "currentPassword": a.password})
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Errorf("the right password after the budget's guesses = %d (Retry-After %q), want 429", r.Status, r.Header.Get("Retry-After"))
+	}
+	if got := str(a.must(200, "GET", "/v1/org", nil).Body, "name"); got != name {
+		t.Errorf("org = %q after refused deletions", got)
+	}
 }
 
 // TestDeleteOrgLocksAndResumes: once a workspace's deletion started, a

@@ -77,6 +77,23 @@ func (s *Service) currentPassword(ctx context.Context, u User, pw string, now ti
 	return slot, nil
 }
 
+// CheckPassword checks p's current password for a grave action outside
+// this package (deleting the workspace): the same check, against the same
+// sign-in budget, as changing the email or the password, so an access
+// token alone cannot be used to guess the password behind it. A right
+// password gives its attempt back.
+func (s *Service) CheckPassword(ctx context.Context, p caller.Caller, pw string) error {
+	u, _, err := s.Me(ctx, p)
+	if err != nil {
+		return err
+	}
+	slot, err := s.currentPassword(ctx, u, pw, s.Now().UTC())
+	if err != nil {
+		return err
+	}
+	return s.DB.Transact(ctx, slot.giveBack)
+}
+
 // UpdateAccount corrects the caller's name, email, phone or username. A
 // new username is claimed and the old one given up in the same
 // transaction as the member, so a login always names exactly one member.

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/matterly/matterly/shared/audit"
+	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/queue"
 	"github.com/matterly/matterly/shared/store"
@@ -76,6 +77,16 @@ type Service struct {
 	// AuditAnchors, when set, is where the retention run anchors each
 	// org's audit chain head, daily (nil: no anchors, as without a bucket).
 	AuditAnchors *audit.Anchors
+	// Passwords checks a caller's current password against their sign-in
+	// budget (identity's check): a workspace's deletion asks for it.
+	Passwords PasswordChecker
+}
+
+// PasswordChecker checks a signed-in caller's current password, spending
+// an attempt of their sign-in budget; a wrong one is a 422 on
+// currentPassword, an empty budget a 429.
+type PasswordChecker interface {
+	CheckPassword(ctx context.Context, p caller.Caller, pw string) error
 }
 
 // NewService returns the service; s3c may be nil (no bucket configured).

@@ -12,6 +12,7 @@ import (
 	"github.com/matterly/matterly/shared/wire/auditwire"
 	"github.com/matterly/matterly/shared/wire/calendarwire"
 	"github.com/matterly/matterly/shared/wire/chatwire"
+	"github.com/matterly/matterly/shared/wire/identitywire"
 	"github.com/matterly/matterly/shared/wire/privacysvcwire"
 )
 
@@ -19,7 +20,8 @@ import (
 // and a workspace's deletion with chat's and the calendar's erasers.
 func Privacy(d *platform.Deps) *privacy.Service {
 	s := privacysvcwire.Service(d, awssqs.Sender(d))
-	s.AuditAnchors = auditwire.Anchors(d) // the daily run anchors the chains
+	s.AuditAnchors = auditwire.Anchors(d)  // the daily run anchors the chains
+	s.Passwords = identitywire.Identity(d) // a workspace's deletion, within the sign-in budget
 	s.OrgErasers = []func(context.Context, string) error{
 		chatwire.Chat(d).DeleteOrg,
 		// Handed to the calendar worker, as in AWS, where this function
