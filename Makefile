@@ -27,18 +27,27 @@ TEST_TIMEOUT ?= 20m
 test: ## all tests: vet, unit tests (race-enabled where goroutines run), end-to-end tests, CDK assertions, a short fuzz run
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	@# Two chains side by side: alone, each run ends in a tail of one package
+	@# on one core. The race builds stay in one chain, so a cold build cache
+	@# compiles them once. Each chain's output is printed when it ends.
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-race-chain test-plain-chain
+
+.PHONY: test-race-chain test-plain-chain
+test-race-chain:
 	@# Packages whose code or tests can run goroutines run under the race
 	@# detector; the others, where it can find nothing, without it (half
 	@# the time). scripts/testplan decides from their code: no list to keep.
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) run ./scripts/testplan race | grep -v -e /infra -e /shared/devstack$$)
+	@# The end-to-end suite's concurrent flows, again under -race.
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_RACE)' ./shared/devstack
+
+test-plain-chain:
 	@# The end-to-end suite (one stack, the own-org tests in parallel) runs
 	@# without -race: the detector costs it several times the CPU, and the
-	@# unit tests above and the concurrent flows below keep it on where
-	@# goroutines meet. Its non-race build is the one scripts/devserver's and
-	@# scripts/build's tests reuse from the build cache; the packages without
-	@# concurrency share its run.
+	@# unit tests and its concurrent flows under -race (the other chain)
+	@# keep it on where goroutines meet. The packages without concurrency
+	@# share its run.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack $$($(GO) run ./scripts/testplan plain | grep -v -e /infra -e /shared/devstack$$)
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '$(E2E_RACE)' ./shared/devstack
 	@# The jsii runtime behind CDK has data races of its own, so infra runs without -race.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./infra/...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi
