@@ -28,6 +28,9 @@ type QueryInput struct {
 	ScanIndexForward          bool
 	Scan                      bool
 	started                   bool
+	// keyHolds: the item is known to satisfy KeyConditionExpression
+	// (Matterly: it comes from the key range the condition names).
+	keyHolds bool
 }
 
 // Table struct to mock a dynamodb table
@@ -355,9 +358,10 @@ func (t *Table) parseStartKey(schema keySchema, startkeyAttr map[string]*types.I
 // queryKeys returns the table keys a Query or Scan evaluates, in order:
 // next yields them one by one. For a Query whose key condition names a
 // partition, only the partition's key range is visited, from just past
-// the ExclusiveStartKey; otherwise every item of the index (or table) is,
-// starting after the ExclusiveStartKey as minidyn always did.
-func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bool)) {
+// the ExclusiveStartKey, and exact is true: every key yielded satisfies the
+// key condition. Otherwise every item of the index (or table) is, starting
+// after the ExclusiveStartKey as minidyn always did.
+func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bool), exact bool) {
 	ord := t.primaryIndex()
 
 	if input.Index != "" {
@@ -396,7 +400,7 @@ func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bo
 				i++
 
 				return e.tableKey, true
-			}
+			}, true
 		}
 	}
 
@@ -426,7 +430,7 @@ func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bo
 		}
 
 		return "", false
-	}
+	}, false
 }
 
 func (t *Table) getMatchedItemAndCount(input *QueryInput, pk string, idx *index) (map[string]*types.Item, map[string]*types.Item, interpreter.ExpressionType, bool, error) {
@@ -496,7 +500,7 @@ func (t *Table) SearchData(input QueryInput) ([]map[string]*types.Item, map[stri
 
 	items := []map[string]*types.Item{}
 	limit := input.Limit
-	index, next := t.queryKeys(input)
+	index, next, exact := t.queryKeys(input)
 	last := map[string]*types.Item{}
 
 	var count int64
@@ -506,6 +510,11 @@ func (t *Table) SearchData(input QueryInput) ([]map[string]*types.Item, map[stri
 		if gerr != nil {
 			return nil, nil, types.NewError("ValidationException", gerr.Error(), nil)
 		}
+
+		// Matterly: the keys of an exact range all satisfy the key
+		// condition, so it is evaluated on the first item only (which
+		// still reports an expression the interpreter rejects).
+		input.keyHolds = exact
 
 		if matched {
 			items = append(items, item)
@@ -561,7 +570,9 @@ func (t *Table) matchKey(input QueryInput, item map[string]*types.Item) (interpr
 	var lastMatchExpressionType interpreter.ExpressionType
 	matched := input.Scan
 
-	if input.KeyConditionExpression != "" {
+	if input.KeyConditionExpression != "" && input.keyHolds {
+		matched, lastMatchExpressionType = true, interpreter.ExpressionTypeKey
+	} else if input.KeyConditionExpression != "" {
 		var err error
 
 		matched, err = t.InterpreterMatch(interpreter.MatchInput{
