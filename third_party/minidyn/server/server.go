@@ -139,6 +139,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 
+	if a, ok := resp.(jsonAppender); ok { // Matterly: see responses.go
+		_, _ = w.Write(append(a.appendJSON(make([]byte, 0, 512)), '\n'))
+
+		return
+	}
+
 	if err := encoder.Encode(resp); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}

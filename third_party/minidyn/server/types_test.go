@@ -141,3 +141,53 @@ func TestAttributeValueMarshalJSONMatchesReflection(t *testing.T) {
 		}
 	}
 }
+
+func randItem(r *rand.Rand) map[string]*AttributeValue {
+	switch r.Intn(5) {
+	case 0:
+		return nil
+	case 1:
+		return map[string]*AttributeValue{}
+	}
+
+	item := map[string]*AttributeValue{}
+	for range r.Intn(6) {
+		item[nasty[r.Intn(len(nasty))]] = randAV(r, 1)
+	}
+
+	return item
+}
+
+func TestOutputsWriteTheJSONOfReflection(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for i := range 5000 {
+		var items []map[string]*AttributeValue
+		if r.Intn(4) > 0 {
+			items = []map[string]*AttributeValue{}
+			for range r.Intn(5) {
+				items = append(items, randItem(r))
+			}
+		}
+
+		count, scanned := int32(r.Intn(3)), int32(r.Intn(3)-1)
+		outs := []jsonAppender{
+			&GetItemOutput{Item: randItem(r)},
+			&PutItemOutput{Attributes: randItem(r)},
+			&UpdateItemOutput{Attributes: randItem(r)},
+			&DeleteItemOutput{Attributes: randItem(r)},
+			&QueryOutput{Items: items, Count: count, ScannedCount: scanned, LastEvaluatedKey: randItem(r)},
+			&ScanOutput{Items: items, Count: count, ScannedCount: scanned, LastEvaluatedKey: randItem(r)},
+		}
+
+		for _, o := range outs {
+			want, err := json.Marshal(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if got := o.appendJSON(nil); !bytes.Equal(got, want) {
+				t.Fatalf("case %d %T:\n got %s\nwant %s", i, o, got, want)
+			}
+		}
+	}
+}
