@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -163,11 +164,14 @@ func BenchmarkCreateNoteLargeTable(b *testing.B) {
 }
 
 // throughput sends b.N requests from 4 goroutines per core at once, as a
-// load generator against make dev would, and reports requests per second.
+// load generator against make dev would, and reports requests per second
+// and the process's CPU time per request (user and system), which varies
+// less than req/s on a machine others are using.
 func throughput(b *testing.B, op func() int, want int) {
 	b.Helper()
 	b.SetParallelism(4)
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -178,6 +182,16 @@ func throughput(b *testing.B, op func() int, want int) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkListClientsThroughput: pages of 25 clients out of 60, many at

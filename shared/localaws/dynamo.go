@@ -77,6 +77,7 @@ type Dynamo struct {
 	path     string
 	srv      *localServer
 	front    *dynamoFront
+	local    *inProcess // Client's path to the front, without a socket
 	client   *dynamodb.Client
 
 	walMax     int64       // journal size that triggers a snapshot
@@ -108,7 +109,10 @@ func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	d.srv, d.endpoint = srv, srv.url
-	d.client = NewDynamoClient(d.endpoint)
+	d.local = &inProcess{h: d.front}
+	d.client = dynamodb.New(NewDynamoClient(d.endpoint).Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = d.local
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -207,7 +211,9 @@ func NewDynamoClient(endpoint string) *dynamodb.Client {
 // Endpoint is the server's base URL, http://127.0.0.1:<port>.
 func (d *Dynamo) Endpoint() string { return d.endpoint }
 
-// Client returns a client for this server (see NewDynamoClient).
+// Client returns a client for this server (see NewDynamoClient) that
+// calls it in-process, without the HTTP listener (see inProcess); clients
+// of other processes use Endpoint.
 func (d *Dynamo) Client() *dynamodb.Client { return d.client }
 
 // TableName is the name of the table the server holds.
@@ -411,6 +417,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 // return the first call's result.
 func (d *Dynamo) Close() error {
 	d.closeOnce.Do(func() {
+		d.local.close()
 		errs := []error{d.srv.close(), d.Save()}
 		if d.front.wal != nil {
 			errs = append(errs, d.front.wal.close())
