@@ -155,15 +155,21 @@ func (f *dynamoFront) journalItems(keys []map[string]any) uint64 {
 	}
 	lines := make([][]byte, 0, len(keys))
 	for _, key := range keys {
-		_, out := f.op("GetItem", map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true}, true)
-		var rec walRecord
-		if item := asMap(out["Item"]); item != nil {
-			rec.Put = item
+		// The answer's item is copied into the record as minidyn wrote it,
+		// not decoded and encoded again: {"Item":{...}} becomes
+		// {"put":{...}} (see walRecord).
+		body, _ := json.Marshal(map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true})
+		rec := f.call(targetPrefix+"GetItem", body)
+		var out struct{ Item json.RawMessage }
+		_ = json.Unmarshal(rec.body.Bytes(), &out)
+		var line []byte
+		if len(out.Item) > 0 && !bytes.Equal(out.Item, []byte("null")) {
+			line = append(append([]byte(`{"put":`), out.Item...), '}', '\n')
 		} else {
-			rec.Del = key
+			del, _ := json.Marshal(walRecord{Del: key})
+			line = append(del, '\n')
 		}
-		line, _ := json.Marshal(rec)
-		lines = append(lines, append(line, '\n'))
+		lines = append(lines, line)
 	}
 	return f.wal.append(lines...)
 }
@@ -241,6 +247,13 @@ func (f *dynamoFront) raw(target string, reqBody []byte) *recorder {
 	f.calls.Add(1)
 	f.next.ServeHTTP(rec, req)
 	return rec
+}
+
+// send sends a request built from in to minidyn as it is, for a caller
+// that needs only its status (and the recorder to pass on).
+func (f *dynamoFront) send(name string, in any) *recorder {
+	body, _ := json.Marshal(in)
+	return f.raw(targetPrefix+name, body)
 }
 
 // op sends a request built from in to minidyn, typed or raw.

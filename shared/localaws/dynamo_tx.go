@@ -25,10 +25,8 @@ type txOp struct {
 // with single-item calls to minidyn, while the caller holds f.mu
 // exclusively (so no other request sees a half-applied transaction):
 //
-//  1. Each item's condition is evaluated on the current item with a no-op
-//     conditional UpdateItem (REMOVE of an attribute that never exists);
-//     when the item does not exist and the condition holds, that update
-//     created it with just its key, so it is deleted again. No write
+//  1. Each item is read and its condition evaluated on it, without a
+//     write (minidyn's CheckCondition, one call per item). No write
 //     happens unless every condition holds, and every failed condition is
 //     reported, as in DynamoDB.
 //  2. The writes are applied one by one with their conditions (which still
@@ -85,20 +83,13 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 	reasons := make([]map[string]any, len(ops))
 	canceled := false
 	for i, op := range ops {
-		rec, out := f.op("GetItem", map[string]any{"TableName": op.table, "Key": op.key, "ConsistentRead": true}, true)
-		if rec.status != http.StatusOK {
-			return rec, nil, nil
-		}
-		before[i] = asMap(out["Item"])
-		reasons[i] = map[string]any{"Code": "None"}
 		cond, _ := op.spec["ConditionExpression"].(string)
-		if cond == "" {
-			continue
-		}
-		holds, rec := f.conditionHolds(op, cond, before[i] != nil)
+		holds, item, rec := f.checkCondition(op, cond)
 		if rec != nil {
 			return rec, nil, nil
 		}
+		before[i] = item
+		reasons[i] = map[string]any{"Code": "None"}
 		if !holds {
 			canceled = true
 			reasons[i] = map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
@@ -135,7 +126,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 				in[k] = v
 			}
 		}
-		rec, _ := f.op(op.kind+"Item", in, false)
+		rec := f.send(op.kind+"Item", in)
 		if rec.status != http.StatusOK {
 			f.rollback(ops[:i], before[:i])
 			return rec, nil, touched
@@ -150,38 +141,29 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched
 }
 
-// noopAttr is an attribute no item has: REMOVE of it changes nothing.
-const noopAttr = "__localaws_condition_probe"
-
-// conditionHolds evaluates cond on op's item. A non-nil recorder is an
-// error to answer with (a syntax error in cond, say).
-func (f *dynamoFront) conditionHolds(op txOp, cond string, exists bool) (bool, *recorder) {
-	names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
-	names["#"+noopAttr] = noopAttr
-	in := map[string]any{
-		"TableName":                op.table,
-		"Key":                      op.key,
-		"UpdateExpression":         "REMOVE #" + noopAttr,
-		"ConditionExpression":      cond,
-		"ExpressionAttributeNames": names,
-	}
-	if len(values) > 0 {
-		in["ExpressionAttributeValues"] = values
-	}
-	rec, out := f.op("UpdateItem", in, false)
-	switch {
-	case rec.status == http.StatusOK:
-		if !exists {
-			if rec, _ := f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false); rec.status != http.StatusOK {
-				return false, rec
-			}
+// checkCondition reads op's item (typed) and evaluates cond on it (true
+// when cond is empty) in one call to minidyn, which writes nothing (see
+// minidyn's CheckCondition). A non-nil recorder is an error to answer
+// with (a syntax error in cond, say).
+func (f *dynamoFront) checkCondition(op txOp, cond string) (bool, map[string]any, *recorder) {
+	in := map[string]any{"TableName": op.table, "Key": op.key}
+	if cond != "" {
+		// minidyn, like DynamoDB, rejects unused names and values, and an
+		// Update's condition is asked without its update expression.
+		names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
+		in["ConditionExpression"] = cond
+		if len(names) > 0 {
+			in["ExpressionAttributeNames"] = names
 		}
-		return true, nil
-	case strings.HasSuffix(fmt.Sprint(out["__type"]), "ConditionalCheckFailedException"):
-		return false, nil
-	default:
-		return false, rec
+		if len(values) > 0 {
+			in["ExpressionAttributeValues"] = values
+		}
 	}
+	rec, out := f.op("MatterlyCheckCondition", in, true)
+	if rec.status != http.StatusOK {
+		return false, nil, rec
+	}
+	return out["Holds"] == true, asMap(out["Item"]), nil
 }
 
 // rollback restores the items ops wrote to their state before.
@@ -191,9 +173,9 @@ func (f *dynamoFront) rollback(ops []txOp, before []map[string]any) {
 			continue
 		}
 		if before[i] == nil {
-			f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false)
+			f.send("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key})
 		} else {
-			f.op("PutItem", map[string]any{"TableName": op.table, "Item": before[i]}, false)
+			f.send("PutItem", map[string]any{"TableName": op.table, "Item": before[i]})
 		}
 	}
 }
