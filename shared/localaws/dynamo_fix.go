@@ -83,10 +83,11 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	var rec *recorder
 	var inserted, touched []map[string]any
+	var lines [][]byte
 	f.mu.Lock()
 	switch target {
 	case targetPrefix + "TransactWriteItems":
-		rec, inserted, touched = f.transactWrite(reqBody)
+		rec, inserted, touched, lines = f.transactWrite(reqBody)
 	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
 		rec = f.putOrDelete(target, reqBody)
 	default:
@@ -94,10 +95,14 @@ func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	}
 	var seq uint64
 	if f.wal != nil {
-		if touched == nil && rec.status == http.StatusOK {
-			touched = f.writtenKeys(reqBody)
+		switch {
+		case lines != nil: // a transaction's own records
+			seq = f.wal.append(lines...)
+		case touched == nil && rec.status == http.StatusOK:
+			seq = f.journalItems(f.writtenKeys(reqBody))
+		default:
+			seq = f.journalItems(touched)
 		}
-		seq = f.journalItems(touched)
 	}
 	f.mu.Unlock()
 	if seq > 0 {
@@ -155,23 +160,24 @@ func (f *dynamoFront) journalItems(keys []map[string]any) uint64 {
 	}
 	lines := make([][]byte, 0, len(keys))
 	for _, key := range keys {
-		// The answer's item is copied into the record as minidyn wrote it,
-		// not decoded and encoded again: {"Item":{...}} becomes
-		// {"put":{...}} (see walRecord).
-		body, _ := json.Marshal(map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true})
-		rec := f.call(targetPrefix+"GetItem", body)
-		var out struct{ Item json.RawMessage }
-		_ = json.Unmarshal(rec.body.Bytes(), &out)
-		var line []byte
-		if len(out.Item) > 0 && !bytes.Equal(out.Item, []byte("null")) {
-			line = append(append([]byte(`{"put":`), out.Item...), '}', '\n')
-		} else {
-			del, _ := json.Marshal(walRecord{Del: key})
-			line = append(del, '\n')
-		}
-		lines = append(lines, line)
+		lines = append(lines, f.journalLine(key))
 	}
 	return f.wal.append(lines...)
+}
+
+// journalLine is the journal record of the item at key as it now is. The
+// answer's item is copied into the record as minidyn wrote it, not decoded
+// and encoded again: {"Item":{...}} becomes {"put":{...}} (see walRecord).
+func (f *dynamoFront) journalLine(key map[string]any) []byte {
+	body, _ := json.Marshal(map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true})
+	rec := f.call(targetPrefix+"GetItem", body)
+	var out struct{ Item json.RawMessage }
+	_ = json.Unmarshal(rec.body.Bytes(), &out)
+	if len(out.Item) > 0 && !bytes.Equal(out.Item, []byte("null")) {
+		return append(append([]byte(`{"put":`), out.Item...), '}', '\n')
+	}
+	del, _ := json.Marshal(walRecord{Del: key})
+	return append(del, '\n')
 }
 
 // walRecord is one line of the journal: an item as it now is, or the key

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,22 +40,24 @@ type txOp struct {
 //
 // It also returns the items the transaction inserted, for the stream, and
 // the keys of the items it may have written (once it got to writing, even
-// if it rolled back), for the journal.
-func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any, []map[string]any) {
+// if it rolled back), for the journal. When it committed and there is a
+// journal, it returns the journal's records too, taken from the writes
+// themselves (see journalWrite), and touched is nil.
+func (f *dynamoFront) transactWrite(reqBody []byte) (rec *recorder, inserted, touched []map[string]any, journal [][]byte) {
 	var req struct {
 		TransactItems []map[string]map[string]any
 	}
 	if err := decodeJSON(reqBody, &req); err != nil {
-		return apiError("SerializationException", err.Error()), nil, nil
+		return apiError("SerializationException", err.Error()), nil, nil, nil
 	}
 	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
-		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil, nil
+		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil, nil, nil
 	}
 	ops := make([]txOp, len(req.TransactItems))
 	seen := map[string]bool{}
 	for i, ti := range req.TransactItems {
 		if len(ti) != 1 {
-			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil, nil
+			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil, nil, nil
 		}
 		for kind, spec := range ti {
 			ops[i] = txOp{kind: kind, spec: spec}
@@ -66,15 +69,15 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 		case "Put":
 			op.key = keyOnly(asMap(op.spec["Item"]))
 		default:
-			return apiError("ValidationException", "unknown transaction item "+op.kind), nil, nil
+			return apiError("ValidationException", "unknown transaction item "+op.kind), nil, nil, nil
 		}
 		op.table, _ = op.spec["TableName"].(string)
 		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
-			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil, nil
+			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil, nil, nil
 		}
 		id, _ := json.Marshal([]any{op.table, op.key})
 		if seen[string(id)] {
-			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil, nil
+			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil, nil, nil
 		}
 		seen[string(id)] = true
 	}
@@ -86,7 +89,7 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 		cond, _ := op.spec["ConditionExpression"].(string)
 		holds, item, rec := f.checkCondition(op, cond)
 		if rec != nil {
-			return rec, nil, nil
+			return rec, nil, nil, nil
 		}
 		before[i] = item
 		reasons[i] = map[string]any{"Code": "None"}
@@ -107,10 +110,9 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 			"__type":              "TransactionCanceledException",
 			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
 			"CancellationReasons": reasons,
-		}), nil, nil
+		}), nil, nil, nil
 	}
 
-	var touched []map[string]any
 	for _, op := range ops {
 		if op.kind != "ConditionCheck" && op.table == f.table {
 			touched = append(touched, op.key)
@@ -126,19 +128,63 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any
 				in[k] = v
 			}
 		}
+		journaled := f.wal != nil && op.table == f.table
+		if journaled && op.kind == "Update" {
+			in["ReturnValues"] = "ALL_NEW" // the item as it now is, for the journal
+		}
 		rec := f.send(op.kind+"Item", in)
 		if rec.status != http.StatusOK {
 			f.rollback(ops[:i], before[:i])
-			return rec, nil, touched
+			return rec, nil, touched, nil
+		}
+		if journaled {
+			journal = append(journal, f.journalWrite(op, rec))
 		}
 	}
-	var inserted []map[string]any
 	for i, op := range ops {
 		if op.kind == "Put" && before[i] == nil && op.table == f.table {
 			inserted = append(inserted, asMap(op.spec["Item"]))
 		}
 	}
-	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched
+	if journal != nil {
+		touched = nil
+	}
+	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched, journal
+}
+
+// journalWrite is the journal record of a transaction's write, which rec
+// answered: a Put's item as sent (minidyn stores it as it is), an Update's
+// new item (ReturnValues ALL_NEW, typed) or a Delete's key. So a committed
+// transaction is journaled without reading its items back.
+func (f *dynamoFront) journalWrite(op txOp, rec *recorder) []byte {
+	var line []byte
+	switch op.kind {
+	case "Put":
+		line, _ = json.Marshal(walRecord{Put: asMap(op.spec["Item"])})
+	case "Update":
+		body := rec.body.Bytes()
+		if bytes.Contains(body, []byte("{}")) { // a typeless empty value
+			if fixed, ok := f.fix(mustJSON(map[string]any{"TableName": op.table, "Key": op.key}), body); ok {
+				body = fixed
+			}
+		}
+		var out struct{ Attributes json.RawMessage }
+		if json.Unmarshal(body, &out) == nil && len(out.Attributes) > 0 && !bytes.Equal(out.Attributes, []byte("null")) {
+			line = append([]byte(`{"put":`), out.Attributes...)
+			line = append(line, '}')
+		}
+	case "Delete":
+		line, _ = json.Marshal(walRecord{Del: op.key})
+	}
+	if line == nil { // not expected: read the item back, as journalItems does
+		return f.journalLine(op.key)
+	}
+	return append(line, '\n')
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // checkCondition reads op's item (typed) and evaluates cond on it (true
