@@ -48,6 +48,28 @@ type Table struct {
 	IndexActivationDelay time.Duration
 
 	primary *ordered // the table's items by partition, in key order
+
+	// keysStale: SortedKeys misses keys added or still holds keys removed
+	// since it was last sorted (see sortedKeys).
+	keysStale bool
+}
+
+// sortedKeys is every key of the table in order, for a Scan. Matterly:
+// writes no longer keep SortedKeys sorted (inserting a key moved the rest
+// of the slice, O(n) per new item, which made a write cost in proportion
+// to the table); the first Scan after them sorts it again.
+func (t *Table) sortedKeys() []string {
+	if t.keysStale {
+		keys := make([]string, 0, len(t.Data))
+		for k := range t.Data {
+			keys = append(keys, k)
+		}
+
+		sort.Strings(keys)
+		t.SortedKeys, t.keysStale = keys, false
+	}
+
+	return t.SortedKeys
 }
 
 // primaryIndex is the table's items in key order (see ordered.go).
@@ -406,7 +428,7 @@ func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bo
 
 	var keys []string
 	if idx == nil {
-		keys = t.SortedKeys
+		keys = t.sortedKeys()
 	} else {
 		keys = ord.all()
 	}
@@ -632,10 +654,7 @@ func (t *Table) setItem(key string, item map[string]*types.Item) {
 	t.Data[key] = item
 
 	if !exists {
-		pos := sort.SearchStrings(t.SortedKeys, key)
-		t.SortedKeys = append(t.SortedKeys, "")
-		copy(t.SortedKeys[pos+1:], t.SortedKeys[pos:])
-		t.SortedKeys[pos] = key
+		t.keysStale = true // see sortedKeys
 	}
 
 	t.primaryIndex().set(t.AttributesDef, key, item)
@@ -653,6 +672,7 @@ func (t *Table) getItem(key string) map[string]*types.Item {
 // Clear removes data and sorted keys from a table
 func (t *Table) Clear() {
 	t.SortedKeys = []string{}
+	t.keysStale = false
 	t.Data = map[string]map[string]*types.Item{}
 	t.primary = nil
 }
@@ -670,8 +690,8 @@ func (t *Table) Snapshot() TableSnapshot {
 		data[k] = deepCopyItemMap(v)
 	}
 
-	keys := make([]string, len(t.SortedKeys))
-	copy(keys, t.SortedKeys)
+	keys := make([]string, len(t.sortedKeys()))
+	copy(keys, t.sortedKeys())
 
 	return TableSnapshot{data: data, sortedKeys: keys}
 }
@@ -679,7 +699,7 @@ func (t *Table) Snapshot() TableSnapshot {
 // Restore replaces the table's mutable state with a previously taken snapshot
 func (t *Table) Restore(s TableSnapshot) {
 	t.Data = s.data
-	t.SortedKeys = s.sortedKeys
+	t.SortedKeys, t.keysStale = s.sortedKeys, false
 	t.primary = nil // rebuilt from Data when next used
 
 	for _, idx := range t.Indexes {
@@ -1004,14 +1024,7 @@ func (t *Table) Delete(input *types.DeleteItemInput) (map[string]*types.Item, er
 
 	delete(t.Data, key)
 
-	pos := sort.SearchStrings(t.SortedKeys, key)
-	if pos == len(t.SortedKeys) {
-		return item, nil
-	}
-
-	copy(t.SortedKeys[pos:], t.SortedKeys[pos+1:])
-	t.SortedKeys[len(t.SortedKeys)-1] = ""
-	t.SortedKeys = t.SortedKeys[:len(t.SortedKeys)-1]
+	t.keysStale = true // see sortedKeys
 	t.primaryIndex().remove(key)
 
 	for _, index := range t.Indexes {
@@ -1031,7 +1044,7 @@ func (t *Table) Description(name string) *types.TableDescription {
 
 	return &types.TableDescription{
 		TableName:              name,
-		ItemCount:              int64(len(t.SortedKeys)),
+		ItemCount:              int64(len(t.Data)),
 		KeySchema:              t.KeySchema.describe(),
 		GlobalSecondaryIndexes: gsi,
 		LocalSecondaryIndexes:  lsi,
