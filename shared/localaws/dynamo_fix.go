@@ -84,10 +84,16 @@ func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	var rec *recorder
 	var inserted, touched []map[string]any
 	var lines [][]byte
+	var tx *transaction
+	if target == targetPrefix+"TransactWriteItems" {
+		if tx, rec = f.prepareTransaction(reqBody); rec != nil {
+			return rec
+		}
+	}
 	f.mu.Lock()
 	switch target {
 	case targetPrefix + "TransactWriteItems":
-		rec, inserted, touched, lines = f.transactWrite(reqBody)
+		rec, inserted, touched, lines = f.transactWrite(tx)
 	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
 		rec = f.putOrDelete(target, reqBody)
 	default:

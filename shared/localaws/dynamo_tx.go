@@ -14,12 +14,89 @@ import (
 // maxTransactItems is DynamoDB's limit of items per transaction.
 const maxTransactItems = 100
 
-// txOp is one item of a TransactWriteItems request in wire form.
+// txOp is one item of a TransactWriteItems request in wire form, with
+// the requests to minidyn it takes, encoded before the write lock is taken.
 type txOp struct {
 	kind  string         // ConditionCheck, Put, Update or Delete
 	spec  map[string]any // the operation's members as sent
 	table string
 	key   map[string]any // PK and SK
+
+	check   []byte // the CheckCondition request (see checkCondition)
+	write   []byte // the write request; nil for a ConditionCheck
+	putLine []byte // a journaled Put's record (see journalWrite)
+}
+
+// transaction is a TransactWriteItems request read and checked by
+// prepareTransaction, ready to run.
+type transaction struct {
+	ops []txOp
+}
+
+// prepareTransaction reads and validates a TransactWriteItems request and
+// encodes every request to minidyn it takes, all without the write lock,
+// so other requests wait only for the calls themselves. A non-nil
+// recorder is the request's answer (a malformed request).
+func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorder) {
+	var req struct {
+		TransactItems []map[string]map[string]any
+	}
+	if err := decodeJSON(reqBody, &req); err != nil {
+		return nil, apiError("SerializationException", err.Error())
+	}
+	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
+		return nil, apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n))
+	}
+	ops := make([]txOp, len(req.TransactItems))
+	seen := map[string]bool{}
+	for i, ti := range req.TransactItems {
+		if len(ti) != 1 {
+			return nil, apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck")
+		}
+		for kind, spec := range ti {
+			ops[i] = txOp{kind: kind, spec: spec}
+		}
+		op := &ops[i]
+		switch op.kind {
+		case "ConditionCheck", "Update", "Delete":
+			op.key = keyOnly(asMap(op.spec["Key"]))
+		case "Put":
+			op.key = keyOnly(asMap(op.spec["Item"]))
+		default:
+			return nil, apiError("ValidationException", "unknown transaction item "+op.kind)
+		}
+		op.table, _ = op.spec["TableName"].(string)
+		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
+			return nil, apiError("ValidationException", "ConditionCheck needs a ConditionExpression")
+		}
+		id, _ := json.Marshal([]any{op.table, op.key})
+		if seen[string(id)] {
+			return nil, apiError("ValidationException", "Transaction request cannot include multiple operations on one item")
+		}
+		seen[string(id)] = true
+
+		op.check = checkConditionRequest(*op)
+		if op.kind == "ConditionCheck" {
+			continue
+		}
+		in := map[string]any{}
+		for k, v := range op.spec {
+			if k != "ReturnValuesOnConditionCheckFailure" {
+				in[k] = v
+			}
+		}
+		if f.wal != nil && op.table == f.table {
+			switch op.kind {
+			case "Update":
+				in["ReturnValues"] = "ALL_NEW" // the item as it now is, for the journal
+			case "Put":
+				line, _ := json.Marshal(walRecord{Put: asMap(op.spec["Item"])})
+				op.putLine = append(line, '\n')
+			}
+		}
+		op.write, _ = json.Marshal(in)
+	}
+	return &transaction{ops: ops}, nil
 }
 
 // transactWrite runs a TransactWriteItems request the way DynamoDB does,
@@ -43,51 +120,13 @@ type txOp struct {
 // if it rolled back), for the journal. When it committed and there is a
 // journal, it returns the journal's records too, taken from the writes
 // themselves (see journalWrite), and touched is nil.
-func (f *dynamoFront) transactWrite(reqBody []byte) (rec *recorder, inserted, touched []map[string]any, journal [][]byte) {
-	var req struct {
-		TransactItems []map[string]map[string]any
-	}
-	if err := decodeJSON(reqBody, &req); err != nil {
-		return apiError("SerializationException", err.Error()), nil, nil, nil
-	}
-	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
-		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil, nil, nil
-	}
-	ops := make([]txOp, len(req.TransactItems))
-	seen := map[string]bool{}
-	for i, ti := range req.TransactItems {
-		if len(ti) != 1 {
-			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil, nil, nil
-		}
-		for kind, spec := range ti {
-			ops[i] = txOp{kind: kind, spec: spec}
-		}
-		op := &ops[i]
-		switch op.kind {
-		case "ConditionCheck", "Update", "Delete":
-			op.key = keyOnly(asMap(op.spec["Key"]))
-		case "Put":
-			op.key = keyOnly(asMap(op.spec["Item"]))
-		default:
-			return apiError("ValidationException", "unknown transaction item "+op.kind), nil, nil, nil
-		}
-		op.table, _ = op.spec["TableName"].(string)
-		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
-			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil, nil, nil
-		}
-		id, _ := json.Marshal([]any{op.table, op.key})
-		if seen[string(id)] {
-			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil, nil, nil
-		}
-		seen[string(id)] = true
-	}
-
+func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted, touched []map[string]any, journal [][]byte) {
+	ops := tx.ops
 	before := make([]map[string]any, len(ops)) // nil: no item
 	reasons := make([]map[string]any, len(ops))
 	canceled := false
 	for i, op := range ops {
-		cond, _ := op.spec["ConditionExpression"].(string)
-		holds, item, rec := f.checkCondition(op, cond)
+		holds, item, rec := f.checkCondition(op)
 		if rec != nil {
 			return rec, nil, nil, nil
 		}
@@ -122,22 +161,12 @@ func (f *dynamoFront) transactWrite(reqBody []byte) (rec *recorder, inserted, to
 		if op.kind == "ConditionCheck" {
 			continue
 		}
-		in := map[string]any{}
-		for k, v := range op.spec {
-			if k != "ReturnValuesOnConditionCheckFailure" {
-				in[k] = v
-			}
-		}
-		journaled := f.wal != nil && op.table == f.table
-		if journaled && op.kind == "Update" {
-			in["ReturnValues"] = "ALL_NEW" // the item as it now is, for the journal
-		}
-		rec := f.send(op.kind+"Item", in)
+		rec := f.raw(targetPrefix+op.kind+"Item", op.write)
 		if rec.status != http.StatusOK {
 			f.rollback(ops[:i], before[:i])
 			return rec, nil, touched, nil
 		}
-		if journaled {
+		if f.wal != nil && op.table == f.table {
 			journal = append(journal, f.journalWrite(op, rec))
 		}
 	}
@@ -160,7 +189,7 @@ func (f *dynamoFront) journalWrite(op txOp, rec *recorder) []byte {
 	var line []byte
 	switch op.kind {
 	case "Put":
-		line, _ = json.Marshal(walRecord{Put: asMap(op.spec["Item"])})
+		return op.putLine
 	case "Update":
 		body := rec.body.Bytes()
 		if bytes.Contains(body, []byte("{}")) { // a typeless empty value
@@ -187,15 +216,13 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// checkCondition reads op's item (typed) and evaluates cond on it (true
-// when cond is empty) in one call to minidyn, which writes nothing (see
-// minidyn's CheckCondition). A non-nil recorder is an error to answer
-// with (a syntax error in cond, say).
-func (f *dynamoFront) checkCondition(op txOp, cond string) (bool, map[string]any, *recorder) {
+// checkConditionRequest is the CheckCondition request of op: its key, and
+// its condition with the names and values it uses (minidyn, like DynamoDB,
+// rejects unused ones, and an Update's condition is asked without its
+// update expression).
+func checkConditionRequest(op txOp) []byte {
 	in := map[string]any{"TableName": op.table, "Key": op.key}
-	if cond != "" {
-		// minidyn, like DynamoDB, rejects unused names and values, and an
-		// Update's condition is asked without its update expression.
+	if cond, _ := op.spec["ConditionExpression"].(string); cond != "" {
 		names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
 		in["ConditionExpression"] = cond
 		if len(names) > 0 {
@@ -205,11 +232,24 @@ func (f *dynamoFront) checkCondition(op txOp, cond string) (bool, map[string]any
 			in["ExpressionAttributeValues"] = values
 		}
 	}
-	rec, out := f.op("MatterlyCheckCondition", in, true)
+	return mustJSON(in)
+}
+
+// checkCondition reads op's item (typed) and evaluates its condition on it
+// (true without one) in one call to minidyn, which writes nothing (see
+// minidyn's CheckCondition). A non-nil recorder is an error to answer
+// with (a syntax error in the condition, say).
+func (f *dynamoFront) checkCondition(op txOp) (bool, map[string]any, *recorder) {
+	rec := f.call(targetPrefix+"MatterlyCheckCondition", op.check)
 	if rec.status != http.StatusOK {
 		return false, nil, rec
 	}
-	return out["Holds"] == true, asMap(out["Item"]), nil
+	var out struct {
+		Holds bool
+		Item  map[string]any
+	}
+	_ = decodeJSON(rec.body.Bytes(), &out)
+	return out.Holds, out.Item, nil
 }
 
 // rollback restores the items ops wrote to their state before.
