@@ -82,7 +82,8 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // survives a crash (kill -9) of the process.
 func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	var rec *recorder
-	var inserted, touched []map[string]any
+	var inserted []json.RawMessage
+	var touched []map[string]any
 	var lines [][]byte
 	var tx *transaction
 	if target == targetPrefix+"TransactWriteItems" {

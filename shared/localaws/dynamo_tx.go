@@ -16,15 +16,28 @@ const maxTransactItems = 100
 
 // txOp is one item of a TransactWriteItems request in wire form, with
 // the requests to minidyn it takes, encoded before the write lock is taken.
+// Its members stay raw JSON: items pass through the front as minidyn and
+// the journal need them, without being decoded and encoded again.
 type txOp struct {
-	kind  string         // ConditionCheck, Put, Update or Delete
-	spec  map[string]any // the operation's members as sent
+	kind  string                     // ConditionCheck, Put, Update or Delete
+	spec  map[string]json.RawMessage // the operation's members as sent
 	table string
-	key   map[string]any // PK and SK
+	key   map[string]any  // PK and SK, each a compacted json.RawMessage
+	item  json.RawMessage // a Put's item, compacted
 
 	check   []byte // the CheckCondition request (see checkCondition)
 	write   []byte // the write request; nil for a ConditionCheck
 	putLine []byte // a journaled Put's record (see journalWrite)
+}
+
+// specString is the string member name of op's spec ("" when absent or not
+// a string).
+func (op txOp) specString(name string) string {
+	var v string
+	if raw, ok := op.spec[name]; ok {
+		_ = json.Unmarshal(raw, &v)
+	}
+	return v
 }
 
 // transaction is a TransactWriteItems request read and checked by
@@ -33,15 +46,26 @@ type transaction struct {
 	ops []txOp
 }
 
+// compactJSON is raw without insignificant space (so equal keys compare
+// equal, and a journal record stays on one line); raw itself when it is
+// not valid JSON, for minidyn to word the error.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
 // prepareTransaction reads and validates a TransactWriteItems request and
 // encodes every request to minidyn it takes, all without the write lock,
 // so other requests wait only for the calls themselves. A non-nil
 // recorder is the request's answer (a malformed request).
 func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorder) {
 	var req struct {
-		TransactItems []map[string]map[string]any
+		TransactItems []map[string]map[string]json.RawMessage
 	}
-	if err := decodeJSON(reqBody, &req); err != nil {
+	if err := json.Unmarshal(reqBody, &req); err != nil {
 		return nil, apiError("SerializationException", err.Error())
 	}
 	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
@@ -57,15 +81,19 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 			ops[i] = txOp{kind: kind, spec: spec}
 		}
 		op := &ops[i]
+		keyFrom := "Key"
 		switch op.kind {
 		case "ConditionCheck", "Update", "Delete":
-			op.key = keyOnly(asMap(op.spec["Key"]))
 		case "Put":
-			op.key = keyOnly(asMap(op.spec["Item"]))
+			keyFrom = "Item"
+			op.item = compactJSON(op.spec["Item"])
 		default:
 			return nil, apiError("ValidationException", "unknown transaction item "+op.kind)
 		}
-		op.table, _ = op.spec["TableName"].(string)
+		var attrs map[string]json.RawMessage
+		_ = json.Unmarshal(op.spec[keyFrom], &attrs)
+		op.key = map[string]any{store.AttrPK: compactJSON(attrs[store.AttrPK]), store.AttrSK: compactJSON(attrs[store.AttrSK])}
+		op.table = op.specString("TableName")
 		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
 			return nil, apiError("ValidationException", "ConditionCheck needs a ConditionExpression")
 		}
@@ -79,7 +107,7 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 		if op.kind == "ConditionCheck" {
 			continue
 		}
-		in := map[string]any{}
+		in := make(map[string]json.RawMessage, len(op.spec)+1)
 		for k, v := range op.spec {
 			if k != "ReturnValuesOnConditionCheckFailure" {
 				in[k] = v
@@ -88,10 +116,9 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 		if f.wal != nil && op.table == f.table {
 			switch op.kind {
 			case "Update":
-				in["ReturnValues"] = "ALL_NEW" // the item as it now is, for the journal
+				in["ReturnValues"] = json.RawMessage(`"ALL_NEW"`) // the item as it now is, for the journal
 			case "Put":
-				line, _ := json.Marshal(walRecord{Put: asMap(op.spec["Item"])})
-				op.putLine = append(line, '\n')
+				op.putLine = append(append([]byte(`{"put":`), op.item...), '}', '\n')
 			}
 		}
 		op.write, _ = json.Marshal(in)
@@ -115,14 +142,14 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 // minidyn's own TransactWriteItems is not used: its rollback restores a
 // copy of the whole table that loses every empty list and map.
 //
-// It also returns the items the transaction inserted, for the stream, and
-// the keys of the items it may have written (once it got to writing, even
-// if it rolled back), for the journal. When it committed and there is a
-// journal, it returns the journal's records too, taken from the writes
-// themselves (see journalWrite), and touched is nil.
-func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted, touched []map[string]any, journal [][]byte) {
+// It also returns the items the transaction inserted (JSON), for the
+// stream, and the keys of the items it may have written (once it got to
+// writing, even if it rolled back), for the journal. When it committed and
+// there is a journal, it returns the journal's records too, taken from the
+// writes themselves (see journalWrite), and touched is nil.
+func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted []json.RawMessage, touched []map[string]any, journal [][]byte) {
 	ops := tx.ops
-	before := make([]map[string]any, len(ops)) // nil: no item
+	before := make([]json.RawMessage, len(ops)) // nil: no item
 	reasons := make([]map[string]any, len(ops))
 	canceled := false
 	for i, op := range ops {
@@ -135,7 +162,7 @@ func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted, t
 		if !holds {
 			canceled = true
 			reasons[i] = map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-			if op.spec["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD" && before[i] != nil {
+			if op.specString("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" && before[i] != nil {
 				reasons[i]["Item"] = before[i]
 			}
 		}
@@ -172,7 +199,7 @@ func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted, t
 	}
 	for i, op := range ops {
 		if op.kind == "Put" && before[i] == nil && op.table == f.table {
-			inserted = append(inserted, asMap(op.spec["Item"]))
+			inserted = append(inserted, op.item)
 		}
 	}
 	if journal != nil {
@@ -222,14 +249,17 @@ func mustJSON(v any) []byte {
 // update expression).
 func checkConditionRequest(op txOp) []byte {
 	in := map[string]any{"TableName": op.table, "Key": op.key}
-	if cond, _ := op.spec["ConditionExpression"].(string); cond != "" {
-		names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
+	if cond := op.specString("ConditionExpression"); cond != "" {
+		var names, values map[string]json.RawMessage
+		_ = json.Unmarshal(op.spec["ExpressionAttributeNames"], &names)
+		_ = json.Unmarshal(op.spec["ExpressionAttributeValues"], &values)
+		usedNames, usedValues := usedPlaceholders(cond, names, values)
 		in["ConditionExpression"] = cond
-		if len(names) > 0 {
-			in["ExpressionAttributeNames"] = names
+		if len(usedNames) > 0 {
+			in["ExpressionAttributeNames"] = usedNames
 		}
-		if len(values) > 0 {
-			in["ExpressionAttributeValues"] = values
+		if len(usedValues) > 0 {
+			in["ExpressionAttributeValues"] = usedValues
 		}
 	}
 	return mustJSON(in)
@@ -239,21 +269,24 @@ func checkConditionRequest(op txOp) []byte {
 // (true without one) in one call to minidyn, which writes nothing (see
 // minidyn's CheckCondition). A non-nil recorder is an error to answer
 // with (a syntax error in the condition, say).
-func (f *dynamoFront) checkCondition(op txOp) (bool, map[string]any, *recorder) {
+func (f *dynamoFront) checkCondition(op txOp) (bool, json.RawMessage, *recorder) {
 	rec := f.call(targetPrefix+"MatterlyCheckCondition", op.check)
 	if rec.status != http.StatusOK {
 		return false, nil, rec
 	}
 	var out struct {
 		Holds bool
-		Item  map[string]any
+		Item  json.RawMessage
 	}
-	_ = decodeJSON(rec.body.Bytes(), &out)
+	_ = json.Unmarshal(rec.body.Bytes(), &out)
+	if bytes.Equal(out.Item, []byte("null")) {
+		out.Item = nil
+	}
 	return out.Holds, out.Item, nil
 }
 
 // rollback restores the items ops wrote to their state before.
-func (f *dynamoFront) rollback(ops []txOp, before []map[string]any) {
+func (f *dynamoFront) rollback(ops []txOp, before []json.RawMessage) {
 	for i, op := range ops {
 		if op.kind == "ConditionCheck" {
 			continue
@@ -271,8 +304,8 @@ var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
 // usedPlaceholders keeps the names and values expr refers to: minidyn,
 // like DynamoDB, rejects unused ones, and an Update's condition is asked
 // without its update expression.
-func usedPlaceholders(expr string, names, values map[string]any) (map[string]any, map[string]any) {
-	usedNames, usedValues := map[string]any{}, map[string]any{}
+func usedPlaceholders[V any](expr string, names, values map[string]V) (map[string]V, map[string]V) {
+	usedNames, usedValues := map[string]V{}, map[string]V{}
 	for _, p := range placeholder.FindAllString(expr, -1) {
 		if v, ok := names[p]; ok {
 			usedNames[p] = v
