@@ -463,7 +463,14 @@ func (t *Table) getMatchedItemAndCount(input *QueryInput, pk string, idx *index)
 		return nil, nil, lastMatchExpressionType, false, err
 	}
 
-	fullCopy := copyItem(storedItem)
+	// Matterly: the stored item itself, not a copy of it for every item
+	// visited (the larger part of a Query's time): the caller only reads
+	// it, and server.Client turns it into its answer before releasing its
+	// lock. An absent item is an empty one, as copyItem made it.
+	fullCopy := storedItem
+	if !ok {
+		fullCopy = map[string]*types.Item{}
+	}
 
 	if !ok || !matched {
 		return fullCopy, fullCopy, lastMatchExpressionType, false, nil

@@ -90,9 +90,25 @@ func mapTypesMapToAttributeValue(m map[string]*types.Item) map[string]*Attribute
 		return nil
 	}
 
+	// Matterly: the map's values in one allocation, not one each (an
+	// answer of 25 items has hundreds).
 	out := make(map[string]*AttributeValue, len(m))
+	vals := make([]AttributeValue, len(m))
+	i := 0
+
 	for k, v := range m {
-		out[k] = mapTypesToAttributeValue(v)
+		if v == nil {
+			out[k] = nil
+
+			continue
+		}
+
+		vals[i] = AttributeValue{
+			B: v.B, BOOL: v.BOOL, BS: v.BS, L: mapTypesListToAttributeValue(v.L), M: mapTypesMapToAttributeValue(v.M),
+			N: v.N, NS: v.NS, NULL: v.NULL, S: v.S, SS: v.SS,
+		}
+		out[k] = &vals[i]
+		i++
 	}
 
 	return out
