@@ -94,7 +94,7 @@ func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	f.mu.Lock()
 	switch target {
 	case targetPrefix + "TransactWriteItems":
-		rec, inserted, touched, lines = f.transactWrite(tx)
+		rec, inserted, touched, lines = f.transactWrite(tx, reqBody)
 	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
 		rec = f.putOrDelete(target, reqBody)
 	default:

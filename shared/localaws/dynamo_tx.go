@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
 
 	"github.com/matterly/matterly/shared/store"
 )
@@ -14,20 +12,15 @@ import (
 // maxTransactItems is DynamoDB's limit of items per transaction.
 const maxTransactItems = 100
 
-// txOp is one item of a TransactWriteItems request in wire form, with
-// the requests to minidyn it takes, encoded before the write lock is taken.
-// Its members stay raw JSON: items pass through the front as minidyn and
-// the journal need them, without being decoded and encoded again.
+// txOp is one item of a TransactWriteItems request in wire form. Its
+// members stay raw JSON: items pass through the front without being
+// decoded and encoded again.
 type txOp struct {
 	kind  string                     // ConditionCheck, Put, Update or Delete
 	spec  map[string]json.RawMessage // the operation's members as sent
 	table string
 	key   map[string]any  // PK and SK, each a compacted json.RawMessage
 	item  json.RawMessage // a Put's item, compacted
-
-	check   []byte // the CheckCondition request (see checkCondition)
-	write   []byte // the write request; nil for a ConditionCheck
-	putLine []byte // a journaled Put's record (see journalWrite)
 }
 
 // specString is the string member name of op's spec ("" when absent or not
@@ -57,10 +50,10 @@ func compactJSON(raw json.RawMessage) json.RawMessage {
 	return b.Bytes()
 }
 
-// prepareTransaction reads and validates a TransactWriteItems request and
-// encodes every request to minidyn it takes, all without the write lock,
-// so other requests wait only for the calls themselves. A non-nil
-// recorder is the request's answer (a malformed request).
+// prepareTransaction reads and validates a TransactWriteItems request
+// without the write lock, so other requests wait only for the call to
+// minidyn. A non-nil recorder is the request's answer (a malformed
+// request).
 func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorder) {
 	var req struct {
 		TransactItems []map[string]map[string]json.RawMessage
@@ -102,219 +95,74 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 			return nil, apiError("ValidationException", "Transaction request cannot include multiple operations on one item")
 		}
 		seen[string(id)] = true
-
-		op.check = checkConditionRequest(*op)
-		if op.kind == "ConditionCheck" {
-			continue
-		}
-		in := make(map[string]json.RawMessage, len(op.spec)+1)
-		for k, v := range op.spec {
-			if k != "ReturnValuesOnConditionCheckFailure" {
-				in[k] = v
-			}
-		}
-		if f.wal != nil && op.table == f.table {
-			switch op.kind {
-			case "Update":
-				in["ReturnValues"] = json.RawMessage(`"ALL_NEW"`) // the item as it now is, for the journal
-			case "Put":
-				op.putLine = append(append([]byte(`{"put":`), op.item...), '}', '\n')
-			}
-		}
-		op.write, _ = json.Marshal(in)
 	}
 	return &transaction{ops: ops}, nil
 }
 
 // transactWrite runs a TransactWriteItems request the way DynamoDB does,
-// with single-item calls to minidyn, while the caller holds f.mu
-// exclusively (so no other request sees a half-applied transaction):
-//
-//  1. Each item is read and its condition evaluated on it, without a
-//     write (minidyn's CheckCondition, one call per item). No write
-//     happens unless every condition holds, and every failed condition is
-//     reported, as in DynamoDB.
-//  2. The writes are applied one by one with their conditions (which still
-//     hold: an item appears once per transaction). If one fails anyway
-//     (a bad update expression), the items written so far are put back
-//     from the copies read in step 1.
+// while the caller holds f.mu exclusively (so no other request sees a
+// half-applied transaction), with one call to minidyn's
+// TransactWriteItemsByItem (see third_party/minidyn/server/transact.go):
+// every item's condition is evaluated first, writing nothing, and every
+// failed one reported; then the writes are applied one by one, and put
+// back from copies if one fails anyway.
 //
 // minidyn's own TransactWriteItems is not used: its rollback restores a
 // copy of the whole table that loses every empty list and map.
 //
 // It also returns the items the transaction inserted (JSON), for the
-// stream, and the keys of the items it may have written (once it got to
-// writing, even if it rolled back), for the journal. When it committed and
-// there is a journal, it returns the journal's records too, taken from the
-// writes themselves (see journalWrite), and touched is nil.
-func (f *dynamoFront) transactWrite(tx *transaction) (rec *recorder, inserted []json.RawMessage, touched []map[string]any, journal [][]byte) {
-	ops := tx.ops
-	before := make([]json.RawMessage, len(ops)) // nil: no item
-	reasons := make([]map[string]any, len(ops))
-	canceled := false
-	for i, op := range ops {
-		holds, item, rec := f.checkCondition(op)
-		if rec != nil {
-			return rec, nil, nil, nil
+// stream, and, when it committed and there is a journal, the journal's
+// records, taken from the answer (each written item as it now is), so
+// its items are not read back. When a write failed and minidyn put the
+// others back, touched holds the keys it may have written, for the
+// journal to record as they are.
+func (f *dynamoFront) transactWrite(tx *transaction, reqBody []byte) (rec *recorder, inserted []json.RawMessage, touched []map[string]any, journal [][]byte) {
+	rec = f.call(targetPrefix+"MatterlyTransactWriteItems", reqBody)
+	if rec.status != http.StatusOK {
+		if bytes.Contains(rec.body.Bytes(), []byte("TransactionCanceledException")) {
+			return rec, nil, nil, nil // no write happened
 		}
-		before[i] = item
-		reasons[i] = map[string]any{"Code": "None"}
-		if !holds {
-			canceled = true
-			reasons[i] = map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-			if op.specString("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" && before[i] != nil {
-				reasons[i]["Item"] = before[i]
+		for _, op := range tx.ops {
+			if op.kind != "ConditionCheck" && op.table == f.table {
+				touched = append(touched, op.key)
 			}
 		}
+		return rec, nil, touched, nil
 	}
-	if canceled {
-		codes := make([]string, len(reasons))
-		for i, r := range reasons {
-			codes[i] = r["Code"].(string)
-		}
-		return jsonResponse(http.StatusBadRequest, map[string]any{
-			"__type":              "TransactionCanceledException",
-			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-			"CancellationReasons": reasons,
-		}), nil, nil, nil
+	var out struct {
+		Items    []json.RawMessage
+		Inserted []bool
 	}
-
-	for _, op := range ops {
-		if op.kind != "ConditionCheck" && op.table == f.table {
-			touched = append(touched, op.key)
-		}
-	}
-	for i, op := range ops {
-		if op.kind == "ConditionCheck" {
+	_ = json.Unmarshal(rec.body.Bytes(), &out)
+	for i, op := range tx.ops {
+		if op.kind == "ConditionCheck" || op.table != f.table {
 			continue
 		}
-		rec := f.raw(targetPrefix+op.kind+"Item", op.write)
-		if rec.status != http.StatusOK {
-			f.rollback(ops[:i], before[:i])
-			return rec, nil, touched, nil
+		if f.wal != nil {
+			var written json.RawMessage
+			if i < len(out.Items) {
+				written = out.Items[i]
+			}
+			journal = append(journal, f.journalWrite(op, written))
 		}
-		if f.wal != nil && op.table == f.table {
-			journal = append(journal, f.journalWrite(op, rec))
-		}
-	}
-	for i, op := range ops {
-		if op.kind == "Put" && before[i] == nil && op.table == f.table {
+		if i < len(out.Inserted) && out.Inserted[i] {
 			inserted = append(inserted, op.item)
 		}
 	}
-	if journal != nil {
-		touched = nil
-	}
-	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched, journal
+	return jsonResponse(http.StatusOK, map[string]any{}), inserted, nil, journal
 }
 
-// journalWrite is the journal record of a transaction's write, which rec
-// answered: a Put's item as sent (minidyn stores it as it is), an Update's
-// new item (ReturnValues ALL_NEW, typed) or a Delete's key. So a committed
-// transaction is journaled without reading its items back.
-func (f *dynamoFront) journalWrite(op txOp, rec *recorder) []byte {
-	var line []byte
-	switch op.kind {
-	case "Put":
-		return op.putLine
-	case "Update":
-		body := rec.body.Bytes()
-		if bytes.Contains(body, []byte("{}")) { // a typeless empty value
-			if fixed, ok := f.fix(mustJSON(map[string]any{"TableName": op.table, "Key": op.key}), body); ok {
-				body = fixed
-			}
-		}
-		var out struct{ Attributes json.RawMessage }
-		if json.Unmarshal(body, &out) == nil && len(out.Attributes) > 0 && !bytes.Equal(out.Attributes, []byte("null")) {
-			line = append([]byte(`{"put":`), out.Attributes...)
-			line = append(line, '}')
-		}
-	case "Delete":
-		line, _ = json.Marshal(walRecord{Del: op.key})
+// journalWrite is the journal record of a transaction's write: the item
+// as minidyn answered it after the write, or a Delete's key.
+func (f *dynamoFront) journalWrite(op txOp, written json.RawMessage) []byte {
+	if op.kind == "Delete" {
+		line, _ := json.Marshal(walRecord{Del: op.key})
+		return append(line, '\n')
 	}
-	if line == nil { // not expected: read the item back, as journalItems does
+	if len(written) == 0 || bytes.Equal(written, []byte("null")) { // not expected: read it back
 		return f.journalLine(op.key)
 	}
-	return append(line, '\n')
-}
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
-}
-
-// checkConditionRequest is the CheckCondition request of op: its key, and
-// its condition with the names and values it uses (minidyn, like DynamoDB,
-// rejects unused ones, and an Update's condition is asked without its
-// update expression).
-func checkConditionRequest(op txOp) []byte {
-	in := map[string]any{"TableName": op.table, "Key": op.key}
-	if cond := op.specString("ConditionExpression"); cond != "" {
-		var names, values map[string]json.RawMessage
-		_ = json.Unmarshal(op.spec["ExpressionAttributeNames"], &names)
-		_ = json.Unmarshal(op.spec["ExpressionAttributeValues"], &values)
-		usedNames, usedValues := usedPlaceholders(cond, names, values)
-		in["ConditionExpression"] = cond
-		if len(usedNames) > 0 {
-			in["ExpressionAttributeNames"] = usedNames
-		}
-		if len(usedValues) > 0 {
-			in["ExpressionAttributeValues"] = usedValues
-		}
-	}
-	return mustJSON(in)
-}
-
-// checkCondition reads op's item (typed) and evaluates its condition on it
-// (true without one) in one call to minidyn, which writes nothing (see
-// minidyn's CheckCondition). A non-nil recorder is an error to answer
-// with (a syntax error in the condition, say).
-func (f *dynamoFront) checkCondition(op txOp) (bool, json.RawMessage, *recorder) {
-	rec := f.call(targetPrefix+"MatterlyCheckCondition", op.check)
-	if rec.status != http.StatusOK {
-		return false, nil, rec
-	}
-	var out struct {
-		Holds bool
-		Item  json.RawMessage
-	}
-	_ = json.Unmarshal(rec.body.Bytes(), &out)
-	if bytes.Equal(out.Item, []byte("null")) {
-		out.Item = nil
-	}
-	return out.Holds, out.Item, nil
-}
-
-// rollback restores the items ops wrote to their state before.
-func (f *dynamoFront) rollback(ops []txOp, before []json.RawMessage) {
-	for i, op := range ops {
-		if op.kind == "ConditionCheck" {
-			continue
-		}
-		if before[i] == nil {
-			f.send("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key})
-		} else {
-			f.send("PutItem", map[string]any{"TableName": op.table, "Item": before[i]})
-		}
-	}
-}
-
-var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
-
-// usedPlaceholders keeps the names and values expr refers to: minidyn,
-// like DynamoDB, rejects unused ones, and an Update's condition is asked
-// without its update expression.
-func usedPlaceholders[V any](expr string, names, values map[string]V) (map[string]V, map[string]V) {
-	usedNames, usedValues := map[string]V{}, map[string]V{}
-	for _, p := range placeholder.FindAllString(expr, -1) {
-		if v, ok := names[p]; ok {
-			usedNames[p] = v
-		}
-		if v, ok := values[p]; ok {
-			usedValues[p] = v
-		}
-	}
-	return usedNames, usedValues
+	return append(append([]byte(`{"put":`), written...), '}', '\n')
 }
 
 // keyOnly is the primary key of item (the table of shared/store).

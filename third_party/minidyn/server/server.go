@@ -122,6 +122,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err = decoder.Decode(&input); err == nil {
 			resp, err = s.client.TransactWriteItems(context.Background(), &input)
 		}
+	case "MatterlyTransactWriteItems":
+		var input TransactWriteItemsInput
+		if err = decoder.Decode(&input); err == nil {
+			resp, err = s.client.TransactWriteItemsByItem(&input)
+		}
 	case "MatterlyCheckCondition":
 		var input ConditionCheck
 		if err = decoder.Decode(&input); err == nil {
