@@ -262,13 +262,6 @@ func (f *dynamoFront) raw(target string, reqBody []byte) *recorder {
 	return rec
 }
 
-// send sends a request built from in to minidyn as it is, for a caller
-// that needs only its status (and the recorder to pass on).
-func (f *dynamoFront) send(name string, in any) *recorder {
-	body, _ := json.Marshal(in)
-	return f.raw(targetPrefix+name, body)
-}
-
 // op sends a request built from in to minidyn, typed or raw.
 func (f *dynamoFront) op(name string, in any, typed bool) (*recorder, map[string]any) {
 	body, _ := json.Marshal(in)
