@@ -41,10 +41,10 @@ import (
 // A front in this package repairs minidyn bugs that would corrupt data or
 // mislead tests (see dynamoFront): empty lists and maps are sent with
 // their type (minidyn sends a typeless {}, which the SDK decodes as a copy
-// of the attribute before it); TransactWriteItems is run by the front,
-// because minidyn's rollback of a canceled transaction drops every empty
-// list and map in the table and it reports only the first failed
-// condition; PutItem and DeleteItem return Attributes and the
+// of the attribute before it); TransactWriteItems runs as minidyn's
+// TransactWriteItemsByItem (a Matterly addition), because minidyn's own
+// rollback of a canceled transaction restores a copy of the whole table
+// and it reports only the first failed condition; PutItem and DeleteItem return Attributes and the
 // ConditionalCheckFailed Item as DynamoDB does. Transactions, and puts and
 // deletes that ask for the old item, hold off all other requests while
 // they run.
@@ -103,7 +103,8 @@ func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	d.front = &dynamoFront{next: server.NewServer(), table: d.table}
+	mini := server.NewServer()
+	d.front = &dynamoFront{next: mini, mini: mini, table: d.table}
 	srv, err := startLocalServer(d.front)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)

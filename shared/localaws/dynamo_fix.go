@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/truora/minidyn/server"
+
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -32,8 +34,9 @@ import (
 // restoring a copy of the whole table, and its copy drops every empty list
 // and map, leaving values that break all later expressions on those items
 // ("value type is not supported yet"); it also reports only the first
-// failed condition. So the front runs TransactWriteItems itself (see
-// transactWrite), with every other request held off meanwhile.
+// failed condition. So the front runs TransactWriteItems as minidyn's
+// TransactWriteItemsByItem instead (see transactWrite), with every other
+// request held off meanwhile.
 //
 // Return values: see putOrDelete.
 //
@@ -41,8 +44,9 @@ import (
 // (see write); writes run one at a time, reads alongside each other.
 type dynamoFront struct {
 	next   http.Handler
-	mu     sync.RWMutex // writes hold it exclusively
-	table  string       // the table whose new items are streamed and journaled
+	mini   *server.Server // next, for the calls made without HTTP's shape (transactions)
+	mu     sync.RWMutex   // writes hold it exclusively
+	table  string         // the table whose new items are streamed and journaled
 	stream stream
 	wal    *journal // nil: writes are not journaled (no snapshot path)
 	// compact folds the journal into the snapshot once it is too long.
@@ -240,7 +244,11 @@ func (f *dynamoFront) putOrDelete(target string, reqBody []byte) *recorder {
 // call runs one request through minidyn and types the empty values of its
 // response.
 func (f *dynamoFront) call(target string, reqBody []byte) *recorder {
-	rec := f.raw(target, reqBody)
+	return f.typed(reqBody, f.raw(target, reqBody))
+}
+
+// typed types the empty values of rec, minidyn's answer to reqBody.
+func (f *dynamoFront) typed(reqBody []byte, rec *recorder) *recorder {
 	body := rec.body.Bytes()
 	if bytes.Contains(body, []byte("{}")) || rec.status != http.StatusOK && bytes.Contains(body, []byte(`"NULL"`)) {
 		if fixed, ok := f.fix(reqBody, body); ok {

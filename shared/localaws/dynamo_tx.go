@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/truora/minidyn/server"
+
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -36,7 +38,8 @@ func (op txOp) specString(name string) string {
 // transaction is a TransactWriteItems request read and checked by
 // prepareTransaction, ready to run.
 type transaction struct {
-	ops []txOp
+	ops   []txOp
+	input *server.TransactWriteItemsInput // decoded for minidyn
 }
 
 // compactJSON is raw without insignificant space (so equal keys compare
@@ -96,7 +99,11 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 		}
 		seen[string(id)] = true
 	}
-	return &transaction{ops: ops}, nil
+	input, err := server.DecodeTransactWriteItems(reqBody)
+	if err != nil {
+		return nil, apiError("SerializationException", err.Error())
+	}
+	return &transaction{ops: ops, input: input}, nil
 }
 
 // transactWrite runs a TransactWriteItems request the way DynamoDB does,
@@ -117,7 +124,11 @@ func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorde
 // others back, touched holds the keys it may have written, for the
 // journal to record as they are.
 func (f *dynamoFront) transactWrite(tx *transaction, reqBody []byte) (rec *recorder, inserted []json.RawMessage, touched []map[string]any, journal [][]byte) {
-	rec = f.call(targetPrefix+"MatterlyTransactWriteItems", reqBody)
+	// The request was decoded before the lock (prepareTransaction).
+	rec = &recorder{header: http.Header{}, status: http.StatusOK}
+	f.calls.Add(1)
+	f.mini.ServeTransactByItem(rec, tx.input)
+	rec = f.typed(reqBody, rec)
 	if rec.status != http.StatusOK {
 		if bytes.Contains(rec.body.Bytes(), []byte("TransactionCanceledException")) {
 			return rec, nil, nil, nil // no write happened

@@ -142,6 +142,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	respond(w, encoder, resp, err)
+}
+
+// DecodeTransactWriteItems reads a TransactWriteItems request (Matterly:
+// shared/localaws decodes it before it takes its write lock, then runs it
+// with ServeTransactByItem).
+func DecodeTransactWriteItems(body []byte) (*TransactWriteItemsInput, error) {
+	var input TransactWriteItemsInput
+	if err := json.Unmarshal(body, &input); err != nil {
+		return nil, err
+	}
+
+	return &input, nil
+}
+
+// ServeTransactByItem runs a decoded request as MatterlyTransactWriteItems
+// (see transact.go) and answers as ServeHTTP does.
+func (s *Server) ServeTransactByItem(w http.ResponseWriter, input *TransactWriteItemsInput) {
+	resp, err := s.client.TransactWriteItemsByItem(input)
+	encoder := json.NewEncoder(w)
+	encoder.SetEscapeHTML(false)
+	respond(w, encoder, resp, err)
+}
+
+func respond(w http.ResponseWriter, encoder *json.Encoder, resp any, err error) {
 	if err != nil {
 		writeError(w, err)
 		return
