@@ -17,7 +17,7 @@ import (
 
 // The paths added for speed (issue 20): parsed expressions shared between
 // requests, the key condition taken from the key range, the in-process
-// client, transactions checked with one call per item. These tests pin
+// client, transactions run by minidyn in one call. These tests pin
 // that they answer as before.
 
 // Many goroutines query and write with the same few expression texts at

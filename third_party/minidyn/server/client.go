@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"time"
 
@@ -1212,84 +1211,4 @@ func toStringPtrMap(in map[string]string) map[string]*string {
 	}
 
 	return out
-}
-
-// CheckConditionOutput is CheckCondition's answer.
-type CheckConditionOutput struct {
-	Item  map[string]*AttributeValue `json:"Item,omitempty"`
-	Holds bool                       `json:"Holds"`
-}
-
-// CheckCondition (Matterly; target MatterlyCheckCondition, not a DynamoDB
-// operation) reads the item at check.Key and evaluates
-// check.ConditionExpression on it (on an empty item when there is none),
-// writing nothing. A transaction run item by item (shared/localaws) used
-// to learn both with a GetItem, a no-op conditional UpdateItem and, for a
-// missing item, a DeleteItem of the key that update created. Validation
-// is runTransactConditionCheck's; a bad expression is a ValidationException.
-func (c *Client) CheckCondition(check *ConditionCheck) (*CheckConditionOutput, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-
-	if ferr := c.failureErrFor(aws.ToString(check.TableName), ""); ferr != nil {
-		return nil, ferr
-	}
-
-	if vErr := validateExpressionAttributes(check.ExpressionAttributeNames, keysFromAttributeValueMap(check.ExpressionAttributeValues), aws.ToString(check.ConditionExpression)); vErr != nil {
-		return nil, vErr
-	}
-
-	table, tErr := c.getTable(aws.ToString(check.TableName))
-	if tErr != nil {
-		return nil, mapKnownError(tErr)
-	}
-
-	keyMap := mapAttributeValueMapToTypes(check.Key)
-	if vErr := types.ValidateItemMap(keyMap); vErr != nil {
-		return nil, mapKnownError(types.NewError("ValidationException", vErr.Error(), nil))
-	}
-
-	if keyErr := table.ValidatePrimaryKeyMap(keyMap); keyErr != nil {
-		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: keyErr.Error()}
-	}
-
-	key, kErr := table.KeySchema.GetKey(table.AttributesDef, keyMap)
-	if kErr != nil {
-		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: kErr.Error()}
-	}
-
-	stored := table.Data[key]
-	out := &CheckConditionOutput{Item: mapTypesMapToAttributeValue(stored), Holds: true}
-
-	if aws.ToString(check.ConditionExpression) == "" {
-		return out, nil
-	}
-
-	if stored == nil {
-		stored = map[string]*types.Item{}
-	}
-
-	matched, mErr := table.InterpreterMatch(interpreter.MatchInput{
-		TableName:      table.Name,
-		Expression:     aws.ToString(check.ConditionExpression),
-		ExpressionType: interpreter.ExpressionTypeConditional,
-		Item:           stored,
-		Aliases:        check.ExpressionAttributeNames,
-		Attributes:     mapAttributeValueMapToTypes(check.ExpressionAttributeValues),
-	})
-	if mErr != nil {
-		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: mErr.Error()}
-	}
-
-	out.Holds = matched
-
-	return out, nil
-}
-
-func (o *CheckConditionOutput) appendJSON(b []byte) []byte {
-	b = appendItemField(append(b, '{'), "Item", o.Item)
-	b = fieldName(b, "Holds")
-	b = strconv.AppendBool(b, o.Holds)
-
-	return append(b, '}')
 }

@@ -127,11 +127,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err = decoder.Decode(&input); err == nil {
 			resp, err = s.client.TransactWriteItemsByItem(&input)
 		}
-	case "MatterlyCheckCondition":
-		var input ConditionCheck
-		if err = decoder.Decode(&input); err == nil {
-			resp, err = s.client.CheckCondition(&input)
-		}
 	case "TransactGetItems":
 		var input TransactGetItemsInput
 		if err = decoder.Decode(&input); err == nil {
