@@ -41,10 +41,10 @@ import (
 // A front in this package repairs minidyn bugs that would corrupt data or
 // mislead tests (see dynamoFront): empty lists and maps are sent with
 // their type (minidyn sends a typeless {}, which the SDK decodes as a copy
-// of the attribute before it); TransactWriteItems is run by the front,
-// because minidyn's rollback of a canceled transaction drops every empty
-// list and map in the table and it reports only the first failed
-// condition; PutItem and DeleteItem return Attributes and the
+// of the attribute before it); TransactWriteItems runs as minidyn's
+// TransactWriteItemsByItem (a Matterly addition), because minidyn's own
+// rollback of a canceled transaction restores a copy of the whole table
+// and it reports only the first failed condition; PutItem and DeleteItem return Attributes and the
 // ConditionalCheckFailed Item as DynamoDB does. Transactions, and puts and
 // deletes that ask for the old item, hold off all other requests while
 // they run.
@@ -77,6 +77,7 @@ type Dynamo struct {
 	path     string
 	srv      *localServer
 	front    *dynamoFront
+	local    *inProcess // Client's path to the front, without a socket
 	client   *dynamodb.Client
 
 	walMax     int64       // journal size that triggers a snapshot
@@ -102,13 +103,17 @@ func StartDynamo(snapshotPath string, opts ...DynamoOption) (*Dynamo, error) {
 	for _, o := range opts {
 		o(d)
 	}
-	d.front = &dynamoFront{next: server.NewServer(), table: d.table}
+	mini := server.NewServer()
+	d.front = &dynamoFront{next: mini, mini: mini, table: d.table}
 	srv, err := startLocalServer(d.front)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	d.srv, d.endpoint = srv, srv.url
-	d.client = NewDynamoClient(d.endpoint)
+	d.local = &inProcess{h: d.front}
+	d.client = dynamodb.New(NewDynamoClient(d.endpoint).Options(), func(o *dynamodb.Options) {
+		o.HTTPClient = d.local
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -207,7 +212,9 @@ func NewDynamoClient(endpoint string) *dynamodb.Client {
 // Endpoint is the server's base URL, http://127.0.0.1:<port>.
 func (d *Dynamo) Endpoint() string { return d.endpoint }
 
-// Client returns a client for this server (see NewDynamoClient).
+// Client returns a client for this server (see NewDynamoClient) that
+// calls it in-process, without the HTTP listener (see inProcess); clients
+// of other processes use Endpoint.
 func (d *Dynamo) Client() *dynamodb.Client { return d.client }
 
 // TableName is the name of the table the server holds.
@@ -411,6 +418,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 // return the first call's result.
 func (d *Dynamo) Close() error {
 	d.closeOnce.Do(func() {
+		d.local.close()
 		errs := []error{d.srv.close(), d.Save()}
 		if d.front.wal != nil {
 			errs = append(errs, d.front.wal.close())

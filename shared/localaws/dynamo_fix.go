@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/truora/minidyn/server"
+
 	"github.com/matterly/matterly/shared/store"
 )
 
@@ -32,8 +34,9 @@ import (
 // restoring a copy of the whole table, and its copy drops every empty list
 // and map, leaving values that break all later expressions on those items
 // ("value type is not supported yet"); it also reports only the first
-// failed condition. So the front runs TransactWriteItems itself (see
-// transactWrite), with every other request held off meanwhile.
+// failed condition. So the front runs TransactWriteItems as minidyn's
+// TransactWriteItemsByItem instead (see transactWrite), with every other
+// request held off meanwhile.
 //
 // Return values: see putOrDelete.
 //
@@ -41,8 +44,9 @@ import (
 // (see write); writes run one at a time, reads alongside each other.
 type dynamoFront struct {
 	next   http.Handler
-	mu     sync.RWMutex // writes hold it exclusively
-	table  string       // the table whose new items are streamed and journaled
+	mini   *server.Server // next, for the calls made without HTTP's shape (transactions)
+	mu     sync.RWMutex   // writes hold it exclusively
+	table  string         // the table whose new items are streamed and journaled
 	stream stream
 	wal    *journal // nil: writes are not journaled (no snapshot path)
 	// compact folds the journal into the snapshot once it is too long.
@@ -82,11 +86,19 @@ func (f *dynamoFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // survives a crash (kill -9) of the process.
 func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	var rec *recorder
-	var inserted, touched []map[string]any
+	var inserted []json.RawMessage
+	var touched []map[string]any
+	var lines [][]byte
+	var tx *transaction
+	if target == targetPrefix+"TransactWriteItems" {
+		if tx, rec = f.prepareTransaction(reqBody); rec != nil {
+			return rec
+		}
+	}
 	f.mu.Lock()
 	switch target {
 	case targetPrefix + "TransactWriteItems":
-		rec, inserted, touched = f.transactWrite(reqBody)
+		rec, inserted, touched, lines = f.transactWrite(tx, reqBody)
 	case targetPrefix + "PutItem", targetPrefix + "DeleteItem":
 		rec = f.putOrDelete(target, reqBody)
 	default:
@@ -94,10 +106,14 @@ func (f *dynamoFront) write(target string, reqBody []byte) *recorder {
 	}
 	var seq uint64
 	if f.wal != nil {
-		if touched == nil && rec.status == http.StatusOK {
-			touched = f.writtenKeys(reqBody)
+		switch {
+		case lines != nil: // a transaction's own records
+			seq = f.wal.append(lines...)
+		case touched == nil && rec.status == http.StatusOK:
+			seq = f.journalItems(f.writtenKeys(reqBody))
+		default:
+			seq = f.journalItems(touched)
 		}
-		seq = f.journalItems(touched)
 	}
 	f.mu.Unlock()
 	if seq > 0 {
@@ -155,17 +171,24 @@ func (f *dynamoFront) journalItems(keys []map[string]any) uint64 {
 	}
 	lines := make([][]byte, 0, len(keys))
 	for _, key := range keys {
-		_, out := f.op("GetItem", map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true}, true)
-		var rec walRecord
-		if item := asMap(out["Item"]); item != nil {
-			rec.Put = item
-		} else {
-			rec.Del = key
-		}
-		line, _ := json.Marshal(rec)
-		lines = append(lines, append(line, '\n'))
+		lines = append(lines, f.journalLine(key))
 	}
 	return f.wal.append(lines...)
+}
+
+// journalLine is the journal record of the item at key as it now is. The
+// answer's item is copied into the record as minidyn wrote it, not decoded
+// and encoded again: {"Item":{...}} becomes {"put":{...}} (see walRecord).
+func (f *dynamoFront) journalLine(key map[string]any) []byte {
+	body, _ := json.Marshal(map[string]any{"TableName": f.table, "Key": key, "ConsistentRead": true})
+	rec := f.call(targetPrefix+"GetItem", body)
+	var out struct{ Item json.RawMessage }
+	_ = json.Unmarshal(rec.body.Bytes(), &out)
+	if len(out.Item) > 0 && !bytes.Equal(out.Item, []byte("null")) {
+		return append(append([]byte(`{"put":`), out.Item...), '}', '\n')
+	}
+	del, _ := json.Marshal(walRecord{Del: key})
+	return append(del, '\n')
 }
 
 // walRecord is one line of the journal: an item as it now is, or the key
@@ -221,7 +244,11 @@ func (f *dynamoFront) putOrDelete(target string, reqBody []byte) *recorder {
 // call runs one request through minidyn and types the empty values of its
 // response.
 func (f *dynamoFront) call(target string, reqBody []byte) *recorder {
-	rec := f.raw(target, reqBody)
+	return f.typed(reqBody, f.raw(target, reqBody))
+}
+
+// typed types the empty values of rec, minidyn's answer to reqBody.
+func (f *dynamoFront) typed(reqBody []byte, rec *recorder) *recorder {
 	body := rec.body.Bytes()
 	if bytes.Contains(body, []byte("{}")) || rec.status != http.StatusOK && bytes.Contains(body, []byte(`"NULL"`)) {
 		if fixed, ok := f.fix(reqBody, body); ok {

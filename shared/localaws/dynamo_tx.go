@@ -1,11 +1,12 @@
 package localaws
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
-	"strings"
+
+	"github.com/truora/minidyn/server"
 
 	"github.com/matterly/matterly/shared/store"
 )
@@ -13,207 +14,166 @@ import (
 // maxTransactItems is DynamoDB's limit of items per transaction.
 const maxTransactItems = 100
 
-// txOp is one item of a TransactWriteItems request in wire form.
+// txOp is one item of a TransactWriteItems request in wire form. Its
+// members stay raw JSON: items pass through the front without being
+// decoded and encoded again.
 type txOp struct {
-	kind  string         // ConditionCheck, Put, Update or Delete
-	spec  map[string]any // the operation's members as sent
+	kind  string                     // ConditionCheck, Put, Update or Delete
+	spec  map[string]json.RawMessage // the operation's members as sent
 	table string
-	key   map[string]any // PK and SK
+	key   map[string]any  // PK and SK, each a compacted json.RawMessage
+	item  json.RawMessage // a Put's item, compacted
 }
 
-// transactWrite runs a TransactWriteItems request the way DynamoDB does,
-// with single-item calls to minidyn, while the caller holds f.mu
-// exclusively (so no other request sees a half-applied transaction):
-//
-//  1. Each item's condition is evaluated on the current item with a no-op
-//     conditional UpdateItem (REMOVE of an attribute that never exists);
-//     when the item does not exist and the condition holds, that update
-//     created it with just its key, so it is deleted again. No write
-//     happens unless every condition holds, and every failed condition is
-//     reported, as in DynamoDB.
-//  2. The writes are applied one by one with their conditions (which still
-//     hold: an item appears once per transaction). If one fails anyway
-//     (a bad update expression), the items written so far are put back
-//     from the copies read in step 1.
-//
-// minidyn's own TransactWriteItems is not used: its rollback restores a
-// copy of the whole table that loses every empty list and map.
-//
-// It also returns the items the transaction inserted, for the stream, and
-// the keys of the items it may have written (once it got to writing, even
-// if it rolled back), for the journal.
-func (f *dynamoFront) transactWrite(reqBody []byte) (*recorder, []map[string]any, []map[string]any) {
-	var req struct {
-		TransactItems []map[string]map[string]any
+// specString is the string member name of op's spec ("" when absent or not
+// a string).
+func (op txOp) specString(name string) string {
+	var v string
+	if raw, ok := op.spec[name]; ok {
+		_ = json.Unmarshal(raw, &v)
 	}
-	if err := decodeJSON(reqBody, &req); err != nil {
-		return apiError("SerializationException", err.Error()), nil, nil
+	return v
+}
+
+// transaction is a TransactWriteItems request read and checked by
+// prepareTransaction, ready to run.
+type transaction struct {
+	ops   []txOp
+	input *server.TransactWriteItemsInput // decoded for minidyn
+}
+
+// compactJSON is raw without insignificant space (so equal keys compare
+// equal, and a journal record stays on one line); raw itself when it is
+// not valid JSON, for minidyn to word the error.
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
+}
+
+// prepareTransaction reads and validates a TransactWriteItems request
+// without the write lock, so other requests wait only for the call to
+// minidyn. A non-nil recorder is the request's answer (a malformed
+// request).
+func (f *dynamoFront) prepareTransaction(reqBody []byte) (*transaction, *recorder) {
+	var req struct {
+		TransactItems []map[string]map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(reqBody, &req); err != nil {
+		return nil, apiError("SerializationException", err.Error())
 	}
 	if n := len(req.TransactItems); n == 0 || n > maxTransactItems {
-		return apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n)), nil, nil
+		return nil, apiError("ValidationException", fmt.Sprintf("TransactItems must have between 1 and %d items, got %d", maxTransactItems, n))
 	}
 	ops := make([]txOp, len(req.TransactItems))
 	seen := map[string]bool{}
 	for i, ti := range req.TransactItems {
 		if len(ti) != 1 {
-			return apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck"), nil, nil
+			return nil, apiError("ValidationException", "transaction item must include exactly one of Put, Update, Delete, or ConditionCheck")
 		}
 		for kind, spec := range ti {
 			ops[i] = txOp{kind: kind, spec: spec}
 		}
 		op := &ops[i]
+		keyFrom := "Key"
 		switch op.kind {
 		case "ConditionCheck", "Update", "Delete":
-			op.key = keyOnly(asMap(op.spec["Key"]))
 		case "Put":
-			op.key = keyOnly(asMap(op.spec["Item"]))
+			keyFrom = "Item"
+			op.item = compactJSON(op.spec["Item"])
 		default:
-			return apiError("ValidationException", "unknown transaction item "+op.kind), nil, nil
+			return nil, apiError("ValidationException", "unknown transaction item "+op.kind)
 		}
-		op.table, _ = op.spec["TableName"].(string)
+		var attrs map[string]json.RawMessage
+		_ = json.Unmarshal(op.spec[keyFrom], &attrs)
+		op.key = map[string]any{store.AttrPK: compactJSON(attrs[store.AttrPK]), store.AttrSK: compactJSON(attrs[store.AttrSK])}
+		op.table = op.specString("TableName")
 		if op.kind == "ConditionCheck" && op.spec["ConditionExpression"] == nil {
-			return apiError("ValidationException", "ConditionCheck needs a ConditionExpression"), nil, nil
+			return nil, apiError("ValidationException", "ConditionCheck needs a ConditionExpression")
 		}
 		id, _ := json.Marshal([]any{op.table, op.key})
 		if seen[string(id)] {
-			return apiError("ValidationException", "Transaction request cannot include multiple operations on one item"), nil, nil
+			return nil, apiError("ValidationException", "Transaction request cannot include multiple operations on one item")
 		}
 		seen[string(id)] = true
 	}
-
-	before := make([]map[string]any, len(ops)) // nil: no item
-	reasons := make([]map[string]any, len(ops))
-	canceled := false
-	for i, op := range ops {
-		rec, out := f.op("GetItem", map[string]any{"TableName": op.table, "Key": op.key, "ConsistentRead": true}, true)
-		if rec.status != http.StatusOK {
-			return rec, nil, nil
-		}
-		before[i] = asMap(out["Item"])
-		reasons[i] = map[string]any{"Code": "None"}
-		cond, _ := op.spec["ConditionExpression"].(string)
-		if cond == "" {
-			continue
-		}
-		holds, rec := f.conditionHolds(op, cond, before[i] != nil)
-		if rec != nil {
-			return rec, nil, nil
-		}
-		if !holds {
-			canceled = true
-			reasons[i] = map[string]any{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
-			if op.spec["ReturnValuesOnConditionCheckFailure"] == "ALL_OLD" && before[i] != nil {
-				reasons[i]["Item"] = before[i]
-			}
-		}
+	input, err := server.DecodeTransactWriteItems(reqBody)
+	if err != nil {
+		return nil, apiError("SerializationException", err.Error())
 	}
-	if canceled {
-		codes := make([]string, len(reasons))
-		for i, r := range reasons {
-			codes[i] = r["Code"].(string)
-		}
-		return jsonResponse(http.StatusBadRequest, map[string]any{
-			"__type":              "TransactionCanceledException",
-			"Message":             "Transaction cancelled, please refer cancellation reasons for specific reasons [" + strings.Join(codes, ", ") + "]",
-			"CancellationReasons": reasons,
-		}), nil, nil
-	}
-
-	var touched []map[string]any
-	for _, op := range ops {
-		if op.kind != "ConditionCheck" && op.table == f.table {
-			touched = append(touched, op.key)
-		}
-	}
-	for i, op := range ops {
-		if op.kind == "ConditionCheck" {
-			continue
-		}
-		in := map[string]any{}
-		for k, v := range op.spec {
-			if k != "ReturnValuesOnConditionCheckFailure" {
-				in[k] = v
-			}
-		}
-		rec, _ := f.op(op.kind+"Item", in, false)
-		if rec.status != http.StatusOK {
-			f.rollback(ops[:i], before[:i])
-			return rec, nil, touched
-		}
-	}
-	var inserted []map[string]any
-	for i, op := range ops {
-		if op.kind == "Put" && before[i] == nil && op.table == f.table {
-			inserted = append(inserted, asMap(op.spec["Item"]))
-		}
-	}
-	return jsonResponse(http.StatusOK, map[string]any{}), inserted, touched
+	return &transaction{ops: ops, input: input}, nil
 }
 
-// noopAttr is an attribute no item has: REMOVE of it changes nothing.
-const noopAttr = "__localaws_condition_probe"
-
-// conditionHolds evaluates cond on op's item. A non-nil recorder is an
-// error to answer with (a syntax error in cond, say).
-func (f *dynamoFront) conditionHolds(op txOp, cond string, exists bool) (bool, *recorder) {
-	names, values := usedPlaceholders(cond, asMap(op.spec["ExpressionAttributeNames"]), asMap(op.spec["ExpressionAttributeValues"]))
-	names["#"+noopAttr] = noopAttr
-	in := map[string]any{
-		"TableName":                op.table,
-		"Key":                      op.key,
-		"UpdateExpression":         "REMOVE #" + noopAttr,
-		"ConditionExpression":      cond,
-		"ExpressionAttributeNames": names,
-	}
-	if len(values) > 0 {
-		in["ExpressionAttributeValues"] = values
-	}
-	rec, out := f.op("UpdateItem", in, false)
-	switch {
-	case rec.status == http.StatusOK:
-		if !exists {
-			if rec, _ := f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false); rec.status != http.StatusOK {
-				return false, rec
+// transactWrite runs a TransactWriteItems request the way DynamoDB does,
+// while the caller holds f.mu exclusively (so no other request sees a
+// half-applied transaction), with one call to minidyn's
+// TransactWriteItemsByItem (see third_party/minidyn/server/transact.go):
+// every item's condition is evaluated first, writing nothing, and every
+// failed one reported; then the writes are applied one by one, and put
+// back from copies if one fails anyway.
+//
+// minidyn's own TransactWriteItems is not used: its rollback restores a
+// copy of the whole table that loses every empty list and map.
+//
+// It also returns the items the transaction inserted (JSON), for the
+// stream, and, when it committed and there is a journal, the journal's
+// records, taken from the answer (each written item as it now is), so
+// its items are not read back. When a write failed and minidyn put the
+// others back, touched holds the keys it may have written, for the
+// journal to record as they are.
+func (f *dynamoFront) transactWrite(tx *transaction, reqBody []byte) (rec *recorder, inserted []json.RawMessage, touched []map[string]any, journal [][]byte) {
+	// The request was decoded before the lock (prepareTransaction).
+	rec = &recorder{header: http.Header{}, status: http.StatusOK}
+	f.calls.Add(1)
+	f.mini.ServeTransactByItem(rec, tx.input)
+	rec = f.typed(reqBody, rec)
+	if rec.status != http.StatusOK {
+		if bytes.Contains(rec.body.Bytes(), []byte("TransactionCanceledException")) {
+			return rec, nil, nil, nil // no write happened
+		}
+		for _, op := range tx.ops {
+			if op.kind != "ConditionCheck" && op.table == f.table {
+				touched = append(touched, op.key)
 			}
 		}
-		return true, nil
-	case strings.HasSuffix(fmt.Sprint(out["__type"]), "ConditionalCheckFailedException"):
-		return false, nil
-	default:
-		return false, rec
+		return rec, nil, touched, nil
 	}
-}
-
-// rollback restores the items ops wrote to their state before.
-func (f *dynamoFront) rollback(ops []txOp, before []map[string]any) {
-	for i, op := range ops {
-		if op.kind == "ConditionCheck" {
+	var out struct {
+		Items    []json.RawMessage
+		Inserted []bool
+	}
+	_ = json.Unmarshal(rec.body.Bytes(), &out)
+	for i, op := range tx.ops {
+		if op.kind == "ConditionCheck" || op.table != f.table {
 			continue
 		}
-		if before[i] == nil {
-			f.op("DeleteItem", map[string]any{"TableName": op.table, "Key": op.key}, false)
-		} else {
-			f.op("PutItem", map[string]any{"TableName": op.table, "Item": before[i]}, false)
+		if f.wal != nil {
+			var written json.RawMessage
+			if i < len(out.Items) {
+				written = out.Items[i]
+			}
+			journal = append(journal, f.journalWrite(op, written))
+		}
+		if i < len(out.Inserted) && out.Inserted[i] {
+			inserted = append(inserted, op.item)
 		}
 	}
+	return jsonResponse(http.StatusOK, map[string]any{}), inserted, nil, journal
 }
 
-var placeholder = regexp.MustCompile(`[#:][A-Za-z0-9_]+`)
-
-// usedPlaceholders keeps the names and values expr refers to: minidyn,
-// like DynamoDB, rejects unused ones, and an Update's condition is asked
-// without its update expression.
-func usedPlaceholders(expr string, names, values map[string]any) (map[string]any, map[string]any) {
-	usedNames, usedValues := map[string]any{}, map[string]any{}
-	for _, p := range placeholder.FindAllString(expr, -1) {
-		if v, ok := names[p]; ok {
-			usedNames[p] = v
-		}
-		if v, ok := values[p]; ok {
-			usedValues[p] = v
-		}
+// journalWrite is the journal record of a transaction's write: the item
+// as minidyn answered it after the write, or a Delete's key.
+func (f *dynamoFront) journalWrite(op txOp, written json.RawMessage) []byte {
+	if op.kind == "Delete" {
+		line, _ := json.Marshal(walRecord{Del: op.key})
+		return append(line, '\n')
 	}
-	return usedNames, usedValues
+	if len(written) == 0 || bytes.Equal(written, []byte("null")) { // not expected: read it back
+		return f.journalLine(op.key)
+	}
+	return append(append([]byte(`{"put":`), written...), '}', '\n')
 }
 
 // keyOnly is the primary key of item (the table of shared/store).

@@ -56,8 +56,9 @@ func (d *Dynamo) SetStreamFilter(keep func(img map[string]events.DynamoDBAttribu
 // streamAttempts is how often a failed record is delivered before it is dropped.
 const streamAttempts = 3
 
-// deliver sends the new items of one committed write to the handler.
-func (s *stream) deliver(items []map[string]any) {
+// deliver sends the new items (attribute-value JSON) of one committed
+// write to the handler.
+func (s *stream) deliver(items []json.RawMessage) {
 	if len(items) == 0 {
 		return
 	}
@@ -119,11 +120,7 @@ func failedFrom(records []events.DynamoDBEventRecord, resp events.DynamoDBEventR
 }
 
 // record builds an INSERT record of a wire-format item.
-func (s *stream) record(item map[string]any) (events.DynamoDBEventRecord, error) {
-	raw, err := json.Marshal(item)
-	if err != nil {
-		return events.DynamoDBEventRecord{}, err
-	}
+func (s *stream) record(raw json.RawMessage) (events.DynamoDBEventRecord, error) {
 	var image map[string]events.DynamoDBAttributeValue
 	if err := json.Unmarshal(raw, &image); err != nil {
 		return events.DynamoDBEventRecord{}, fmt.Errorf("item image: %w", err)

@@ -65,6 +65,34 @@ func TestDynamoJournalSurvivesCrash(t *testing.T) {
 			}})
 			return err
 		}, [2]string{"ORG#1", "IDEMPOTENCY#k1"}, item("ORG#1", "IDEMPOTENCY#k1", "entry", "ENTRY#1")},
+		// A transaction's records come from its writes, not from reading
+		// the items back: an update's new item, a delete's key, a put's
+		// item as sent (empty list and map included).
+		{"transaction of an update, a delete and a put", func(t *testing.T, c *dynamodb.Client) error {
+			withEmpties := item("ORG#1", "TX#PUT", "name", "Bo")
+			withEmpties["tags"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+			withEmpties["meta"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+			_, err := c.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{Update: &types.Update{TableName: table, Key: store.Key("ORG#0", "TX#UPD"),
+					UpdateExpression:          aws.String("ADD n :one SET tags = :empty REMOVE gone"),
+					ConditionExpression:       aws.String("attribute_exists(PK)"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":one": n("1"), ":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}}}}},
+				{Delete: &types.Delete{TableName: table, Key: store.Key("ORG#0", "TX#DEL")}},
+				{Put: &types.Put{TableName: table, Item: withEmpties}},
+			}})
+			return err
+		}, [2]string{"ORG#0", "TX#UPD"}, func() map[string]types.AttributeValue {
+			it := item("ORG#0", "TX#UPD", "name", "Cy")
+			it["n"], it["tags"] = n("42"), &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+			return it
+		}()},
+		{"(that transaction's delete)", func(*testing.T, *dynamodb.Client) error { return nil }, [2]string{"ORG#0", "TX#DEL"}, nil},
+		{"(that transaction's put)", func(*testing.T, *dynamodb.Client) error { return nil }, [2]string{"ORG#1", "TX#PUT"}, func() map[string]types.AttributeValue {
+			it := item("ORG#1", "TX#PUT", "name", "Bo")
+			it["tags"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
+			it["meta"] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}}
+			return it
+		}()},
 		{"batch write", func(t *testing.T, c *dynamodb.Client) error {
 			_, err := c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{
 				store.DefaultTableName: {{PutRequest: &types.PutRequest{Item: item("ORG#1", "OPTOUT#+15550001", "stop", "true")}}},
@@ -75,6 +103,10 @@ func TestDynamoJournalSurvivesCrash(t *testing.T) {
 
 	d := startDynamo(t, path)
 	put(t, d, item("ORG#0", "OLD"))
+	old := item("ORG#0", "TX#UPD", "name", "Cy", "gone", "x")
+	old["n"] = n("41")
+	put(t, d, old)
+	put(t, d, item("ORG#0", "TX#DEL"))
 	if err := d.Save(); err != nil {
 		t.Fatal(err)
 	}

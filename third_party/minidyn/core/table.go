@@ -28,6 +28,9 @@ type QueryInput struct {
 	ScanIndexForward          bool
 	Scan                      bool
 	started                   bool
+	// keyHolds: the item is known to satisfy KeyConditionExpression
+	// (Matterly: it comes from the key range the condition names).
+	keyHolds bool
 }
 
 // Table struct to mock a dynamodb table
@@ -45,6 +48,28 @@ type Table struct {
 	IndexActivationDelay time.Duration
 
 	primary *ordered // the table's items by partition, in key order
+
+	// keysStale: SortedKeys misses keys added or still holds keys removed
+	// since it was last sorted (see sortedKeys).
+	keysStale bool
+}
+
+// sortedKeys is every key of the table in order, for a Scan. Matterly:
+// writes no longer keep SortedKeys sorted (inserting a key moved the rest
+// of the slice, O(n) per new item, which made a write cost in proportion
+// to the table); the first Scan after them sorts it again.
+func (t *Table) sortedKeys() []string {
+	if t.keysStale {
+		keys := make([]string, 0, len(t.Data))
+		for k := range t.Data {
+			keys = append(keys, k)
+		}
+
+		sort.Strings(keys)
+		t.SortedKeys, t.keysStale = keys, false
+	}
+
+	return t.SortedKeys
 }
 
 // primaryIndex is the table's items in key order (see ordered.go).
@@ -355,9 +380,10 @@ func (t *Table) parseStartKey(schema keySchema, startkeyAttr map[string]*types.I
 // queryKeys returns the table keys a Query or Scan evaluates, in order:
 // next yields them one by one. For a Query whose key condition names a
 // partition, only the partition's key range is visited, from just past
-// the ExclusiveStartKey; otherwise every item of the index (or table) is,
-// starting after the ExclusiveStartKey as minidyn always did.
-func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bool)) {
+// the ExclusiveStartKey, and exact is true: every key yielded satisfies the
+// key condition. Otherwise every item of the index (or table) is, starting
+// after the ExclusiveStartKey as minidyn always did.
+func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bool), exact bool) {
 	ord := t.primaryIndex()
 
 	if input.Index != "" {
@@ -396,13 +422,13 @@ func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bo
 				i++
 
 				return e.tableKey, true
-			}
+			}, true
 		}
 	}
 
 	var keys []string
 	if idx == nil {
-		keys = t.SortedKeys
+		keys = t.sortedKeys()
 	} else {
 		keys = ord.all()
 	}
@@ -426,7 +452,7 @@ func (t *Table) queryKeys(input QueryInput) (idx *index, next func() (string, bo
 		}
 
 		return "", false
-	}
+	}, false
 }
 
 func (t *Table) getMatchedItemAndCount(input *QueryInput, pk string, idx *index) (map[string]*types.Item, map[string]*types.Item, interpreter.ExpressionType, bool, error) {
@@ -437,7 +463,14 @@ func (t *Table) getMatchedItemAndCount(input *QueryInput, pk string, idx *index)
 		return nil, nil, lastMatchExpressionType, false, err
 	}
 
-	fullCopy := copyItem(storedItem)
+	// Matterly: the stored item itself, not a copy of it for every item
+	// visited (the larger part of a Query's time): the caller only reads
+	// it, and server.Client turns it into its answer before releasing its
+	// lock. An absent item is an empty one, as copyItem made it.
+	fullCopy := storedItem
+	if !ok {
+		fullCopy = map[string]*types.Item{}
+	}
 
 	if !ok || !matched {
 		return fullCopy, fullCopy, lastMatchExpressionType, false, nil
@@ -496,7 +529,7 @@ func (t *Table) SearchData(input QueryInput) ([]map[string]*types.Item, map[stri
 
 	items := []map[string]*types.Item{}
 	limit := input.Limit
-	index, next := t.queryKeys(input)
+	index, next, exact := t.queryKeys(input)
 	last := map[string]*types.Item{}
 
 	var count int64
@@ -506,6 +539,11 @@ func (t *Table) SearchData(input QueryInput) ([]map[string]*types.Item, map[stri
 		if gerr != nil {
 			return nil, nil, types.NewError("ValidationException", gerr.Error(), nil)
 		}
+
+		// Matterly: the keys of an exact range all satisfy the key
+		// condition, so it is evaluated on the first item only (which
+		// still reports an expression the interpreter rejects).
+		input.keyHolds = exact
 
 		if matched {
 			items = append(items, item)
@@ -561,7 +599,9 @@ func (t *Table) matchKey(input QueryInput, item map[string]*types.Item) (interpr
 	var lastMatchExpressionType interpreter.ExpressionType
 	matched := input.Scan
 
-	if input.KeyConditionExpression != "" {
+	if input.KeyConditionExpression != "" && input.keyHolds {
+		matched, lastMatchExpressionType = true, interpreter.ExpressionTypeKey
+	} else if input.KeyConditionExpression != "" {
 		var err error
 
 		matched, err = t.InterpreterMatch(interpreter.MatchInput{
@@ -621,10 +661,7 @@ func (t *Table) setItem(key string, item map[string]*types.Item) {
 	t.Data[key] = item
 
 	if !exists {
-		pos := sort.SearchStrings(t.SortedKeys, key)
-		t.SortedKeys = append(t.SortedKeys, "")
-		copy(t.SortedKeys[pos+1:], t.SortedKeys[pos:])
-		t.SortedKeys[pos] = key
+		t.keysStale = true // see sortedKeys
 	}
 
 	t.primaryIndex().set(t.AttributesDef, key, item)
@@ -642,6 +679,7 @@ func (t *Table) getItem(key string) map[string]*types.Item {
 // Clear removes data and sorted keys from a table
 func (t *Table) Clear() {
 	t.SortedKeys = []string{}
+	t.keysStale = false
 	t.Data = map[string]map[string]*types.Item{}
 	t.primary = nil
 }
@@ -659,8 +697,8 @@ func (t *Table) Snapshot() TableSnapshot {
 		data[k] = deepCopyItemMap(v)
 	}
 
-	keys := make([]string, len(t.SortedKeys))
-	copy(keys, t.SortedKeys)
+	keys := make([]string, len(t.sortedKeys()))
+	copy(keys, t.sortedKeys())
 
 	return TableSnapshot{data: data, sortedKeys: keys}
 }
@@ -668,7 +706,7 @@ func (t *Table) Snapshot() TableSnapshot {
 // Restore replaces the table's mutable state with a previously taken snapshot
 func (t *Table) Restore(s TableSnapshot) {
 	t.Data = s.data
-	t.SortedKeys = s.sortedKeys
+	t.SortedKeys, t.keysStale = s.sortedKeys, false
 	t.primary = nil // rebuilt from Data when next used
 
 	for _, idx := range t.Indexes {
@@ -993,14 +1031,7 @@ func (t *Table) Delete(input *types.DeleteItemInput) (map[string]*types.Item, er
 
 	delete(t.Data, key)
 
-	pos := sort.SearchStrings(t.SortedKeys, key)
-	if pos == len(t.SortedKeys) {
-		return item, nil
-	}
-
-	copy(t.SortedKeys[pos:], t.SortedKeys[pos+1:])
-	t.SortedKeys[len(t.SortedKeys)-1] = ""
-	t.SortedKeys = t.SortedKeys[:len(t.SortedKeys)-1]
+	t.keysStale = true // see sortedKeys
 	t.primaryIndex().remove(key)
 
 	for _, index := range t.Indexes {
@@ -1020,7 +1051,7 @@ func (t *Table) Description(name string) *types.TableDescription {
 
 	return &types.TableDescription{
 		TableName:              name,
-		ItemCount:              int64(len(t.SortedKeys)),
+		ItemCount:              int64(len(t.Data)),
 		KeySchema:              t.KeySchema.describe(),
 		GlobalSecondaryIndexes: gsi,
 		LocalSecondaryIndexes:  lsi,

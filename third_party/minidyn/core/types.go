@@ -212,3 +212,20 @@ func getGoComplexValue(val *types.Item, typ string) (any, bool) {
 
 	return nil, false
 }
+
+// StoredItemCopy is a deep copy of the item at key, nil when there is none
+// (Matterly: what a transaction run item by item restores on rollback).
+func (t *Table) StoredItemCopy(key string) map[string]*types.Item {
+	item, ok := t.Data[key]
+	if !ok {
+		return nil
+	}
+
+	return deepCopyItemMap(item)
+}
+
+// KeyOf is item's primary key attributes (Matterly: for the transactions
+// run item by item).
+func (t *Table) KeyOf(item map[string]*types.Item) map[string]*types.Item {
+	return t.KeySchema.getKeyItem(item)
+}

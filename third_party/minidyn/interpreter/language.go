@@ -24,17 +24,16 @@ type Language struct {
 
 // Match evalute the item with given expression and attributes
 func (li *Language) Match(input MatchInput) (bool, error) {
-	l := language.NewLexer(input.Expression)
-	p := language.NewParser(l)
-	conditional := p.ParseConditionalExpression()
+	parsed := language.ParseConditionalCached(input.Expression) // Matterly: parsed once per text
+	conditional := parsed.Conditional
 
-	if len(p.Errors()) != 0 {
-		detail := strings.Join(p.Errors(), "; ")
+	if len(parsed.Errors) != 0 {
+		detail := strings.Join(parsed.Errors, "; ")
 		if input.ExpressionType == ExpressionTypeKey {
 			return false, fmt.Errorf("Invalid KeyConditionExpression: %w; %s", ErrSyntaxError, detail) //nolint:staticcheck,ST1005 // DynamoDB ValidationException wording (parity)
 		}
 
-		return false, fmt.Errorf("%w: %s", ErrSyntaxError, strings.Join(p.Errors(), "\n"))
+		return false, fmt.Errorf("%w: %s", ErrSyntaxError, strings.Join(parsed.Errors, "\n"))
 	}
 
 	if conditional.Expression == nil {
@@ -102,12 +101,11 @@ func matchExpressionLabel(t ExpressionType) string {
 
 // Project evaluates a projection expression and returns a new attribute map containing only the requested paths.
 func (li *Language) Project(input ProjectInput) (map[string]*types.Item, error) {
-	l := language.NewLexer(input.Expression)
-	p := language.NewParser(l)
-	exprs := p.ParseProjectionExpression()
+	parsed := language.ParseProjectionCached(input.Expression) // Matterly: parsed once per text
+	exprs := parsed.Projection
 
-	if len(p.Errors()) != 0 {
-		return nil, fmt.Errorf("Invalid ProjectionExpression: %w; %s", ErrSyntaxError, strings.Join(p.Errors(), "\n")) //nolint:stylecheck,staticcheck,ST1005 // consistent with AWS SDK errors
+	if len(parsed.Errors) != 0 {
+		return nil, fmt.Errorf("Invalid ProjectionExpression: %w; %s", ErrSyntaxError, strings.Join(parsed.Errors, "\n")) //nolint:stylecheck,staticcheck,ST1005 // consistent with AWS SDK errors
 	}
 
 	if err := ValidateExpressionAttributeNamesDeclared("ProjectionExpression", input.Expression, input.Aliases); err != nil {
@@ -160,21 +158,20 @@ func buildAliases(input UpdateInput) map[string]string {
 
 // Update change the item with given expression and attributes
 func (li *Language) Update(input UpdateInput) error {
-	l := language.NewLexer(input.Expression)
-	p := language.NewUpdateParser(l)
-	update := p.ParseUpdateExpression()
+	parsed := language.ParseUpdateCached(input.Expression) // Matterly: parsed once per text
+	update := parsed.Update
 
 	aliases := buildAliases(input)
 	env := language.NewEnvironment()
 	env.Aliases = aliases
 
-	if len(p.Errors()) != 0 {
+	if len(parsed.Errors) != 0 {
 		errType := ErrSyntaxError
-		if p.IsUnsupportedExpression() {
+		if parsed.Unsupported {
 			errType = ErrUnsupportedFeature
 		}
 
-		return fmt.Errorf("%w: %s", errType, strings.Join(p.Errors(), "\n"))
+		return fmt.Errorf("%w: %s", errType, strings.Join(parsed.Errors, "\n"))
 	}
 
 	if err := ValidateExpressionAttributeNamesDeclared("UpdateExpression", input.Expression, aliases); err != nil {

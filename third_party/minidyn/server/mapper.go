@@ -90,9 +90,25 @@ func mapTypesMapToAttributeValue(m map[string]*types.Item) map[string]*Attribute
 		return nil
 	}
 
+	// Matterly: the map's values in one allocation, not one each (an
+	// answer of 25 items has hundreds).
 	out := make(map[string]*AttributeValue, len(m))
+	vals := make([]AttributeValue, len(m))
+	i := 0
+
 	for k, v := range m {
-		out[k] = mapTypesToAttributeValue(v)
+		if v == nil {
+			out[k] = nil
+
+			continue
+		}
+
+		vals[i] = AttributeValue{
+			B: v.B, BOOL: v.BOOL, BS: v.BS, L: mapTypesListToAttributeValue(v.L), M: mapTypesMapToAttributeValue(v.M),
+			N: v.N, NS: v.NS, NULL: v.NULL, S: v.S, SS: v.SS,
+		}
+		out[k] = &vals[i]
+		i++
 	}
 
 	return out
@@ -121,14 +137,16 @@ func mapTypesToDDBAttributeValue(it *types.Item) ddbtypes.AttributeValue {
 		return &ddbtypes.AttributeValueMemberS{Value: aws.ToString(it.S)}
 	case len(it.SS) != 0:
 		return &ddbtypes.AttributeValueMemberSS{Value: fromStringPtrs(it.SS)}
-	case len(it.L) != 0:
+	// Matterly: an empty list or map keeps its type (upstream's len != 0
+	// made it NULL in a ConditionalCheckFailed or cancellation item).
+	case it.L != nil:
 		lv := make([]ddbtypes.AttributeValue, len(it.L))
 		for i, v := range it.L {
 			lv[i] = mapTypesToDDBAttributeValue(v)
 		}
 
 		return &ddbtypes.AttributeValueMemberL{Value: lv}
-	case len(it.M) != 0:
+	case it.M != nil:
 		mv := make(map[string]ddbtypes.AttributeValue, len(it.M))
 		for k, v := range it.M {
 			mv[k] = mapTypesToDDBAttributeValue(v)

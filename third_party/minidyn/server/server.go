@@ -122,6 +122,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err = decoder.Decode(&input); err == nil {
 			resp, err = s.client.TransactWriteItems(context.Background(), &input)
 		}
+	case "MatterlyTransactWriteItems":
+		var input TransactWriteItemsInput
+		if err = decoder.Decode(&input); err == nil {
+			resp, err = s.client.TransactWriteItemsByItem(&input)
+		}
 	case "TransactGetItems":
 		var input TransactGetItemsInput
 		if err = decoder.Decode(&input); err == nil {
@@ -132,12 +137,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	respond(w, encoder, resp, err)
+}
+
+// DecodeTransactWriteItems reads a TransactWriteItems request (Matterly:
+// shared/localaws decodes it before it takes its write lock, then runs it
+// with ServeTransactByItem).
+func DecodeTransactWriteItems(body []byte) (*TransactWriteItemsInput, error) {
+	var input TransactWriteItemsInput
+	if err := json.Unmarshal(body, &input); err != nil {
+		return nil, err
+	}
+
+	return &input, nil
+}
+
+// ServeTransactByItem runs a decoded request as MatterlyTransactWriteItems
+// (see transact.go) and answers as ServeHTTP does.
+func (s *Server) ServeTransactByItem(w http.ResponseWriter, input *TransactWriteItemsInput) {
+	resp, err := s.client.TransactWriteItemsByItem(input)
+	encoder := json.NewEncoder(w)
+	encoder.SetEscapeHTML(false)
+	respond(w, encoder, resp, err)
+}
+
+func respond(w http.ResponseWriter, encoder *json.Encoder, resp any, err error) {
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+
+	if a, ok := resp.(jsonAppender); ok { // Matterly: see responses.go
+		_, _ = w.Write(append(a.appendJSON(make([]byte, 0, 512)), '\n'))
+
+		return
+	}
 
 	if err := encoder.Encode(resp); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
