@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,9 @@ func main() {
 
 func run() error {
 	start := time.Now()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(devstack.GCPercent)
+	}
 	if err := loadDotEnv(".env"); err != nil {
 		return err
 	}
