@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/matterly/matterly/shared/awsenv"
 	"github.com/matterly/matterly/shared/bus"
@@ -199,7 +198,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 		}
 		d.AWS = awsCfg
 		if dyn == nil && cfg.TableName != "" {
-			dyn = dynamodb.NewFromConfig(awsCfg)
+			dyn = store.NewClient(awsCfg)
 		}
 		sm := Secrets{AWS: awsCfg}
 		ids := []string{cfg.SigningSecret, cfg.TokenSecret, cfg.StripeSecretARN, cfg.StripeWebhookSecretARN,

@@ -10,7 +10,7 @@ import (
 // endpoint (the embedded stand-in of make dev and the tests). The stand-in
 // does not send DynamoDB's CRC32 response checksum, so checking it is off.
 func NewLocalClient(endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(config.LocalAWS(endpoint), func(o *dynamodb.Options) {
+	return NewClient(config.LocalAWS(endpoint), func(o *dynamodb.Options) {
 		o.DisableValidateResponseChecksum = true
 	})
 }
