@@ -2,6 +2,7 @@
 GO       ?= go
 PORT     ?= 8080
 FN       ?= accounts
+RUNS     ?= 5
 EVENT    ?= events/apigw-signup.json
 CDK      ?= npx --yes aws-cdk@2.1034.0
 CFN_LINT ?= cfn-lint
@@ -82,8 +83,8 @@ bench: ## benchmarks of the request path against the embedded DynamoDB
 invoke: ## run one handler on a sample event: make invoke FN=accounts EVENT=events/apigw-signup.json
 	$(GO) run ./scripts/invoke -fn $(FN) -event $(EVENT)
 
-coldstart: ## init duration, first-invoke latency and binary size per HTTP function
-	$(GO) run ./scripts/coldstart -functions $$(grep -l StartHTTP functions/*/main.go | xargs -n1 dirname | xargs -n1 basename | paste -sd, -) -env TABLE_NAME=matterly -env DYNAMODB_ENDPOINT=http://127.0.0.1:1 -env S3_ENDPOINT=http://127.0.0.1:1 -env BUCKET_NAME=matterly-local -env DEV_DATA_DIR=/tmp/matterly-coldstart
+coldstart: ## init duration, first-invoke latency and binary size per HTTP function (RUNS=15 for steadier medians)
+	$(GO) run ./scripts/coldstart -runs $(RUNS) -functions $$(grep -l StartHTTP functions/*/main.go | xargs -n1 dirname | xargs -n1 basename | paste -sd, -) -env TABLE_NAME=matterly -env DYNAMODB_ENDPOINT=http://127.0.0.1:1 -env S3_ENDPOINT=http://127.0.0.1:1 -env BUCKET_NAME=matterly-local -env DEV_DATA_DIR=/tmp/matterly-coldstart
 
 clean:
 	rm -rf build cdk.out
