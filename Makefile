@@ -36,9 +36,11 @@ test: ## all tests: vet, unit tests (race-enabled where goroutines run), end-to-
 .PHONY: test-race-chain test-plain-chain
 test-race-chain:
 	@# Packages whose code or tests can run goroutines run under the race
-	@# detector; the others, where it can find nothing, without it (half
+	@# detector; the others, whose own code starts none, without it (half
 	@# the time). scripts/testplan decides from their code: no list to keep.
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) run ./scripts/testplan race | grep -v -e /infra -e /shared/devstack$$)
+	@# testplan prints its whole list or fails; a failure stops the chain.
+	pkgs=$$(GO=$(GO) $(GO) run ./scripts/testplan race) || exit 1; \
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$(echo "$$pkgs" | grep -v -e /infra -e /shared/devstack$$)
 	@# The vendored minidyn is a module of its own, which ./... does not reach.
 	cd third_party/minidyn && $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@# The end-to-end suite's concurrent flows, again under -race.
@@ -50,7 +52,8 @@ test-plain-chain:
 	@# unit tests and its concurrent flows under -race (the other chain)
 	@# keep it on where goroutines meet. The packages without concurrency
 	@# share its run.
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack $$($(GO) run ./scripts/testplan plain | grep -v -e /infra -e /shared/devstack$$)
+	pkgs=$$(GO=$(GO) $(GO) run ./scripts/testplan plain) || exit 1; \
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./shared/devstack $$(echo "$$pkgs" | grep -v -e /infra -e /shared/devstack$$)
 	@# The jsii runtime behind CDK has data races of its own, so infra runs without -race.
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./infra/...
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./shared/httpapi

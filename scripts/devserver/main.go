@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,11 +29,18 @@ func main() {
 
 func run() error {
 	start := time.Now()
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(devstack.GCPercent)
-	}
 	if err := loadDotEnv(".env"); err != nil {
 		return err
+	}
+	if os.Getenv("GOGC") == "" { // GOGC in .env is the runtime's to read: too late, so applied here
+		debug.SetGCPercent(devstack.GCPercent)
+	} else if pct, err := strconv.Atoi(os.Getenv("GOGC")); err == nil {
+		debug.SetGCPercent(pct)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The lazier collector's ceiling: argon2id sign-ins (19 MiB each)
+		// at once must not grow a laptop's dev server without bound.
+		debug.SetMemoryLimit(1 << 30)
 	}
 	port := envOr("PORT", "8080")
 	dataDir := envOr("DEV_DATA_DIR", ".dev")

@@ -1,10 +1,15 @@
 // Command testplan splits the module's packages for make test: those whose
 // code or tests can run goroutines (a go statement, a WaitGroup's Go,
 // t.Parallel, RunParallel, testing/synctest, or the sync, sync/atomic and
-// errgroup packages) run under the race detector; the others, where it can
-// find nothing, run without it, at half the time (the detector's build and
+// errgroup packages) run under the race detector; the others, whose own code
+// starts none, run without it, at half the time (the detector's build and
 // its instrumented run). A package gains the detector as soon as it gains
-// concurrency: there is no list to keep.
+// concurrency: there is no list to keep. Goroutines a dependency starts are
+// raced in that dependency's own tests and in the end-to-end suite's
+// concurrent flows, which make test runs under the detector too.
+//
+// It prints the whole list or nothing: any error exits non-zero, so a
+// caller never runs a partial list.
 //
 //	go run ./scripts/testplan race|plain [packages]
 package main
@@ -37,6 +42,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "testplan:", err)
 		os.Exit(1)
 	}
+	var out strings.Builder
 	for _, p := range pkgs {
 		if len(p.TestGoFiles)+len(p.XTestGoFiles) == 0 {
 			continue // nothing to test
@@ -47,9 +53,10 @@ func main() {
 			os.Exit(1)
 		}
 		if conc == (os.Args[1] == "race") {
-			fmt.Println(p.ImportPath)
+			out.WriteString(p.ImportPath + "\n")
 		}
 	}
+	fmt.Print(out.String())
 }
 
 type pkg struct {
@@ -58,7 +65,11 @@ type pkg struct {
 }
 
 func list(patterns []string) ([]pkg, error) {
-	out, err := exec.Command("go", append([]string{"list", "-json"}, patterns...)...).Output()
+	goCmd := os.Getenv("GO") // make test's $(GO)
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	out, err := exec.Command(goCmd, append([]string{"list", "-json"}, patterns...)...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("go list: %w", err)
 	}

@@ -46,8 +46,8 @@ func (c Caller) From(ip, userAgent string) Caller {
 }
 
 // Member is a caller's membership as the table holds it now: the role (which
-// may differ from an older token's) and the member item itself, for the
-// handlers that would read it anyway (GET /v1/me), so it is read once.
+// may differ from an older token's) and the attributes the check read (the
+// router's reads only the role and the status, as a raw attribute map).
 type Member struct {
 	Role access.Role
 	Item any // the store's raw item; whoever reads it decides its type

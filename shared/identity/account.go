@@ -57,6 +57,12 @@ type accountDeleteRequest struct {
 // their sign-in budget (given back, in the change's transaction, when it
 // succeeds).
 func (s *Service) currentPassword(ctx context.Context, u User, pw string, now time.Time) (attempt, error) {
+	return s.checkCurrentPassword(ctx, u, pw, now, "current_password_failed")
+}
+
+// checkCurrentPassword is currentPassword, logging a wrong password as
+// failedEvent.
+func (s *Service) checkCurrentPassword(ctx context.Context, u User, pw string, now time.Time, failedEvent string) (attempt, error) {
 	if pw == "" {
 		return attempt{}, fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is required"})
 	}
@@ -71,7 +77,7 @@ func (s *Service) currentPassword(ctx context.Context, u User, pw string, now ti
 		}
 	}
 	if !ok {
-		s.Log.Info("security event", "event", "current_password_failed", "orgId", u.OrgID, "userId", u.ID)
+		s.Log.Info("security event", "event", failedEvent, "orgId", u.OrgID, "userId", u.ID)
 		return attempt{}, fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is incorrect"})
 	}
 	return slot, nil
@@ -81,13 +87,14 @@ func (s *Service) currentPassword(ctx context.Context, u User, pw string, now ti
 // this package (deleting the workspace): the same check, against the same
 // sign-in budget, as changing the email or the password, so an access
 // token alone cannot be used to guess the password behind it. A right
-// password gives its attempt back.
-func (s *Service) CheckPassword(ctx context.Context, p caller.Caller, pw string) error {
+// password gives its attempt back. A wrong one is logged as the security
+// event named failedEvent ("org_delete_password_failed").
+func (s *Service) CheckPassword(ctx context.Context, p caller.Caller, pw, failedEvent string) error {
 	u, _, err := s.Me(ctx, p)
 	if err != nil {
 		return err
 	}
-	slot, err := s.currentPassword(ctx, u, pw, s.Now().UTC())
+	slot, err := s.checkCurrentPassword(ctx, u, pw, s.Now().UTC(), failedEvent)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/matterly/matterly/shared/config"
+	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/platform"
 	"github.com/matterly/matterly/shared/platform/awseventbridge"
 	"github.com/matterly/matterly/shared/platform/awskms"
@@ -23,6 +24,7 @@ func TestNewBuildsWhatIsConfigured(t *testing.T) {
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
 	t.Setenv("AWS_CONFIG_FILE", "/nonexistent")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+	t.Setenv("AWS_CA_BUNDLE", "") // the machine's, if any, is not this test's business
 	tests := []struct {
 		name                                string
 		cfg                                 config.Config
@@ -83,5 +85,18 @@ func TestLocalStandIns(t *testing.T) {
 	}
 	if awss3.Client(d) == nil {
 		t.Error("no S3 client with S3_ENDPOINT")
+	}
+}
+
+// TestPasswordCostOnlyLocally: a cheaper argon2id cost is refused outside
+// the local stack, so no deployed function can hash with the tests' cost.
+func TestPasswordCostOnlyLocally(t *testing.T) {
+	cheap := &password.Params{MemoryKiB: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	if _, err := platform.New(context.Background(), config.Config{Region: "us-east-1"}, platform.Options{LogOut: io.Discard, PasswordParams: cheap}); err == nil {
+		t.Error("a cheap password cost was accepted in AWS")
+	}
+	d, err := platform.New(context.Background(), config.Config{DynamoEndpoint: "http://127.0.0.1:1", DevDataDir: t.TempDir()}, platform.Options{LogOut: io.Discard, PasswordParams: cheap})
+	if err != nil || d.PasswordParams != cheap {
+		t.Errorf("locally: %v, %v", d, err)
 	}
 }

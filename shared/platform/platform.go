@@ -171,6 +171,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Deps, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if opts.PasswordParams != nil && !cfg.Local() {
+		return nil, fmt.Errorf("a password cost other than OWASP's is for the local test stack only")
+	}
 	d := &Deps{Config: cfg, Now: now, Log: logging.New(opts.LogOut, cfg.LogLevel, cfg.Function), PasswordParams: opts.PasswordParams}
 
 	dyn := opts.Dynamo

@@ -211,3 +211,17 @@ func TestReadSecrets(t *testing.T) {
 		t.Errorf("err = %v, want b's", err)
 	}
 }
+
+// TestSecretsEndpoint: the Secrets Manager endpoint is the region's, in its
+// partition's domain.
+func TestSecretsEndpoint(t *testing.T) {
+	for region, want := range map[string]string{
+		"us-east-1": "amazonaws.com", "eu-west-2": "amazonaws.com", "us-gov-west-1": "amazonaws.com",
+		"cn-north-1": "amazonaws.com.cn", "us-iso-east-1": "c2s.ic.gov", "us-isob-east-1": "sc2s.sgov.gov",
+		"us-isof-south-1": "csp.hci.ic.gov", "eu-isoe-west-1": "cloud.adc-e.uk", "eusc-de-east-1": "amazonaws.eu",
+	} {
+		if got := dnsSuffix(region); got != want {
+			t.Errorf("%s: %s, want %s", region, got, want)
+		}
+	}
+}

@@ -86,7 +86,7 @@ type Service struct {
 // an attempt of their sign-in budget; a wrong one is a 422 on
 // currentPassword, an empty budget a 429.
 type PasswordChecker interface {
-	CheckPassword(ctx context.Context, p caller.Caller, pw string) error
+	CheckPassword(ctx context.Context, p caller.Caller, pw, failedEvent string) error
 }
 
 // NewService returns the service; s3c may be nil (no bucket configured).

@@ -62,8 +62,8 @@ func (s *Service) DeleteOrg(ctx context.Context, a caller.Caller, in DeleteOrgIn
 	}
 	// The sign-in budget's check: a stolen access token cannot guess the
 	// password here any faster than at the sign-in form.
-	if err := s.Passwords.CheckPassword(ctx, a, in.CurrentPassword); err != nil {
-		return OrgDeletion{}, err // a wrong one is logged there as a security event
+	if err := s.Passwords.CheckPassword(ctx, a, in.CurrentPassword, "org_delete_password_failed"); err != nil {
+		return OrgDeletion{}, err
 	}
 	latest, err := s.latestReady(ctx, a.OrgID)
 	if err != nil {

@@ -45,7 +45,7 @@ type cachedEndpoints struct {
 type endpointKey struct {
 	region, endpoint, accountID, accountIDMode, resourceARN, resourceARNs string
 	set                                                                   uint8 // which of the optional fields are set
-	dualStack, fips                                                       bool
+	dualStack, fips, searchSet, search                                    bool
 }
 
 func endpointKeyOf(p dynamodb.EndpointParameters) endpointKey {
@@ -72,6 +72,9 @@ func endpointKeyOf(p dynamodb.EndpointParameters) endpointKey {
 	if p.UseFIPS != nil {
 		k.set |= 128
 		k.fips = *p.UseFIPS
+	}
+	if p.IsSearchOperation != nil {
+		k.searchSet, k.search = true, *p.IsSearchOperation
 	}
 	return k
 }

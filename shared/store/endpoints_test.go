@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +40,7 @@ func TestCachedEndpoints(t *testing.T) {
 		{Region: aws.String("us-east-1"), AccountId: aws.String("123456789012"), AccountIdEndpointMode: aws.String("preferred")},
 		{Region: aws.String("us-east-1"), ResourceArn: aws.String("arn:aws:dynamodb:us-east-1:123456789012:table/matterly")},
 		{Region: aws.String("us-east-1"), ResourceArnList: []string{"arn:aws:dynamodb:us-east-1:123456789012:table/matterly"}},
+		{Region: aws.String("us-east-1"), IsSearchOperation: aws.Bool(true)},
 	}
 	for round := range 3 {
 		for i, p := range params {
@@ -59,5 +61,23 @@ func TestCachedEndpoints(t *testing.T) {
 	}
 	if next.calls != len(params)+2 {
 		t.Errorf("an error was remembered: %d calls", next.calls)
+	}
+}
+
+// TestEndpointKeyKnowsEveryParameter: the cache's key holds every field of
+// the SDK's endpoint parameters; a field a newer SDK adds fails here until
+// endpointKeyOf holds it too (else two calls differing only in it would
+// share an endpoint).
+func TestEndpointKeyKnowsEveryParameter(t *testing.T) {
+	known := map[string]bool{"Region": true, "UseDualStack": true, "UseFIPS": true, "Endpoint": true, "AccountId": true,
+		"AccountIdEndpointMode": true, "ResourceArn": true, "ResourceArnList": true, "IsSearchOperation": true}
+	typ := reflect.TypeOf(dynamodb.EndpointParameters{})
+	for i := range typ.NumField() {
+		if f := typ.Field(i); !known[f.Name] {
+			t.Errorf("EndpointParameters.%s is not in the cache's key", f.Name)
+		}
+	}
+	if typ.NumField() != len(known) {
+		t.Errorf("EndpointParameters has %d fields, the key knows %d", typ.NumField(), len(known))
 	}
 }

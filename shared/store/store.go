@@ -116,8 +116,13 @@ func (d *DB) Get(ctx context.Context, pk, sk string, out any) error {
 // GetAttrs reads the named top-level attributes of one item, strongly
 // consistent, undecoded: for a hot read of a few attributes (the router's
 // membership check on every request), which should not pay for decoding
-// the whole item by reflection. The item costs the same read units.
+// the whole item by reflection. The item costs the same read units. An
+// item holding none of the names reads as ErrNotFound, as DynamoDB answers
+// it with an empty item.
 func (d *DB) GetAttrs(ctx context.Context, pk, sk string, names ...string) (map[string]types.AttributeValue, error) {
+	if len(names) == 0 {
+		return nil, errors.New("get item: GetAttrs needs at least one attribute name")
+	}
 	proj, alias := make([]byte, 0, 8*len(names)), make(map[string]string, len(names))
 	for i, n := range names {
 		a := "#a" + strconv.Itoa(i)

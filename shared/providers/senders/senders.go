@@ -60,9 +60,14 @@ func Provision(ctx context.Context, d Setup, svc *messaging.Service) error {
 }
 
 // sesConfig is the SDK configuration SES is called with: Lambda's own in
-// AWS, static local credentials against a local stand-in.
+// AWS; locally (SES_ENDPOINT set), the developer's exported credentials
+// when there are some (to send for real from make dev), else static local
+// ones for a stand-in.
 func sesConfig(cfg config.Config) (aws.Config, error) {
 	if cfg.Local() {
+		if c, err := awsenv.Config(cfg.Region); err == nil {
+			return c, nil
+		}
 		return config.LocalAWS(""), nil
 	}
 	return awsenv.Config(cfg.Region)
