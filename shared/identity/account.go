@@ -57,16 +57,19 @@ type accountDeleteRequest struct {
 // their sign-in budget (given back, in the change's transaction, when it
 // succeeds).
 func (s *Service) currentPassword(ctx context.Context, u User, pw string, now time.Time) (attempt, error) {
-	return s.checkCurrentPassword(ctx, u, pw, now, "current_password_failed")
+	return s.checkCurrentPassword(ctx, u, pw, fromOf(ctx).IP, now, "current_password_failed")
 }
 
-// checkCurrentPassword is currentPassword, logging a wrong password as
-// failedEvent.
-func (s *Service) checkCurrentPassword(ctx context.Context, u User, pw string, now time.Time, failedEvent string) (attempt, error) {
+// checkCurrentPassword checks u's password pw, sent from ip, spending one
+// attempt of their sign-in budget (guessing it through a signed-in route
+// costs what guessing it at login does); a wrong one is logged as the
+// security event failedEvent. Every route that asks for the current
+// password checks it here.
+func (s *Service) checkCurrentPassword(ctx context.Context, u User, pw, ip string, now time.Time, failedEvent string) (attempt, error) {
 	if pw == "" {
 		return attempt{}, fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is required"})
 	}
-	slot, err := s.takeAttempt(ctx, "user#"+u.ID, fromOf(ctx).IP, now)
+	slot, err := s.takeAttempt(ctx, "user#"+u.ID, ip, now)
 	if err != nil {
 		return attempt{}, err
 	}
@@ -94,7 +97,7 @@ func (s *Service) CheckPassword(ctx context.Context, p caller.Caller, pw, failed
 	if err != nil {
 		return err
 	}
-	slot, err := s.checkCurrentPassword(ctx, u, pw, s.Now().UTC(), failedEvent)
+	slot, err := s.checkCurrentPassword(ctx, u, pw, fromOf(ctx).IP, s.Now().UTC(), failedEvent)
 	if err != nil {
 		return err
 	}

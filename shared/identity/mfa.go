@@ -15,7 +15,6 @@ import (
 
 	"github.com/matterly/matterly/shared/caller"
 	"github.com/matterly/matterly/shared/fault"
-	"github.com/matterly/matterly/shared/password"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
 )
@@ -239,19 +238,9 @@ func (s *Service) DisableMFA(ctx context.Context, p caller.Caller, current, code
 		return fault.E(fault.Conflict, "Your org requires two-factor sign-in; an owner can lift that first.")
 	}
 	now := s.Now().UTC()
-	slot, err := s.takeAttempt(ctx, "user#"+u.ID, ip, now)
+	slot, err := s.checkCurrentPassword(ctx, u, current, ip, now, "mfa_disable_failed")
 	if err != nil {
 		return err
-	}
-	ok := false
-	if len(current) <= 4*password.MaxLength {
-		if ok, err = password.Verify(current, u.PasswordHash); err != nil {
-			return err
-		}
-	}
-	if !ok {
-		s.Log.Info("security event", "event", "mfa_disable_failed", "orgId", u.OrgID, "userId", u.ID)
-		return fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is incorrect"})
 	}
 	m, err := s.mfaState(ctx, u.OrgID, u.ID)
 	if err != nil {

@@ -39,21 +39,9 @@ func (s *Service) ChangePassword(ctx context.Context, p caller.Caller, current, 
 		return Session{}, err
 	}
 	now := s.Now().UTC()
-	// Guessing the current password through this route costs what guessing
-	// it at login does, from the same budget.
-	slot, err := s.takeAttempt(ctx, "user#"+u.ID, ip, now)
+	slot, err := s.checkCurrentPassword(ctx, u, current, ip, now, "password_change_failed")
 	if err != nil {
 		return Session{}, err
-	}
-	ok := false
-	if len(current) <= 4*password.MaxLength {
-		if ok, err = password.Verify(current, u.PasswordHash); err != nil {
-			return Session{}, err
-		}
-	}
-	if !ok {
-		s.Log.Info("security event", "event", "password_change_failed", "orgId", u.OrgID, "userId", u.ID)
-		return Session{}, fault.Fields(fault.FieldError{Field: "currentPassword", Message: "is incorrect"})
 	}
 	var c fault.Checker
 	c.Check(next != current, "newPassword", "must differ from the current password")
