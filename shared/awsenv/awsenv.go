@@ -36,8 +36,8 @@ import (
 // silently ignored.
 func Config(region string) (aws.Config, error) {
 	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if v := os.Getenv(name); v != "" && (unapplied[name] || strings.HasPrefix(name, "AWS_ENDPOINT_URL_")) {
+		name, v, _ := strings.Cut(kv, "=")
+		if v != "" && (unapplied[name] || strings.HasPrefix(name, "AWS_ENDPOINT_URL_")) {
 			return aws.Config{}, fmt.Errorf("awsenv: %s is set, and this configuration does not apply it: unset it, or configure the setting in code", name)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/matterly/matterly/shared/caller"
+	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 )
 
@@ -31,18 +32,7 @@ var ErrNoGIF = errors.New("chat: no such gif")
 // and digits (Giphy's ids are 13 to 20 of them; 8 to 40 leaves room on
 // both sides). A loop, not a regular expression compiled at every cold
 // start of the functions linking chat.
-func gifIDShape(id string) bool {
-	if len(id) < 8 || len(id) > 40 {
-		return false
-	}
-	for i := range len(id) {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
+func gifIDShape(id string) bool { return check.Bytes(id, 8, 40, check.Alnum) }
 
 // giphyRoutes are the names Giphy serves under /v1/gifs/ that are not GIF
 // ids: GET /v1/gifs/random answers some GIF, so as an id "random" would

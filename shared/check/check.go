@@ -90,13 +90,13 @@ func Bytes(s string, min, max int, ok func(byte) bool) bool {
 	return true
 }
 
-// Digit, Upper and Word are Bytes's classes: 0-9; A-Z; letters, digits, '_'
-// and '-'.
+// Digit, Upper, Lower, Alnum and Word are Bytes's classes: 0-9; A-Z; a-z;
+// ASCII letters and digits; those, '_' and '-'.
 func Digit(c byte) bool { return '0' <= c && c <= '9' }
 func Upper(c byte) bool { return 'A' <= c && c <= 'Z' }
-func Word(c byte) bool {
-	return Digit(c) || Upper(c) || 'a' <= c && c <= 'z' || c == '_' || c == '-'
-}
+func Lower(c byte) bool { return 'a' <= c && c <= 'z' }
+func Alnum(c byte) bool { return Digit(c) || Upper(c) || Lower(c) }
+func Word(c byte) bool  { return Alnum(c) || c == '_' || c == '-' }
 
 // ClockTime reports whether s is a 24-hour time of day, HH:MM.
 func ClockTime(s string) bool {

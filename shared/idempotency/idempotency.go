@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/matterly/matterly/shared/check"
 	"github.com/matterly/matterly/shared/fault"
 	"github.com/matterly/matterly/shared/store"
 	"github.com/matterly/matterly/shared/tenant"
@@ -38,17 +39,7 @@ const Rule = "idempotency-key-reused"
 // copies of the class, 240 KB and 3,000 allocations at every cold start of
 // every API function.
 func keyOK(key string) bool {
-	if len(key) < 1 || len(key) > 255 {
-		return false
-	}
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return check.Bytes(key, 1, 255, func(c byte) bool { return check.Word(c) || c == '.' || c == ':' })
 }
 
 // Check validates a key; "" (no key) is valid.

@@ -11,33 +11,16 @@ import (
 // expression: compiling the bounded repetition cost every function linking
 // identity 40 KB and 500 allocations at init.
 func validUsername(s string) bool {
-	if len(s) < 3 || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case i > 0 && (c == '.' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
+	lowerDigit := func(c byte) bool { return check.Lower(c) || check.Digit(c) }
+	return len(s) > 0 && lowerDigit(s[0]) &&
+		check.Bytes(s[1:], 2, 31, func(c byte) bool { return lowerDigit(c) || c == '.' || c == '_' || c == '-' })
 }
 
 // validMessagingServiceSID is ^MG[0-9a-f]{32}$: a Twilio Messaging
 // Service's SID.
 func validMessagingServiceSID(s string) bool {
-	if len(s) != 34 || s[:2] != "MG" {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return len(s) == 34 && s[:2] == "MG" &&
+		check.Bytes(s[2:], 32, 32, func(c byte) bool { return check.Digit(c) || 'a' <= c && c <= 'f' })
 }
 
 // normalizeEmail lowercases and trims an email; ok is false when it is not a

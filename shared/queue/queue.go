@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/matterly/matterly/shared/check"
 )
 
 // Sender enqueues one message.
@@ -41,17 +43,7 @@ const maxAttributes = 10
 // to 256 copies of the class, 240 KB and 3,000 allocations at every cold
 // start of every function that links this package.
 func attrNameOK(name string) bool {
-	if len(name) < 1 || len(name) > 256 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == '.', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return check.Bytes(name, 1, 256, func(c byte) bool { return check.Word(c) || c == '.' })
 }
 
 // Validate checks a message against the rules SQS enforces when it is
